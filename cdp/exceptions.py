@@ -1,0 +1,32 @@
+"""Errors that services raise; every interface turns them into one shape for the user."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    """A domain rule was broken. ``code`` is stable and documented; ``fields`` maps a field to messages."""
+
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+    http_status = 409
+
+
+class PermissionDenied(ApplicationError):
+    code = "permission_denied"
+    http_status = 403

@@ -1,0 +1,44 @@
+"""Small hooks apps register into, so that lower layers can show what higher ones compute
+without importing them (the dependency arrows in house-style.md stay one-way)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_usage_providers: dict[str, Callable[[], int]] = {}
+
+
+def register_usage_provider(name: str, provider: Callable[[], int]) -> None:
+    """``provider`` runs inside the tenant's schema and returns a count (customers, orders...)."""
+    _usage_providers[name] = provider
+
+
+def usage_providers() -> list[tuple[str, Callable[[], int]]]:
+    return sorted(_usage_providers.items())
+
+
+_portal_nav: list[tuple[int, str, str]] = []
+
+
+def register_portal_nav(label: str, url_name: str, order: int = 50) -> None:
+    """A link in the portal's main navigation (later apps add Customers, Analytics...)."""
+    if all(existing[2] != url_name for existing in _portal_nav):
+        _portal_nav.append((order, label, url_name))
+        _portal_nav.sort()
+
+
+def portal_nav() -> list[tuple[str, str]]:
+    return [(label, url_name) for _, label, url_name in _portal_nav]
+
+
+_demo_data_commands: list[str] = []
+
+
+def register_demo_data_command(command: str) -> None:
+    """A management command taking ``--tenant SLUG`` that loads demo data idempotently."""
+    if command not in _demo_data_commands:
+        _demo_data_commands.append(command)
+
+
+def demo_data_commands() -> list[str]:
+    return list(_demo_data_commands)

@@ -1,0 +1,24 @@
+"""Every periodic task in one place (django-celery-beat loads this into its database scheduler).
+
+Each entry says why it exists. Per-tenant work is never scheduled directly: beat runs the
+public-schema dispatcher, which enqueues the per-tenant task once for each active tenant.
+Entries carry an ``expires`` so a backlog after downtime does not run stale copies.
+"""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    # Expired sessions live in the shared schema; without pruning the table grows forever.
+    "sessions-prune": {
+        "task": "tenants.tasks.sessions_prune_task",
+        "schedule": crontab(minute=17, hour=3),
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Each tenant keeps its audit trail for settings.data_retention_days, then it is deleted.
+    "audit-retention-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=41, hour=3),
+        "kwargs": {"task_name": "tenants.tasks.audit_retention_prune_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+}

@@ -1,0 +1,19 @@
+"""URLs on the platform's own host (``localhost``): operators' admin and public endpoints."""
+
+from django.contrib import admin
+from django.urls import path
+
+from cdp.urls.common import docs_urlpatterns
+from cdp.views import public_home
+
+admin.site.site_header = "CDP · operators"
+admin.site.site_title = "CDP operators"
+admin.site.index_title = "Platform administration"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    *docs_urlpatterns,
+    path("", public_home, name="public_home"),
+]
+
+handler404 = "cdp.views.not_found"

@@ -1,0 +1,21 @@
+"""URLs on a tenant's host: its portal, its admin and its API."""
+
+from django.urls import include, path
+
+from cdp.urls.common import docs_urlpatterns
+from tenants.admin_site import tenant_admin_site
+from tenants.views import admin_jump
+
+api_v1 = [
+    path("", include("tenants.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/jump/", admin_jump, name="admin_jump"),
+    path("admin/", tenant_admin_site.urls),
+    path("api/v1/", include(api_v1)),
+    *docs_urlpatterns,
+    path("", include("tenants.urls")),
+]
+
+handler404 = "cdp.views.not_found"

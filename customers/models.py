@@ -1,0 +1,1 @@
+"""Unified customer profiles (tenant schema). Models arrive with the customers issue."""

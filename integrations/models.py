@@ -1,0 +1,1 @@
+"""Connectors, credentials, syncs and webhooks (tenant schema). Models arrive with the integrations issue."""

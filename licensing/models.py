@@ -1,0 +1,1 @@
+"""Plans, licenses and validation (public schema). Models arrive with the licensing issue."""

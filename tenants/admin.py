@@ -1,0 +1,345 @@
+"""Operators' admin (public host) and the tenant-scoped pages of each tenant's admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from tenants.admin_site import TenantScopedAdmin, tenant_admin_site
+from tenants.forms import ApiKeyCreateForm, TenantProvisionForm, UserChangeForm, UserCreationForm
+from tenants.models import ApiKey, AuditLog, Domain, FeatureFlag, Membership, SystemConfig, Tenant, User
+from tenants.services import (
+    actor_from_request,
+    api_key_create,
+    api_key_revoke,
+    membership_remove,
+    membership_set,
+    tenant_provision,
+    tenant_update,
+)
+from tenants.services.jump import jump_url
+from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+    fields = ("domain", "is_primary")
+
+
+class MembershipInline(admin.TabularInline):
+    """Read-only here: memberships change through the Membership admin, which audits them."""
+
+    model = Membership
+    extra = 0
+    fields = ("user", "tenant", "role", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "type", "status", "primary_domain", "member_count", "created_at", "open_admin")
+    list_filter = ("type", "status", "onboarding_completed")
+    search_fields = ("name", "slug", "domains__domain")
+    readonly_fields = ("schema_name", "created_at", "updated_at", "open_admin")
+    inlines = (DomainInline, MembershipInline)
+    actions = ("suspend", "activate")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains", "memberships")
+
+    def has_delete_permission(self, request, obj=None):
+        # A tenant is cancelled, never deleted from here: its schema holds the customer data.
+        return False
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = TenantProvisionForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": ("name", "slug", "type", "domain")})]
+        return [
+            (None, {"fields": ("name", "slug", "schema_name", "type", "status", "onboarding_completed")}),
+            ("Settings and branding", {"fields": ("settings", "branding")}),
+            ("Metadata", {"fields": ("created_at", "updated_at", "open_admin")}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*self.readonly_fields, "slug")
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    @admin.display(description="Primary domain")
+    def primary_domain(self, obj):
+        primary = next((d.domain for d in obj.domains.all() if d.is_primary), "")
+        return primary
+
+    @admin.display(description="Members")
+    def member_count(self, obj):
+        return len(obj.memberships.all())
+
+    @admin.display(description="Tenant admin")
+    def open_admin(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:tenants_tenant_jump", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">Open admin ↗</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in TENANT_EDITABLE}
+            saved = tenant_update(tenant=obj, actor=actor, **fields)
+        else:
+            saved = tenant_provision(slug=obj.slug, name=obj.name, type=obj.type, actor=actor,
+                                     domain=form.cleaned_data.get("domain") or None)
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/jump/", self.admin_site.admin_view(self.jump_view), name="tenants_tenant_jump"),
+            *super().get_urls(),
+        ]
+
+    def jump_view(self, request, pk):
+        """Send a superuser to this tenant's admin, signed in there by a one-time token."""
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only superusers can enter a tenant's admin.")
+        tenant = Tenant.objects.get(pk=pk)
+        return HttpResponseRedirect(jump_url(user=request.user, tenant=tenant, request=request))
+
+    @admin.action(description="Suspend selected tenants")
+    def suspend(self, request, queryset):
+        self._set_status(request, queryset, Tenant.Status.SUSPENDED)
+
+    @admin.action(description="Activate selected tenants")
+    def activate(self, request, queryset):
+        self._set_status(request, queryset, Tenant.Status.ACTIVE)
+
+    def _set_status(self, request, queryset, status):
+        actor = actor_from_request(request)
+        for tenant in queryset:
+            tenant_update(tenant=tenant, actor=actor, status=status)
+        self.message_user(request, f"{queryset.count()} tenant(s) set to {status}.")
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ("domain", "tenant", "is_primary")
+    list_filter = ("is_primary",)
+    search_fields = ("domain", "tenant__name", "tenant__slug")
+    autocomplete_fields = ("tenant",)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ("email", "full_name", "is_staff", "is_superuser", "is_active", "tenant_list", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "memberships__role")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+    inlines = (MembershipInline,)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name",)}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__tenant")
+
+    @admin.display(description="Tenants")
+    def tenant_list(self, obj):
+        return ", ".join(f"{m.tenant.slug} ({m.role})" for m in obj.memberships.all())
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "tenant", "role", "created_at")
+    list_filter = ("role", "tenant")
+    search_fields = ("user__email", "tenant__slug", "tenant__name")
+    autocomplete_fields = ("user", "tenant")
+    list_select_related = ("user", "tenant")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "tenant", "created_at") if obj is not None else ()
+
+    def get_actions(self, request):
+        # Bulk delete would skip the service (and its last-owner rule and audit entry).
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        saved = membership_set(user=obj.user, tenant=obj.tenant, role=obj.role, actor=actor_from_request(request))
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        membership_remove(membership_id=obj.pk, tenant=obj.tenant, actor=actor_from_request(request))
+
+
+class ApiKeyAdminMixin:
+    """Keys are created through the service (the secret is shown once, as a message) and never
+    edited; revoking is an action. The hash is never displayed."""
+
+    list_display = ("name", "prefix", "scopes", "key_status", "last_used_at", "created_at")
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("name", "prefix")
+    readonly_fields = ("prefix", "scopes", "created_by", "last_used_at", "revoked_at", "created_at", "expires_at")
+    exclude = ("hashed_key",)
+    actions = ("revoke",)
+
+    @admin.display(description="Status")
+    def key_status(self, obj):
+        if obj.revoked_at:
+            return "revoked"
+        return "active" if obj.is_active else "expired"
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyCreateForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*self.readonly_fields, "name", "tenant")
+
+    def get_exclude(self, request, obj=None):
+        return ("hashed_key",) if obj is not None else ()
+
+    def key_tenant(self, request, form):
+        return form.cleaned_data["tenant"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        issued = api_key_create(
+            tenant=self.key_tenant(request, form), name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"], expires_at=form.cleaned_data.get("expires_at"),
+            actor=actor_from_request(request),
+        )
+        obj.__dict__.update({k: v for k, v in issued.api_key.__dict__.items() if not k.startswith("_")})
+        self.message_user(
+            request, f"Key created. Copy it now, it will not be shown again: {issued.key}", messages.WARNING
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        actor = actor_from_request(request)
+        for api_key in queryset:
+            api_key_revoke(api_key_id=api_key.pk, tenant=api_key.tenant, actor=actor)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ApiKeyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "tenant", "prefix", "scopes", "key_status", "last_used_at", "created_at")
+    list_filter = ("tenant", "revoked_at", "created_at")
+    search_fields = ("name", "prefix", "tenant__slug")
+    list_select_related = ("tenant",)
+
+
+class AuditLogAdminMixin:
+    list_display = ("created_at", "actor_label", "action", "resource_type", "resource_id", "ip_address")
+    list_filter = ("action", "resource_type", "created_at")
+    search_fields = ("actor_label", "action", "resource_type", "resource_id")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "tenant", "actor", "actor_label", "action", "resource_type", "resource_id",
+                       "changes", "ip_address")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(AuditLogAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "tenant", "actor_label", "action", "resource_type", "resource_id", "ip_address")
+    list_filter = ("action", "resource_type", "tenant", "created_at")
+    list_select_related = ("tenant",)
+
+
+@admin.register(FeatureFlag)
+class FeatureFlagAdmin(admin.ModelAdmin):
+    list_display = ("key", "enabled", "rollout_percentage", "description", "updated_at")
+    list_filter = ("enabled",)
+    list_editable = ("enabled", "rollout_percentage")
+    search_fields = ("key", "description")
+    filter_horizontal = ("tenants",)
+
+
+@admin.register(SystemConfig)
+class SystemConfigAdmin(admin.ModelAdmin):
+    list_display = ("key", "description", "updated_at")
+    search_fields = ("key", "description")
+
+
+# --- The tenant's own admin ---------------------------------------------------------------------
+
+
+class TenantMembershipAdmin(TenantScopedAdmin):
+    list_display = ("user", "role", "created_at")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    list_filter = ("role",)
+    search_fields = ("user__email", "user__full_name")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+
+    def save_model(self, request, obj, form, change):
+        saved = membership_set(user=obj.user, tenant=connection.tenant, role=obj.role,
+                               actor=actor_from_request(request))
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        membership_remove(membership_id=obj.pk, tenant=connection.tenant, actor=actor_from_request(request))
+
+
+class TenantApiKeyAdmin(ApiKeyAdminMixin, TenantScopedAdmin):
+    def key_tenant(self, request, form):
+        return connection.tenant
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and "tenant" in form.base_fields:
+            del form.base_fields["tenant"]
+        return form
+
+
+class TenantAuditLogAdmin(AuditLogAdminMixin, TenantScopedAdmin):
+    pass
+
+
+tenant_admin_site.register(Membership, TenantMembershipAdmin)
+tenant_admin_site.register(ApiKey, TenantApiKeyAdmin)
+tenant_admin_site.register(AuditLog, TenantAuditLogAdmin)

@@ -1,0 +1,60 @@
+from rest_framework import serializers
+
+from tenants.models import ApiKey, AuditLog, Membership, Tenant
+from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
+
+
+class TenantOutputSerializer(serializers.ModelSerializer):
+    domains = serializers.SerializerMethodField()
+    usage = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "type", "status", "settings", "branding", "domains", "usage", "created_at"]
+
+    def get_domains(self, tenant) -> list[str]:
+        return [d.domain for d in tenant.domains.order_by("-is_primary", "domain")]
+
+    def get_usage(self, tenant) -> dict:
+        return self.context["usage"]
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scopes", "is_active", "created_at", "last_used_at", "expires_at",
+                  "revoked_at"]
+
+
+class ApiKeyCreatedOutputSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(help_text="The full key. Shown once; store it now.")
+
+    class Meta(ApiKeyOutputSerializer.Meta):
+        fields = ApiKeyOutputSerializer.Meta.fields + ["key"]
+
+
+class ApiKeyCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=CAPABILITIES), default=list(DEFAULT_KEY_SCOPES), allow_empty=False
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+    full_name = serializers.CharField(source="user.full_name")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "full_name", "role", "created_at"]
+
+
+class AuditLogOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = ["id", "created_at", "actor_label", "action", "resource_type", "resource_id", "changes",
+                  "ip_address"]
+

@@ -1,0 +1,11 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from tenants.api import views
+
+router = SimpleRouter(trailing_slash=True)
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("members", views.MembershipViewSet, basename="member")
+router.register("audit-log", views.AuditLogViewSet, basename="audit-log")
+
+urlpatterns = [path("tenant/", views.TenantView.as_view(), name="tenant")] + router.urls

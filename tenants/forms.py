@@ -1,0 +1,58 @@
+from django import forms
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
+
+from django.core.exceptions import ValidationError
+
+from tenants.models import ApiKey, Domain, Tenant, User, validate_slug
+from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
+from tenants.services.provisioning import HOSTNAME_RE
+
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class UserChangeForm(BaseUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class TenantProvisionForm(forms.ModelForm):
+    """Admin add form: the fields ``tenant_provision`` takes."""
+
+    domain = forms.CharField(required=False, help_text="Optional extra host; <slug>.localhost is always added.")
+
+    class Meta:
+        model = Tenant
+        fields = ("name", "slug", "type")
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        try:
+            validate_slug(slug)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return slug
+
+    def clean_domain(self):
+        domain = (self.cleaned_data.get("domain") or "").strip().lower()
+        if domain and not HOSTNAME_RE.match(domain):
+            raise forms.ValidationError(f"'{domain}' is not a valid host name.")
+        if domain and Domain.objects.filter(domain=domain).exists():
+            raise forms.ValidationError("This domain already belongs to a tenant.")
+        return domain
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(c, c) for c in CAPABILITIES], initial=list(DEFAULT_KEY_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("tenant", "name", "scopes", "expires_at")

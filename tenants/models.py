@@ -1,0 +1,251 @@
+"""Organizations (one PostgreSQL schema each), their people, keys, flags and audit trail.
+
+All of these live in the public schema; tenant data itself lives in the tenant's schema.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django_tenants.models import DomainMixin, TenantMixin
+
+from cdp.models import TimeStampedModel
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
+RESERVED_SLUGS = frozenset(
+    {"public", "www", "admin", "api", "static", "media", "localhost", "information-schema", "pg-catalog"}
+)
+
+DEFAULT_TENANT_SETTINGS = {
+    "timezone": "America/Argentina/Buenos_Aires",
+    "currency": "ARS",
+    "language": "es",
+    "data_retention_days": 2555,
+    "max_customers": 1_000_000,
+    "features": {"rfm_analysis": True, "clv_prediction": True, "churn_detection": True},
+}
+
+
+def default_tenant_settings() -> dict:
+    return {**DEFAULT_TENANT_SETTINGS, "features": dict(DEFAULT_TENANT_SETTINGS["features"])}
+
+
+def default_branding() -> dict:
+    return {"display_name": "", "primary_color": "#2563eb", "logo_url": ""}
+
+
+class Tenant(TenantMixin, TimeStampedModel):
+    class Type(models.TextChoices):
+        TRIAL = "trial", "Trial"
+        BUSINESS = "business", "Business"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=50, unique=True)
+    type = models.CharField(max_length=20, choices=Type.choices, default=Type.BUSINESS)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    settings = models.JSONField(default=default_tenant_settings, blank=True)
+    branding = models.JSONField(default=default_branding, blank=True)
+    onboarding_completed = models.BooleanField(default=False)
+
+    # django-tenants creates and migrates the schema when a tenant is first saved.
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == "public"
+
+    def setting(self, key: str):
+        return (self.settings or {}).get(key, DEFAULT_TENANT_SETTINGS.get(key))
+
+    def feature_enabled(self, key: str) -> bool:
+        return bool((self.settings or {}).get("features", {}).get(key, False))
+
+
+class Domain(DomainMixin):
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in. Staff run the platform; everyone else acts through memberships."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=255, blank=True)
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to the operators' admin.")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name or self.email).split(" ")[0]
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    ANALYST = "analyst", "Analyst"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(TimeStampedModel):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        ordering = ["tenant__name", "user__email"]
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="uniq_membership_user_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant.slug} ({self.role})"
+
+
+class ApiKey(TimeStampedModel):
+    """A tenant's key for its own integrations. Only a SHA-256 of the key is stored."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Shown to tell keys apart; not a secret.")
+    hashed_key = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at:
+            return False
+        return not (self.expires_at and self.expires_at <= timezone.now())
+
+
+class AuditLog(models.Model):
+    """Who did what, to which record, from where, with the before/after diff. Append-only."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=255, help_text="User email, api-key:<prefix> or system.")
+    action = models.CharField(max_length=64, db_index=True)
+    resource_type = models.CharField(max_length=64, db_index=True)
+    resource_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_time")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.resource_type}"
+
+
+class FeatureFlag(TimeStampedModel):
+    """A switch with a percentage rollout; tenants listed explicitly are always in."""
+
+    key = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    enabled = models.BooleanField(default=False, help_text="Master switch: off means off for everyone.")
+    rollout_percentage = models.PositiveSmallIntegerField(
+        default=100, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    tenants = models.ManyToManyField(Tenant, blank=True, related_name="feature_flags")
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SystemConfig(TimeStampedModel):
+    """Platform-wide settings changed without a deploy."""
+
+    key = models.SlugField(max_length=100, unique=True)
+    value = models.JSONField(default=dict, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = "system setting"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def validate_slug(slug: str) -> None:
+    if not SLUG_RE.match(slug or ""):
+        raise ValidationError(
+            "Use 3-50 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen.",
+            code="invalid_slug",
+        )
+    if slug in RESERVED_SLUGS or slug.startswith("pg-"):
+        raise ValidationError(f"'{slug}' is reserved.", code="reserved_slug")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+
+from cdp.context import Actor, request_ip
+from tenants.models import AuditLog, Tenant
+
+
+def _jsonable(value):
+    if isinstance(value, (datetime.date, datetime.datetime, decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def changes_between(before: dict, after: dict) -> dict:
+    """``{field: [old, new]}`` for every field whose value differs."""
+    keys = set(before) | set(after)
+    return {
+        key: [_jsonable(before.get(key)), _jsonable(after.get(key))]
+        for key in sorted(keys)
+        if before.get(key) != after.get(key)
+    }
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: object = "",
+    tenant: Tenant | None = None,
+    changes: dict | None = None,
+) -> AuditLog:
+    """Append one audit entry. Callers run it inside their own transaction, so a failed write
+    leaves no entry and an entry never describes a write that did not happen."""
+    return AuditLog.objects.create(
+        tenant=tenant if tenant is not None and not tenant.is_public else None,
+        actor_id=actor.user_id,
+        actor_label=actor.label[:255],
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id or ""),
+        changes=_jsonable(changes or {}),
+        ip_address=actor.ip or request_ip(),
+    )
+
+
+def actor_from_request(request) -> Actor:
+    """The principal of an HTTP request: the API key, else the signed-in user."""
+    from cdp.context import client_ip
+    from tenants.models import ApiKey
+
+    ip = client_ip(request.META)
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiKey):
+        return Actor(label=f"api-key:{auth.prefix}", api_key_id=auth.pk, ip=ip)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return Actor(label=user.email, user_id=user.pk, ip=ip)
+    return Actor(label="anonymous", ip=ip)

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from cdp.context import Actor
+from cdp.exceptions import ApplicationError, Conflict
+from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
+
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+LANGUAGES = {"es", "pt", "en", "ru"}
+EDITABLE_FIELDS = ("name", "type", "status", "settings", "branding", "onboarding_completed")
+
+
+def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> dict:
+    """Defaults merged with ``value`` and validated; raises ApplicationError with per-key messages."""
+    merged = {**DEFAULT_TENANT_SETTINGS, **(base or {}), **(value or {})}
+    merged["features"] = {**DEFAULT_TENANT_SETTINGS["features"], **(base or {}).get("features", {}),
+                          **(value or {}).get("features", {})}
+    errors: dict[str, list[str]] = {}
+    try:
+        zoneinfo.ZoneInfo(str(merged["timezone"]))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = [f"Unknown time zone '{merged['timezone']}'."]
+    if not CURRENCY_RE.match(str(merged["currency"])):
+        errors["currency"] = ["Use an ISO 4217 code such as ARS, BRL or USD."]
+    if merged["language"] not in LANGUAGES:
+        errors["language"] = [f"Choose one of: {', '.join(sorted(LANGUAGES))}."]
+    for key in ("data_retention_days", "max_customers"):
+        if not isinstance(merged[key], int) or isinstance(merged[key], bool) or merged[key] < 1:
+            errors[key] = ["Must be a positive whole number."]
+    if not all(isinstance(flag, bool) for flag in merged["features"].values()):
+        errors["features"] = ["Every feature switch is true or false."]
+    if errors:
+        raise ApplicationError("Invalid tenant settings.", fields={"settings": errors})
+    return merged
+
+
+def schema_name_for(slug: str) -> str:
+    return slug.replace("-", "_")
+
+
+def tenant_default_domain(slug: str) -> str:
+    return f"{slug}.{django_settings.CDP_TENANT_BASE_DOMAIN}"
+
+
+def tenant_provision(
+    *,
+    slug: str,
+    name: str,
+    actor: Actor,
+    domain: str | None = None,
+    type: str = Tenant.Type.BUSINESS,
+    settings: dict | None = None,
+) -> Tenant:
+    """Create a tenant: its schema (migrated), its ``<slug>.localhost`` domain (plus ``domain``
+    if given) and validated settings. All or nothing: a failure leaves no tenant and no schema."""
+    slug = (slug or "").strip()
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_slug(slug)
+    except ValidationError as exc:
+        errors["slug"] = exc.messages
+    if not name:
+        errors["name"] = ["A name is required."]
+    if type not in Tenant.Type.values:
+        errors["type"] = [f"Choose one of: {', '.join(Tenant.Type.values)}."]
+    domains = [tenant_default_domain(slug)]
+    if domain:
+        domain = domain.strip().lower()
+        if not HOSTNAME_RE.match(domain):
+            errors["domain"] = [f"'{domain}' is not a valid host name."]
+        elif domain not in domains:
+            domains.append(domain)
+    if errors:
+        raise ApplicationError("The tenant could not be created.", fields=errors)
+    clean_settings = tenant_settings_clean(settings)
+
+    if Tenant.objects.filter(slug=slug).exists() or Tenant.objects.filter(schema_name=schema_name_for(slug)).exists():
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="slug_taken",
+                       fields={"slug": ["Already taken."]})
+    taken = list(Domain.objects.filter(domain__in=domains).values_list("domain", flat=True))
+    if taken:
+        raise Conflict(f"Domain '{taken[0]}' already belongs to another tenant.", code="domain_taken",
+                       fields={"domain": ["Already taken."]})
+
+    from tenants.services.audit import audit_record
+
+    with transaction.atomic():
+        tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name, type=type, settings=clean_settings)
+        tenant.full_clean(exclude=["schema_name"])
+        tenant.save(verbosity=0)
+        for index, host in enumerate(domains):
+            Domain.objects.create(domain=host, tenant=tenant, is_primary=index == 0)
+        audit_record(actor=actor, action="tenant.provision", resource_type="tenant", resource_id=tenant.pk,
+                     tenant=tenant, changes={"slug": slug, "name": name, "type": type, "domains": domains})
+    return tenant
+
+
+def tenant_update(*, tenant: Tenant, actor: Actor, **fields) -> Tenant:
+    """Change a tenant's editable fields; settings are merged over the current ones and validated."""
+    from tenants.services.audit import audit_record, changes_between
+
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
+    if "settings" in fields:
+        fields["settings"] = tenant_settings_clean(fields["settings"], base=tenant.settings)
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        before = {key: getattr(locked, key) for key in fields}
+        for key, value in fields.items():
+            setattr(locked, key, value)
+        try:
+            locked.full_clean(exclude=["schema_name"])
+        except ValidationError as exc:
+            raise ApplicationError("The tenant could not be updated.", fields=exc.message_dict) from exc
+        changes = changes_between(before, {key: getattr(locked, key) for key in fields})
+        if changes:
+            locked.save()
+            audit_record(actor=actor, action="tenant.update", resource_type="tenant", resource_id=locked.pk,
+                         tenant=locked, changes=changes)
+    return locked
