@@ -30,3 +30,10 @@ class Conflict(ApplicationError):
 class PermissionDenied(ApplicationError):
     code = "permission_denied"
     http_status = 403
+
+
+class QuotaExceeded(ApplicationError):
+    """A plan limit would be exceeded; nothing was written."""
+
+    code = "quota_exceeded"
+    http_status = 403

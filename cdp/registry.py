@@ -42,3 +42,19 @@ def register_demo_data_command(command: str) -> None:
 
 def demo_data_commands() -> list[str]:
     return list(_demo_data_commands)
+
+
+_quota_guards: list[Callable[..., None]] = []
+
+
+def register_quota_guard(guard: Callable[..., None]) -> None:
+    """``guard(resource, *, tenant, adding)`` raises ``cdp.exceptions.QuotaExceeded`` when a
+    tenant may not add ``adding`` more of ``resource`` (licensing registers the real one)."""
+    if guard not in _quota_guards:
+        _quota_guards.append(guard)
+
+
+def quota_check(resource: str, *, tenant, adding: int = 1) -> None:
+    """Called by the app that creates ``resource`` (e.g. customers before an ingest commits)."""
+    for guard in _quota_guards:
+        guard(resource, tenant=tenant, adding=adding)
