@@ -1,5 +1,7 @@
 import django_filters
 
+from cdp.filters import IsoDateTimeFilter
+
 from tenants.models import ApiKey, AuditLog, Membership, Role
 
 
@@ -26,8 +28,8 @@ class AuditLogFilter(django_filters.FilterSet):
     resource_type = django_filters.CharFilter()
     resource_id = django_filters.CharFilter()
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditLog

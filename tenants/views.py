@@ -68,7 +68,7 @@ def paginate(request, queryset, per_page: int = 25):
 def dashboard(request):
     tenant = connection.tenant
     return render(request, "portal/dashboard.html", {
-        "usage": tenant_usage(tenant=tenant),
+        "usage": [(name.replace("_", " ").capitalize(), value) for name, value in tenant_usage(tenant=tenant).items()],
         "role": Membership.objects.filter(user=request.user, tenant=tenant).values_list("role", flat=True).first(),
         "can_manage_keys": KEYS in request.capabilities,
     })

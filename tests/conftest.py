@@ -31,6 +31,7 @@ class World:
 def _build_world() -> World:
     from tenants.services import membership_set, tenant_provision, user_create
 
+    assert connection.settings_dict["NAME"].startswith("test_"), "refusing to build the test world in a real DB"
     actor = Actor.system("tests")
     public = Tenant.objects.create(schema_name="public", name="Platform", slug="platform")
     for host in ("localhost", "testserver"):
@@ -52,7 +53,11 @@ def _build_world() -> World:
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         world = _build_world()
-    return world
+    yield world
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # Connections left by live-server threads would block dropping the test database.
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(scope="session")

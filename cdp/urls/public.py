@@ -12,7 +12,7 @@ admin.site.index_title = "Platform administration"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    *docs_urlpatterns,
+    *docs_urlpatterns("cdp.urls.public", "CDP public API"),
     path("", public_home, name="public_home"),
 ]
 

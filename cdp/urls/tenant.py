@@ -14,7 +14,7 @@ urlpatterns = [
     path("admin/jump/", admin_jump, name="admin_jump"),
     path("admin/", tenant_admin_site.urls),
     path("api/v1/", include(api_v1)),
-    *docs_urlpatterns,
+    *docs_urlpatterns("cdp.urls.tenant", "CDP tenant API"),
     path("", include("tenants.urls")),
 ]
 

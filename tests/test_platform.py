@@ -1,0 +1,205 @@
+"""Health, embedded services, scheduled fan-out, throttling and the portal basics."""
+
+import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from cdp import embedded
+from cdp.context import Actor
+from tenants.models import AuditLog
+from tests.conftest import PASSWORD, api_client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_reports_database_and_broker_on_any_host(world, client):
+    for host in ("localhost", "alpha.localhost", "127.0.0.1"):
+        response = client.get("/healthz", HTTP_HOST=host)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "ok"
+        assert body["database"]["status"] == "ok" and body["broker"]["status"] == "ok"
+
+
+def test_healthz_reports_a_dead_broker_as_503(world, client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz", HTTP_HOST="localhost")
+    assert response.status_code == 503
+    assert response.json()["broker"]["status"] == "error" and response.json()["database"]["status"] == "ok"
+
+
+def test_configured_urls_are_used_untouched(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db.example:5433/cdp")
+    monkeypatch.setenv("REDIS_URL", "redis://cache.example:6380/2")
+    assert embedded.database_url() == "postgresql://u:p@db.example:5433/cdp"
+    assert embedded.redis_url() == "redis://cache.example:6380/2"
+    assert embedded.celery_broker_url("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
+
+
+def test_a_second_data_dir_runs_its_own_postgresql_and_redis_side_by_side(tmp_path, db):
+    # given a second checkout's data directory
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["CDP_DATA_DIR"] = str(tmp_path / "other")
+    script = (
+        "from cdp import embedded; import psycopg, redis;"
+        "db = embedded.database_url(); r = embedded.redis_url();"
+        "print(db); print(r);"
+        "print(psycopg.connect(db).execute('select current_database()').fetchone()[0]);"
+        "print(redis.Redis.from_url(r).ping())"
+    )
+    # when it starts its embedded services while ours are running
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    # then it gets its own servers, under its own directory, and ours are untouched
+    assert result.returncode == 0, result.stderr
+    db_url, redis_url, dbname, pong = result.stdout.strip().splitlines()[-4:]
+    assert dbname == "cdp" and pong == "True"
+    assert db_url != embedded.database_url() or os.environ.get("DATABASE_URL")
+    assert (tmp_path / "other" / "pgdata" / "PG_VERSION").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+
+
+def test_beat_dispatcher_runs_the_per_tenant_task_inside_each_tenant(world):
+    from tenants.tasks import tenants_dispatch_task
+
+    # given old and recent audit entries in both tenants, alpha keeping 30 days
+    from tenants.services import tenant_update
+
+    tenant_update(tenant=world.alpha, actor=Actor.system("tests"), settings={"data_retention_days": 30})
+    old = timezone.now() - datetime.timedelta(days=60)
+    for tenant in (world.alpha, world.beta):
+        AuditLog.objects.create(tenant=tenant, actor_label="t", action="old.entry", resource_type="x",
+                                created_at=old)
+    # when beat's public-schema dispatcher fans the task out (eager in tests: runs inline)
+    dispatched = tenants_dispatch_task.apply(kwargs={"task_name": "tenants.tasks.audit_retention_prune_task"}).get()
+    # then each tenant's task ran in its own schema with its own retention
+    assert dispatched == 2
+    assert not AuditLog.objects.filter(tenant=world.alpha, action="old.entry").exists()
+    assert AuditLog.objects.filter(tenant=world.beta, action="old.entry").exists()  # 2555 days retention
+    assert connection.schema_name == "public"
+
+
+def test_every_scheduled_task_is_registered_and_routed(world):
+    from django.conf import settings
+
+    from cdp.celery import app
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
+        assert entry["options"]["queue"] in settings.CELERY_TASK_QUEUES_NAMES
+        assert entry["options"]["expires"] > 0
+        if "task_name" in entry.get("kwargs", {}):
+            assert entry["kwargs"]["task_name"] in app.tasks
+
+
+def test_sessions_prune_task_deletes_only_expired_sessions(world):
+    from django.contrib.sessions.models import Session
+
+    from tenants.tasks import sessions_prune_task
+
+    Session.objects.create(session_key="expired1", session_data="x",
+                           expire_date=timezone.now() - datetime.timedelta(days=1))
+    Session.objects.create(session_key="alive1", session_data="x",
+                           expire_date=timezone.now() + datetime.timedelta(days=1))
+    assert sessions_prune_task.apply().get() >= 1
+    assert set(Session.objects.filter(session_key__in=["expired1", "alive1"]).values_list(
+        "session_key", flat=True)) == {"alive1"}
+
+
+def test_api_keys_are_throttled_per_key_with_retry_after(world, api_key, settings):
+    from django.core.cache import cache
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        cache.clear()
+        slow, other = api_key(world.alpha), api_key(world.alpha)
+        codes = [api_client("alpha.localhost", slow).get("/api/v1/tenant/").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = api_client("alpha.localhost", slow).get("/api/v1/tenant/")
+        assert int(limited["Retry-After"]) > 0 and limited.json()["error"]["code"] == "throttled"
+        assert api_client("alpha.localhost", other).get("/api/v1/tenant/").status_code == 200
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = {"api_key": "600/min"}
+        cache.clear()
+
+
+def test_portal_login_dashboard_and_logout(world, alpha_client):
+    client = alpha_client()
+    assert client.get("/").status_code == 302
+    page = client.post("/accounts/login/", {"username": "viewer@alpha.test", "password": PASSWORD}, follow=True)
+    body = page.content.decode()
+    assert page.status_code == 200 and "Dashboard" in body and "Alpha Store" in body
+    assert "API keys" in body  # navigation
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_portal_password_reset_sends_a_working_link(world, alpha_client):
+    client = alpha_client()
+    client.post("/accounts/password-reset/", {"email": "viewer@alpha.test"})
+    assert len(mail.outbox) == 1
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
+    path = link.split("alpha.localhost", 1)[1]
+    form = client.get(path, follow=True)
+    assert form.status_code == 200
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": "Brand-New-Pass-77",
+                                                    "new_password2": "Brand-New-Pass-77"})
+    assert done.status_code == 302
+    assert client.login(username="viewer@alpha.test", password="Brand-New-Pass-77")
+
+
+def test_portal_api_keys_page_creates_shows_once_and_revokes(world, alpha_client):
+    from tenants.models import ApiKey
+
+    client = alpha_client(world.user("alpha_admin"))
+    page = client.post("/settings/api-keys/", {"name": "Portal key", "scopes": ["read"]})
+    body = page.content.decode()
+    stored = ApiKey.objects.get(name="Portal key")
+    assert f"cdp_{stored.prefix}_" in body
+    assert f"cdp_{stored.prefix}_" not in client.get("/settings/api-keys/").content.decode()
+    client.post(f"/settings/api-keys/{stored.pk}/revoke/")
+    stored.refresh_from_db()
+    assert stored.revoked_at is not None
+    assert alpha_client(world.user("alpha_viewer")).get("/settings/api-keys/").status_code == 403
+
+
+def test_members_page_filters_and_paginates(world, alpha_client):
+    body = alpha_client(world.user("alpha_viewer")).get("/members/?role=admin").content.decode()
+    assert "admin@alpha.test" in body and "owner@alpha.test" not in body and "beta" not in body
+
+
+@pytest.mark.parametrize("flag_pct, expected", [(0, False), (100, True)])
+def test_feature_flag_rollout(world, flag_pct, expected):
+    from tenants.models import FeatureFlag
+    from tenants.services import feature_flag_is_enabled
+
+    FeatureFlag.objects.create(key="new-thing", enabled=True, rollout_percentage=flag_pct)
+    assert feature_flag_is_enabled("new-thing", tenant=world.alpha) is expected
+    FeatureFlag.objects.filter(key="new-thing").update(enabled=False)
+    assert feature_flag_is_enabled("new-thing", tenant=world.alpha) is False
+
+
+def test_feature_flag_explicit_tenants_and_stable_buckets(world):
+    from tenants.models import FeatureFlag
+    from tenants.services import feature_flag_is_enabled
+    from tenants.services.flags import rollout_bucket
+
+    flag = FeatureFlag.objects.create(key="beta-ui", enabled=True, rollout_percentage=0)
+    flag.tenants.add(world.beta)
+    assert feature_flag_is_enabled("beta-ui", tenant=world.beta) is True
+    assert feature_flag_is_enabled("beta-ui", tenant=world.alpha) is False
+    assert rollout_bucket("beta-ui", "alpha") == rollout_bucket("beta-ui", "alpha")
