@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import time
 
 from django.conf import settings
@@ -7,6 +8,18 @@ from django.db import connection
 from django.http import JsonResponse
 
 from cdp.context import client_ip, reset_request_ip, set_request_ip
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _broker_client():
+    """One pooled client per URL: a health probe should not pay for a new connection each time."""
+    return _redis_client(settings.REDIS_URL)
 
 
 def health_report() -> tuple[bool, dict]:
@@ -24,11 +37,7 @@ def health_report() -> tuple[bool, dict]:
         report["database"] = {"status": "error", "error": exc.__class__.__name__}
     started = time.perf_counter()
     try:
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        client.ping()
-        client.close()
+        _broker_client().ping()
         report["broker"] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 2)}
     except Exception as exc:
         healthy = False
