@@ -21,4 +21,17 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "tenants.tasks.audit_retention_prune_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # License validations are logged through a Redis buffer; requests flush it too, this catches
+    # the tail when traffic stops.
+    "licensing-validation-log-flush": {
+        "task": "licensing.tasks.validation_log_flush_task",
+        "schedule": crontab(minute="*"),
+        "options": {"queue": "default", "expires": 55},
+    },
+    # Validation already answers EXPIRED past expires_at; this makes the stored status agree.
+    "licensing-expire-due": {
+        "task": "licensing.tasks.license_expire_due_task",
+        "schedule": crontab(minute=3),
+        "options": {"queue": "default", "expires": 3000},
+    },
 }

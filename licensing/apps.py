@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class LicensingConfig(AppConfig):
     name = "licensing"
+    verbose_name = "Licensing and releases"
+
+    def ready(self):
+        from cdp import registry
+        from licensing.services.usage import license_quota_guard
+
+        # customers (and anything else that creates a limited resource) call
+        # cdp.registry.quota_check(...) without importing licensing.
+        registry.register_quota_guard(license_quota_guard)
+        registry.register_portal_nav("License", "licensing:overview", order=80)

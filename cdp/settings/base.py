@@ -90,6 +90,7 @@ TENANT_LIMIT_SET_CALLS = False
 
 MIDDLEWARE = [
     "cdp.middleware.HealthCheckMiddleware",
+    "licensing.middleware.LicenseValidateFastPathMiddleware",  # before tenant routing: see its docstring
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -194,7 +195,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tenants.api.throttling.ApiKeyRateThrottle",
+        "licensing.api.throttling.LicenseApiQuotaThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("CDP_API_KEY_RATE", "600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cdp.api.errors.exception_handler",

@@ -1,7 +1,7 @@
 """URLs on the platform's own host (``localhost``): operators' admin and public endpoints."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from cdp.urls.common import docs_urlpatterns
 from cdp.views import public_home
@@ -12,6 +12,7 @@ admin.site.index_title = "Platform administration"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/licenses/", include("licensing.api.public_urls")),
     *docs_urlpatterns("cdp.urls.public", "CDP public API"),
     path("", public_home, name="public_home"),
 ]

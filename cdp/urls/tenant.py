@@ -8,6 +8,7 @@ from tenants.views import admin_jump
 
 api_v1 = [
     path("", include("tenants.api.urls")),
+    path("", include("licensing.api.urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", tenant_admin_site.urls),
     path("api/v1/", include(api_v1)),
     *docs_urlpatterns("cdp.urls.tenant", "CDP tenant API"),
+    path("license/", include("licensing.urls")),
     path("", include("tenants.urls")),
 ]
 

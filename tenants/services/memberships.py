@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from cdp import registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound
 from tenants.models import Membership, Role, Tenant, User
@@ -34,6 +35,9 @@ def membership_set(*, user: User, tenant: Tenant, role: str, actor: Actor) -> Me
         raise ApplicationError("Unknown role.", fields={"role": [f"Choose one of: {', '.join(Role.values)}."]})
     if tenant.is_public:
         raise ApplicationError("Memberships belong to a tenant.", fields={"tenant": ["Not a tenant."]})
+    if not Membership.objects.filter(user=user, tenant=tenant).exists():
+        # The plan may cap the number of users (licensing registers the guard).
+        registry.quota_check("users", tenant=tenant, adding=1)
     with transaction.atomic():
         membership, created = Membership.objects.select_for_update().get_or_create(
             user=user, tenant=tenant, defaults={"role": role}
