@@ -34,4 +34,10 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=3),
         "options": {"queue": "default", "expires": 3000},
     },
+    # Billing is public-schema: renew subscriptions whose period ended and advance dunning (hourly).
+    "billing-cycle": {
+        "task": "billing.tasks.billing_cycle_task",
+        "schedule": crontab(minute=7),
+        "options": {"queue": "default", "expires": 3000},
+    },
 }

@@ -11,6 +11,7 @@ admin.site.site_title = "CDP operators"
 admin.site.index_title = "Platform administration"
 
 urlpatterns = [
+    path("", include("billing.public_urls")),  # staff revenue page (under admin/) and gateway callbacks
     path("admin/", admin.site.urls),
     path("api/v1/licenses/", include("licensing.api.public_urls")),
     *docs_urlpatterns("cdp.urls.public", "CDP public API"),

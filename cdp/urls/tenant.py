@@ -9,6 +9,7 @@ from tenants.views import admin_jump
 api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("licensing.api.urls")),
+    path("billing/", include("billing.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     *docs_urlpatterns("cdp.urls.tenant", "CDP tenant API"),
     path("license/", include("licensing.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("tenants.urls")),
 ]
 

@@ -1,0 +1,235 @@
+"""Billing API on a tenant's host: the caller's tenant is the buyer. Owners only (``billing``),
+except the catalog (any member). Refunds are for platform staff."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+
+from django.db import connection
+from django.http import HttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.api import serializers as s
+from billing.models import Product
+from billing.pdf import invoice_pdf
+from billing.selectors import invoice_list, order_list, payment_method_list, product_list
+from billing.services import (
+    PaymentDeclined,
+    order_checkout,
+    order_payment_retry,
+    order_refund,
+    payment_callback_apply,
+    payment_method_add,
+    payment_method_delete,
+)
+from cdp.api.errors import error_body
+from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
+from cdp.context import Actor
+from cdp.exceptions import NotFound, PermissionDenied
+from tenants.roles import BILLING
+from tenants.services import actor_from_request
+
+
+class ProductFilter(filters.FilterSet):
+    category = filters.CharFilter(field_name="category__slug")
+    is_subscription = filters.BooleanFilter(method="filter_subscription")
+
+    class Meta:
+        model = Product
+        fields = ["interval", "is_featured", "is_popular", "plan_code"]
+
+    def filter_subscription(self, queryset, name, value):
+        return queryset.exclude(interval="one_time") if value else queryset.filter(interval="one_time")
+
+
+class ProductViewSet(ReadOnlyViewSet):
+    """The catalog with computed ratings."""
+
+    serializer_class = s.BillingProductOutputSerializer
+    lookup_field = "sku"
+    ordering = ("name", "id")
+    ordering_fields = ["name", "price", "created_at"]
+    filterset_class = ProductFilter
+    search_fields = ["sku", "name", "description"]
+
+    def get_queryset(self):
+        return product_list().order_by(*self.ordering)
+
+
+def _declined_response(exc: PaymentDeclined) -> Response:
+    body = error_body(exc.code, exc.message, {"payment": [exc.message]})
+    body["decline_code"] = exc.decline_code  # beside the common error shape, which stays exact
+    if exc.order is not None:
+        body["order"] = s.BillingOrderOutputSerializer(order_list(tenant=exc.order.tenant).get(pk=exc.order.pk)).data
+    return Response(body, status=status.HTTP_402_PAYMENT_REQUIRED)
+
+
+def _order_response(result, http_status=None) -> Response:
+    order = order_list(tenant=result.order.tenant).get(pk=result.order.pk)
+    data = s.BillingCheckoutOutputSerializer(order, context={"licenses": [
+        {"plan": k.plan, "key": k.key, "expires_at": k.expires_at} for k in result.licenses]}).data
+    code = http_status or (status.HTTP_202_ACCEPTED if result.pending else status.HTTP_201_CREATED)
+    return Response(data, status=code)
+
+
+class CheckoutView(APIView):
+    """Buy products: 201 paid (invoice, licenses with keys shown once), 202 waiting for the
+    customer (3-D Secure), 402 declined (the order is kept as ``payment_failed``)."""
+
+    required_capabilities = {"post": BILLING}
+
+    @extend_schema(operation_id="billing_checkout", request=s.BillingCheckoutInputSerializer,
+                   responses={201: s.BillingCheckoutOutputSerializer, 202: s.BillingCheckoutOutputSerializer,
+                              402: OpenApiResponse(description="payment_declined; body includes the order"),
+                              409: OpenApiResponse(description="subscription_exists")})
+    def post(self, request):
+        data = s.BillingCheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            result = order_checkout(
+                tenant=connection.tenant, items=[dict(i) for i in v["items"]], coupon_code=v.get("coupon") or None,
+                gateway_code=v["payment"]["gateway"], token=v["payment"]["token"], actor=actor_from_request(request),
+                billing_address=dict(v["billing_address"]) if v.get("billing_address") else None,
+                save_payment_method=v["payment"]["save"])
+        except PaymentDeclined as exc:
+            return _declined_response(exc)
+        return _order_response(result)
+
+
+class OrderViewSet(ReadOnlyViewSet):
+    """The tenant's orders; ``retry`` pays a failed one again; ``refund`` is for platform staff."""
+
+    serializer_class = s.BillingOrderOutputSerializer
+    lookup_field = "order_number"
+    ordering = ("-created_at", "-id")
+    ordering_fields = ["created_at", "total"]
+    filterset_fields = ["status", "kind"]
+    search_fields = ["order_number"]
+    required_capabilities = {"list": BILLING, "retrieve": BILLING, "retry": BILLING, "refund": BILLING}
+
+    def get_queryset(self):
+        return order_list(tenant=connection.tenant).order_by(*self.ordering)
+
+    @extend_schema(operation_id="billing_order_retry", request=s.BillingRetryInputSerializer,
+                   responses={201: s.BillingCheckoutOutputSerializer, 402: OpenApiResponse(description="declined")})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, order_number=None):
+        order = self.get_object()
+        data = s.BillingRetryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = order_payment_retry(order=order, actor=actor_from_request(request),
+                                         gateway_code=data.validated_data.get("gateway"),
+                                         token=data.validated_data.get("token"))
+        except PaymentDeclined as exc:
+            return _declined_response(exc)
+        return _order_response(result)
+
+    @extend_schema(operation_id="billing_order_refund", request=s.BillingRefundInputSerializer,
+                   responses={201: s.BillingInvoiceOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def refund(self, request, order_number=None):
+        if not (request.user.is_authenticated and request.user.is_superuser):
+            raise PermissionDenied("Refunds are made by platform staff.")
+        order = self.get_object()
+        data = s.BillingRefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = order_refund(order=order, actor=actor_from_request(request),
+                            amount=data.validated_data.get("amount"), reason=data.validated_data["reason"])
+        return Response(s.BillingInvoiceOutputSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceViewSet(ReadOnlyViewSet):
+    """Invoices and credit notes of the tenant, with their PDF."""
+
+    serializer_class = s.BillingInvoiceOutputSerializer
+    lookup_field = "number"
+    ordering = ("-issued_at", "-id")
+    ordering_fields = ["issued_at", "total", "number"]
+    filterset_fields = ["kind"]
+    search_fields = ["number", "order__order_number"]
+    required_capabilities = {"list": BILLING, "retrieve": BILLING, "pdf": BILLING}
+
+    def get_queryset(self):
+        return invoice_list(tenant=connection.tenant).order_by(*self.ordering)
+
+    @extend_schema(operation_id="billing_invoice_pdf", responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"], url_path="pdf")
+    def pdf(self, request, number=None):
+        invoice = self.get_object()
+        response = HttpResponse(invoice_pdf(invoice=invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
+
+
+class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
+                           viewsets.GenericViewSet):
+    """Saved cards (brand, last 4, expiry). ``POST`` a gateway token to save one as the default."""
+
+    serializer_class = s.BillingPaymentMethodOutputSerializer
+    lookup_value_regex = r"\d+"
+    ordering = ("-is_default", "-created_at", "-id")
+    required_capabilities = {"list": BILLING, "create": BILLING, "destroy": BILLING}
+
+    def get_queryset(self):
+        return payment_method_list(tenant=connection.tenant).order_by(*self.ordering)
+
+    @extend_schema(request=s.BillingPaymentMethodInputSerializer, responses={201: s.BillingPaymentMethodOutputSerializer})
+    def create(self, request):
+        data = s.BillingPaymentMethodInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        method = payment_method_add(tenant=connection.tenant, gateway_code=data.validated_data["gateway"],
+                                    token=data.validated_data["token"], actor=actor_from_request(request))
+        return Response(s.BillingPaymentMethodOutputSerializer(method).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, pk=None):
+        payment_method_delete(tenant=connection.tenant, payment_method_id=int(pk), actor=actor_from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def callback_secret() -> bytes:
+    from cdp.secrets import local_secret
+
+    return (os.environ.get("CDP_BILLING_CALLBACK_SECRET") or local_secret("billing_callback")).encode()
+
+
+def callback_signature(body: bytes) -> str:
+    return hmac.new(callback_secret(), body, hashlib.sha256).hexdigest()
+
+
+class PaymentCallbackView(APIView):
+    """Public host: a gateway reports an asynchronous payment result. Signed with HMAC-SHA256
+    (``X-CDP-Signature``); redelivered events are acknowledged and change nothing."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(operation_id="billing_payment_callback", request=None,
+                   responses={200: OpenApiResponse(description='{"result": "applied|duplicate|ignored"}')}, auth=[])
+    def post(self, request, gateway):
+        body = request.body
+        if not hmac.compare_digest(callback_signature(body), request.headers.get("X-CDP-Signature", "")):
+            return Response(error_body("bad_signature", "The signature does not match."), status=400)
+        try:
+            event = json.loads(body)
+            event_id, kind = str(event["id"]), str(event["type"])
+            transaction_id = str(event["data"]["object"]["id"])
+        except (ValueError, KeyError, TypeError):
+            return Response(error_body("invalid", "Expected a gateway event."), status=400)
+        try:
+            result = payment_callback_apply(gateway_code=gateway, event_id=event_id, kind=kind,
+                                            transaction_id=transaction_id, actor=Actor.system(f"gateway:{gateway}"))
+        except NotFound:
+            return Response(error_body("not_found", "Unknown gateway."), status=404)
+        return Response({"result": result})

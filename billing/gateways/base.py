@@ -1,0 +1,60 @@
+"""The one interface every payment gateway adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from cdp.exceptions import ApplicationError
+
+
+class GatewayUnavailable(ApplicationError):
+    """The gateway could not be reached or answered nonsense; nothing is known to be charged."""
+
+    code = "gateway_unavailable"
+    http_status = 502
+
+
+@dataclass(frozen=True)
+class Card:
+    brand: str = ""
+    last4: str = ""
+    exp_month: int = 12
+    exp_year: int = 2030
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """``status``: succeeded, declined or pending (the customer must act; a callback follows)."""
+
+    status: str
+    transaction_id: str = ""
+    decline_code: str = ""
+    message: str = ""
+    card: Card = field(default_factory=Card)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: str  # succeeded | failed
+    refund_id: str = ""
+    message: str = ""
+
+
+def to_minor_units(amount: Decimal) -> int:
+    """Cents as an integer, as card gateways expect (two-decimal currencies only)."""
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+class Gateway(Protocol):
+    code: str
+
+    def charge(self, *, amount: Decimal, currency: str, token: str, idempotency_key: str,
+               description: str = "", metadata: dict | None = None) -> ChargeResult: ...
+
+    def refund(self, *, transaction_id: str, amount: Decimal, idempotency_key: str) -> RefundResult: ...

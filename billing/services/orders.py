@@ -1,0 +1,498 @@
+"""Checkout, payment, finalization (invoice, licenses, subscription), retries, callbacks, refunds.
+
+A payment never runs inside a database transaction: the order is committed as ``pending``
+first, the gateway is called, then a second short transaction records the outcome. That is why
+a declined payment leaves a ``payment_failed`` order and nothing else, and why a crash between
+the charge and the second transaction is recoverable (the attempt row and the gateway's
+idempotency key make the retry or the callback land on the same charge).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing import conf
+from billing.gateways import GatewayUnavailable, gateway_for
+from billing.models import (
+    Coupon,
+    CouponRedemption,
+    GatewayEvent,
+    Invoice,
+    Order,
+    OrderItem,
+    PaymentAttempt,
+    PaymentGateway,
+    PaymentMethod,
+    Product,
+    Subscription,
+)
+from billing.money import CartLine, Discount, PricedCart, price_cart, q2
+from billing.selectors import tax_rate_for, tenant_billing_address
+from billing.services.errors import CouponInvalid, PaymentDeclined
+from billing.services.numbering import document_number, number_next, order_number_next
+from cdp.context import Actor
+from cdp.exceptions import ApplicationError, Conflict, NotFound
+from tenants.models import Tenant
+from tenants.services import audit_record
+
+MAX_QUANTITY = 100
+
+
+@dataclass
+class IssuedKey:
+    license_id: int
+    plan: str
+    key: str
+    expires_at: datetime.datetime | None
+
+
+@dataclass
+class CheckoutResult:
+    order: Order
+    invoice: Invoice | None = None
+    licenses: list[IssuedKey] = field(default_factory=list)
+
+    @property
+    def pending(self) -> bool:
+        return self.order.status == Order.Status.PENDING
+
+
+# --- Validation ----------------------------------------------------------------------------------
+
+
+def coupon_resolve(*, code: str, tenant: Tenant, now: datetime.datetime) -> Coupon:
+    """The usable coupon for ``code`` or ``CouponInvalid`` saying why not."""
+    coupon = Coupon.objects.filter(code=(code or "").strip().upper()).first()
+    if coupon is None or not coupon.is_active:
+        raise CouponInvalid("This coupon does not exist.", fields={"coupon": ["Unknown coupon."]})
+    if coupon.valid_from and now < coupon.valid_from:
+        raise CouponInvalid("This coupon is not valid yet.", fields={"coupon": ["Not valid yet."]})
+    if coupon.valid_until and now >= coupon.valid_until:
+        raise CouponInvalid("This coupon has expired.", fields={"coupon": ["Expired."]})
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
+        raise CouponInvalid("This coupon has been fully redeemed.", fields={"coupon": ["No redemptions left."]})
+    if coupon.once_per_tenant and CouponRedemption.objects.filter(coupon=coupon, tenant=tenant).exists():
+        raise CouponInvalid("Your organization has already used this coupon.",
+                            fields={"coupon": ["Already used by your organization."]})
+    return coupon
+
+
+def gateway_resolve(*, code: str) -> PaymentGateway:
+    gateway = PaymentGateway.objects.filter(code=code, is_active=True).first()
+    if gateway is None:
+        raise ApplicationError("Unknown payment gateway.", code="gateway_unknown",
+                               fields={"payment": {"gateway": [f"No active gateway '{code}'."]}})
+    return gateway
+
+
+def _resolve_items(*, tenant: Tenant, items: list[dict]) -> list[tuple[Product, int]]:
+    if not items:
+        raise ApplicationError("The cart is empty.", fields={"items": ["Add at least one product."]})
+    skus = [str(item.get("sku", "")).strip().upper() for item in items]
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus, is_active=True)}
+    resolved, errors = [], {}
+    for index, (sku, item) in enumerate(zip(skus, items)):
+        quantity = item.get("quantity", 1)
+        product = products.get(sku)
+        if product is None:
+            errors[str(index)] = [f"Unknown product '{sku}'."]
+        elif not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+            errors[str(index)] = [f"Quantity is a whole number from 1 to {MAX_QUANTITY}."]
+        elif product.is_subscription and quantity != 1:
+            errors[str(index)] = ["A subscription is bought one at a time."]
+        else:
+            resolved.append((product, quantity))
+    if errors:
+        raise ApplicationError("Some items are invalid.", fields={"items": errors})
+    subscriptions = [p for p, _ in resolved if p.is_subscription]
+    if len(subscriptions) > 1:
+        raise ApplicationError("One subscription per order.", fields={"items": ["Only one subscription."]})
+    if subscriptions and Subscription.objects.filter(tenant=tenant).exclude(
+            status=Subscription.Status.CANCELLED).exists():
+        raise Conflict("Your organization already has a subscription: change its plan instead.",
+                       code="subscription_exists")
+    return resolved
+
+
+def order_quote(*, tenant: Tenant, items: list[dict], coupon_code: str | None = None,
+                billing_address: dict | None = None, now: datetime.datetime | None = None) -> dict:
+    """Price a cart without writing anything (what the checkout would charge)."""
+    now = now or timezone.now()
+    resolved = _resolve_items(tenant=tenant, items=items)
+    coupon = coupon_resolve(code=coupon_code, tenant=tenant, now=now) if coupon_code else None
+    address = {k: (v or "").upper() for k, v in (billing_address or tenant_billing_address(tenant=tenant)).items()}
+    rate = tax_rate_for(country=address.get("country", ""), state=address.get("state", ""))
+    cart = _price(resolved, coupon, rate)
+    if coupon and coupon.minimum_amount and cart.subtotal + cart.tax < coupon.minimum_amount:
+        raise CouponInvalid(f"This coupon needs an order of at least {coupon.minimum_amount}.",
+                            fields={"coupon": ["Order below the coupon's minimum."]})
+    return {"cart": cart, "coupon": coupon, "tax_rate": rate, "address": address, "products": resolved}
+
+
+def _price(resolved, coupon, rate) -> PricedCart:
+    return price_cart(
+        lines=[CartLine(p.sku, p.name, p.price, qty) for p, qty in resolved],
+        discount=Discount(coupon.kind, coupon.value) if coupon else None,
+        tax_percent=rate.rate if rate else Decimal("0"),
+        tax_inclusive=bool(rate and rate.inclusive),
+    )
+
+
+# --- Writing orders --------------------------------------------------------------------------------
+
+
+def order_create(*, tenant: Tenant, cart: PricedCart, products: list[Product | None], actor: Actor,
+                 now: datetime.datetime, kind: str = Order.Kind.CHECKOUT, coupon: Coupon | None = None,
+                 tax_rate=None, address: dict | None = None, gateway: PaymentGateway | None = None,
+                 subscription: Subscription | None = None) -> Order:
+    """Commit a ``pending`` order and its items (its own transaction)."""
+    address = address or {}
+    with transaction.atomic():
+        order = Order(
+            order_number=order_number_next(now=now), tenant=tenant, kind=kind, currency="USD",
+            subtotal=cart.subtotal, discount_amount=cart.discount, tax_amount=cart.tax, total=cart.total,
+            coupon=coupon, tax_rate=tax_rate, tax_inclusive=bool(tax_rate and tax_rate.inclusive),
+            tax_percent=tax_rate.rate if tax_rate else Decimal("0"), billing_country=address.get("country", ""),
+            billing_state=address.get("state", ""), gateway=gateway, subscription=subscription,
+            created_by=actor.label[:255],
+        )
+        order.full_clean()
+        order.save()
+        if coupon is not None:
+            _coupon_reserve(order=order)
+        OrderItem.objects.bulk_create([
+            OrderItem(order=order, product=product, sku=line.sku, description=line.description[:255],
+                      quantity=line.quantity, unit_price=line.unit_price, subtotal=line.subtotal,
+                      discount_amount=line.discount, tax_amount=line.tax, total=line.total)
+            for line, product in zip(cart.lines, products)
+        ])
+        audit_record(actor=actor, action="order.create", resource_type="billing_order", resource_id=order.pk,
+                     tenant=tenant, changes={"order_number": order.order_number, "total": order.total,
+                                             "coupon": coupon.code if coupon else None})
+    return order
+
+
+def order_checkout(*, tenant: Tenant, items: list[dict], gateway_code: str, token: str, actor: Actor,
+                   coupon_code: str | None = None, billing_address: dict | None = None,
+                   save_payment_method: bool = False, now: datetime.datetime | None = None) -> CheckoutResult:
+    """Buy ``items`` for ``tenant``. Paid: invoice and licenses (keys in the result, once).
+    Declined: ``PaymentDeclined`` after the order is committed as ``payment_failed``.
+    Pending (3-D Secure): the order waits for ``payment_callback_apply``."""
+    now = now or timezone.now()
+    if tenant.is_public:
+        raise ApplicationError("The platform does not buy from itself.", code="tenant_required")
+    gateway = gateway_resolve(code=gateway_code)
+    if not token:
+        raise ApplicationError("A payment token is required.", fields={"payment": {"token": ["Required."]}})
+    quote = order_quote(tenant=tenant, items=items, coupon_code=coupon_code, billing_address=billing_address,
+                        now=now)
+    order = order_create(tenant=tenant, cart=quote["cart"], products=[p for p, _ in quote["products"]],
+                         actor=actor, now=now, coupon=quote["coupon"], tax_rate=quote["tax_rate"],
+                         address=quote["address"], gateway=gateway)
+    return order_pay(order=order, gateway=gateway, token=token, actor=actor, now=now,
+                     save_payment_method=save_payment_method)
+
+
+def order_pay(*, order: Order, gateway: PaymentGateway, token: str, actor: Actor, now: datetime.datetime,
+              save_payment_method: bool = False, off_session: bool = False) -> CheckoutResult:
+    """Charge a pending or failed order once (new idempotency key per attempt) and settle it."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
+            raise Conflict(f"Order {locked.order_number} is {locked.status}.", code="order_not_payable")
+        if locked.coupon_id and not CouponRedemption.objects.filter(order=locked).exists():
+            _coupon_reserve(order=locked)  # released when the last attempt failed
+        if locked.status != Order.Status.PENDING:  # a retry: pending again until this attempt settles
+            locked.status = Order.Status.PENDING
+            locked.save(update_fields=["status", "updated_at"])
+        attempt_no = locked.attempts.count() + 1
+        attempt = PaymentAttempt.objects.create(order=locked, gateway=gateway, amount=locked.total,
+                                                idempotency_key=f"{locked.order_number}-a{attempt_no}")
+    if locked.total == 0:
+        return order_finalize(order_id=locked.pk, attempt_id=attempt.pk, transaction_id="", actor=actor, now=now)
+    adapter = gateway_for(gateway)
+    try:
+        result = adapter.charge(amount=locked.total, currency=locked.currency, token=token,
+                                idempotency_key=attempt.idempotency_key,
+                                description=f"{locked.order_number}{' (renewal)' if off_session else ''}",
+                                metadata={"order_number": locked.order_number, "tenant": locked.tenant.slug})
+    except GatewayUnavailable as exc:
+        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="gateway_unavailable",
+                      message=exc.message[:255], actor=actor)
+        raise
+    if result.status == "succeeded":
+        return order_finalize(order_id=locked.pk, attempt_id=attempt.pk, transaction_id=result.transaction_id,
+                              actor=actor, now=now, card=result.card if save_payment_method else None,
+                              token=token)
+    if result.status == "pending":
+        with transaction.atomic():
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(transaction_id=result.transaction_id)
+            Order.objects.filter(pk=locked.pk).update(status=Order.Status.PENDING,
+                                                     gateway_transaction_id=result.transaction_id)
+        locked.refresh_from_db()
+        return CheckoutResult(order=locked)
+    failed = _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code=result.decline_code,
+                           message=result.message, actor=actor, transaction_id=result.transaction_id)
+    raise PaymentDeclined(result.message or "The payment was declined.", order=failed,
+                          decline_code=result.decline_code)
+
+
+def _attempt_fail(*, attempt_id: int, status: str, code: str, message: str, actor: Actor,
+                  transaction_id: str = "") -> Order:
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt_id)
+        attempt.status, attempt.decline_code, attempt.message = status, code[:64], message[:255]
+        attempt.transaction_id = transaction_id or attempt.transaction_id
+        attempt.save(update_fields=["status", "decline_code", "message", "transaction_id", "updated_at"])
+        order = Order.objects.select_for_update().get(pk=attempt.order_id)
+        if order.status == Order.Status.PENDING:
+            order.status = Order.Status.PAYMENT_FAILED
+            order.save(update_fields=["status", "updated_at"])
+            _coupon_release(order=order)
+            audit_record(actor=actor, action="order.payment_failed", resource_type="billing_order",
+                         resource_id=order.pk, tenant=order.tenant, changes={"decline_code": code})
+    return order
+
+
+def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str, actor: Actor,
+                   now: datetime.datetime, card=None, token: str = "") -> CheckoutResult:
+    """Record a successful payment: order paid, coupon redeemed, gapless invoice, licenses and
+    subscription. Idempotent: an order already paid is returned unchanged (no second invoice)."""
+    from billing.services.subscriptions import subscription_paid_order_apply
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).select_related("tenant", "coupon").get(pk=order_id)
+        if order.status == Order.Status.PAID:
+            return CheckoutResult(order=order, invoice=order.invoices.filter(kind=Invoice.Kind.INVOICE).first())
+        if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
+            raise Conflict(f"Order {order.order_number} is {order.status}.", code="order_not_payable")
+        if attempt_id is not None:
+            PaymentAttempt.objects.filter(pk=attempt_id).update(status=PaymentAttempt.Status.SUCCEEDED,
+                                                                transaction_id=transaction_id, updated_at=now)
+        order.status, order.paid_at, order.gateway_transaction_id = Order.Status.PAID, now, transaction_id
+        order.save(update_fields=["status", "paid_at", "gateway_transaction_id", "updated_at"])
+        if order.coupon_id and not CouponRedemption.objects.filter(order=order).exists():
+            _coupon_reserve(order=order)  # e.g. a late callback after a failed attempt released it
+        invoice = invoice_issue(order=order, now=now)
+        if card is not None and token and order.gateway_id:
+            payment_method_save(tenant=order.tenant, gateway=order.gateway, reference=token, card=card, actor=actor)
+        licenses = subscription_paid_order_apply(order=order, actor=actor, now=now)
+        audit_record(actor=actor, action="order.paid", resource_type="billing_order", resource_id=order.pk,
+                     tenant=order.tenant, changes={"order_number": order.order_number, "invoice": invoice.number,
+                                                   "total": order.total, "transaction": transaction_id})
+    return CheckoutResult(order=order, invoice=invoice, licenses=licenses)
+
+
+def _coupon_reserve(*, order: Order) -> None:
+    """Take one redemption for the order before any charge (coupon row locked, so the
+    maximum holds under concurrency; the unique constraint enforces once per tenant)."""
+    coupon = Coupon.objects.select_for_update().get(pk=order.coupon_id)
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
+        raise CouponInvalid("This coupon has been fully redeemed.", fields={"coupon": ["No redemptions left."]})
+    try:
+        with transaction.atomic():
+            CouponRedemption.objects.create(coupon=coupon, tenant=order.tenant, order=order,
+                                            once_per_tenant=coupon.once_per_tenant)
+    except IntegrityError as exc:
+        raise CouponInvalid("Your organization has already used this coupon.",
+                            fields={"coupon": ["Already used by your organization."]}) from exc
+    Coupon.objects.filter(pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1)
+
+
+def _coupon_release(*, order: Order) -> None:
+    """A failed payment gives the redemption back (the tenant may use the coupon again)."""
+    deleted, _ = CouponRedemption.objects.filter(order=order).delete()
+    if deleted:
+        Coupon.objects.filter(pk=order.coupon_id, times_redeemed__gt=0).update(times_redeemed=F("times_redeemed") - 1)
+
+
+def order_payment_retry(*, order: Order, actor: Actor, gateway_code: str | None = None, token: str | None = None,
+                        now: datetime.datetime | None = None) -> CheckoutResult:
+    """Pay a ``payment_failed`` order again, with a new token or the tenant's default saved method."""
+    now = now or timezone.now()
+    if order.status != Order.Status.PAYMENT_FAILED:
+        raise Conflict(f"Only a failed order can be retried; {order.order_number} is {order.status}.",
+                       code="order_not_retryable")
+    if token:
+        gateway = gateway_resolve(code=gateway_code or (order.gateway.code if order.gateway_id else "sandbox"))
+    else:
+        method = PaymentMethod.objects.filter(tenant=order.tenant, is_default=True).select_related("gateway").first()
+        if method is None:
+            raise ApplicationError("No saved payment method to retry with.", code="payment_method_required")
+        gateway, token = method.gateway, method.reference
+    return order_pay(order=order, gateway=gateway, token=token, actor=actor, now=now)
+
+
+# --- Callbacks -------------------------------------------------------------------------------------
+
+
+def payment_callback_apply(*, gateway_code: str, event_id: str, kind: str, transaction_id: str, actor: Actor,
+                           now: datetime.datetime | None = None) -> str:
+    """Apply a gateway's asynchronous result (``payment_intent.succeeded`` / ``.payment_failed``).
+
+    Redelivery is normal: an event id seen before, or an order already settled, changes nothing.
+    Returns what happened: ``applied``, ``duplicate`` or ``ignored``."""
+    now = now or timezone.now()
+    gateway = PaymentGateway.objects.filter(code=gateway_code).first()
+    if gateway is None:
+        raise NotFound("Unknown gateway.")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = GatewayEvent.objects.create(gateway=gateway, event_id=event_id, kind=kind,
+                                                    transaction_id=transaction_id)
+        except IntegrityError:
+            return "duplicate"
+        attempt = (PaymentAttempt.objects.filter(gateway=gateway, transaction_id=transaction_id)
+                   .select_related("order").order_by("-id").first())
+        outcome = "ignored"
+        if attempt is not None and attempt.order.status == Order.Status.PENDING:
+            if kind == "payment_intent.succeeded":
+                order_finalize(order_id=attempt.order_id, attempt_id=attempt.pk, transaction_id=transaction_id,
+                               actor=actor, now=now)
+                outcome = "applied"
+            elif kind == "payment_intent.payment_failed":
+                _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code="callback_failed",
+                              message="The payment failed.", actor=actor)
+                outcome = "applied"
+        event.result = outcome
+        event.save(update_fields=["result"])
+    return outcome
+
+
+# --- Invoices and refunds ---------------------------------------------------------------------------
+
+
+def _buyer(tenant: Tenant, order: Order) -> dict:
+    return {"name": tenant.name, "slug": tenant.slug, "country": order.billing_country, "state": order.billing_state}
+
+
+def invoice_issue(*, order: Order, now: datetime.datetime) -> Invoice:
+    """Issue the invoice for a paid order, with the next number of the series (inside the
+    caller's transaction: the number and the invoice commit together)."""
+    series = conf.get("BILLING_INVOICE_SERIES")
+    sequence = number_next(series=series)
+    lines = [{"sku": i.sku, "description": i.description, "quantity": i.quantity, "unit_price": str(i.unit_price),
+              "subtotal": str(i.subtotal), "discount": str(i.discount_amount), "tax": str(i.tax_amount),
+              "total": str(i.total)} for i in order.items.all()]
+    invoice = Invoice(kind=Invoice.Kind.INVOICE, series=series, sequence=sequence,
+                      number=document_number(series=series, sequence=sequence), tenant=order.tenant, order=order,
+                      issued_at=now, currency=order.currency, subtotal=order.subtotal,
+                      discount_amount=order.discount_amount, tax_amount=order.tax_amount, total=order.total,
+                      buyer=_buyer(order.tenant, order), lines=lines)
+    invoice.save()
+    return invoice
+
+
+def order_refund(*, order: Order, actor: Actor, amount: Decimal | None = None, reason: str = "",
+                 now: datetime.datetime | None = None) -> Invoice:
+    """Refund (part of) a paid order through its gateway and issue a credit note for it.
+    A full refund also cancels the licenses the order issued and its subscription."""
+    from billing.services.subscriptions import order_refund_entitlements_revoke
+
+    now = now or timezone.now()
+    order = Order.objects.select_related("gateway", "tenant").get(pk=order.pk)
+    if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
+        raise Conflict(f"Only a paid order can be refunded; {order.order_number} is {order.status}.",
+                       code="order_not_refundable")
+    refundable = order.total - order.refunded_amount
+    amount = q2(amount) if amount is not None else refundable
+    if amount <= 0 or amount > refundable:
+        raise ApplicationError(f"The refund is more than 0 and at most {refundable}.",
+                               code="refund_amount_invalid", fields={"amount": [f"At most {refundable}."]})
+    credit_no = order.invoices.filter(kind=Invoice.Kind.CREDIT_NOTE).count() + 1
+    if order.gateway_id and order.gateway_transaction_id and amount > 0:
+        result = gateway_for(order.gateway).refund(transaction_id=order.gateway_transaction_id, amount=amount,
+                                                   idempotency_key=f"{order.order_number}-r{credit_no}")
+        if result.status != "succeeded":
+            raise ApplicationError(f"The gateway refused the refund: {result.message}", code="refund_failed")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if amount > locked.total - locked.refunded_amount:
+            raise Conflict("The order was refunded meanwhile.", code="order_not_refundable")
+        invoice = locked.invoices.filter(kind=Invoice.Kind.INVOICE).first()
+        tax = q2(amount * locked.tax_amount / locked.total) if locked.total else Decimal("0.00")
+        series = conf.get("BILLING_CREDIT_NOTE_SERIES")
+        sequence = number_next(series=series)
+        note = Invoice(kind=Invoice.Kind.CREDIT_NOTE, series=series, sequence=sequence,
+                       number=document_number(series=series, sequence=sequence), tenant=locked.tenant, order=locked,
+                       credits=invoice, issued_at=now, currency=locked.currency, subtotal=amount - tax,
+                       discount_amount=Decimal("0.00"), tax_amount=tax, total=amount, reason=reason[:255],
+                       buyer=_buyer(locked.tenant, locked),
+                       lines=[{"sku": "REFUND", "description": f"Refund of {invoice.number if invoice else ''}"
+                               f"{': ' + reason if reason else ''}"[:255], "quantity": 1,
+                               "unit_price": str(amount - tax), "subtotal": str(amount - tax), "discount": "0.00",
+                               "tax": str(tax), "total": str(amount)}])
+        try:
+            note.full_clean(exclude=["credits", "order", "tenant"])
+        except ValidationError as exc:
+            raise ApplicationError("The credit note is invalid.", fields=exc.message_dict) from exc
+        note.save()
+        locked.refunded_amount += amount
+        full = locked.refunded_amount == locked.total
+        locked.status = Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED
+        locked.save(update_fields=["refunded_amount", "status", "updated_at"])
+        if full:
+            order_refund_entitlements_revoke(order=locked, actor=actor, now=now)
+        audit_record(actor=actor, action="order.refund", resource_type="billing_order", resource_id=locked.pk,
+                     tenant=locked.tenant, changes={"amount": amount, "credit_note": note.number, "reason": reason})
+    return note
+
+
+# --- Payment methods -------------------------------------------------------------------------------
+
+
+def payment_method_save(*, tenant: Tenant, gateway: PaymentGateway, reference: str, card, actor: Actor,
+                        make_default: bool = True) -> PaymentMethod:
+    """Keep a reusable gateway reference and the card's brand, last 4 and expiry (never a PAN)."""
+    with transaction.atomic():
+        existing = PaymentMethod.objects.filter(tenant=tenant, gateway=gateway, reference=reference).first()
+        if existing is not None:
+            method = existing
+        else:
+            method = PaymentMethod(tenant=tenant, gateway=gateway, reference=reference, brand=card.brand,
+                                   last4=card.last4 or "0000", exp_month=card.exp_month, exp_year=card.exp_year)
+            try:
+                method.full_clean(exclude=["tenant", "gateway", "is_default"])
+            except ValidationError as exc:
+                raise ApplicationError("The card could not be saved.", fields=exc.message_dict) from exc
+            method.save()
+            audit_record(actor=actor, action="payment_method.add", resource_type="billing_payment_method",
+                         resource_id=method.pk, tenant=tenant, changes={"brand": method.brand,
+                                                                        "last4": method.last4})
+        if make_default and not method.is_default:
+            PaymentMethod.objects.filter(tenant=tenant, is_default=True).update(is_default=False)
+            method.is_default = True
+            method.save(update_fields=["is_default", "updated_at"])
+            from billing.models import Subscription as Sub
+
+            Sub.objects.filter(tenant=tenant).exclude(status=Sub.Status.CANCELLED).update(payment_method=method)
+    return method
+
+
+def payment_method_add(*, tenant: Tenant, gateway_code: str, token: str, actor: Actor) -> PaymentMethod:
+    """Save a card from a gateway token (sandbox: the test tokens), and make it the default."""
+    gateway = gateway_resolve(code=gateway_code)
+    adapter = gateway_for(gateway)
+    card = adapter.card_for(token) if hasattr(adapter, "card_for") else None
+    if card is None:
+        raise ApplicationError("The gateway does not know this card token.", code="token_invalid",
+                               fields={"token": ["Unknown token."]})
+    return payment_method_save(tenant=tenant, gateway=gateway, reference=token, card=card, actor=actor)
+
+
+def payment_method_delete(*, tenant: Tenant, payment_method_id: int, actor: Actor) -> None:
+    with transaction.atomic():
+        method = PaymentMethod.objects.select_for_update().filter(tenant=tenant, pk=payment_method_id).first()
+        if method is None:
+            raise NotFound("No such payment method.")
+        audit_record(actor=actor, action="payment_method.delete", resource_type="billing_payment_method",
+                     resource_id=method.pk, tenant=tenant, changes={"brand": method.brand, "last4": method.last4})
+        method.delete()

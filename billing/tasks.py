@@ -1,0 +1,21 @@
+"""Thin Celery entry points (public schema): ids in, a service call, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, time_limit=1800)
+def billing_cycle_task() -> dict:
+    """Renew due subscriptions and advance dunning (scheduled in cdp/schedules.py)."""
+    from billing.services import billing_cycle_run
+    from cdp.context import Actor
+
+    return billing_cycle_run(actor=Actor.system("billing-cycle"))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, retry_backoff=True)
+def billing_notify_task(self, *, subscription_id: int, kind: str) -> int:
+    from billing.services.notifications import billing_notify
+
+    return billing_notify(subscription_id=subscription_id, kind=kind)

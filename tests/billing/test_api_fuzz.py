@@ -1,0 +1,46 @@
+"""Property-based fuzzing of the billing endpoints with an owner's key (billing scope): no 5xx,
+every error in the common shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
+from hypothesis import HealthCheck, settings
+
+
+@pytest.fixture
+def billing_schema(world):
+    document = json.loads(Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json").content)
+    return schemathesis.openapi.from_dict(document)
+
+
+@pytest.fixture
+def wsgi_app(world):
+    from django.core.wsgi import get_wsgi_application
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# Only billing's operations: the rest of the API has its own fuzz test (tests/test_openapi.py).
+schema = schemathesis.pytest.from_fixture("billing_schema").include(path_regex=r"^/api/v1/billing/")
+
+
+@schema.parametrize()
+@settings(max_examples=5, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_fuzzed_billing_requests_never_cause_a_server_error(case, world, wsgi_app, api_key):
+    key = api_key(world.alpha, scopes=["read", "write", "billing"])
+    response = case.call(app=wsgi_app, base_url="http://alpha.localhost", headers={"Authorization": f"Api-Key {key}"})
+    assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}"
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "fields"}

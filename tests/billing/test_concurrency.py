@@ -1,0 +1,96 @@
+"""Concurrent checkouts against the real PostgreSQL: each thread commits on its own connection,
+and the invoice numbers come out gapless and unique. Everything committed is removed after."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal as D
+
+from django.db import connection
+
+from billing.models import DocumentCounter, Invoice, Order, OrderItem, PaymentAttempt, Product
+from cdp.context import Actor
+from tenants.models import AuditLog
+
+THREADS = 6
+
+
+def _in_thread(fn):
+    errors, out = [], []
+
+    def run():
+        try:
+            out.append(fn())
+        except Exception as exc:  # surfaced by the assertions
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors, out
+
+
+def _run(fn):
+    thread, errors, out = _in_thread(fn)
+    thread.join(timeout=60)
+    assert not errors, errors
+    return out[0] if out else None
+
+
+def test_concurrent_checkouts_get_gapless_invoice_numbers(world):
+    from billing.services import order_checkout
+
+    tenants = [world.alpha, world.beta]
+    start = _run(lambda: (Product.objects.create(sku="T-CONC", name="Concurrent", price=D("10.00")),
+                          DocumentCounter.objects.get_or_create(series="INV")[0].last_number)[1])
+    barrier = threading.Barrier(THREADS)
+
+    def buy(n):
+        def run():
+            barrier.wait(timeout=30)
+            # every other buyer is declined: a declined checkout must not consume a number
+            token = "tok_visa" if n % 2 == 0 else "tok_chargeDeclined"
+            try:
+                return order_checkout(tenant=tenants[n % 2], items=[{"sku": "T-CONC", "quantity": n + 1}],
+                                      gateway_code="sandbox", token=token, actor=Actor.system("tests")).invoice.number
+            except Exception as exc:
+                if getattr(exc, "code", "") == "payment_declined":
+                    return None
+                raise
+        return run
+
+    try:
+        threads = [_in_thread(buy(n)) for n in range(THREADS)]
+        for thread, _, _ in threads:
+            thread.join(timeout=60)
+        errors = [e for _, errs, _ in threads for e in errs]
+        assert not errors, errors
+        numbers = sorted(n for _, _, out in threads for n in out if n)
+        expected = [f"INV-{start + i:06d}" for i in range(1, THREADS // 2 + 1)]
+        assert numbers == expected
+
+        def check():
+            invoices = Invoice.objects.filter(order__items__sku="T-CONC").distinct()
+            sequences = sorted(invoices.values_list("sequence", flat=True))
+            assert sequences == list(range(start + 1, start + 1 + THREADS // 2))
+            assert DocumentCounter.objects.get(series="INV").last_number == start + THREADS // 2
+            orders = Order.objects.filter(items__sku="T-CONC").distinct()
+            assert orders.count() == THREADS
+            assert len(set(orders.values_list("order_number", flat=True))) == THREADS
+            assert orders.filter(status="payment_failed").count() == THREADS // 2
+            return True
+
+        assert _run(check) is True
+    finally:
+        def cleanup():
+            orders = list(Order.objects.filter(items__sku="T-CONC").values_list("id", flat=True).distinct())
+            AuditLog.objects.filter(resource_type="billing_order", resource_id__in=[str(i) for i in orders]).delete()
+            Invoice.objects.filter(order_id__in=orders).delete()
+            PaymentAttempt.objects.filter(order_id__in=orders).delete()
+            OrderItem.objects.filter(order_id__in=orders).delete()
+            Order.objects.filter(id__in=orders).delete()
+            Product.objects.filter(sku="T-CONC").delete()
+            DocumentCounter.objects.filter(series="INV").update(last_number=start)
+
+        _run(cleanup)
