@@ -40,4 +40,32 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
         "options": {"queue": "default", "expires": 3000},
     },
+    # Duplicate suggestions go stale as orders arrive; recompute them nightly for every tenant.
+    "customers-duplicates-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=23, hour=2),
+        "kwargs": {"task_name": "customers.tasks.duplicates_recompute_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Loyalty points past their validity leave the balance (one ledger "expire" entry per account).
+    "loyalty-expire-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=5, hour=2),
+        "kwargs": {"task_name": "customers.tasks.loyalty_points_expire_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Tiers follow rolling spend/points, which fall as old orders leave the window: re-evaluate nightly.
+    "loyalty-tiers-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=35, hour=2),
+        "kwargs": {"task_name": "customers.tasks.loyalty_tiers_recompute_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # B2B credit usage past its payment term is flagged overdue for collections.
+    "credit-overdue-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=15, hour=4),
+        "kwargs": {"task_name": "customers.tasks.credit_overdue_flag_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
 }

@@ -64,7 +64,7 @@ def tenant_schema(tenant_schema_dict):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_fuzzed_requests_never_cause_a_server_error(case, world, wsgi_app, api_key):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
@@ -45,6 +46,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        # e.g. a form body with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: the client's fault.
+        exc = exceptions.ParseError(str(exc) or "Malformed request.")
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -9,6 +9,9 @@ from tenants.views import admin_jump
 api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("licensing.api.urls")),
+    path("", include("customers.api.urls")),
+    path("", include("customers.api.urls_loyalty_credit")),
+    path("", include("customers.api.urls_privacy_merge")),
     path("billing/", include("billing.api.urls")),
 ]
 
@@ -18,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     *docs_urlpatterns("cdp.urls.tenant", "CDP tenant API"),
     path("license/", include("licensing.urls")),
+    path("customers/", include("customers.urls")),
     path("billing/", include("billing.urls")),
     path("", include("tenants.urls")),
 ]

@@ -1,0 +1,222 @@
+"""Loyalty API: a customer's account and points ledger, redemption, staff adjustments and
+bonuses, and the program's tier rules. Input serializers validate, services write."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.response import Response
+
+from cdp.api.viewsets import BaseViewSetMixin
+from customers import selectors_loyalty_credit as selectors
+from customers.filters_loyalty_credit import LoyaltyTransactionFilter
+from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction
+from customers.services import loyalty as services
+from tenants.roles import INTEGRATIONS
+from tenants.services import actor_from_request
+
+#: Tier rules and program settings shape every customer's earnings: only the roles that manage the
+#: tenant (owner, admin) may change them. ``integrations`` is the capability the role table grants
+#: exactly to those roles (viewers and analysts lack it), so no new capability is needed.
+STAFF_CAPABILITY = INTEGRATIONS
+MAX_POINTS = services.MAX_POINTS_PER_ENTRY
+
+
+# --- serializers --------------------------------------------------------------------------------
+
+class LoyaltyAccountOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoyaltyAccount
+        fields = ["id", "customer", "points_balance", "lifetime_points", "points_redeemed", "points_expired", "tier",
+                  "tier_since", "tier_evaluated_at", "rolling_spend", "rolling_points", "created_at", "updated_at"]
+
+
+class LoyaltyTransactionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoyaltyTransaction
+        fields = ["id", "type", "points", "remaining", "expires_at", "order", "reference", "description", "metadata",
+                  "created_by", "created_at"]
+
+
+class LoyaltyLedgerOutputSerializer(serializers.Serializer):
+    account = LoyaltyAccountOutputSerializer()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = LoyaltyTransactionOutputSerializer(many=True)
+
+
+class LoyaltyOperationOutputSerializer(serializers.Serializer):
+    transaction = LoyaltyTransactionOutputSerializer()
+    account = LoyaltyAccountOutputSerializer()
+
+
+class LoyaltyRedeemInputSerializer(serializers.Serializer):
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class LoyaltyAdjustInputSerializer(serializers.Serializer):
+    points = serializers.IntegerField(min_value=-MAX_POINTS, max_value=MAX_POINTS,
+                                      help_text="Signed: positive credits, negative debits (never below zero).")
+    reason = serializers.CharField(max_length=255)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+    def validate_points(self, value):
+        if value == 0:
+            raise serializers.ValidationError("Must not be 0.")
+        return value
+
+
+class LoyaltyBonusInputSerializer(serializers.Serializer):
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    reason = serializers.CharField(max_length=255)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    validity_days = serializers.IntegerField(required=False, min_value=0, max_value=3650, allow_null=True,
+                                             default=None, help_text="Default: the program's; 0 never expires.")
+
+
+class LoyaltyTierRuleOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoyaltyTierRule
+        fields = ["tier", "rank", "min_spend", "min_points", "multiplier", "benefits"]
+
+
+class LoyaltyTierRuleUpdateInputSerializer(serializers.Serializer):
+    min_spend = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=0, required=False)
+    min_points = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False)
+    multiplier = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, required=False)
+    benefits = serializers.DictField(required=False)
+
+
+class LoyaltyProgramOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoyaltyProgram
+        fields = ["name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
+                  "tier_window_days", "updated_at"]
+
+
+class LoyaltyProgramUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    is_active = serializers.BooleanField(required=False)
+    points_per_currency_unit = serializers.DecimalField(max_digits=10, decimal_places=4, min_value=0, required=False)
+    points_validity_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+    tier_basis = serializers.ChoiceField(choices=LoyaltyProgram.TierBasis.choices, required=False)
+    tier_window_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+
+
+# --- views --------------------------------------------------------------------------------------
+
+LEDGER_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="Ledger page."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Entries per page (at most 500)."),
+    OpenApiParameter("type", OpenApiTypes.STR, many=True, enum=LoyaltyTransaction.Type.values),
+    OpenApiParameter("order", OpenApiTypes.INT),
+    OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+    OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+    OpenApiParameter("ordering", OpenApiTypes.STR, enum=["created_at", "-created_at", "points", "-points"]),
+]
+
+
+class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
+    """A customer's loyalty account with its paginated ledger, and the operations on it."""
+
+    serializer_class = LoyaltyTransactionOutputSerializer
+    filterset_class = LoyaltyTransactionFilter
+    ordering = ["-created_at", "-id"]
+    ordering_fields = ["created_at", "points", "id"]
+    search_fields: list[str] = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no customer
+            return LoyaltyTransaction.objects.none()
+        return selectors.loyalty_ledger(customer_id=self.kwargs["customer_id"])
+
+    def _operation(self, entry: LoyaltyTransaction, customer_id) -> Response:
+        _, account = selectors.loyalty_account_for_customer(customer_id=customer_id)
+        return Response(LoyaltyOperationOutputSerializer({"transaction": entry, "account": account}).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=LoyaltyLedgerOutputSerializer, parameters=LEDGER_PARAMETERS,
+                   operation_id="customers_loyalty_retrieve")
+    def account(self, request, customer_id=None):
+        _, account = selectors.loyalty_account_for_customer(customer_id=customer_id)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        response = self.get_paginated_response(LoyaltyTransactionOutputSerializer(page, many=True).data)
+        response.data = {"account": LoyaltyAccountOutputSerializer(account).data, **response.data}
+        return response
+
+    @extend_schema(request=LoyaltyRedeemInputSerializer, responses={201: LoyaltyOperationOutputSerializer})
+    def redeem(self, request, customer_id=None):
+        data = LoyaltyRedeemInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.loyalty_points_redeem(customer_id=customer_id, actor=actor_from_request(request),
+                                               **data.validated_data)
+        return self._operation(entry, customer_id)
+
+    @extend_schema(request=LoyaltyAdjustInputSerializer, responses={201: LoyaltyOperationOutputSerializer})
+    def adjust(self, request, customer_id=None):
+        data = LoyaltyAdjustInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.loyalty_points_adjust(customer_id=customer_id, actor=actor_from_request(request),
+                                               **data.validated_data)
+        return self._operation(entry, customer_id)
+
+    @extend_schema(request=LoyaltyBonusInputSerializer, responses={201: LoyaltyOperationOutputSerializer})
+    def bonus(self, request, customer_id=None):
+        data = LoyaltyBonusInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.loyalty_points_bonus(customer_id=customer_id, actor=actor_from_request(request),
+                                              **data.validated_data)
+        return self._operation(entry, customer_id)
+
+
+class LoyaltyTierViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
+    """The tier rules, bronze to platinum (created with defaults on first use). Admins edit them."""
+
+    serializer_class = LoyaltyTierRuleOutputSerializer
+    ordering = ["rank"]
+    ordering_fields = ["rank"]
+    search_fields: list[str] = []
+    filterset_class = None
+    lookup_field = "tier"
+    lookup_value_regex = "bronze|silver|gold|platinum"
+    required_capabilities = {"partial_update": STAFF_CAPABILITY}
+
+    def get_queryset(self):
+        services.loyalty_program_get()
+        return LoyaltyTierRule.objects.order_by("rank")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(LoyaltyTierRuleOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=LoyaltyTierRuleUpdateInputSerializer, responses=LoyaltyTierRuleOutputSerializer)
+    def partial_update(self, request, tier=None):
+        data = LoyaltyTierRuleUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.loyalty_tier_rule_update(tier=tier, actor=actor_from_request(request), **data.validated_data)
+        return Response(LoyaltyTierRuleOutputSerializer(rule).data)
+
+
+class LoyaltyProgramViewSet(viewsets.GenericViewSet):
+    """The program's settings: earning rate, points validity, tier basis and window."""
+
+    serializer_class = LoyaltyProgramOutputSerializer
+    pagination_class = None
+    filter_backends: list = []
+    required_capabilities = {"program_update": STAFF_CAPABILITY}
+
+    @extend_schema(responses=LoyaltyProgramOutputSerializer, operation_id="loyalty_program_retrieve")
+    def program(self, request):
+        return Response(LoyaltyProgramOutputSerializer(services.loyalty_program_get()).data)
+
+    @extend_schema(request=LoyaltyProgramUpdateInputSerializer, responses=LoyaltyProgramOutputSerializer,
+                   operation_id="loyalty_program_partial_update")
+    def program_update(self, request):
+        data = LoyaltyProgramUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        program = services.loyalty_program_update(actor=actor_from_request(request), values=data.validated_data)
+        return Response(LoyaltyProgramOutputSerializer(program).data)

@@ -1,0 +1,74 @@
+"""Data-subject rights over the API: pseudonymize (irreversible) and export (access request)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from customers.api.serializers import CustomerDetailOutputSerializer
+from customers.services.privacy import customer_export, customer_pseudonymize
+from tenants.roles import READ, WRITE
+from tenants.services import actor_from_request
+
+CUSTOMER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The customer.")
+
+
+class CustomerPseudonymizeInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                   help_text="Why (e.g. the request's ticket number). No personal data.")
+
+
+class CustomerExportOutputSerializer(serializers.Serializer):
+    """Every column of every row held about the person."""
+
+    format = serializers.CharField()
+    generated_at = serializers.DateTimeField()
+    customer_id = serializers.IntegerField()
+    profile = serializers.DictField()
+    identities = serializers.ListField(child=serializers.DictField())
+    addresses = serializers.ListField(child=serializers.DictField())
+    orders = serializers.ListField(child=serializers.DictField(), help_text="Each with its ``items``.")
+    loyalty = serializers.DictField(allow_null=True, help_text="``account`` and ``transactions``.")
+    credit = serializers.DictField(allow_null=True, help_text="``account``, ``usages`` and ``payments``.")
+    change_log = serializers.ListField(child=serializers.DictField())
+    merges = serializers.ListField(child=serializers.DictField())
+    merged_customers = serializers.ListField(child=serializers.DictField(),
+                                             help_text="The same sections for each record merged into this one.")
+
+
+class CustomerPrivacyViewSet(viewsets.ViewSet):
+    """``pseudonymize`` needs ``write``: the only roles holding it are owner and admin, so it is
+    already admin-level for people; API keys need the scope explicitly."""
+
+    required_capabilities = {"pseudonymize": WRITE, "export": READ}
+
+    @extend_schema(request=CustomerPseudonymizeInputSerializer, responses=CustomerDetailOutputSerializer,
+                   operation_id="customers_pseudonymize", parameters=[CUSTOMER_ID])
+    @action(detail=True, methods=["post"])
+    def pseudonymize(self, request, pk=None):
+        """Irreversibly replace the person's personal data (profile, identities, addresses, order
+        payloads, change-log values); orders and aggregates stay. Calling it again returns the
+        same state and writes nothing."""
+        data = CustomerPseudonymizeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer_id = _customer_pk(pk)
+        customer = customer_pseudonymize(customer_id=customer_id, actor=actor_from_request(request),
+                                         reason=data.validated_data.get("reason", ""))
+        return Response(CustomerDetailOutputSerializer(customer).data)
+
+    @extend_schema(responses=CustomerExportOutputSerializer, operation_id="customers_export", parameters=[CUSTOMER_ID])
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        """Everything held about the person, as JSON (data-subject access request). Audited."""
+        return Response(customer_export(customer_id=_customer_pk(pk), actor=actor_from_request(request)))
+
+
+def _customer_pk(pk) -> int:
+    from cdp.exceptions import NotFound
+
+    if not str(pk).isdigit() or int(pk) > 2**63 - 1:
+        raise NotFound("Customer not found.")
+    return int(pk)

@@ -1,0 +1,176 @@
+from rest_framework import serializers
+
+from customers.models import (
+    Address,
+    CreditAccount,
+    Customer,
+    CustomerChangeLog,
+    CustomerIdentity,
+    LoyaltyAccount,
+    Order,
+    OrderItem,
+)
+from customers.services.ingest import MAX_BATCH
+
+
+class OrderIngestInputSerializer(serializers.Serializer):
+    """Records are validated one by one by the ingest service, so each gets its own errors."""
+
+    orders = serializers.ListField(child=serializers.JSONField(), max_length=MAX_BATCH, allow_empty=True)
+
+
+class IngestRecordResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "rejected"])
+    order_id = serializers.IntegerField(allow_null=True)
+    customer_id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class OrderIngestOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = IngestRecordResultSerializer(many=True)
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "email", "phone", "document_type", "document_number", "first_name", "last_name",
+                  "birth_date", "gender", "city", "state", "country", "customer_type", "status", "marketing_consent",
+                  "tags", "source", "first_purchase_at", "last_purchase_at", "total_orders", "total_spent",
+                  "avg_order_value", "is_pseudonymized", "merged_into", "created_at", "updated_at"]
+
+
+class CustomerDetailOutputSerializer(CustomerOutputSerializer):
+    class Meta(CustomerOutputSerializer.Meta):
+        fields = [*CustomerOutputSerializer.Meta.fields, "metadata", "notes", "field_sources", "pseudonymized_at"]
+
+
+class CustomerUpdateInputSerializer(serializers.Serializer):
+    """Every field optional (PATCH); the service normalizes and validates."""
+
+    email = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    document_type = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    document_number = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=50)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    gender = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    city = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    state = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    country = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    customer_type = serializers.ChoiceField(required=False, choices=Customer.Type.choices)
+    status = serializers.ChoiceField(required=False, choices=[c for c in Customer.Status.choices
+                                                              if c[0] != Customer.Status.MERGED])
+    marketing_consent = serializers.BooleanField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
+    metadata = serializers.DictField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class IdentityOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerIdentity
+        fields = ["source", "external_id", "created_at", "last_seen_at"]
+
+
+class AddressOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Address
+        fields = ["id", "address_type", "recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
+                  "postal_code", "country", "phone", "is_default", "is_active", "source", "created_at", "updated_at"]
+
+
+class AddressInputSerializer(serializers.Serializer):
+    address_type = serializers.ChoiceField(choices=Address.Type.choices, required=False)
+    recipient_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    line1 = serializers.CharField(required=False, max_length=255)
+    line2 = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    number = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    neighborhood = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    city = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    state = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    postal_code = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    country = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    is_default = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class AddressCreateInputSerializer(AddressInputSerializer):
+    line1 = serializers.CharField(max_length=255)
+
+
+class ChangeLogOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerChangeLog
+        fields = ["id", "field", "old_value", "new_value", "source", "changed_by", "reason", "created_at"]
+
+
+class OrderItemOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderItem
+        fields = ["id", "sku", "name", "quantity", "unit_price", "total_price", "product"]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Order
+        fields = ["id", "customer", "source", "external_order_id", "order_date", "status", "currency", "subtotal",
+                  "tax_amount", "shipping_cost", "discount_amount", "total_amount", "payment_method", "created_at",
+                  "updated_at"]
+
+
+class OrderDetailOutputSerializer(OrderOutputSerializer):
+    items = OrderItemOutputSerializer(many=True, read_only=True)
+
+    class Meta(OrderOutputSerializer.Meta):
+        fields = [*OrderOutputSerializer.Meta.fields, "shipping_address", "raw", "items"]
+
+
+class LoyaltyOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoyaltyAccount
+        fields = ["points_balance", "lifetime_points", "points_redeemed", "points_expired", "tier", "tier_since"]
+
+
+class CreditOutputSerializer(serializers.ModelSerializer):
+    credit_available = serializers.DecimalField(max_digits=15, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = CreditAccount
+        fields = ["status", "credit_limit", "credit_used", "credit_available", "currency", "payment_term_days",
+                  "approved_at", "suspended_at"]
+
+
+class SourceStatsSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    orders = serializers.IntegerField()
+    spent = serializers.DecimalField(max_digits=15, decimal_places=2, allow_null=True)
+
+
+class OrderStatsSerializer(serializers.Serializer):
+    orders = serializers.IntegerField()
+    counted = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    refunded = serializers.IntegerField()
+    refunded_amount = serializers.DecimalField(max_digits=15, decimal_places=2, allow_null=True)
+    first_order_at = serializers.DateTimeField(allow_null=True)
+    last_order_at = serializers.DateTimeField(allow_null=True)
+    by_source = SourceStatsSerializer(many=True)
+
+
+class Customer360OutputSerializer(serializers.Serializer):
+    profile = CustomerDetailOutputSerializer(source="customer")
+    identities = IdentityOutputSerializer(many=True)
+    addresses = AddressOutputSerializer(many=True)
+    order_stats = OrderStatsSerializer()
+    recent_orders = OrderOutputSerializer(many=True)
+    loyalty = LoyaltyOutputSerializer(allow_null=True)
+    credit = CreditOutputSerializer(allow_null=True)
+    sections = serializers.DictField(help_text="Read models other apps add (e.g. analytics scores).")

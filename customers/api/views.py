@@ -1,0 +1,118 @@
+from django.db import connection
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
+from cdp.exceptions import ApplicationError
+from customers import selectors
+from customers.api import serializers
+from customers.filters import CustomerFilter, OrderFilter
+from customers.services import MAX_BATCH, address_create, address_update, customer_update, order_ingest
+from tenants.services import actor_from_request
+
+
+class OrderIngestView(APIView):
+    """Ingest up to 1,000 canonical orders. Each record is created, updated, unchanged or rejected
+    with field-level errors; the good records of a batch are stored even when others are not."""
+
+    parser_classes = [JSONParser]  # canonical records are JSON; anything else is 415, not a guess
+
+    @extend_schema(request=serializers.OrderIngestInputSerializer, responses=serializers.OrderIngestOutputSerializer,
+                   operation_id="orders_ingest")
+    def post(self, request):
+        data = request.data
+        if not isinstance(data, dict) or not isinstance(data.get("orders"), list):
+            raise ApplicationError("Send {\"orders\": [...]}.", fields={"orders": ["A list of orders is required."]})
+        if len(data["orders"]) > MAX_BATCH:
+            raise ApplicationError(f"At most {MAX_BATCH} orders per batch.", code="batch_too_large",
+                                   fields={"orders": [f"At most {MAX_BATCH} orders per batch; "
+                                                      f"got {len(data['orders'])}."]})
+        result = order_ingest(records=data["orders"], actor=actor_from_request(request), tenant=connection.tenant,
+                              default_source="api")
+        return Response(result.as_dict(), status=status.HTTP_200_OK)
+
+
+class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Unified customers: list with search and filters, the Customer 360, manual edits (logged),
+    addresses, change history and orders."""
+
+    serializer_class = serializers.CustomerOutputSerializer
+    filterset_class = CustomerFilter
+    ordering = "-id"
+    ordering_fields = ["id", "created_at", "last_purchase_at", "total_spent", "total_orders", "last_name", "email"]
+    search_fields: list[str] = []  # the FilterSet's ``q`` searches (normalized, index-friendly)
+
+    def get_queryset(self):
+        return selectors.customer_list()
+
+    @extend_schema(responses=serializers.Customer360OutputSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(serializers.Customer360OutputSerializer(selectors.customer_360(customer_id=pk)).data)
+
+    @extend_schema(request=serializers.CustomerUpdateInputSerializer,
+                   responses=serializers.CustomerDetailOutputSerializer)
+    def partial_update(self, request, pk=None):
+        selectors.customer_get(customer_id=pk)
+        data = serializers.CustomerUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        reason = values.pop("reason", "") or "manual edit (API)"
+        customer = customer_update(customer_id=int(pk), data=values, actor=actor_from_request(request), reason=reason)
+        return Response(serializers.CustomerDetailOutputSerializer(customer).data)
+
+    @extend_schema(methods=["get"], responses=serializers.AddressOutputSerializer(many=True))
+    @extend_schema(methods=["post"], request=serializers.AddressCreateInputSerializer,
+                   responses={201: serializers.AddressOutputSerializer})
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    def addresses(self, request, pk=None):
+        if request.method == "POST":
+            data = serializers.AddressCreateInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            selectors.customer_get(customer_id=pk)
+            address = address_create(customer_id=int(pk), data=data.validated_data, actor=actor_from_request(request))
+            return Response(serializers.AddressOutputSerializer(address).data, status=status.HTTP_201_CREATED)
+        addresses = selectors.customer_addresses(customer_id=pk)
+        return Response(serializers.AddressOutputSerializer(addresses, many=True).data)
+
+    @extend_schema(request=serializers.AddressInputSerializer, responses=serializers.AddressOutputSerializer)
+    @action(detail=True, methods=["patch"], url_path=r"addresses/(?P<address_id>\d+)", filterset_class=None)
+    def address(self, request, pk=None, address_id=None):
+        selectors.customer_get(customer_id=pk)
+        data = serializers.AddressInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        address = address_update(customer_id=int(pk), address_id=int(address_id), data=data.validated_data,
+                                 actor=actor_from_request(request))
+        return Response(serializers.AddressOutputSerializer(address).data)
+
+    @extend_schema(responses=serializers.ChangeLogOutputSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def changes(self, request, pk=None):
+        page = self.paginate_queryset(selectors.customer_changes(customer_id=pk))
+        return self.get_paginated_response(serializers.ChangeLogOutputSerializer(page, many=True).data)
+
+    @extend_schema(responses=serializers.OrderOutputSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def orders(self, request, pk=None):
+        page = self.paginate_queryset(selectors.customer_orders(customer_id=pk))
+        return self.get_paginated_response(serializers.OrderOutputSerializer(page, many=True).data)
+
+
+class OrderViewSet(ReadOnlyViewSet):
+    """Orders from every source; the detail includes the items and the raw payload."""
+
+    serializer_class = serializers.OrderOutputSerializer
+    filterset_class = OrderFilter
+    ordering = "-order_date"
+    ordering_fields = ["order_date", "total_amount", "created_at", "id"]
+    search_fields = ["external_order_id"]
+
+    def get_queryset(self):
+        return selectors.order_list()
+
+    @extend_schema(responses=serializers.OrderDetailOutputSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(serializers.OrderDetailOutputSerializer(selectors.order_detail(order_id=pk)).data)

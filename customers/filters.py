@@ -1,0 +1,90 @@
+"""FilterSets shared by the API lists and the portal lists."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from customers import registry
+from customers.models import Customer, Order
+from customers.services.normalize import document_number_normalize, email_normalize
+
+
+class CustomerFilter(django_filters.FilterSet):
+    """Search and filters for customers. Apps may add filters through
+    ``customers.registry.register_customer_filter`` (analytics adds ``segment``)."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search (email, name, document)")
+    email = django_filters.CharFilter(method="filter_email", label="Email (any case)")
+    name = django_filters.CharFilter(method="filter_name", label="Name")
+    document = django_filters.CharFilter(method="filter_document", label="Document number")
+    country = django_filters.CharFilter(method="filter_country", label="Country (ISO code)")
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices)
+    customer_type = django_filters.ChoiceFilter(choices=Customer.Type.choices)
+    source = django_filters.CharFilter(field_name="identities__source", distinct=True, label="Known to source")
+    last_purchase_after = django_filters.IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte")
+    last_purchase_before = django_filters.IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt")
+    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte")
+    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte")
+    orders_min = django_filters.NumberFilter(field_name="total_orders", lookup_expr="gte")
+
+    class Meta:
+        model = Customer
+        fields = ["q", "email", "name", "document", "country", "status", "customer_type", "source",
+                  "last_purchase_after", "last_purchase_before", "spent_min", "spent_max", "orders_min"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, factory in registry.customer_filters():
+            extra = factory()
+            extra.parent = self
+            extra.model = Customer
+            self.filters[name] = extra
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(first_name__icontains=value) | Q(last_name__icontains=value)
+        if "@" in value:
+            condition |= Q(email__startswith=email_normalize(value))
+        digits = document_number_normalize(value)
+        if digits and len(digits) >= 5:
+            condition |= Q(document_number=digits) | Q(phone__endswith=digits)
+        return queryset.filter(condition)
+
+    def filter_email(self, queryset, name, value):
+        # Stored emails are normalized, so normalizing the input is a case-insensitive, indexed match.
+        return queryset.filter(email=email_normalize(value)) if value.strip() else queryset
+
+    def filter_name(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+        return queryset
+
+    def filter_document(self, queryset, name, value):
+        number = document_number_normalize(value) or value.strip().upper()
+        return queryset.filter(document_number=number) if number else queryset
+
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(country=value.strip().upper()) if value.strip() else queryset
+
+
+class OrderFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter()
+    status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices)
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    currency = django_filters.CharFilter(method="filter_currency")
+    external_order_id = django_filters.CharFilter()
+    date_after = django_filters.IsoDateTimeFilter(field_name="order_date", lookup_expr="gte")
+    date_before = django_filters.IsoDateTimeFilter(field_name="order_date", lookup_expr="lt")
+    total_min = django_filters.NumberFilter(field_name="total_amount", lookup_expr="gte")
+    total_max = django_filters.NumberFilter(field_name="total_amount", lookup_expr="lte")
+
+    class Meta:
+        model = Order
+        fields = ["source", "status", "customer", "currency", "external_order_id", "date_after", "date_before",
+                  "total_min", "total_max"]
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.filter(currency=value.strip().upper())

@@ -1,0 +1,78 @@
+"""Earning loyalty points from ingested orders, without slowing the ingest down.
+
+``order.ingested`` is published once per order after the ingest commits, and the bulk loader
+publishes up to a million of them in one go. Enqueueing a Celery task costs about a millisecond,
+so one task per order would add minutes to a big import. The handler therefore only appends the
+order id to a per-thread buffer (per tenant schema) and sends one task per CHUNK ids; the tail is
+sent when the request or task that ingested ends (``request_finished``/``task_postrun``), when
+the process exits, or by anyone calling ``loyalty_pending_flush()`` (commands, tests).
+The task (``customers.tasks.loyalty_orders_sync_task``) is idempotent: earning once per order is
+guaranteed by the ledger's unique constraint, not by this buffer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+_local = threading.local()
+
+
+def _buffer() -> dict[str, list[int]]:
+    buffer = getattr(_local, "orders", None)
+    if buffer is None:
+        buffer = _local.orders = {}
+    return buffer
+
+
+def loyalty_order_ingested_handler(*, order_id: int, customer_id: int | None = None, outcome: str = "", **_) -> None:
+    """Subscriber of ``order.ingested``: remember the order; send a task per CHUNK orders."""
+    if connection.schema_name == get_public_schema_name():  # orders live in tenant schemas only
+        return
+    ids = _buffer().setdefault(connection.schema_name, [])
+    ids.append(order_id)
+    if len(ids) >= CHUNK:
+        _send(connection.schema_name, ids[:])
+        ids.clear()
+
+
+def _send(schema_name: str, order_ids: list[int]) -> None:
+    from customers.tasks import loyalty_orders_sync_task
+
+    loyalty_orders_sync_task.apply_async(kwargs={"order_ids": order_ids}, headers={"_schema_name": schema_name})
+
+
+def loyalty_pending_flush(**_) -> int:
+    """Send the buffered orders of this thread now; returns how many were sent."""
+    buffer = _buffer()
+    sent = 0
+    while buffer:
+        schema_name, ids = buffer.popitem()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            try:
+                _send(schema_name, chunk)
+                sent += len(chunk)
+            except Exception:  # the broker is down: the orders earn at the next ingest of the same orders
+                logger.exception("could not enqueue loyalty sync for %s orders of %s", len(chunk), schema_name)
+    return sent
+
+
+def loyalty_hooks_connect() -> None:
+    """Called once from ``CustomersConfig.ready()``."""
+    from celery.signals import task_postrun
+    from django.core.signals import request_finished
+
+    from customers.registry import subscribe
+
+    subscribe("order.ingested", loyalty_order_ingested_handler)
+    request_finished.connect(loyalty_pending_flush, dispatch_uid="customers.loyalty_pending_flush")
+    task_postrun.connect(loyalty_pending_flush, dispatch_uid="customers.loyalty_pending_flush", weak=False)
+    atexit.register(loyalty_pending_flush)

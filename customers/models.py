@@ -1,1 +1,0 @@
-"""Unified customer profiles (tenant schema). Models arrive with the customers issue."""

@@ -1,0 +1,40 @@
+"""Customers' models (tenant schema), one module per topic, re-exported here."""
+
+from customers.models.credit import CreditAccount, CreditPayment, CreditUsage
+from customers.models.loyalty import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
+from customers.models.merge import CustomerMerge, DuplicateCandidate
+from customers.models.orders import Order, OrderItem, Product
+from customers.models.profile import (
+    DEFAULT_SOURCE_PRIORITY,
+    MANUAL_PRIORITY,
+    MANUAL_SOURCE,
+    Address,
+    Customer,
+    CustomerChangeLog,
+    CustomerIdentity,
+    SourcePriority,
+)
+
+__all__ = [
+    "DEFAULT_SOURCE_PRIORITY",
+    "MANUAL_PRIORITY",
+    "MANUAL_SOURCE",
+    "Address",
+    "CreditAccount",
+    "CreditPayment",
+    "CreditUsage",
+    "Customer",
+    "CustomerChangeLog",
+    "CustomerIdentity",
+    "CustomerMerge",
+    "DuplicateCandidate",
+    "LoyaltyAccount",
+    "LoyaltyProgram",
+    "LoyaltyTierRule",
+    "LoyaltyTransaction",
+    "Order",
+    "OrderItem",
+    "Product",
+    "SourcePriority",
+    "Tier",
+]

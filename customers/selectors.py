@@ -1,0 +1,176 @@
+"""Reads of the customers app: lists for the API and the portal, and the Customer 360."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import logging
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+
+from cdp.exceptions import NotFound
+from customers import registry
+from customers.models import (
+    Address,
+    CreditAccount,
+    Customer,
+    CustomerChangeLog,
+    CustomerIdentity,
+    LoyaltyAccount,
+    Order,
+)
+
+logger = logging.getLogger(__name__)
+RECENT_ORDERS = 5
+
+
+def customer_list() -> QuerySet[Customer]:
+    """Every customer, newest first (filters narrow it; merged ones are kept and say so)."""
+    return Customer.objects.all().order_by("-id")
+
+
+def customer_get(*, customer_id) -> Customer:
+    customer = Customer.objects.filter(pk=customer_id).first() if str(customer_id).isdigit() else None
+    if customer is None:
+        raise NotFound("Customer not found.")
+    return customer
+
+
+_360_SQL = """
+SELECT
+  to_json(c), to_json(l), to_json(k),
+  (SELECT coalesce(json_agg(i ORDER BY i.source, i.external_id), '[]')
+     FROM (SELECT id, source, external_id, created_at, last_seen_at
+             FROM customers_customeridentity WHERE customer_id = %(id)s) i),
+  (SELECT coalesce(json_agg(a ORDER BY a.address_type, a.is_default DESC, a.id), '[]')
+     FROM (SELECT id, address_type, recipient_name, line1, line2, number, neighborhood, city, state, postal_code,
+                  country, phone, is_default, is_active, source, created_at, updated_at
+             FROM customers_address WHERE customer_id = %(id)s) a),
+  (SELECT coalesce(json_agg(o ORDER BY o.order_date DESC, o.id DESC), '[]')
+     FROM (SELECT id, customer_id, source, external_order_id, order_date, status, currency, subtotal, tax_amount,
+                  shipping_cost, discount_amount, total_amount, payment_method, created_at, updated_at
+             FROM customers_order WHERE customer_id = %(id)s ORDER BY order_date DESC, id DESC LIMIT %(recent)s) o),
+  (SELECT coalesce(json_agg(s ORDER BY s.orders DESC, s.source), '[]')
+     FROM (SELECT source, count(*) AS orders,
+                  count(*) FILTER (WHERE status NOT IN ('cancelled', 'refunded')) AS counted,
+                  count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+                  count(*) FILTER (WHERE status = 'refunded') AS refunded,
+                  sum(total_amount) FILTER (WHERE status = 'refunded') AS refunded_amount,
+                  sum(total_amount) FILTER (WHERE status NOT IN ('cancelled', 'refunded')) AS spent,
+                  min(order_date) AS first_order_at, max(order_date) AS last_order_at
+             FROM customers_order WHERE customer_id = %(id)s GROUP BY source) s)
+  FROM customers_customer c
+  LEFT JOIN customers_loyaltyaccount l ON l.customer_id = c.id
+  LEFT JOIN customers_creditaccount k ON k.customer_id = c.id
+ WHERE c.id = %(id)s
+"""
+_DATETIME_KEYS = ("created_at", "updated_at", "last_seen_at", "order_date", "first_order_at", "last_order_at")
+
+
+def _rows(text) -> list[dict]:
+    rows = json.loads(text, parse_float=decimal.Decimal) if isinstance(text, str) else (text or [])
+    for row in rows:
+        for key in _DATETIME_KEYS:
+            if row.get(key):
+                row[key] = parse_datetime(row[key])
+    return rows
+
+
+def _stats(by_source: list[dict]) -> dict:
+    def total(key):
+        values = [row[key] for row in by_source if row[key] is not None]
+        return sum(values) if values else None
+
+    firsts = [row["first_order_at"] for row in by_source if row["first_order_at"]]
+    lasts = [row["last_order_at"] for row in by_source if row["last_order_at"]]
+    return {
+        "orders": sum(row["orders"] for row in by_source),
+        "counted": sum(row["counted"] for row in by_source),
+        "cancelled": sum(row["cancelled"] for row in by_source),
+        "refunded": sum(row["refunded"] for row in by_source),
+        "refunded_amount": total("refunded_amount"),
+        "first_order_at": min(firsts) if firsts else None,
+        "last_order_at": max(lasts) if lasts else None,
+        "by_source": [{"source": row["source"], "orders": row["orders"], "spent": row["spent"]} for row in by_source],
+    }
+
+
+def customer_order_stats(*, customer_id: int) -> dict:
+    """Counts per status and totals over all of the customer's orders, with a per-source split."""
+    return customer_360(customer_id=customer_id, sections=False)["order_stats"]
+
+
+def customer_360(*, customer_id, sections: bool = True) -> dict:
+    """Everything known about one customer in one round trip (profile, loyalty and credit accounts,
+    identities, addresses, recent orders and order stats, as JSON, each through the customer's
+    indexes), plus the sections other apps registered (analytics
+    scores), each of which may fail alone without breaking the page."""
+    if not str(customer_id).isdigit():
+        raise NotFound("Customer not found.")
+    with connection.cursor() as cursor:
+        cursor.execute(_360_SQL, {"id": int(customer_id), "recent": RECENT_ORDERS})
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Customer not found.")
+    customer = _instance(Customer, row[0])
+    loyalty = _instance(LoyaltyAccount, row[1])
+    credit = _instance(CreditAccount, row[2])
+    identities, addresses, recent, by_source = (_rows(value) for value in row[3:])
+    extra = {}
+    for name, provider in registry.customer_360_sections() if sections else []:
+        try:
+            extra[name] = provider(customer_id=customer.pk)
+        except Exception:
+            logger.exception("customer 360 section %s failed", name)
+            extra[name] = None
+    return {
+        "customer": customer,
+        # Unsaved instances built from the rows: templates and serializers use them as usual.
+        "identities": [CustomerIdentity(customer_id=customer.pk, **row) for row in identities],
+        "addresses": [Address(customer_id=customer.pk, **row) for row in addresses],
+        "order_stats": _stats(by_source),
+        "recent_orders": [Order(**row) for row in recent],
+        "loyalty": loyalty,
+        "credit": credit,
+        "sections": extra,
+    }
+
+
+def _instance(model, text):
+    """A model instance from ``to_json(row)`` (one round trip instead of one query per table)."""
+    data = json.loads(text, parse_float=decimal.Decimal) if isinstance(text, str) else text
+    if data is None:
+        return None
+    values = {field.attname: field.to_python(data.get(field.column)) for field in model._meta.concrete_fields}
+    instance = model(**values)
+    instance._state.adding = False
+    return instance
+
+
+def customer_changes(*, customer_id) -> QuerySet[CustomerChangeLog]:
+    customer = customer_get(customer_id=customer_id)
+    return CustomerChangeLog.objects.filter(customer_id=customer.pk).order_by("-created_at", "-id")
+
+
+def customer_orders(*, customer_id) -> QuerySet[Order]:
+    customer = customer_get(customer_id=customer_id)
+    return Order.objects.filter(customer_id=customer.pk).order_by("-order_date", "-id")
+
+
+def customer_addresses(*, customer_id) -> QuerySet[Address]:
+    customer = customer_get(customer_id=customer_id)
+    return Address.objects.filter(customer_id=customer.pk).order_by("address_type", "-is_default", "id")
+
+
+def order_list() -> QuerySet[Order]:
+    return Order.objects.select_related("customer").order_by("-order_date", "-id")
+
+
+def order_detail(*, order_id) -> Order:
+    order = (Order.objects.select_related("customer").prefetch_related("items")
+             .filter(pk=order_id).first()) if str(order_id).isdigit() else None
+    if order is None:
+        raise NotFound("Order not found.")
+    return order

@@ -1,0 +1,25 @@
+"""Every write of the customers app goes through these services (re-exported per topic)."""
+
+from customers.services.ingest import MAX_BATCH, IngestResult, order_ingest
+from customers.services.profile import (
+    address_create,
+    address_update,
+    customer_aggregates_refresh,
+    customer_create,
+    customer_update,
+    source_priorities,
+    source_priority_set,
+)
+
+__all__ = [
+    "MAX_BATCH",
+    "IngestResult",
+    "address_create",
+    "address_update",
+    "customer_aggregates_refresh",
+    "customer_create",
+    "customer_update",
+    "order_ingest",
+    "source_priorities",
+    "source_priority_set",
+]

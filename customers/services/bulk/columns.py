@@ -1,0 +1,55 @@
+"""The bulk loader's vocabulary: the CSV columns it understands and what it reports."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: CSV columns the loader understands (canonical names, ``customer_`` and ``customer_address_`` prefixes).
+ORDER_COLUMNS = ("source", "external_order_id", "order_date", "status", "currency", "total_amount", "subtotal",
+                 "tax_amount", "shipping_cost", "discount_amount", "payment_method", "items")
+CUSTOMER_COLUMNS = ("email", "external_id", "first_name", "last_name", "phone", "document_type", "document_number",
+                    "birth_date", "gender", "city", "state", "country")
+ADDRESS_COLUMNS = ("line1", "line2", "number", "neighborhood", "city", "state", "postal_code", "country",
+                   "recipient_name", "phone", "type")
+KNOWN_COLUMNS = frozenset(ORDER_COLUMNS) | {f"customer_{c}" for c in CUSTOMER_COLUMNS} | {
+    f"customer_address_{c}" for c in ADDRESS_COLUMNS}
+AMOUNT_COLUMNS = ("total_amount", "subtotal", "tax_amount", "shipping_cost", "discount_amount")
+REQUIRED_COLUMNS = ("external_order_id", "order_date", "total_amount")
+IDENTIFIER_COLUMNS = ("customer_email", "customer_external_id", "customer_document_number")
+#: Profile fields the loader applies, with their SQL type.
+PROFILE_FIELDS = (("phone", "text"), ("first_name", "text"), ("last_name", "text"), ("birth_date", "date"),
+                  ("gender", "text"), ("city", "text"), ("state", "text"), ("country", "text"))
+ORDER_VALUE_FIELDS = ("order_date", "status", "currency", "total_amount", "subtotal", "tax_amount",
+                      "shipping_cost", "discount_amount", "payment_method")
+
+
+DROP_TEMP_TABLES = ("DROP TABLE IF EXISTS cdp_bulk_stage, cdp_bulk_rows, cdp_bulk_final, cdp_bulk_match, "
+                    "cdp_bulk_people, cdp_bulk_old, cdp_bulk_changed, cdp_bulk_priority, cdp_bulk_itemsig")
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, dict]] = field(default_factory=list)
+    customers_created: int = 0
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": len(self.rejected), "customers_created": self.customers_created}
+
+
+def csv_columns(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return [name.strip().lower() for name in next(csv.reader(handle), [])]
+
+
+def missing_columns(columns: list[str]) -> list[str]:
+    """Required columns absent from a header ("one of" the identifiers counts as one)."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if not any(name in columns for name in IDENTIFIER_COLUMNS):
+        missing.append(" or ".join(IDENTIFIER_COLUMNS))
+    return missing

@@ -1,0 +1,233 @@
+"""``orders_bulk_load``: the pipeline (stage, validate, resolve, create, write, recompute)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from cdp import registry as cdp_registry
+from cdp.context import Actor
+from customers.services.bulk.columns import (
+    DROP_TEMP_TABLES,
+    KNOWN_COLUMNS,
+    ORDER_VALUE_FIELDS,
+    PROFILE_FIELDS,
+    BulkResult,
+    csv_columns,
+    missing_columns,
+)
+from customers.services.bulk.validation_sql import errors_decode, stage_sql
+from customers.services.bulk.writes import apply_profiles, publish_events, upsert_orders, write_addresses
+from customers.services.ingest import ingest_lock_key
+
+
+def orders_bulk_load(
+    *, path: Path, actor: Actor, tenant, default_source: str = "import",
+    progress: Callable[[str], None] | None = None,
+) -> BulkResult:
+    """Load a CSV of canonical orders set-based (see the module docstring for the rules).
+    Raises ApplicationError(code="missing_columns") before writing when the header lacks a
+    required column, and QuotaExceeded (nothing written) past the plan's customer limit."""
+    from cdp.exceptions import ApplicationError
+
+    say = progress or (lambda message: None)
+    path = Path(path)
+    columns = csv_columns(path)
+    missing = missing_columns(columns)
+    if missing:
+        raise ApplicationError(f"Missing columns: {', '.join(missing)}.", code="missing_columns",
+                               fields={"columns": missing})
+    default_source = default_source.lower()
+    if not re.match(r"^[a-z0-9][a-z0-9_.-]{0,49}$", default_source):
+        raise ApplicationError("Invalid default source.", fields={"source": ["Lowercase letters and digits."]})
+    currency = tenant.setting("currency")
+    if not re.match(r"^[A-Z]{3}$", str(currency)):
+        currency = "USD"
+    # Unknown columns are staged under their own names too: ``raw`` keeps the whole source row.
+    stage_columns, seen = [], set(KNOWN_COLUMNS)
+    for index, name in enumerate(columns):
+        if name in KNOWN_COLUMNS or name in ("row_no",) or not name or name in stage_columns:
+            name = name if name in KNOWN_COLUMNS and name not in stage_columns else f"column_{index + 1}"
+        stage_columns.append(name)
+        seen.add(name)
+    missing_known = [name for name in sorted(KNOWN_COLUMNS) if name not in stage_columns]
+    quoted = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
+    result = BulkResult()
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [ingest_lock_key()])
+        # ON COMMIT DROP is not enough when called inside an outer transaction (tests, a caller's
+        # atomic block): the tables would outlive this call, so drop them explicitly too.
+        cursor.execute(DROP_TEMP_TABLES)
+        # A re-runnable import may lose its last commit on a crash; it saves a WAL flush wait.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [tenant.setting("timezone") or "UTC"])
+        cols_sql = ", ".join(f"{quoted(name)} text" for name in stage_columns + missing_known)
+        cursor.execute(f"CREATE TEMP TABLE cdp_bulk_stage (row_no bigint GENERATED ALWAYS AS IDENTITY, "
+                       f"{cols_sql}) ON COMMIT DROP")
+        say("copying")
+        copy_cols = ", ".join(quoted(name) for name in stage_columns)
+        with open(path, "rb") as handle, cursor.cursor.copy(
+                f"COPY cdp_bulk_stage ({copy_cols}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+
+        say("validating")
+        cursor.execute(stage_sql(default_source, currency))
+        cursor.execute("""
+            SELECT row_no, CASE WHEN errors <> '' THEN errors
+                                ELSE E'external_order_id\\tSame order as row ' || first_row || ' of this file.' END
+              FROM cdp_bulk_rows WHERE errors <> '' OR dup_rank > 1 ORDER BY row_no""")
+        result.rejected = [(row_no, errors_decode(errors)) for row_no, errors in cursor.fetchall()]
+        if result.rejected:
+            cursor.execute("DELETE FROM cdp_bulk_rows WHERE errors <> '' OR dup_rank > 1")
+
+        say("resolving customers")
+        # Known customers, in resolution order: identity, then email, then document.
+        cursor.execute("""
+            CREATE TEMP TABLE cdp_bulk_match ON COMMIT DROP AS
+            SELECT v.row_no, coalesce(ci.merged_into_id, ci.id, ce.merged_into_id, ce.id, cd.merged_into_id, cd.id)
+                   AS customer_id
+              FROM cdp_bulk_rows v
+              LEFT JOIN customers_customeridentity i ON i.source = v.src AND i.external_id = v.cext
+              LEFT JOIN customers_customer ci ON ci.id = i.customer_id
+              LEFT JOIN customers_customer ce ON ce.email = v.email
+              LEFT JOIN customers_customer cd ON cd.document_type = v.doc_type AND cd.document_number = v.doc
+             WHERE ci.id IS NOT NULL OR ce.id IS NOT NULL OR cd.id IS NOT NULL""")
+        # Rows sharing an identity or a document with a matched row belong to that customer too.
+        for a, b in (("src", "cext"), ("doc_type", "doc")):
+            cursor.execute(f"""
+                INSERT INTO cdp_bulk_match
+                SELECT DISTINCT ON (v.row_no) v.row_no, m.customer_id
+                  FROM cdp_bulk_match m
+                  JOIN cdp_bulk_rows w ON w.row_no = m.row_no
+                  JOIN cdp_bulk_rows v ON v.{a} = w.{a} AND v.{b} = w.{b} AND v.row_no <> w.row_no
+                 WHERE w.{b} IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM cdp_bulk_match x WHERE x.row_no = v.row_no)
+                 ORDER BY v.row_no, w.row_no""")
+        cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_match (row_no)")
+        cursor.execute("ANALYZE cdp_bulk_match")
+        # Orders already stored keep their customer; their rows are updates, not new purchases.
+        cursor.execute(f"""
+            CREATE TEMP TABLE cdp_bulk_old ON COMMIT DROP AS
+            SELECT o.id, o.customer_id, v.row_no, {", ".join(f"o.{f}" for f in ORDER_VALUE_FIELDS)}
+              FROM customers_order o JOIN cdp_bulk_rows v ON v.src = o.source AND v.ext = o.external_order_id""")
+        cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_old (row_no)")
+        cursor.execute("ANALYZE cdp_bulk_old")
+        # New people: rows sharing an email, an identity or a document are one person. Keys sort
+        # email < identity < document, so a group takes its email when any row has one.
+        for group in ("src, cext", "doc_type, doc"):
+            a, b = group.split(", ")
+            cursor.execute(f"""
+                UPDATE cdp_bulk_rows v SET pkey = g.k
+                  FROM (SELECT {group}, min(pkey) AS k, max(pkey) AS k2 FROM cdp_bulk_rows r
+                         WHERE {b} IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM cdp_bulk_match m WHERE m.row_no = r.row_no)
+                         GROUP BY {group}) g
+                 WHERE g.k <> g.k2 AND v.{a} = g.{a} AND v.{b} = g.{b} AND v.pkey > g.k
+                   AND NOT EXISTS (SELECT 1 FROM cdp_bulk_match m WHERE m.row_no = v.row_no)""")
+        cursor.execute(f"""
+            CREATE TEMP TABLE cdp_bulk_people ON COMMIT DROP AS
+            SELECT pkey,
+                   (array_agg(src ORDER BY od))[1] AS first_source,
+                   CASE WHEN left(pkey, 3) = '1e:' THEN substr(pkey, 4) END AS email,
+                   (array_agg(doc_type ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_type,
+                   (array_agg(doc ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc,
+                   (array_agg(src ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_src,
+                   {", ".join(
+                       f"(array_agg({name} ORDER BY od DESC) FILTER (WHERE {name}::text <> ''))[1] AS {name}, "
+                       f"(array_agg(src ORDER BY od DESC) FILTER (WHERE {name}::text <> ''))[1] AS {name}_src"
+                       for name, _ in PROFILE_FIELDS)},
+                   count(*) FILTER (WHERE counted AND NOT existing) AS n,
+                   coalesce(sum(total_amount) FILTER (WHERE counted AND NOT existing), 0) AS spent,
+                   min(od) FILTER (WHERE counted AND NOT existing) AS first_at,
+                   max(od) FILTER (WHERE counted AND NOT existing) AS last_at
+              FROM (SELECT v.*, v.status NOT IN ('cancelled', 'refunded') AS counted,
+                           EXISTS (SELECT 1 FROM cdp_bulk_old o WHERE o.row_no = v.row_no) AS existing
+                      FROM cdp_bulk_rows v
+                     WHERE NOT EXISTS (SELECT 1 FROM cdp_bulk_match m WHERE m.row_no = v.row_no)) x
+             GROUP BY pkey""")
+        adding = cursor.rowcount
+        cursor.execute("ALTER TABLE cdp_bulk_people ADD COLUMN id bigint")
+        if adding:
+            cdp_registry.quota_check("customers", tenant=tenant, adding=adding)
+            say(f"creating {adding:,} customers")
+            cursor.execute("UPDATE cdp_bulk_people SET id = nextval(pg_get_serial_sequence('customers_customer', 'id'))")
+            # A document named by two new people goes to the first only (the other is a duplicate).
+            cursor.execute("""UPDATE cdp_bulk_people p SET doc = NULL, doc_type = NULL FROM (
+                                SELECT id, row_number() OVER (PARTITION BY doc_type, doc ORDER BY id) AS rank
+                                  FROM cdp_bulk_people WHERE doc IS NOT NULL) d WHERE d.id = p.id AND d.rank > 1""")
+            sources_json = ("jsonb_strip_nulls(jsonb_build_object('email', CASE WHEN email IS NOT NULL THEN "
+                            "first_source END, 'document_type', doc_src, 'document_number', doc_src, "
+                            + ", ".join(f"'{name}', {name}_src" for name, _ in PROFILE_FIELDS) + "))")
+            # New customers are written once, with their aggregates (no second pass over them).
+            cursor.execute(f"""
+                INSERT INTO customers_customer (id, email, phone, document_type, document_number, first_name,
+                    last_name, birth_date, gender, city, state, country, customer_type, status, marketing_consent,
+                    tags, metadata, notes, source, field_sources, total_orders, total_spent, avg_order_value,
+                    first_purchase_at, last_purchase_at, is_pseudonymized, created_at, updated_at)
+                SELECT id, email, coalesce(phone, ''), coalesce(doc_type, ''), doc, coalesce(first_name, ''),
+                       coalesce(last_name, ''), birth_date, coalesce(gender, ''), coalesce(city, ''),
+                       coalesce(state, ''), coalesce(country, ''), 'b2c', 'active', false, '{{}}', '{{}}', '',
+                       first_source, {sources_json}, n, spent,
+                       CASE WHEN n > 0 THEN round(spent / n, 2) ELSE 0 END, first_at, last_at, false, now(), now()
+                  FROM cdp_bulk_people ORDER BY id""")
+            result.customers_created = cursor.rowcount
+            cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_people (pkey)")
+            cursor.execute("ANALYZE cdp_bulk_people")
+
+        # Every row with its customer: known (matched) or just created.
+        cursor.execute("""
+            CREATE TEMP TABLE cdp_bulk_final ON COMMIT DROP AS
+            SELECT v.*, coalesce(m.customer_id, p.id) AS customer_id, m.row_no IS NULL AS is_new
+              FROM cdp_bulk_rows v
+              LEFT JOIN cdp_bulk_match m ON m.row_no = v.row_no
+              LEFT JOIN cdp_bulk_people p ON m.row_no IS NULL AND p.pkey = v.pkey""")
+        cursor.execute("DROP TABLE cdp_bulk_rows")
+        cursor.execute("ALTER TABLE cdp_bulk_final RENAME TO cdp_bulk_rows")
+
+        say("updating known customers")
+        apply_profiles(cursor, actor)
+
+        cursor.execute("""INSERT INTO customers_customeridentity (customer_id, source, external_id, created_at,
+                                                                   last_seen_at)
+                          SELECT DISTINCT ON (src, cext) customer_id, src, cext, now(), now()
+                            FROM cdp_bulk_rows WHERE cext IS NOT NULL ORDER BY src, cext, row_no
+                          ON CONFLICT (source, external_id) DO UPDATE SET last_seen_at = now()""")
+
+        say("writing orders")
+        upsert_orders(cursor, actor, result)
+        write_addresses(cursor)
+
+        say("recomputing aggregates")
+        # New customers got exact aggregates at insert; known ones (and owners of updated orders)
+        # are recomputed from their orders.
+        cursor.execute("""
+            UPDATE customers_customer c
+               SET total_orders = a.n, total_spent = a.spent,
+                   avg_order_value = CASE WHEN a.n > 0 THEN round(a.spent / a.n, 2) ELSE 0 END,
+                   first_purchase_at = a.first_at, last_purchase_at = a.last_at, updated_at = now()
+              FROM (SELECT t.customer_id AS id,
+                           count(o.id) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')) AS n,
+                           coalesce(sum(o.total_amount) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')), 0)
+                             AS spent,
+                           min(o.order_date) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')) AS first_at,
+                           max(o.order_date) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')) AS last_at
+                      FROM (SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old) t
+                      JOIN customers_order o ON o.customer_id = t.customer_id
+                     GROUP BY t.customer_id) a
+             WHERE c.id = a.id
+               AND (c.total_orders, c.total_spent, c.first_purchase_at, c.last_purchase_at)
+                   IS DISTINCT FROM (a.n, a.spent, a.first_at, a.last_at)""")
+
+        publish_events(cursor)
+        cursor.execute(DROP_TEMP_TABLES)
+        from tenants.services import audit_record
+
+        audit_record(actor=actor, action="orders.bulk_load", resource_type="order", tenant=tenant,
+                     changes={"file": path.name, **result.as_dict()})
+    return result

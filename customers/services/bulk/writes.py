@@ -1,0 +1,258 @@
+"""The writing steps of the bulk loader: known profiles, orders, items, addresses, events."""
+
+from __future__ import annotations
+
+from cdp.context import Actor
+from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE
+from customers.registry import has_subscribers, publish_on_commit
+from customers.services.bulk.columns import ADDRESS_COLUMNS, PROFILE_FIELDS, BulkResult
+
+
+def priority_values(cursor) -> str:
+    """The tenant's ranking as a temporary table (manual on top), for joins."""
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int) "
+                   "ON COMMIT DROP")
+    cursor.execute("INSERT INTO cdp_bulk_priority SELECT source, priority FROM customers_sourcepriority "
+                   "UNION ALL SELECT %s, %s ON CONFLICT DO NOTHING", [MANUAL_SOURCE, MANUAL_PRIORITY])
+    return "(SELECT source, priority FROM cdp_bulk_priority)"
+
+
+def apply_profiles(cursor, actor: Actor) -> None:
+    """Fill or overwrite known customers' fields under the conflict rule, logging each change."""
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE NOT is_new)")
+    if not cursor.fetchone()[0]:
+        return
+    priorities = priority_values(cursor)
+    label = actor.label[:255]
+    fields = [*PROFILE_FIELDS, ("email", "text")]
+    for name, sql_type in fields:
+        value = "email" if name == "email" else name
+        unique_guard = ("AND NOT EXISTS (SELECT 1 FROM customers_customer o WHERE o.email = cand.val)"
+                        if name == "email" else "")
+        cursor.execute(f"""
+            WITH cand AS (
+              SELECT DISTINCT ON (v.customer_id) v.customer_id, v.src, v.{value}::{sql_type} AS val
+                FROM cdp_bulk_rows v
+               WHERE NOT v.is_new AND v.{value} IS NOT NULL AND v.{value}::text <> ''
+               ORDER BY v.customer_id, v.od DESC, v.row_no DESC
+            ), {"dedup AS (SELECT DISTINCT ON (val) * FROM cand ORDER BY val, customer_id)," if name == "email" else ""}
+            chosen AS (
+              SELECT c.id, c.{name}::text AS old, cand.val, cand.src,
+                     coalesce(c.field_sources->>'{name}', c.source) AS cur_src,
+                     CASE WHEN c.{name} IS NULL OR c.{name}::text = '' THEN 'filled empty value'
+                          WHEN coalesce(c.field_sources->>'{name}', c.source) = cand.src THEN 'bulk import'
+                          ELSE 'bulk import; ' || cand.src || ' outranks '
+                               || coalesce(c.field_sources->>'{name}', c.source) END AS reason
+                FROM {"dedup" if name == "email" else "cand"} cand
+                JOIN customers_customer c ON c.id = cand.customer_id
+                LEFT JOIN {priorities} AS pn(source, priority) ON pn.source = cand.src
+                LEFT JOIN {priorities} AS po(source, priority)
+                       ON po.source = coalesce(c.field_sources->>'{name}', c.source)
+               WHERE NOT c.is_pseudonymized AND c.{name} IS DISTINCT FROM cand.val
+                 AND (c.{name} IS NULL OR c.{name}::text = ''
+                      OR coalesce(c.field_sources->>'{name}', c.source) = cand.src
+                      OR coalesce(pn.priority, {DEFAULT_SOURCE_PRIORITY}) > coalesce(po.priority, {DEFAULT_SOURCE_PRIORITY}))
+                 {unique_guard}
+            ), upd AS (
+              UPDATE customers_customer c SET {name} = chosen.val, updated_at = now(),
+                     field_sources = c.field_sources || jsonb_build_object('{name}', chosen.src)
+                FROM chosen WHERE c.id = chosen.id RETURNING c.id
+            )
+            INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by,
+                                                     reason, created_at)
+            SELECT chosen.id, '{name}', chosen.old, chosen.val::text, chosen.src, %s, left(chosen.reason, 255), now()
+              FROM chosen JOIN upd ON upd.id = chosen.id""", [label])
+    # The document changes as a pair, and only when nobody else holds it.
+    cursor.execute(f"""
+        WITH cand AS (
+          SELECT DISTINCT ON (v.customer_id) v.customer_id, v.src, v.doc_type, v.doc
+            FROM cdp_bulk_rows v WHERE NOT v.is_new AND v.doc IS NOT NULL
+           ORDER BY v.customer_id, v.od DESC, v.row_no DESC
+        ), dedup AS (SELECT DISTINCT ON (doc_type, doc) * FROM cand ORDER BY doc_type, doc, customer_id),
+        chosen AS (
+          SELECT c.id, c.document_type AS old_type, c.document_number AS old_doc, d.doc_type, d.doc, d.src,
+                 CASE WHEN c.document_number IS NULL THEN 'filled empty value' ELSE 'bulk import' END AS reason
+            FROM dedup d JOIN customers_customer c ON c.id = d.customer_id
+            LEFT JOIN {priorities} AS pn(source, priority) ON pn.source = d.src
+            LEFT JOIN {priorities} AS po(source, priority)
+                   ON po.source = coalesce(c.field_sources->>'document_number', c.source)
+           WHERE NOT c.is_pseudonymized AND (c.document_type, c.document_number) IS DISTINCT FROM (d.doc_type, d.doc)
+             AND NOT EXISTS (SELECT 1 FROM customers_customer o WHERE o.document_type = d.doc_type
+                                                                  AND o.document_number = d.doc)
+             AND (c.document_number IS NULL
+                  OR coalesce(c.field_sources->>'document_number', c.source) = d.src
+                  OR coalesce(pn.priority, {DEFAULT_SOURCE_PRIORITY}) > coalesce(po.priority, {DEFAULT_SOURCE_PRIORITY}))
+        ), upd AS (
+          UPDATE customers_customer c SET document_type = chosen.doc_type, document_number = chosen.doc,
+                 updated_at = now(),
+                 field_sources = c.field_sources || jsonb_build_object('document_type', chosen.src,
+                                                                       'document_number', chosen.src)
+            FROM chosen WHERE c.id = chosen.id RETURNING c.id
+        )
+        INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by, reason,
+                                                 created_at)
+        SELECT chosen.id, f.field, f.old, f.new, chosen.src, %s, chosen.reason, now()
+          FROM chosen JOIN upd ON upd.id = chosen.id
+          CROSS JOIN LATERAL (VALUES ('document_type', chosen.old_type, chosen.doc_type),
+                                     ('document_number', chosen.old_doc, chosen.doc)) AS f(field, old, new)
+         WHERE f.old IS DISTINCT FROM f.new""", [label])
+
+
+def items_sql(alias: str) -> str:
+    """A row's items as a comparable text signature (sku|name|qty|price, sorted)."""
+    return f"""(SELECT string_agg(concat_ws('|', coalesce(trim(e.item->>'sku'), ''), coalesce(trim(e.item->>'name'), ''),
+                        round(coalesce(e.item->>'quantity', '1')::numeric, 3)::text,
+                        round(coalesce(e.item->>'unit_price', '0')::numeric, 2)::text), '#' ORDER BY 1)
+                  FROM jsonb_array_elements({alias}.items) AS e(item))"""
+
+
+def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE items IS NOT NULL)")
+    has_items = cursor.fetchone()[0]
+    # cdp_bulk_old (orders of this file already stored, with their old values) exists already;
+    # with items, compare item signatures too.
+    items_old = ("(SELECT string_agg(concat_ws('|', i.sku, i.name, i.quantity::text, i.unit_price::text), '#' "
+                 "ORDER BY 1) FROM customers_orderitem i WHERE i.order_id = o.id)")
+    cursor.execute(f"""
+        CREATE TEMP TABLE cdp_bulk_itemsig ON COMMIT DROP AS
+        SELECT o.id, {items_old if has_items else "NULL::text"} AS old_items,
+               {items_sql("v") if has_items else "NULL::text"} AS new_items
+          FROM cdp_bulk_old o JOIN cdp_bulk_rows v ON v.row_no = o.row_no
+         WHERE {"v.items IS NOT NULL" if has_items else "false"}""")
+    cursor.execute("SELECT count(*) FROM cdp_bulk_old")
+    existing = cursor.fetchone()[0]
+    new_values = "(v.od, v.status, v.currency, v.total_amount, v.subtotal, v.tax_amount, v.shipping_cost, " \
+                 "v.discount_amount, v.payment_method)"
+    old_values = "(o.order_date, o.status, o.currency, o.total_amount, o.subtotal, o.tax_amount, o.shipping_cost, " \
+                 "o.discount_amount, o.payment_method)"
+    address_json = ("CASE WHEN v.addr_line1 <> '' THEN jsonb_build_object(" + ", ".join(
+        f"'{c}', v.addr_{c}" for c in ADDRESS_COLUMNS) + ") END")
+    # Changed orders: a different value or different items.
+    cursor.execute(f"""
+        CREATE TEMP TABLE cdp_bulk_changed ON COMMIT DROP AS
+        SELECT o.id, o.customer_id, v.row_no,
+               coalesce(sg.old_items IS DISTINCT FROM sg.new_items AND v.items IS NOT NULL, false) AS items_changed
+          FROM cdp_bulk_old o JOIN cdp_bulk_rows v ON v.row_no = o.row_no
+          LEFT JOIN cdp_bulk_itemsig sg ON sg.id = o.id
+         WHERE {old_values} IS DISTINCT FROM {new_values}
+            OR (sg.id IS NOT NULL AND sg.old_items IS DISTINCT FROM sg.new_items)""")
+    cursor.execute(f"""
+        UPDATE customers_order o
+           SET order_date = v.od, status = v.status, currency = v.currency, total_amount = v.total_amount,
+               subtotal = v.subtotal, tax_amount = v.tax_amount, shipping_cost = v.shipping_cost,
+               discount_amount = v.discount_amount, payment_method = v.payment_method,
+               raw = jsonb_strip_nulls(to_jsonb(r) - 'row_no'),
+               shipping_address = coalesce({address_json}, o.shipping_address), updated_at = now()
+          FROM cdp_bulk_changed ch JOIN cdp_bulk_rows v ON v.row_no = ch.row_no
+          JOIN cdp_bulk_stage r ON r.row_no = ch.row_no
+         WHERE o.id = ch.id""")
+    result.updated = cursor.rowcount
+    result.unchanged = existing - result.updated
+    cursor.execute(f"""
+        INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by, reason,
+                                                 created_at)
+        SELECT ch.customer_id, 'order.' || f.field, f.old, f.new, v.src, %s,
+               left('order ' || v.src || ':' || v.ext || ' re-ingested', 255), now()
+          FROM cdp_bulk_changed ch JOIN cdp_bulk_old o ON o.id = ch.id JOIN cdp_bulk_rows v ON v.row_no = ch.row_no
+          LEFT JOIN cdp_bulk_itemsig sg ON sg.id = ch.id
+          CROSS JOIN LATERAL (VALUES ('order_date', o.order_date::text, v.od::text),
+                                     ('status', o.status, v.status), ('currency', o.currency, v.currency),
+                                     ('total_amount', o.total_amount::text, v.total_amount::text),
+                                     ('subtotal', o.subtotal::text, v.subtotal::text),
+                                     ('tax_amount', o.tax_amount::text, v.tax_amount::text),
+                                     ('shipping_cost', o.shipping_cost::text, v.shipping_cost::text),
+                                     ('discount_amount', o.discount_amount::text, v.discount_amount::text),
+                                     ('payment_method', o.payment_method, v.payment_method),
+                                     ('items', CASE WHEN ch.items_changed THEN sg.old_items END,
+                                               CASE WHEN ch.items_changed THEN sg.new_items END))
+               AS f(field, old, new)
+         WHERE f.old IS DISTINCT FROM f.new""", [actor.label[:255]])
+    cursor.execute(f"""
+        INSERT INTO customers_order (customer_id, source, external_order_id, order_date, status, currency, subtotal,
+                                     tax_amount, shipping_cost, discount_amount, total_amount, payment_method,
+                                     shipping_address, raw, created_at, updated_at)
+        SELECT v.customer_id, v.src, v.ext, v.od, v.status, v.currency, v.subtotal, v.tax_amount, v.shipping_cost,
+               v.discount_amount, v.total_amount, v.payment_method, {address_json},
+               jsonb_strip_nulls(to_jsonb(r) - 'row_no'), now(), now()
+          FROM cdp_bulk_rows v JOIN cdp_bulk_stage r ON r.row_no = v.row_no
+         WHERE NOT EXISTS (SELECT 1 FROM cdp_bulk_old o WHERE o.row_no = v.row_no)
+         ORDER BY v.customer_id, v.od""")
+    result.created = cursor.rowcount
+    if not has_items:
+        return
+    cursor.execute("""
+        INSERT INTO customers_product (sku, name, category, brand, currency, is_active, metadata, created_at, updated_at)
+        SELECT DISTINCT ON (trim(e.item->>'sku')) trim(e.item->>'sku'), left(coalesce(trim(e.item->>'name'), ''), 255),
+               '', '', '', true, '{}', now(), now()
+          FROM cdp_bulk_rows v CROSS JOIN LATERAL jsonb_array_elements(v.items) AS e(item)
+         WHERE v.items IS NOT NULL AND nullif(trim(e.item->>'sku'), '') IS NOT NULL
+        ON CONFLICT (sku) DO NOTHING""")
+    cursor.execute("DELETE FROM customers_orderitem i USING cdp_bulk_changed ch WHERE i.order_id = ch.id "
+                   "AND ch.items_changed")
+    cursor.execute("""
+        INSERT INTO customers_orderitem (order_id, product_id, sku, name, quantity, unit_price, total_price)
+        SELECT o.id, p.id, coalesce(trim(e.item->>'sku'), ''), left(coalesce(trim(e.item->>'name'), ''), 255),
+               round(coalesce(e.item->>'quantity', '1')::numeric, 3),
+               round(coalesce(e.item->>'unit_price', '0')::numeric, 2),
+               round(round(coalesce(e.item->>'quantity', '1')::numeric, 3)
+                     * round(coalesce(e.item->>'unit_price', '0')::numeric, 2), 2)
+          FROM cdp_bulk_rows v
+          JOIN customers_order o ON o.source = v.src AND o.external_order_id = v.ext
+          CROSS JOIN LATERAL jsonb_array_elements(v.items) WITH ORDINALITY AS e(item, n)
+          LEFT JOIN customers_product p ON p.sku = nullif(trim(e.item->>'sku'), '')
+         WHERE v.items IS NOT NULL
+           AND (NOT EXISTS (SELECT 1 FROM cdp_bulk_old old WHERE old.row_no = v.row_no)
+                OR EXISTS (SELECT 1 FROM cdp_bulk_changed ch WHERE ch.row_no = v.row_no AND ch.items_changed))
+         ORDER BY o.id, e.n""")
+
+
+def write_addresses(cursor) -> None:
+    """Remember new addresses (same rule as the record path); the first of a type is the default."""
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE addr_line1 <> '')")
+    if not cursor.fetchone()[0]:
+        return
+    cursor.execute("""
+        INSERT INTO customers_address (customer_id, address_type, recipient_name, line1, line2, number, neighborhood,
+                                       city, state, postal_code, country, phone, is_default, is_active, source,
+                                       created_at, updated_at)
+        SELECT a.customer_id, a.t, a.addr_recipient_name, a.addr_line1, a.addr_line2, left(a.addr_number, 20),
+               left(a.addr_neighborhood, 100), a.addr_city, a.addr_state, left(a.addr_postal_code, 20),
+               CASE WHEN a.addr_country ~ '^[A-Za-z]{2}$' THEN upper(a.addr_country) ELSE a.country END, '',
+               a.rank = 1 AND NOT EXISTS (SELECT 1 FROM customers_address d WHERE d.customer_id = a.customer_id
+                                           AND d.address_type = a.t AND d.is_default),
+               true, a.src, now(), now()
+          FROM (SELECT DISTINCT ON (v.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+                                    lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), 'shipping'))
+                       v.*, coalesce(nullif(lower(v.addr_type), ''), 'shipping') AS t,
+                       dense_rank() OVER (PARTITION BY v.customer_id, coalesce(nullif(lower(v.addr_type), ''), 'shipping')
+                                          ORDER BY lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+                                                   lower(v.addr_city)) AS rank
+                  FROM cdp_bulk_rows v JOIN customers_customer c ON c.id = v.customer_id
+                 WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
+                 ORDER BY v.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code, lower(v.addr_city),
+                          coalesce(nullif(lower(v.addr_type), ''), 'shipping'), v.od DESC) a
+         WHERE NOT EXISTS (SELECT 1 FROM customers_address e
+                            WHERE e.customer_id = a.customer_id AND e.address_type = a.t
+                              AND lower(e.line1) = lower(a.addr_line1) AND e.number = left(a.addr_number, 20)
+                              AND e.postal_code = left(a.addr_postal_code, 20) AND lower(e.city) = lower(a.addr_city))""")
+
+
+def publish_events(cursor) -> None:
+    """The same events as the record path, when someone listens (ids only)."""
+    events: list = []
+    if has_subscribers("customer.created"):
+        cursor.execute("SELECT DISTINCT customer_id, src FROM cdp_bulk_rows WHERE is_new")
+        seen = set()
+        for customer_id, source in cursor.fetchall():
+            if customer_id not in seen:
+                seen.add(customer_id)
+                events.append(("customer.created", {"customer_id": customer_id, "source": source}))
+    if has_subscribers("order.ingested"):
+        cursor.execute("""SELECT o.id, o.customer_id, CASE WHEN ch.id IS NULL THEN 'created' ELSE 'updated' END
+                            FROM cdp_bulk_rows v JOIN customers_order o ON o.source = v.src
+                                                   AND o.external_order_id = v.ext
+                            LEFT JOIN cdp_bulk_changed ch ON ch.id = o.id
+                           WHERE ch.id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM cdp_bulk_old x WHERE x.id = o.id)""")
+        events.extend(("order.ingested", {"order_id": oid, "customer_id": cid, "outcome": outcome})
+                      for oid, cid, outcome in cursor.fetchall())
+    publish_on_commit(events)

@@ -1,0 +1,388 @@
+"""Data-subject rights (GDPR art. 15/17, LGPD art. 18): pseudonymization and export.
+
+Pseudonymization is irreversible. It clears every personal value the tenant holds about a person
+and keeps what analytics needs: orders, their items and amounts, aggregates, loyalty and credit
+figures, country, state, gender and customer type.
+
+- Profile: email, document and birth date become NULL; phone, names, city and notes become "";
+  metadata and field provenance are emptied; marketing consent is withdrawn.
+- Identities: each (source, external id) keeps its source but its external id becomes
+  ``pz-`` + HMAC-SHA256 under a random key generated for this call and never stored. The row
+  still counts the person as known to that source, but nobody (we included) can compute the token
+  from the old id, so a re-ingest of the old id, email or document finds nothing and creates a
+  new customer rather than re-attaching to this one.
+- Addresses keep their type, country and state; everything else is cleared.
+- Orders keep every column except ``shipping_address`` (reduced to country/state) and ``raw``,
+  whose personal keys and any value equal to (or containing) one of the person's identifiers are
+  replaced by null.
+- The change log keeps who/when/which field but loses the old and new values of personal fields.
+- Merges involving the person lose the personal part of their undo snapshot (they can no longer
+  be undone); duplicate suggestions involving the person are deleted.
+- The audit trail keeps its entries about the person but their personal values are nulled.
+- Customers merged into this one are the same person and are pseudonymized with it.
+
+A second call on a pseudonymized customer writes nothing and returns the same state.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cdp.context import Actor
+from cdp.exceptions import Conflict, NotFound
+from customers.models import (
+    Address,
+    CreditAccount,
+    CreditPayment,
+    CreditUsage,
+    Customer,
+    CustomerChangeLog,
+    CustomerIdentity,
+    CustomerMerge,
+    DuplicateCandidate,
+    LoyaltyAccount,
+    LoyaltyTransaction,
+    Order,
+    OrderItem,
+)
+from customers.registry import publish_on_commit
+
+PRIVACY_SOURCE = "privacy"
+
+#: Profile columns cleared, with their empty value (NULL where the column is unique or nullable).
+PROFILE_CLEARED = {
+    "email": None,
+    "phone": "",
+    "document_type": "",
+    "document_number": None,
+    "first_name": "",
+    "last_name": "",
+    "birth_date": None,
+    "city": "",
+    "notes": "",
+    "metadata": {},
+    "field_sources": {},
+    "marketing_consent": False,
+}
+#: Change-log fields whose old/new values are personal (profile fields and manual-only free text).
+PERSONAL_LOG_FIELDS = frozenset({"email", "phone", "document_type", "document_number", "first_name", "last_name",
+                                 "birth_date", "city", "notes", "metadata", "tags"})
+ADDRESS_KEPT = ("address_type", "country", "state", "is_default", "is_active", "source")
+ADDRESS_CLEARED = {"recipient_name": "", "line1": "", "line2": "", "number": "", "neighborhood": "", "city": "",
+                   "postal_code": "", "phone": ""}
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NON_DIGITS = re.compile(r"\D+")
+_WORD = re.compile(r"\w+")
+#: Keys (lowercased, non-alphanumerics removed) that hold personal data wherever they appear.
+ALWAYS_PERSONAL_KEYS = frozenset({
+    "email", "mail", "emailaddress", "phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone",
+    "cellphone", "cell", "firstname", "lastname", "fullname", "givenname", "familyname", "surname",
+    "middlename", "nickname", "document", "documentnumber", "doc", "cpf", "cnpj", "dni", "cuit", "cuil",
+    "rut", "rfc", "curp", "taxid", "nif", "ssn", "passport", "birthdate", "dateofbirth", "dob", "birthday",
+    "line1", "line2", "addressline1", "addressline2", "street", "streetname", "streetnumber", "address",
+    "postalcode", "zip", "zipcode", "cep", "city", "neighborhood", "complement", "ip", "ipaddress",
+    "useragent", "externalid", "customerexternalid", "recipientname", "receivername", "notes",
+})
+#: Inside a person-like object (customer, buyer, shipping address...), these are personal too.
+PERSON_CONTEXT_KEYS = frozenset({"name", "number", "id", "reference", "alias", "username", "login"})
+PERSON_CONTAINER_WORDS = ("customer", "client", "buyer", "user", "contact", "profile", "shipping", "billing",
+                          "address", "recipient", "receiver", "person", "payer", "holder")
+
+
+def _norm_key(key) -> str:
+    return _NON_ALNUM.sub("", str(key).lower())
+
+
+class _Tokens:
+    """The person's identifying strings; a JSON string equal to one of them, or containing a long
+    one (or its digits), is personal."""
+
+    def __init__(self, texts, digits, words=()):
+        self.exact = {" ".join(str(t).lower().split()) for t in texts if t and len(str(t).strip()) >= 2}
+        self.long = {t for t in self.exact if len(t) >= 6}
+        self.digits = {d for d in (_NON_DIGITS.sub("", str(x)) for x in digits if x) if len(d) >= 6}
+        # Names count as whole words in free text ("gift for Zuleika").
+        self.words = {w for t in words if t for w in str(t).lower().split() if len(w) >= 4}
+
+    def match(self, value: str) -> bool:
+        low = " ".join(value.lower().split())
+        if not low:
+            return False
+        if low in self.exact or any(token in low for token in self.long):
+            return True
+        if self.words and self.words & set(_WORD.findall(low)):
+            return True
+        value_digits = _NON_DIGITS.sub("", value)
+        return len(value_digits) >= 6 and any(d in value_digits or value_digits in d for d in self.digits
+                                              if len(value_digits) >= min(8, len(d)))
+
+
+def json_scrub(value, tokens: _Tokens, *, personal: bool = False, person_context: bool = False):
+    """``value`` with personal leaves replaced by None (structure, keys and non-personal values kept)."""
+    if isinstance(value, dict):
+        result = {}
+        for key, child in value.items():
+            norm = _norm_key(key)
+            child_personal = (personal or norm in ALWAYS_PERSONAL_KEYS
+                              or (person_context and norm in PERSON_CONTEXT_KEYS))
+            child_context = person_context or any(word in norm for word in PERSON_CONTAINER_WORDS)
+            if isinstance(child, (dict, list)):
+                # A container under a personal key ("address": {...}) is scrubbed key by key, so its
+                # country and state survive for analytics.
+                result[key] = json_scrub(child, tokens, personal=personal or (
+                    child_personal and norm not in ("address", "customer")), person_context=child_context
+                    or child_personal)
+            else:
+                result[key] = json_scrub(child, tokens, personal=child_personal, person_context=child_context)
+        return result
+    if isinstance(value, list):
+        return [json_scrub(item, tokens, personal=personal, person_context=person_context) for item in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if personal:
+        return None
+    if isinstance(value, str) and tokens.match(value):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and tokens.digits:
+        return None if tokens.match(str(value)) else value
+    return value
+
+
+def _text_scrub(value, tokens: _Tokens):
+    if not value:
+        return value
+    return None if tokens.match(str(value)) else value
+
+
+def _tokens_for(customer_ids: list[int]) -> _Tokens:
+    texts: list = []
+    digits: list = []
+    words: list = []
+    for c in Customer.objects.filter(pk__in=customer_ids):
+        words += [c.first_name, c.last_name]
+        texts += [c.email, c.first_name if len(c.first_name) >= 3 else "", c.last_name if len(c.last_name) >= 3
+                  else "", c.full_name, c.document_number, c.phone, c.notes,
+                  c.birth_date.isoformat() if c.birth_date else ""]
+        if c.email:
+            texts.append(c.email.split("@", 1)[0] if len(c.email.split("@", 1)[0]) >= 6 else "")
+        digits += [c.phone, c.document_number]
+    for a in Address.objects.filter(customer_id__in=customer_ids):
+        words.append(a.recipient_name)
+        texts += [a.line1 if len(a.line1) >= 4 else "", a.line2 if len(a.line2) >= 6 else "", a.recipient_name,
+                  a.postal_code if len(a.postal_code) >= 4 else ""]
+        digits += [a.phone]
+    for source, external_id in CustomerIdentity.objects.filter(customer_id__in=customer_ids).values_list(
+            "source", "external_id"):
+        if not external_id.startswith("pz-"):
+            texts.append(external_id if len(external_id) >= 3 else "")
+    return _Tokens(texts, digits, words)
+
+
+def _family(customer: Customer) -> list[int]:
+    """The customer and every customer merged into it (transitively): one person."""
+    ids = [customer.pk]
+    frontier = [customer.pk]
+    while frontier:
+        frontier = list(Customer.objects.filter(merged_into_id__in=frontier).exclude(pk__in=ids)
+                        .values_list("pk", flat=True))
+        ids += frontier
+    return ids
+
+
+def _identity_token(key: bytes, source: str, external_id: str) -> str:
+    return "pz-" + hmac.new(key, f"{source}\x00{external_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _audit_trail_redact(*, tenant, customer_ids: list[int], address_ids: list[int], tokens: _Tokens) -> int:
+    """Null the personal values in the audit entries about these customers and addresses.
+
+    The audit trail is the tenants app's; this is the one place customers writes to it directly,
+    because erasure must reach it and the audit service has no redaction entry point yet."""
+    from tenants.models import AuditLog
+
+    entries = AuditLog.objects.filter(tenant=tenant).filter(
+        Q(resource_type="customer", resource_id__in=[str(i) for i in customer_ids])
+        | Q(resource_type="customer_address", resource_id__in=[str(i) for i in address_ids]))
+    count = 0
+    for entry in entries.only("id", "changes"):
+        changes = json_scrub(entry.changes, tokens, person_context=True)
+        if changes != entry.changes:
+            AuditLog.objects.filter(pk=entry.pk).update(changes=changes)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -> Customer:
+    """Irreversibly replace the person's data (see the module docstring for what is kept).
+
+    Idempotent: an already pseudonymized customer is returned unchanged, with no new writes.
+    Raises NotFound, or Conflict ``customer_merged`` for a customer merged into another one (the
+    person's profile is the survivor: pseudonymize that one, which covers this record too)."""
+    from tenants.services import audit_record
+
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found.")
+    if customer.is_pseudonymized:
+        return customer
+    if customer.status == Customer.Status.MERGED and customer.merged_into_id:
+        raise Conflict(f"This customer was merged into customer {customer.merged_into_id}; pseudonymize that one.",
+                       code="customer_merged")
+    ids = _family(customer)
+    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    tokens = _tokens_for(ids)
+    if reason:
+        reason = "" if tokens.match(reason) else reason
+    now = timezone.now()
+    address_ids = list(Address.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
+
+    # Profile.
+    Customer.objects.filter(pk__in=ids).update(**PROFILE_CLEARED, is_pseudonymized=True, pseudonymized_at=now,
+                                               updated_at=now)
+    # Identities: a one-time key, never stored, makes the token unlinkable to the old id.
+    key = secrets.token_bytes(32)
+    identities = list(CustomerIdentity.objects.filter(customer_id__in=ids))
+    for identity in identities:
+        identity.external_id = _identity_token(key, identity.source, identity.external_id)
+    CustomerIdentity.objects.bulk_update(identities, ["external_id"])
+    # Addresses.
+    Address.objects.filter(pk__in=address_ids).update(**ADDRESS_CLEARED, updated_at=now)
+    # Orders: keep amounts and statuses; strip the payloads.
+    orders = list(Order.objects.filter(customer_id__in=ids).only("id", "raw", "shipping_address"))
+    for order in orders:
+        order.raw = json_scrub(order.raw, tokens) if order.raw is not None else None
+        if isinstance(order.shipping_address, dict):
+            order.shipping_address = {k: v for k, v in order.shipping_address.items()
+                                      if k in ("country", "state", "type")}
+    Order.objects.bulk_update(orders, ["raw", "shipping_address"], batch_size=500)
+    # Change log: personal values go; the facts (field, when, who, why) stay.
+    CustomerChangeLog.objects.filter(customer_id__in=ids, field__in=PERSONAL_LOG_FIELDS).update(
+        old_value=None, new_value=None)
+    logs = list(CustomerChangeLog.objects.filter(customer_id__in=ids).exclude(field__in=PERSONAL_LOG_FIELDS))
+    for log in logs:
+        log.old_value, log.new_value = _text_scrub(log.old_value, tokens), _text_scrub(log.new_value, tokens)
+        log.reason = _text_scrub(log.reason, tokens) or ""
+    CustomerChangeLog.objects.bulk_update(logs, ["old_value", "new_value", "reason"], batch_size=500)
+    # Free text on loyalty and credit rows.
+    for txn in LoyaltyTransaction.objects.filter(account__customer_id__in=ids):
+        values = {"description": _text_scrub(txn.description, tokens) or "",
+                  "reference": _text_scrub(txn.reference, tokens) or "", "metadata": json_scrub(txn.metadata, tokens)}
+        if any(getattr(txn, k) != v for k, v in values.items()):
+            LoyaltyTransaction.objects.filter(pk=txn.pk).update(**values)
+    for account in CreditAccount.objects.filter(customer_id__in=ids):
+        CreditAccount.objects.filter(pk=account.pk).update(
+            approval_note=_text_scrub(account.approval_note, tokens) or "",
+            suspension_reason=_text_scrub(account.suspension_reason, tokens) or "")
+        for payment in CreditPayment.objects.filter(account=account):
+            CreditPayment.objects.filter(pk=payment.pk).update(note=_text_scrub(payment.note, tokens) or "",
+                                                               reference=_text_scrub(payment.reference, tokens) or "")
+    # Merges: the undo snapshot's personal part goes, and with it the possibility to undo.
+    for merge in CustomerMerge.objects.filter(Q(survivor_id__in=ids) | Q(merged_id__in=ids)):
+        snapshot = dict(merge.snapshot or {})
+        snapshot["personal"] = None
+        snapshot["pseudonymized"] = True
+        CustomerMerge.objects.filter(pk=merge.pk).update(snapshot=snapshot,
+                                                         reason=_text_scrub(merge.reason, tokens) or "")
+    DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
+    redacted = _audit_trail_redact(tenant=connection.tenant, customer_ids=ids, address_ids=address_ids, tokens=tokens)
+
+    CustomerChangeLog.objects.bulk_create([
+        CustomerChangeLog(customer_id=pk, field="pseudonymization", old_value=None, new_value=None,
+                          source=PRIVACY_SOURCE, changed_by=actor.label[:255],
+                          reason=(f"data-subject erasure request{': ' + reason if reason else ''}")[:255])
+        for pk in ids
+    ])
+    audit_record(actor=actor, action="customer.pseudonymize", resource_type="customer", resource_id=customer.pk,
+                 tenant=connection.tenant,
+                 changes={"customer_ids": ids, "fields": sorted(PROFILE_CLEARED), "identities": len(identities),
+                          "addresses": len(address_ids), "orders": len(orders), "audit_entries_redacted": redacted,
+                          "reason": reason})
+    publish_on_commit([("customer.updated", {"customer_id": pk, "fields": sorted(PROFILE_CLEARED)}) for pk in ids])
+    customer.refresh_from_db()
+    return customer
+
+
+# --- Export (data-subject access) -------------------------------------------------------------
+
+def _jsonable(value):
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def row_dict(instance, *, exclude: tuple = ()) -> dict:
+    """Every column of a row (complete by construction: a new column shows up in the export)."""
+    return {field.attname: _jsonable(getattr(instance, field.attname))
+            for field in instance._meta.concrete_fields if field.attname not in exclude}
+
+
+def _customer_export_data(customer: Customer) -> dict:
+    orders = list(Order.objects.filter(customer=customer).order_by("order_date", "id"))
+    items: dict[int, list] = {}
+    for item in OrderItem.objects.filter(order__customer=customer).order_by("order_id", "id"):
+        items.setdefault(item.order_id, []).append(row_dict(item))
+    loyalty = LoyaltyAccount.objects.filter(customer=customer).first()
+    credit = CreditAccount.objects.filter(customer=customer).first()
+    return {
+        "profile": row_dict(customer),
+        "identities": [row_dict(i) for i in CustomerIdentity.objects.filter(customer=customer).order_by("id")],
+        "addresses": [row_dict(a) for a in Address.objects.filter(customer=customer).order_by("id")],
+        "orders": [{**row_dict(o), "items": items.get(o.pk, [])} for o in orders],
+        "loyalty": None if loyalty is None else {
+            "account": row_dict(loyalty),
+            "transactions": [row_dict(t) for t in LoyaltyTransaction.objects.filter(account=loyalty)
+                             .order_by("created_at", "id")],
+        },
+        "credit": None if credit is None else {
+            "account": row_dict(credit),
+            "usages": [row_dict(u) for u in CreditUsage.objects.filter(account=credit).order_by("id")],
+            "payments": [row_dict(p) for p in CreditPayment.objects.filter(account=credit).order_by("id")],
+        },
+        "change_log": [row_dict(log) for log in CustomerChangeLog.objects.filter(customer=customer)
+                       .order_by("created_at", "id")],
+        "merges": [row_dict(m, exclude=("snapshot",)) for m in CustomerMerge.objects.filter(
+            Q(survivor=customer) | Q(merged=customer)).order_by("created_at", "id")],
+    }
+
+
+@transaction.atomic
+def customer_export(*, customer_id, actor: Actor) -> dict:
+    """Everything the tenant holds about the person, as JSON-friendly data: the profile, its
+    identities, addresses, orders with items, loyalty ledger, credit, change log and merges, plus
+    the same for every customer merged into it (the same person). Writes one audit entry.
+    Merge snapshots are internal undo data and are left out (their ids are in ``merges``)."""
+    from tenants.services import audit_record
+
+    customer = Customer.objects.filter(pk=customer_id).first() if str(customer_id).isdigit() else None
+    if customer is None:
+        raise NotFound("Customer not found.")
+    family = _family(customer)
+    data = {
+        "format": "cdp.data-subject-export/1",
+        "generated_at": timezone.now().isoformat(),
+        "customer_id": customer.pk,
+        **_customer_export_data(customer),
+        "merged_customers": [_customer_export_data(c) for c in Customer.objects.filter(pk__in=family[1:])
+                             .order_by("pk")],
+    }
+    audit_record(actor=actor, action="customer.export", resource_type="customer", resource_id=customer.pk,
+                 tenant=connection.tenant, changes={"customer_ids": family, "orders": len(data["orders"])})
+    return data

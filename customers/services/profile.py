@@ -1,0 +1,376 @@
+"""Profile writes: the one conflict rule (who may overwrite what), manual edits, addresses and the
+exact order aggregates."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection, transaction
+
+from cdp.context import Actor
+from cdp.exceptions import ApplicationError, Conflict, NotFound
+from customers.models import (
+    DEFAULT_SOURCE_PRIORITY,
+    MANUAL_PRIORITY,
+    MANUAL_SOURCE,
+    Address,
+    Customer,
+    CustomerChangeLog,
+    SourcePriority,
+)
+from customers.registry import publish_on_commit
+from customers.services.normalize import (
+    country_normalize,
+    document_number_normalize,
+    document_type_normalize,
+    email_is_valid,
+    email_normalize,
+    gender_normalize,
+    phone_normalize,
+    text_clean,
+)
+
+#: Fields that a manual edit (PATCH, portal, admin) may change, besides the profile fields.
+MANUAL_ONLY_FIELDS = ("customer_type", "status", "marketing_consent", "tags", "metadata", "notes")
+PROFILE_FIELDS = ("email", "phone", "document_type", "document_number", "first_name", "last_name", "birth_date",
+                  "gender", "city", "state", "country")
+
+
+def source_priorities() -> dict[str, int]:
+    """The tenant's ranking; ``manual`` always outranks every feed."""
+    ranking = dict(SourcePriority.objects.values_list("source", "priority"))
+    ranking[MANUAL_SOURCE] = MANUAL_PRIORITY
+    return ranking
+
+
+def source_may_overwrite(*, source: str, current_source: str, priorities: dict[str, int]) -> bool:
+    """A non-empty value may be replaced by the source that set it, or by a source ranked strictly
+    higher. Equal-ranked different sources therefore never flip-flop a value."""
+    if source == current_source:
+        return True
+    return priorities.get(source, DEFAULT_SOURCE_PRIORITY) > priorities.get(current_source, DEFAULT_SOURCE_PRIORITY)
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def customer_profile_apply(
+    *, customer: Customer, values: dict, source: str, actor: Actor, reason: str, priorities: dict[str, int]
+) -> list[str]:
+    """Apply normalized ``values`` to ``customer`` in memory and write the change log.
+
+    Empty values never overwrite. A non-empty value is replaced only when the source may
+    overwrite the current value's source. Email and document stay unique: a value that belongs to
+    another customer is not taken (that is a duplicate to merge, not an update). Returns the
+    changed field names; the caller saves the customer.
+    """
+    changed: list[str] = []
+    logs: list[CustomerChangeLog] = []
+    sources = dict(customer.field_sources or {})
+    pending = dict(values)
+    # The document is one identifier in two fields: it changes as a pair or not at all.
+    if "document_number" in pending or "document_type" in pending:
+        number, doc_type = pending.pop("document_number", None), pending.pop("document_type", None)
+        if number and doc_type and (number, doc_type) != (customer.document_number, customer.document_type):
+            taken = Customer.objects.filter(document_type=doc_type, document_number=number).exclude(pk=customer.pk)
+            current_source = sources.get("document_number", customer.source)
+            if not taken.exists() and (
+                _empty(customer.document_number)
+                or source_may_overwrite(source=source, current_source=current_source, priorities=priorities)
+            ):
+                for key, value in (("document_type", doc_type), ("document_number", number)):
+                    old = getattr(customer, key)
+                    if old != value:
+                        why = "filled empty value" if _empty(old) else f"{reason}; {source} outranks {current_source}"
+                        logs.append(CustomerChangeLog(customer=customer, field=key, old_value=_as_text(old),
+                                                      new_value=_as_text(value), source=source,
+                                                      changed_by=actor.label[:255], reason=why[:255]))
+                        setattr(customer, key, value)
+                        sources[key] = source
+                        changed.append(key)
+    for key, value in pending.items():
+        if _empty(value) and key not in MANUAL_ONLY_FIELDS:
+            continue
+        old = getattr(customer, key)
+        if old == value:
+            continue
+        current_source = sources.get(key, customer.source)
+        if not _empty(old) and not source_may_overwrite(source=source, current_source=current_source,
+                                                        priorities=priorities):
+            continue
+        if key == "email" and Customer.objects.filter(email=value).exclude(pk=customer.pk).exists():
+            continue
+        why = "filled empty value" if _empty(old) else (
+            reason if source == current_source else f"{reason}; {source} outranks {current_source}")
+        logs.append(CustomerChangeLog(customer=customer, field=key, old_value=_as_text(old),
+                                      new_value=_as_text(value), source=source, changed_by=actor.label[:255],
+                                      reason=why[:255]))
+        setattr(customer, key, value)
+        sources[key] = source
+        changed.append(key)
+    if changed:
+        customer.field_sources = sources
+        CustomerChangeLog.objects.bulk_create(logs)
+    return changed
+
+
+def customer_aggregates_refresh(*, customer_ids) -> None:
+    """Recompute first/last purchase, order count, total spent and average order value from the
+    orders themselves (cancelled and refunded excluded). The customers are locked first so that a
+    concurrent batch recomputes after this one commits, from a fresh snapshot: totals stay exact."""
+    ids = sorted({int(pk) for pk in customer_ids})
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        cursor.execute(
+            """
+            UPDATE customers_customer c
+               SET total_orders = a.n, total_spent = a.spent,
+                   avg_order_value = CASE WHEN a.n > 0 THEN round(a.spent / a.n, 2) ELSE 0 END,
+                   first_purchase_at = a.first_at, last_purchase_at = a.last_at, updated_at = now()
+              FROM (SELECT t.id, count(o.id) AS n, coalesce(sum(o.total_amount), 0) AS spent,
+                           min(o.order_date) AS first_at, max(o.order_date) AS last_at
+                      FROM unnest(%s::bigint[]) AS t(id)
+                      LEFT JOIN customers_order o
+                        ON o.customer_id = t.id AND o.status NOT IN ('cancelled', 'refunded')
+                     GROUP BY t.id) a
+             WHERE c.id = a.id
+               AND (c.total_orders, c.total_spent, c.first_purchase_at, c.last_purchase_at)
+                   IS DISTINCT FROM (a.n, a.spent, a.first_at, a.last_at)
+            """,
+            [ids],
+        )
+
+
+def _manual_values(data: dict, *, country: str = "") -> dict:
+    """Normalize a manual edit; raises ApplicationError with per-field messages."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    for key, value in data.items():
+        if key == "email":
+            email = email_normalize(value)
+            if email and not email_is_valid(email):
+                errors[key] = ["Enter a valid email address."]
+            values[key] = email or None
+        elif key == "document_type":
+            values[key] = document_type_normalize(value)
+        elif key == "document_number":
+            values[key] = document_number_normalize(value, document_type_normalize(data.get("document_type", "")))
+        elif key == "country":
+            country = country_normalize(value)
+            if country is None:
+                errors[key] = ["Use an ISO 3166 country code such as AR, BR or MX."]
+            values[key] = country or ""
+        elif key == "phone":
+            values[key] = phone_normalize(value, country_normalize(data.get("country")) or country)
+        elif key == "gender":
+            values[key] = gender_normalize(value)
+        elif key in ("first_name", "last_name", "city", "state", "notes"):
+            values[key] = text_clean(value) if key != "notes" else str(value or "")
+        else:
+            values[key] = value
+    if errors:
+        raise ApplicationError("Some fields are invalid.", fields=errors)
+    return values
+
+
+@transaction.atomic
+def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str = "manual edit") -> Customer:
+    """A person's edit (API PATCH, portal, admin). Manual outranks every source, and unlike feeds
+    it may clear a value. Every changed field goes to the change log and one audit entry."""
+    from tenants.services import audit_record
+
+    unknown = set(data) - set(PROFILE_FIELDS) - set(MANUAL_ONLY_FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found.")
+    if customer.is_pseudonymized:
+        raise Conflict("This customer was pseudonymized and can no longer be edited.", code="customer_pseudonymized")
+    values = _manual_values(data, country=customer.country)
+    if values.get("email") and Customer.objects.filter(email=values["email"]).exclude(pk=customer.pk).exists():
+        raise Conflict("Another customer has this email.", code="email_taken", fields={"email": ["Already taken."]})
+    if values.get("document_number"):
+        doc_type = values.get("document_type", customer.document_type)
+        if not doc_type:
+            raise ApplicationError("A document needs its type.", fields={"document_type": ["Required."]})
+        if Customer.objects.filter(document_type=doc_type, document_number=values["document_number"]).exclude(
+                pk=customer.pk).exists():
+            raise Conflict("Another customer has this document.", code="document_taken",
+                           fields={"document_number": ["Already taken."]})
+    if "document_number" in values and not values["document_number"]:
+        values["document_number"] = None
+    before = {key: getattr(customer, key) for key in values}
+    changed: list[str] = []
+    logs = []
+    sources = dict(customer.field_sources or {})
+    for key, value in values.items():
+        if getattr(customer, key) == value:
+            continue
+        logs.append(CustomerChangeLog(customer=customer, field=key, old_value=_as_text(getattr(customer, key)),
+                                      new_value=_as_text(value), source=MANUAL_SOURCE,
+                                      changed_by=actor.label[:255], reason=reason[:255]))
+        setattr(customer, key, value)
+        if key in PROFILE_FIELDS:
+            sources[key] = MANUAL_SOURCE
+        changed.append(key)
+    if changed:
+        customer.field_sources = sources
+        try:
+            customer.full_clean(exclude=["merged_into"], validate_unique=False, validate_constraints=False)
+        except Exception as exc:  # django ValidationError
+            raise ApplicationError("Some fields are invalid.", fields=getattr(exc, "message_dict", {})) from exc
+        customer.save()
+        CustomerChangeLog.objects.bulk_create(logs)
+        audit_record(actor=actor, action="customer.update", resource_type="customer", resource_id=customer.pk,
+                     tenant=connection.tenant, changes={key: [_as_text(before[key]), _as_text(getattr(customer, key))]
+                                                        for key in changed})
+        publish_on_commit([("customer.updated", {"customer_id": customer.pk, "fields": changed})])
+    return customer
+
+
+ADDRESS_EDITABLE = ("address_type", "recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
+                    "postal_code", "country", "phone", "is_default", "is_active")
+
+
+def _address_values(data: dict) -> dict:
+    unknown = set(data) - set(ADDRESS_EDITABLE)
+    if unknown:
+        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
+    values = {}
+    for key, value in data.items():
+        if key in ("is_default", "is_active"):
+            values[key] = bool(value)
+        elif key == "country":
+            country = country_normalize(value)
+            if country is None:
+                raise ApplicationError("Some fields are invalid.",
+                                       fields={"country": ["Use an ISO 3166 country code such as AR, BR or MX."]})
+            values[key] = country
+        else:
+            values[key] = text_clean(value)
+    return values
+
+
+def _address_save(address: Address, *, actor: Actor, action: str, before: dict) -> Address:
+    from django.core.exceptions import ValidationError
+
+    from tenants.services import audit_record, changes_between
+
+    try:
+        address.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        raise ApplicationError("Some fields are invalid.", fields=exc.message_dict) from exc
+    if address.is_default:
+        # The partial unique constraint allows one default per type: demote the old one first.
+        Address.objects.filter(customer_id=address.customer_id, address_type=address.address_type,
+                               is_default=True).exclude(pk=address.pk).update(is_default=False)
+    address.save()
+    after = {key: getattr(address, key) for key in ADDRESS_EDITABLE}
+    audit_record(actor=actor, action=action, resource_type="customer_address", resource_id=address.pk,
+                 tenant=connection.tenant, changes=changes_between(before, after))
+    return address
+
+
+@transaction.atomic
+def address_create(*, customer_id: int, data: dict, actor: Actor, source: str = MANUAL_SOURCE) -> Address:
+    """Add an address; ``is_default`` demotes the customer's previous default of that type, and the
+    first address of a type becomes its default."""
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found.")
+    values = _address_values(data)
+    address = Address(customer=customer, source=source, **values)
+    if not Address.objects.filter(customer=customer, address_type=address.address_type, is_default=True).exists():
+        address.is_default = True
+    return _address_save(address, actor=actor, action="customer_address.create", before={})
+
+
+@transaction.atomic
+def address_update(*, customer_id: int, address_id: int, data: dict, actor: Actor) -> Address:
+    Customer.objects.select_for_update().filter(pk=customer_id).first()
+    address = Address.objects.filter(pk=address_id, customer_id=customer_id).first()
+    if address is None:
+        raise NotFound("Address not found.")
+    before = {key: getattr(address, key) for key in ADDRESS_EDITABLE}
+    for key, value in _address_values(data).items():
+        setattr(address, key, value)
+    return _address_save(address, actor=actor, action="customer_address.update", before=before)
+
+
+def address_from_order(*, customer: Customer, address: dict, source: str) -> Address | None:
+    """Remember an order's address unless the customer already has it (same line, number, postal
+    code and city); the first of each type becomes the default."""
+    address_type = address.get("type") or Address.Type.SHIPPING
+    existing = Address.objects.filter(customer=customer, address_type=address_type,
+                                      line1__iexact=address["line1"], number=address.get("number", ""),
+                                      postal_code=address.get("postal_code", ""), city__iexact=address.get("city", ""))
+    if existing.exists():
+        return None
+    has_default = Address.objects.filter(customer=customer, address_type=address_type, is_default=True).exists()
+    return Address.objects.create(
+        customer=customer, address_type=address_type, source=source, is_default=not has_default,
+        **{key: address.get(key, "") for key in ("recipient_name", "line1", "line2", "number", "neighborhood",
+                                                 "city", "state", "postal_code", "country", "phone")},
+    )
+
+
+
+
+@transaction.atomic
+def customer_create(*, data: dict, actor: Actor) -> Customer:
+    """A customer entered by a person (admin, portal). Email and document stay unique."""
+    from tenants.services import audit_record
+
+    unknown = set(data) - set(PROFILE_FIELDS) - set(MANUAL_ONLY_FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
+    values = {key: value for key, value in _manual_values(data).items() if not _empty(value)}
+    if not (values.get("email") or values.get("document_number") or values.get("first_name")
+            or values.get("last_name")):
+        raise ApplicationError("Give at least an email, a document or a name.",
+                               fields={"email": ["Required without a document or a name."]})
+    if values.get("email") and Customer.objects.filter(email=values["email"]).exists():
+        raise Conflict("Another customer has this email.", code="email_taken", fields={"email": ["Already taken."]})
+    if values.get("document_number"):
+        if not values.get("document_type"):
+            raise ApplicationError("A document needs its type.", fields={"document_type": ["Required."]})
+        if Customer.objects.filter(document_type=values["document_type"],
+                                   document_number=values["document_number"]).exists():
+            raise Conflict("Another customer has this document.", code="document_taken",
+                           fields={"document_number": ["Already taken."]})
+    customer = Customer(source=MANUAL_SOURCE, **values,
+                        field_sources={key: MANUAL_SOURCE for key in values if key in PROFILE_FIELDS})
+    customer.save()
+    audit_record(actor=actor, action="customer.create", resource_type="customer", resource_id=customer.pk,
+                 tenant=connection.tenant, changes={key: _as_text(value) for key, value in values.items()})
+    publish_on_commit([("customer.created", {"customer_id": customer.pk, "source": MANUAL_SOURCE})])
+    return customer
+
+
+@transaction.atomic
+def source_priority_set(*, source: str, priority: int, actor: Actor, description: str = "") -> SourcePriority:
+    """Rank a source for conflict resolution (``manual`` is always highest and cannot be ranked)."""
+    from tenants.services import audit_record
+
+    source = text_clean(source).lower()
+    if not source or source == MANUAL_SOURCE:
+        raise ApplicationError("Choose a feed's source name.", fields={"source": ["'manual' always ranks highest."]})
+    if not isinstance(priority, int) or not -1000 <= priority < MANUAL_PRIORITY:
+        raise ApplicationError("Invalid priority.", fields={"priority": ["A whole number from -1000 up."]})
+    row, _ = SourcePriority.objects.update_or_create(source=source,
+                                                     defaults={"priority": priority, "description": description})
+    audit_record(actor=actor, action="source_priority.set", resource_type="source_priority", resource_id=row.pk,
+                 tenant=connection.tenant, changes={"source": source, "priority": priority})
+    return row

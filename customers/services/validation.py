@@ -1,0 +1,296 @@
+"""Validation of canonical order records: every field checked, every problem reported with the
+field's path, nothing written. ``order_record_clean`` is pure apart from the tenant's defaults."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from customers.models import Order
+from customers.services.normalize import (
+    country_normalize,
+    document_number_normalize,
+    document_type_normalize,
+    email_is_valid,
+    email_normalize,
+    gender_normalize,
+    phone_normalize,
+    text_clean,
+)
+
+SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+MAX_AMOUNT = decimal.Decimal("9999999999999.99")
+CENT = decimal.Decimal("0.01")
+ORDER_AMOUNT_FIELDS = ("subtotal", "tax_amount", "shipping_cost", "discount_amount")
+ADDRESS_FIELDS = ("line1", "line2", "number", "neighborhood", "city", "state", "postal_code", "country",
+                  "recipient_name", "phone", "type")
+#: Profile fields a record may carry, in the order they are applied.
+PROFILE_FIELDS = ("email", "phone", "document_type", "document_number", "first_name", "last_name", "birth_date",
+                  "gender", "city", "state", "country")
+TEXT_LIMITS = {"first_name": 150, "last_name": 150, "city": 150, "state": 150, "external_id": 255,
+               "document_type": 20, "document_number": 50, "payment_method": 100}
+
+
+@dataclass
+class CleanOrder:
+    """A validated, normalized canonical order."""
+
+    source: str
+    external_order_id: str
+    order_date: datetime.datetime
+    status: str
+    currency: str
+    total_amount: decimal.Decimal
+    amounts: dict
+    payment_method: str
+    customer_external_id: str
+    profile: dict  # normalized non-empty profile values only
+    address: dict | None
+    items: list[dict] | None
+    raw: object
+
+    @property
+    def identity_keys(self) -> tuple:
+        return (self.profile.get("email") or "", self.profile.get("document_number") or "",
+                self.source, self.customer_external_id)
+
+
+@dataclass
+class Errors:
+    by_field: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, path: str, message: str) -> None:
+        self.by_field.setdefault(path, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+
+def _amount(value, path: str, errors: Errors, *, required: bool = False) -> decimal.Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors.add(path, "This field is required.")
+        return None
+    if isinstance(value, bool):
+        errors.add(path, "Must be a number.")
+        return None
+    try:
+        amount = decimal.Decimal(str(value).strip())
+    except (decimal.InvalidOperation, ValueError):
+        errors.add(path, "Must be a number.")
+        return None
+    if not amount.is_finite():
+        errors.add(path, "Must be a number.")
+        return None
+    if amount < 0:
+        errors.add(path, "Must be zero or more.")
+        return None
+    if amount > MAX_AMOUNT:
+        errors.add(path, "Too large.")
+        return None
+    return amount.quantize(CENT, rounding=decimal.ROUND_HALF_UP)
+
+
+def _datetime(value, path: str, errors: Errors, tz, *, required: bool) -> datetime.datetime | None:
+    text = text_clean(value)
+    if not text:
+        if required:
+            errors.add(path, "This field is required.")
+        return None
+    parsed = None
+    try:
+        parsed = parse_datetime(text.replace(" ", "T", 1) if len(text) > 10 else text)
+        if parsed is None:
+            day = parse_date(text)
+            if day is not None:
+                parsed = datetime.datetime.combine(day, datetime.time())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        errors.add(path, "Use an ISO 8601 date or date-time, e.g. 2024-05-31T14:20:00-03:00.")
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, tz)
+    if parsed.year < 1970 or parsed > timezone.now() + datetime.timedelta(days=2):
+        errors.add(path, "Out of range (before 1970 or in the future).")
+        return None
+    return parsed
+
+
+def _text(value, path: str, errors: Errors, limit: int) -> str:
+    if value is not None and not isinstance(value, (str, int, float, decimal.Decimal)):
+        errors.add(path, "Must be a string.")
+        return ""
+    text = text_clean(value)
+    if len(text) > limit:
+        errors.add(path, f"At most {limit} characters.")
+        return ""
+    return text
+
+
+def _customer(data, errors: Errors) -> tuple[str, dict, dict | None]:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        errors.add("customer", "Must be an object.")
+        return "", {}, None
+    profile: dict = {}
+    external_id = _text(data.get("external_id"), "customer.external_id", errors, 255)
+
+    email = email_normalize(data.get("email"))
+    if email:
+        if email_is_valid(email):
+            profile["email"] = email
+        else:
+            errors.add("customer.email", "Enter a valid email address.")
+
+    country_raw = data.get("country")
+    country = country_normalize(country_raw)
+    if country is None:
+        errors.add("customer.country", "Use an ISO 3166 country code such as AR, BR or MX.")
+    elif country:
+        profile["country"] = country
+
+    doc_type = document_type_normalize(data.get("document_type"))
+    raw_number = text_clean(data.get("document_number"))
+    if raw_number:
+        number = document_number_normalize(raw_number, doc_type)
+        if not doc_type:
+            errors.add("customer.document_type", "Required with a document number.")
+        elif len(doc_type) > TEXT_LIMITS["document_type"]:
+            errors.add("customer.document_type", "At most 20 characters.")
+        if not number:
+            errors.add("customer.document_number", "Must contain digits.")
+        elif len(number) > TEXT_LIMITS["document_number"]:
+            errors.add("customer.document_number", "At most 50 characters.")
+        elif doc_type:
+            profile["document_type"] = doc_type
+            profile["document_number"] = number
+
+    phone = phone_normalize(data.get("phone"), country or "")
+    if phone:
+        profile["phone"] = phone
+
+    for key in ("first_name", "last_name", "city", "state"):
+        value = _text(data.get(key), f"customer.{key}", errors, TEXT_LIMITS[key])
+        if value:
+            profile[key] = value
+
+    birth = text_clean(data.get("birth_date"))
+    if birth:
+        try:
+            day = parse_date(birth[:10])
+        except ValueError:
+            day = None
+        if day is None:
+            errors.add("customer.birth_date", "Use an ISO 8601 date (YYYY-MM-DD).")
+        elif not (datetime.date(1900, 1, 1) <= day <= timezone.localdate()):
+            errors.add("customer.birth_date", "Out of range.")
+        else:
+            profile["birth_date"] = day
+    gender = gender_normalize(data.get("gender"))
+    if gender:
+        profile["gender"] = gender
+
+    if not (external_id or profile.get("email") or profile.get("document_number")):
+        if not any(key.startswith("customer.") for key in errors.by_field):
+            errors.add("customer", "Give at least one identifier: email, external_id or document_number.")
+
+    address = None
+    raw_address = data.get("address")
+    if raw_address not in (None, "", {}):
+        if not isinstance(raw_address, dict):
+            errors.add("customer.address", "Must be an object.")
+        else:
+            address = {key: text_clean(raw_address.get(key))[:255] for key in ADDRESS_FIELDS}
+            address["type"] = address["type"].lower() or "shipping"
+            if address["type"] not in ("shipping", "billing"):
+                errors.add("customer.address.type", "Use shipping or billing.")
+            if not address["line1"]:
+                errors.add("customer.address.line1", "This field is required.")
+            address_country = country_normalize(address["country"])
+            if address_country is None:
+                errors.add("customer.address.country", "Use an ISO 3166 country code such as AR, BR or MX.")
+            address["country"] = address_country or profile.get("country", "")
+            address["phone"] = phone_normalize(address["phone"], address["country"])
+            for key, limit in (("number", 20), ("postal_code", 20), ("neighborhood", 100)):
+                address[key] = address[key][:limit]
+    return external_id, profile, address
+
+
+def _items(value, errors: Errors) -> list[dict] | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):  # CSV cells carry the items as JSON text
+        try:
+            value = json.loads(value)
+        except ValueError:
+            errors.add("items", "Not valid JSON.")
+            return None
+    if not isinstance(value, list):
+        errors.add("items", "Must be a list.")
+        return None
+    items = []
+    for index, item in enumerate(value):
+        path = f"items[{index}]"
+        if not isinstance(item, dict):
+            errors.add(path, "Must be an object.")
+            continue
+        sku = _text(item.get("sku"), f"{path}.sku", errors, 100)
+        name = _text(item.get("name"), f"{path}.name", errors, 255)
+        if not sku and not name:
+            errors.add(f"{path}.sku", "Give a sku or a name.")
+        quantity = _amount(item.get("quantity", 1), f"{path}.quantity", errors, required=True)
+        if quantity is not None and quantity <= 0:
+            errors.add(f"{path}.quantity", "Must be more than zero.")
+        unit_price = _amount(item.get("unit_price", 0), f"{path}.unit_price", errors, required=True)
+        if quantity is not None and unit_price is not None:
+            items.append({"sku": sku, "name": name, "quantity": quantity, "unit_price": unit_price,
+                          "total_price": (quantity * unit_price).quantize(CENT)})
+    return items
+
+
+def order_record_clean(record, *, default_source: str, default_currency: str, tz_name: str = "UTC"):
+    """``(CleanOrder, None)`` or ``(None, {field path: [messages]})`` for one canonical record."""
+    errors = Errors()
+    if not isinstance(record, dict):
+        return None, {"non_field_errors": ["Each order must be an object."]}
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = datetime.UTC
+
+    source = text_clean(record.get("source")).lower() or default_source
+    if not SOURCE_RE.match(source):
+        errors.add("source", "Use up to 50 lowercase letters, digits, '.', '_' or '-'.")
+    external_order_id = _text(record.get("external_order_id"), "external_order_id", errors, 255)
+    if not external_order_id and "external_order_id" not in errors.by_field:
+        errors.add("external_order_id", "This field is required.")
+    order_date = _datetime(record.get("order_date"), "order_date", errors, tz, required=True)
+    status = text_clean(record.get("status")).lower() or Order.Status.COMPLETED
+    if status not in Order.Status.values:
+        errors.add("status", f"Choose one of: {', '.join(Order.Status.values)}.")
+    currency = text_clean(record.get("currency")).upper() or default_currency
+    if not CURRENCY_RE.match(currency):
+        errors.add("currency", "Use an ISO 4217 code such as ARS, BRL or USD.")
+    total_amount = _amount(record.get("total_amount"), "total_amount", errors, required=True)
+    amounts = {key: _amount(record.get(key), key, errors) for key in ORDER_AMOUNT_FIELDS}
+    payment_method = _text(record.get("payment_method"), "payment_method", errors, 100)
+    external_id, profile, address = _customer(record.get("customer"), errors)
+    items = _items(record.get("items"), errors)
+    if errors:
+        return None, errors.by_field
+    return CleanOrder(
+        source=source, external_order_id=external_order_id, order_date=order_date, status=status,
+        currency=currency, total_amount=total_amount, amounts=amounts, payment_method=payment_method,
+        customer_external_id=external_id, profile=profile, address=address, items=items,
+        raw=record.get("raw", record),
+    ), None

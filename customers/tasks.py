@@ -1,0 +1,50 @@
+"""Thin Celery entry points of the customers app: ids in, a service call, nothing else.
+
+The per-tenant jobs run inside the tenant's schema (beat schedules the public dispatcher,
+``tenants.tasks.tenants_dispatch_task``, which enqueues them once per active tenant; see
+``cdp/schedules.py``).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, max_retries=5, retry_backoff=True, autoretry_for=(ConnectionError,))
+def loyalty_orders_sync_task(*, order_ids: list[int]) -> int:
+    """Earn (or give back) loyalty points for ingested orders."""
+    from customers.services.loyalty import loyalty_orders_sync
+
+    return loyalty_orders_sync(order_ids=order_ids)
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def loyalty_points_expire_task() -> int:
+    """Per tenant: expire the points that are due."""
+    from customers.services.loyalty import loyalty_points_expire
+
+    return loyalty_points_expire()
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def loyalty_tiers_recompute_task() -> int:
+    """Per tenant: re-evaluate tiers from rolling spend or points."""
+    from customers.services.loyalty import loyalty_tiers_recompute
+
+    return loyalty_tiers_recompute()
+
+
+@shared_task(acks_late=True, time_limit=1800)
+def credit_overdue_flag_task() -> int:
+    """Per tenant: flag credit usages past their due date."""
+    from customers.services.credit import credit_overdue_flag
+
+    return credit_overdue_flag()
+
+
+@shared_task(acks_late=True, max_retries=3, retry_backoff=True, soft_time_limit=3000, time_limit=3600)
+def duplicates_recompute_task() -> dict:
+    """Per tenant: refresh the suggested duplicate pairs."""
+    from customers.services.duplicates import duplicates_recompute
+
+    return duplicates_recompute()

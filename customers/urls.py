@@ -1,0 +1,11 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list_page, name="list"),
+    path("<int:pk>/", views.customer_detail_page, name="detail"),
+    path("<int:pk>/changes/", views.customer_changes_page, name="changes"),
+]

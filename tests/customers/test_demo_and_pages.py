@@ -1,0 +1,93 @@
+"""Demo data, admin pages and portal pages (through the clients a person uses)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from customers.models import Customer, Order
+from tests.customers.factories import AddressFactory, CustomerFactory, IdentityFactory, OrderFactory, OrderItemFactory
+
+
+def test_demo_data_is_idempotent_and_has_duplicates_by_design(world, capsys):
+    call_command("load_demo_data", "--tenant", "alpha", "--customers", "60")
+    first = capsys.readouterr().out
+    call_command("load_demo_data", "--tenant", "alpha", "--customers", "60")
+    second = capsys.readouterr().out
+
+    assert "0 rejected" in first and "0 created" not in first
+    assert "0 created, 0 updated" in second
+    with tenant_context(world.alpha):
+        assert {"vtex", "mercadolibre", "shopify"} <= set(Order.objects.values_list("source", flat=True))
+        # one in fifty people also used a second email: a second profile with the same name and phone
+        assert Customer.objects.filter(email__endswith="@correo.example").exists()
+        # marketplace buyers without email were unified by document, not duplicated
+        assert Customer.objects.filter(identities__source="mercadolibre", email__isnull=False).exists()
+
+
+@pytest.fixture
+def customer(world):
+    with tenant_context(world.alpha):
+        customer = CustomerFactory(document_type="dni", document_number="30111222")
+        IdentityFactory(customer=customer)
+        AddressFactory(customer=customer, is_default=True)
+        OrderItemFactory(order=OrderFactory(customer=customer))
+        return customer
+
+
+def test_admin_pages_render_for_a_tenant_owner(world, alpha_client, customer):
+    client = alpha_client(world.user("alpha_owner"))
+    for url in ["/admin/customers/customer/", "/admin/customers/customer/add/",
+                f"/admin/customers/customer/{customer.pk}/change/", "/admin/customers/order/",
+                "/admin/customers/customerchangelog/", "/admin/customers/sourcepriority/",
+                "/admin/customers/sourcepriority/add/", "/admin/customers/product/",
+                "/admin/customers/customer/?q=30111222", f"/admin/customers/customer/?q={customer.email}"]:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    with tenant_context(world.alpha):
+        order = Order.objects.get(customer=customer)
+    assert client.get(f"/admin/customers/order/{order.pk}/change/").status_code == 200
+
+
+def test_admin_edit_goes_through_the_service_and_is_logged(world, alpha_client, customer):
+    client = alpha_client(world.user("alpha_owner"))
+    page = client.get(f"/admin/customers/customer/{customer.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    data.update({"first_name": "Renamed", "tags": "", "metadata": "{}", "customer_type": "b2c", "status": "active"})
+    for prefix in ("identities", "addresses", "orders", "change_logs"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+    response = client.post(f"/admin/customers/customer/{customer.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    with tenant_context(world.alpha):
+        refreshed = Customer.objects.get(pk=customer.pk)
+        assert refreshed.first_name == "Renamed"
+        assert refreshed.change_logs.filter(field="first_name", source="manual").exists()
+
+
+def test_admin_is_closed_to_viewers(world, alpha_client):
+    assert alpha_client(world.user("alpha_viewer")).get("/admin/customers/customer/").status_code in (302, 403)
+
+
+def test_portal_pages_render_and_filter(world, alpha_client, customer):
+    client = alpha_client(world.user("alpha_viewer"))
+
+    listing = client.get("/customers/")
+    search = client.get("/customers/", {"email": customer.email.upper()})
+    detail = client.get(f"/customers/{customer.pk}/")
+    changes = client.get(f"/customers/{customer.pk}/changes/")
+
+    assert listing.status_code == 200 and customer.email in listing.content.decode()
+    assert search.status_code == 200 and list(search.context["page"]) == [customer]
+    assert client.get("/customers/", {"email": "nobody@x.com"}).context["page"].paginator.count == 0
+    assert detail.status_code == 200 and "Av. Corrientes" in detail.content.decode()
+    assert changes.status_code == 200
+    assert b'href="/customers/"' in client.get("/").content  # the nav link
+
+
+def test_portal_needs_membership_and_isolates_tenants(world, alpha_client, beta_client, customer):
+    assert alpha_client().get("/customers/").status_code == 302
+    assert beta_client(world.user("beta_owner")).get(f"/customers/{customer.pk}/").status_code == 404
+    assert alpha_client(world.user("beta_owner")).get("/customers/").status_code == 403

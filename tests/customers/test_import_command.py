@@ -1,0 +1,168 @@
+"""``import_orders``: CSV (record and bulk paths), JSON Lines, rejected rows and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import decimal
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django_tenants.utils import tenant_context
+
+from customers.models import Address, Customer, CustomerChangeLog, CustomerIdentity, Order, SourcePriority
+
+HEADER = ["source", "external_order_id", "order_date", "status", "currency", "total_amount", "payment_method",
+          "customer_email", "customer_external_id", "customer_first_name", "customer_last_name", "customer_phone",
+          "customer_document_type", "customer_document_number", "customer_country", "customer_address_line1",
+          "customer_address_city", "items", "extra_column"]
+
+ROWS = [
+    ["vtex", "A1", "2024-01-05T10:00:00-03:00", "completed", "ARS", "1000", "card", " Ana@Mail.com ", "v-1", "Ana",
+     "Paz", "11 4444-5555", "DNI", "20.111.222", "AR", "Av. Siempre Viva 742", "CABA",
+     '[{"sku": "MATE", "name": "Mate", "quantity": 2, "unit_price": "500"}]', "x"],
+    ["mercadolibre", "M1", "2024-02-05", "", "", "500.5", "", "ana@mail.com", "ml-9", "", "", "", "", "", "ARG", "",
+     "", "", "y"],
+    ["vtex", "A2", "2024-03-01T00:00:00Z", "cancelled", "ARS", "300", "", "", "v-1", "", "", "", "", "", "", "", "",
+     "", ""],
+    ["pos", "P1", "2024-03-02T00:00:00Z", "completed", "ARS", "200", "", "", "", "Juan", "Ruiz", "", "dni",
+     "30111222", "AR", "", "", "", ""],
+    ["vtex", "BAD1", "not a date", "completed", "ARS", "-3", "", "bad-email", "", "", "", "", "", "", "", "", "",
+     "", ""],
+    ["vtex", "", "2024-03-02T00:00:00Z", "lost", "ARS", "1", "", "z@mail.com", "", "", "", "", "", "", "", "", "",
+     "[oops", ""],
+    ["vtex", "A1", "2024-01-05T10:00:00-03:00", "completed", "ARS", "1000", "card", "ana@mail.com", "v-1", "", "",
+     "", "", "", "", "", "", "", ""],
+]
+
+
+def write_csv(path, rows, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def run(path, *extra, tenant="alpha"):
+    call_command("import_orders", str(path), "--tenant", tenant, "--no-progress", *extra)
+
+
+@pytest.mark.parametrize("mode", ["records", "bulk"])
+def test_csv_import_unifies_rejects_and_writes_reasons(world, tmp_path, mode, capsys):
+    path = write_csv(tmp_path / "orders.csv", ROWS)
+
+    run(path, "--mode", mode)
+
+    out = capsys.readouterr().out
+    assert "4 created" in out and "3 rejected" in out
+    with tenant_context(world.alpha):
+        ana = Customer.objects.get(email="ana@mail.com")
+        assert (ana.first_name, ana.phone, ana.document_number, ana.country) == ("Ana", "+541144445555", "20111222",
+                                                                                 "AR")
+        assert set(ana.identities.values_list("source", "external_id")) == {("vtex", "v-1"), ("mercadolibre", "ml-9")}
+        assert (ana.total_orders, ana.total_spent) == (2, decimal.Decimal("1500.50"))
+        assert Order.objects.get(external_order_id="A1").items.get().total_price == decimal.Decimal("1000.00")
+        assert Order.objects.get(external_order_id="M1").currency == "ARS"
+        assert Order.objects.get(external_order_id="A1").raw["customer_email"] == " Ana@Mail.com "
+        assert Address.objects.get(customer=ana).is_default
+        juan = Customer.objects.get(document_number="30111222")
+        assert juan.email is None and juan.identities.count() == 0
+        assert Customer.objects.count() == 2
+    with open(tmp_path / "orders.rejected.csv", newline="") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert [r["row"] for r in rejected] == ["5", "6", "7"]
+    assert "order_date" in rejected[0]["errors"] and "total_amount" in rejected[0]["errors"]
+    assert "customer.email" in rejected[0]["errors"]
+    assert "external_order_id" in rejected[1]["errors"] and "status" in rejected[1]["errors"]
+    assert "items" in rejected[1]["errors"]
+    assert "Same order as" in rejected[2]["errors"]
+
+
+@pytest.mark.parametrize("mode", ["records", "bulk"])
+def test_reimport_is_unchanged_and_changes_are_updated_and_logged(world, tmp_path, mode, capsys):
+    path = write_csv(tmp_path / "orders.csv", ROWS[:4])
+    run(path, "--mode", mode)
+    capsys.readouterr()
+
+    run(path, "--mode", mode)
+    assert "0 created, 0 updated, 4 unchanged" in capsys.readouterr().out
+
+    changed = [list(r) for r in ROWS[:4]]
+    changed[0][3] = "refunded"
+    changed[1][5] = "600"
+    run(write_csv(tmp_path / "orders.csv", changed), "--mode", mode)
+    assert "0 created, 2 updated, 2 unchanged" in capsys.readouterr().out
+    with tenant_context(world.alpha):
+        ana = Customer.objects.get(email="ana@mail.com")
+        assert (ana.total_orders, ana.total_spent) == (1, decimal.Decimal("600.00"))
+        logged = set(CustomerChangeLog.objects.filter(customer=ana).values_list("field", flat=True))
+        assert {"order.status", "order.total_amount"} <= logged
+
+
+@pytest.mark.parametrize("mode", ["records", "bulk"])
+def test_priorities_and_empty_values_on_known_customers(world, tmp_path, mode):
+    with tenant_context(world.alpha):
+        SourcePriority.objects.create(source="erp", priority=90)
+    header = ["source", "external_order_id", "order_date", "total_amount", "customer_email", "customer_first_name",
+              "customer_city"]
+    run(write_csv(tmp_path / "a.csv", [["vtex", "1", "2024-01-01", "10", "p@x.com", "Pablo", ""]], header),
+        "--mode", mode)
+    run(write_csv(tmp_path / "b.csv", [["shop", "2", "2024-01-02", "10", "p@x.com", "Pablito", "Lima"],
+                                       ["erp", "3", "2024-01-01", "10", "p@x.com", "", ""]], header), "--mode", mode)
+    with tenant_context(world.alpha):
+        customer = Customer.objects.get(email="p@x.com")
+        assert (customer.first_name, customer.city) == ("Pablo", "Lima")
+        assert CustomerChangeLog.objects.get(customer=customer, field="city").reason == "filled empty value"
+    run(write_csv(tmp_path / "c.csv", [["erp", "4", "2024-01-03", "10", "p@x.com", "Pablo José", ""]], header),
+        "--mode", mode)
+    with tenant_context(world.alpha):
+        customer = Customer.objects.get(email="p@x.com")
+        assert customer.first_name == "Pablo José" and customer.field_sources["first_name"] == "erp"
+        assert "erp outranks vtex" in CustomerChangeLog.objects.get(customer=customer, field="first_name").reason
+
+
+def test_bulk_and_records_paths_agree(world, tmp_path):
+    path = write_csv(tmp_path / "orders.csv", ROWS)
+    run(path, "--mode", "records", tenant="alpha")
+    run(path, "--mode", "bulk", tenant="beta")
+
+    def snapshot(tenant):
+        with tenant_context(tenant):
+            customers = sorted(Customer.objects.values_list(
+                "email", "phone", "document_type", "document_number", "first_name", "last_name", "country",
+                "total_orders", "total_spent", "avg_order_value", "first_purchase_at", "last_purchase_at"),
+                key=str)
+            orders = sorted(Order.objects.values_list("source", "external_order_id", "order_date", "status",
+                                                      "currency", "total_amount", "customer__email"), key=str)
+            identities = sorted(CustomerIdentity.objects.values_list("source", "external_id", "customer__email"),
+                                key=str)
+            return customers, orders, identities
+
+    assert snapshot(world.alpha) == snapshot(world.beta)
+
+
+def test_jsonl_import_with_rejected_lines(world, tmp_path, capsys):
+    path = tmp_path / "orders.jsonl"
+    good = {"source": "api", "external_order_id": "J1", "order_date": "2024-04-01", "total_amount": 10,
+            "customer": {"email": "j@x.com"}}
+    path.write_text(json.dumps(good) + "\n{broken\n" + json.dumps({**good, "external_order_id": "J2",
+                                                                    "customer": {}}) + "\n")
+
+    run(path)
+
+    assert "1 created" in capsys.readouterr().out
+    lines = [json.loads(line) for line in (tmp_path / "orders.rejected.jsonl").read_text().splitlines()]
+    assert [line["line"] for line in lines] == [2, 3]
+    assert "customer" in lines[1]["errors"]
+
+
+def test_missing_columns_and_unreadable_file_exit_non_zero(world, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", [["1", "2024-01-01"]], header=["external_order_id", "order_date"])
+    with pytest.raises(CommandError, match="total_amount"):
+        run(path)
+    with pytest.raises(CommandError, match="Cannot read"):
+        run(tmp_path / "nope.csv")
+    with pytest.raises(CommandError, match="Unknown tenant"):
+        run(path, tenant="nobody")
