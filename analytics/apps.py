@@ -3,3 +3,17 @@ from django.apps import AppConfig
 
 class AnalyticsConfig(AppConfig):
     name = "analytics"
+    verbose_name = "Analytics"
+
+    def ready(self) -> None:
+        from analytics import selectors
+        from cdp.registry import register_portal_nav
+        from customers import registry as customers_registry
+
+        # Customer 360 shows RFM/CLV/churn; the shared customer list filters by segment.
+        customers_registry.register_customer_360_section("scores", selectors.customer_scores)
+        customers_registry.register_customer_filter("segment", selectors.segment_filter)
+        customers_registry.register_customer_filter("rfm_segment", selectors.rfm_segment_filter)
+        customers_registry.register_customer_filter("churn_band", selectors.churn_band_filter)
+        customers_registry.register_customer_filter("clv_tier", selectors.clv_tier_filter)
+        register_portal_nav("Analytics", "analytics:dashboard", order=30)

@@ -68,4 +68,11 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "customers.tasks.credit_overdue_flag_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # Analytics recompute: hourly fan-out; each tenant runs once, at 02:xx in its own timezone.
+    "analytics-nightly-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=7),
+        "kwargs": {"task_name": "analytics.tasks.analytics_nightly_task"},
+        "options": {"queue": "default", "expires": 1800},
+    },
 }

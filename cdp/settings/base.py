@@ -236,6 +236,7 @@ SPECTACULAR_SETTINGS = {
 # --- Product settings --------------------------------------------------------------------------
 CDP_BASE_PORT = int(os.environ.get("PORT", "8000"))
 CDP_TENANT_BASE_DOMAIN = os.environ.get("CDP_TENANT_BASE_DOMAIN", "localhost")
+ANALYTICS_CHURN_BANDS = {"at_risk": 0.3, "churning": 0.6, "churned": 0.85}  # churn probability band floors
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("customers.api.urls_loyalty_credit")),
     path("", include("customers.api.urls_privacy_merge")),
+    path("", include("analytics.api.urls")),
     path("billing/", include("billing.api.urls")),
 ]
 
@@ -22,6 +23,7 @@ urlpatterns = [
     *docs_urlpatterns("cdp.urls.tenant", "CDP tenant API"),
     path("license/", include("licensing.urls")),
     path("customers/", include("customers.urls")),
+    path("analytics/", include("analytics.urls")),
     path("billing/", include("billing.urls")),
     path("", include("tenants.urls")),
 ]

@@ -1,0 +1,151 @@
+"""Analytics in the tenant's admin: runs and logs are read-only records; definitions and segments
+are edited through the services (validated and audited); actions start runs and materialize."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from analytics.models import (
+    ChurnPredictionLog,
+    ClvCalculationLog,
+    DataQualityCheck,
+    ProcessingJob,
+    RfmSegmentDefinition,
+    Segment,
+)
+from analytics.services import (
+    analytics_run_enqueue,
+    rfm_definition_update,
+    segment_create,
+    segment_materialize,
+    segment_update,
+)
+from analytics.rules import RuleError, rules_to_q
+from analytics.services.rfm import EDITABLE_FIELDS
+from cdp.exceptions import ApplicationError
+from tenants.admin_site import TenantModelAdmin, tenant_admin_site
+from tenants.services import actor_from_request
+
+
+class ReadOnlyAdmin(TenantModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProcessingJob, site=tenant_admin_site)
+class ProcessingJobAdmin(ReadOnlyAdmin):
+    list_display = ("id", "as_of", "status", "requested_by", "created_at", "duration_seconds")
+    list_filter = ("status",)
+    search_fields = ("requested_by",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("job_type", "as_of", "steps", "status", "requested_by", "started_at", "finished_at",
+                       "step_timings", "row_counts", "summary", "error")
+    actions = ["run_again"]
+
+    @admin.action(description="Start a new run for the same as-of date")
+    def run_again(self, request, queryset):
+        job = queryset.order_by("-created_at").first()
+        if job is None:
+            return
+        try:
+            new = analytics_run_enqueue(tenant=connection.tenant, actor=actor_from_request(request), as_of=job.as_of)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, f"Run {new.pk} started for {new.as_of}.")
+
+
+@admin.register(ClvCalculationLog, site=tenant_admin_site)
+class ClvCalculationLogAdmin(ReadOnlyAdmin):
+    list_display = ("as_of", "status", "time_unit", "customers_used", "repeat_customers", "log_likelihood",
+                    "created_at")
+    list_filter = ("status", "time_unit")
+    readonly_fields = ("job", "as_of", "status", "message", "time_unit", "horizon_months", "discount_rate",
+                       "model_params", "spend_params", "log_likelihood", "spend_log_likelihood", "customers_used",
+                       "repeat_customers", "distinct_rows", "spend_frequency_corr", "timings")
+
+
+@admin.register(ChurnPredictionLog, site=tenant_admin_site)
+class ChurnPredictionLogAdmin(ReadOnlyAdmin):
+    list_display = ("as_of", "method", "auc", "brier", "train_customers", "test_customers", "scored_customers")
+    list_filter = ("method",)
+    readonly_fields = ("job", "as_of", "method", "message", "cutoff", "window_days", "train_customers",
+                       "test_customers", "churn_rate", "auc", "brier", "calibration", "coefficients",
+                       "scored_customers", "timings")
+
+
+@admin.register(DataQualityCheck, site=tenant_admin_site)
+class DataQualityCheckAdmin(ReadOnlyAdmin):
+    list_display = ("as_of", "code", "severity", "checked", "failed")
+    list_filter = ("severity", "code")
+    readonly_fields = ("as_of", "code", "label", "target", "severity", "checked", "failed", "sample_ids")
+
+
+@admin.register(RfmSegmentDefinition, site=tenant_admin_site)
+class RfmSegmentDefinitionAdmin(TenantModelAdmin):
+    list_display = ("name", "code", "priority", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max", "is_active")
+    list_editable = ("is_active",)
+    readonly_fields = ("code",)
+    fields = ("code", *EDITABLE_FIELDS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+        rfm_definition_update(definition_id=obj.pk, data=data, actor=actor_from_request(request),
+                              tenant=connection.tenant)
+
+
+class SegmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ("name", "description", "rules", "is_active")
+
+    def clean_rules(self):
+        try:
+            rules_to_q(self.cleaned_data["rules"])
+        except RuleError as exc:
+            raise ValidationError(exc.message) from None
+        return self.cleaned_data["rules"]
+
+
+@admin.register(Segment, site=tenant_admin_site)
+class SegmentAdmin(TenantModelAdmin):
+    form = SegmentAdminForm
+    list_display = ("name", "is_active", "member_count", "materialized_at")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    readonly_fields = ("member_count", "materialized_at", "created_by")
+    fields = ("name", "description", "rules", "is_active", "member_count", "materialized_at", "created_by")
+    actions = ["materialize"]
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            data = {name: form.cleaned_data[name] for name in form.changed_data
+                    if name in ("name", "description", "rules", "is_active")}
+            saved = segment_update(segment_id=obj.pk, data=data, actor=actor, tenant=connection.tenant)
+        else:
+            saved = segment_create(name=obj.name, description=obj.description, rules=obj.rules,
+                                   is_active=obj.is_active, actor=actor, tenant=connection.tenant)
+        obj.pk = saved.pk
+
+    @admin.action(description="Recompute members now")
+    def materialize(self, request, queryset):
+        for segment in queryset:
+            segment_materialize(segment=segment, as_of=timezone.localdate())
+        self.message_user(request, f"{queryset.count()} segment(s) recomputed.")

@@ -1,0 +1,287 @@
+"""Analytics API on the tenant host: reads need ``read``; starting runs and editing segments or
+definitions need ``analytics``. RFM, CLV and churn answer 403 ``feature_disabled`` when the
+tenant's plan switches them off."""
+
+from __future__ import annotations
+
+import csv
+
+import django_filters
+from django.db import connection
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import selectors
+from analytics.api import serializers
+from analytics.models import CustomerChurn, CustomerClv, CustomerRfm, ProcessingJob, RfmSegmentDefinition, Segment
+from analytics.services import analytics_run_enqueue, rfm_definition_update, segment_create, segment_delete, segment_update
+from analytics.services.jobs import STEP_FEATURES
+from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
+from cdp.exceptions import NotFound, PermissionDenied
+from tenants.services import actor_from_request
+
+ANALYTICS = "analytics"
+
+
+def require_feature(step: str) -> None:
+    if not connection.tenant.feature_enabled(STEP_FEATURES[step]):
+        raise PermissionDenied(f"Your plan does not include {step}.", code="feature_disabled")
+
+
+class FeatureGated:
+    feature_step: str = ""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        require_feature(self.feature_step)
+
+
+class RunViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Processing jobs. POST starts a run in the background: 202 with the job; 409
+    ``run_in_progress`` while another run of this tenant is queued or running."""
+
+    serializer_class = serializers.ProcessingJobOutputSerializer
+    ordering = ["-created_at", "-id"]
+    ordering_fields = ["created_at", "as_of", "status"]
+    filterset_fields = ["status", "as_of"]
+    required_capabilities = {"create": ANALYTICS}
+
+    def get_queryset(self):
+        return ProcessingJob.objects.all()
+
+    @extend_schema(request=serializers.RunStartInputSerializer, responses={202: serializers.ProcessingJobOutputSerializer})
+    def create(self, request):
+        data = serializers.RunStartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = analytics_run_enqueue(tenant=connection.tenant, actor=actor_from_request(request),
+                                    as_of=data.validated_data.get("as_of"), only=data.validated_data.get("only"))
+        job.refresh_from_db()
+        return Response(serializers.ProcessingJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RfmFilter(django_filters.FilterSet):
+    class Meta:
+        model = CustomerRfm
+        fields = {"segment": ["exact"], "r_score": ["exact"], "f_score": ["exact"], "m_score": ["exact"],
+                  "recency_days": ["lte", "gte"], "monetary": ["lte", "gte"]}
+
+
+class RfmViewSet(FeatureGated, ReadOnlyViewSet):
+    """Current RFM rows; ``segments/`` summarizes them per segment."""
+
+    feature_step = "rfm"
+    serializer_class = serializers.CustomerRfmOutputSerializer
+    filterset_class = RfmFilter
+    ordering = "customer_id"
+    ordering_fields = ["customer_id", "recency_days", "frequency", "monetary", "rfm_score"]
+    lookup_field = "customer_id"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return CustomerRfm.objects.all()
+
+    @extend_schema(responses=serializers.RfmSegmentSummaryOutputSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def segments(self, request):
+        rows = selectors.rfm_segment_summary()
+        return Response(serializers.RfmSegmentSummaryOutputSerializer(rows, many=True).data)
+
+
+class RfmDefinitionViewSet(FeatureGated, BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                           mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """The editable segment definitions (used from the next run on)."""
+
+    feature_step = "rfm"
+    serializer_class = serializers.RfmSegmentDefinitionSerializer
+    ordering = ["priority", "code"]
+    http_method_names = ["get", "patch", "head", "options"]
+    required_capabilities = {"partial_update": ANALYTICS}
+
+    def get_queryset(self):
+        return RfmSegmentDefinition.objects.all()
+
+    def partial_update(self, request, pk=None):
+        data = serializers.RfmSegmentDefinitionSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        definition = rfm_definition_update(definition_id=int(pk), data=dict(data.validated_data),
+                                           actor=actor_from_request(request), tenant=connection.tenant)
+        return Response(serializers.RfmSegmentDefinitionSerializer(definition).data)
+
+
+class ClvFilter(django_filters.FilterSet):
+    class Meta:
+        model = CustomerClv
+        fields = {"tier": ["exact"], "total_clv": ["gte", "lte"], "probability_alive": ["gte", "lte"]}
+
+
+class ClvViewSet(FeatureGated, ReadOnlyViewSet):
+    """Current CLV per customer; ``summary/`` has the latest fit (status, parameters) and distribution."""
+
+    feature_step = "clv"
+    serializer_class = serializers.CustomerClvOutputSerializer
+    filterset_class = ClvFilter
+    ordering = "-total_clv"
+    ordering_fields = ["customer_id", "total_clv", "predicted_value", "probability_alive", "percentile"]
+    lookup_field = "customer_id"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return CustomerClv.objects.order_by("-total_clv", "customer_id")
+
+    @extend_schema(responses=dict)
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def summary(self, request):
+        return Response(selectors.clv_summary())
+
+
+class ChurnFilter(django_filters.FilterSet):
+    class Meta:
+        model = CustomerChurn
+        fields = {"band": ["exact"], "probability": ["gte", "lte"], "method": ["exact"]}
+
+
+class ChurnViewSet(FeatureGated, ReadOnlyViewSet):
+    """Current churn scores; ``summary/`` has the model's evaluation and the band sizes."""
+
+    feature_step = "churn"
+    serializer_class = serializers.CustomerChurnOutputSerializer
+    filterset_class = ChurnFilter
+    ordering = "-probability"
+    ordering_fields = ["customer_id", "probability", "days_since_last_purchase"]
+    lookup_field = "customer_id"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return CustomerChurn.objects.order_by("-probability", "customer_id")
+
+    @extend_schema(responses=dict)
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def summary(self, request):
+        return Response(selectors.churn_summary())
+
+
+class CohortView(APIView):
+    """Monthly acquisition cohorts × months since the first purchase."""
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        return Response({"cohorts": selectors.cohort_matrix()})
+
+
+class KpiFilter(django_filters.FilterSet):
+    start = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    end = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = selectors.DailyKpi
+        fields = ["start", "end"]
+
+
+class KpiViewSet(ReadOnlyViewSet):
+    """Daily KPIs; filter with ``start`` and ``end`` (inclusive dates)."""
+
+    serializer_class = serializers.DailyKpiOutputSerializer
+    filterset_class = KpiFilter
+    ordering = "date"
+    ordering_fields = ["date"]
+    lookup_field = "date"
+    lookup_value_regex = r"\d{4}-\d{2}-\d{2}"
+
+    def get_queryset(self):
+        return selectors.kpi_list()
+
+
+class DataQualityView(APIView):
+    """The latest data-quality checks and the data-health score."""
+
+    @extend_schema(responses=dict)
+    def get(self, request):
+        latest = selectors.data_quality_latest()
+        return Response({"as_of": latest["as_of"], "health_score": latest["health_score"],
+                         "checks": serializers.DataQualityCheckOutputSerializer(latest["checks"], many=True).data})
+
+
+class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
+    """Dynamic segments: rules validated on write, members materialized on save and on each run."""
+
+    serializer_class = serializers.SegmentOutputSerializer
+    ordering = "name"
+    ordering_fields = ["name", "member_count", "created_at"]
+    filterset_class = None
+    filterset_fields = ["is_active"]
+    required_capabilities = {"create": ANALYTICS, "update": ANALYTICS, "partial_update": ANALYTICS,
+                             "destroy": ANALYTICS}
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Segment.objects.all()
+
+    def _segment(self, pk) -> Segment:
+        segment = Segment.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        if segment is None:
+            raise NotFound("No such segment.")
+        return segment
+
+    @extend_schema(request=serializers.SegmentInputSerializer, responses={201: serializers.SegmentOutputSerializer})
+    def create(self, request):
+        data = serializers.SegmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        segment = segment_create(**data.validated_data, actor=actor_from_request(request), tenant=connection.tenant)
+        return Response(serializers.SegmentOutputSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.SegmentUpdateInputSerializer, responses=serializers.SegmentOutputSerializer)
+    def partial_update(self, request, pk=None):
+        data = serializers.SegmentUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        segment = segment_update(segment_id=self._segment(pk).pk, data=dict(data.validated_data),
+                                 actor=actor_from_request(request), tenant=connection.tenant)
+        return Response(serializers.SegmentOutputSerializer(segment).data)
+
+    def destroy(self, request, pk=None):
+        segment_delete(segment_id=self._segment(pk).pk, actor=actor_from_request(request), tenant=connection.tenant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses=serializers.SegmentMemberOutputSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def members(self, request, pk=None):
+        queryset = selectors.segment_members(segment=self._segment(pk))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="analytics_segments_export_csv")
+    def export(self, request, pk=None):
+        segment = self._segment(pk)
+        return segment_csv_response(segment)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+CSV_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country", "total_orders", "total_spent",
+               "last_purchase_at", "rfm_segment", "clv_tier", "total_clv", "churn_probability", "churn_band"]
+
+
+def _csv_rows(segment):
+    yield CSV_COLUMNS
+    for c in selectors.segment_members(segment=segment).iterator(chunk_size=2000):
+        # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
+        rfm, clv, churn = (getattr(c, name, None) for name in ("analytics_rfm", "analytics_clv", "analytics_churn"))
+        yield [c.pk, c.email or "", c.first_name, c.last_name, c.country, c.total_orders, c.total_spent,
+               c.last_purchase_at.isoformat() if c.last_purchase_at else "", rfm.segment if rfm else "",
+               clv.tier if clv else "", clv.total_clv if clv else "", round(churn.probability, 4) if churn else "",
+               churn.band if churn else ""]
+
+
+def segment_csv_response(segment) -> StreamingHttpResponse:
+    """The segment's members as CSV (streamed; shared by the API and the portal)."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in _csv_rows(segment)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
+    return response

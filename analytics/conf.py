@@ -1,0 +1,33 @@
+"""Analytics settings with their defaults; override any ``ANALYTICS_*`` name in Django settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Order statuses that count as a sale (pending, cancelled and refunded orders are ignored).
+    "ANALYTICS_COUNTED_STATUSES": ("paid", "invoiced", "completed"),
+    # Churn probability lower bounds of each band above "active".
+    "ANALYTICS_CHURN_BANDS": {"at_risk": 0.3, "churning": 0.6, "churned": 0.85},
+    # A customer has churned when they do not buy within this many days.
+    "ANALYTICS_CHURN_WINDOW_DAYS": 90,
+    # Below these, churn falls back to 1 − P(alive) instead of training a model.
+    "ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS": 200,
+    "ANALYTICS_CHURN_MIN_CLASS_SIZE": 20,
+    # CLV: below these the fit is refused (status insufficient_data), above the correlation too.
+    "ANALYTICS_CLV_MIN_CUSTOMERS": 50,
+    "ANALYTICS_CLV_MIN_REPEAT_CUSTOMERS": 20,
+    "ANALYTICS_CLV_MAX_SPEND_FREQUENCY_CORR": 0.5,
+    "ANALYTICS_CLV_HORIZON_MONTHS": 12,
+    "ANALYTICS_CLV_DISCOUNT_RATE": 0.10,  # annual; a tenant's settings["clv_discount_rate"] wins
+    "ANALYTICS_CLV_PENALIZER": 0.0,
+    # CLV tiers by percentile of total CLV: high from this percentile up, medium from the next.
+    "ANALYTICS_CLV_TIERS": {"high": 80.0, "medium": 50.0},
+    # A running job older than this is considered dead (worker lost) and may be replaced.
+    "ANALYTICS_JOB_STALE_AFTER_MINUTES": 180,
+    "ANALYTICS_DQ_SAMPLE_SIZE": 50,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

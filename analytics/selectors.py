@@ -1,0 +1,186 @@
+"""Reads of the analytics read models (the API, portal and Customer 360 use these)."""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django.db.models import Count, Sum
+
+from analytics.models import (
+    ChurnPredictionLog,
+    ClvCalculationLog,
+    CohortCell,
+    CustomerChurn,
+    CustomerClv,
+    CustomerRfm,
+    DailyKpi,
+    DataQualityCheck,
+    ProcessingJob,
+    RfmSegmentDefinition,
+    Segment,
+)
+from analytics.services.quality import data_health_score
+from customers.models import Customer
+
+
+def customer_scores(*, customer_id: int) -> dict | None:
+    """The analytics section of the Customer 360: RFM scores and segment, CLV (probability alive,
+    expected purchases, value, tier) and churn (probability, band, factors); None if not scored."""
+    rfm = CustomerRfm.objects.filter(customer_id=customer_id).first()
+    clv = CustomerClv.objects.filter(customer_id=customer_id).first()
+    churn = CustomerChurn.objects.filter(customer_id=customer_id).first()
+    if not (rfm or clv or churn):
+        return None
+    names = dict(RfmSegmentDefinition.objects.values_list("code", "name"))
+    return {
+        "rfm": rfm and {
+            "as_of": rfm.as_of.isoformat(), "recency_days": rfm.recency_days, "frequency": rfm.frequency,
+            "monetary": str(rfm.monetary), "r_score": rfm.r_score, "f_score": rfm.f_score, "m_score": rfm.m_score,
+            "rfm_score": rfm.rfm_score, "segment": rfm.segment, "segment_name": names.get(rfm.segment, rfm.segment),
+        },
+        "clv": clv and {
+            "as_of": clv.as_of.isoformat(), "probability_alive": round(clv.probability_alive, 4),
+            "expected_purchases": round(clv.expected_purchases, 3), "predicted_value": str(clv.predicted_value),
+            "historical_value": str(clv.historical_value), "total_clv": str(clv.total_clv), "tier": clv.tier,
+            "percentile": clv.percentile,
+        },
+        "churn": churn and {
+            "as_of": churn.as_of.isoformat(), "probability": round(churn.probability, 4), "band": churn.band,
+            "method": churn.method, "predicted_churn_date": churn.predicted_churn_date and
+            churn.predicted_churn_date.isoformat(), "factors": churn.factors,
+        },
+    }
+
+
+def segment_filter():
+    return django_filters.NumberFilter(field_name="analytics_segment_memberships__segment_id", label="Segment (id)")
+
+
+def rfm_segment_filter():
+    return django_filters.CharFilter(field_name="analytics_rfm__segment", label="RFM segment (code)")
+
+
+def churn_band_filter():
+    return django_filters.ChoiceFilter(field_name="analytics_churn__band", choices=CustomerChurn.Band.choices,
+                                       label="Churn band")
+
+
+def clv_tier_filter():
+    return django_filters.ChoiceFilter(field_name="analytics_clv__tier", choices=CustomerClv.Tier.choices,
+                                       label="CLV tier")
+
+
+def job_list():
+    return ProcessingJob.objects.order_by("-created_at", "-id")
+
+
+def job_latest_succeeded() -> ProcessingJob | None:
+    return ProcessingJob.objects.filter(status=ProcessingJob.Status.SUCCEEDED).order_by("-finished_at", "-id").first()
+
+
+def rfm_segment_summary() -> list[dict]:
+    """One row per segment of the current RFM rows: segment code and name, customers, revenue
+    (monetary), share of customers; in definition priority order."""
+    totals = {row["segment"]: row for row in CustomerRfm.objects.values("segment").order_by("segment")
+              .annotate(customers=Count("id"), revenue=Sum("monetary"))}
+    all_customers = sum(row["customers"] for row in totals.values()) or 1
+    out = []
+    for definition in RfmSegmentDefinition.objects.order_by("priority", "code"):
+        row = totals.pop(definition.code, {"customers": 0, "revenue": 0})
+        out.append({"segment": definition.code, "name": definition.name, "color": definition.color,
+                    "customers": row["customers"], "revenue": row["revenue"] or 0,
+                    "share": round(row["customers"] / all_customers, 4)})
+    for code, row in sorted(totals.items()):  # rows whose definition was deleted or unmatched
+        out.append({"segment": code, "name": code or "(none)", "color": "#94a3b8", "customers": row["customers"],
+                    "revenue": row["revenue"] or 0, "share": round(row["customers"] / all_customers, 4)})
+    return out
+
+
+def clv_latest_log() -> ClvCalculationLog | None:
+    return ClvCalculationLog.objects.order_by("-created_at", "-id").first()
+
+
+def clv_summary() -> dict:
+    """The latest CLV fit and the distribution of current values by tier and in 10 buckets."""
+    log = clv_latest_log()
+    rows = CustomerClv.objects.all()
+    by_tier = {row["tier"]: {"customers": row["n"], "total_clv": row["total"]}
+               for row in rows.values("tier").order_by("tier").annotate(n=Count("id"), total=Sum("total_clv"))}
+    values = sorted(float(v) for v in rows.values_list("total_clv", flat=True))
+    histogram = []
+    if values:
+        low, high = values[0], values[-1]
+        width = (high - low) / 10 or 1.0
+        counts = [0] * 10
+        for value in values:
+            counts[min(9, int((value - low) / width))] += 1
+        histogram = [{"from": round(low + i * width, 2), "to": round(low + (i + 1) * width, 2), "customers": c}
+                     for i, c in enumerate(counts)]
+    return {
+        "status": log.status if log else None,
+        "message": log.message if log else "No CLV run yet.",
+        "as_of": log.as_of.isoformat() if log else None,
+        "time_unit": log.time_unit if log else None,
+        "model": log.model_params if log else {},
+        "spend_model": log.spend_params if log else {},
+        "log_likelihood": log.log_likelihood if log else None,
+        "customers_used": log.customers_used if log else 0,
+        "customers": len(values),
+        "by_tier": by_tier,
+        "histogram": histogram,
+    }
+
+
+def churn_latest_log() -> ChurnPredictionLog | None:
+    return ChurnPredictionLog.objects.order_by("-created_at", "-id").first()
+
+
+def churn_summary() -> dict:
+    log = churn_latest_log()
+    bands = dict(CustomerChurn.objects.values("band").order_by("band").annotate(n=Count("id"))
+                 .values_list("band", "n"))
+    return {
+        "method": log.method if log else None,
+        "message": log.message if log else "No churn run yet.",
+        "as_of": log.as_of.isoformat() if log else None,
+        "auc": log.auc if log else None,
+        "brier": log.brier if log else None,
+        "calibration": log.calibration if log else [],
+        "train_customers": log.train_customers if log else 0,
+        "test_customers": log.test_customers if log else 0,
+        "bands": {band: bands.get(band, 0) for band in CustomerChurn.Band.values},
+    }
+
+
+def cohort_matrix() -> list[dict]:
+    """Cohorts in order, each with its cells by months since acquisition."""
+    cohorts: dict[datetime.date, dict] = {}
+    for cell in CohortCell.objects.order_by("cohort_month", "months_since"):
+        cohort = cohorts.setdefault(cell.cohort_month, {"cohort": cell.cohort_month.isoformat(),
+                                                        "size": cell.cohort_size, "cells": []})
+        cohort["cells"].append({"months_since": cell.months_since, "customers": cell.customers,
+                                "revenue": cell.revenue, "retention": round(cell.retention, 4)})
+    return list(cohorts.values())
+
+
+def kpi_list(*, start: datetime.date | None = None, end: datetime.date | None = None):
+    queryset = DailyKpi.objects.order_by("date")
+    if start:
+        queryset = queryset.filter(date__gte=start)
+    if end:
+        queryset = queryset.filter(date__lte=end)
+    return queryset
+
+
+def data_quality_latest() -> dict:
+    """The latest day's checks and the data-health score."""
+    latest = DataQualityCheck.objects.order_by("-as_of").values_list("as_of", flat=True).first()
+    checks = list(DataQualityCheck.objects.filter(as_of=latest).order_by("code")) if latest else []
+    return {"as_of": latest, "health_score": data_health_score(checks) if checks else None, "checks": checks}
+
+
+def segment_members(*, segment: Segment):
+    return (Customer.objects.filter(analytics_segment_memberships__segment=segment)
+            .select_related("analytics_rfm", "analytics_clv", "analytics_churn").order_by("id"))
+

@@ -1,0 +1,115 @@
+"""Dynamic segments: create, edit, delete, and materialize memberships."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from analytics.models import Segment, SegmentCount, SegmentMembership
+from analytics.rules import rules_to_q
+from cdp.context import Actor
+from cdp.exceptions import ApplicationError, Conflict, NotFound
+from customers.models import Customer
+from tenants.services import audit_record
+
+FIELDS = ("name", "description", "rules", "is_active")
+
+
+def segment_queryset(*, rules):
+    """Customers matching ``rules`` (validated; raises ``invalid_rules``), merged ones excluded."""
+    return Customer.objects.filter(rules_to_q(rules)).exclude(status=Customer.Status.MERGED)
+
+
+@transaction.atomic
+def segment_create(*, name: str, rules: dict, description: str = "", is_active: bool = True, actor: Actor,
+                   tenant) -> Segment:
+    """Validate the rules, save the segment and materialize its members right away."""
+    rules_to_q(rules)
+    segment = Segment(name=(name or "").strip(), description=description, rules=rules, is_active=is_active,
+                      created_by=actor.label[:255])
+    segment.full_clean(validate_unique=False)  # the unique name answers 409 below, not 400
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        raise Conflict("A segment with that name exists.", code="segment_exists", fields={"name": ["Taken."]}) from None
+    audit_record(actor=actor, action="analytics.segment.create", resource_type="segment", resource_id=segment.pk,
+                 tenant=tenant, changes={"name": segment.name, "rules": rules})
+    segment_materialize(segment=segment, as_of=timezone.localdate())
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment_id: int, data: dict, actor: Actor, tenant) -> Segment:
+    """Change a segment's name, rules or state; members are re-materialized when rules change."""
+    segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
+    if segment is None:
+        raise NotFound("No such segment.")
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in unknown})
+    if "rules" in data:
+        rules_to_q(data["rules"])
+    before = {key: getattr(segment, key) for key in data}
+    for key, value in data.items():
+        setattr(segment, key, value)
+    segment.full_clean(validate_unique=False)  # the unique name answers 409 below, not 400
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        raise Conflict("A segment with that name exists.", code="segment_exists", fields={"name": ["Taken."]}) from None
+    audit_record(actor=actor, action="analytics.segment.update", resource_type="segment", resource_id=segment.pk,
+                 tenant=tenant, changes={"before": before, "after": data})
+    if segment.is_active:
+        segment_materialize(segment=segment, as_of=timezone.localdate())
+    else:
+        SegmentMembership.objects.filter(segment=segment).delete()
+        segment.member_count = 0
+        segment.save(update_fields=["member_count", "updated_at"])
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, segment_id: int, actor: Actor, tenant) -> None:
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        raise NotFound("No such segment.")
+    audit_record(actor=actor, action="analytics.segment.delete", resource_type="segment", resource_id=segment.pk,
+                 tenant=tenant, changes={"name": segment.name})
+    segment.delete()
+
+
+def segment_materialize(*, segment: Segment, as_of: datetime.date) -> int:
+    """Make the stored members equal the customers matching the rules now (one DELETE and one
+    INSERT … SELECT), record the day's count. Returns the member count."""
+    members = segment_queryset(rules=segment.rules).values("id").distinct()
+    sql, params = members.query.sql_with_params()
+    table = SegmentMembership._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} s WHERE s.segment_id = %s AND NOT EXISTS "
+            f"(SELECT 1 FROM ({sql}) m WHERE m.id = s.customer_id)",
+            [segment.pk, *params],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (segment_id, customer_id, added_at) SELECT %s, m.id, %s FROM ({sql}) m "
+            f"ON CONFLICT (segment_id, customer_id) DO NOTHING",
+            [segment.pk, now, *params],
+        )
+    count = SegmentMembership.objects.filter(segment=segment).count()
+    SegmentCount.objects.update_or_create(segment=segment, date=as_of, defaults={"members": count})
+    Segment.objects.filter(pk=segment.pk).update(member_count=count, materialized_at=now)
+    segment.member_count, segment.materialized_at = count, now
+    return count
+
+
+def segments_materialize(*, tenant, as_of: datetime.date, job=None) -> dict:
+    """The run step: re-materialize every active segment."""
+    counts = {}
+    for segment in Segment.objects.filter(is_active=True).order_by("id"):
+        counts[segment.name] = segment_materialize(segment=segment, as_of=as_of)
+    return {"rows": sum(counts.values()), "segments": counts}

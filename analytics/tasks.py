@@ -1,0 +1,44 @@
+"""Thin Celery entry points (queue "analytics"): ids in, a service call, nothing else."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import zoneinfo
+
+from celery import shared_task
+from django.db import connection
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+NIGHTLY_LOCAL_HOUR = 2  # the dispatcher runs hourly; each tenant runs once, at 02:xx its own time
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3, retry_backoff=True, queue="analytics",
+             soft_time_limit=3300, time_limit=3600)
+def analytics_run_execute_task(self, *, job_id: int) -> None:
+    """Runs in the tenant schema the message carries."""
+    from analytics.services import analytics_run_execute
+
+    analytics_run_execute(job_id=job_id, tenant=connection.tenant)
+
+
+@shared_task(acks_late=True, queue="analytics", soft_time_limit=3300, time_limit=3600)
+def analytics_nightly_task() -> int | None:
+    """Per tenant, from the hourly dispatcher: at the tenant's local 02:00 hour, analyse the day
+    that just ended. Returns the job id, or None when it is not the hour or a run is in progress."""
+    from analytics.services import analytics_run
+    from cdp.context import Actor
+    from cdp.exceptions import Conflict
+
+    tenant = connection.tenant
+    local = timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.setting("timezone")))
+    if local.hour != NIGHTLY_LOCAL_HOUR:
+        return None
+    try:
+        job = analytics_run(tenant=tenant, actor=Actor.system("beat"), as_of=local.date() - datetime.timedelta(days=1))
+    except Conflict:
+        logger.info("analytics nightly run skipped for %s: a run is in progress", tenant.slug)
+        return None
+    return job.pk

@@ -1,0 +1,160 @@
+"""Portal pages: the analytics dashboard (server-side SVG charts), runs, data quality, segments."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import connection
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from analytics import charts, selectors
+from analytics.api.views import segment_csv_response
+from analytics.forms import RunForm, SegmentForm
+from analytics.models import ProcessingJob, Segment
+from analytics.services import analytics_run_enqueue, segment_create
+from cdp.exceptions import ApplicationError
+from tenants.services import actor_from_request
+from tenants.views import paginate, portal_page
+
+KPI_DAYS = 90
+
+
+def _customers_url(**params) -> str:
+    return f"{reverse('customers:list')}?{urlencode(params)}"
+
+
+@portal_page()
+def dashboard_page(request):
+    tenant = connection.tenant
+    kpis = list(selectors.kpi_list().order_by("-date")[:KPI_DAYS])[::-1]
+    latest = kpis[-1] if kpis else None
+    last_30 = kpis[-30:]
+    revenue_30 = sum(k.revenue for k in last_30)
+    orders_30 = sum(k.orders for k in last_30)
+    segments = selectors.rfm_segment_summary()
+    clv = selectors.clv_summary()
+    churn = selectors.churn_summary()
+    cohorts = selectors.cohort_matrix()[-12:]
+    max_months = max((cell["months_since"] for c in cohorts for cell in c["cells"]), default=0)
+    for cohort in cohorts:
+        by_month = {cell["months_since"]: cell for cell in cohort["cells"]}
+        cohort["row"] = [(m, by_month.get(m), charts.heat_color(by_month[m]["retention"]) if m in by_month else "")
+                         for m in range(max_months + 1)]
+    quality = selectors.data_quality_latest()
+    band_colors = {"active": "#16a34a", "at_risk": "#ca8a04", "churning": "#ea580c", "churned": "#6b7280"}
+    context = {
+        "latest": latest,
+        "revenue_30": revenue_30,
+        "orders_30": orders_30,
+        "aov_30": (revenue_30 / orders_30) if orders_30 else 0,
+        "revenue_chart": charts.line_chart([(k.date.isoformat(), float(k.revenue)) for k in kpis],
+                                           title=f"Revenue per day, last {KPI_DAYS} days"),
+        "active_chart": charts.line_chart([(k.date.isoformat(), k.active_90) for k in kpis],
+                                          title="Customers active in the last 90 days", color="#16a34a"),
+        "segments": segments,
+        "segments_chart": charts.bar_chart(
+            [{"label": s["name"], "value": s["customers"], "color": s["color"], "note": f'{s["revenue"]:,.0f} revenue',
+              "href": _customers_url(rfm_segment=s["segment"])} for s in segments if s["customers"]],
+            title="Customers per RFM segment"),
+        "clv": clv,
+        "clv_chart": charts.bar_chart(
+            [{"label": f'{h["from"]:,.0f}–{h["to"]:,.0f}', "value": h["customers"]} for h in clv["histogram"]],
+            title="Customers by total CLV"),
+        "clv_tiers": [(tier, clv["by_tier"].get(tier, {}).get("customers", 0), _customers_url(clv_tier=tier))
+                      for tier in ("high", "medium", "low")],
+        "churn": churn,
+        "churn_chart": charts.bar_chart(
+            [{"label": band.replace("_", " ").title(), "value": n, "color": band_colors[band],
+              "href": _customers_url(churn_band=band)} for band, n in churn["bands"].items()],
+            title="Customers per churn band"),
+        "cohorts": cohorts,
+        "months": range(max_months + 1),
+        "quality": quality,
+        "jobs": selectors.job_list()[:5],
+        "run_form": RunForm(),
+        "can_run": "analytics" in request.capabilities,
+        "features": {key: tenant.feature_enabled(key) for key in ("rfm_analysis", "clv_prediction",
+                                                                  "churn_detection")},
+    }
+    return render(request, "analytics/dashboard.html", context)
+
+
+@require_POST
+@portal_page("analytics")
+def run_start_page(request):
+    form = RunForm(request.POST)
+    if form.is_valid():
+        try:
+            job = analytics_run_enqueue(tenant=connection.tenant, actor=actor_from_request(request),
+                                        as_of=form.cleaned_data.get("as_of"))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Analytics run {job.pk} started.")
+            return redirect("analytics:run_detail", pk=job.pk)
+    else:
+        messages.error(request, "Invalid date.")
+    return redirect("analytics:dashboard")
+
+
+@portal_page()
+def run_detail_page(request, pk: int):
+    job = ProcessingJob.objects.filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such run.")
+    return render(request, "analytics/run_detail.html", {"job": job})
+
+
+@portal_page()
+def data_quality_page(request):
+    return render(request, "analytics/data_quality.html", {"quality": selectors.data_quality_latest()})
+
+
+@portal_page()
+def segment_list_page(request):
+    form = SegmentForm()
+    if request.method == "POST":
+        if "analytics" not in request.capabilities:
+            raise DjangoPermissionDenied("Editing segments needs the analytics capability.")
+        form = SegmentForm(request.POST)
+        if form.is_valid():
+            try:
+                segment = segment_create(**form.cleaned_data, actor=actor_from_request(request),
+                                         tenant=connection.tenant)
+            except ApplicationError as exc:
+                form.add_error("rules" if exc.code == "invalid_rules" else None, exc.message)
+            else:
+                messages.success(request, f"Segment “{segment.name}” created with {segment.member_count} members.")
+                return redirect("analytics:segment_detail", pk=segment.pk)
+    return render(request, "analytics/segments.html", {
+        "segments": Segment.objects.order_by("name"), "form": form,
+        "can_edit": "analytics" in request.capabilities,
+    })
+
+
+@portal_page()
+def segment_detail_page(request, pk: int):
+    segment = Segment.objects.filter(pk=pk).first()
+    if segment is None:
+        raise Http404("No such segment.")
+    counts = list(segment.counts.order_by("date"))
+    return render(request, "analytics/segment_detail.html", {
+        "segment": segment, "page": paginate(request, selectors.segment_members(segment=segment)),
+        "counts_chart": charts.line_chart([(c.date.isoformat(), c.members) for c in counts],
+                                          title="Members over time"),
+    })
+
+
+@portal_page()
+def segment_export_page(request, pk: int):
+    segment = Segment.objects.filter(pk=pk).first()
+    if segment is None:
+        raise Http404("No such segment.")
+    return segment_csv_response(segment)
+
+

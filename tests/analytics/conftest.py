@@ -1,0 +1,86 @@
+"""Analytics test helpers: order histories built through customers' models, in a tenant schema."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import itertools
+import zoneinfo
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from cdp.context import Actor
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def actor():
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def alpha(world):
+    """Run the test body inside alpha's schema."""
+    with tenant_context(world.alpha):
+        yield world.alpha
+
+
+@pytest.fixture
+def beta(world):
+    return world.beta
+
+
+def local_dt(tenant, day: datetime.date, hour: int = 12) -> datetime.datetime:
+    tz = zoneinfo.ZoneInfo(tenant.setting("timezone"))
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz)
+
+
+def add_customer(tenant, purchases, **fields):
+    """A customer with counted orders ``purchases = [(date, amount) | (date, amount, status)]``."""
+    from customers.models import Customer, Order
+
+    n = next(_seq)
+    fields.setdefault("email", f"an{n}@example.com")
+    fields.setdefault("country", "AR")
+    customer = Customer.objects.create(first_name=f"C{n}", source="test", **fields)
+    orders = []
+    for index, purchase in enumerate(purchases):
+        day, amount = purchase[0], purchase[1]
+        status = purchase[2] if len(purchase) > 2 else "completed"
+        orders.append(Order(customer=customer, source="test", external_order_id=f"t{n}-{index}",
+                            order_date=local_dt(tenant, day), status=status, currency="ARS",
+                            total_amount=decimal.Decimal(str(amount))))
+    Order.objects.bulk_create(orders)
+    counted = [o for o in orders if o.status not in ("cancelled", "refunded")]
+    if counted:
+        Customer.objects.filter(pk=customer.pk).update(
+            total_orders=len(counted), total_spent=sum(o.total_amount for o in counted),
+            first_purchase_at=min(o.order_date for o in counted), last_purchase_at=max(o.order_date for o in counted))
+        customer.refresh_from_db()
+    return customer
+
+
+@pytest.fixture
+def customer_with():
+    return add_customer
+
+
+def synthetic_history(tenant, *, customers: int, as_of: datetime.date, days: int, seed: int = 7):
+    """A reproducible store: each customer buys at their own rate until they (maybe) drop out."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    made = []
+    for _ in range(customers):
+        start = int(rng.integers(0, days - 30))
+        rate = float(rng.gamma(0.8, 1 / 25))  # purchases per day
+        lifetime = int(rng.geometric(0.004))
+        spend = float(rng.gamma(6, 10))
+        day, purchases = start, []
+        while day <= min(days, start + lifetime):
+            purchases.append((as_of - datetime.timedelta(days=days - day), round(spend * rng.uniform(0.7, 1.3), 2)))
+            day += max(1, int(rng.exponential(1 / rate if rate > 0 else 10_000)))
+        made.append(add_customer(tenant, purchases))
+    return made

@@ -1,0 +1,201 @@
+import datetime
+import json
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from analytics.models import ProcessingJob, Segment
+from tests.analytics.conftest import add_customer
+from tests.conftest import api_client
+
+AS_OF = datetime.date(2025, 6, 30)
+D = datetime.timedelta
+
+
+@pytest.fixture
+def scored_alpha(world):
+    from analytics.services import analytics_run
+    from cdp.context import Actor
+
+    with tenant_context(world.alpha):
+        customers = [add_customer(world.alpha, [(AS_OF - D(days=3 + k), 10 * (k + 1))] * (1 + k % 3))
+                     for k in range(8)]
+        job = analytics_run(tenant=world.alpha, actor=Actor.system("tests"), as_of=AS_OF)
+        assert job.status == "succeeded", job.error
+    return customers
+
+
+def test_start_run_needs_the_analytics_capability_and_answers_202(world, alpha_client, api_key):
+    viewer = alpha_client(world.user("alpha_viewer"))
+    assert viewer.post("/api/v1/analytics/runs/", {}, content_type="application/json").status_code == 403
+    analyst = alpha_client(world.user("alpha_analyst"))
+    response = analyst.post("/api/v1/analytics/runs/", {"as_of": AS_OF.isoformat(), "only": ["rfm"]},
+                            content_type="application/json")
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+    assert response.json()["status"] == "queued" and response.json()["steps"] == ["rfm"]
+    again = analyst.post("/api/v1/analytics/runs/", {}, content_type="application/json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "run_in_progress"
+    detail = viewer.get(f"/api/v1/analytics/runs/{job_id}/")
+    assert detail.status_code == 200 and detail.json()["as_of"] == AS_OF.isoformat()
+    key = api_key(world.alpha, scopes=["read", "write"])
+    assert api_client("alpha.localhost", key).post("/api/v1/analytics/runs/", {},
+                                                    content_type="application/json").status_code == 403
+
+
+def test_started_run_executes_on_the_analytics_queue(world, alpha_client, django_capture_on_commit_callbacks):
+    analyst = alpha_client(world.user("alpha_analyst"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = analyst.post("/api/v1/analytics/runs/", {"as_of": AS_OF.isoformat(), "only": ["kpis"]},
+                                content_type="application/json")
+    assert response.status_code == 202
+    with tenant_context(world.alpha):
+        assert ProcessingJob.objects.get(pk=response.json()["id"]).status == "succeeded"
+
+
+def test_reads_rfm_segments_clv_churn_cohorts_kpis_quality(world, api_key, scored_alpha):
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read"]))
+    segments = client.get("/api/v1/analytics/rfm/segments/").json()
+    assert {"segment", "customers", "revenue"} <= set(segments[0])
+    assert sum(row["customers"] for row in segments) == 8
+    rfm = client.get("/api/v1/analytics/rfm/", {"r_score": 5}).json()
+    assert rfm["count"] >= 1 and all(row["r_score"] == 5 for row in rfm["results"])
+    one = client.get(f"/api/v1/analytics/rfm/{scored_alpha[0].pk}/").json()
+    assert one["customer_id"] == scored_alpha[0].pk
+    clv = client.get("/api/v1/analytics/clv/summary/").json()
+    assert clv["status"] == "insufficient_data" and clv["customers"] == 0
+    assert client.get("/api/v1/analytics/churn/summary/").json()["method"] == "none"
+    cohorts = client.get("/api/v1/analytics/cohorts/").json()["cohorts"]
+    assert cohorts and cohorts[0]["size"] == 8
+    kpis = client.get("/api/v1/analytics/kpis/", {"start": "2025-06-25", "end": "2025-06-27"}).json()
+    assert [row["date"] for row in kpis["results"]] == ["2025-06-25", "2025-06-26", "2025-06-27"]
+    quality = client.get("/api/v1/analytics/data-quality/").json()
+    assert quality["health_score"] is not None and len(quality["checks"]) == 10
+    runs = client.get("/api/v1/analytics/runs/").json()
+    assert runs["results"][0]["status"] == "succeeded"
+
+
+def test_customer_360_and_customer_list_include_analytics(world, api_key, scored_alpha):
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read"]))
+    target = scored_alpha[0]
+    view = client.get(f"/api/v1/customers/{target.pk}/").json()
+    scores = json.dumps(view)
+    assert "rfm_score" in scores and "segment" in scores
+    with tenant_context(world.alpha):
+        segment = target.analytics_rfm.segment
+    listed = client.get("/api/v1/customers/", {"rfm_segment": segment}).json()
+    assert target.pk in [row["id"] for row in listed["results"]]
+
+
+def test_customer_360_page_shows_the_scores_with_their_template(world, alpha_client, scored_alpha):
+    target = scored_alpha[0]
+    with tenant_context(world.alpha):
+        rfm = target.analytics_rfm
+    page = alpha_client(world.user("alpha_viewer")).get(f"/customers/{target.pk}/").content.decode()
+    assert 'id="scores-h"' in page and f"RFM {rfm.rfm_score}" in page
+
+
+def test_switched_off_feature_answers_403(world, api_key):
+    tenant = world.alpha
+    saved = tenant.settings
+    tenant.settings = {**saved, "features": {**saved["features"], "churn_detection": False}}
+    tenant.save(update_fields=["settings"])
+    try:
+        client = api_client("alpha.localhost", api_key(tenant, scopes=["read"]))
+        response = client.get("/api/v1/analytics/churn/")
+        assert response.status_code == 403 and response.json()["error"]["code"] == "feature_disabled"
+        assert client.get("/api/v1/analytics/rfm/").status_code == 200
+    finally:
+        tenant.settings = saved
+        tenant.save(update_fields=["settings"])
+
+
+def test_segments_crud_members_and_csv_export(world, alpha_client, scored_alpha):
+    analyst = alpha_client(world.user("alpha_analyst"))
+    viewer = alpha_client(world.user("alpha_viewer"))
+    body = {"name": "Argentina", "rules": {"op": "and", "rules": [{"field": "country", "operator": "eq",
+                                                                   "value": "AR"}]}}
+    assert viewer.post("/api/v1/analytics/segments/", body, content_type="application/json").status_code == 403
+    created = analyst.post("/api/v1/analytics/segments/", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    segment_id = created.json()["id"]
+    assert created.json()["member_count"] == 8
+    bad = analyst.post("/api/v1/analytics/segments/", {"name": "x", "rules": {"op": "and", "rules": [
+        {"field": "id); DROP", "operator": "eq", "value": 1}]}}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_rules"
+    dup = analyst.post("/api/v1/analytics/segments/", body, content_type="application/json")
+    assert dup.status_code == 409
+    members = viewer.get(f"/api/v1/analytics/segments/{segment_id}/members/").json()
+    assert members["count"] == 8
+    export = viewer.get(f"/api/v1/analytics/segments/{segment_id}/export.csv")
+    lines = b"".join(export.streaming_content).decode().strip().splitlines()
+    assert export["Content-Type"] == "text/csv" and len(lines) == 9 and lines[0].startswith("customer_id,email")
+    patched = analyst.patch(f"/api/v1/analytics/segments/{segment_id}/", {"rules": {"op": "and", "rules": [
+        {"field": "country", "operator": "eq", "value": "BR"}]}}, content_type="application/json")
+    assert patched.status_code == 200 and patched.json()["member_count"] == 0
+    assert analyst.delete(f"/api/v1/analytics/segments/{segment_id}/").status_code == 204
+
+
+def test_cross_tenant_access_is_denied(world, api_key, alpha_client, scored_alpha):
+    with tenant_context(world.alpha):
+        from analytics.services import segment_create
+        from cdp.context import Actor
+
+        segment = segment_create(name="Alpha only", rules={"op": "and", "rules": [
+            {"field": "country", "operator": "eq", "value": "AR"}]}, actor=Actor.system("t"), tenant=world.alpha)
+    beta_key = api_key(world.beta, scopes=["read", "write"])
+    # beta's key on alpha's host is not accepted; on its own host alpha's rows do not exist
+    assert api_client("alpha.localhost", beta_key).get("/api/v1/analytics/rfm/").status_code in (401, 403)
+    on_beta = api_client("beta.localhost", beta_key)
+    assert on_beta.get(f"/api/v1/analytics/segments/{segment.pk}/").status_code == 404
+    assert on_beta.get("/api/v1/analytics/rfm/").json()["count"] == 0
+    beta_analyst = alpha_client(world.user("beta_analyst"))
+    assert beta_analyst.get("/api/v1/analytics/segments/").status_code == 403
+    with tenant_context(world.beta):
+        assert not Segment.objects.exists()
+
+
+def test_portal_dashboard_and_pages_render_with_drill_down_links(world, alpha_client, scored_alpha):
+    viewer = alpha_client(world.user("alpha_viewer"))
+    page = viewer.get("/analytics/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html and "/customers/?rfm_segment=" in html and "Run analytics now" not in html
+    analyst = alpha_client(world.user("alpha_analyst"))
+    assert "Run analytics now" in analyst.get("/analytics/").content.decode()
+    assert viewer.post("/analytics/run/").status_code == 403
+    quality = viewer.get("/analytics/data-quality/").content.decode()
+    assert "Data-health score" in quality and f"/customers/{scored_alpha[0].pk}/" in quality
+    created = analyst.post("/analytics/segments/", {"name": "Portal seg", "description": "",
+                                                     "rules": json.dumps({"op": "and", "rules": [
+                                                         {"field": "country", "operator": "eq", "value": "AR"}]}),
+                                                     "is_active": "on"})
+    assert created.status_code == 302
+    detail = analyst.get(created["Location"])
+    assert detail.status_code == 200 and "Export CSV" in detail.content.decode()
+    bad = analyst.post("/analytics/segments/", {"name": "Bad", "rules": json.dumps({"op": "nope"})})
+    assert bad.status_code == 200 and "op must be" in bad.content.decode()
+    assert alpha_client(world.user("outsider")).get("/analytics/").status_code == 403
+
+
+def test_nightly_task_runs_only_at_the_tenants_local_hour(world, monkeypatch):
+    from analytics import tasks
+
+    with tenant_context(world.alpha):
+        monkeypatch.setattr(tasks, "NIGHTLY_LOCAL_HOUR", 99)
+        assert tasks.analytics_nightly_task() is None
+        import zoneinfo
+
+        from django.utils import timezone
+        hour = timezone.now().astimezone(zoneinfo.ZoneInfo(world.alpha.setting("timezone"))).hour
+        monkeypatch.setattr(tasks, "NIGHTLY_LOCAL_HOUR", hour)
+        job_id = tasks.analytics_nightly_task()
+        assert ProcessingJob.objects.get(pk=job_id).status == "succeeded"
+
+
+def test_beat_entry_dispatches_the_nightly_task():
+    from cdp.schedules import BEAT_SCHEDULE
+
+    entry = BEAT_SCHEDULE["analytics-nightly-per-tenant"]
+    assert entry["task"] == "tenants.tasks.tenants_dispatch_task"
+    assert entry["kwargs"]["task_name"] == "analytics.tasks.analytics_nightly_task" and entry["options"]["expires"]
