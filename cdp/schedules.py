@@ -40,6 +40,13 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
         "options": {"queue": "default", "expires": 3000},
     },
+    # Each tenant's integrations sync by their frequency; the per-tenant task enqueues the due ones.
+    "integrations-sync-due-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute="*/15"),
+        "kwargs": {"task_name": "integrations.tasks.integrations_sync_due_task"},
+        "options": {"queue": "default", "expires": 600},
+    },
     # Duplicate suggestions go stale as orders arrive; recompute them nightly for every tenant.
     "customers-duplicates-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("customers.api.urls_loyalty_credit")),
     path("", include("customers.api.urls_privacy_merge")),
     path("", include("analytics.api.urls")),
+    path("", include("integrations.api.urls")),
     path("billing/", include("billing.api.urls")),
 ]
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("analytics/", include("analytics.urls")),
     path("billing/", include("billing.urls")),
+    path("integrations/", include("integrations.urls")),
     path("", include("tenants.urls")),
 ]
 

@@ -1,0 +1,186 @@
+"""Tenant admin: integrations (credentials write-only), sync log, spend, webhooks. Writes and
+actions go through the services."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+
+from cdp.exceptions import ApplicationError
+from integrations import services
+from integrations.models import AdSpendDaily, Integration, SyncLog, WebhookDelivery, WebhookEndpoint
+from tenants.admin_site import TenantModelAdmin, tenant_admin_site
+from tenants.services import actor_from_request
+
+
+class IntegrationAdminForm(forms.ModelForm):
+    base_url = forms.URLField(max_length=500, required=False, assume_scheme="https",
+                              help_text="Empty: the source's production API.")
+    credentials = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text="JSON object. Write-only: leave empty to keep the stored credentials; keys given are "
+                  "replaced (null removes one). Stored credentials are never shown.")
+
+    class Meta:
+        model = Integration
+        fields = ["integration_type", "account_name", "base_url", "config", "sync_frequency", "is_active"]
+
+    def clean_credentials(self):
+        raw = self.cleaned_data.get("credentials", "").strip()
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError("Not valid JSON.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Must be a JSON object.")
+        return value
+
+
+@admin.register(Integration, site=tenant_admin_site)
+class IntegrationAdmin(TenantModelAdmin):
+    form = IntegrationAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["__str__", "sync_frequency", "is_active", "state", "last_sync_at", "last_sync_status"]
+    list_filter = ["integration_type", "sync_frequency", "is_active", "last_sync_status"]
+    search_fields = ["account_name"]
+    readonly_fields = ["state", "last_sync_at", "last_sync_status", "last_sync_error", "cursor", "created_at"]
+    actions = ["sync_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "integration_type"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        data = form.cleaned_data
+        try:
+            if change:
+                saved = services.integration_update(
+                    integration_id=obj.pk, actor=actor, credentials=data.get("credentials"),
+                    **{k: data[k] for k in ("account_name", "base_url", "config", "sync_frequency", "is_active")})
+            else:
+                saved = services.integration_create(
+                    actor=actor, credentials=data.get("credentials") or {},
+                    **{k: data[k] for k in ("integration_type", "account_name", "base_url", "config",
+                                            "sync_frequency", "is_active")})
+        except ApplicationError as exc:
+            # Shown as an error message; nothing was saved.
+            self.message_user(request, f"Not saved: {exc.message} {exc.fields or ''}", messages.ERROR)
+            raise _AbortSave from exc
+        obj.pk = saved.pk
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except _AbortSave:
+            from django.http import HttpResponseRedirect
+
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        services.integration_delete(integration_id=obj.pk, actor=actor_from_request(request))
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request, queryset):
+        for integration in queryset:
+            try:
+                services.integration_sync_request(integration_id=integration.pk, actor=actor_from_request(request))
+            except ApplicationError as exc:
+                self.message_user(request, f"{integration}: {exc.message}", messages.WARNING)
+            else:
+                self.message_user(request, f"{integration}: sync queued.", messages.SUCCESS)
+
+
+class _AbortSave(Exception):
+    pass
+
+
+class ReadOnlyAdmin(TenantModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SyncLog, site=tenant_admin_site)
+class SyncLogAdmin(ReadOnlyAdmin):
+    list_display = ["integration", "started_at", "trigger", "status", "pages", "records_created", "records_updated",
+                    "records_rejected", "duration_ms"]
+    list_filter = ["status", "trigger", "integration"]
+    list_select_related = ["integration"]
+
+
+@admin.register(AdSpendDaily, site=tenant_admin_site)
+class AdSpendDailyAdmin(ReadOnlyAdmin):
+    list_display = ["date", "channel", "campaign_name", "spend", "clicks", "impressions", "conversions",
+                    "conversion_value"]
+    list_filter = ["channel"]
+    search_fields = ["campaign_name", "campaign_id"]
+    date_hierarchy = "date"
+    exclude = ["raw"]
+
+
+class WebhookEndpointAdminForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events", "is_active"]
+
+
+@admin.register(WebhookEndpoint, site=tenant_admin_site)
+class WebhookEndpointAdmin(TenantModelAdmin):
+    form = WebhookEndpointAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["url", "is_active", "consecutive_failures", "disabled_at", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason"]
+    actions = ["ping"]
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        data = form.cleaned_data
+        if change:
+            services.webhook_endpoint_update(endpoint_id=obj.pk, actor=actor, url=data["url"], events=data["events"],
+                                             description=data["description"], is_active=data["is_active"])
+        else:
+            endpoint, secret = services.webhook_endpoint_create(actor=actor, url=data["url"], events=data["events"],
+                                                                description=data["description"])
+            obj.pk = endpoint.pk
+            # Shown once, like an API key: the receiver needs it to verify signatures.
+            self.message_user(request, f"Signing secret (shown once): {secret}", messages.WARNING)
+
+    def delete_model(self, request, obj):
+        services.webhook_endpoint_delete(endpoint_id=obj.pk, actor=actor_from_request(request))
+
+    @admin.action(description="Send a test ping")
+    def ping(self, request, queryset):
+        for endpoint in queryset:
+            delivery = services.webhook_ping(endpoint_id=endpoint.pk, actor=actor_from_request(request))
+            level = messages.SUCCESS if delivery.status == "success" else messages.WARNING
+            self.message_user(request, f"{endpoint.url}: {delivery.status} ({delivery.response_code})", level)
+
+
+@admin.register(WebhookDelivery, site=tenant_admin_site)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "endpoint", "event", "status", "attempts", "response_code", "response_time_ms"]
+    list_filter = ["status", "event"]
+    list_select_related = ["endpoint"]
+    actions = ["redeliver"]
+
+    @admin.action(description="Redeliver")
+    def redeliver(self, request, queryset):
+        for delivery in queryset:
+            try:
+                services.webhook_redeliver(endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk,
+                                           actor=actor_from_request(request))
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+
+

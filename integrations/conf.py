@@ -1,0 +1,41 @@
+"""Integration settings: Django settings override the environment, which overrides the defaults.
+
+Tests lower the waits (``settings.INTEGRATIONS_HTTP_BACKOFF_BASE = 0.01``) without touching code.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+DEFAULTS = {
+    "INTEGRATIONS_HTTP_TIMEOUT": 30.0,  # seconds per request (connect and read)
+    "INTEGRATIONS_HTTP_MAX_RETRIES": 4,  # on 5xx, timeouts, connection errors and 429
+    "INTEGRATIONS_HTTP_BACKOFF_BASE": 0.5,  # seconds; doubles per attempt
+    "INTEGRATIONS_HTTP_BACKOFF_MAX": 30.0,
+    "INTEGRATIONS_HTTP_RETRY_AFTER_CAP": 60.0,  # never sleep longer than this for a Retry-After
+    "INTEGRATIONS_INITIAL_BACKFILL_DAYS": 30,  # first sync of an order source looks this far back
+    "INTEGRATIONS_WINDOW_OVERLAP_SECONDS": 300,  # re-read late-indexed orders (ingest is idempotent)
+    "INTEGRATIONS_ADS_LOOKBACK_DAYS": 3,  # ad platforms restate recent days (late conversions)
+    "INTEGRATIONS_SYNC_STALE_SECONDS": 3 * 3600,  # a "running" claim older than this was lost
+    "INTEGRATIONS_VTEX_DETAIL_CONCURRENCY": 4,  # parallel order-detail GETs per VTEX list page
+    "INTEGRATIONS_VTEX_PAGE_SIZE": 100,
+    "INTEGRATIONS_VTEX_MAX_PAGES": 30,  # VTEX refuses pages past 30: larger windows are split
+    "INTEGRATIONS_ML_PAGE_SIZE": 50,
+    "INTEGRATIONS_WEBHOOK_TIMEOUT": 10.0,
+    "INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS": 6,
+    "INTEGRATIONS_WEBHOOK_BACKOFF_BASE": 30,  # seconds: 30, 60, 120, 240, 480...
+    "INTEGRATIONS_WEBHOOK_DISABLE_AFTER": 15,  # consecutive failed attempts before auto-disable
+}
+
+_TYPES = {name: type(value) for name, value in DEFAULTS.items()}
+
+
+def get(name: str):
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    raw = os.environ.get(name)
+    if raw is not None and raw.strip():
+        return _TYPES[name](raw)
+    return DEFAULTS[name]

@@ -1,0 +1,103 @@
+"""Encryption at rest for credentials and webhook secrets (Fernet, AES-128-CBC + HMAC-SHA256).
+
+Keys: ``CDP_CREDENTIALS_KEYS`` is a comma-separated list of Fernet keys, newest first. The first
+encrypts; all decrypt, so a key can be rotated in without downtime: prepend a new key, run
+``manage.py rotate_credentials`` (re-encrypts every row with the newest key), then drop the old
+key. Without the variable (development), one key is generated under ``$CDP_DATA_DIR/secrets/``.
+Generate a key with ``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from cdp.exceptions import ApplicationError
+from cdp.secrets import local_secret
+
+ENV = "CDP_CREDENTIALS_KEYS"
+
+
+class CredentialsUnreadable(ApplicationError):
+    code = "credentials_unreadable"
+    http_status = 409
+
+
+def _keys_from_env(value: str) -> list[bytes]:
+    return [key.strip().encode() for key in value.split(",") if key.strip()]
+
+
+@functools.lru_cache(maxsize=8)
+def _multifernet(env_value: str) -> MultiFernet:
+    if env_value.strip():
+        keys = _keys_from_env(env_value)
+    else:
+        # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
+        seed = local_secret("credentials-key")
+        keys = [base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())]
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as exc:
+        raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code="bad_credentials_key") from exc
+
+
+def fernet() -> MultiFernet:
+    return _multifernet(os.environ.get(ENV, ""))
+
+
+def encrypt_json(value: dict) -> str:
+    return fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
+
+
+def decrypt_json(token: str) -> dict:
+    if not token:
+        return {}
+    try:
+        return json.loads(fernet().decrypt(token.encode()))
+    except InvalidToken as exc:
+        raise CredentialsUnreadable("Stored credentials cannot be decrypted with the configured keys "
+                                    f"({ENV}); re-enter them or restore the old key.") from exc
+
+
+def encrypt_text(value: str) -> str:
+    return fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_text(token: str) -> str:
+    try:
+        return fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise CredentialsUnreadable(f"A stored secret cannot be decrypted with the configured keys ({ENV}).") from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt ``token`` with the newest key (MultiFernet.rotate)."""
+    if not token:
+        return token
+    try:
+        return fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise CredentialsUnreadable(f"A stored secret cannot be decrypted with the configured keys ({ENV}).") from exc
+
+
+def mask(text: str, secrets) -> str:
+    """``text`` with every secret value (4+ characters) replaced by ``***``: for logs and errors."""
+    for secret in sorted({str(s) for s in secrets if s and len(str(s)) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def secret_values(credentials: dict) -> list[str]:
+    """Every string inside a credentials dict (all of it is treated as secret)."""
+    values = []
+    for value in credentials.values():
+        if isinstance(value, dict):
+            values.extend(secret_values(value))
+        elif isinstance(value, str):
+            values.append(value)
+    return values

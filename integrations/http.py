@@ -1,0 +1,171 @@
+"""The HTTP client every connector uses: base URL, timeouts, retries with exponential backoff on
+5xx, timeouts and connection errors, ``Retry-After`` honoured on 429 (capped), and JSON parsing
+that turns a malformed answer into a clear ``SourceError``.
+
+Error messages name the method, the path and the status, never headers, query strings or
+bodies, so no credential can leak through them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import requests
+
+from cdp.exceptions import ApplicationError
+from integrations import conf
+
+logger = logging.getLogger(__name__)
+
+
+class SourceError(ApplicationError):
+    """A source API failed in a way a sync reports (and a later sync may get past)."""
+
+    code = "source_error"
+    http_status = 502
+
+
+class SourceAuthError(SourceError):
+    code = "source_auth_failed"
+
+
+class SourceRateLimited(SourceError):
+    code = "source_rate_limited"
+
+
+class SourceUnavailable(SourceError):
+    code = "source_unavailable"
+
+
+class SourceTimeout(SourceError):
+    code = "source_timeout"
+
+
+class SourceBadResponse(SourceError):
+    code = "source_bad_response"
+
+
+@dataclass
+class HttpStats:
+    requests: int = 0
+    retries: int = 0
+    wait_seconds: float = 0.0  # time spent in HTTP calls and backoff sleeps
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpClient:
+    """``client.request("GET", "/api/oms/pvt/orders", params=...)`` returns the parsed JSON."""
+
+    def __init__(self, *, base_url: str, headers: dict | None = None, timeout: float | None = None,
+                 max_retries: int | None = None, backoff_base: float | None = None,
+                 retry_after_cap: float | None = None, session: requests.Session | None = None,
+                 label: str = "source"):
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.timeout = conf.get("INTEGRATIONS_HTTP_TIMEOUT") if timeout is None else timeout
+        self.max_retries = conf.get("INTEGRATIONS_HTTP_MAX_RETRIES") if max_retries is None else max_retries
+        self.backoff_base = conf.get("INTEGRATIONS_HTTP_BACKOFF_BASE") if backoff_base is None else backoff_base
+        self.backoff_max = conf.get("INTEGRATIONS_HTTP_BACKOFF_MAX")
+        self.retry_after_cap = (conf.get("INTEGRATIONS_HTTP_RETRY_AFTER_CAP") if retry_after_cap is None
+                                else retry_after_cap)
+        self.session = session or requests.Session()
+        self.label = label
+        self.stats = HttpStats()
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_max, self.backoff_base * (2 ** attempt))
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+            self.stats.wait_seconds += seconds
+
+    def request(self, method: str, path: str, *, params=None, json_body=None, data=None,
+                headers: dict | None = None, expect_json: bool = True):
+        where = f"{self.label} {method} {path.split('?')[0]}"
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            self.stats.requests += 1
+            try:
+                response = self.session.request(method, self.url(path), params=params, json=json_body, data=data,
+                                                headers={**self.headers, **(headers or {})}, timeout=self.timeout)
+            except requests.Timeout:
+                self.stats.wait_seconds += time.perf_counter() - started
+                if attempt >= self.max_retries:
+                    raise SourceTimeout(f"{where}: no answer within {self.timeout:g}s after {attempt + 1} attempts.")
+                logger.warning("%s timed out (attempt %d); retrying", where, attempt + 1)
+                self._retry(attempt)
+                attempt += 1
+                continue
+            except requests.ConnectionError:
+                self.stats.wait_seconds += time.perf_counter() - started
+                if attempt >= self.max_retries:
+                    raise SourceUnavailable(f"{where}: could not connect after {attempt + 1} attempts.")
+                logger.warning("%s could not connect (attempt %d); retrying", where, attempt + 1)
+                self._retry(attempt)
+                attempt += 1
+                continue
+            self.stats.wait_seconds += time.perf_counter() - started
+            status = response.status_code
+            if status == 429:
+                if attempt >= self.max_retries:
+                    raise SourceRateLimited(f"{where}: rate limited (429) after {attempt + 1} attempts.")
+                wait = _retry_after_seconds(response.headers.get("Retry-After"))
+                wait = self._backoff(attempt) if wait is None else min(wait, self.retry_after_cap)
+                logger.warning("%s rate limited; waiting %.2fs (attempt %d)", where, wait, attempt + 1)
+                self.stats.retries += 1
+                self._sleep(wait)
+                attempt += 1
+                continue
+            if status >= 500:
+                if attempt >= self.max_retries:
+                    raise SourceUnavailable(f"{where}: server error {status} after {attempt + 1} attempts.")
+                logger.warning("%s answered %d (attempt %d); retrying", where, status, attempt + 1)
+                self._retry(attempt)
+                attempt += 1
+                continue
+            if status in (401, 403):
+                raise SourceAuthError(f"{where}: credentials refused ({status}). Check the integration's credentials.")
+            if status >= 400:
+                raise SourceError(f"{where}: request refused ({status}).")
+            if not expect_json:
+                return response
+            try:
+                return response.json()
+            except (ValueError, json.JSONDecodeError):
+                raise SourceBadResponse(f"{where}: the answer is not valid JSON (status {status}, "
+                                        f"{len(response.content)} bytes).") from None
+
+    def _retry(self, attempt: int) -> None:
+        self.stats.retries += 1
+        self._sleep(self._backoff(attempt))
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)

@@ -1,0 +1,80 @@
+"""Inbound hooks: VTEX order-status notifications (feed/hook configuration).
+
+VTEX POSTs ``{"Domain", "OrderId", "State", "LastState", "LastChange", "CurrentChange", "Origin"}``
+(and ``{"hookConfig": "ping"}`` when the hook is configured). We authenticate the call with the
+integration's ``hook_secret`` credential, sent by VTEX as the ``X-CDP-Hook-Secret`` header (set it
+in the hook's ``headers``), compared in constant time; then fetch the order's detail and ingest
+it. Ingest is idempotent, so repeated or out-of-order notifications are harmless: the detail we
+fetch is always the order's current state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.db import connection, transaction
+
+from cdp.exceptions import ApplicationError, PermissionDenied
+from integrations import crypto
+from integrations.connectors.vtex import VtexConnector
+from integrations.models import Integration
+from integrations.services.integrations import integration_credentials, integration_credentials_store
+
+logger = logging.getLogger(__name__)
+
+
+class HookRefused(PermissionDenied):
+    code = "hook_refused"
+
+
+def vtex_hook_receive(*, integration_id, secret: str, payload) -> dict:
+    """Check the caller and queue the order fetch. Unknown integration and wrong secret get the
+    same refusal, so the endpoint does not reveal which integrations exist."""
+    pk = int(integration_id) if str(integration_id).isdigit() and int(integration_id) < 2**63 else None
+    integration = Integration.objects.filter(pk=pk, integration_type=Integration.Type.VTEX).first()
+    expected = ""
+    if integration is not None and integration.is_active:
+        expected = str(integration_credentials(integration=integration).get("hook_secret") or "")
+    # compare_digest on equal-length bytes either way, so timing does not tell what failed.
+    if not (expected and hmac.compare_digest(expected.encode(), (secret or "").encode())):
+        raise HookRefused("Hook credentials refused.")
+    if not isinstance(payload, dict):
+        raise ApplicationError("Send a JSON object.", code="invalid_hook_payload")
+    if payload.get("hookConfig") == "ping":
+        return {"status": "pong"}
+    order_id = str(payload.get("OrderId") or "").strip()
+    if not order_id or len(order_id) > 64 or "/" in order_id:
+        raise ApplicationError("OrderId is required.", code="invalid_hook_payload",
+                               fields={"OrderId": ["This field is required."]})
+    from integrations.tasks import vtex_order_fetch_task
+
+    transaction.on_commit(lambda: vtex_order_fetch_task.delay(integration_id=integration.pk, order_id=order_id))
+    return {"status": "queued", "order_id": order_id}
+
+
+def vtex_order_fetch(*, integration_id: int, order_id: str) -> str:
+    """Fetch one VTEX order and ingest it (raw payload kept). Returns the ingest outcome."""
+    from customers.services import order_ingest
+    from integrations.connectors.vtex import vtex_order_record
+    from integrations.services.raw import vtex_orders_store
+    from integrations.services.sync import _sync_actor
+
+    integration = Integration.objects.get(pk=integration_id)
+    credentials = integration_credentials(integration=integration)
+    connector = VtexConnector(integration=integration, credentials=credentials,
+                              on_credentials_change=lambda new: integration_credentials_store(
+                                  integration_id=integration_id, credentials=new))
+    try:
+        detail = connector.order_detail(order_id)
+    except ApplicationError as exc:
+        exc.message = crypto.mask(exc.message, crypto.secret_values(credentials))
+        raise
+    with transaction.atomic():
+        vtex_orders_store(integration=integration, details=[detail])
+        result = order_ingest(records=[vtex_order_record(detail)], actor=_sync_actor(integration),
+                              tenant=connection.tenant, default_source=integration.source)
+    outcome = result.results[0]
+    if outcome.status == "rejected":
+        logger.warning("VTEX order %s from hook rejected: %s", order_id, outcome.errors)
+    return outcome.status

@@ -1,0 +1,161 @@
+"""Integration configuration: create, update, delete; credentials are encrypted here and only
+here, and never returned."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.utils import IntegrityError
+
+from cdp.context import Actor
+from cdp.exceptions import ApplicationError, Conflict, NotFound
+from integrations import crypto
+from integrations.models import Integration
+
+#: Credentials each type needs (others may be given; everything in ``credentials`` is secret).
+REQUIRED_CREDENTIALS = {
+    "vtex": ("app_key", "app_token"),
+    "mercadolibre": ("client_id", "client_secret", "refresh_token"),
+    "google_ads": ("developer_token",),
+    "facebook_ads": ("access_token",),
+    "crm_webhook": (),
+}
+REQUIRED_CONFIG = {"mercadolibre": ("seller_id",), "google_ads": ("customer_id",), "facebook_ads": ("ad_account_id",)}
+UPDATABLE = ("account_name", "base_url", "config", "sync_frequency", "is_active")
+
+
+def integration_credentials(*, integration: Integration) -> dict:
+    """The decrypted credentials (in memory only; never log or return them)."""
+    return crypto.decrypt_json(integration.credentials_encrypted)
+
+
+def _validate(*, integration_type: str, credentials: dict, config: dict) -> None:
+    fields = {}
+    missing = [key for key in REQUIRED_CREDENTIALS.get(integration_type, ()) if not credentials.get(key)]
+    if missing:
+        fields["credentials"] = [f"Required for {integration_type}: {', '.join(missing)}."]
+    missing = [key for key in REQUIRED_CONFIG.get(integration_type, ()) if not config.get(key)]
+    if missing:
+        fields["config"] = [f"Required for {integration_type}: {', '.join(missing)}."]
+    if any(not isinstance(value, (str, int, float, bool, type(None))) for value in credentials.values()):
+        fields.setdefault("credentials", []).append("Values must be strings.")
+    if fields:
+        raise ApplicationError("Some fields are invalid.", fields=fields)
+
+
+def _audit(*, actor: Actor, action: str, integration: Integration, changes: dict | None = None) -> None:
+    from django.db import connection
+
+    from tenants.services import audit_record
+
+    audit_record(actor=actor, action=action, resource_type="integration", resource_id=integration.pk,
+                 tenant=connection.tenant, changes=changes or {})
+
+
+@transaction.atomic
+def integration_create(*, integration_type: str, account_name: str, credentials: dict, actor: Actor,
+                       base_url: str = "", config: dict | None = None, sync_frequency: str = "daily",
+                       is_active: bool = True) -> Integration:
+    """Create an integration with encrypted credentials. Raises ApplicationError on missing
+    credentials/config, Conflict when the type and account already exist."""
+    config = dict(config or {})
+    credentials = dict(credentials or {})
+    if integration_type not in Integration.Type.values:
+        raise ApplicationError("Unknown integration type.", fields={"integration_type": ["Unknown type."]})
+    _validate(integration_type=integration_type, credentials=credentials, config=config)
+    integration = Integration(integration_type=integration_type, account_name=account_name, base_url=base_url,
+                              config=config, sync_frequency=sync_frequency, is_active=is_active,
+                              credentials_encrypted=crypto.encrypt_json(credentials))
+    integration.full_clean(exclude=["credentials_encrypted"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            integration.save()
+    except IntegrityError:
+        raise Conflict(f"A {integration_type} integration for '{account_name}' already exists.",
+                       code="integration_exists", fields={"account_name": ["Already connected."]}) from None
+    _audit(actor=actor, action="integration.create", integration=integration, changes={
+        "integration_type": integration_type, "account_name": account_name, "base_url": base_url,
+        "sync_frequency": sync_frequency, "credentials": sorted(credentials)})  # key names only
+    return integration
+
+
+def integration_get(*, integration_id) -> Integration:
+    try:
+        return Integration.objects.get(pk=integration_id)
+    except (Integration.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such integration.") from None
+
+
+@transaction.atomic
+def integration_update(*, integration_id: int, actor: Actor, credentials: dict | None = None,
+                       **values) -> Integration:
+    """Update settings; ``credentials`` are merged into the stored ones (a ``null`` value removes a
+    key) and re-encrypted. Changing the account or base URL resets the cursor (a new source)."""
+    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
+    if integration is None:
+        raise NotFound("No such integration.")
+    unknown = set(values) - set(UPDATABLE)
+    if unknown:
+        raise ApplicationError(f"Cannot update: {', '.join(sorted(unknown))}.")
+    changes = {}
+    for key, value in values.items():
+        if getattr(integration, key) != value:
+            changes[key] = [getattr(integration, key), value]
+            setattr(integration, key, value)
+    merged = integration_credentials(integration=integration)
+    if credentials is not None:
+        for key, value in credentials.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        changes["credentials"] = sorted(credentials)  # which keys changed, never the values
+    _validate(integration_type=integration.integration_type, credentials=merged, config=integration.config)
+    if "account_name" in changes or "base_url" in changes:
+        integration.cursor = {}
+    integration.credentials_encrypted = crypto.encrypt_json(merged)
+    integration.full_clean(exclude=["credentials_encrypted"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            integration.save()
+    except IntegrityError:
+        raise Conflict("Another integration has this type and account.", code="integration_exists") from None
+    _audit(actor=actor, action="integration.update", integration=integration, changes=changes)
+    return integration
+
+
+@transaction.atomic
+def integration_delete(*, integration_id: int, actor: Actor) -> None:
+    """Delete an integration with its sync log, raw payloads and spend rows. Orders it ingested
+    stay (they belong to customers)."""
+    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
+    if integration is None:
+        raise NotFound("No such integration.")
+    if integration.state == Integration.State.RUNNING:
+        raise Conflict("A sync is running; try again when it has finished.", code="sync_running")
+    _audit(actor=actor, action="integration.delete", integration=integration,
+           changes={"integration_type": integration.integration_type, "account_name": integration.account_name})
+    integration.delete()
+
+
+def integration_credentials_store(*, integration_id: int, credentials: dict) -> None:
+    """Store credentials a source handed back (a refreshed OAuth token pair), committed at once:
+    the source has already invalidated the old refresh token."""
+    with transaction.atomic():
+        Integration.objects.filter(pk=integration_id).update(credentials_encrypted=crypto.encrypt_json(credentials))
+
+
+def credentials_rotate_all() -> int:
+    """Re-encrypt every stored secret of the current schema with the newest key."""
+    from integrations.models import WebhookEndpoint
+
+    count = 0
+    with transaction.atomic():
+        for integration in Integration.objects.select_for_update().exclude(credentials_encrypted=""):
+            integration.credentials_encrypted = crypto.rotate(integration.credentials_encrypted)
+            integration.save(update_fields=["credentials_encrypted"])
+            count += 1
+        for endpoint in WebhookEndpoint.objects.select_for_update():
+            endpoint.secret_encrypted = crypto.rotate(endpoint.secret_encrypted)
+            endpoint.save(update_fields=["secret_encrypted"])
+            count += 1
+    return count

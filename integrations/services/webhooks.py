@@ -1,0 +1,320 @@
+"""Outgoing webhooks: endpoints, signed deliveries, retries, auto-disable, redeliver and ping.
+
+Signature scheme (documented for receivers)
+-------------------------------------------
+Every delivery is an HTTP POST with a JSON body::
+
+    {"id": "<event uuid>", "event": "customer.created", "created_at": "<ISO 8601>",
+     "tenant": "<tenant slug>", "data": {...}}
+
+and these headers::
+
+    Content-Type: application/json
+    X-CDP-Event: customer.created
+    X-CDP-Delivery: <delivery id>          (differs between redeliveries of one event)
+    X-CDP-Event-Id: <event uuid>           (the same for redeliveries: use it to deduplicate)
+    X-CDP-Timestamp: <unix seconds>
+    X-CDP-Signature: sha256=<hex>
+
+where ``<hex>`` = HMAC-SHA256(key = the endpoint's secret, message = "{timestamp}.{raw body}")
+as lowercase hex. To verify: recompute over the exact raw body bytes, compare in constant time
+(``hmac.compare_digest``), and reject timestamps more than 5 minutes from now (replays).
+``webhook_signature_verify`` below is a reference implementation.
+
+Delivery: a 2xx answer within the timeout is success. Anything else is retried with exponential
+backoff (INTEGRATIONS_WEBHOOK_BACKOFF_BASE * 2^(attempt-1) seconds) up to
+INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS attempts; after INTEGRATIONS_WEBHOOK_DISABLE_AFTER consecutive
+failed attempts the endpoint is disabled (re-enable it by updating ``is_active``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+import secrets as pysecrets
+import time
+
+import requests
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cdp.context import Actor
+from cdp.exceptions import ApplicationError, NotFound
+from integrations import conf, crypto
+from integrations.models import WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_EVENTS = ("customer.created", "customer.updated", "customer.merged", "segment.entered", "segment.left",
+                  "churn.band_changed", "analytics.run_completed", "order.ingested")
+PING_EVENT = "webhook.ping"
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def webhook_sign(*, secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def webhook_signature_verify(*, secret: str, timestamp: str, body: bytes, signature: str,
+                             now: float | None = None) -> bool:
+    """True when ``signature`` is ours for this body and timestamp, and the timestamp is fresh."""
+    try:
+        ts = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs((now or time.time()) - ts) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    return hmac.compare_digest(webhook_sign(secret=secret, timestamp=ts, body=body), signature or "")
+
+
+def _clean_events(events) -> list[str]:
+    if not isinstance(events, list) or not events:
+        raise ApplicationError("Choose at least one event.", fields={"events": ["A non-empty list is required."]})
+    unknown = [e for e in events if e != "*" and e not in WEBHOOK_EVENTS]
+    if unknown:
+        raise ApplicationError("Unknown events.", fields={"events": [
+            f"Unknown: {', '.join(map(str, unknown))}. Known: {', '.join(WEBHOOK_EVENTS)} or *."]})
+    return sorted(set(events))
+
+
+def _audit(*, actor: Actor, action: str, endpoint: WebhookEndpoint, changes: dict | None = None) -> None:
+    from tenants.services import audit_record
+
+    audit_record(actor=actor, action=action, resource_type="webhook_endpoint", resource_id=endpoint.pk,
+                 tenant=connection.tenant, changes=changes or {})
+
+
+@transaction.atomic
+def webhook_endpoint_create(*, url: str, events: list[str], actor: Actor, description: str = "",
+                            secret: str | None = None) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint. Returns it with its signing secret, which is shown this once (it is
+    stored encrypted and never returned again)."""
+    secret = secret or f"whsec_{pysecrets.token_urlsafe(32)}"
+    if len(secret) < 16:
+        raise ApplicationError("The secret must have at least 16 characters.", fields={"secret": ["Too short."]})
+    endpoint = WebhookEndpoint(url=url, events=_clean_events(events), description=description,
+                               secret_encrypted=crypto.encrypt_text(secret))
+    endpoint.full_clean()
+    endpoint.save()
+    _wanted_clear()
+    _audit(actor=actor, action="webhook_endpoint.create", endpoint=endpoint,
+           changes={"url": url, "events": endpoint.events})
+    return endpoint, secret
+
+
+def webhook_endpoint_get(*, endpoint_id) -> WebhookEndpoint:
+    try:
+        return WebhookEndpoint.objects.get(pk=endpoint_id)
+    except (WebhookEndpoint.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such webhook endpoint.") from None
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, endpoint_id: int, actor: Actor, url: str | None = None, events=None,
+                            description: str | None = None, is_active: bool | None = None,
+                            secret: str | None = None) -> WebhookEndpoint:
+    """Update an endpoint; re-activating one clears its failure count."""
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.")
+    changes = {}
+    if url is not None and url != endpoint.url:
+        changes["url"], endpoint.url = [endpoint.url, url], url
+    if events is not None:
+        events = _clean_events(events)
+        if events != endpoint.events:
+            changes["events"], endpoint.events = [endpoint.events, events], events
+    if description is not None:
+        endpoint.description = description
+    if is_active is not None and is_active != endpoint.is_active:
+        changes["is_active"] = [endpoint.is_active, is_active]
+        endpoint.is_active = is_active
+        if is_active:
+            endpoint.consecutive_failures, endpoint.disabled_at, endpoint.disabled_reason = 0, None, ""
+    if secret:
+        if len(secret) < 16:
+            raise ApplicationError("The secret must have at least 16 characters.", fields={"secret": ["Too short."]})
+        endpoint.secret_encrypted = crypto.encrypt_text(secret)
+        changes["secret"] = "rotated"
+    endpoint.full_clean()
+    endpoint.save()
+    _wanted_clear()
+    _audit(actor=actor, action="webhook_endpoint.update", endpoint=endpoint, changes=changes)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint_id: int, actor: Actor) -> None:
+    endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
+    _audit(actor=actor, action="webhook_endpoint.delete", endpoint=endpoint, changes={"url": endpoint.url})
+    endpoint.delete()
+    _wanted_clear()
+
+
+def _envelope(*, event: str, payload: dict, event_id: str) -> dict:
+    tenant = getattr(connection, "tenant", None)
+    return {"id": event_id, "event": event, "created_at": timezone.now().isoformat(),
+            "tenant": getattr(tenant, "slug", ""), "data": payload}
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    from integrations.tasks import webhook_deliver_task
+
+    def send():
+        for delivery_id in delivery_ids:
+            webhook_deliver_task.delay(delivery_id=delivery_id)
+
+    transaction.on_commit(send)
+
+
+#: Per process and schema: which events any active endpoint wants, for a few seconds. Ingest
+#: publishes an event per order; without this each one would cost a query even when the tenant
+#: has no endpoints. Writes here clear it; other processes see a change within the TTL.
+_WANTED_TTL_SECONDS = 5.0
+_wanted_cache: dict[str, tuple[float, frozenset]] = {}
+
+
+def _wanted_events() -> frozenset:
+    schema = connection.schema_name
+    cached = _wanted_cache.get(schema)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    wanted = frozenset(e for events in WebhookEndpoint.objects.filter(is_active=True).values_list("events", flat=True)
+                       for e in events)
+    _wanted_cache[schema] = (time.monotonic() + _WANTED_TTL_SECONDS, wanted)
+    return wanted
+
+
+def _wanted_clear() -> None:
+    _wanted_cache.pop(connection.schema_name, None)
+    transaction.on_commit(lambda schema=connection.schema_name: _wanted_cache.pop(schema, None))
+
+
+def webhook_emit(*, event: str, payload: dict) -> list[int]:
+    """Queue ``event`` for every active endpoint of the current tenant that subscribes to it.
+    Deliveries are stored now and sent by the worker after commit. Returns the delivery ids."""
+    if event not in WEBHOOK_EVENTS:
+        raise ApplicationError(f"Unknown webhook event '{event}'.", code="unknown_event")
+    wanted = _wanted_events()
+    if event not in wanted and "*" not in wanted:
+        return []
+    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True).only("id", "events") if e.wants(event)]
+    if not endpoints:
+        return []
+    import uuid
+
+    event_id = str(uuid.uuid4())
+    envelope = _envelope(event=event, payload=payload, event_id=event_id)
+    with transaction.atomic():
+        deliveries = WebhookDelivery.objects.bulk_create([
+            WebhookDelivery(endpoint=endpoint, event=event, event_id=event_id, payload=envelope)
+            for endpoint in endpoints])
+        _enqueue([d.pk for d in deliveries])
+    return [d.pk for d in deliveries]
+
+
+def _post(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, int, str, str]:
+    """POST the signed delivery: (status code or None, elapsed ms, response excerpt, error)."""
+    secret = crypto.decrypt_text(endpoint.secret_encrypted)
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json", "User-Agent": "CDP-Webhooks/1.0",
+               "X-CDP-Event": delivery.event, "X-CDP-Delivery": str(delivery.pk),
+               "X-CDP-Event-Id": str(delivery.event_id), "X-CDP-Timestamp": str(timestamp),
+               "X-CDP-Signature": webhook_sign(secret=secret, timestamp=timestamp, body=body)}
+    started = time.perf_counter()
+    try:
+        response = requests.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
+                                 timeout=float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT")))
+    except requests.Timeout:
+        return None, int((time.perf_counter() - started) * 1000), "", "Timed out."
+    except requests.RequestException as exc:
+        return None, int((time.perf_counter() - started) * 1000), "", f"Could not connect ({type(exc).__name__})."
+    elapsed = int((time.perf_counter() - started) * 1000)
+    return response.status_code, elapsed, crypto.mask(response.text[:500], [secret]), ""
+
+
+def webhook_delivery_attempt(*, delivery_id: int, retry: bool = True) -> int | None:
+    """Send one delivery once. Returns the seconds until the next retry when it failed and may be
+    retried, else None. Counts consecutive failures on the endpoint and disables it at the limit."""
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update().select_related("endpoint")
+                    .filter(pk=delivery_id).first())
+        if delivery is None or delivery.status in (WebhookDelivery.Status.SUCCESS, WebhookDelivery.Status.FAILED):
+            return None
+        endpoint = delivery.endpoint
+        if not endpoint.is_active and delivery.event != PING_EVENT:
+            delivery.status, delivery.next_retry_at = WebhookDelivery.Status.FAILED, None
+            delivery.error = "Endpoint disabled."
+            delivery.save(update_fields=["status", "error", "next_retry_at", "updated_at"])
+            return None
+    code, elapsed, excerpt, error = _post(endpoint=endpoint, delivery=delivery)
+    ok = code is not None and 200 <= code < 300
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        delivery.attempts += 1
+        delivery.response_code, delivery.response_time_ms, delivery.response_body = code, elapsed, excerpt
+        delivery.error = error or ("" if ok else f"Answered {code}.")
+        countdown = None
+        if ok:
+            delivery.status, delivery.delivered_at, delivery.next_retry_at = WebhookDelivery.Status.SUCCESS, now, None
+            endpoint.consecutive_failures = 0
+        else:
+            endpoint.consecutive_failures += 1
+            limit = int(conf.get("INTEGRATIONS_WEBHOOK_DISABLE_AFTER"))
+            if endpoint.is_active and endpoint.consecutive_failures >= limit:
+                endpoint.is_active, endpoint.disabled_at = False, now
+                endpoint.disabled_reason = (f"Disabled after {endpoint.consecutive_failures} "
+                                            "consecutive failed deliveries.")
+                logger.warning("webhook endpoint %s disabled after %s failures", endpoint.pk,
+                               endpoint.consecutive_failures)
+                _wanted_clear()
+            if retry and endpoint.is_active and delivery.attempts < int(conf.get("INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS")):
+                countdown = int(conf.get("INTEGRATIONS_WEBHOOK_BACKOFF_BASE")) * 2 ** (delivery.attempts - 1)
+                delivery.status = WebhookDelivery.Status.RETRYING
+                delivery.next_retry_at = now + datetime.timedelta(seconds=countdown)
+            else:
+                delivery.status, delivery.next_retry_at = WebhookDelivery.Status.FAILED, None
+        delivery.save()
+        endpoint.save(update_fields=["consecutive_failures", "is_active", "disabled_at", "disabled_reason",
+                                     "updated_at"])
+    return countdown
+
+
+@transaction.atomic
+def webhook_redeliver(*, endpoint_id: int, delivery_id: int, actor: Actor) -> WebhookDelivery:
+    """Send a past delivery again, as a new delivery of the same event (same event id)."""
+    original = WebhookDelivery.objects.filter(pk=delivery_id, endpoint_id=endpoint_id).first()
+    if original is None:
+        raise NotFound("No such delivery for this endpoint.")
+    if not original.endpoint.is_active:
+        raise ApplicationError("The endpoint is disabled; enable it first.", code="endpoint_disabled")
+    copy = WebhookDelivery.objects.create(endpoint_id=endpoint_id, event=original.event, event_id=original.event_id,
+                                          payload=original.payload, redelivery_of=original)
+    _audit(actor=actor, action="webhook_delivery.redeliver", endpoint=original.endpoint,
+           changes={"delivery": original.pk, "new_delivery": copy.pk})
+    _enqueue([copy.pk])
+    return copy
+
+
+def webhook_ping(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
+    """Send a signed ``webhook.ping`` to the endpoint now (once, no retries) and return the
+    delivery with the receiver's answer. Works on a disabled endpoint, to test it before enabling."""
+    import uuid
+
+    endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
+    event_id = str(uuid.uuid4())
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event=PING_EVENT, event_id=event_id,
+            payload=_envelope(event=PING_EVENT, payload={"endpoint_id": endpoint.pk}, event_id=event_id))
+        _audit(actor=actor, action="webhook_endpoint.ping", endpoint=endpoint)
+    webhook_delivery_attempt(delivery_id=delivery.pk, retry=False)
+    delivery.refresh_from_db()
+    return delivery

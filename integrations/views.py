@@ -1,0 +1,49 @@
+"""Portal pages: integrations with their last sync state, each one's sync log, "Sync now"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from cdp.exceptions import ApplicationError, NotFound
+from integrations import selectors, services
+from integrations.filters import IntegrationFilter, SyncLogFilter
+from tenants.roles import INTEGRATIONS
+from tenants.services import actor_from_request
+from tenants.views import paginate, portal_page
+
+
+@portal_page(INTEGRATIONS)
+def integration_list_page(request):
+    filterset = IntegrationFilter(request.GET or None, queryset=selectors.integration_list())
+    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.integration_list()
+    return render(request, "integrations/list.html", {"filter": filterset, "page": paginate(request, queryset)})
+
+
+@portal_page(INTEGRATIONS)
+def integration_detail_page(request, pk: int):
+    try:
+        integration = services.integration_get(integration_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    logs = selectors.sync_log_list(integration_id=pk)
+    filterset = SyncLogFilter(request.GET or None, queryset=logs)
+    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else logs
+    return render(request, "integrations/detail.html", {"integration": integration, "filter": filterset,
+                                                         "page": paginate(request, queryset)})
+
+
+@portal_page(INTEGRATIONS)
+@require_POST
+def integration_sync_view(request, pk: int):
+    try:
+        services.integration_sync_request(integration_id=pk, actor=actor_from_request(request))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Sync queued; refresh to follow it.")
+    return redirect("integrations:detail", pk=pk)

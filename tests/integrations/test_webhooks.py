@@ -1,0 +1,255 @@
+"""Outgoing webhooks (signed, logged, retried, auto-disabled, redelivered, pinged) and the
+inbound VTEX order hook (secret, duplicates harmless)."""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from tests.conftest import api_client
+from tests.integrations import fakes
+from tests.integrations.conftest import days_ago, make_vtex_integration
+
+SECRET = "whsec_test_receiver_secret_0001"
+
+
+def endpoint_for(receiver, actor, events=("order.ingested", "customer.created")):
+    from integrations.services import webhook_endpoint_create
+
+    endpoint, _ = webhook_endpoint_create(url=f"{receiver.url}/hook", events=list(events), actor=actor, secret=SECRET)
+    return endpoint
+
+
+def order_record(n=1, email="ana@example.com"):
+    return {"source": "shop", "external_order_id": f"o-{n}", "order_date": "2025-03-01T10:00:00-03:00",
+            "total_amount": "100.00", "customer": {"email": email, "first_name": "Ana"}}
+
+
+def verify(request) -> dict:
+    """What a receiver does: recompute the HMAC over "{timestamp}.{raw body}"."""
+    timestamp = request.headers["x-cdp-timestamp"]
+    expected = "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + request.body,
+                                    hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, request.headers["x-cdp-signature"])
+    return json.loads(request.body)
+
+
+def test_ingest_events_reach_the_receiver_signed(in_alpha, receiver, actor, django_capture_on_commit_callbacks):
+    from customers.services import order_ingest
+
+    endpoint_for(receiver, actor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_ingest(records=[order_record()], actor=actor, tenant=in_alpha)
+
+    received = {r.headers["x-cdp-event"]: verify(r) for r in receiver.hits("/hook")}
+    assert set(received) == {"order.ingested", "customer.created"}
+    body = received["order.ingested"]
+    assert body["event"] == "order.ingested" and body["tenant"] == "alpha"
+    assert body["data"]["outcome"] == "created" and body["data"]["order_id"]
+    assert WebhookDelivery.objects.filter(status="success").count() == 2
+
+
+def test_merge_sends_customer_merged_with_survivor_and_merged_ids(in_alpha, receiver, actor,
+                                                                  django_capture_on_commit_callbacks):
+    from customers.services import order_ingest
+    from customers.services.merge import customer_merge
+
+    order_ingest(records=[order_record(1, "ana@example.com"), order_record(2, "ana.b@example.com")],
+                 actor=actor, tenant=in_alpha)
+    from customers.models import Customer
+
+    survivor = Customer.objects.get(email="ana@example.com")
+    merged = Customer.objects.get(email="ana.b@example.com")
+    endpoint_for(receiver, actor, events=("customer.merged",))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        merge = customer_merge(survivor_id=survivor.pk, merged_id=merged.pk, actor=actor)
+
+    received = [verify(r) for r in receiver.hits("/hook")]
+    assert [body["event"] for body in received] == ["customer.merged"]
+    assert received[0]["data"] == {"customer_id": survivor.pk, "merged_ids": [merged.pk], "merge_id": merge.pk}
+
+
+def test_unsubscribed_and_inactive_endpoints_get_nothing(in_alpha, receiver, actor):
+    from integrations.services import webhook_emit
+
+    endpoint_for(receiver, actor, events=["segment.entered"])
+    off = endpoint_for(receiver, actor, events=["*"])
+    WebhookEndpoint.objects.filter(pk=off.pk).update(is_active=False)
+
+    assert webhook_emit(event="order.ingested", payload={"order_id": 1}) == []
+
+
+def test_failures_retry_with_backoff_then_auto_disable(in_alpha, receiver, actor, settings):
+    from integrations.services import webhook_delivery_attempt, webhook_emit
+
+    settings.INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS = 3
+    settings.INTEGRATIONS_WEBHOOK_DISABLE_AFTER = 4
+    settings.INTEGRATIONS_WEBHOOK_BACKOFF_BASE = 30
+    receiver.routes.clear()
+    receiver.route("POST", r"/hook", lambda request: fakes.Reply(500, {"error": "down"}))
+    endpoint = endpoint_for(receiver, actor, events=["*"])
+
+    first, = webhook_emit(event="segment.entered", payload={"customer_id": 1, "segment": "champions"})
+    # exponential backoff: 30s, then 60s, then give up
+    assert webhook_delivery_attempt(delivery_id=first) == 30
+    assert webhook_delivery_attempt(delivery_id=first) == 60
+    assert webhook_delivery_attempt(delivery_id=first) is None
+    delivery = WebhookDelivery.objects.get(pk=first)
+    assert delivery.status == "failed" and delivery.attempts == 3 and delivery.response_code == 500
+
+    second, = webhook_emit(event="segment.left", payload={"customer_id": 1})
+    assert webhook_delivery_attempt(delivery_id=second) is None  # 4th consecutive failure: disabled
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and endpoint.disabled_at is not None
+    assert webhook_emit(event="segment.left", payload={"customer_id": 2}) == []
+
+
+def test_celery_task_retries_with_countdown_until_success(in_alpha, receiver, actor, settings):
+    from celery.exceptions import Retry
+
+    from integrations.services import webhook_emit
+    from integrations.tasks import webhook_deliver_task
+
+    settings.INTEGRATIONS_WEBHOOK_BACKOFF_BASE = 30
+    answers = [fakes.Reply(503), fakes.Reply(502)]
+    receiver.routes.clear()
+    receiver.route("POST", r"/hook", lambda request: answers.pop(0) if answers else fakes.Reply(204))
+    endpoint_for(receiver, actor, events=["churn.band_changed"])
+    delivery_id, = webhook_emit(event="churn.band_changed", payload={"customer_id": 3, "band": "high"})
+
+    # each failed attempt asks Celery for a retry with an exponential countdown
+    for countdown in (30, 60):
+        with pytest.raises(Retry) as retry:
+            webhook_deliver_task.delay(delivery_id=delivery_id)  # eager in tests; the worker re-runs it later
+        assert retry.value.when == countdown
+        assert WebhookDelivery.objects.get(pk=delivery_id).status == "retrying"
+    webhook_deliver_task.delay(delivery_id=delivery_id)
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == "success" and delivery.attempts == 3 and delivery.response_code == 204
+
+
+def test_api_endpoints_redeliver_and_ping(world, receiver, api_key, django_capture_on_commit_callbacks):
+    key = api_key(world.alpha, scopes=["read", "write", "integrations"])
+    client = api_client("alpha.localhost", key)
+
+    created = client.post("/api/v1/webhooks/", {"url": f"{receiver.url}/hook", "events": ["analytics.run_completed"]},
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    secret = created.json()["secret"]
+    assert secret.startswith("whsec_")
+    endpoint_id = created.json()["id"]
+    detail = client.get(f"/api/v1/webhooks/{endpoint_id}/")
+    assert secret not in detail.content.decode() and "secret" not in detail.json()
+
+    ping = client.post(f"/api/v1/webhooks/{endpoint_id}/ping/")
+    assert ping.status_code == 200 and ping.json()["status"] == "success" and ping.json()["response_code"] == 200
+    request = receiver.hits("/hook")[-1]
+    assert request.headers["x-cdp-event"] == "webhook.ping"
+
+    with tenant_context(world.alpha):
+        from integrations.services import webhook_emit
+
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery_id, = webhook_emit(event="analytics.run_completed", payload={"run_id": 9})
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(f"/api/v1/webhooks/{endpoint_id}/redeliver/", {"delivery_id": delivery_id},
+                            content_type="application/json")
+    assert again.status_code == 202, again.content
+    log = client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/?event=analytics.run_completed").json()
+    assert log["count"] == 2 and {d["status"] for d in log["results"]} == {"success"}
+    assert len({d["event_id"] for d in log["results"]}) == 1  # a redelivery is the same event
+    events = [r.headers["x-cdp-event-id"] for r in receiver.hits("/hook")[-2:]]
+    assert events[0] == events[1]
+
+    bad = client.post("/api/v1/webhooks/", {"url": "ftp://x", "events": ["nope"]}, content_type="application/json")
+    assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"url", "events"}
+    assert client.delete(f"/api/v1/webhooks/{endpoint_id}/").status_code == 204
+
+
+# --- inbound VTEX hook ---------------------------------------------------------------------------------
+
+HOOK_SECRET = "hook-secret-alpha-0001"
+
+
+def hook_post(client, integration_id, body, secret=HOOK_SECRET):
+    return client.post(f"/api/v1/hooks/vtex/{integration_id}/", body, content_type="application/json",
+                       HTTP_X_CDP_HOOK_SECRET=secret)
+
+
+def test_inbound_vtex_hook_fetches_and_ingests_once(world, vtex, actor, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from customers.models import Order
+
+    with tenant_context(world.alpha):
+        integration = make_vtex_integration(vtex, actor)
+    detail = vtex.add(fakes.vtex_detail(7, created=days_ago(1), status="handling"))
+    client = Client(HTTP_HOST="alpha.localhost")
+    note = {"Domain": "Fulfillment", "OrderId": detail["orderId"], "State": "handling",
+            "LastState": "ready-for-handling", "LastChange": "2026-01-01T00:00:00Z",
+            "CurrentChange": "2026-01-01T00:00:01Z", "Origin": {"Account": "lojaalpha", "Key": "vtexappkey-x"}}
+
+    # when VTEX notifies twice (duplicates happen)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = hook_post(client, integration.pk, note)
+        assert response.status_code == 200 and response.json()["status"] == "queued"
+
+    # then the order is fetched and ingested, once
+    with tenant_context(world.alpha):
+        assert Order.objects.filter(source="vtex", external_order_id=detail["orderId"]).count() == 1
+        assert Order.objects.get(external_order_id=detail["orderId"]).status == "paid"
+    assert len(vtex.hits(f"/api/oms/pvt/orders/{detail['orderId']}")) == 2
+
+    # a cancellation notification updates the status; cancelled stays cancelled
+    vtex.orders[detail["orderId"]]["status"] = "canceled"
+    with django_capture_on_commit_callbacks(execute=True):
+        hook_post(client, integration.pk, {**note, "State": "canceled"})
+    with tenant_context(world.alpha):
+        assert Order.objects.get(external_order_id=detail["orderId"]).status == "cancelled"
+
+
+def test_inbound_hook_refuses_bad_secret_unknown_ids_and_other_tenants(world, vtex, actor):
+    from django.test import Client
+
+    with tenant_context(world.alpha):
+        integration = make_vtex_integration(vtex, actor)
+    alpha, beta = Client(HTTP_HOST="alpha.localhost"), Client(HTTP_HOST="beta.localhost")
+    body = {"OrderId": "1-01", "State": "handling"}
+
+    assert hook_post(alpha, integration.pk, body, secret="wrong").status_code == 403
+    assert hook_post(alpha, integration.pk, body, secret="").status_code == 403
+    assert hook_post(alpha, 999999, body).status_code == 403
+    assert hook_post(beta, integration.pk, body).status_code == 403  # beta's schema has no such integration
+    ping = hook_post(alpha, integration.pk, {"hookConfig": "ping"})
+    assert ping.status_code == 200 and ping.json()["status"] == "pong"
+    assert HOOK_SECRET not in ping.content.decode()
+    assert not vtex.hits("/api/oms/pvt/orders/")
+
+
+@pytest.mark.parametrize("event", ["customer.created", "customer.updated", "customer.merged", "order.ingested"])
+def test_customers_hooks_are_subscribed(event):
+    from customers import registry
+
+    assert any(h.__name__ == f"webhook_forward_{event.replace('.', '_')}" for h in registry._subscribers[event])
+
+
+def test_inbound_hook_odd_input_is_refused_not_crashed(world, vtex, actor):
+    from django.test import Client
+
+    with tenant_context(world.alpha):
+        integration = make_vtex_integration(vtex, actor)
+    client = Client(HTTP_HOST="alpha.localhost")
+    assert hook_post(client, 99999999999999999999999, {"OrderId": "1"}).status_code == 403
+    assert hook_post(client, integration.pk, ["not", "an", "object"]).status_code == 400
+    missing = hook_post(client, integration.pk, {"State": "handling"})
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "invalid_hook_payload"
+    broken = client.post(f"/api/v1/hooks/vtex/{integration.pk}/", "{nope", content_type="application/json",
+                         HTTP_X_CDP_HOOK_SECRET=HOOK_SECRET)
+    assert broken.status_code == 400
