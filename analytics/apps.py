@@ -7,7 +7,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics import selectors
-        from cdp.registry import register_portal_nav
+        from cdp.registry import register_demo_data_command, register_portal_nav
         from customers import registry as customers_registry
 
         # Customer 360 shows RFM/CLV/churn; the shared customer list filters by segment.
@@ -17,3 +17,5 @@ class AnalyticsConfig(AppConfig):
         customers_registry.register_customer_filter("churn_band", selectors.churn_band_filter)
         customers_registry.register_customer_filter("clv_tier", selectors.clv_tier_filter)
         register_portal_nav("Analytics", "analytics:dashboard", order=30)
+        # After customers' demo orders load, score them so the demo dashboard has numbers.
+        register_demo_data_command("run_analytics")

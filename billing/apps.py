@@ -9,3 +9,5 @@ class BillingConfig(AppConfig):
         from cdp import registry
 
         registry.register_portal_nav("Billing", "billing:overview", order=85)
+        # The platform's catalog, tax rates and coupons (public schema; --tenant is accepted and ignored).
+        registry.register_demo_data_command("load_billing_demo")
