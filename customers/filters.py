@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from cdp.filters import IsoDateTimeFilter
+
 from customers import registry
 from customers.models import Customer, Order
 from customers.services.normalize import document_number_normalize, email_normalize
@@ -22,8 +24,8 @@ class CustomerFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices)
     customer_type = django_filters.ChoiceFilter(choices=Customer.Type.choices)
     source = django_filters.CharFilter(field_name="identities__source", distinct=True, label="Known to source")
-    last_purchase_after = django_filters.IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte")
-    last_purchase_before = django_filters.IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt")
+    last_purchase_after = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte")
+    last_purchase_before = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt")
     spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte")
     spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte")
     orders_min = django_filters.NumberFilter(field_name="total_orders", lookup_expr="gte")
@@ -76,8 +78,8 @@ class OrderFilter(django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     currency = django_filters.CharFilter(method="filter_currency")
     external_order_id = django_filters.CharFilter()
-    date_after = django_filters.IsoDateTimeFilter(field_name="order_date", lookup_expr="gte")
-    date_before = django_filters.IsoDateTimeFilter(field_name="order_date", lookup_expr="lt")
+    date_after = IsoDateTimeFilter(field_name="order_date", lookup_expr="gte")
+    date_before = IsoDateTimeFilter(field_name="order_date", lookup_expr="lt")
     total_min = django_filters.NumberFilter(field_name="total_amount", lookup_expr="gte")
     total_max = django_filters.NumberFilter(field_name="total_amount", lookup_expr="lte")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_filters
 
+from cdp.filters import IsoDateTimeFilter
+
 from integrations.models import Integration, SyncLog, WebhookDelivery, WebhookEndpoint
 
 
@@ -14,8 +16,8 @@ class IntegrationFilter(django_filters.FilterSet):
 
 
 class SyncLogFilter(django_filters.FilterSet):
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = SyncLog
