@@ -139,3 +139,28 @@ def test_api_quota_follows_a_license_change_at_once(world, issue, api_key):
     assert client.get("/api/v1/tenant/").status_code == 429
     license_update(license=license, actor=ACTOR, custom_limits={"api_calls_per_month": 100})
     assert client.get("/api/v1/tenant/").status_code == 200
+
+
+def test_ingest_beyond_the_licensed_customer_count_is_refused_whole(world, issue, api_key):
+    from django_tenants.utils import tenant_context
+
+    from customers.models import Customer, Order
+
+    # given a license for 2 customers (real counts: alpha has none yet in this test)
+    issue(world.alpha, custom_limits={"customers": 2})
+    client = api_client("alpha.localhost", api_key(world.alpha))
+
+    def order(n):
+        return {"source": "shop", "external_order_id": f"lic-{n}", "order_date": "2025-05-01T10:00:00Z",
+                "total_amount": "10.00", "customer": {"email": f"buyer{n}@example.com"}}
+
+    # when a batch would create three new customers, it is refused whole
+    refused = client.post("/api/v1/orders/ingest/", {"orders": [order(1), order(2), order(3)]},
+                          content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "quota_exceeded"
+    with tenant_context(world.alpha):
+        assert not Customer.objects.exists() and not Order.objects.exists()
+    # and a batch within the limit is stored
+    accepted = client.post("/api/v1/orders/ingest/", {"orders": [order(1), order(2)]},
+                           content_type="application/json")
+    assert accepted.status_code == 200 and accepted.json()["created"] == 2
