@@ -185,7 +185,7 @@ def _items_write(order: Order, items: list[dict]) -> None:
 def _order_upsert(*, clean: CleanOrder, customer: Customer, actor: Actor) -> tuple[Order, str]:
     values = {"order_date": clean.order_date, "status": clean.status, "currency": clean.currency,
               "total_amount": clean.total_amount, "payment_method": clean.payment_method, **clean.amounts}
-    order = (Order.objects.select_for_update()
+    order = (Order.objects.select_for_update(of=("self",)).select_related("customer")
              .filter(source=clean.source, external_order_id=clean.external_order_id).first())
     if order is None:
         order = Order.objects.create(customer=customer, source=clean.source,
@@ -205,9 +205,12 @@ def _order_upsert(*, clean: CleanOrder, customer: Customer, actor: Actor) -> tup
         return order, UNCHANGED
     for key, (_, new) in changes.items():
         setattr(order, key, new)
-    order.raw = clean.raw
-    if clean.address:
-        order.shipping_address = clean.address
+    if not order.customer.is_pseudonymized:
+        # An erased person's order keeps its scrubbed payload: a source re-sending the order
+        # must not bring the personal data back.
+        order.raw = clean.raw
+        if clean.address:
+            order.shipping_address = clean.address
     order.save()
     if items_changed:
         order.items.all().delete()

@@ -167,6 +167,18 @@ def test_old_identifiers_find_nothing_and_reingest_creates_a_new_customer(world,
         assert CustomerIdentity.objects.get(source="vtex", external_id="vtex-cust-98765").customer_id == fresh.pk
 
 
+def test_a_resent_order_of_an_erased_person_does_not_bring_personal_data_back(world, alpha_api, person):
+    post(alpha_api, f"/api/v1/customers/{person}/pseudonymize/")
+    # the source re-sends the second order with a new status and the full personal payload
+    resent = _person_orders()[1] | {"status": "refunded"}
+    result = post(alpha_api, "/api/v1/orders/ingest/", {"orders": [resent]}).json()["results"][0]
+    assert result["status"] == "updated"
+    with tenant_context(world.alpha):
+        order = Order.objects.get(source=resent["source"], external_order_id=resent["external_order_id"])
+        assert order.status == "refunded" and order.customer_id == person
+        assert "Zuleika" not in json.dumps(order.raw) and EMAIL not in json.dumps(order.raw)
+
+
 def test_export_contains_everything_and_is_audited(world, alpha_api, person):
     response = alpha_api.get(f"/api/v1/customers/{person}/export/")
 
