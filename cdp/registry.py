@@ -17,18 +17,19 @@ def usage_providers() -> list[tuple[str, Callable[[], int]]]:
     return sorted(_usage_providers.items())
 
 
-_portal_nav: list[tuple[int, str, str]] = []
+_portal_nav: list[tuple[int, str, str, str]] = []
 
 
-def register_portal_nav(label: str, url_name: str, order: int = 50) -> None:
-    """A link in the portal's main navigation (later apps add Customers, Analytics...)."""
+def register_portal_nav(label: str, url_name: str, order: int = 50, capability: str = "read") -> None:
+    """A link in the portal's main navigation, shown to members holding ``capability``."""
     if all(existing[2] != url_name for existing in _portal_nav):
-        _portal_nav.append((order, label, url_name))
+        _portal_nav.append((order, label, url_name, capability))
         _portal_nav.sort()
 
 
-def portal_nav() -> list[tuple[str, str]]:
-    return [(label, url_name) for _, label, url_name in _portal_nav]
+def portal_nav() -> list[tuple[str, str, str]]:
+    """``(label, url_name, capability)`` in display order."""
+    return [(label, url_name, capability) for _, label, url_name, capability in _portal_nav]
 
 
 _demo_data_commands: list[str] = []

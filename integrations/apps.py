@@ -28,7 +28,7 @@ class IntegrationsConfig(AppConfig):
         from cdp import registry
         from customers import registry as customers_registry
 
-        registry.register_portal_nav("Integrations", "integrations:list", order=40)
+        registry.register_portal_nav("Integrations", "integrations:list", order=40, capability="integrations")
         for event in CUSTOMERS_EVENTS:
             try:
                 customers_registry.subscribe(event, _forwarder(event))
