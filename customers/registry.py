@@ -4,7 +4,8 @@
   commits (``transaction.on_commit``), in the same tenant schema, with keyword arguments of ids
   only; they should enqueue a Celery task rather than work inline. Events:
   ``order.ingested`` (order_id, customer_id, outcome="created"|"updated"),
-  ``customer.created`` (customer_id, source), ``customer.updated`` (customer_id, fields).
+  ``customer.created`` (customer_id, source), ``customer.updated`` (customer_id, fields),
+  ``customer.merged`` (customer_id of the survivor, merged_ids, merge_id).
   A failing handler is logged and does not stop the others.
 - Customer 360 sections: ``register_customer_360_section("scores", provider)``; the API and the
   portal call ``provider(customer_id=...)`` and show what it returns (analytics adds RFM/CLV/churn).
@@ -14,50 +15,18 @@
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
 from collections.abc import Callable
 
-logger = logging.getLogger(__name__)
+from cdp.events import EventBus
 
 EVENTS = ("order.ingested", "customer.created", "customer.updated", "customer.merged")
 
-_subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)
-
-
-def subscribe(event: str, handler: Callable[..., None]) -> None:
-    if event not in EVENTS:
-        raise ValueError(f"Unknown customers event '{event}'. Known: {', '.join(EVENTS)}")
-    if handler not in _subscribers[event]:
-        _subscribers[event].append(handler)
-
-
-def unsubscribe(event: str, handler: Callable[..., None]) -> None:
-    if handler in _subscribers.get(event, []):
-        _subscribers[event].remove(handler)
-
-
-def has_subscribers(event: str) -> bool:
-    return bool(_subscribers.get(event))
-
-
-def publish(events: list[tuple[str, dict]]) -> None:
-    """Deliver ``[(event, kwargs), ...]`` now. Services call ``publish_on_commit`` instead."""
-    for event, kwargs in events:
-        for handler in list(_subscribers.get(event, [])):
-            try:
-                handler(**kwargs)
-            except Exception:  # a subscriber's bug must not undo or block the others
-                logger.exception("customers event handler %r failed for %s", handler, event)
-
-
-def publish_on_commit(events: list[tuple[str, dict]]) -> None:
-    from django.db import transaction
-
-    wanted = [(event, kwargs) for event, kwargs in events if has_subscribers(event)]
-    if wanted:
-        transaction.on_commit(lambda: publish(wanted))
-
+bus = EventBus("customers", EVENTS)
+subscribe = bus.subscribe
+unsubscribe = bus.unsubscribe
+has_subscribers = bus.has_subscribers
+publish = bus.publish
+publish_on_commit = bus.publish_on_commit
 
 _customer_360_sections: dict[str, Callable[..., object]] = {}
 

@@ -1,8 +1,4 @@
-import logging
-
 from django.apps import AppConfig
-
-logger = logging.getLogger(__name__)
 
 #: Events other apps publish that we forward to webhook endpoints.
 CUSTOMERS_EVENTS = ("order.ingested", "customer.created", "customer.updated", "customer.merged")
@@ -25,24 +21,12 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from analytics import registry as analytics_registry
         from cdp import registry
         from customers import registry as customers_registry
 
         registry.register_portal_nav("Integrations", "integrations:list", order=40, capability="integrations")
         for event in CUSTOMERS_EVENTS:
-            try:
-                customers_registry.subscribe(event, _forwarder(event))
-            except ValueError:  # an event customers does not publish (yet)
-                logger.debug("customers does not publish %s", event)
-        try:  # integrations may read analytics (house-style arrows); analytics publishes its own events
-            from analytics import registry as analytics_registry
-        except ImportError:
-            return
-        subscribe = getattr(analytics_registry, "subscribe", None)
-        if subscribe is None:
-            return
+            customers_registry.subscribe(event, _forwarder(event))
         for event in ANALYTICS_EVENTS:
-            try:
-                subscribe(event, _forwarder(event))
-            except ValueError:
-                logger.debug("analytics does not publish %s", event)
+            analytics_registry.subscribe(event, _forwarder(event))

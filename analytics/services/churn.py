@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from analytics import conf
+from analytics import conf, registry
 from analytics.models import ChurnPredictionLog, ClvCalculationLog, CustomerChurn, CustomerClv
 from analytics.sql import buyers_between_sql, churn_features_sql, copy_rows
 
@@ -154,6 +154,9 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None) -> ChurnPredictionL
 
     enough = (len(train) >= int(conf.get("ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS"))
               and min(positives, negatives) >= int(conf.get("ANALYTICS_CHURN_MIN_CLASS_SIZE")))
+    # Only when someone listens (webhooks): remember the bands to report who moved.
+    previous = (dict(CustomerChurn.objects.values_list("customer_id", "band"))
+                if registry.bus.has_subscribers("churn.band_changed") else None)
     CustomerChurn.objects.all().delete()
     rows: list[CustomerChurn] = []
     written = 0
@@ -201,11 +204,24 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None) -> ChurnPredictionL
     if log.method != ChurnPredictionLog.Method.MODEL:
         CustomerChurn.objects.bulk_create(rows, batch_size=BATCH)
         written = len(rows)
+    if previous is not None:
+        _publish_band_changes(previous)
     timings["total"] = round(time.perf_counter() - started, 4)
     log.scored_customers = written
     log.timings = timings
     log.save(update_fields=["scored_customers", "timings", "updated_at"])
     return log
+
+
+def _publish_band_changes(previous: dict[int, str]) -> None:
+    """``churn.band_changed`` for customers scored before and now in another band."""
+    changes = [
+        {"customer_id": customer_id, "old": previous[customer_id], "new": band}
+        for customer_id, band in CustomerChurn.objects.filter(customer_id__in=list(previous)).values_list(
+            "customer_id", "band").order_by("customer_id")
+        if previous[customer_id] != band
+    ]
+    registry.publish_on_commit([("churn.band_changed", {"changes": chunk}) for chunk in registry.chunks(changes)])
 
 
 def churn_step_summary(log: ChurnPredictionLog) -> dict:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analytics import conf
+from analytics import conf, registry
 from analytics.models import STEPS, ProcessingJob
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
@@ -138,6 +138,8 @@ def analytics_run_execute(*, job_id: int, tenant, progress: Callable[[str], None
                     "seconds": round((job.finished_at - job.started_at).total_seconds(), 3)})
     job.summary = summary
     job.save(update_fields=["status", "error", "finished_at", "step_timings", "row_counts", "summary", "updated_at"])
+    registry.publish_on_commit([("analytics.run_completed", {"job_id": job.pk, "as_of": str(job.as_of),
+                                                             "status": job.status, "rows": counts})])
     return job
 
 

@@ -7,6 +7,7 @@ import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from analytics import registry
 from analytics.models import Segment, SegmentCount, SegmentMembership
 from analytics.rules import rules_to_q
 from cdp.context import Actor
@@ -92,14 +93,22 @@ def segment_materialize(*, segment: Segment, as_of: datetime.date) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {table} s WHERE s.segment_id = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM ({sql}) m WHERE m.id = s.customer_id)",
+            f"(SELECT 1 FROM ({sql}) m WHERE m.id = s.customer_id) RETURNING s.customer_id",
             [segment.pk, *params],
         )
+        left = sorted(row[0] for row in cursor.fetchall())
         cursor.execute(
             f"INSERT INTO {table} (segment_id, customer_id, added_at) SELECT %s, m.id, %s FROM ({sql}) m "
-            f"ON CONFLICT (segment_id, customer_id) DO NOTHING",
+            f"ON CONFLICT (segment_id, customer_id) DO NOTHING RETURNING customer_id",
             [segment.pk, now, *params],
         )
+        entered = sorted(row[0] for row in cursor.fetchall())
+    registry.publish_on_commit(
+        [("segment.entered", {"segment_id": segment.pk, "segment_name": segment.name, "customer_ids": chunk})
+         for chunk in registry.chunks(entered)]
+        + [("segment.left", {"segment_id": segment.pk, "segment_name": segment.name, "customer_ids": chunk})
+           for chunk in registry.chunks(left)]
+    )
     count = SegmentMembership.objects.filter(segment=segment).count()
     SegmentCount.objects.update_or_create(segment=segment, date=as_of, defaults={"members": count})
     Segment.objects.filter(pk=segment.pk).update(member_count=count, materialized_at=now)

@@ -123,3 +123,29 @@ def test_data_quality_findings_and_score(alpha, customer_with):
     check = DataQualityCheck.objects.get(as_of=AS_OF, code="invalid_email")
     assert check.sample_ids == [{"id": bad.pk, "customer_id": bad.pk}]
     assert 0 < summary["health_score"] < 100
+
+
+def test_a_rescoring_publishes_customers_whose_band_moved(alpha, small_thresholds, django_capture_on_commit_callbacks):
+    from analytics import registry
+
+    synthetic_history(alpha, customers=300, as_of=AS_OF, days=540, seed=11)
+    churn_compute(tenant=alpha, as_of=AS_OF)
+    # given two customers whose stored band differs from what the model says
+    moved = {}
+    for row in CustomerChurn.objects.order_by("customer_id")[:2]:
+        fake = "active" if row.band != "active" else "churned"
+        moved[row.customer_id] = {"customer_id": row.customer_id, "old": fake, "new": row.band}
+        CustomerChurn.objects.filter(pk=row.pk).update(band=fake)
+    heard = []
+
+    def handler(**payload):
+        heard.append(payload)
+
+    registry.subscribe("churn.band_changed", handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            churn_compute(tenant=alpha, as_of=AS_OF)
+    finally:
+        registry.unsubscribe("churn.band_changed", handler)
+    # then exactly those two are reported, old and new band each
+    assert heard == [{"changes": [moved[cid] for cid in sorted(moved)]}]

@@ -75,3 +75,47 @@ def test_invalid_rules_are_refused_with_the_path(rules, message):
         rules_to_q(rules)
     assert message in exc.value.message and exc.value.code == "invalid_rules"
     assert exc.value.fields["rules"]
+
+
+@pytest.fixture
+def heard():
+    """Subscribe to analytics' events for one test; returns the list of (event, payload) heard."""
+    from analytics import registry
+
+    events: list[tuple[str, dict]] = []
+    handlers = {event: (lambda event=event, **kw: events.append((event, kw))) for event in registry.EVENTS}
+    for event, handler in handlers.items():
+        registry.subscribe(event, handler)
+    yield events
+    for event, handler in handlers.items():
+        registry.unsubscribe(event, handler)
+
+
+def test_rematerialization_publishes_who_entered_and_who_left(store, actor, alpha, heard,
+                                                              django_capture_on_commit_callbacks):
+    rfm_compute(tenant=alpha, as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        segment = segment_create(name="Recent", rules={"op": "and", "rules": [
+            {"field": "rfm_r_score", "operator": "gte", "value": 4}]}, actor=actor, tenant=alpha)
+    assert heard == [("segment.entered", {"segment_id": segment.pk, "segment_name": "Recent",
+                                          "customer_ids": [store["ar_big"].pk]})]
+    heard.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        segment_update(segment_id=segment.pk, data={"rules": {"op": "and", "rules": [
+            {"field": "rfm_r_score", "operator": "lte", "value": 3}]}}, actor=actor, tenant=alpha)
+    by_event = {event: payload["customer_ids"] for event, payload in heard}
+    assert by_event["segment.left"] == [store["ar_big"].pk]
+    assert by_event["segment.entered"] == sorted([store["ar_small"].pk, store["br_big"].pk])
+    heard.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        segments_materialize(tenant=alpha, as_of=AS_OF)  # nobody moved: nothing to say
+    assert heard == []
+
+
+def test_a_completed_run_is_published(store, actor, alpha, heard, django_capture_on_commit_callbacks):
+    from analytics.services import analytics_run
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = analytics_run(tenant=alpha, actor=actor, as_of=AS_OF, only=["rfm"])
+    (event, payload), = [item for item in heard if item[0] == "analytics.run_completed"]
+    assert payload == {"job_id": job.pk, "as_of": "2025-06-30", "status": "succeeded", "rows": {"rfm": 3}}

@@ -74,6 +74,20 @@ def test_merge_sends_customer_merged_with_survivor_and_merged_ids(in_alpha, rece
     assert received[0]["data"] == {"customer_id": survivor.pk, "merged_ids": [merged.pk], "merge_id": merge.pk}
 
 
+def test_analytics_run_completed_reaches_the_receiver(in_alpha, receiver, actor, django_capture_on_commit_callbacks):
+    import datetime
+
+    from analytics.services import analytics_run
+
+    endpoint_for(receiver, actor, events=("analytics.run_completed",))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = analytics_run(tenant=in_alpha, actor=actor, as_of=datetime.date(2025, 6, 30), only=["rfm"])
+
+    (body,) = [verify(r) for r in receiver.hits("/hook")]
+    assert body["event"] == "analytics.run_completed" and body["tenant"] == "alpha"
+    assert body["data"]["job_id"] == job.pk and body["data"]["status"] == "succeeded"
+
+
 def test_unsubscribed_and_inactive_endpoints_get_nothing(in_alpha, receiver, actor):
     from integrations.services import webhook_emit
 
@@ -233,11 +247,14 @@ def test_inbound_hook_refuses_bad_secret_unknown_ids_and_other_tenants(world, vt
     assert not vtex.hits("/api/oms/pvt/orders/")
 
 
-@pytest.mark.parametrize("event", ["customer.created", "customer.updated", "customer.merged", "order.ingested"])
-def test_customers_hooks_are_subscribed(event):
-    from customers import registry
+@pytest.mark.parametrize("event", ["customer.created", "customer.updated", "customer.merged", "order.ingested",
+                                   "segment.entered", "segment.left", "churn.band_changed", "analytics.run_completed"])
+def test_every_published_event_is_forwarded_to_webhooks(event):
+    from analytics import registry as analytics_registry
+    from customers import registry as customers_registry
 
-    assert any(h.__name__ == f"webhook_forward_{event.replace('.', '_')}" for h in registry._subscribers[event])
+    bus = customers_registry.bus if event in customers_registry.EVENTS else analytics_registry.bus
+    assert any(h.__name__ == f"webhook_forward_{event.replace('.', '_')}" for h in bus._subscribers[event])
 
 
 def test_inbound_hook_odd_input_is_refused_not_crashed(world, vtex, actor):

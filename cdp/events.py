@@ -1,0 +1,51 @@
+"""A small in-process event bus: an app publishes facts about its data, and apps built on it
+subscribe without being imported by it (the dependency arrows of house-style.md stay one-way).
+
+Handlers run after the publishing transaction commits, in the same tenant schema, with keyword
+arguments of ids and small values only; they should enqueue a Celery task rather than work
+inline. A failing handler is logged and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class EventBus:
+    def __init__(self, owner: str, events: tuple[str, ...]):
+        self.owner = owner
+        self.events = events
+        self._subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+    def subscribe(self, event: str, handler: Callable[..., None]) -> None:
+        if event not in self.events:
+            raise ValueError(f"Unknown {self.owner} event '{event}'. Known: {', '.join(self.events)}")
+        if handler not in self._subscribers[event]:
+            self._subscribers[event].append(handler)
+
+    def unsubscribe(self, event: str, handler: Callable[..., None]) -> None:
+        if handler in self._subscribers.get(event, []):
+            self._subscribers[event].remove(handler)
+
+    def has_subscribers(self, event: str) -> bool:
+        return bool(self._subscribers.get(event))
+
+    def publish(self, events: list[tuple[str, dict]]) -> None:
+        """Deliver ``[(event, kwargs), ...]`` now. Services call ``publish_on_commit`` instead."""
+        for event, kwargs in events:
+            for handler in list(self._subscribers.get(event, [])):
+                try:
+                    handler(**kwargs)
+                except Exception:  # a subscriber's bug must not undo or block the others
+                    logger.exception("%s event handler %r failed for %s", self.owner, handler, event)
+
+    def publish_on_commit(self, events: list[tuple[str, dict]]) -> None:
+        from django.db import transaction
+
+        wanted = [(event, kwargs) for event, kwargs in events if self.has_subscribers(event)]
+        if wanted:
+            transaction.on_commit(lambda: self.publish(wanted))
