@@ -61,7 +61,7 @@ def ingest_and_earn(world, ingest, django_capture_on_commit_callbacks, monkeypat
         return world.alpha
 
     only_loyalty = defaultdict(list, {"order.ingested": [loyalty_order_ingested_handler]})
-    monkeypatch.setattr(registry, "_subscribers", only_loyalty)
+    monkeypatch.setattr(registry.bus, "_subscribers", only_loyalty)
 
     def run(records, tenant=None):
         with tenant_context(tenant or ingest_tenant()), django_capture_on_commit_callbacks(execute=True):
