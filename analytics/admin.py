@@ -26,20 +26,14 @@ from analytics.services import (
 )
 from analytics.rules import RuleError, rules_to_q
 from analytics.services.rfm import EDITABLE_FIELDS
+from cdp.admin_mixins import ReadOnlyAdminMixin
 from cdp.exceptions import ApplicationError
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 from tenants.services import actor_from_request
 
 
-class ReadOnlyAdmin(TenantModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    pass
 
 
 @admin.register(ProcessingJob, site=tenant_admin_site)

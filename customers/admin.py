@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from cdp.admin_mixins import ReadOnlyAdminMixin
 from cdp.exceptions import ApplicationError
 from customers.models import (
     Address,
@@ -126,7 +127,7 @@ class OrderItemInline(ReadOnlyInline):
 
 
 @admin.register(Order, site=tenant_admin_site)
-class OrderAdmin(TenantModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """Orders arrive through the ingest service only, so they are read-only here."""
 
     list_display = ("external_order_id", "source", "order_date", "status", "currency", "total_amount", "customer")
@@ -142,18 +143,9 @@ class OrderAdmin(TenantModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Order._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CustomerChangeLog, site=tenant_admin_site)
-class CustomerChangeLogAdmin(TenantModelAdmin):
+class CustomerChangeLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("created_at", "customer", "field", "old_value", "new_value", "source", "changed_by", "reason")
     list_filter = ("source", "field")
     search_fields = ("=customer__id", "=customer__email", "field")
@@ -162,15 +154,6 @@ class CustomerChangeLogAdmin(TenantModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in CustomerChangeLog._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SourcePriority, site=tenant_admin_site)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Sum
 
+from cdp.admin_mixins import ReadOnlyAdminMixin
 from cdp.exceptions import ApplicationError
 from customers.models import (
     CreditAccount,
@@ -23,22 +24,13 @@ from tenants.admin_site import TenantModelAdmin, can_manage_tenant, tenant_admin
 from tenants.services import actor_from_request
 
 
-class ReadOnlyAdmin(TenantModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """Rows written only by services: viewable, never added, changed or deleted here."""
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields] + list(self.extra_readonly)
 
     extra_readonly: tuple = ()
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LoyaltyProgram, site=tenant_admin_site)
@@ -93,7 +85,7 @@ class LoyaltyTierRuleAdmin(TenantModelAdmin):
             self.message_user(request, f"Not saved: {exc.message}", level=messages.ERROR)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Shown to the tenant's managers (membership role, not Django's per-model permissions)."""
 
     extra = 0
@@ -102,15 +94,6 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return can_manage_tenant(request.user)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LoyaltyTransactionInline(ReadOnlyInline):

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.template import engines
 from django.template.response import TemplateResponse
 
+from cdp.admin_mixins import ReadOnlyAdminMixin
 from cdp.exceptions import ApplicationError
 from customers.models import Customer, CustomerMerge, DuplicateCandidate
 from customers.services.duplicates import duplicate_dismiss
@@ -79,7 +80,7 @@ if _customer_admin is not None:
 
 
 @admin.register(CustomerMerge, site=tenant_admin_site)
-class CustomerMergeAdmin(TenantModelAdmin):
+class CustomerMergeAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """Read-only: merges are made and undone by the services (actions here)."""
 
     list_display = ("id", "created_at", "survivor", "merged", "merged_by", "reason", "undone_at", "undone_by")
@@ -92,15 +93,6 @@ class CustomerMergeAdmin(TenantModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in CustomerMerge._meta.fields if field.name != "snapshot"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         # Actions normally need change permission; undo is gated by the tenant-admin role instead.

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 
+from cdp.admin_mixins import ReadOnlyAdminMixin
 from cdp.exceptions import ApplicationError
 from licensing.models import (
     Asset,
@@ -289,15 +290,8 @@ class MachineAdmin(ServiceAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"{len(machines)} machine(s) released.")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(ValidationLog)

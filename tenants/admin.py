@@ -10,6 +10,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from cdp.admin_mixins import ReadOnlyAdminMixin
 from tenants.admin_site import TenantScopedAdmin, tenant_admin_site
 from tenants.forms import ApiKeyCreateForm, TenantProvisionForm, UserChangeForm, UserCreationForm
 from tenants.models import ApiKey, AuditLog, Domain, FeatureFlag, Membership, SystemConfig, Tenant, User
@@ -260,22 +261,13 @@ class ApiKeyAdmin(ApiKeyAdminMixin, admin.ModelAdmin):
     list_select_related = ("tenant",)
 
 
-class AuditLogAdminMixin:
+class AuditLogAdminMixin(ReadOnlyAdminMixin):
     list_display = ("created_at", "actor_label", "action", "resource_type", "resource_id", "ip_address")
     list_filter = ("action", "resource_type", "created_at")
     search_fields = ("actor_label", "action", "resource_type", "resource_id")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at", "tenant", "actor", "actor_label", "action", "resource_type", "resource_id",
                        "changes", "ip_address")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditLog)
