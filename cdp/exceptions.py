@@ -37,3 +37,14 @@ class QuotaExceeded(ApplicationError):
 
     code = "quota_exceeded"
     http_status = 403
+
+
+def full_clean_or_raise(instance, message: str, **full_clean_kwargs) -> None:
+    """``instance.full_clean(...)``, with Django's per-field errors turned into the ApplicationError
+    every interface renders (API 400 with ``fields``, form errors, a command's one line)."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        instance.full_clean(**full_clean_kwargs)
+    except ValidationError as exc:
+        raise ApplicationError(message, fields=exc.message_dict) from exc

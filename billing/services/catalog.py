@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from billing.models import Review
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict
+from cdp.exceptions import Conflict, full_clean_or_raise
 from tenants.models import Tenant
 from tenants.services import audit_record
 
@@ -15,10 +14,7 @@ from tenants.services import audit_record
 def review_create(*, product, tenant: Tenant, rating: int, actor: Actor, title: str = "", body: str = "") -> Review:
     """One review per tenant and product; the product's average and count follow at once."""
     review = Review(product=product, tenant=tenant, rating=rating, title=title, body=body, author=actor.label[:255])
-    try:
-        review.full_clean(exclude=["product", "tenant"])
-    except ValidationError as exc:
-        raise ApplicationError("The review is invalid.", fields=exc.message_dict) from exc
+    full_clean_or_raise(review, "The review is invalid.", exclude=["product", "tenant"])
     try:
         with transaction.atomic():
             review.save()

@@ -13,7 +13,6 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -38,7 +37,7 @@ from billing.selectors import tax_rate_for, tenant_billing_address
 from billing.services.errors import CouponInvalid, PaymentDeclined
 from billing.services.numbering import document_number, number_next, order_number_next
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from tenants.models import Tenant
 from tenants.services import audit_record
 
@@ -430,10 +429,7 @@ def order_refund(*, order: Order, actor: Actor, amount: Decimal | None = None, r
                                f"{': ' + reason if reason else ''}"[:255], "quantity": 1,
                                "unit_price": str(amount - tax), "subtotal": str(amount - tax), "discount": "0.00",
                                "tax": str(tax), "total": str(amount)}])
-        try:
-            note.full_clean(exclude=["credits", "order", "tenant"])
-        except ValidationError as exc:
-            raise ApplicationError("The credit note is invalid.", fields=exc.message_dict) from exc
+        full_clean_or_raise(note, "The credit note is invalid.", exclude=["credits", "order", "tenant"])
         note.save()
         locked.refunded_amount += amount
         full = locked.refunded_amount == locked.total
@@ -459,10 +455,7 @@ def payment_method_save(*, tenant: Tenant, gateway: PaymentGateway, reference: s
         else:
             method = PaymentMethod(tenant=tenant, gateway=gateway, reference=reference, brand=card.brand,
                                    last4=card.last4 or "0000", exp_month=card.exp_month, exp_year=card.exp_year)
-            try:
-                method.full_clean(exclude=["tenant", "gateway", "is_default"])
-            except ValidationError as exc:
-                raise ApplicationError("The card could not be saved.", fields=exc.message_dict) from exc
+            full_clean_or_raise(method, "The card could not be saved.", exclude=["tenant", "gateway", "is_default"])
             method.save()
             audit_record(actor=actor, action="payment_method.add", resource_type="billing_payment_method",
                          resource_id=method.pk, tenant=tenant, changes={"brand": method.brand,

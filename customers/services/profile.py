@@ -8,7 +8,7 @@ import datetime
 from django.db import connection, transaction
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from customers.models import (
     DEFAULT_SOURCE_PRIORITY,
     MANUAL_PRIORITY,
@@ -264,14 +264,9 @@ def _address_values(data: dict) -> dict:
 
 
 def _address_save(address: Address, *, actor: Actor, action: str, before: dict) -> Address:
-    from django.core.exceptions import ValidationError
-
     from tenants.services import audit_record, changes_between
 
-    try:
-        address.full_clean(validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("Some fields are invalid.", fields=exc.message_dict) from exc
+    full_clean_or_raise(address, "Some fields are invalid.", validate_constraints=False)
     if address.is_default:
         # The partial unique constraint allows one default per type: demote the old one first.
         Address.objects.filter(customer_id=address.customer_id, address_type=address.address_type,

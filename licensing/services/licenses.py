@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from licensing import keys, store
 from licensing.models import License, Machine, Plan
 from tenants.models import Tenant
@@ -42,12 +41,6 @@ def license_cache_forget(*, license: License) -> None:
     forget()
     transaction.on_commit(forget)
 
-
-def _full_clean(instance, message: str) -> None:
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError(message, fields=exc.message_dict) from exc
 
 
 def license_issue(
@@ -91,7 +84,7 @@ def license_issue(
         expires_at=expires_at, max_machines=max_machines or plan.default_max_machines,
         custom_limits=custom_limits or {}, custom_features=custom_features or {}, notes=notes,
     )
-    _full_clean(license, "The license could not be issued.")
+    full_clean_or_raise(license, "The license could not be issued.")
     with transaction.atomic():
         license.save()
         audit_record(actor=actor, action="license.issue", resource_type="license", resource_id=license.pk,
@@ -151,7 +144,7 @@ def license_update(*, license: License, actor: Actor, **fields) -> License:
         before = {key: getattr(locked, key) for key in fields}
         for key, value in fields.items():
             setattr(locked, key, value)
-        _full_clean(locked, "The license could not be updated.")
+        full_clean_or_raise(locked, "The license could not be updated.")
         after = {key: getattr(locked, key) for key in fields}
         changes = changes_between({k: getattr(v, "code", v) for k, v in before.items()},
                                   {k: getattr(v, "code", v) for k, v in after.items()})
@@ -258,7 +251,7 @@ def plan_update(*, plan: Plan, actor: Actor, **fields) -> Plan:
         before = {key: getattr(locked, key) for key in fields}
         for key, value in fields.items():
             setattr(locked, key, value)
-        _full_clean(locked, "The plan could not be updated.")
+        full_clean_or_raise(locked, "The plan could not be updated.")
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()

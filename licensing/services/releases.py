@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
+from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied, full_clean_or_raise
 from licensing.models import Asset, Download, License, Product, Release
 from licensing.selectors import license_current, releases_for_tenant
 from tenants.models import Tenant
@@ -21,17 +20,11 @@ from tenants.services import audit_record, changes_between
 RELEASE_EDITABLE = ("status", "is_critical", "changelog", "download_url")
 
 
-def _clean(instance, message: str) -> None:
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError(message, fields=exc.message_dict) from exc
-
 
 def product_create(*, code: str, name: str, actor: Actor, description: str = "") -> Product:
     """A product the platform distributes. Codes are unique slugs."""
     product = Product(code=(code or "").strip(), name=(name or "").strip(), description=description)
-    _clean(product, "The product could not be created.")
+    full_clean_or_raise(product, "The product could not be created.")
     with transaction.atomic():
         product.save()
         audit_record(actor=actor, action="product.create", resource_type="product", resource_id=product.pk,
@@ -48,7 +41,7 @@ def product_update(*, product: Product, actor: Actor, **fields) -> Product:
         before = {key: getattr(locked, key) for key in fields}
         for key, value in fields.items():
             setattr(locked, key, value)
-        _clean(locked, "The product could not be updated.")
+        full_clean_or_raise(locked, "The product could not be updated.")
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()
@@ -99,7 +92,7 @@ def release_create(
     if Release.objects.filter(product=product, version=release.version).exists():
         raise Conflict(f"{product.code} {release.version} already exists.", code="release_exists",
                        fields={"version": ["Already released."]})
-    _clean(release, "The release could not be created.")
+    full_clean_or_raise(release, "The release could not be created.")
     with transaction.atomic():
         release.save()
         audit_record(actor=actor, action="release.create", resource_type="release", resource_id=release.pk,
@@ -120,7 +113,7 @@ def release_update(*, release: Release, actor: Actor, **fields) -> Release:
             setattr(locked, key, value)
         if locked.status != Release.Status.DRAFT and locked.published_at is None:
             locked.published_at = timezone.now()
-        _clean(locked, "The release could not be updated.")
+        full_clean_or_raise(locked, "The release could not be updated.")
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()

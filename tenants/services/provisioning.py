@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -117,10 +117,7 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **fields) -> Tenant:
         before = {key: getattr(locked, key) for key in fields}
         for key, value in fields.items():
             setattr(locked, key, value)
-        try:
-            locked.full_clean(exclude=["schema_name"])
-        except ValidationError as exc:
-            raise ApplicationError("The tenant could not be updated.", fields=exc.message_dict) from exc
+        full_clean_or_raise(locked, "The tenant could not be updated.", exclude=["schema_name"])
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()
