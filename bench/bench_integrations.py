@@ -125,6 +125,7 @@ def main() -> None:
 
     settings.DEBUG = False
     settings.INTEGRATIONS_INITIAL_BACKFILL_DAYS = 700
+    settings.CDP_ALLOW_PRIVATE_URLS = True  # the fake OMS listens on 127.0.0.1
     call_command("migrate_schemas", "--shared", verbosity=0)
     actor = Actor.system("bench")
     oms = FakeOms(ORDERS)

@@ -16,13 +16,62 @@ from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 from tenants.services import actor_from_request
 
 
+class ServiceFormAdmin(TenantModelAdmin):
+    """An admin whose writes go through a service, called as the form's last validation step (after
+    the field and model checks). A refusal (``ApplicationError``) becomes errors on the form, shown
+    on the same page with what was typed, and nothing is saved. (Raised from ``save_model`` it comes
+    too late: the admin can only fail or redirect, and the input is lost.)"""
+
+    def service_save(self, request, obj, data: dict, change: bool):
+        """Write ``data`` (the form's cleaned data) through the service; return the saved instance."""
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        model_admin = self
+
+        class ServiceForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                if self._errors:
+                    return
+                try:
+                    self.saved = model_admin.service_save(request, obj, self.cleaned_data, change)
+                except ApplicationError as exc:
+                    _form_errors_add(self, exc)
+
+        return ServiceForm
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = form.saved.pk  # written by the service while the form validated
+
+
+def _form_errors_add(form, exc: ApplicationError) -> None:
+    """The service's per-field messages on the form's fields; the rest above the form."""
+    shown = {name: list(msgs) for name, msgs in exc.fields.items() if name in form.fields}
+    for name, msgs in shown.items():
+        form.add_error(name, msgs)
+    rest = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items() if name not in shown)
+    if rest or not shown:
+        form.add_error(None, f"{exc.message} {rest}".strip())
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """Never renders a value back, like ``PasswordInput``: typed credentials are not echoed into
+    the page, not even when the form comes back with errors."""
+
+    def format_value(self, value):
+        return None
+
+
 class IntegrationAdminForm(forms.ModelForm):
     base_url = forms.URLField(max_length=500, required=False, assume_scheme="https",
                               help_text="Empty: the source's production API.")
     credentials = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        required=False, widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text="JSON object. Write-only: leave empty to keep the stored credentials; keys given are "
-                  "replaced (null removes one). Stored credentials are never shown.")
+                  "replaced (null removes one). Stored credentials are never shown, and typed ones are not "
+                  "shown again when the form has errors.")
 
     class Meta:
         model = Integration
@@ -42,7 +91,7 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration, site=tenant_admin_site)
-class IntegrationAdmin(TenantModelAdmin):
+class IntegrationAdmin(ServiceFormAdmin):
     form = IntegrationAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "sync_frequency", "is_active", "state", "last_sync_at", "last_sync_status"]
@@ -54,32 +103,14 @@ class IntegrationAdmin(TenantModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "integration_type"] if obj else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, data, change):
         actor = actor_from_request(request)
-        data = form.cleaned_data
-        try:
-            if change:
-                saved = services.integration_update(
-                    integration_id=obj.pk, actor=actor, credentials=data.get("credentials"),
-                    **{k: data[k] for k in ("account_name", "base_url", "config", "sync_frequency", "is_active")})
-            else:
-                saved = services.integration_create(
-                    actor=actor, credentials=data.get("credentials") or {},
-                    **{k: data[k] for k in ("integration_type", "account_name", "base_url", "config",
-                                            "sync_frequency", "is_active")})
-        except ApplicationError as exc:
-            # Shown as an error message; nothing was saved.
-            self.message_user(request, f"Not saved: {exc.message} {exc.fields or ''}", messages.ERROR)
-            raise _AbortSave from exc
-        obj.pk = saved.pk
-
-    def changeform_view(self, request, *args, **kwargs):
-        try:
-            return super().changeform_view(request, *args, **kwargs)
-        except _AbortSave:
-            from django.http import HttpResponseRedirect
-
-            return HttpResponseRedirect(request.get_full_path())
+        values = {key: data[key] for key in ("account_name", "base_url", "config", "sync_frequency", "is_active")}
+        if change:
+            return services.integration_update(integration_id=obj.pk, actor=actor, credentials=data.get("credentials"),
+                                               **values)
+        return services.integration_create(actor=actor, integration_type=data["integration_type"],
+                                           credentials=data.get("credentials") or {}, **values)
 
     def delete_model(self, request, obj):
         services.integration_delete(integration_id=obj.pk, actor=actor_from_request(request))
@@ -93,10 +124,6 @@ class IntegrationAdmin(TenantModelAdmin):
                 self.message_user(request, f"{integration}: {exc.message}", messages.WARNING)
             else:
                 self.message_user(request, f"{integration}: sync queued.", messages.SUCCESS)
-
-
-class _AbortSave(Exception):
-    pass
 
 
 class ReadOnlyAdmin(TenantModelAdmin):
@@ -134,7 +161,7 @@ class WebhookEndpointAdminForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint, site=tenant_admin_site)
-class WebhookEndpointAdmin(TenantModelAdmin):
+class WebhookEndpointAdmin(ServiceFormAdmin):
     form = WebhookEndpointAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "is_active", "consecutive_failures", "disabled_at", "created_at"]
@@ -143,18 +170,17 @@ class WebhookEndpointAdmin(TenantModelAdmin):
     readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason"]
     actions = ["ping"]
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, data, change):
         actor = actor_from_request(request)
-        data = form.cleaned_data
         if change:
-            services.webhook_endpoint_update(endpoint_id=obj.pk, actor=actor, url=data["url"], events=data["events"],
-                                             description=data["description"], is_active=data["is_active"])
-        else:
-            endpoint, secret = services.webhook_endpoint_create(actor=actor, url=data["url"], events=data["events"],
-                                                                description=data["description"])
-            obj.pk = endpoint.pk
-            # Shown once, like an API key: the receiver needs it to verify signatures.
-            self.message_user(request, f"Signing secret (shown once): {secret}", messages.WARNING)
+            return services.webhook_endpoint_update(endpoint_id=obj.pk, actor=actor, url=data["url"],
+                                                    events=data["events"], description=data["description"],
+                                                    is_active=data["is_active"])
+        endpoint, secret = services.webhook_endpoint_create(actor=actor, url=data["url"], events=data["events"],
+                                                            description=data["description"])
+        # Shown once, like an API key: the receiver needs it to verify signatures.
+        self.message_user(request, f"Signing secret (shown once): {secret}", messages.WARNING)
+        return endpoint
 
     def delete_model(self, request, obj):
         services.webhook_endpoint_delete(endpoint_id=obj.pk, actor=actor_from_request(request))

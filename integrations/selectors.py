@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime
+
+from django.db.models import Q, QuerySet
 
 from integrations.models import AdSpendDaily, Integration, SyncLog, WebhookDelivery, WebhookEndpoint
+
+#: What a CRM push sends of each profile. Merged profiles say where they went (``merged_into_id``)
+#: and pseudonymized ones arrive scrubbed, so the CRM can follow merges and erasures.
+CRM_PROFILE_FIELDS = ("id", "email", "phone", "first_name", "last_name", "document_type", "document_number",
+                      "birth_date", "gender", "city", "state", "country", "customer_type", "status",
+                      "marketing_consent", "tags", "total_orders", "total_spent", "avg_order_value",
+                      "first_purchase_at", "last_purchase_at", "is_pseudonymized", "merged_into_id", "created_at",
+                      "updated_at")
 
 
 def integration_list() -> QuerySet[Integration]:
@@ -36,3 +46,17 @@ def ad_spend_daily(*, since=None, until=None, channel: str | None = None) -> Que
     if channel:
         qs = qs.filter(channel=channel)
     return qs
+
+
+def crm_profiles_changed(*, since: datetime.datetime | None, until: datetime.datetime,
+                         after: tuple[datetime.datetime, int] | None, limit: int) -> list[dict]:
+    """Up to ``limit`` customer profiles changed in (``since``, ``until``] (every profile when
+    ``since`` is None), in (updated_at, id) order, strictly after the ``after`` key."""
+    from customers.selectors import customer_list
+
+    profiles = customer_list().filter(updated_at__lte=until)
+    if since is not None:
+        profiles = profiles.filter(updated_at__gt=since)
+    if after is not None:
+        profiles = profiles.filter(Q(updated_at__gt=after[0]) | Q(updated_at=after[0], id__gt=after[1]))
+    return list(profiles.order_by("updated_at", "id").values(*CRM_PROFILE_FIELDS)[:limit])

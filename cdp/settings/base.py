@@ -236,6 +236,9 @@ SPECTACULAR_SETTINGS = {
 # --- Product settings --------------------------------------------------------------------------
 CDP_BASE_PORT = int(os.environ.get("PORT", "8000"))
 CDP_TENANT_BASE_DOMAIN = os.environ.get("CDP_TENANT_BASE_DOMAIN", "localhost")
+# Outgoing webhooks, CRM pushes and connectors may call private/loopback/link-local addresses
+# (SSRF guard off). Only for tests and local fakes: a tenant admin chooses those URLs.
+CDP_ALLOW_PRIVATE_URLS = env_bool("CDP_ALLOW_PRIVATE_URLS", False)
 ANALYTICS_CHURN_BANDS = {"at_risk": 0.3, "churning": 0.6, "churned": 0.85}  # churn probability band floors
 
 LOGGING = {

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import datetime
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from integrations import conf
-from integrations.http import HttpClient, HttpStats, SourceError
+from integrations.http import HttpClient, HttpStats, SourceAuthError, SourceError
 
 
 @dataclass
@@ -31,7 +33,7 @@ def parse_iso(value: str) -> datetime.datetime:
 class Connector:
     """Base: credentials in memory only, a thread-safe family of HTTP clients, cursor windows."""
 
-    kind = "orders"  # or "spend"
+    kind = "orders"  # "spend" (ad platforms) or "push" (we send profiles out; see crm_webhook)
     #: True when ``pages()`` does no database work, so the sync may fetch ahead in a thread.
     prefetch_safe = False
     default_base_url = ""
@@ -46,7 +48,8 @@ class Connector:
         self.on_credentials_change = on_credentials_change
         self.base_url = (integration.base_url or self.default_base_url).rstrip("/")
         self._local = threading.local()
-        self._clients: list[HttpClient] = []
+        self._clients: list[HttpClient] = []  # every client, for stats
+        self._api_clients: list[HttpClient] = []  # those whose headers come from ``headers()``
         self._lock = threading.Lock()
         missing = [key for key in self.required_credentials if not self.credentials.get(key)]
         if missing:
@@ -63,16 +66,23 @@ class Connector:
         """One client (and connection pool) per thread; all of them count toward ``stats``."""
         client = getattr(self._local, "client", None)
         if client is None:
-            client = HttpClient(base_url=self.base_url, headers=self.headers(), label=self.integration.integration_type)
+            client = self.new_client(base_url=self.base_url, headers=self.headers())
             self._local.client = client
             with self._lock:
-                self._clients.append(client)
+                self._api_clients.append(client)
+        return client
+
+    def new_client(self, *, base_url: str, headers: dict, label: str = "") -> HttpClient:
+        """A client of this connector (another host, e.g. an OAuth server); it counts toward ``stats``."""
+        client = HttpClient(base_url=base_url, headers=headers, label=label or self.integration.integration_type)
+        with self._lock:
+            self._clients.append(client)
         return client
 
     def reset_clients(self) -> None:
-        """After new credentials (e.g. a refreshed token), clients rebuild their headers."""
+        """After new credentials (e.g. a refreshed token), API clients rebuild their headers."""
         with self._lock:
-            for client in self._clients:
+            for client in self._api_clients:
                 client.headers = self.headers()
 
     @property
@@ -116,6 +126,81 @@ class Connector:
     def records(self, items: list[dict]) -> list[dict]:
         """Canonical order records (orders connectors) or spend rows (spend connectors)."""
         raise NotImplementedError
+
+
+class OAuthRefresh:
+    """Mixin for connectors whose access token comes from a refresh token (OAuth 2,
+    ``grant_type=refresh_token``). The token is kept in the credentials (stored encrypted through
+    ``on_credentials_change``) and reused until ``token_margin_seconds`` before it expires; an API
+    call refused with 401/403 all the same gets one refresh and one retry. A refused refresh
+    (``invalid_grant``: revoked, expired or already used) is a ``SourceAuthError`` naming the
+    OAuth error code, never a secret."""
+
+    token_path = "/oauth/token"
+    token_margin_seconds = 300
+    token_lifetime_default = 3600
+
+    def token_client(self) -> HttpClient:
+        return self.client()
+
+    def token_fresh(self) -> bool:
+        if not self.credentials.get("refresh_token"):  # a long-lived token given as is
+            return bool(self.credentials.get("access_token"))
+        return bool(self.credentials.get("access_token")) and \
+            int(self.credentials.get("expires_at") or 0) > time.time() + self.token_margin_seconds
+
+    def token_refresh(self) -> None:
+        """Trade the refresh token for an access token. A new refresh token in the answer
+        replaces the old one (MercadoLibre invalidates it at once), so the credentials are handed
+        to ``on_credentials_change`` (stored, committed) before anything else can fail."""
+        label = self.integration.integration_type
+        if not self.credentials.get("refresh_token"):
+            raise SourceAuthError(f"{label}: the access token was refused and there is no refresh token to "
+                                  "get a new one. Reconnect the account.")
+        try:
+            answer = self.token_client().post(self.token_path, data={
+                "grant_type": "refresh_token", "client_id": self.credentials.get("client_id", ""),
+                "client_secret": self.credentials.get("client_secret", ""),
+                "refresh_token": self.credentials["refresh_token"]}, headers={"Authorization": None})
+        except SourceError as exc:
+            if exc.status not in (400, 401, 403):
+                raise
+            raise SourceAuthError(f"{label}: the token endpoint refused the refresh token ({_oauth_error(exc)}). "
+                                  "Reconnect the account to get a new one.") from None
+        if not isinstance(answer, dict) or not answer.get("access_token"):
+            raise SourceAuthError(f"{label}: the token endpoint answered without an access token.")
+        self.credentials["access_token"] = answer["access_token"]
+        if answer.get("refresh_token"):
+            self.credentials["refresh_token"] = answer["refresh_token"]
+        lifetime = int(answer.get("expires_in") or self.token_lifetime_default)
+        self.credentials["expires_at"] = int(time.time()) + lifetime
+        if self.on_credentials_change:
+            self.on_credentials_change(dict(self.credentials))
+        self.reset_clients()
+
+    def authorized(self, call: Callable[[], object]):
+        """``call()`` with a fresh access token; on 401/403, one refresh and one retry (a token
+        revoked early), unless the token was refreshed for this very call."""
+        refreshed = not self.token_fresh()
+        if refreshed:
+            self.token_refresh()
+        try:
+            return call()
+        except SourceAuthError:
+            if refreshed or not self.credentials.get("refresh_token"):
+                raise
+            self.token_refresh()
+            return call()
+
+
+def _oauth_error(exc: SourceError) -> str:
+    """The OAuth error code of a refused token request (``invalid_grant``...): a fixed vocabulary,
+    unlike ``error_description``, which is free text and is not repeated."""
+    try:
+        code = exc.response.json().get("error")
+    except (AttributeError, ValueError):
+        code = None
+    return code if isinstance(code, str) and re.fullmatch(r"[a-z_]{1,40}", code) else f"status {exc.status}"
 
 
 def money_from_cents(value) -> str:

@@ -1,20 +1,24 @@
 """Google Ads: ``POST /v{N}/customers/{id}/googleAds:searchStream`` with a GAQL campaign query.
 The answer is a JSON array of batches; 64-bit numbers (``costMicros``, clicks) are strings.
-Cost = costMicros / 1,000,000 in the account currency."""
+Cost = costMicros / 1,000,000 in the account currency.
+
+Every call carries the ``developer-token`` header and a bearer access token that Google's OAuth
+server issues for the refresh token (``POST {oauth_base_url}/token``, about an hour long). The
+OAuth server is another host (config ``oauth_base_url``, like ``base_url`` for the API), and it
+gets neither the developer token nor an access token."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from integrations.connectors.ads import CENT, AdsConnector, dec
-from integrations.connectors.base import Page
-from integrations.http import SourceAuthError, SourceBadResponse
+from integrations.connectors.base import OAuthRefresh, Page
+from integrations.http import HttpClient, SourceBadResponse
 
 QUERY = ("SELECT campaign.id, campaign.name, segments.date, metrics.cost_micros, metrics.clicks, "
          "metrics.impressions, metrics.conversions, metrics.conversions_value FROM campaign "
          "WHERE segments.date BETWEEN '{since}' AND '{until}'")
-DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
+DEFAULT_OAUTH_BASE_URL = "https://oauth2.googleapis.com"
 
 
 def google_ads_row(result: dict) -> dict:
@@ -34,10 +38,11 @@ def google_ads_row(result: dict) -> dict:
     }
 
 
-class GoogleAdsConnector(AdsConnector):
+class GoogleAdsConnector(OAuthRefresh, AdsConnector):
     default_base_url = "https://googleads.googleapis.com"
     required_credentials = ("developer_token",)
     required_config = ("customer_id",)
+    token_path = "/token"
 
     def headers(self) -> dict:
         headers = {"Accept": "application/json", "developer-token": self.credentials["developer_token"]}
@@ -47,28 +52,21 @@ class GoogleAdsConnector(AdsConnector):
             headers["login-customer-id"] = str(self.config["login_customer_id"]).replace("-", "")
         return headers
 
-    def token_refresh(self) -> None:
-        if not self.credentials.get("refresh_token"):
-            raise SourceAuthError("google_ads: no access token and no refresh token to get one.")
-        answer = self.client().post(self.config.get("token_url") or DEFAULT_TOKEN_URL, data={
-            "grant_type": "refresh_token", "client_id": self.credentials.get("client_id", ""),
-            "client_secret": self.credentials.get("client_secret", ""),
-            "refresh_token": self.credentials["refresh_token"]}, headers={"Authorization": None})
-        self.credentials["access_token"] = answer.get("access_token", "")
-        self.credentials["expires_at"] = int(time.time()) + int(answer.get("expires_in") or 3600)
-        if self.on_credentials_change:
-            self.on_credentials_change(dict(self.credentials))
-        self.reset_clients()
+    def token_client(self) -> HttpClient:
+        client = getattr(self, "_oauth_client", None)
+        if client is None:
+            client = self._oauth_client = self.new_client(
+                base_url=self.config.get("oauth_base_url") or DEFAULT_OAUTH_BASE_URL,
+                headers={"Accept": "application/json"}, label="google_ads oauth")
+        return client
 
     def pages(self, cursor: dict) -> Iterator[Page]:
         since, until = self.date_window(cursor)
-        if self.credentials.get("refresh_token") and \
-                int(self.credentials.get("expires_at") or 0) < time.time() + 300:
-            self.token_refresh()
         version = str(self.config.get("api_version") or "v21").lstrip("v")
         customer_id = str(self.config["customer_id"]).replace("-", "")
-        batches = self.client().post(f"/v{version}/customers/{customer_id}/googleAds:searchStream",
-                                     json_body={"query": QUERY.format(since=since, until=until)})
+        batches = self.authorized(lambda: self.client().post(
+            f"/v{version}/customers/{customer_id}/googleAds:searchStream",
+            json_body={"query": QUERY.format(since=since, until=until)}))
         if not isinstance(batches, list):
             raise SourceBadResponse("google_ads searchStream: expected a JSON array of result batches.")
         window = {"since_date": since.isoformat(), "until_date": until.isoformat()}

@@ -6,12 +6,10 @@ currency units. Orders of one cart share a ``pack_id`` and become one order of o
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Iterator
 
 from integrations import conf
-from integrations.connectors.base import Connector, Page, iso
-from integrations.http import SourceAuthError
+from integrations.connectors.base import Connector, OAuthRefresh, Page, iso
 
 RELAY_EMAIL_DOMAINS = ("mail.mercadolivre.com", "mail.mercadolibre.com")
 STATUS_MAP = {
@@ -19,8 +17,6 @@ STATUS_MAP = {
     "partially_paid": "pending", "paid": "paid", "partially_refunded": "paid", "pending_cancel": "paid",
     "cancelled": "cancelled", "invalid": "cancelled",
 }
-#: Refresh the access token when it has less than this left.
-TOKEN_MARGIN_SECONDS = 300
 
 
 def _is_relay(email: str) -> bool:
@@ -82,11 +78,12 @@ def float_units(value) -> float:
         return 0.0
 
 
-class MercadoLibreConnector(Connector):
+class MercadoLibreConnector(OAuthRefresh, Connector):
     kind = "orders"
     default_base_url = "https://api.mercadolibre.com"
     required_credentials = ("client_id", "client_secret", "refresh_token")
     required_config = ("seller_id",)
+    token_lifetime_default = 21600
 
     def headers(self) -> dict:
         headers = {"Accept": "application/json"}
@@ -94,37 +91,8 @@ class MercadoLibreConnector(Connector):
             headers["Authorization"] = f"Bearer {self.credentials['access_token']}"
         return headers
 
-    def token_refresh(self) -> None:
-        """Trade the refresh token for new tokens. MercadoLibre invalidates the old refresh token,
-        so the new pair is handed to ``on_credentials_change`` (which stores it encrypted, committed)
-        before anything else can fail."""
-        answer = self.client().post("/oauth/token", data={
-            "grant_type": "refresh_token", "client_id": self.credentials["client_id"],
-            "client_secret": self.credentials["client_secret"], "refresh_token": self.credentials["refresh_token"],
-        }, headers={"Authorization": None, "Content-Type": "application/x-www-form-urlencoded"})
-        if not isinstance(answer, dict) or not answer.get("access_token"):
-            raise SourceAuthError("mercadolibre token refresh answered without an access token.")
-        self.credentials["access_token"] = answer["access_token"]
-        if answer.get("refresh_token"):
-            self.credentials["refresh_token"] = answer["refresh_token"]
-        self.credentials["expires_at"] = int(time.time()) + int(answer.get("expires_in") or 21600)
-        if self.on_credentials_change:
-            self.on_credentials_change(dict(self.credentials))
-        self.reset_clients()
-
-    def _token_fresh(self) -> bool:
-        return bool(self.credentials.get("access_token")) and \
-            int(self.credentials.get("expires_at") or 0) > time.time() + TOKEN_MARGIN_SECONDS
-
     def _search(self, params: dict) -> dict:
-        if not self._token_fresh():
-            self.token_refresh()
-        try:
-            return self.client().get("/orders/search", params=params)
-        except SourceAuthError:
-            # A token revoked early: refresh once, then let a second refusal stand.
-            self.token_refresh()
-            return self.client().get("/orders/search", params=params)
+        return self.authorized(lambda: self.client().get("/orders/search", params=params))
 
     def pages(self, cursor: dict) -> Iterator[Page]:
         since, until, offset = self.order_window(cursor)

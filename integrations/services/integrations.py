@@ -3,12 +3,15 @@ here, and never returned."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.utils import IntegrityError
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from integrations import crypto
+from integrations.http import url_guard
 from integrations.models import Integration
 
 #: Credentials each type needs (others may be given; everything in ``credentials`` is secret).
@@ -17,9 +20,15 @@ REQUIRED_CREDENTIALS = {
     "mercadolibre": ("client_id", "client_secret", "refresh_token"),
     "google_ads": ("developer_token",),
     "facebook_ads": ("access_token",),
-    "crm_webhook": (),
+    "crm_webhook": ("signing_secret",),
 }
+#: Google Ads needs an access token, given as is or (usually) obtained with these.
+GOOGLE_OAUTH_CREDENTIALS = ("client_id", "client_secret", "refresh_token")
 REQUIRED_CONFIG = {"mercadolibre": ("seller_id",), "google_ads": ("customer_id",), "facebook_ads": ("ad_account_id",)}
+#: Types without a production API of their own: the base URL is where we call.
+REQUIRED_BASE_URL = ("crm_webhook",)
+#: Config keys holding a URL the server calls (guarded like ``base_url``).
+URL_CONFIG_KEYS = ("oauth_base_url",)
 UPDATABLE = ("account_name", "base_url", "config", "sync_frequency", "is_active")
 
 
@@ -28,18 +37,38 @@ def integration_credentials(*, integration: Integration) -> dict:
     return crypto.decrypt_json(integration.credentials_encrypted)
 
 
-def _validate(*, integration_type: str, credentials: dict, config: dict) -> None:
+def _validate(*, integration_type: str, credentials: dict, config: dict, base_url: str) -> None:
     fields = {}
     missing = [key for key in REQUIRED_CREDENTIALS.get(integration_type, ()) if not credentials.get(key)]
+    if integration_type == "google_ads" and not credentials.get("access_token"):
+        missing += [key for key in GOOGLE_OAUTH_CREDENTIALS if not credentials.get(key)]
     if missing:
         fields["credentials"] = [f"Required for {integration_type}: {', '.join(missing)}."]
     missing = [key for key in REQUIRED_CONFIG.get(integration_type, ()) if not config.get(key)]
     if missing:
         fields["config"] = [f"Required for {integration_type}: {', '.join(missing)}."]
+    if integration_type in REQUIRED_BASE_URL and not base_url:
+        fields["base_url"] = [f"Required for {integration_type}: the URL we send to."]
     if any(not isinstance(value, (str, int, float, bool, type(None))) for value in credentials.values()):
         fields.setdefault("credentials", []).append("Values must be strings.")
     if fields:
         raise ApplicationError("Some fields are invalid.", fields=fields)
+
+
+def _urls_guard(*, base_url: str | None = None, config: dict | None = None) -> None:
+    """The server will call these URLs, so they must be public (SSRF); syncs check them again."""
+    if base_url:
+        url_guard(base_url, field="base_url")
+    for key in URL_CONFIG_KEYS:
+        value = (config or {}).get(key)
+        if value in (None, ""):
+            continue
+        try:
+            URLValidator(schemes=["http", "https"])(value)
+        except ValidationError:
+            raise ApplicationError("Some fields are invalid.",
+                                   fields={"config": [f"{key} must be an http(s) URL."]}) from None
+        url_guard(value, field="config")
 
 
 def _audit(*, actor: Actor, action: str, integration: Integration, changes: dict | None = None) -> None:
@@ -61,11 +90,13 @@ def integration_create(*, integration_type: str, account_name: str, credentials:
     credentials = dict(credentials or {})
     if integration_type not in Integration.Type.values:
         raise ApplicationError("Unknown integration type.", fields={"integration_type": ["Unknown type."]})
-    _validate(integration_type=integration_type, credentials=credentials, config=config)
+    _validate(integration_type=integration_type, credentials=credentials, config=config, base_url=base_url)
     integration = Integration(integration_type=integration_type, account_name=account_name, base_url=base_url,
                               config=config, sync_frequency=sync_frequency, is_active=is_active,
                               credentials_encrypted=crypto.encrypt_json(credentials))
-    integration.full_clean(exclude=["credentials_encrypted"], validate_unique=False, validate_constraints=False)
+    full_clean_or_raise(integration, "Some fields are invalid.", exclude=["credentials_encrypted"],
+                        validate_unique=False, validate_constraints=False)
+    _urls_guard(base_url=base_url, config=config)
     try:
         with transaction.atomic():
             integration.save()
@@ -109,11 +140,16 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
             else:
                 merged[key] = value
         changes["credentials"] = sorted(credentials)  # which keys changed, never the values
-    _validate(integration_type=integration.integration_type, credentials=merged, config=integration.config)
+    _validate(integration_type=integration.integration_type, credentials=merged, config=integration.config,
+              base_url=integration.base_url)
     if "account_name" in changes or "base_url" in changes:
         integration.cursor = {}
     integration.credentials_encrypted = crypto.encrypt_json(merged)
-    integration.full_clean(exclude=["credentials_encrypted"], validate_unique=False, validate_constraints=False)
+    full_clean_or_raise(integration, "Some fields are invalid.", exclude=["credentials_encrypted"],
+                        validate_unique=False, validate_constraints=False)
+    # Only what changed: an unchanged URL need not resolve right now (syncs check it anyway).
+    _urls_guard(base_url=integration.base_url if "base_url" in changes else None,
+                config=integration.config if "config" in changes else None)
     try:
         with transaction.atomic():
             integration.save()

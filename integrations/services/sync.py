@@ -1,8 +1,8 @@
 """Running a sync: claim the integration (one sync at a time), walk the connector's pages,
-commit each page (raw payloads, ingest or spend rows, cursor, counters) in ONE transaction, and
-record the outcome. The cursor only moves with a committed page, and ingest is idempotent on
-(source, external order id), so a sync interrupted anywhere resumes without losing or
-duplicating a record."""
+commit each page (raw payloads, ingest or spend rows or the count of profiles pushed, cursor,
+counters) in ONE transaction, and record the outcome. The cursor only moves with a committed
+page, and ingest is idempotent on (source, external order id), so a sync interrupted anywhere
+resumes without losing or duplicating a record."""
 
 from __future__ import annotations
 
@@ -87,9 +87,11 @@ def sync_page_commit(*, connector, log: SyncLog, page, actor: Actor) -> dict:
         records = connector.records(page.items)
         if connector.kind == "orders":
             counts = _ingest_orders(integration=integration, records=records, actor=actor)
-        else:
+        elif connector.kind == "spend":
             currency = connector.currency() or connection.tenant.setting("currency")
             counts = {**ad_spend_upsert(integration=integration, rows=records, currency=currency), "rejections": []}
+        else:  # "push": the page was delivered before it was yielded; what is left is to count it
+            counts = {**connector.push_counts(records), "rejections": []}
         Integration.objects.filter(pk=integration.pk).update(cursor=page.cursor)
         SyncLog.objects.filter(pk=log.pk).update(
             pages=F("pages") + 1, records_fetched=F("records_fetched") + len(page.items),
@@ -226,7 +228,7 @@ def integrations_due(*, now: datetime.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     due = []
     for integration in Integration.objects.filter(is_active=True, state=Integration.State.IDLE).exclude(
-            sync_frequency=Integration.Frequency.MANUAL).exclude(integration_type=Integration.Type.CRM_WEBHOOK):
+            sync_frequency=Integration.Frequency.MANUAL):
         interval = FREQUENCY_INTERVALS[integration.sync_frequency]
         # A little slack, so a dispatcher running every 15 minutes does not skip a whole period.
         slack = datetime.timedelta(minutes=5)

@@ -42,8 +42,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, NotFound
+from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
 from integrations import conf, crypto
+from integrations.http import UnsafeUrl, guarded_session, url_guard
 from integrations.models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,15 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 def webhook_sign(*, secret: str, timestamp: int, body: bytes) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def webhook_signed_headers(*, secret: str, event: str, event_id: str, delivery: str, body: bytes) -> dict:
+    """The headers of every signed request we send (webhook deliveries, CRM pushes)."""
+    timestamp = int(time.time())
+    signature = webhook_sign(secret=secret, timestamp=timestamp, body=body)
+    return {"Content-Type": "application/json", "User-Agent": "CDP-Webhooks/1.0", "X-CDP-Event": event,
+            "X-CDP-Delivery": delivery, "X-CDP-Event-Id": event_id, "X-CDP-Timestamp": str(timestamp),
+            "X-CDP-Signature": signature}
 
 
 def webhook_signature_verify(*, secret: str, timestamp: str, body: bytes, signature: str,
@@ -98,7 +108,8 @@ def webhook_endpoint_create(*, url: str, events: list[str], actor: Actor, descri
         raise ApplicationError("The secret must have at least 16 characters.", fields={"secret": ["Too short."]})
     endpoint = WebhookEndpoint(url=url, events=_clean_events(events), description=description,
                                secret_encrypted=crypto.encrypt_text(secret))
-    endpoint.full_clean()
+    full_clean_or_raise(endpoint, "Some fields are invalid.")
+    url_guard(url, field="url")
     endpoint.save()
     _wanted_clear()
     _audit(actor=actor, action="webhook_endpoint.create", endpoint=endpoint,
@@ -140,7 +151,9 @@ def webhook_endpoint_update(*, endpoint_id: int, actor: Actor, url: str | None =
             raise ApplicationError("The secret must have at least 16 characters.", fields={"secret": ["Too short."]})
         endpoint.secret_encrypted = crypto.encrypt_text(secret)
         changes["secret"] = "rotated"
-    endpoint.full_clean()
+    full_clean_or_raise(endpoint, "Some fields are invalid.")
+    if "url" in changes:
+        url_guard(endpoint.url, field="url")
     endpoint.save()
     _wanted_clear()
     _audit(actor=actor, action="webhook_endpoint.update", endpoint=endpoint, changes=changes)
@@ -155,7 +168,8 @@ def webhook_endpoint_delete(*, endpoint_id: int, actor: Actor) -> None:
     _wanted_clear()
 
 
-def _envelope(*, event: str, payload: dict, event_id: str) -> dict:
+def webhook_envelope(*, event: str, payload: dict, event_id: str) -> dict:
+    """The body of everything we send signed: ``{"id", "event", "created_at", "tenant", "data"}``."""
     tenant = getattr(connection, "tenant", None)
     return {"id": event_id, "event": event, "created_at": timezone.now().isoformat(),
             "tenant": getattr(tenant, "slug", ""), "data": payload}
@@ -208,7 +222,7 @@ def webhook_emit(*, event: str, payload: dict) -> list[int]:
     import uuid
 
     event_id = str(uuid.uuid4())
-    envelope = _envelope(event=event, payload=payload, event_id=event_id)
+    envelope = webhook_envelope(event=event, payload=payload, event_id=event_id)
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create([
             WebhookDelivery(endpoint=endpoint, event=event, event_id=event_id, payload=envelope)
@@ -218,18 +232,20 @@ def webhook_emit(*, event: str, payload: dict) -> list[int]:
 
 
 def _post(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, int, str, str]:
-    """POST the signed delivery: (status code or None, elapsed ms, response excerpt, error)."""
+    """POST the signed delivery: (status code or None, elapsed ms, response excerpt, error). The
+    URL is checked again now: its host may resolve elsewhere than when it was registered."""
     secret = crypto.decrypt_text(endpoint.secret_encrypted)
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(time.time())
-    headers = {"Content-Type": "application/json", "User-Agent": "CDP-Webhooks/1.0",
-               "X-CDP-Event": delivery.event, "X-CDP-Delivery": str(delivery.pk),
-               "X-CDP-Event-Id": str(delivery.event_id), "X-CDP-Timestamp": str(timestamp),
-               "X-CDP-Signature": webhook_sign(secret=secret, timestamp=timestamp, body=body)}
+    headers = webhook_signed_headers(secret=secret, event=delivery.event, event_id=str(delivery.event_id),
+                                     delivery=str(delivery.pk), body=body)
     started = time.perf_counter()
     try:
-        response = requests.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT")))
+        url_guard(endpoint.url, field="url")
+        with guarded_session() as session:
+            response = session.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
+                                    timeout=float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT")))
+    except UnsafeUrl as exc:
+        return None, int((time.perf_counter() - started) * 1000), "", f"Refused: {exc.message}"[:500]
     except requests.Timeout:
         return None, int((time.perf_counter() - started) * 1000), "", "Timed out."
     except requests.RequestException as exc:
@@ -313,7 +329,7 @@ def webhook_ping(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint, event=PING_EVENT, event_id=event_id,
-            payload=_envelope(event=PING_EVENT, payload={"endpoint_id": endpoint.pk}, event_id=event_id))
+            payload=webhook_envelope(event=PING_EVENT, payload={"endpoint_id": endpoint.pk}, event_id=event_id))
         _audit(actor=actor, action="webhook_endpoint.ping", endpoint=endpoint)
     webhook_delivery_attempt(delivery_id=delivery.pk, retry=False)
     delivery.refresh_from_db()

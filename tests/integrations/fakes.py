@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -280,18 +282,47 @@ class FakeMercadoLibre(FakeServer):
 # --- Google Ads and Meta -------------------------------------------------------------------------------
 
 class FakeGoogleAds(FakeServer):
-    def __init__(self, *, developer_token="GADS-devtoken-secret-01", access_token="ya29.google-access-secret"):
+    """searchStream plus Google's OAuth token endpoint (``POST /token``; in reality another host,
+    oauth2.googleapis.com): refresh token in, access token valid ``expires_in`` seconds out."""
+
+    def __init__(self, *, developer_token="GADS-devtoken-secret-01", access_token="ya29.google-access-secret",
+                 client_id="1234-gads.apps.googleusercontent.com", client_secret="GOCSPX-gads-client-secret",
+                 refresh_token="1//gads-refresh-token-secret"):
         super().__init__()
         self.developer_token, self.access_token = developer_token, access_token
+        self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
+        self.expires_in = 3599
+        self.tokens: dict[str, float] = {access_token: float("inf")}  # token -> when it stops working
+        self.token_serial = 0
         self.batches: list[list[dict]] = []
+        self.route("POST", r"/token", self.token)
         self.route("POST", r"/v(?P<version>\d+)/customers/(?P<customer>\d+)/googleAds:searchStream", self.stream)
 
+    def token(self, request: Request) -> Reply:
+        form = request.form()
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return Reply(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
+            return Reply(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+        self.token_serial += 1
+        token = f"ya29.a0-access-{self.token_serial:04d}-secret"
+        self.tokens[token] = time.time() + self.expires_in
+        return Reply(200, {"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer",
+                           "scope": "https://www.googleapis.com/auth/adwords"})
+
+    def revoke_tokens(self) -> None:
+        """Every access token issued so far stops working (revoked, or expired early)."""
+        self.tokens = {token: 0.0 for token in self.tokens}
+
     def stream(self, request: Request, version: str, customer: str) -> Reply:
+        bearer = (request.headers.get("authorization") or "").removeprefix("Bearer ")
         if request.headers.get("developer-token") != self.developer_token or \
-                request.headers.get("authorization") != f"Bearer {self.access_token}":
-            return Reply(401, [{"error": {"code": 401, "status": "UNAUTHENTICATED"}}])
-        return Reply(200, [{"results": batch, "fieldMask": "campaign.id,campaign.name,segments.date,metrics.costMicros",
-                            "requestId": f"req-{i}"} for i, batch in enumerate(self.batches)])
+                self.tokens.get(bearer, 0.0) <= time.time():
+            return Reply(401, [{"error": {"code": 401, "status": "UNAUTHENTICATED",
+                                          "message": "Request had invalid authentication credentials."}}])
+        mask = "campaign.id,campaign.name,segments.date,metrics.costMicros"
+        return Reply(200, [{"results": batch, "fieldMask": mask, "requestId": f"req-{i}"}
+                           for i, batch in enumerate(self.batches)])
 
 
 class FakeMeta(FakeServer):
@@ -313,3 +344,29 @@ class FakeMeta(FakeServer):
         if start + len(chunk) < len(self.rows):
             paging["next"] = f"https://graph.facebook.com/v{version}/act_{account}/insights?after={after}"
         return Reply(200, {"data": chunk, "paging": paging})
+
+
+# --- A CRM's inbound endpoint for our profile pushes ---------------------------------------------------------
+
+class FakeCrm(FakeServer):
+    """Receives ``customers.upsert`` batches at ``/api/cdp/customers``, checks the signature as a
+    receiver must (HMAC-SHA256 of "{timestamp}.{raw body}"), upserts profiles by id."""
+
+    def __init__(self, *, secret="crm-signing-secret-0001"):
+        super().__init__()
+        self.secret = secret
+        self.profiles: dict[int, dict] = {}
+        self.batches: list[dict] = []
+        self.route("POST", r"/api/cdp/customers", self.receive)
+
+    def receive(self, request: Request) -> Reply:
+        timestamp = request.headers.get("x-cdp-timestamp", "")
+        expected = "sha256=" + hmac.new(self.secret.encode(), f"{timestamp}.".encode() + request.body,
+                                        hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("x-cdp-signature", "")):
+            return Reply(401, {"error": "invalid signature"})
+        body = request.json()
+        self.batches.append(body)
+        for profile in body["data"]["customers"]:
+            self.profiles[profile["id"]] = profile
+        return Reply(202, {"accepted": len(body["data"]["customers"])})

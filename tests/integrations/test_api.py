@@ -181,3 +181,93 @@ def test_webhook_endpoints_are_per_tenant(world, admin_api, api_key):
     assert beta.delete(f"/api/v1/webhooks/{endpoint_id}/").status_code == 404
     viewer = host_client("alpha.localhost", world.user("alpha_viewer"))
     assert viewer.post(f"/api/v1/webhooks/{endpoint_id}/ping/").status_code == 403
+
+
+# --- the admin keeps what was typed when a save is refused ---------------------------------------------------
+
+ADD = "/admin/integrations/integration/add/"
+
+
+def admin_form(**values):
+    return {"integration_type": "vtex", "account_name": "lojaform", "base_url": "https://lojaform.example.com",
+            "config": "{}", "sync_frequency": "hourly", "is_active": "on", **values}
+
+
+def test_admin_add_refused_by_the_service_shows_errors_and_keeps_the_input(world, alpha_client):
+    client = alpha_client(world.user("alpha_owner"))
+
+    # when the service refuses (VTEX needs an app token)
+    answer = client.post(ADD, admin_form(credentials='{"app_key": "typed-app-key-0001"}'))
+
+    # then the same page comes back with the error on the field and what was typed kept
+    assert answer.status_code == 200
+    form = answer.context["adminform"].form
+    assert form.errors["credentials"] == ["Required for vtex: app_token."]
+    html = answer.content.decode()
+    assert 'value="lojaform"' in html and 'value="https://lojaform.example.com"' in html
+    assert '<option value="hourly" selected>' in html
+    assert "typed-app-key-0001" not in html  # credentials are write-only, even when typed just now
+    with tenant_context(world.alpha):
+        from integrations.models import Integration
+
+        assert not Integration.objects.filter(account_name="lojaform").exists()
+
+    # and once corrected it saves
+    saved = client.post(ADD, admin_form(credentials='{"app_key": "k-0001", "app_token": "t-0001"}'))
+    assert saved.status_code == 302
+    with tenant_context(world.alpha):
+        assert Integration.objects.get(account_name="lojaform").sync_frequency == "hourly"
+
+
+def test_admin_change_to_an_internal_url_is_a_field_error(world, vtex, admin_api, alpha_client, settings):
+    pk = admin_api.post(URL, vtex_body(vtex), content_type="application/json").json()["id"]
+    client = alpha_client(world.user("alpha_owner"))
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+
+    answer = client.post(f"/admin/integrations/integration/{pk}/change/",
+                         admin_form(account_name="lojaalpha", base_url="http://169.254.169.254/latest"))
+
+    assert answer.status_code == 200
+    assert "public address" in answer.context["adminform"].form.errors["base_url"][0]
+    assert 'value="http://169.254.169.254/latest"' in answer.content.decode()
+    assert admin_api.get(f"{URL}{pk}/").json()["base_url"] == vtex.url
+
+
+def test_admin_webhook_endpoint_errors_stay_on_the_form(world, alpha_client, settings):
+    client = alpha_client(world.user("alpha_owner"))
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+    add = "/admin/integrations/webhookendpoint/add/"
+
+    refused = client.post(add, {"url": "http://10.0.0.8/hook", "description": "internal", "events": '["*"]',
+                                "is_active": "on"})
+    assert refused.status_code == 200
+    assert "public address" in refused.context["adminform"].form.errors["url"][0]
+    assert 'value="internal"' in refused.content.decode()
+
+    created = client.post(add, {"url": "https://93.184.215.14/hook", "events": '["*"]', "is_active": "on"},
+                          follow=True)
+    assert created.status_code == 200 and b"Signing secret (shown once): whsec_" in created.content
+
+
+# --- connectors may not be pointed inside either ----------------------------------------------------------
+
+def test_connector_urls_must_be_public(world, vtex, admin_api, settings, django_capture_on_commit_callbacks):
+    # given an integration created while private addresses were allowed (the fake is on 127.0.0.1)
+    pk = admin_api.post(URL, vtex_body(vtex), content_type="application/json").json()["id"]
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+
+    # registration refuses internal base URLs and OAuth base URLs
+    refused = admin_api.post(URL, vtex_body(vtex, account_name="other"), content_type="application/json")
+    assert refused.status_code == 400 and set(refused.json()["error"]["fields"]) == {"base_url"}
+    oauth = admin_api.post(URL, {"integration_type": "google_ads", "account_name": "ads", "base_url": "",
+                                 "config": {"customer_id": "1", "oauth_base_url": "http://[::1]:8080"},
+                                 "credentials": {"developer_token": "d", "access_token": "a"}},
+                           content_type="application/json")
+    assert oauth.status_code == 400 and set(oauth.json()["error"]["fields"]) == {"config"}
+
+    # a sync checks again before calling: the host may resolve elsewhere now
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_api.post(f"{URL}{pk}/sync/")
+    log = admin_api.get(f"{URL}{pk}/syncs/").json()["results"][0]
+    assert log["status"] == "error" and log["error_code"] == "unsafe_url"
+    assert not vtex.requests

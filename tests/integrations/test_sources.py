@@ -3,6 +3,10 @@ and Meta insights (string metrics, cursor paging, one purchase action type) agai
 
 import datetime
 import decimal
+import logging
+import time
+
+import pytest
 
 from integrations import crypto
 from integrations.models import AdSpendDaily, Integration, MercadoLibreOrder
@@ -77,8 +81,10 @@ def test_ml_refused_refresh_is_auth_error(in_alpha, meli, actor):
 
     log = integration_sync(integration_id=integration.pk)
 
-    assert log.status == "error" and log.error_code == "source_error"
-    assert meli.client_secret not in log.error
+    assert log.status == "error" and log.error_code == "source_auth_failed"
+    assert "invalid_grant" in log.error and "Reconnect" in log.error
+    assert meli.client_secret not in log.error and "someone-else-used-it" not in log.error
+    assert not meli.hits("/orders/search")
 
 
 def gads_result(day: str, campaign: str, micros: str, conversions=4.0, value=540.0) -> dict:
@@ -117,6 +123,101 @@ def test_google_ads_search_stream_into_daily_spend(in_alpha, gads, actor):
     # a second sync restates the same days: updated or unchanged, never duplicated
     again = integration_sync(integration_id=integration.pk)
     assert again.records_created == 0 and AdSpendDaily.objects.count() == 3
+
+
+def make_gads_integration(gads, actor, **credentials):
+    from integrations.services import integration_create
+
+    return integration_create(
+        integration_type="google_ads", account_name="ads-alpha", base_url=gads.url, actor=actor,
+        config={"customer_id": "123-456-7890", "currency": "BRL", "oauth_base_url": gads.url},
+        credentials={"developer_token": gads.developer_token, "client_id": gads.client_id,
+                     "client_secret": gads.client_secret, "refresh_token": gads.refresh_token, **credentials})
+
+
+def test_google_ads_access_token_from_refresh_token_is_cached(in_alpha, gads, actor):
+    from integrations.services import integration_credentials, integration_sync
+
+    gads.batches = [[gads_result(datetime.date.today().isoformat(), "1", "1000000")]]
+    integration = make_gads_integration(gads, actor)
+
+    first = integration_sync(integration_id=integration.pk)
+
+    # then the token endpoint at the configured base URL traded the refresh token for an access token
+    assert first.status == "success", first.error
+    (token_call,) = gads.hits("/token")
+    assert token_call.path == "/token" and token_call.form() == {
+        "grant_type": "refresh_token", "client_id": gads.client_id, "client_secret": gads.client_secret,
+        "refresh_token": gads.refresh_token}
+    assert "developer-token" not in token_call.headers and "authorization" not in token_call.headers
+    (stream,) = gads.hits("googleAds:searchStream")
+    assert stream.headers["authorization"] == "Bearer ya29.a0-access-0001-secret"
+    assert stream.headers["developer-token"] == gads.developer_token
+    integration.refresh_from_db()
+    stored = integration_credentials(integration=integration)
+    assert stored["access_token"] == "ya29.a0-access-0001-secret" and stored["expires_at"] > time.time() + 3000
+    assert "ya29.a0-access-0001-secret" not in integration.credentials_encrypted
+
+    # when the next sync runs within the token's life, it reuses the token
+    assert integration_sync(integration_id=integration.pk).status == "success"
+    assert len(gads.hits("/token")) == 1 and len(gads.hits("googleAds:searchStream")) == 2
+
+
+def test_google_ads_token_is_refreshed_shortly_before_it_expires(in_alpha, gads, actor):
+    from integrations.services import integration_sync
+
+    gads.expires_in = 200  # still valid at the next sync, but within the 5-minute margin
+    integration = make_gads_integration(gads, actor)
+    integration_sync(integration_id=integration.pk)
+
+    log = integration_sync(integration_id=integration.pk)
+
+    assert log.status == "success", log.error
+    assert len(gads.hits("/token")) == 2
+    assert gads.hits("googleAds:searchStream")[-1].headers["authorization"] == "Bearer ya29.a0-access-0002-secret"
+
+
+def test_google_ads_401_refreshes_once_then_retries(in_alpha, gads, actor):
+    from integrations.services import integration_sync
+
+    integration = make_gads_integration(gads, actor)
+    integration_sync(integration_id=integration.pk)
+    gads.revoke_tokens()  # the cached token still looks fresh to us
+
+    # when the API refuses it: one refresh, one retry
+    log = integration_sync(integration_id=integration.pk)
+    assert log.status == "success", log.error
+    assert len(gads.hits("/token")) == 2 and len(gads.hits("googleAds:searchStream")) == 3
+
+    # a refusal that a new token does not cure ends the sync after one refresh, not in a loop
+    gads.developer_token = "GADS-devtoken-rotated"
+    log = integration_sync(integration_id=integration.pk)
+    assert log.status == "error" and log.error_code == "source_auth_failed"
+    assert len(gads.hits("/token")) == 3 and len(gads.hits("googleAds:searchStream")) == 5
+
+
+def test_google_ads_refused_refresh_token_ends_the_sync_without_leaking(in_alpha, gads, actor, caplog):
+    from cdp.exceptions import ApplicationError
+    from integrations.services import integration_create, integration_sync
+
+    caplog.set_level(logging.DEBUG)
+    integration = make_gads_integration(gads, actor)
+    secrets = [gads.client_secret, gads.refresh_token, gads.developer_token]
+    gads.refresh_token = "1//issued-after-a-revocation"  # ours was revoked: invalid_grant
+
+    log = integration_sync(integration_id=integration.pk)
+
+    assert log.status == "error" and log.error_code == "source_auth_failed"
+    assert "invalid_grant" in log.error and "Reconnect" in log.error
+    assert not gads.hits("googleAds:searchStream")
+    integration.refresh_from_db()
+    for text in (log.error, integration.last_sync_error, caplog.text):
+        assert not any(secret in text for secret in secrets)
+    # without an access token, the refresh credentials are required up front
+    with pytest.raises(ApplicationError) as refused:
+        integration_create(integration_type="google_ads", account_name="ads-beta", actor=actor,
+                           config={"customer_id": "1"}, credentials={"developer_token": "x"})
+    assert "refresh_token" in refused.value.fields["credentials"][0]
 
 
 def meta_row(day: str, campaign: str, spend: str) -> dict:

@@ -270,3 +270,73 @@ def test_inbound_hook_odd_input_is_refused_not_crashed(world, vtex, actor):
     broken = client.post(f"/api/v1/hooks/vtex/{integration.pk}/", "{nope", content_type="application/json",
                          HTTP_X_CDP_HOOK_SECRET=HOOK_SECRET)
     assert broken.status_code == 400
+
+
+# --- SSRF: endpoints must be public ------------------------------------------------------------------------
+
+INTERNAL_URLS = ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/hook",
+                 "http://192.168.0.10/hook", "http://169.254.169.254/latest/meta-data/", "http://[::1]/hook",
+                 "http://[::ffff:127.0.0.1]/hook", "http://100.64.0.1/hook", "http://0.0.0.0/hook",
+                 "http://[fe80::1]/hook"]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_registration_refuses_internal_addresses(world, api_key, settings, url):
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "write", "integrations"]))
+
+    answer = client.post("/api/v1/webhooks/", {"url": url, "events": ["*"]}, content_type="application/json")
+
+    assert answer.status_code == 400, answer.content
+    error = answer.json()["error"]
+    assert error["code"] == "unsafe_url" and "public address" in error["fields"]["url"][0]
+
+
+def test_registration_accepts_public_addresses_and_refuses_internal_updates(world, api_key, settings):
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "write", "integrations"]))
+    created = client.post("/api/v1/webhooks/", {"url": "https://93.184.215.14/hook", "events": ["*"]},
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    endpoint_id = created.json()["id"]
+
+    moved = client.patch(f"/api/v1/webhooks/{endpoint_id}/", {"url": "http://10.0.0.7/hook"},
+                         content_type="application/json")
+
+    assert moved.status_code == 400 and set(moved.json()["error"]["fields"]) == {"url"}
+    assert client.get(f"/api/v1/webhooks/{endpoint_id}/").json()["url"] == "https://93.184.215.14/hook"
+
+
+def test_delivery_refuses_an_endpoint_that_now_resolves_inside(in_alpha, receiver, actor, settings):
+    from integrations.services import webhook_delivery_attempt, webhook_emit, webhook_ping
+
+    # given an endpoint that passed registration, whose host now resolves to an internal address
+    endpoint = endpoint_for(receiver, actor, events=["*"])
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+    delivery_id, = webhook_emit(event="segment.entered", payload={"customer_id": 1})
+
+    # when it is delivered, it is refused before any request, and the log says why
+    countdown = webhook_delivery_attempt(delivery_id=delivery_id)
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert countdown is not None and delivery.status == "retrying" and delivery.attempts == 1
+    assert delivery.response_code is None and delivery.error.startswith("Refused:")
+    assert "public address" in delivery.error
+    ping = webhook_ping(endpoint_id=endpoint.pk, actor=actor)
+    assert ping.status == "failed" and ping.error.startswith("Refused:")
+    assert not receiver.hits("/hook")
+
+
+def test_guarded_session_checks_the_address_each_connection_reached(receiver, settings):
+    """DNS rebinding: the host may resolve elsewhere for the HTTP library than for our check, so
+    the address actually connected to is checked too."""
+    from integrations.http import UnsafeUrl, guarded_session
+
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+    with guarded_session() as session, pytest.raises(UnsafeUrl):
+        session.post(f"{receiver.url}/hook", data=b"{}", timeout=2)
+    assert not receiver.hits("/hook")
+
+    settings.CDP_ALLOW_PRIVATE_URLS = True
+    with guarded_session() as session:
+        assert session.post(f"{receiver.url}/hook", data=b"{}", timeout=2).status_code == 200
