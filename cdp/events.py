@@ -3,7 +3,9 @@ subscribe without being imported by it (the dependency arrows of house-style.md 
 
 Handlers run after the publishing transaction commits, in the same tenant schema, with keyword
 arguments of ids and small values only; they should enqueue a Celery task rather than work
-inline. A failing handler is logged and does not stop the others.
+inline. A failing handler is logged and does not stop the others. A bulk import publishes a
+million events at once: a handler marked with ``@batch_handler`` is called once per event name
+with ``events=[kwargs, ...]`` instead of once per event.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from collections import defaultdict
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
+
+
+def batch_handler(handler: Callable[..., None]) -> Callable[..., None]:
+    """Mark ``handler`` to receive all events of a publication at once: ``handler(events=[...])``."""
+    handler.batch = True
+    return handler
 
 
 class EventBus:
@@ -36,16 +44,26 @@ class EventBus:
 
     def publish(self, events: list[tuple[str, dict]]) -> None:
         """Deliver ``[(event, kwargs), ...]`` now. Services call ``publish_on_commit`` instead."""
+        batches: dict[tuple[str, Callable[..., None]], list[dict]] = defaultdict(list)
         for event, kwargs in events:
             for handler in list(self._subscribers.get(event, [])):
-                try:
-                    handler(**kwargs)
-                except Exception:  # a subscriber's bug must not undo or block the others
-                    logger.exception("%s event handler %r failed for %s", self.owner, handler, event)
+                if getattr(handler, "batch", False):
+                    batches[(event, handler)].append(kwargs)
+                else:
+                    self._call(handler, event, kwargs)
+        for (event, handler), items in batches.items():
+            self._call(handler, event, {"events": items})
+
+    def _call(self, handler: Callable[..., None], event: str, kwargs: dict) -> None:
+        try:
+            handler(**kwargs)
+        except Exception:  # a subscriber's bug must not undo or block the others
+            logger.exception("%s event handler %r failed for %s", self.owner, handler, event)
 
     def publish_on_commit(self, events: list[tuple[str, dict]]) -> None:
         from django.db import transaction
 
-        wanted = [(event, kwargs) for event, kwargs in events if self.has_subscribers(event)]
+        listened = {event for event in {event for event, _ in events} if self.has_subscribers(event)}
+        wanted = [(event, kwargs) for event, kwargs in events if event in listened]
         if wanted:
             transaction.on_commit(lambda: self.publish(wanted))

@@ -19,6 +19,8 @@ import threading
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
+from cdp.events import batch_handler
+
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
@@ -32,15 +34,18 @@ def _buffer() -> dict[str, list[int]]:
     return buffer
 
 
-def loyalty_order_ingested_handler(*, order_id: int, customer_id: int | None = None, outcome: str = "", **_) -> None:
-    """Subscriber of ``order.ingested``: remember the order; send a task per CHUNK orders."""
-    if connection.schema_name == get_public_schema_name():  # orders live in tenant schemas only
+@batch_handler
+def loyalty_order_ingested_handler(*, events: list[dict]) -> None:
+    """Subscriber of ``order.ingested`` (all orders of a publication at once): remember the
+    orders; send a task per CHUNK orders."""
+    schema_name = connection.schema_name
+    if schema_name == get_public_schema_name():  # orders live in tenant schemas only
         return
-    ids = _buffer().setdefault(connection.schema_name, [])
-    ids.append(order_id)
-    if len(ids) >= CHUNK:
-        _send(connection.schema_name, ids[:])
-        ids.clear()
+    ids = _buffer().setdefault(schema_name, [])
+    ids.extend(event["order_id"] for event in events)
+    while len(ids) >= CHUNK:
+        _send(schema_name, ids[:CHUNK])
+        del ids[:CHUNK]
 
 
 def _send(schema_name: str, order_ids: list[int]) -> None:

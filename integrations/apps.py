@@ -1,17 +1,23 @@
 from django.apps import AppConfig
 
+from cdp.events import batch_handler
+
 #: Events other apps publish that we forward to webhook endpoints.
 CUSTOMERS_EVENTS = ("order.ingested", "customer.created", "customer.updated", "customer.merged")
 ANALYTICS_EVENTS = ("segment.entered", "segment.left", "churn.band_changed", "analytics.run_completed")
 
 
 def _forwarder(event: str):
-    def forward(**payload) -> None:
+    @batch_handler
+    def forward(*, events: list[dict]) -> None:
         # Runs after the publisher's commit, in its tenant schema: store the deliveries and let
-        # the worker send them.
+        # the worker send them. Nothing stored for one event means no endpoint wants this event
+        # now, nor the rest of the batch (a bulk import publishes a million at once).
         from integrations.services import webhook_emit
 
-        webhook_emit(event=event, payload=payload)
+        for payload in events:
+            if not webhook_emit(event=event, payload=payload):
+                break
 
     forward.__name__ = f"webhook_forward_{event.replace('.', '_')}"
     return forward

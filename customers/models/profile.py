@@ -109,7 +109,7 @@ class Customer(TimeStampedModel):
 class CustomerIdentity(models.Model):
     """(source, external id) -> customer: the identity graph unification writes."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities", db_index=False)
     source = models.CharField(max_length=50)
     external_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -169,7 +169,7 @@ class Address(TimeStampedModel):
 class CustomerChangeLog(models.Model):
     """One changed field of one customer: old value, new value, who/which source and why."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="change_logs")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="change_logs", db_index=False)
     field = models.CharField(max_length=100)
     old_value = models.TextField(null=True, blank=True)
     new_value = models.TextField(null=True, blank=True)

@@ -166,3 +166,41 @@ def test_missing_columns_and_unreadable_file_exit_non_zero(world, tmp_path):
         run(tmp_path / "nope.csv")
     with pytest.raises(CommandError, match="Unknown tenant"):
         run(path, tenant="nobody")
+
+
+@pytest.mark.parametrize("mode", ["records", "bulk"])
+def test_both_paths_publish_the_same_events(world, tmp_path, mode, django_capture_on_commit_callbacks):
+    from cdp.events import batch_handler
+    from customers import registry
+    from customers.loyalty_hooks import loyalty_pending_flush
+
+    seen, batches = [], []
+    each = lambda **kwargs: seen.append(kwargs)  # noqa: E731
+    batch = batch_handler(lambda *, events: batches.append(events))
+    for event in ("order.ingested", "customer.created"):
+        registry.subscribe(event, each)
+    registry.subscribe("order.ingested", batch)
+    changed = [list(r) for r in ROWS[:4]]
+    changed[0][3] = "refunded"
+    try:
+        for rows in (ROWS[:4], changed):
+            # Callbacks run where the test's transaction "commits": in the tenant, as in real life.
+            with tenant_context(world.alpha), django_capture_on_commit_callbacks(execute=True):
+                run(write_csv(tmp_path / "orders.csv", rows), "--mode", mode)
+    finally:
+        for event in ("order.ingested", "customer.created"):
+            registry.unsubscribe(event, each)
+        registry.unsubscribe("order.ingested", batch)
+        with tenant_context(world.alpha):  # loyalty buffered these orders: earn now, in the tenant
+            loyalty_pending_flush()
+
+    with tenant_context(world.alpha):
+        orders = dict(Order.objects.values_list("external_order_id", "id"))
+        ana, juan = Customer.objects.get(email="ana@mail.com"), Customer.objects.get(document_number="30111222")
+    created = sorted((e["customer_id"], e["source"]) for e in seen if "source" in e)
+    assert created == sorted([(ana.pk, "vtex"), (juan.pk, "pos")])
+    ingested = [(e["order_id"], e["outcome"]) for e in seen if "outcome" in e]
+    assert sorted(ingested) == sorted([(orders[x], "created") for x in ("A1", "M1", "A2", "P1")]
+                                      + [(orders["A1"], "updated")])
+    # A batch subscriber gets every order of a publication in one call.
+    assert sorted(len(b) for b in batches) in ([1, 4], [1, 1, 1, 1, 1])

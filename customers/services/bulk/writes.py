@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from cdp.context import Actor
 from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE
 from customers.registry import has_subscribers, publish_on_commit
@@ -10,8 +12,7 @@ from customers.services.bulk.columns import ADDRESS_COLUMNS, PROFILE_FIELDS, Bul
 
 def priority_values(cursor) -> str:
     """The tenant's ranking as a temporary table (manual on top), for joins."""
-    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int) "
-                   "ON COMMIT DROP")
+    cursor.execute("CREATE UNLOGGED TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int)")
     cursor.execute("INSERT INTO cdp_bulk_priority SELECT source, priority FROM customers_sourcepriority "
                    "UNION ALL SELECT %s, %s ON CONFLICT DO NOTHING", [MANUAL_SOURCE, MANUAL_PRIORITY])
     return "(SELECT source, priority FROM cdp_bulk_priority)"
@@ -106,7 +107,9 @@ def items_sql(alias: str) -> str:
                   FROM jsonb_array_elements({alias}.items) AS e(item))"""
 
 
-def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
+def upsert_orders(cursor, actor: Actor, result: BulkResult) -> list[tuple[int, int]]:
+    """Update the changed orders of the file, insert the new ones with their items; returns the
+    new orders' (id, customer_id) when someone listens to ``order.ingested``, else []."""
     cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE items IS NOT NULL)")
     has_items = cursor.fetchone()[0]
     # cdp_bulk_old (orders of this file already stored, with their old values) exists already;
@@ -114,7 +117,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
     items_old = ("(SELECT string_agg(concat_ws('|', i.sku, i.name, i.quantity::text, i.unit_price::text), '#' "
                  "ORDER BY 1) FROM customers_orderitem i WHERE i.order_id = o.id)")
     cursor.execute(f"""
-        CREATE TEMP TABLE cdp_bulk_itemsig ON COMMIT DROP AS
+        CREATE UNLOGGED TABLE cdp_bulk_itemsig AS
         SELECT o.id, {items_old if has_items else "NULL::text"} AS old_items,
                {items_sql("v") if has_items else "NULL::text"} AS new_items
           FROM cdp_bulk_old o JOIN cdp_bulk_rows v ON v.row_no = o.row_no
@@ -129,7 +132,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
         f"'{c}', v.addr_{c}" for c in ADDRESS_COLUMNS) + ") END")
     # Changed orders: a different value or different items.
     cursor.execute(f"""
-        CREATE TEMP TABLE cdp_bulk_changed ON COMMIT DROP AS
+        CREATE UNLOGGED TABLE cdp_bulk_changed AS
         SELECT o.id, o.customer_id, v.row_no,
                coalesce(sg.old_items IS DISTINCT FROM sg.new_items AND v.items IS NOT NULL, false) AS items_changed
           FROM cdp_bulk_old o JOIN cdp_bulk_rows v ON v.row_no = o.row_no
@@ -141,10 +144,9 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
            SET order_date = v.od, status = v.status, currency = v.currency, total_amount = v.total_amount,
                subtotal = v.subtotal, tax_amount = v.tax_amount, shipping_cost = v.shipping_cost,
                discount_amount = v.discount_amount, payment_method = v.payment_method,
-               raw = jsonb_strip_nulls(to_jsonb(r) - 'row_no'),
+               raw = v.raw,
                shipping_address = coalesce({address_json}, o.shipping_address), updated_at = now()
           FROM cdp_bulk_changed ch JOIN cdp_bulk_rows v ON v.row_no = ch.row_no
-          JOIN cdp_bulk_stage r ON r.row_no = ch.row_no
          WHERE o.id = ch.id""")
     result.updated = cursor.rowcount
     result.unchanged = existing - result.updated
@@ -173,13 +175,18 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
                                      shipping_address, raw, created_at, updated_at)
         SELECT v.customer_id, v.src, v.ext, v.od, v.status, v.currency, v.subtotal, v.tax_amount, v.shipping_cost,
                v.discount_amount, v.total_amount, v.payment_method, {address_json},
-               jsonb_strip_nulls(to_jsonb(r) - 'row_no'), now(), now()
-          FROM cdp_bulk_rows v JOIN cdp_bulk_stage r ON r.row_no = v.row_no
-         WHERE NOT EXISTS (SELECT 1 FROM cdp_bulk_old o WHERE o.row_no = v.row_no)
-         ORDER BY v.customer_id, v.od""")
+               v.raw, now(), now()
+          FROM cdp_bulk_rows v
+         WHERE NOT v.stored
+        {"RETURNING id, customer_id" if has_subscribers("order.ingested") else ""}""")
     result.created = cursor.rowcount
-    if not has_items:
-        return
+    created = cursor.fetchall() if has_subscribers("order.ingested") else []
+    if has_items:
+        write_items(cursor)
+    return created
+
+
+def write_items(cursor) -> None:
     cursor.execute("""
         INSERT INTO customers_product (sku, name, category, brand, currency, is_active, metadata, created_at, updated_at)
         SELECT DISTINCT ON (trim(e.item->>'sku')) trim(e.item->>'sku'), left(coalesce(trim(e.item->>'name'), ''), 255),
@@ -187,6 +194,11 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
           FROM cdp_bulk_rows v CROSS JOIN LATERAL jsonb_array_elements(v.items) AS e(item)
          WHERE v.items IS NOT NULL AND nullif(trim(e.item->>'sku'), '') IS NOT NULL
         ON CONFLICT (sku) DO NOTHING""")
+    # Items reference existing products: lock them as the foreign-key checks would (see load.py).
+    cursor.execute("""SELECT 1 FROM customers_product WHERE sku IN (
+                        SELECT trim(e.item->>'sku') FROM cdp_bulk_rows v
+                         CROSS JOIN LATERAL jsonb_array_elements(v.items) AS e(item) WHERE v.items IS NOT NULL)
+                      FOR KEY SHARE""")
     cursor.execute("DELETE FROM customers_orderitem i USING cdp_bulk_changed ch WHERE i.order_id = ch.id "
                    "AND ch.items_changed")
     cursor.execute("""
@@ -201,7 +213,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult) -> None:
           CROSS JOIN LATERAL jsonb_array_elements(v.items) WITH ORDINALITY AS e(item, n)
           LEFT JOIN customers_product p ON p.sku = nullif(trim(e.item->>'sku'), '')
          WHERE v.items IS NOT NULL
-           AND (NOT EXISTS (SELECT 1 FROM cdp_bulk_old old WHERE old.row_no = v.row_no)
+           AND (NOT v.stored
                 OR EXISTS (SELECT 1 FROM cdp_bulk_changed ch WHERE ch.row_no = v.row_no AND ch.items_changed))
          ORDER BY o.id, e.n""")
 
@@ -237,22 +249,26 @@ def write_addresses(cursor) -> None:
                               AND e.postal_code = left(a.addr_postal_code, 20) AND lower(e.city) = lower(a.addr_city))""")
 
 
-def publish_events(cursor) -> None:
-    """The same events as the record path, when someone listens (ids only)."""
+def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:
+    """The same events as the record path, when someone listens (ids only): new customers, and
+    new (``created_orders``, from the insert) and changed orders."""
     events: list = []
-    if has_subscribers("customer.created"):
-        cursor.execute("SELECT DISTINCT customer_id, src FROM cdp_bulk_rows WHERE is_new")
-        seen = set()
-        for customer_id, source in cursor.fetchall():
-            if customer_id not in seen:
-                seen.add(customer_id)
-                events.append(("customer.created", {"customer_id": customer_id, "source": source}))
-    if has_subscribers("order.ingested"):
-        cursor.execute("""SELECT o.id, o.customer_id, CASE WHEN ch.id IS NULL THEN 'created' ELSE 'updated' END
-                            FROM cdp_bulk_rows v JOIN customers_order o ON o.source = v.src
-                                                   AND o.external_order_id = v.ext
-                            LEFT JOIN cdp_bulk_changed ch ON ch.id = o.id
-                           WHERE ch.id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM cdp_bulk_old x WHERE x.id = o.id)""")
-        events.extend(("order.ingested", {"order_id": oid, "customer_id": cid, "outcome": outcome})
-                      for oid, cid, outcome in cursor.fetchall())
-    publish_on_commit(events)
+    # A million small dicts would set off the cyclic garbage collector hundreds of times (seconds
+    # of pure overhead); none of them can form a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if has_subscribers("customer.created"):
+            cursor.execute("SELECT id, first_source FROM cdp_bulk_people WHERE id IS NOT NULL ORDER BY id")
+            events.extend(("customer.created", {"customer_id": customer_id, "source": source})
+                          for customer_id, source in cursor.fetchall())
+        if has_subscribers("order.ingested"):
+            events.extend(("order.ingested", {"order_id": order_id, "customer_id": customer_id, "outcome": "created"})
+                          for order_id, customer_id in created_orders)
+            cursor.execute("SELECT id, customer_id FROM cdp_bulk_changed ORDER BY id")
+            events.extend(("order.ingested", {"order_id": order_id, "customer_id": customer_id, "outcome": "updated"})
+                          for order_id, customer_id in cursor.fetchall())
+        publish_on_commit(events)
+    finally:
+        if collecting:
+            gc.enable()
