@@ -3,10 +3,9 @@ aggregates, identities, orders and the change log are read-only here."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from cdp.admin_mixins import ReadOnlyAdminMixin
-from cdp.exceptions import ApplicationError
+from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from customers.models import (
     Address,
     Customer,
@@ -66,7 +65,7 @@ class ChangeLogInline(ReadOnlyInline):
 
 
 @admin.register(Customer, site=tenant_admin_site)
-class CustomerAdmin(TenantModelAdmin):
+class CustomerAdmin(ServiceFormAdminMixin, TenantModelAdmin):
     list_display = ("id", "email", "first_name", "last_name", "document_number", "country", "status", "total_orders",
                     "total_spent", "last_purchase_at")
     list_filter = ("status", "customer_type", "country", "marketing_consent", "is_pseudonymized", "source")
@@ -96,28 +95,14 @@ class CustomerAdmin(TenantModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         editable = set(PROFILE_FIELDS) | set(MANUAL_ONLY_FIELDS)
-        try:
-            if change:
-                data = {name: form.cleaned_data[name] for name in form.changed_data if name in editable}
-                saved = customer_update(customer_id=obj.pk, data=data, actor=actor, reason="manual edit (admin)")
-            else:
-                data = {name: form.cleaned_data[name] for name in editable if name in form.cleaned_data}
-                saved = customer_create(data=data, actor=actor)
-        except ApplicationError as exc:
-            messages.error(request, f"{exc.message} {exc.fields or ''}")
-            raise
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError:
-            from django.http import HttpResponseRedirect
-
-            return HttpResponseRedirect(request.get_full_path())
+        if change:
+            data = {name: form.cleaned_data[name] for name in form.changed_data if name in editable}
+            return customer_update(customer_id=obj.pk, data=data, actor=actor, reason="manual edit (admin)")
+        data = {name: form.cleaned_data[name] for name in editable if name in form.cleaned_data}
+        return customer_create(data=data, actor=actor)
 
 
 class OrderItemInline(ReadOnlyInline):

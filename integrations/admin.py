@@ -9,51 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
+from cdp.admin_mixins import ServiceFormAdminMixin
 from cdp.exceptions import ApplicationError
 from integrations import services
 from integrations.models import AdSpendDaily, Integration, SyncLog, WebhookDelivery, WebhookEndpoint
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 from tenants.services import actor_from_request
-
-
-class ServiceFormAdmin(TenantModelAdmin):
-    """An admin whose writes go through a service, called as the form's last validation step (after
-    the field and model checks). A refusal (``ApplicationError``) becomes errors on the form, shown
-    on the same page with what was typed, and nothing is saved. (Raised from ``save_model`` it comes
-    too late: the admin can only fail or redirect, and the input is lost.)"""
-
-    def service_save(self, request, obj, data: dict, change: bool):
-        """Write ``data`` (the form's cleaned data) through the service; return the saved instance."""
-        raise NotImplementedError
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        model_admin = self
-
-        class ServiceForm(form_class):
-            def _post_clean(self):
-                super()._post_clean()
-                if self._errors:
-                    return
-                try:
-                    self.saved = model_admin.service_save(request, obj, self.cleaned_data, change)
-                except ApplicationError as exc:
-                    _form_errors_add(self, exc)
-
-        return ServiceForm
-
-    def save_model(self, request, obj, form, change):
-        obj.pk = form.saved.pk  # written by the service while the form validated
-
-
-def _form_errors_add(form, exc: ApplicationError) -> None:
-    """The service's per-field messages on the form's fields; the rest above the form."""
-    shown = {name: list(msgs) for name, msgs in exc.fields.items() if name in form.fields}
-    for name, msgs in shown.items():
-        form.add_error(name, msgs)
-    rest = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items() if name not in shown)
-    if rest or not shown:
-        form.add_error(None, f"{exc.message} {rest}".strip())
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -91,7 +52,7 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration, site=tenant_admin_site)
-class IntegrationAdmin(ServiceFormAdmin):
+class IntegrationAdmin(ServiceFormAdminMixin, TenantModelAdmin):
     form = IntegrationAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "sync_frequency", "is_active", "state", "last_sync_at", "last_sync_status"]
@@ -103,7 +64,8 @@ class IntegrationAdmin(ServiceFormAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "integration_type"] if obj else self.readonly_fields
 
-    def service_save(self, request, obj, data, change):
+    def service_save(self, request, obj, form, change):
+        data = form.cleaned_data
         actor = actor_from_request(request)
         values = {key: data[key] for key in ("account_name", "base_url", "config", "sync_frequency", "is_active")}
         if change:
@@ -161,7 +123,7 @@ class WebhookEndpointAdminForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint, site=tenant_admin_site)
-class WebhookEndpointAdmin(ServiceFormAdmin):
+class WebhookEndpointAdmin(ServiceFormAdminMixin, TenantModelAdmin):
     form = WebhookEndpointAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "is_active", "consecutive_failures", "disabled_at", "created_at"]
@@ -170,7 +132,8 @@ class WebhookEndpointAdmin(ServiceFormAdmin):
     readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason"]
     actions = ["ping"]
 
-    def service_save(self, request, obj, data, change):
+    def service_save(self, request, obj, form, change):
+        data = form.cleaned_data
         actor = actor_from_request(request)
         if change:
             return services.webhook_endpoint_update(endpoint_id=obj.pk, actor=actor, url=data["url"],

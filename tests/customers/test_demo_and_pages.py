@@ -67,6 +67,27 @@ def test_admin_edit_goes_through_the_service_and_is_logged(world, alpha_client, 
         assert refreshed.change_logs.filter(field="first_name", source="manual").exists()
 
 
+def test_admin_add_refused_by_the_service_keeps_the_input(world, alpha_client, customer):
+    client = alpha_client(world.user("alpha_owner"))
+    data = {"email": customer.email.upper(), "first_name": "Typed Name", "customer_type": "b2c", "status": "active",
+            "tags": "", "metadata": "{}", "notes": ""}
+
+    # when the service refuses (the email belongs to another customer)
+    answer = client.post("/admin/customers/customer/add/", data)
+
+    # then the same page comes back with the error on the field and what was typed kept
+    assert answer.status_code == 200
+    assert answer.context["adminform"].form.errors["email"] == ["Already taken."]
+    assert 'value="Typed Name"' in answer.content.decode()
+
+    # and once corrected it saves through the service
+    saved = client.post("/admin/customers/customer/add/", {**data, "email": "typed@example.com"})
+    assert saved.status_code == 302
+    with tenant_context(world.alpha):
+        created = Customer.objects.get(email="typed@example.com")
+        assert created.first_name == "Typed Name" and created.source == "manual"
+
+
 def test_admin_is_closed_to_viewers(world, alpha_client):
     assert alpha_client(world.user("alpha_viewer")).get("/admin/customers/customer/").status_code in (302, 403)
 
