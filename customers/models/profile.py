@@ -72,8 +72,9 @@ class Customer(TimeStampedModel):
 
     is_pseudonymized = models.BooleanField(default=False)
     pseudonymized_at = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (merged_customer_idx): nearly every row is NULL.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers", db_index=False
     )
 
     class Meta:
@@ -93,6 +94,7 @@ class Customer(TimeStampedModel):
         # serve them) and status/country have few values. Each index slows every bulk insert.
         indexes = [
             models.Index(fields=["document_number"], name="customer_document_idx"),
+            models.Index(fields=["merged_into"], name="merged_customer_idx", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["-last_purchase_at"], name="customer_last_purchase_idx"),
             models.Index(fields=["-total_spent"], name="customer_total_spent_idx"),
         ]

@@ -85,10 +85,12 @@ def orders_bulk_load(
         for statement in stage_sql(default_source, currency, stage_columns):
             cursor.execute(statement)
         cursor.execute("""
-            SELECT v.row_no, CASE WHEN v.errors <> '' THEN v.errors
-                                  ELSE E'external_order_id\\tSame order as row ' || d.first_row || ' of this file.' END
-              FROM cdp_bulk_rows v LEFT JOIN cdp_bulk_dups d ON d.src = v.src AND d.ext = v.ext
-             WHERE v.errors <> '' OR v.row_no > d.first_row ORDER BY v.row_no""")
+            SELECT row_no, errors FROM cdp_bulk_rows WHERE errors <> ''
+            UNION ALL
+            SELECT v.row_no, E'external_order_id\\tSame order as row ' || d.first_row || ' of this file.'
+              FROM cdp_bulk_dups d JOIN cdp_bulk_rows v ON v.src = d.src AND v.ext = d.ext
+             WHERE v.row_no > d.first_row AND v.errors = ''
+             ORDER BY 1""")
         result.rejected = [(row_no, errors_decode(errors)) for row_no, errors in cursor.fetchall()]
         if result.rejected:
             cursor.execute("""DELETE FROM cdp_bulk_rows v WHERE v.errors <> '' OR EXISTS (
@@ -148,10 +150,11 @@ def orders_bulk_load(
                          GROUP BY {group}) g
                  WHERE g.k <> g.k2 AND v.{a} = g.{a} AND v.{b} = g.{b} AND v.pkey > g.k
                    AND NOT EXISTS (SELECT 1 FROM cdp_bulk_match m WHERE m.row_no = v.row_no)""")
+        # Every aggregate orders by od DESC: the rows are sorted once, not once per aggregate.
         cursor.execute(f"""
             CREATE UNLOGGED TABLE cdp_bulk_people AS
             SELECT pkey,
-                   (array_agg(src ORDER BY od))[1] AS first_source,
+                   (array_agg(src ORDER BY od DESC))[count(*)] AS first_source,
                    CASE WHEN left(pkey, 3) = '1e:' THEN substr(pkey, 4) END AS email,
                    (array_agg(doc_type ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_type,
                    (array_agg(doc ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc,
@@ -165,8 +168,8 @@ def orders_bulk_load(
                    min(od) FILTER (WHERE counted AND NOT existing) AS first_at,
                    max(od) FILTER (WHERE counted AND NOT existing) AS last_at
               FROM (SELECT v.*, v.status NOT IN ('cancelled', 'refunded') AS counted,
-                           EXISTS (SELECT 1 FROM cdp_bulk_old o WHERE o.row_no = v.row_no) AS existing
-                      FROM cdp_bulk_rows v
+                           o.row_no IS NOT NULL AS existing
+                      FROM cdp_bulk_rows v LEFT JOIN cdp_bulk_old o ON o.row_no = v.row_no
                      WHERE NOT EXISTS (SELECT 1 FROM cdp_bulk_match m WHERE m.row_no = v.row_no)) x
              GROUP BY pkey""")
         adding = cursor.rowcount
