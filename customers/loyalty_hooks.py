@@ -2,8 +2,9 @@
 
 ``order.ingested`` is published once per order after the ingest commits, and the bulk loader
 publishes up to a million of them in one go. Enqueueing a Celery task costs about a millisecond,
-so one task per order would add minutes to a big import. The handler therefore only appends the
-order id to a per-thread buffer (per tenant schema) and sends one task per CHUNK ids; the tail is
+so one task per order would add minutes to a big import. The handler (a batch subscriber: one
+call per publication) therefore only appends the order ids to a per-thread buffer (per tenant
+schema) and sends one task per CHUNK ids; the tail is
 sent when the request or task that ingested ends (``request_finished``/``task_postrun``), when
 the process exits, or by anyone calling ``loyalty_pending_flush()`` (commands, tests).
 The task (``customers.tasks.loyalty_orders_sync_task``) is idempotent: earning once per order is
