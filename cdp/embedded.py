@@ -62,9 +62,18 @@ def database_url() -> str:
 #: buffers and WAL room that a million-order import neither thrashes the cache nor checkpoints
 #: half-way. Read when the server starts; a server already running keeps its settings until it
 #: restarts. A server behind DATABASE_URL is configured by whoever runs it.
+def _memory_mb(fraction: float, cap_mb: int) -> str:
+    """``fraction`` of this machine's memory, at most ``cap_mb`` and at least 128MB."""
+    try:
+        total_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1 << 20)
+    except (AttributeError, OSError, ValueError):
+        total_mb = 1024
+    return f"{max(128, min(cap_mb, int(total_mb * fraction)))}MB"
+
+
 EMBEDDED_PG_SETTINGS = {
-    "shared_buffers": "2GB",
-    "wal_buffers": "256MB",
+    "shared_buffers": _memory_mb(1 / 8, 2048),
+    "wal_buffers": _memory_mb(1 / 64, 256),
     "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",
     "maintenance_work_mem": "256MB",
