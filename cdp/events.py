@@ -43,16 +43,18 @@ class EventBus:
         return bool(self._subscribers.get(event))
 
     def publish(self, events: list[tuple[str, dict]]) -> None:
-        """Deliver ``[(event, kwargs), ...]`` now. Services call ``publish_on_commit`` instead."""
-        batches: dict[tuple[str, Callable[..., None]], list[dict]] = defaultdict(list)
+        """Deliver ``[(event, kwargs), ...]`` now, event by event name in order of first appearance.
+        Services call ``publish_on_commit`` instead."""
+        grouped: dict[str, list[dict]] = defaultdict(list)
         for event, kwargs in events:
+            grouped[event].append(kwargs)
+        for event, items in grouped.items():
             for handler in list(self._subscribers.get(event, [])):
                 if getattr(handler, "batch", False):
-                    batches[(event, handler)].append(kwargs)
+                    self._call(handler, event, {"events": items})
                 else:
-                    self._call(handler, event, kwargs)
-        for (event, handler), items in batches.items():
-            self._call(handler, event, {"events": items})
+                    for kwargs in items:
+                        self._call(handler, event, kwargs)
 
     def _call(self, handler: Callable[..., None], event: str, kwargs: dict) -> None:
         try:

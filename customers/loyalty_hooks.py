@@ -4,7 +4,8 @@
 publishes up to a million of them in one go. Enqueueing a Celery task costs about a millisecond,
 so one task per order would add minutes to a big import. The handler (a batch subscriber: one
 call per publication) therefore only appends the order ids to a per-thread buffer (per tenant
-schema) and sends one task per CHUNK ids; the tail is
+schema) and sends one task per CHUNK ids, the ids written as ranges of consecutive ids (a bulk
+import's ids mostly are), which keeps each message small and cheap to send; the tail is
 sent when the request or task that ingested ends (``request_finished``/``task_postrun``), when
 the process exits, or by anyone calling ``loyalty_pending_flush()`` (commands, tests).
 The task (``customers.tasks.loyalty_orders_sync_task``) is idempotent: earning once per order is
@@ -24,7 +25,7 @@ from cdp.events import batch_handler
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 500
+CHUNK = 5000
 _local = threading.local()
 
 
@@ -52,7 +53,19 @@ def loyalty_order_ingested_handler(*, events: list[dict]) -> None:
 def _send(schema_name: str, order_ids: list[int]) -> None:
     from customers.tasks import loyalty_orders_sync_task
 
-    loyalty_orders_sync_task.apply_async(kwargs={"order_ids": order_ids}, headers={"_schema_name": schema_name})
+    loyalty_orders_sync_task.apply_async(kwargs={"id_ranges": id_ranges(order_ids)},
+                                         headers={"_schema_name": schema_name})
+
+
+def id_ranges(ids: list[int]) -> list[list[int]]:
+    """``[1, 2, 3, 7, 5]`` → ``[[1, 3], [5, 5], [7, 7]]`` (sorted, consecutive ids joined)."""
+    ranges: list[list[int]] = []
+    for value in sorted(set(ids)):
+        if ranges and value == ranges[-1][1] + 1:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    return ranges
 
 
 def loyalty_pending_flush(**_) -> int:

@@ -439,3 +439,10 @@ def test_admin_shows_the_account_with_its_ledger_and_computed_balance(world, alp
     page = alpha_client(world.user("alpha_owner")).get(f"/admin/customers/loyaltyaccount/{account.pk}/change/")
     body = page.content.decode()
     assert page.status_code == 200 and "Ledger balance" in body and "welcome" in body
+
+
+def test_buffered_orders_travel_as_id_ranges():
+    from customers.loyalty_hooks import id_ranges
+
+    assert id_ranges([7, 1, 2, 3, 5, 3]) == [[1, 3], [5, 5], [7, 7]]
+    assert id_ranges([]) == []

@@ -9,6 +9,12 @@ from customers.services.bulk.columns import ADDRESS_COLUMNS, AMOUNT_COLUMNS
 from customers.services.normalize import ALPHA3, CALLING_CODES, COUNTRY_NAMES, GENDERS
 
 
+#: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
+KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method", "email", "cext",
+                "doc_type", "doc", "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
+                "items", *(f"addr_{name}" for name in ADDRESS_COLUMNS), "raw")
+
+
 def stage_sql(default_source: str, default_currency: str, columns: list[str]) -> list[str]:
     """The statements turning the raw text rows of ``cdp_bulk_stage`` (whose columns, besides
     ``row_no``, are the file's: ``columns``) into ``cdp_bulk_rows``: normalized, validated (``errors`` empty when
@@ -84,7 +90,7 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
       FROM cdp_bulk_stage r"""
     validate = errors_as_text(f"""
     CREATE UNLOGGED TABLE cdp_bulk_rows AS
-    SELECT n.*,
+    SELECT {", ".join(f"n.{name}" for name in KEPT_COLUMNS)},
            CASE WHEN n.phone_digits = '' THEN NULL
                 WHEN n.cand IS NOT NULL AND length(n.cand) BETWEEN 8 AND 15 THEN '+' || n.cand
                 ELSE left(n.phone_digits, 20) END AS phone,
@@ -164,7 +170,7 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
     duplicates = """
     CREATE UNLOGGED TABLE cdp_bulk_dups AS
     SELECT src, ext, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext HAVING count(*) > 1"""
-    return [normalize, validate, "DROP TABLE cdp_bulk_norm", duplicates]
+    return [normalize, "DROP TABLE cdp_bulk_stage", validate, "DROP TABLE cdp_bulk_norm", duplicates]
 
 
 def errors_as_text(sql: str) -> str:
