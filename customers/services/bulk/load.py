@@ -214,8 +214,13 @@ def orders_bulk_load(
         cursor.execute("DROP TABLE cdp_bulk_rows")
         cursor.execute("ALTER TABLE cdp_bulk_final RENAME TO cdp_bulk_rows")
 
-        say("updating known customers")
-        apply_profiles(cursor, actor)
+        # What the file holds, in one pass over it (each step below is skipped when it has nothing to do).
+        cursor.execute("SELECT bool_or(NOT is_new), bool_or(items IS NOT NULL), bool_or(addr_line1 <> '') "
+                       "FROM cdp_bulk_rows")
+        known, has_items, has_addresses = (bool(flag) for flag in cursor.fetchone())
+        if known:
+            say("updating known customers")
+            apply_profiles(cursor, actor)
 
         # Every (source, external id) of the file, owned by the customer of its first row: known
         # ones are marked seen, new ones inserted (no concurrent writer: we hold the ingest lock).
@@ -231,8 +236,9 @@ def orders_bulk_load(
                                 WHERE i.source = f.src AND i.external_id = f.cext)""")
 
         say("writing orders")
-        created_orders = upsert_orders(cursor, actor, result)
-        write_addresses(cursor)
+        created_orders = upsert_orders(cursor, actor, result, has_items=has_items)
+        if has_addresses:
+            write_addresses(cursor)
 
         say("recomputing aggregates")
         # New customers got exact aggregates at insert; known ones (and owners of updated orders)

@@ -19,10 +19,8 @@ def priority_values(cursor) -> str:
 
 
 def apply_profiles(cursor, actor: Actor) -> None:
-    """Fill or overwrite known customers' fields under the conflict rule, logging each change."""
-    cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE NOT is_new)")
-    if not cursor.fetchone()[0]:
-        return
+    """Fill or overwrite known customers' fields under the conflict rule, logging each change
+    (called when the file names known customers)."""
     priorities = priority_values(cursor)
     label = actor.label[:255]
     fields = [*PROFILE_FIELDS, ("email", "text")]
@@ -107,11 +105,9 @@ def items_sql(alias: str) -> str:
                   FROM jsonb_array_elements({alias}.items) AS e(item))"""
 
 
-def upsert_orders(cursor, actor: Actor, result: BulkResult) -> list[tuple[int, int]]:
+def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) -> list[tuple[int, int]]:
     """Update the changed orders of the file, insert the new ones with their items; returns the
     new orders' (id, customer_id) when someone listens to ``order.ingested``, else []."""
-    cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE items IS NOT NULL)")
-    has_items = cursor.fetchone()[0]
     # cdp_bulk_old (orders of this file already stored, with their old values) exists already;
     # with items, compare item signatures too.
     items_old = ("(SELECT string_agg(concat_ws('|', i.sku, i.name, i.quantity::text, i.unit_price::text), '#' "
@@ -219,10 +215,8 @@ def write_items(cursor) -> None:
 
 
 def write_addresses(cursor) -> None:
-    """Remember new addresses (same rule as the record path); the first of a type is the default."""
-    cursor.execute("SELECT EXISTS (SELECT 1 FROM cdp_bulk_rows WHERE addr_line1 <> '')")
-    if not cursor.fetchone()[0]:
-        return
+    """Remember new addresses (same rule as the record path); the first of a type is the default
+    (called when the file has addresses)."""
     cursor.execute("""
         INSERT INTO customers_address (customer_id, address_type, recipient_name, line1, line2, number, neighborhood,
                                        city, state, postal_code, country, phone, is_default, is_active, source,
