@@ -213,3 +213,33 @@ def test_portal_navigation_shows_only_what_the_role_may_open(world, alpha_client
     assert 'href="/billing/"' not in viewer and 'href="/integrations/"' not in viewer
     assert 'href="/customers/"' in viewer
     assert 'href="/settings/api-keys/"' in owner and 'href="/settings/api-keys/"' not in viewer
+
+
+def test_search_path_is_set_once_per_tenant_switch_and_survives_rolled_back_savepoints(world):
+    """TENANT_LIMIT_SET_CALLS: one SET search_path per tenant switch, not one per cursor. A SET made
+    inside a savepoint that rolls back is undone by PostgreSQL; the next query must still run in
+    the tenant's schema, never in public or in the previous tenant's."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+    from django_tenants.utils import tenant_context
+
+    from customers.models import Customer
+
+    with tenant_context(world.beta):
+        Customer.objects.create(email="only-in-beta@example.com")
+    with tenant_context(world.alpha):
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(3):
+                Customer.objects.count()
+        assert sum("search_path" in q["sql"] for q in queries.captured_queries) <= 1
+
+    with tenant_context(world.alpha):
+        Customer.objects.count()  # the server's search_path is alpha's
+        with pytest.raises(RuntimeError), transaction.atomic():
+            connection.set_tenant(world.beta)
+            Customer.objects.count()  # SET search_path to beta, inside the savepoint
+            raise RuntimeError
+        # The rollback undid that SET (the server is back on alpha) while the connection still
+        # names beta: the next query must re-issue the SET, not trust a stale "already set".
+        assert connection.tenant == world.beta
+        assert Customer.objects.filter(email="only-in-beta@example.com").exists()

@@ -84,9 +84,10 @@ PUBLIC_SCHEMA_URLCONF = "cdp.urls.public"
 ROOT_URLCONF = "cdp.urls.tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
-# Re-issue SET search_path for every cursor: a rolled-back transaction also rolls back a SET
-# made inside it, and a cached "already set" flag would then silently query the wrong schema.
-TENANT_LIMIT_SET_CALLS = False
+# One SET search_path per tenant switch, not per cursor (a third of all round trips). A rolled-back
+# transaction or savepoint also undoes a SET made inside it: django-tenants forgets the flag on
+# rollback() and savepoint_rollback() (tests/test_platform.py proves the schema stays right).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "cdp.middleware.HealthCheckMiddleware",
