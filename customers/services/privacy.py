@@ -204,25 +204,6 @@ def _identity_token(key: bytes, source: str, external_id: str) -> str:
     return "pz-" + hmac.new(key, f"{source}\x00{external_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def _audit_trail_redact(*, tenant, customer_ids: list[int], address_ids: list[int], tokens: _Tokens) -> int:
-    """Null the personal values in the audit entries about these customers and addresses.
-
-    The audit trail is the tenants app's; this is the one place customers writes to it directly,
-    because erasure must reach it and the audit service has no redaction entry point yet."""
-    from tenants.models import AuditLog
-
-    entries = AuditLog.objects.filter(tenant=tenant).filter(
-        Q(resource_type="customer", resource_id__in=[str(i) for i in customer_ids])
-        | Q(resource_type="customer_address", resource_id__in=[str(i) for i in address_ids]))
-    count = 0
-    for entry in entries.only("id", "changes"):
-        changes = json_scrub(entry.changes, tokens, person_context=True)
-        if changes != entry.changes:
-            AuditLog.objects.filter(pk=entry.pk).update(changes=changes)
-            count += 1
-    return count
-
-
 @transaction.atomic
 def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -> Customer:
     """Irreversibly replace the person's data (see the module docstring for what is kept).
@@ -296,7 +277,10 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
         CustomerMerge.objects.filter(pk=merge.pk).update(snapshot=snapshot,
                                                          reason=_text_scrub(merge.reason, tokens) or "")
     DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
-    redacted = _audit_trail_redact(tenant=connection.tenant, customer_ids=ids, address_ids=address_ids, tokens=tokens)
+    from tenants.services import audit_redact
+
+    redacted = audit_redact(tenant=connection.tenant, resources={"customer": ids, "customer_address": address_ids},
+                            scrub=lambda changes: json_scrub(changes, tokens, person_context=True))
 
     CustomerChangeLog.objects.bulk_create([
         CustomerChangeLog(customer_id=pk, field="pseudonymization", old_value=None, new_value=None,

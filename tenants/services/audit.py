@@ -3,6 +3,9 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from collections.abc import Callable
+
+from django.db.models import Q
 
 from cdp.context import Actor, request_ip
 from tenants.models import AuditLog, Tenant
@@ -49,6 +52,22 @@ def audit_record(
         changes=_jsonable(changes or {}),
         ip_address=actor.ip or request_ip(),
     )
+
+
+def audit_redact(*, tenant: Tenant, resources: dict[str, list], scrub: Callable[[dict], dict]) -> int:
+    """Rewrite with ``scrub`` the ``changes`` of ``tenant``'s audit entries about ``resources``
+    (``{resource_type: [ids]}``): the one way an entry is ever altered, for erasure (the entry
+    stays, the personal values it quoted go). Returns how many entries changed."""
+    about = Q(pk__in=[])
+    for resource_type, ids in resources.items():
+        about |= Q(resource_type=resource_type, resource_id__in=[str(i) for i in ids])
+    count = 0
+    for entry in AuditLog.objects.filter(about, tenant=tenant).only("id", "changes"):
+        changes = scrub(entry.changes)
+        if changes != entry.changes:
+            AuditLog.objects.filter(pk=entry.pk).update(changes=changes)
+            count += 1
+    return count
 
 
 def actor_from_request(request) -> Actor:

@@ -81,3 +81,28 @@ def test_tenant_settings_are_validated_and_merged(world):
     assert world.alpha.settings["currency"] == "BRL"
     entry = AuditLog.objects.filter(action="tenant.update", tenant=world.alpha).first()
     assert entry.changes["settings"][1]["currency"] == "BRL"
+
+
+def test_audit_redact_rewrites_only_the_named_entries_of_the_tenant(world):
+    from tenants.services import audit_record, audit_redact
+
+    actor = Actor.system("test")
+    entries = {
+        "mine": audit_record(actor=actor, action="x", resource_type="customer", resource_id=7, tenant=world.alpha,
+                             changes={"email": ["a@x.com", "b@x.com"]}),
+        "other_id": audit_record(actor=actor, action="x", resource_type="customer", resource_id=8,
+                                 tenant=world.alpha, changes={"email": ["c@x.com", None]}),
+        "other_tenant": audit_record(actor=actor, action="x", resource_type="customer", resource_id=7,
+                                     tenant=world.beta, changes={"email": ["a@x.com", None]}),
+        "address": audit_record(actor=actor, action="x", resource_type="customer_address", resource_id=3,
+                                tenant=world.alpha, changes={"line1": ["Calle 1", None]}),
+    }
+
+    redacted = audit_redact(tenant=world.alpha, resources={"customer": [7], "customer_address": [3]},
+                            scrub=lambda changes: {key: [None, None] for key in changes})
+
+    assert redacted == 2
+    after = {name: AuditLog.objects.get(pk=entry.pk).changes for name, entry in entries.items()}
+    assert after["mine"] == {"email": [None, None]} and after["address"] == {"line1": [None, None]}
+    assert after["other_id"] == {"email": ["c@x.com", None]}
+    assert after["other_tenant"] == {"email": ["a@x.com", None]}
