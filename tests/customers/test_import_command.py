@@ -204,3 +204,23 @@ def test_both_paths_publish_the_same_events(world, tmp_path, mode, django_captur
                                       + [(orders["A1"], "updated")])
     # A batch subscriber gets every order of a publication in one call.
     assert sorted(len(b) for b in batches) in ([1, 4], [1, 1, 1, 1, 1])
+
+
+def test_bulk_import_satisfies_every_foreign_key_when_the_checks_run(world, tmp_path, monkeypatch):
+    """On a server where the role may not skip foreign-key checks, they run, and every row the
+    bulk path writes must pass them (new customers, identities, orders, items, addresses, logs)."""
+    from django.db import connection
+
+    from customers.services.bulk import load
+
+    monkeypatch.setattr(load, "_foreign_key_triggers_off", lambda cursor: False)
+    path = write_csv(tmp_path / "orders.csv", ROWS)
+    run(path, "--mode", "bulk")
+    changed = [list(r) for r in ROWS[:4]]
+    changed[0][3] = "refunded"
+    changed[0][17] = '[{"sku": "YERBA", "name": "Yerba", "quantity": 1, "unit_price": "900"}]'
+    run(write_csv(tmp_path / "orders.csv", changed), "--mode", "bulk")
+
+    with tenant_context(world.alpha), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks, now rather than at commit
+        assert Order.objects.get(external_order_id="A1").items.get().sku == "YERBA"
