@@ -57,19 +57,15 @@ def orders_bulk_load(
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [ingest_lock_key()])
-        # Scratch tables are UNLOGGED tables of the tenant's schema, not TEMP ones, so that
-        # PostgreSQL may spread the big passes over parallel workers (it never reads temporary
-        # tables in parallel). Created and dropped inside this transaction, they are never seen by
-        # another session, and a failure rolls them back with everything else. The tenant's ingest
-        # lock, held exclusively, keeps a second bulk load of the tenant from colliding.
+        # Scratch tables are UNLOGGED tables of the tenant's schema, not TEMP ones: a million wide
+        # rows belong in shared buffers, not in a session's temp_buffers (8MB by default). Created
+        # and dropped inside this transaction, they are never seen by another session, and a
+        # failure rolls them back with everything else. The tenant's ingest lock, held
+        # exclusively, keeps a second bulk load of the tenant from colliding.
         cursor.execute(DROP_SCRATCH_TABLES)
         # A re-runnable import may lose its last commit on a crash; it saves a WAL flush wait.
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        # The planner prices a row's many string functions as nearly free; say that parallel
-        # workers pay off so the per-row passes use every core.
-        cursor.execute("SET LOCAL parallel_setup_cost = 100")
-        cursor.execute("SET LOCAL parallel_tuple_cost = 0.001")
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [tenant.setting("timezone") or "UTC"])
         cols_sql = ", ".join(f"{quoted(name)} text" for name in stage_columns)
         cursor.execute(f"CREATE UNLOGGED TABLE cdp_bulk_stage (row_no bigint GENERATED ALWAYS AS IDENTITY, "

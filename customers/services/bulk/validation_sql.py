@@ -20,10 +20,9 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
     ``row_no``, are the file's: ``columns``) into ``cdp_bulk_rows``: normalized, validated (``errors`` empty when
     valid) and with the source row as JSON (``raw``). Messages match customers.services.validation.
 
-    Two ``CREATE TABLE AS`` passes, because a value used by later expressions (the order date,
-    an amount, the country) must be computed once: PostgreSQL inlines subqueries and CTEs and
-    would repeat their expressions at every use. Every expression is parallel safe (no
-    subqueries), so each pass spreads over the CPUs."""
+    One pass over the file: the inner ``normalize`` query computes each value once and ``OFFSET 0``
+    keeps PostgreSQL from inlining it into the outer one, which would repeat the expressions at
+    every use (the order date, an amount or the country are used several times by the checks)."""
     col = lambda name: f"r.{name}" if name in columns else "NULL::text"  # noqa: E731
     countries = " ".join(f"WHEN '{name.lower()}' THEN '{code}'" for name, code in
                          [*ALPHA3.items(), *((k.replace("'", "''"), v) for k, v in COUNTRY_NAMES.items())])
@@ -49,7 +48,6 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
     keys = ", ".join("'" + name.replace("'", "''") + "'" for name in columns)
     values = ", ".join('r."' + name.replace('"', '""') + '"' for name in columns)
     normalize = f"""
-    CREATE UNLOGGED TABLE cdp_bulk_norm AS
     SELECT r.row_no,
            coalesce(nullif(lower(trim({col("source")})), ''), '{default_source}') AS src,
            nullif(trim({col("external_order_id")}), '') AS ext,
@@ -165,12 +163,13 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                                THEN ltrim(m.phone_digits, '0')
                                ELSE m.calling || ltrim(m.phone_digits, '0') END
                    END AS cand
-              FROM (SELECT c.*, CASE c.country {calling} END AS calling FROM cdp_bulk_norm c) m) n""")
+              FROM (SELECT c.*, CASE c.country {calling} END AS calling
+                      FROM ({normalize} OFFSET 0) c) m) n""")
     # Rows repeating an order (source, external id) of an earlier row of the file.
     duplicates = """
     CREATE UNLOGGED TABLE cdp_bulk_dups AS
     SELECT src, ext, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext HAVING count(*) > 1"""
-    return [normalize, "DROP TABLE cdp_bulk_stage", validate, "DROP TABLE cdp_bulk_norm", duplicates]
+    return [validate, "DROP TABLE cdp_bulk_stage", duplicates]
 
 
 def errors_as_text(sql: str) -> str:
