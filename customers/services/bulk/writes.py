@@ -253,7 +253,7 @@ def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:
     gc.disable()
     try:
         if has_subscribers("customer.created"):
-            cursor.execute("SELECT id, first_source FROM cdp_bulk_people WHERE id IS NOT NULL ORDER BY id")
+            cursor.execute("SELECT id, first_source FROM cdp_bulk_people ORDER BY id")
             events.extend(("customer.created", {"customer_id": customer_id, "source": source})
                           for customer_id, source in cursor.fetchall())
         if has_subscribers("order.ingested"):
