@@ -12,7 +12,6 @@ from cdp import registry as cdp_registry
 from cdp.context import Actor
 from customers.services.bulk.columns import (
     DROP_SCRATCH_TABLES,
-    KNOWN_COLUMNS,
     ORDER_VALUE_FIELDS,
     PROFILE_FIELDS,
     BulkResult,

@@ -8,7 +8,6 @@ import re
 from customers.services.bulk.columns import ADDRESS_COLUMNS, AMOUNT_COLUMNS
 from customers.services.normalize import ALPHA3, CALLING_CODES, COUNTRY_NAMES, GENDERS
 
-
 #: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
 KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method", "email", "cext",
                 "doc_type", "doc", "first_name", "last_name", "city", "state", "birth_date", "gender", "country",

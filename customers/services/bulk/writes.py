@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
 
 from cdp.context import Actor
 from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE
@@ -146,7 +147,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) 
          WHERE o.id = ch.id""")
     result.updated = cursor.rowcount
     result.unchanged = existing - result.updated
-    cursor.execute(f"""
+    cursor.execute("""
         INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by, reason,
                                                  created_at)
         SELECT ch.customer_id, 'order.' || f.field, f.old, f.new, v.src, %s,
@@ -176,7 +177,8 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) 
          WHERE NOT v.stored
         {"RETURNING id, customer_id" if has_subscribers("order.ingested") else ""}""")
     result.created = cursor.rowcount
-    created = cursor.fetchall() if has_subscribers("order.ingested") else []
+    with gc_paused():
+        created = cursor.fetchall() if has_subscribers("order.ingested") else []
     if has_items:
         write_items(cursor)
     return created
@@ -247,11 +249,7 @@ def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:
     """The same events as the record path, when someone listens (ids only): new customers, and
     new (``created_orders``, from the insert) and changed orders."""
     events: list = []
-    # A million small dicts would set off the cyclic garbage collector hundreds of times (seconds
-    # of pure overhead); none of them can form a cycle.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         if has_subscribers("customer.created"):
             cursor.execute("SELECT id, first_source FROM cdp_bulk_people ORDER BY id")
             events.extend(("customer.created", {"customer_id": customer_id, "source": source})
@@ -263,6 +261,16 @@ def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:
             events.extend(("order.ingested", {"order_id": order_id, "customer_id": customer_id, "outcome": "updated"})
                           for order_id, customer_id in cursor.fetchall())
         publish_on_commit(events)
+
+
+@contextmanager
+def gc_paused():
+    """A million small tuples or dicts would set off the cyclic garbage collector hundreds of
+    times (seconds of pure overhead); none of them can form a cycle."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()
