@@ -92,6 +92,16 @@ class RfmSegmentDefinition(TimeStampedModel):
         return self.name
 
 
+# The per-customer result tables (current RFM, snapshots, CLV, churn, segment memberships) are
+# rewritten by every run, up to a million rows at a time, from rows that exist in the same
+# transaction. Their foreign keys are kept for the ORM (joins, and deleting a customer, log or
+# segment still deletes its rows) but not enforced by PostgreSQL: its per-row check costs ~4 s per
+# million rows written, more than computing them. Nothing deletes those parents with raw SQL.
+# For the same reason they carry only the indexes something reads: a plain index on segment, tier
+# and band, not also Django's ``varchar_pattern_ops`` twin for LIKE queries nobody runs on them.
+RESULT_FK = {"on_delete": models.CASCADE, "db_constraint": False}
+
+
 class RfmFields(models.Model):
     as_of = models.DateField()
     recency_days = models.PositiveIntegerField()
@@ -101,7 +111,7 @@ class RfmFields(models.Model):
     f_score = models.PositiveSmallIntegerField()
     m_score = models.PositiveSmallIntegerField()
     rfm_score = models.CharField(max_length=3)
-    segment = models.CharField(max_length=50, blank=True, db_index=True)
+    segment = models.CharField(max_length=50, blank=True)
 
     class Meta:
         abstract = True
@@ -110,10 +120,11 @@ class RfmFields(models.Model):
 class CustomerRfm(RfmFields):
     """The current RFM row of a customer (from the latest run)."""
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="analytics_rfm")
+    customer = models.OneToOneField(Customer, related_name="analytics_rfm", **RESULT_FK)
 
     class Meta:
         ordering = ["customer_id"]
+        indexes = [models.Index(fields=["segment"], name="rfm_current_segment_idx")]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.rfm_score} {self.segment}"
@@ -122,7 +133,9 @@ class CustomerRfm(RfmFields):
 class RfmSnapshot(RfmFields):
     """History: one row per customer and as-of date (re-running a date replaces its rows)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # A run appends a million rows here, so no index beyond what is read: uniq_rfm_snapshot
+    # (customer, as_of) serves lookups by customer, rfm_snapshot_asof_seg_idx the segments of a date.
+    customer = models.ForeignKey(Customer, related_name="+", db_index=False, **RESULT_FK)
 
     class Meta:
         ordering = ["-as_of", "customer_id"]
@@ -170,8 +183,8 @@ class CustomerClv(models.Model):
         MEDIUM = "medium", "Medium"
         LOW = "low", "Low"
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="analytics_clv")
-    log = models.ForeignKey(ClvCalculationLog, on_delete=models.CASCADE, related_name="rows")
+    customer = models.OneToOneField(Customer, related_name="analytics_clv", **RESULT_FK)
+    log = models.ForeignKey(ClvCalculationLog, related_name="rows", **RESULT_FK)
     as_of = models.DateField()
     frequency = models.PositiveIntegerField(help_text="Repeat purchase days.")
     recency = models.FloatField(help_text="First to last purchase, in the log's time unit.")
@@ -182,11 +195,12 @@ class CustomerClv(models.Model):
     predicted_value = models.DecimalField(max_digits=15, decimal_places=2)
     historical_value = models.DecimalField(max_digits=15, decimal_places=2)
     total_clv = models.DecimalField(max_digits=15, decimal_places=2)
-    tier = models.CharField(max_length=10, choices=Tier.choices, db_index=True)
+    tier = models.CharField(max_length=10, choices=Tier.choices)
     percentile = models.FloatField()
 
     class Meta:
         ordering = ["customer_id"]
+        indexes = [models.Index(fields=["tier"], name="clv_tier_idx")]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.total_clv} ({self.tier})"
@@ -228,11 +242,11 @@ class CustomerChurn(models.Model):
         CHURNING = "churning", "Churning"
         CHURNED = "churned", "Churned"
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="analytics_churn")
-    log = models.ForeignKey(ChurnPredictionLog, on_delete=models.CASCADE, related_name="rows")
+    customer = models.OneToOneField(Customer, related_name="analytics_churn", **RESULT_FK)
+    log = models.ForeignKey(ChurnPredictionLog, related_name="rows", **RESULT_FK)
     as_of = models.DateField()
     probability = models.FloatField()
-    band = models.CharField(max_length=10, choices=Band.choices, db_index=True)
+    band = models.CharField(max_length=10, choices=Band.choices)
     method = models.CharField(max_length=20, choices=ChurnPredictionLog.Method.choices)
     days_since_last_purchase = models.PositiveIntegerField()
     predicted_churn_date = models.DateField(null=True, blank=True)
@@ -240,6 +254,7 @@ class CustomerChurn(models.Model):
 
     class Meta:
         ordering = ["customer_id"]
+        indexes = [models.Index(fields=["band"], name="churn_band_idx")]
 
 
 class CohortCell(models.Model):
@@ -298,8 +313,9 @@ class Segment(TimeStampedModel):
 
 
 class SegmentMembership(models.Model):
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="analytics_segment_memberships")
+    # Re-materialized by every run like the other result tables (RESULT_FK).
+    segment = models.ForeignKey(Segment, related_name="memberships", **RESULT_FK)
+    customer = models.ForeignKey(Customer, related_name="analytics_segment_memberships", **RESULT_FK)
     added_at = models.DateTimeField()
 
     class Meta:

@@ -1,245 +1,303 @@
-"""The set-based SQL of the analytics recompute, in one place and tested (tests/analytics).
+"""The SQL of the analytics recompute, in one place and tested (tests/analytics).
 
-Every function runs in the current tenant schema, reads customers' orders as of a date (local
-dates in the tenant's timezone, counted statuses only, merged customers excluded) and either
-returns rows or rewrites one analytics table in a few statements. Nothing here loops per customer.
+A run reads the orders once (``counted_orders_sql``: counted statuses, merged customers excluded,
+local dates in the tenant's timezone) and computes in ``analytics.history`` with numpy. Per-customer
+results come back in bulk: a binary COPY of the arrays into a temporary table (``stage_arrays``)
+and one ``INSERT … SELECT`` into the result table, or a text COPY for churn rows and their JSON.
+A result table that is replaced whole is emptied and its plain indexes rebuilt (``_rewrite``).
+Nothing here loops per customer.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
+import struct
 
-from django.db import connection
+import numpy as np
+from django.db import connection, transaction
+from psycopg.copy import QueuedLibpqWriter
 
 from analytics import conf
-from analytics.models import CohortCell, CustomerRfm, DailyKpi, RfmSegmentDefinition, RfmSnapshot
+from analytics.models import (
+    CohortCell,
+    CustomerChurn,
+    CustomerClv,
+    CustomerRfm,
+    DailyKpi,
+    RfmSegmentDefinition,
+    RfmSnapshot,
+)
 from customers.models import Customer, Order
 
-# Counted orders up to the as-of date with their local purchase date.
-_ORDERS_CTE = f"""
-o AS (
-    SELECT ord.customer_id, (ord.order_date AT TIME ZONE %(tz)s)::date AS d, ord.total_amount AS amount
-    FROM {Order._meta.db_table} ord
-    JOIN {Customer._meta.db_table} c ON c.id = ord.customer_id AND c.status <> 'merged'
-    WHERE ord.status = ANY(%(statuses)s) AND (ord.order_date AT TIME ZONE %(tz)s)::date <= %(as_of)s
-)"""
-
-
-# Sorts and hashes over millions of rows stay in memory for the step's transaction only.
+# Aggregates over millions of rows stay in memory, for the step's transaction only.
 WORK_MEM = "SET LOCAL work_mem = '256MB'"
 
-
-def _params(as_of: datetime.date, tz: str, **extra) -> dict:
-    return {"as_of": as_of, "tz": tz, "statuses": list(conf.get("ANALYTICS_COUNTED_STATUSES")), **extra}
-
-
-def _quintile(order_by: str) -> str:
-    # RANK gives tied values the same (lowest) rank, so equal values always share a score.
-    return f"LEAST(5, 1 + FLOOR(5.0 * (RANK() OVER (ORDER BY {order_by}) - 1) / COUNT(*) OVER ()))::int"
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_BINARY = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "?", "date": ">i4"}
 
 
-def rfm_compute_sql(*, as_of: datetime.date, tz: str, replace_current: bool) -> int:
-    """Score every customer with a counted order by ``as_of``: recency (days since the last
-    purchase), frequency (orders), monetary (sum); quintile scores 1–5 with ties sharing a score;
-    segment = the first active definition (by priority) whose box holds the scores. Writes the
-    snapshot for ``as_of`` (replacing it) and, if ``replace_current``, the current rows.
-    Returns the number of customers scored."""
-    rfm, snap, defs = CustomerRfm._meta.db_table, RfmSnapshot._meta.db_table, RfmSegmentDefinition._meta.db_table
-    cols = "customer_id, as_of, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_score, segment"
+#: Orders per array: PostgreSQL caps one value at 1 GB (~89 million bigints with their headers).
+ORDERS_PER_ARRAY = 20_000_000
+
+
+def counted_orders_sql(*, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every counted order of a customer that is not merged away, as three arrays: customer id,
+    local purchase date (days since 2000-01-01 in ``tz``) and total in cents. One scan; the
+    values travel as a few binary arrays (one set per range of customers) instead of rows."""
+    orders, customers = Order._meta.db_table, Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM {customers}")
+        low, high = cursor.fetchone()
+        cursor.execute("SELECT GREATEST(reltuples, pg_relation_size(oid) / 64) FROM pg_class WHERE oid = %s::regclass",
+                       [orders])
+        estimate = max(float(cursor.fetchone()[0]), 1.0)
+    width = max(1, math.ceil((high - low + 1) * ORDERS_PER_ARRAY / estimate))
+    # ``timestamptz::date`` in the session's zone is the local date, several times cheaper than
+    # ``AT TIME ZONE`` per row. The zone is set for this transaction only (hence the atomic block,
+    # even when called outside one) and restored right after.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [tz])
+        zone = cursor.fetchone()[0]
+        customer_id, day, cents = _fetch_arrays(
+            f"SELECT array_send(array_agg(customer_id)), array_send(array_agg(order_date::date)), "
+            f"array_send(array_agg((total_amount * 100)::bigint)) FROM {orders} WHERE status = ANY(%(statuses)s) "
+            f"GROUP BY (customer_id - %(low)s) / %(width)s",
+            {"statuses": list(conf.get("ANALYTICS_COUNTED_STATUSES")), "low": low, "width": width},
+            [">i8", ">i4", ">i8"])
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+    # Merged customers are few: dropping their orders here is cheaper than an anti-join per order.
+    (merged,) = _fetch_arrays(f"SELECT array_send(array_agg(id)) FROM {customers} WHERE status = 'merged'", None,
+                              [">i8"])
+    if len(merged):
+        keep = ~np.isin(customer_id, merged)
+        customer_id, day, cents = customer_id[keep], day[keep], cents[keep]
+    return customer_id, day, cents
+
+
+def _fetch_arrays(query: str, params, dtypes: list[str]) -> list[np.ndarray]:
+    """Run ``query`` (rows of ``array_send(array_agg(…))`` values without NULL elements, one per
+    dtype) and return each column's arrays concatenated."""
     with connection.cursor() as cursor:
         cursor.execute(WORK_MEM)
-        cursor.execute("DROP TABLE IF EXISTS _rfm_run")
-        cursor.execute(
-            f"""
-            CREATE TEMP TABLE _rfm_run AS
-            WITH {_ORDERS_CTE},
-            base AS (
-                SELECT customer_id, %(as_of)s::date - MAX(d) AS recency_days, COUNT(*) AS frequency,
-                       SUM(amount) AS monetary
-                FROM o GROUP BY customer_id
-            ),
-            scored AS (
-                SELECT base.*, {_quintile("recency_days DESC")} AS r_score,
-                       {_quintile("frequency")} AS f_score, {_quintile("monetary")} AS m_score
-                FROM base
-            ),
-            -- The 125 score cells, each mapped once to the first matching definition.
-            cells AS (
-                SELECT DISTINCT ON (r, f, m) r, f, m, d.code
-                FROM generate_series(1, 5) r, generate_series(1, 5) f, generate_series(1, 5) m, {defs} d
-                WHERE d.is_active AND r BETWEEN d.r_min AND d.r_max AND f BETWEEN d.f_min AND d.f_max
-                  AND m BETWEEN d.m_min AND d.m_max
-                ORDER BY r, f, m, d.priority, d.code
-            )
-            SELECT s.customer_id, %(as_of)s::date AS as_of, s.recency_days, s.frequency, s.monetary,
-                   s.r_score, s.f_score, s.m_score, s.r_score::text || s.f_score::text || s.m_score::text AS rfm_score,
-                   COALESCE(cells.code, '') AS segment
-            FROM scored s
-            LEFT JOIN cells ON cells.r = s.r_score AND cells.f = s.f_score AND cells.m = s.m_score
-            """,
-            _params(as_of, tz),
-        )
-        cursor.execute("ANALYZE _rfm_run")
-        cursor.execute("SELECT COUNT(*) FROM _rfm_run")
-        count = cursor.fetchone()[0]
-        cursor.execute(f"DELETE FROM {snap} WHERE as_of = %s", [as_of])
-        cursor.execute(f"INSERT INTO {snap} ({cols}) SELECT {cols} FROM _rfm_run")
-        if replace_current:
-            cursor.execute(f"DELETE FROM {rfm} r WHERE NOT EXISTS "
-                           f"(SELECT 1 FROM _rfm_run t WHERE t.customer_id = r.customer_id)")
-            updates = ", ".join(f"{col} = EXCLUDED.{col}" for col in cols.split(", ")[1:])
-            cursor.execute(
-                f"INSERT INTO {rfm} ({cols}) SELECT {cols} FROM _rfm_run "
-                f"ON CONFLICT (customer_id) DO UPDATE SET {updates}"
-            )
-        cursor.execute("DROP TABLE _rfm_run")
+        # Parallel workers would each build a partial array and pay to merge them: slower.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", params) as copy:
+            data = b"".join(bytes(chunk) for chunk in copy)
+    parts: list[list[np.ndarray]] = [[] for _ in dtypes]
+    offset = len(_COPY_HEADER)
+    while True:
+        (fields,) = struct.unpack_from(">h", data, offset)
+        offset += 2
+        if fields < 0:  # the trailer
+            break
+        for index, dtype in enumerate(dtypes):
+            (length,) = struct.unpack_from(">i", data, offset)
+            offset += 4
+            parts[index].append(_array(None if length < 0 else memoryview(data)[offset:offset + length], dtype))
+            offset += max(length, 0)
+    return [np.concatenate(arrays) if arrays else _array(None, dtype)
+            for arrays, dtype in zip(parts, dtypes, strict=True)]
+
+
+def _array(value, dtype: str) -> np.ndarray:
+    """A one-dimensional array without NULLs from PostgreSQL's binary array format."""
+    native = np.dtype(dtype).newbyteorder("=")
+    if value is None:
+        return np.zeros(0, dtype=native)
+    ndim, _flags, _oid = struct.unpack_from(">iii", value, 0)
+    if ndim == 0:
+        return np.zeros(0, dtype=native)
+    (count,) = struct.unpack_from(">i", value, 12)
+    records = np.frombuffer(value, dtype=np.dtype([("length", ">i4"), ("value", dtype)]), count=count, offset=20)
+    return records["value"].astype(native)
+
+
+def stage_arrays(*, table: str, columns: list[tuple[str, str, np.ndarray]]) -> int:
+    """(Re)create the temporary ``table`` with ``columns`` = [(name, type, values)], types among
+    int2, int4, int8, float8, bool and date (day numbers), and fill it with one binary COPY.
+    Returns the row count. The caller drops it (``unstage``)."""
+    count = len(columns[0][2])
+    layout = [("fields", ">i2")]
+    for index, (_name, kind, _values) in enumerate(columns):
+        layout += [(f"l{index}", ">i4"), (f"v{index}", _BINARY[kind])]
+    rows = np.empty(count, dtype=np.dtype(layout))
+    rows["fields"] = len(columns)
+    for index, (_name, kind, values) in enumerate(columns):
+        rows[f"l{index}"] = np.dtype(_BINARY[kind]).itemsize
+        rows[f"v{index}"] = values
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMP TABLE {table} ({', '.join(f'{name} {kind}' for name, kind, _ in columns)})")
+        with cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
+            copy.write(_COPY_HEADER)
+            step = max(1, (16 << 20) // rows.itemsize)
+            for start in range(0, count, step):
+                copy.write(rows[start:start + step].tobytes())
+            copy.write(b"\xff\xff")
     return count
 
 
-def clv_summary_sql(*, as_of: datetime.date, tz: str) -> list[tuple]:
-    """Buy-till-you-die summary per customer, as lifetimes' ``summary_data_from_transaction_data``
-    builds it with daily periods: purchases grouped per distinct day; frequency = repeat days;
-    first and last purchase day; monetary = mean of the repeat days' totals (0 without repeats);
-    plus the historical value (all counted spend). Rows: (customer_id, frequency, recency_days,
-    T_days, monetary, historical)."""
+def unstage(*tables: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(WORK_MEM)
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _rewrite(cursor, model, load) -> None:
+    """Replace every row of ``model``'s table by what ``load(cursor)`` inserts: empty it, drop its
+    plain indexes (the ones no constraint owns), load, and rebuild them. Building an index once
+    over a million keys is several times cheaper than a million insertions; readers wait for the
+    commit."""
+    table = model._meta.db_table
+    cursor.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(f"TRUNCATE {table}")
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    load(cursor)
+    for _name, definition in indexes:
+        cursor.execute(definition)
+
+
+def table_clear(*, model) -> None:
+    """Empty a per-customer result table (CLV or churn rows) without fetching its rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {model._meta.db_table}")
+
+
+def rfm_cells_sql() -> np.ndarray:
+    """The segment of each of the 125 (R, F, M) score cells: the first active definition by
+    priority (then code) whose box holds it. Returns a 5×5×5 array of codes ('' if none)."""
+    cells = np.full((5, 5, 5), "", dtype=object)
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH {_ORDERS_CTE},
-            pd AS (SELECT customer_id, d, SUM(amount) AS amount FROM o GROUP BY customer_id, d),
-            r AS (SELECT pd.*, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY d) AS rn FROM pd)
-            SELECT customer_id, COUNT(*) - 1, MAX(d) - MIN(d), %(as_of)s::date - MIN(d),
-                   COALESCE(AVG(amount) FILTER (WHERE rn > 1), 0), SUM(amount)
-            FROM r GROUP BY customer_id ORDER BY customer_id
-            """,
-            _params(as_of, tz),
+            SELECT DISTINCT ON (r, f, m) r, f, m, d.code
+            FROM generate_series(1, 5) r, generate_series(1, 5) f, generate_series(1, 5) m,
+                 {RfmSegmentDefinition._meta.db_table} d
+            WHERE d.is_active AND r BETWEEN d.r_min AND d.r_max AND f BETWEEN d.f_min AND d.f_max
+              AND m BETWEEN d.m_min AND d.m_max
+            ORDER BY r, f, m, d.priority, d.code
+            """
         )
-        return cursor.fetchall()
+        for r, f, m, code in cursor.fetchall():
+            cells[r - 1, f - 1, m - 1] = code
+    return cells
 
 
-def churn_features_sql(*, as_of: datetime.date, tz: str, recent_days: int) -> list[tuple]:
-    """Features of every customer with a purchase by ``as_of``, as seen on that day. Rows:
-    (customer_id, recency_days, tenure_days, orders, purchase_days, spend, avg_order_value,
-    orders_recent (last ``recent_days``), mean_gap_days or None)."""
+def rfm_write_sql(*, stage: str, codes: list[str], as_of: datetime.date, replace_current: bool) -> dict[str, int]:
+    """From ``stage`` (customer_id, recency_days, frequency, monetary_cents, r, f, m, segment = an
+    index into ``codes``): replace the snapshot for ``as_of`` and, if ``replace_current``, every
+    current row. Returns the customers per segment, ordered by segment."""
+    columns = "customer_id, as_of, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_score, segment"
+    select = f"""
+        SELECT customer_id, %(as_of)s::date, recency_days, frequency, monetary_cents::numeric / 100, r, f, m,
+               r::text || f::text || m::text, (%(codes)s::text[])[segment + 1]
+        FROM {stage}
+    """
+    params = {"as_of": as_of, "codes": codes}
     with connection.cursor() as cursor:
         cursor.execute(WORK_MEM)
-        cursor.execute(
-            f"""
-            WITH {_ORDERS_CTE}
-            SELECT customer_id, %(as_of)s::date - MAX(d), %(as_of)s::date - MIN(d), COUNT(*), COUNT(DISTINCT d),
-                   SUM(amount), AVG(amount), COUNT(*) FILTER (WHERE d > %(as_of)s::date - %(recent)s),
-                   CASE WHEN COUNT(DISTINCT d) > 1
-                        THEN (MAX(d) - MIN(d))::float / (COUNT(DISTINCT d) - 1) END
-            FROM o GROUP BY customer_id ORDER BY customer_id
-            """,
-            _params(as_of, tz, recent=recent_days),
-        )
-        return cursor.fetchall()
+        cursor.execute(f"DELETE FROM {RfmSnapshot._meta.db_table} WHERE as_of = %s", [as_of])
+        cursor.execute(f"INSERT INTO {RfmSnapshot._meta.db_table} ({columns}) {select}", params)
+        if replace_current:
+            _rewrite(cursor, CustomerRfm,
+                     lambda c: c.execute(f"INSERT INTO {CustomerRfm._meta.db_table} ({columns}) {select}", params))
+        cursor.execute(f"SELECT (%(codes)s::text[])[segment + 1] AS code, COUNT(*) FROM {stage} GROUP BY 1 ORDER BY 1",
+                       params)
+        return dict(cursor.fetchall())
 
 
-def buyers_between_sql(*, start: datetime.date, end: datetime.date, tz: str) -> set[int]:
-    """Customers with a counted purchase on a local date in (start, end]."""
+def clv_write_sql(*, stage: str, log_id: int, as_of: datetime.date, tiers: list[str]) -> None:
+    """Replace every CLV row by ``stage`` (customer_id, frequency, recency, t, monetary_cents,
+    probability_alive, expected_purchases, predicted_cents, historical_cents, total_cents, tier =
+    an index into ``tiers``, percentile)."""
+    insert = f"""
+        INSERT INTO {CustomerClv._meta.db_table} (customer_id, log_id, as_of, frequency, recency, "T", monetary_value,
+            probability_alive, expected_purchases, predicted_value, historical_value, total_clv, tier, percentile)
+        SELECT customer_id, %(log)s, %(as_of)s::date, frequency, recency, t, monetary_cents::numeric / 100,
+               probability_alive, expected_purchases, predicted_cents::numeric / 100, historical_cents::numeric / 100,
+               total_cents::numeric / 100, (%(tiers)s::text[])[tier + 1], percentile
+        FROM {stage}
+    """
+    params = {"log": log_id, "as_of": as_of, "tiers": tiers}
+    with connection.cursor() as cursor:
+        _rewrite(cursor, CustomerClv, lambda c: c.execute(insert, params))
+
+
+def churn_write_sql(*, chunks) -> int:
+    """Replace every churn row by ``chunks``: COPY text (tab-separated lines of customer_id,
+    log_id, as_of, probability, band, method, days_since_last_purchase, predicted_churn_date,
+    factors as JSON). Written while the caller formats the next chunk. Returns the row count."""
+    table, count = CustomerChurn._meta.db_table, [0]
+    columns = ("customer_id, log_id, as_of, probability, band, method, days_since_last_purchase, "
+               "predicted_churn_date, factors")
+
+    def load(cursor):
+        # The queued writer sends from a thread, so formatting the next chunk overlaps the server
+        # parsing this one (the JSON parse is the slow part).
+        writer = QueuedLibpqWriter(cursor.cursor)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN", writer=writer) as copy:
+            for rows, text in chunks:
+                copy.write(text)
+                count[0] += rows
+
+    with connection.cursor() as cursor:
+        _rewrite(cursor, CustomerChurn, load)
+    return count[0]
+
+
+def churn_bands_sql(*, bands: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The stored churn rows as (customer ids ascending, band as an index into ``bands``, -1 for
+    a band not among them)."""
+    query = f"""
+        SELECT array_send(array_agg(customer_id ORDER BY customer_id)),
+               array_send(array_agg(COALESCE(array_position(%(bands)s::text[], band::text) - 1, -1)::int2
+                                    ORDER BY customer_id))
+        FROM {CustomerChurn._meta.db_table}
+    """
+    ids, band = _fetch_arrays(query, {"bands": bands}, [">i8", ">i2"])
+    return ids, band
+
+
+def clv_probability_alive_sql(*, as_of: datetime.date) -> tuple[np.ndarray, np.ndarray]:
+    """(customer ids ascending, probability alive) of the CLV rows for ``as_of``."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH {_ORDERS_CTE} SELECT DISTINCT customer_id FROM o WHERE d > %(start)s",
-            _params(end, tz, start=start),
-        )
-        return {row[0] for row in cursor.fetchall()}
+            f"SELECT customer_id, probability_alive FROM {CustomerClv._meta.db_table} WHERE as_of = %s "
+            f"ORDER BY customer_id", [as_of])
+        rows = cursor.fetchall()
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    return ids, np.array([row[1] for row in rows], dtype=float)
 
 
-def cohorts_compute_sql(*, as_of: datetime.date, tz: str) -> int:
-    """Rewrite the cohort table: month of first purchase × whole months since, with the customers
-    who bought in that month and their revenue. Returns the number of cells."""
-    table = CohortCell._meta.db_table
+def cohorts_write_sql(*, rows: list[tuple]) -> int:
+    """Replace the cohort table by ``rows`` (cohort_month, months_since, cohort_size, customers,
+    revenue, as_of)."""
     with connection.cursor() as cursor:
-        cursor.execute(WORK_MEM)
-        cursor.execute(f"DELETE FROM {table}")
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (cohort_month, months_since, cohort_size, customers, revenue, as_of)
-            WITH {_ORDERS_CTE},
-            om AS (SELECT customer_id, date_trunc('month', d)::date AS m, amount FROM o),
-            firsts AS (SELECT customer_id, MIN(m) AS cohort FROM om GROUP BY customer_id),
-            sizes AS (SELECT cohort, COUNT(*) AS n FROM firsts GROUP BY cohort)
-            SELECT f.cohort,
-                   ((EXTRACT(YEAR FROM om.m) - EXTRACT(YEAR FROM f.cohort)) * 12
-                    + EXTRACT(MONTH FROM om.m) - EXTRACT(MONTH FROM f.cohort))::int,
-                   s.n, COUNT(DISTINCT om.customer_id), SUM(om.amount), %(as_of)s::date
-            FROM om JOIN firsts f USING (customer_id) JOIN sizes s ON s.cohort = f.cohort
-            GROUP BY 1, 2, 3
-            """,
-            _params(as_of, tz),
-        )
-        return cursor.rowcount
+        cursor.execute(f"DELETE FROM {CohortCell._meta.db_table}")
+    return copy_rows(model=CohortCell, rows=rows,
+                     columns=["cohort_month", "months_since", "cohort_size", "customers", "revenue", "as_of"])
 
 
-def kpis_backfill_sql(*, as_of: datetime.date, tz: str) -> int:
-    """Rewrite daily KPIs from the first counted purchase to ``as_of``. Active-N customers are
-    counted with one interval per purchase day (until N days later or the next purchase day,
-    whichever is first), so each customer is counted once without a per-day scan of orders.
-    churn_rate = 1 − active_90 / customers acquired so far. Returns the number of days written."""
-    table = DailyKpi._meta.db_table
+def kpis_write_sql(*, as_of: datetime.date, rows: list[tuple]) -> int:
+    """Replace the daily KPIs up to ``as_of`` by ``rows`` (in ``DailyKpi`` column order)."""
     with connection.cursor() as cursor:
-        cursor.execute(WORK_MEM)
-        cursor.execute(f"DELETE FROM {table} WHERE date <= %s", [as_of])
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (date, revenue, orders, average_order_value, new_customers, returning_customers,
-                                 active_30, active_90, active_365, total_customers, repeat_purchase_rate, churn_rate)
-            WITH {_ORDERS_CTE},
-            days AS (
-                SELECT generate_series(MIN(d), %(as_of)s::date, interval '1 day')::date AS d FROM o
-            ),
-            daily AS (SELECT d, SUM(amount) AS revenue, COUNT(*) AS orders FROM o GROUP BY d),
-            pd AS (SELECT DISTINCT customer_id, d FROM o),
-            pdn AS (
-                SELECT customer_id, d, LEAD(d) OVER w AS next_d, ROW_NUMBER() OVER w AS rn
-                FROM pd WINDOW w AS (PARTITION BY customer_id ORDER BY d)
-            ),
-            per_day AS (
-                SELECT d, COUNT(*) FILTER (WHERE rn = 1) AS firsts, COUNT(*) FILTER (WHERE rn = 2) AS seconds,
-                       COUNT(*) FILTER (WHERE rn > 1) AS returners
-                FROM pdn GROUP BY d
-            ),
-            ev AS (
-                SELECT ws.w, pdn.d AS day, 1 AS delta FROM pdn CROSS JOIN (VALUES (30), (90), (365)) ws(w)
-                UNION ALL
-                SELECT ws.w, LEAST(pdn.d + ws.w, pdn.next_d), -1 FROM pdn CROSS JOIN (VALUES (30), (90), (365)) ws(w)
-            ),
-            ev_day AS (
-                SELECT day, SUM(delta) FILTER (WHERE w = 30) AS a30, SUM(delta) FILTER (WHERE w = 90) AS a90,
-                       SUM(delta) FILTER (WHERE w = 365) AS a365
-                FROM ev GROUP BY day
-            ),
-            series AS (
-                SELECT days.d, COALESCE(daily.revenue, 0) AS revenue, COALESCE(daily.orders, 0) AS orders,
-                       COALESCE(per_day.firsts, 0) AS new_customers, COALESCE(per_day.returners, 0) AS returners,
-                       SUM(COALESCE(ev_day.a30, 0)) OVER w AS active_30,
-                       SUM(COALESCE(ev_day.a90, 0)) OVER w AS active_90,
-                       SUM(COALESCE(ev_day.a365, 0)) OVER w AS active_365,
-                       SUM(COALESCE(per_day.firsts, 0)) OVER w AS total_customers,
-                       SUM(COALESCE(per_day.seconds, 0)) OVER w AS repeaters
-                FROM days
-                LEFT JOIN daily ON daily.d = days.d
-                LEFT JOIN per_day ON per_day.d = days.d
-                LEFT JOIN ev_day ON ev_day.day = days.d
-                WINDOW w AS (ORDER BY days.d)
-            )
-            SELECT d, revenue, orders, CASE WHEN orders > 0 THEN ROUND(revenue / orders, 2) ELSE 0 END,
-                   new_customers, returners, active_30, active_90, active_365, total_customers,
-                   CASE WHEN total_customers > 0 THEN repeaters::float / total_customers ELSE 0 END,
-                   CASE WHEN total_customers > 0 THEN 1 - active_90::float / total_customers ELSE 0 END
-            FROM series
-            """,
-            _params(as_of, tz),
-        )
-        return cursor.rowcount
+        cursor.execute(f"DELETE FROM {DailyKpi._meta.db_table} WHERE date <= %s", [as_of])
+    return copy_rows(model=DailyKpi, rows=rows, columns=[
+        "date", "revenue", "orders", "average_order_value", "new_customers", "returning_customers", "active_30",
+        "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate"])
 
 
 def copy_rows(*, model, columns: list[str], rows) -> int:
-    """Append ``rows`` (tuples in ``columns`` order) to ``model``'s table with COPY: the fast
-    write path for per-customer results (one row per customer, up to millions)."""
+    """Append ``rows`` (tuples in ``columns`` order) to ``model``'s table with COPY (small tables;
+    per-customer results go through ``stage_arrays``)."""
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(column) for column in columns)
     count = 0
@@ -248,3 +306,4 @@ def copy_rows(*, model, columns: list[str], rows) -> int:
             copy.write_row(row)
             count += 1
     return count
+

@@ -105,21 +105,18 @@ def analyst_baseline(connection) -> float:
     return time.perf_counter() - started
 
 
-def floor_baseline(connection) -> float:
+def floor_baseline(connection, tenant) -> float:
     """The least any implementation must do: one SQL aggregation and a weighted fit."""
     from analytics import btyd
-    from analytics.sql import clv_summary_sql
+    from analytics.services.clv import clv_summary_frame
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("SELECT customer_id, MAX(order_date), COUNT(*), SUM(total_amount) FROM customers_order "
                        "WHERE status = 'completed' GROUP BY customer_id")
         cursor.fetchall()
-    import pandas as pd
-
-    rows = clv_summary_sql(as_of=AS_OF, tz="UTC")
-    frame = pd.DataFrame(rows, columns=["customer_id", "frequency", "recency", "T", "monetary", "historical"])
-    btyd.fit_bgnbd(frame["frequency"], frame["recency"].astype(float) / 7, frame["T"].astype(float) / 7)
+    frame, _unit = clv_summary_frame(tenant=tenant, as_of=AS_OF)
+    btyd.fit_bgnbd(frame["frequency"], frame["recency"], frame["T"])
     return time.perf_counter() - started
 
 
@@ -166,7 +163,7 @@ def main() -> None:
             if job.error:
                 print("  error:", job.error.splitlines()[0])
             if BASELINES:
-                floor = floor_baseline(connection)
+                floor = floor_baseline(connection, tenant)
                 print(f"floor (SQL RFM aggregation + weighted BG/NBD): {floor:8.1f}s")
                 analyst = analyst_baseline(connection)
                 print(f"analyst (pandas + qcut + lifetimes per customer, RFM+BG/NBD only): {analyst:8.1f}s")

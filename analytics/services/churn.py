@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from numpy.dtypes import StringDType
 
 from analytics import conf, registry
+from analytics.history import EPOCH, OrderHistory, day_number, round_like_python
 from analytics.models import ChurnPredictionLog, ClvCalculationLog, CustomerChurn, CustomerClv
-from analytics.sql import buyers_between_sql, churn_features_sql, copy_rows
+from analytics.services.history import order_history_load
+from analytics.sql import (
+    churn_bands_sql,
+    churn_write_sql,
+    clv_probability_alive_sql,
+    table_clear,
+)
 
 FEATURES = ("recency_days", "tenure_days", "purchase_days", "log_spend", "log_avg_order_value", "orders_recent",
             "recency_gap_ratio")
@@ -27,7 +34,8 @@ FEATURE_LABELS = {
     "recency_gap_ratio": "Days since last purchase ÷ usual gap",
     "probability_alive": "Probability alive (BG/NBD)",
 }
-BATCH = 5000
+BANDS = [CustomerChurn.Band.ACTIVE, CustomerChurn.Band.AT_RISK, CustomerChurn.Band.CHURNING,
+         CustomerChurn.Band.CHURNED]
 
 
 def churn_band(probability: float) -> str:
@@ -42,14 +50,24 @@ def churn_band(probability: float) -> str:
     return CustomerChurn.Band.ACTIVE
 
 
-def churn_features(*, tenant, as_of: datetime.date, window: int) -> pd.DataFrame:
-    """Model features of every customer with a purchase by ``as_of``, as known that day."""
-    rows = churn_features_sql(as_of=as_of, tz=tenant.setting("timezone"), recent_days=window)
-    frame = pd.DataFrame(rows, columns=["customer_id", "recency_days", "tenure_days", "orders", "purchase_days",
-                                        "spend", "avg_order_value", "orders_recent", "mean_gap_days"])
-    frame = frame.astype({"recency_days": float, "tenure_days": float, "orders": float, "purchase_days": float,
-                          "spend": float, "avg_order_value": float, "orders_recent": float})
-    frame["mean_gap_days"] = pd.to_numeric(frame["mean_gap_days"], errors="coerce").astype(float)
+def churn_features(*, history: OrderHistory, as_of: datetime.date, window: int) -> pd.DataFrame:
+    """Model features of every customer with a purchase by ``as_of``, as known that day, by
+    customer id. ``history`` may reach further; only purchases by ``as_of`` count."""
+    known = history.until(day_number(as_of))
+    facts = known.facts()
+    frame = pd.DataFrame({
+        "customer_id": facts.customer_id,
+        "recency_days": (day_number(as_of) - facts.last_day).astype(float),
+        "tenure_days": (day_number(as_of) - facts.first_day).astype(float),
+        "orders": facts.orders.astype(float),
+        "purchase_days": facts.purchase_days.astype(float),
+        "spend": facts.spend / 100.0,
+        "avg_order_value": facts.spend / (100.0 * np.maximum(facts.orders, 1)),
+        "orders_recent": known.orders_after(day_number(as_of) - window).astype(float),
+    })
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["mean_gap_days"] = np.where(facts.purchase_days > 1, (facts.last_day - facts.first_day)
+                                          / (facts.purchase_days - 1.0), np.nan)
     frame["log_spend"] = np.log1p(frame["spend"].clip(lower=0))
     frame["log_avg_order_value"] = np.log1p(frame["avg_order_value"].clip(lower=0))
     # One-time buyers have no gap of their own: compare their recency with the churn window.
@@ -58,12 +76,12 @@ def churn_features(*, tenant, as_of: datetime.date, window: int) -> pd.DataFrame
     return frame
 
 
-def _predicted_churn_date(*, as_of: datetime.date, recency_days: float, mean_gap, window: int) -> datetime.date:
-    """The day the customer would meet the churn definition (no purchase for the window, or twice
-    their usual gap if that is longer) if they do not buy again."""
-    gap = 0.0 if mean_gap is None or (isinstance(mean_gap, float) and math.isnan(mean_gap)) else float(mean_gap)
-    last_purchase = as_of - datetime.timedelta(days=int(recency_days))
-    return last_purchase + datetime.timedelta(days=int(max(window, 2 * gap)))
+def _churn_days(*, as_of: datetime.date, current: pd.DataFrame, window: int) -> np.ndarray:
+    """Per customer, the day (number) they would meet the churn definition — no purchase for the
+    window, or twice their usual gap if that is longer — if they do not buy again."""
+    gap = current["mean_gap_days"].fillna(0.0).to_numpy(float)
+    recency = current["recency_days"].to_numpy(int)
+    return day_number(as_of) - recency + np.maximum(window, 2 * gap).astype(int)
 
 
 def _calibration(y_true, y_prob, bins: int = 5) -> list[dict]:
@@ -102,51 +120,86 @@ def _train(train: pd.DataFrame, labels: np.ndarray):
     return model, metrics
 
 
-def _write_model_scores(*, model, current: pd.DataFrame, log, as_of: datetime.date, window: int) -> int:
-    """Score every current customer and COPY the rows. Factors are each feature's contribution to
-    the log-odds (standardized value × coefficient), the three strongest first; vectorized."""
-    if not len(current):
-        return 0
+def _write_model_scores(*, model, current: pd.DataFrame, log, as_of: datetime.date, window: int):
+    """Score every current customer and write the rows. Factors are each feature's contribution
+    to the log-odds (standardized value × coefficient), the three strongest first."""
     x = current[list(FEATURES)].to_numpy(float)
-    probabilities = model.predict_proba(x)[:, 1]
+    probabilities = model.predict_proba(x)[:, 1] if len(x) else np.zeros(0)
     scaler, logistic = model.steps[0][1], model.steps[1][1]
     contributions = (x - scaler.mean_) / np.where(scaler.scale_ == 0, 1, scaler.scale_) * logistic.coef_[0]
     top = np.argsort(-np.abs(contributions), axis=1)[:, :3]
+    rows = np.arange(len(x))
+    factors = [(top[:, rank], x[rows, top[:, rank]], contributions[rows, top[:, rank]], 3)
+               for rank in range(top.shape[1])]
+    return _write_scores(log=log, as_of=as_of, current=current, window=window, probabilities=probabilities,
+                         factors=factors)
+
+
+_TEXT = StringDType()
+# JSON without blanks: jsonb stores the same value and parses fewer bytes.
+_JSON_PREFIX = np.array([f'{{"feature":{json.dumps(name)},"label":{json.dumps(label, ensure_ascii=False)},"value":'
+                         for name, label in FEATURE_LABELS.items()], dtype=_TEXT)
+_FEATURE_INDEX = {name: index for index, name in enumerate(FEATURE_LABELS)}
+_EFFECT = np.array([',"effect":"lowers","weight":', ',"effect":"raises","weight":'], dtype=_TEXT)
+
+
+def _factor_json(feature: np.ndarray, value: np.ndarray, weight: np.ndarray | None, digits: int) -> np.ndarray:
+    """One factor per customer as the JSON object ``json.dumps`` wrote before: feature, label,
+    value (rounded to ``digits``), effect (the sign of the weight) and weight (rounded to 3, or
+    null without one)."""
+    text = _JSON_PREFIX[feature] + round_like_python(value, digits).astype(_TEXT)
+    if weight is None:
+        return text + ',"effect":"lowers","weight":null}'
+    return text + _EFFECT[(weight > 0).astype(int)] + round_like_python(weight, 3).astype(_TEXT) + "}"
+
+
+def _write_scores(*, log, as_of, current, window, probabilities, factors: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Replace the churn rows by one per customer of ``current``: probability (rounded to 6), its
+    band, days since the last purchase, predicted churn date and the factors as a JSON list
+    (``factors`` = [(feature index, value, weight or None, digits)], arrays over customers). Rows
+    are formatted a chunk at a time while PostgreSQL parses the previous one. Returns the
+    customer ids and their bands (indexes into ``BANDS``)."""
     bands = conf.get("ANALYTICS_CHURN_BANDS")
     band = np.select([probabilities >= bands["churned"], probabilities >= bands["churning"],
-                      probabilities >= bands["at_risk"]], ["churned", "churning", "at_risk"], default="active")
-    gap = current["mean_gap_days"].fillna(0.0).to_numpy(float)
-    recency = current["recency_days"].to_numpy(int)
-    horizon = np.maximum(window, 2 * gap).astype(int)
-    churn_dates = [as_of + datetime.timedelta(days=int(h - r)) for h, r in zip(horizon, recency, strict=True)]
+                      probabilities >= bands["at_risk"]], [3, 2, 1], default=0)
+    churn_days = _churn_days(as_of=as_of, current=current, window=window)
+    dates = np.datetime64(EPOCH, "D") + churn_days.astype("timedelta64[D]")
+    ids, days = current["customer_id"].to_numpy(), current["recency_days"].to_numpy(int)
+    names = np.array([str(name) for name in BANDS], dtype=_TEXT)
+    fixed = f"\t{log.pk}\t{as_of.isoformat()}\t"
 
-    def factors(i: int) -> str:
-        return json.dumps([
-            {"feature": FEATURES[j], "label": FEATURE_LABELS[FEATURES[j]], "value": round(float(x[i, j]), 3),
-             "effect": "raises" if contributions[i, j] > 0 else "lowers", "weight": round(float(contributions[i, j]), 3)}
-            for j in top[i]
-        ])
+    def chunks(size: int = 50_000):
+        for start in range(0, len(ids), size):
+            part = slice(start, start + size)
+            line = (ids[part].astype(_TEXT) + fixed + round_like_python(probabilities[part], 6).astype(_TEXT) + "\t"
+                    + names[band[part]] + f"\t{log.method}\t" + days[part].astype(_TEXT) + "\t"
+                    + dates[part].astype(_TEXT) + "\t[")
+            for index, (feature, value, weight, digits) in enumerate(factors):
+                line = (line + ("," if index else "")
+                        + _factor_json(feature[part], value[part], None if weight is None else weight[part], digits))
+            yield len(line), "".join((line + "]\n").tolist())
 
-    rows = (
-        (int(cid), log.pk, as_of, round(float(probabilities[i]), 6), str(band[i]), log.method, int(recency[i]),
-         churn_dates[i], factors(i))
-        for i, cid in enumerate(current["customer_id"].tolist())
-    )
-    return copy_rows(model=CustomerChurn, rows=rows, columns=[
-        "customer_id", "log_id", "as_of", "probability", "band", "method", "days_since_last_purchase",
-        "predicted_churn_date", "factors"])
+    churn_write_sql(chunks=chunks())
+    return ids, band
 
 
-def churn_compute(*, tenant, as_of: datetime.date, job=None) -> ChurnPredictionLog:
+def churn_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHistory | None = None) -> ChurnPredictionLog:
     """Train on features at ``as_of − window`` labelled by whether the customer bought in the
     following window, evaluate on held-out customers, then score everyone as of ``as_of``.
-    Too little history: 1 − P(alive) from this run's CLV fit, or no scores if there is none."""
+    Too little history: 1 − P(alive) from this run's CLV fit, or no scores if there is none.
+    ``history`` is the run's order history (read here when not given)."""
     started = time.perf_counter()
     window = int(conf.get("ANALYTICS_CHURN_WINDOW_DAYS"))
     cutoff = as_of - datetime.timedelta(days=window)
-    train = churn_features(tenant=tenant, as_of=cutoff, window=window)
-    buyers = buyers_between_sql(start=cutoff, end=as_of, tz=tenant.setting("timezone"))
-    labels = (~train["customer_id"].isin(buyers)).to_numpy(int)
+    if history is None:
+        history = order_history_load(tenant=tenant, as_of=as_of)
+    history = history.until(day_number(as_of))
+    train = churn_features(history=history, as_of=cutoff, window=window)
+    current = churn_features(history=history, as_of=as_of, window=window)
+    # Churned = no purchase in (cutoff, as_of]: as of as_of, the last purchase is a window or more ago.
+    # Everyone known at the cutoff is a current customer too.
+    position = np.searchsorted(current["customer_id"].to_numpy(), train["customer_id"].to_numpy())
+    labels = (current["recency_days"].to_numpy()[position] >= window).astype(int)
     positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
     log = ChurnPredictionLog(job=job, as_of=as_of, cutoff=cutoff, window_days=window,
                              churn_rate=round(positives / len(labels), 4) if len(labels) else None)
@@ -155,11 +208,8 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None) -> ChurnPredictionL
     enough = (len(train) >= int(conf.get("ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS"))
               and min(positives, negatives) >= int(conf.get("ANALYTICS_CHURN_MIN_CLASS_SIZE")))
     # Only when someone listens (webhooks): remember the bands to report who moved.
-    previous = (dict(CustomerChurn.objects.values_list("customer_id", "band"))
-                if registry.bus.has_subscribers("churn.band_changed") else None)
-    CustomerChurn.objects.all().delete()
-    rows: list[CustomerChurn] = []
-    written = 0
+    previous = churn_bands_sql(bands=BANDS) if registry.bus.has_subscribers("churn.band_changed") else None
+    scored = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=int))
     if enough:
         step = time.perf_counter()
         model, metrics = _train(train, labels)
@@ -172,55 +222,42 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None) -> ChurnPredictionL
         logistic = model.steps[1][1]
         log.coefficients = {name: round(float(c), 4) for name, c in zip(FEATURES, logistic.coef_[0], strict=True)}
         log.save()
-        current = churn_features(tenant=tenant, as_of=as_of, window=window)
-        written = _write_model_scores(model=model, current=current, log=log, as_of=as_of, window=window)
+        scored = _write_model_scores(model=model, current=current, log=log, as_of=as_of, window=window)
     else:
         reason = (f"History too short to train: {len(train)} customers known at {cutoff} "
                   f"({positives} churned, {negatives} stayed).")
         clv_ok = ClvCalculationLog.objects.filter(as_of=as_of, status=ClvCalculationLog.Status.OK).exists()
-        clv_rows = CustomerClv.objects.filter(as_of=as_of) if clv_ok else CustomerClv.objects.none()
-        if clv_ok and clv_rows.exists():
+        if clv_ok and CustomerClv.objects.filter(as_of=as_of).exists():
             log.method = ChurnPredictionLog.Method.FALLBACK
             log.message = f"{reason} Using 1 − probability alive from the BG/NBD fit instead."
             log.save()
-            current = churn_features(tenant=tenant, as_of=as_of, window=window).set_index("customer_id")
-            for clv in clv_rows.only("customer_id", "probability_alive"):
-                if clv.customer_id not in current.index:
-                    continue
-                feats = current.loc[clv.customer_id]
-                p = 1.0 - float(clv.probability_alive)
-                rows.append(CustomerChurn(
-                    customer_id=clv.customer_id, log=log, as_of=as_of, probability=round(p, 6), band=churn_band(p),
-                    method=log.method, days_since_last_purchase=int(feats["recency_days"]),
-                    predicted_churn_date=_predicted_churn_date(as_of=as_of, recency_days=feats["recency_days"],
-                                                               mean_gap=feats["mean_gap_days"], window=window),
-                    factors=[{"feature": "probability_alive", "label": FEATURE_LABELS["probability_alive"],
-                              "value": round(float(clv.probability_alive), 4), "effect": "lowers", "weight": None}],
-                ))
+            ids, alive = clv_probability_alive_sql(as_of=as_of)
+            known = current[current["customer_id"].isin(ids)]
+            alive = alive[np.searchsorted(ids, known["customer_id"].to_numpy())]
+            feature = np.full(len(known), _FEATURE_INDEX["probability_alive"])
+            scored = _write_scores(log=log, as_of=as_of, current=known, window=window, probabilities=1.0 - alive,
+                                   factors=[(feature, alive, None, 4)])
         else:
             log.method = ChurnPredictionLog.Method.NONE
             log.message = f"{reason} No CLV fit to fall back on either, so no churn scores."
             log.save()
-    if log.method != ChurnPredictionLog.Method.MODEL:
-        CustomerChurn.objects.bulk_create(rows, batch_size=BATCH)
-        written = len(rows)
+            table_clear(model=CustomerChurn)
     if previous is not None:
-        _publish_band_changes(previous)
+        _publish_band_changes(previous, scored)
     timings["total"] = round(time.perf_counter() - started, 4)
-    log.scored_customers = written
+    log.scored_customers = len(scored[0])
     log.timings = timings
     log.save(update_fields=["scored_customers", "timings", "updated_at"])
     return log
 
 
-def _publish_band_changes(previous: dict[int, str]) -> None:
-    """``churn.band_changed`` for customers scored before and now in another band."""
-    changes = [
-        {"customer_id": customer_id, "old": previous[customer_id], "new": band}
-        for customer_id, band in CustomerChurn.objects.filter(customer_id__in=list(previous)).values_list(
-            "customer_id", "band").order_by("customer_id")
-        if previous[customer_id] != band
-    ]
+def _publish_band_changes(previous: tuple[np.ndarray, np.ndarray], scored: tuple[np.ndarray, np.ndarray]) -> None:
+    """``churn.band_changed`` for customers scored before and now in another band, by customer."""
+    common, before, after = np.intersect1d(previous[0], scored[0], assume_unique=True, return_indices=True)
+    moved = previous[1][before] != scored[1][after]
+    changes = [{"customer_id": int(customer_id), "old": str(BANDS[old]) if old >= 0 else "", "new": str(BANDS[new])}
+               for customer_id, old, new in zip(common[moved], previous[1][before][moved], scored[1][after][moved],
+                                                strict=True)]
     registry.publish_on_commit([("churn.band_changed", {"changes": chunk}) for chunk in registry.chunks(changes)])
 
 

@@ -10,8 +10,13 @@ import numpy as np
 import pandas as pd
 
 from analytics import btyd, conf
+from analytics.history import OrderHistory, day_number
 from analytics.models import ClvCalculationLog, CustomerClv
-from analytics.sql import clv_summary_sql, copy_rows
+from analytics.services.history import order_history_load
+from analytics.sql import clv_write_sql, stage_arrays, table_clear, unstage
+
+TIERS = [CustomerClv.Tier.HIGH, CustomerClv.Tier.MEDIUM, CustomerClv.Tier.LOW]
+
 
 def clv_time_unit(*, span_days: float) -> str:
     """Weeks once the history spans half a year (the scale the models were published on), days
@@ -19,12 +24,26 @@ def clv_time_unit(*, span_days: float) -> str:
     return "weeks" if span_days >= 26 * 7 else "days"
 
 
-def clv_summary_frame(*, tenant, as_of: datetime.date) -> tuple[pd.DataFrame, str]:
-    """The per-customer summary in the chosen time unit (see ``analytics.sql.clv_summary_sql``)."""
-    rows = clv_summary_sql(as_of=as_of, tz=tenant.setting("timezone"))
-    frame = pd.DataFrame(rows, columns=["customer_id", "frequency", "recency_days", "T_days", "monetary", "historical"])
-    frame = frame.astype({"frequency": int, "recency_days": float, "T_days": float, "monetary": float,
-                          "historical": float})
+def clv_summary_frame(*, tenant, as_of: datetime.date, history: OrderHistory | None = None) -> tuple[pd.DataFrame, str]:
+    """Buy-till-you-die summary per customer, as lifetimes' ``summary_data_from_transaction_data``
+    builds it with daily periods: purchases grouped per distinct day; frequency = repeat days;
+    recency = first to last purchase day, T = first purchase day to ``as_of``, both in the chosen
+    time unit; monetary = mean of the repeat days' totals (0 without repeats); historical = all
+    counted spend. One row per customer, by customer id."""
+    if history is None:
+        history = order_history_load(tenant=tenant, as_of=as_of)
+    facts = history.until(day_number(as_of)).facts()
+    frequency = facts.purchase_days - 1
+    frame = pd.DataFrame({
+        "customer_id": facts.customer_id,
+        "frequency": frequency,
+        "recency_days": (facts.last_day - facts.first_day).astype(float),
+        "T_days": (day_number(as_of) - facts.first_day).astype(float),
+        # One division of exact cents, as the SQL average of the repeat days' totals was exact.
+        "monetary": np.where(frequency > 0, (facts.spend - facts.first_day_spend) / (100.0 * np.maximum(frequency, 1)),
+                             0.0),
+        "historical": facts.spend / 100.0,
+    })
     unit = clv_time_unit(span_days=float(frame["T_days"].max()) if len(frame) else 0.0)
     divisor = 7.0 if unit == "weeks" else 1.0
     frame["recency"] = frame["recency_days"] / divisor
@@ -37,13 +56,20 @@ def clv_discount_rate(*, tenant) -> float:
     return float(conf.get("ANALYTICS_CLV_DISCOUNT_RATE") if value is None else value)
 
 
-def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int | None = None) -> ClvCalculationLog:
+def _cents(values) -> np.ndarray:
+    # What writing round(value, 2) into a numeric(15, 2) column stored, as whole cents.
+    return np.rint(np.asarray(values, dtype=float) * 100).astype(np.int64)
+
+
+def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int | None = None,
+                history: OrderHistory | None = None) -> ClvCalculationLog:
     """Fit the models on the tenant's history as of ``as_of`` and replace every current CLV row.
-    When the data cannot support a fit, the log says why and no CLV rows remain."""
+    When the data cannot support a fit, the log says why and no CLV rows remain. ``history`` is
+    the run's order history (read here when not given)."""
     started = time.perf_counter()
     horizon = int(horizon_months or conf.get("ANALYTICS_CLV_HORIZON_MONTHS"))
     rate = clv_discount_rate(tenant=tenant)
-    frame, unit = clv_summary_frame(tenant=tenant, as_of=as_of)
+    frame, unit = clv_summary_frame(tenant=tenant, as_of=as_of, history=history)
     timings = {"summary": round(time.perf_counter() - started, 4)}
     result = btyd.fit(
         frame,
@@ -61,29 +87,29 @@ def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int |
         repeat_customers=result.repeat_customers, distinct_rows=result.distinct_rows,
         spend_frequency_corr=result.spend_frequency_corr, timings=timings,
     )
-    CustomerClv.objects.all().delete()
     if result.status != ClvCalculationLog.Status.OK:
+        table_clear(model=CustomerClv)
         return log
 
     step = time.perf_counter()
     out = btyd.predict(result, frame, time_unit=unit, horizon_months=horizon, annual_discount_rate=rate)
-    out["total_clv"] = out["historical"] + out["predicted_value"]
+    total = out["historical"].to_numpy() + out["predicted_value"].to_numpy()
     # Equal CLVs share a percentile (rank "max": the share of customers at or below the value).
-    out["percentile"] = out["total_clv"].rank(method="max", pct=True) * 100
+    percentile = np.searchsorted(np.sort(total), total, side="right") / len(total) * 100
     tiers = conf.get("ANALYTICS_CLV_TIERS")
-    out["tier"] = np.where(out["percentile"] > tiers["high"], "high",
-                           np.where(out["percentile"] > tiers["medium"], "medium", "low"))
-    columns = ["customer_id", "log_id", "as_of", "frequency", "recency", "T", "monetary_value", "probability_alive",
-               "expected_purchases", "predicted_value", "historical_value", "total_clv", "tier", "percentile"]
-    rows = zip(
-        out["customer_id"].astype(int).tolist(), [log.pk] * len(out), [as_of] * len(out),
-        out["frequency"].astype(int).tolist(), out["recency"].tolist(), out["T"].tolist(),
-        out["monetary"].round(2).tolist(), out["probability_alive"].tolist(), out["expected_purchases"].tolist(),
-        out["predicted_value"].round(2).tolist(), out["historical"].round(2).tolist(),
-        out["total_clv"].round(2).tolist(), out["tier"].tolist(), out["percentile"].round(3).tolist(),
-        strict=True,
-    )
-    copy_rows(model=CustomerClv, columns=columns, rows=rows)
+    tier = np.where(percentile > tiers["high"], 0, np.where(percentile > tiers["medium"], 1, 2))
+    stage_arrays(table="_clv_stage", columns=[
+        ("customer_id", "int8", out["customer_id"].to_numpy()), ("frequency", "int4", out["frequency"].to_numpy()),
+        ("recency", "float8", out["recency"].to_numpy()), ("t", "float8", out["T"].to_numpy()),
+        ("monetary_cents", "int8", _cents(out["monetary"])),
+        ("probability_alive", "float8", out["probability_alive"].to_numpy()),
+        ("expected_purchases", "float8", out["expected_purchases"].to_numpy()),
+        ("predicted_cents", "int8", _cents(out["predicted_value"])),
+        ("historical_cents", "int8", _cents(out["historical"])), ("total_cents", "int8", _cents(total)),
+        ("tier", "int2", tier), ("percentile", "float8", np.round(percentile, 3)),
+    ])
+    clv_write_sql(stage="_clv_stage", log_id=log.pk, as_of=as_of, tiers=[str(t) for t in TIERS])
+    unstage("_clv_stage")
     timings["predict_and_write"] = round(time.perf_counter() - step, 4)
     timings["total"] = round(time.perf_counter() - started, 4)
     log.timings = timings

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from analytics import conf, registry
 from analytics.models import STEPS, ProcessingJob
+from analytics.services.history import HISTORY_STEPS, order_history_load
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from tenants.services import audit_record
@@ -27,6 +28,8 @@ STEP_FEATURES = {"rfm": "rfm_analysis", "clv": "clv_prediction", "churn": "churn
 
 
 def _step_functions() -> dict[str, Callable[..., object]]:
+    """Each step as ``f(tenant=, as_of=, job=, history=)``; ``history`` is the run's order history
+    for the steps that compute from it (``HISTORY_STEPS``), None for the others."""
     from analytics.services.churn import churn_compute, churn_step_summary
     from analytics.services.clv import clv_compute, clv_step_summary
     from analytics.services.metrics import cohorts_compute, kpis_compute
@@ -40,8 +43,8 @@ def _step_functions() -> dict[str, Callable[..., object]]:
         "churn": lambda **kw: churn_step_summary(churn_compute(**kw)),
         "cohorts": cohorts_compute,
         "kpis": kpis_compute,
-        "segments": segments_materialize,
-        "data_quality": data_quality_check,
+        "segments": lambda history, **kw: segments_materialize(**kw),
+        "data_quality": lambda history, **kw: data_quality_check(**kw),
     }
 
 
@@ -101,7 +104,9 @@ def analytics_run_start(*, tenant, actor: Actor, as_of: datetime.date | None = N
 def analytics_run_execute(*, job_id: int, tenant, progress: Callable[[str], None] | None = None) -> ProcessingJob:
     """Run a queued job's steps, each in its own transaction, recording timings, row counts and
     the summary; a failing step marks the job failed with the error (earlier steps stay). A job
-    that is not queued (already run, or picked twice by the broker) is returned untouched."""
+    that is not queued (already run, or picked twice by the broker) is returned untouched. The
+    orders are read once, by the first step that needs them, and every later step computes from
+    that same history (so all steps describe one moment)."""
     with transaction.atomic():
         job = ProcessingJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None:
@@ -115,13 +120,16 @@ def analytics_run_execute(*, job_id: int, tenant, progress: Callable[[str], None
     summary = dict(job.summary or {})
     summary.update({"job_id": job.pk, "tenant": tenant.slug, "as_of": job.as_of.isoformat()})
     timings, counts = {}, {}
+    history = None
     try:
         for index, step in enumerate(job.steps, start=1):
             if progress:
                 progress(f"[{index}/{len(job.steps)}] {step}…")
             started = time.perf_counter()
             with transaction.atomic():
-                result = functions[step](tenant=tenant, as_of=job.as_of, job=job)
+                if step in HISTORY_STEPS and history is None:
+                    history = order_history_load(tenant=tenant, as_of=job.as_of)
+                result = functions[step](tenant=tenant, as_of=job.as_of, job=job, history=history)
             timings[step] = round(time.perf_counter() - started, 4)
             counts[step] = int(result.get("rows", 0))
             summary[step] = result

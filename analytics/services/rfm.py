@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime
 
+import numpy as np
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Max
 
-from analytics.models import CustomerRfm, RfmSegmentDefinition, RfmSnapshot
-from analytics.sql import rfm_compute_sql
+from analytics.history import OrderHistory, day_number, quintile
+from analytics.models import CustomerRfm, RfmSegmentDefinition
+from analytics.services.history import order_history_load
+from analytics.sql import rfm_cells_sql, rfm_write_sql, stage_arrays, unstage
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound
 from tenants.services import audit_record
@@ -67,15 +70,28 @@ def rfm_definition_update(*, definition_id: int, data: dict, actor: Actor, tenan
     return definition
 
 
-def rfm_compute(*, tenant, as_of: datetime.date, job=None) -> dict:
-    """Score RFM as of ``as_of`` (snapshot replaced, current rows replaced unless a later as-of
-    is already current). Returns the step summary."""
+def rfm_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHistory | None = None) -> dict:
+    """Score every customer with a counted order by ``as_of``: recency (days since the last
+    purchase), frequency (orders), monetary (sum); quintile scores 1–5 with ties sharing a score;
+    segment = the first active definition (by priority) whose box holds the scores. Replaces the
+    snapshot for ``as_of`` and the current rows unless a later as-of is already current.
+    ``history`` is the run's order history (read here when not given). Returns the step summary."""
     rfm_definitions_ensure()
     latest = CustomerRfm.objects.aggregate(latest=Max("as_of"))["latest"]
     replace_current = latest is None or as_of >= latest
-    count = rfm_compute_sql(as_of=as_of, tz=tenant.setting("timezone"), replace_current=replace_current)
-    segments = dict(
-        RfmSnapshot.objects.filter(as_of=as_of).values("segment").order_by("segment")
-        .annotate(n=Count("id")).values_list("segment", "n")
-    )
-    return {"rows": count, "customers": count, "current_replaced": replace_current, "segments": segments}
+    if history is None:
+        history = order_history_load(tenant=tenant, as_of=as_of)
+    facts = history.until(day_number(as_of)).facts()
+    recency = day_number(as_of) - facts.last_day
+    r, f, m = quintile(recency, descending=True), quintile(facts.orders), quintile(facts.spend)
+    cells = rfm_cells_sql()
+    codes = sorted(set(cells.flat))
+    cell_index = np.vectorize(codes.index, otypes=[np.int16])(cells)
+    stage_arrays(table="_rfm_stage", columns=[
+        ("customer_id", "int8", facts.customer_id), ("recency_days", "int4", recency),
+        ("frequency", "int4", facts.orders), ("monetary_cents", "int8", facts.spend), ("r", "int2", r),
+        ("f", "int2", f), ("m", "int2", m), ("segment", "int2", cell_index[r - 1, f - 1, m - 1]),
+    ])
+    segments = rfm_write_sql(stage="_rfm_stage", codes=codes, as_of=as_of, replace_current=replace_current)
+    unstage("_rfm_stage")
+    return {"rows": len(facts), "customers": len(facts), "current_replaced": replace_current, "segments": segments}

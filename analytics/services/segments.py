@@ -84,32 +84,37 @@ def segment_delete(*, segment_id: int, actor: Actor, tenant) -> None:
 
 
 def segment_materialize(*, segment: Segment, as_of: datetime.date) -> int:
-    """Make the stored members equal the customers matching the rules now (one DELETE and one
-    INSERT … SELECT), record the day's count. Returns the member count."""
-    members = segment_queryset(rules=segment.rules).values("id").distinct()
+    """Make the stored members equal the customers matching the rules now: the rules are
+    evaluated once into a temporary table, then one DELETE and one INSERT … SELECT; records the
+    day's count. Returns the member count."""
+    members = segment_queryset(rules=segment.rules).order_by().values("id").distinct()
     sql, params = members.query.sql_with_params()
     table = SegmentMembership._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS _segment_members")
+        cursor.execute(f"CREATE TEMP TABLE _segment_members AS {sql}", params)
+        count = cursor.rowcount
+        cursor.execute("ANALYZE _segment_members")
         cursor.execute(
             f"DELETE FROM {table} s WHERE s.segment_id = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM ({sql}) m WHERE m.id = s.customer_id) RETURNING s.customer_id",
-            [segment.pk, *params],
+            f"(SELECT 1 FROM _segment_members m WHERE m.id = s.customer_id) RETURNING s.customer_id",
+            [segment.pk],
         )
         left = sorted(row[0] for row in cursor.fetchall())
         cursor.execute(
-            f"INSERT INTO {table} (segment_id, customer_id, added_at) SELECT %s, m.id, %s FROM ({sql}) m "
+            f"INSERT INTO {table} (segment_id, customer_id, added_at) SELECT %s, m.id, %s FROM _segment_members m "
             f"ON CONFLICT (segment_id, customer_id) DO NOTHING RETURNING customer_id",
-            [segment.pk, now, *params],
+            [segment.pk, now],
         )
         entered = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute("DROP TABLE _segment_members")
     registry.publish_on_commit(
         [("segment.entered", {"segment_id": segment.pk, "segment_name": segment.name, "customer_ids": chunk})
          for chunk in registry.chunks(entered)]
         + [("segment.left", {"segment_id": segment.pk, "segment_name": segment.name, "customer_ids": chunk})
            for chunk in registry.chunks(left)]
     )
-    count = SegmentMembership.objects.filter(segment=segment).count()
     SegmentCount.objects.update_or_create(segment=segment, date=as_of, defaults={"members": count})
     Segment.objects.filter(pk=segment.pk).update(member_count=count, materialized_at=now)
     segment.member_count, segment.materialized_at = count, now
