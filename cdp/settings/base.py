@@ -87,7 +87,9 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # One SET search_path per tenant switch, not per cursor (a third of all round trips). A rolled-back
 # transaction or savepoint also undoes a SET made inside it: django-tenants forgets the flag on
 # rollback() and savepoint_rollback() (tests/test_platform.py proves the schema stays right).
-TENANT_LIMIT_SET_CALLS = True
+# Behind PgBouncer in transaction pooling, turn it off (CDP_TENANT_LIMIT_SET_CALLS=0): the next
+# transaction may get a server connection set to another tenant.
+TENANT_LIMIT_SET_CALLS = env_bool("CDP_TENANT_LIMIT_SET_CALLS", True)
 
 MIDDLEWARE = [
     "cdp.middleware.HealthCheckMiddleware",
