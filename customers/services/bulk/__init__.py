@@ -1,6 +1,6 @@
 """The set-based twin of ``order_ingest`` for big files: ``orders_bulk_load``.
 
-The CSV is COPYed into a temporary staging table, then normalized, validated, resolved to
+The CSV is COPYed into a scratch table, then normalized, validated, resolved to
 customers and upserted with a few SQL statements, so a million orders take seconds, not hours.
 The rules are those of the record path (customers.services.ingest), restated in SQL:
 

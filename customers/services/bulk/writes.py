@@ -12,7 +12,7 @@ from customers.services.bulk.columns import ADDRESS_COLUMNS, PROFILE_FIELDS, Bul
 
 
 def priority_values(cursor) -> str:
-    """The tenant's ranking as a temporary table (manual on top), for joins."""
+    """The tenant's ranking as a scratch table (manual on top), for joins."""
     cursor.execute("CREATE UNLOGGED TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int)")
     cursor.execute("INSERT INTO cdp_bulk_priority SELECT source, priority FROM customers_sourcepriority "
                    "UNION ALL SELECT %s, %s ON CONFLICT DO NOTHING", [MANUAL_SOURCE, MANUAL_PRIORITY])
