@@ -11,11 +11,12 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True, max_retries=5, retry_backoff=True, autoretry_for=(ConnectionError,))
-def loyalty_orders_sync_task(*, id_ranges: list[list[int]]) -> int:
-    """Earn (or give back) loyalty points for ingested orders, given as [first, last] id ranges."""
+def loyalty_orders_sync_task(*, id_ranges: list[list[int]] = (), order_ids: list[int] = ()) -> int:
+    """Earn (or give back) loyalty points for ingested orders, given as [first, last] id ranges
+    (``order_ids``: messages queued by the previous release)."""
     from customers.services.loyalty import loyalty_orders_sync
 
-    return loyalty_orders_sync(order_ids=[i for first, last in id_ranges for i in range(first, last + 1)])
+    return loyalty_orders_sync(order_ids=[*order_ids, *(i for first, last in id_ranges for i in range(first, last + 1))])
 
 
 @shared_task(acks_late=True, time_limit=3600)

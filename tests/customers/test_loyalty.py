@@ -446,3 +446,15 @@ def test_buffered_orders_travel_as_id_ranges():
 
     assert id_ranges([7, 1, 2, 3, 5, 3]) == [[1, 3], [5, 5], [7, 7]]
     assert id_ranges([]) == []
+
+
+def test_loyalty_task_takes_id_ranges_and_the_previous_release_s_id_lists(world, alpha):
+    from customers.models import LoyaltyTransaction
+    from customers.tasks import loyalty_orders_sync_task
+
+    customer = CustomerFactory()
+    first, second, third = (OrderFactory(customer=customer, total_amount=Decimal("5000"), order_date=timezone.now())
+                            for _ in range(3))
+    loyalty_orders_sync_task(id_ranges=[[first.pk, first.pk]])
+    loyalty_orders_sync_task(order_ids=[second.pk, third.pk])
+    assert LoyaltyTransaction.objects.filter(type="earn").count() == 3
