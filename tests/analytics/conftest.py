@@ -28,6 +28,16 @@ def alpha(world):
 
 
 @pytest.fixture
+def small_thresholds(settings):
+    """Model thresholds small enough for a few hundred synthetic customers."""
+    settings.ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS = 100
+    settings.ANALYTICS_CHURN_MIN_CLASS_SIZE = 10
+    settings.ANALYTICS_CLV_MIN_CUSTOMERS = 10
+    settings.ANALYTICS_CLV_MIN_REPEAT_CUSTOMERS = 5
+    settings.ANALYTICS_CLV_MAX_SPEND_FREQUENCY_CORR = 0.95
+
+
+@pytest.fixture
 def beta(world):
     return world.beta
 

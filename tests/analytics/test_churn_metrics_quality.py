@@ -13,14 +13,6 @@ AS_OF = datetime.date(2025, 6, 30)
 D = datetime.timedelta
 
 
-@pytest.fixture
-def small_thresholds(settings):
-    settings.ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS = 100
-    settings.ANALYTICS_CHURN_MIN_CLASS_SIZE = 10
-    settings.ANALYTICS_CLV_MIN_CUSTOMERS = 10
-    settings.ANALYTICS_CLV_MIN_REPEAT_CUSTOMERS = 5
-    settings.ANALYTICS_CLV_MAX_SPEND_FREQUENCY_CORR = 0.95
-
 
 def test_churn_model_is_trained_with_a_time_split_and_evaluated_on_held_out_customers(alpha, small_thresholds):
     synthetic_history(alpha, customers=300, as_of=AS_OF, days=540, seed=11)

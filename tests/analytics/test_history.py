@@ -166,14 +166,6 @@ def test_rewriting_the_result_tables_leaves_their_indexes_as_they_were(alpha, ac
     assert all(before.values())
 
 
-@pytest.fixture
-def small_thresholds(settings):
-    settings.ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS = 100
-    settings.ANALYTICS_CHURN_MIN_CLASS_SIZE = 10
-    settings.ANALYTICS_CLV_MIN_CUSTOMERS = 20
-    settings.ANALYTICS_CLV_MIN_REPEAT_CUSTOMERS = 10
-    settings.ANALYTICS_CLV_MAX_SPEND_FREQUENCY_CORR = 0.95
-
 
 def test_churn_factors_are_the_json_the_api_always_showed(alpha, small_thresholds):
     from analytics.services.churn import FEATURE_LABELS, churn_features
