@@ -166,6 +166,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) 
                                                CASE WHEN ch.items_changed THEN sg.new_items END))
                AS f(field, old, new)
          WHERE f.old IS DISTINCT FROM f.new""", [actor.label[:255]])
+    returning = has_subscribers("order.ingested")  # new order ids for the events
     cursor.execute(f"""
         INSERT INTO customers_order (customer_id, source, external_order_id, order_date, status, currency, subtotal,
                                      tax_amount, shipping_cost, discount_amount, total_amount, payment_method,
@@ -175,10 +176,10 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) 
                v.raw, now(), now()
           FROM cdp_bulk_rows v
          WHERE NOT v.stored
-        {"RETURNING id, customer_id" if has_subscribers("order.ingested") else ""}""")
+        {"RETURNING id, customer_id" if returning else ""}""")
     result.created = cursor.rowcount
     with gc_paused():
-        created = cursor.fetchall() if has_subscribers("order.ingested") else []
+        created = cursor.fetchall() if returning else []
     if has_items:
         write_items(cursor)
     return created
