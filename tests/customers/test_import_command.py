@@ -123,10 +123,35 @@ def test_priorities_and_empty_values_on_known_customers(world, tmp_path, mode):
         assert "erp outranks vtex" in CustomerChangeLog.objects.get(customer=customer, field="first_name").reason
 
 
-def test_bulk_and_records_paths_agree(world, tmp_path):
+def index_definitions(tenant) -> list[str]:
+    from django.db import connection
+
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename LIKE 'customers_%%' "
+                       "ORDER BY indexname", [tenant.schema_name])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["indexes-kept", "indexes-rebuilt"])
+def test_bulk_and_records_paths_agree(world, tmp_path, monkeypatch, deferred):
+    """Also when the bulk path sets the secondary indexes aside and builds them again (a load that
+    at least doubles a table): the same rows, and the same indexes afterwards."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.services.bulk import indexes
+
+    monkeypatch.setattr(indexes, "DEFER_MIN_ROWS", 1 if deferred else 10**9)
     path = write_csv(tmp_path / "orders.csv", ROWS)
     run(path, "--mode", "records", tenant="alpha")
-    run(path, "--mode", "bulk", tenant="beta")
+    before = index_definitions(world.beta)
+    with CaptureQueriesContext(connection) as queries:
+        run(path, "--mode", "bulk", tenant="beta")
+    dropped = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DROP INDEX")]
+    assert bool(dropped) is deferred
+    if deferred:
+        assert {"DROP INDEX order_date_idx", "DROP INDEX customer_total_spent_idx"} <= set(dropped)
+    assert index_definitions(world.beta) == before
 
     def snapshot(tenant):
         with tenant_context(tenant):
@@ -141,6 +166,28 @@ def test_bulk_and_records_paths_agree(world, tmp_path):
             return customers, orders, identities
 
     assert snapshot(world.alpha) == snapshot(world.beta)
+
+
+def test_indexes_set_aside_come_back_when_the_import_fails(world, tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from customers.services.bulk import indexes, writes
+
+    monkeypatch.setattr(indexes, "DEFER_MIN_ROWS", 1)
+    before = index_definitions(world.beta)
+
+    @contextmanager
+    def broken():
+        raise RuntimeError("disk on fire")
+        yield
+
+    # Fails right after the order insert, while the order indexes are set aside.
+    monkeypatch.setattr(writes, "gc_paused", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run(write_csv(tmp_path / "orders.csv", ROWS), "--mode", "bulk", tenant="beta")
+    assert index_definitions(world.beta) == before
+    with tenant_context(world.beta):
+        assert not Order.objects.exists()
 
 
 def test_jsonl_import_with_rejected_lines(world, tmp_path, capsys):

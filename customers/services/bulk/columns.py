@@ -26,7 +26,7 @@ ORDER_VALUE_FIELDS = ("order_date", "status", "currency", "total_amount", "subto
 
 
 DROP_SCRATCH_TABLES = ("DROP TABLE IF EXISTS cdp_bulk_stage, cdp_bulk_rows, cdp_bulk_dups, "
-                       "cdp_bulk_final, cdp_bulk_match, cdp_bulk_people, cdp_bulk_old, cdp_bulk_changed, "
+                       "cdp_bulk_owner, cdp_bulk_match, cdp_bulk_people, cdp_bulk_old, cdp_bulk_changed, "
                        "cdp_bulk_priority, cdp_bulk_itemsig")
 
 

@@ -9,6 +9,7 @@ from cdp.context import Actor
 from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE
 from customers.registry import has_subscribers, publish_on_commit
 from customers.services.bulk.columns import ADDRESS_COLUMNS, PROFILE_FIELDS, BulkResult
+from customers.services.bulk.indexes import indexes_deferred
 
 
 def priority_values(cursor) -> str:
@@ -31,10 +32,10 @@ def apply_profiles(cursor, actor: Actor) -> None:
                         if name == "email" else "")
         cursor.execute(f"""
             WITH cand AS (
-              SELECT DISTINCT ON (v.customer_id) v.customer_id, v.src, v.{value}::{sql_type} AS val
-                FROM cdp_bulk_rows v
-               WHERE NOT v.is_new AND v.{value} IS NOT NULL AND v.{value}::text <> ''
-               ORDER BY v.customer_id, v.od DESC, v.row_no DESC
+              SELECT DISTINCT ON (m.customer_id) m.customer_id, v.src, v.{value}::{sql_type} AS val
+                FROM cdp_bulk_match m JOIN cdp_bulk_rows v ON v.row_no = m.row_no
+               WHERE v.{value} IS NOT NULL AND v.{value}::text <> ''
+               ORDER BY m.customer_id, v.od DESC, v.row_no DESC
             ), {"dedup AS (SELECT DISTINCT ON (val) * FROM cand ORDER BY val, customer_id)," if name == "email" else ""}
             chosen AS (
               SELECT c.id, c.{name}::text AS old, cand.val, cand.src,
@@ -65,9 +66,9 @@ def apply_profiles(cursor, actor: Actor) -> None:
     # The document changes as a pair, and only when nobody else holds it.
     cursor.execute(f"""
         WITH cand AS (
-          SELECT DISTINCT ON (v.customer_id) v.customer_id, v.src, v.doc_type, v.doc
-            FROM cdp_bulk_rows v WHERE NOT v.is_new AND v.doc IS NOT NULL
-           ORDER BY v.customer_id, v.od DESC, v.row_no DESC
+          SELECT DISTINCT ON (m.customer_id) m.customer_id, v.src, v.doc_type, v.doc
+            FROM cdp_bulk_match m JOIN cdp_bulk_rows v ON v.row_no = m.row_no WHERE v.doc IS NOT NULL
+           ORDER BY m.customer_id, v.od DESC, v.row_no DESC
         ), dedup AS (SELECT DISTINCT ON (doc_type, doc) * FROM cand ORDER BY doc_type, doc, customer_id),
         chosen AS (
           SELECT c.id, c.document_type AS old_type, c.document_number AS old_doc, d.doc_type, d.doc, d.src,
@@ -106,9 +107,10 @@ def items_sql(alias: str) -> str:
                   FROM jsonb_array_elements({alias}.items) AS e(item))"""
 
 
-def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) -> list[tuple[int, int]]:
-    """Update the changed orders of the file, insert the new ones with their items; returns the
-    new orders' (id, customer_id) when someone listens to ``order.ingested``, else []."""
+def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
+                  new_orders: int) -> list[tuple[int, int]]:
+    """Update the changed orders of the file, insert the ``new_orders`` new ones with their items;
+    returns the new orders' (id, customer_id) when someone listens to ``order.ingested``, else []."""
     # cdp_bulk_old (orders of this file already stored, with their old values) exists already;
     # with items, compare item signatures too.
     items_old = ("(SELECT string_agg(concat_ws('|', i.sku, i.name, i.quantity::text, i.unit_price::text), '#' "
@@ -167,19 +169,20 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool) 
                AS f(field, old, new)
          WHERE f.old IS DISTINCT FROM f.new""", [actor.label[:255]])
     returning = has_subscribers("order.ingested")  # new order ids for the events
-    cursor.execute(f"""
-        INSERT INTO customers_order (customer_id, source, external_order_id, order_date, status, currency, subtotal,
-                                     tax_amount, shipping_cost, discount_amount, total_amount, payment_method,
-                                     shipping_address, raw, created_at, updated_at)
-        SELECT v.customer_id, v.src, v.ext, v.od, v.status, v.currency, v.subtotal, v.tax_amount, v.shipping_cost,
-               v.discount_amount, v.total_amount, v.payment_method, {address_json},
-               v.raw, now(), now()
-          FROM cdp_bulk_rows v
-         WHERE NOT v.stored
-        {"RETURNING id, customer_id" if returning else ""}""")
-    result.created = cursor.rowcount
-    with gc_paused():
-        created = cursor.fetchall() if returning else []
+    with indexes_deferred(cursor, "customers_order", new_orders):
+        cursor.execute(f"""
+            INSERT INTO customers_order (customer_id, source, external_order_id, order_date, status, currency, subtotal,
+                                         tax_amount, shipping_cost, discount_amount, total_amount, payment_method,
+                                         shipping_address, raw, created_at, updated_at)
+            SELECT w.customer_id, v.src, v.ext, v.od, v.status, v.currency, v.subtotal, v.tax_amount, v.shipping_cost,
+                   v.discount_amount, v.total_amount, v.payment_method, {address_json},
+                   v.raw, now(), now()
+              FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
+             WHERE NOT w.stored
+            {"RETURNING id, customer_id" if returning else ""}""")
+        result.created = cursor.rowcount
+        with gc_paused():
+            created = cursor.fetchall() if returning else []
     if has_items:
         write_items(cursor)
     return created
@@ -208,11 +211,12 @@ def write_items(cursor) -> None:
                round(round(coalesce(e.item->>'quantity', '1')::numeric, 3)
                      * round(coalesce(e.item->>'unit_price', '0')::numeric, 2), 2)
           FROM cdp_bulk_rows v
+          JOIN cdp_bulk_owner w ON w.row_no = v.row_no
           JOIN customers_order o ON o.source = v.src AND o.external_order_id = v.ext
           CROSS JOIN LATERAL jsonb_array_elements(v.items) WITH ORDINALITY AS e(item, n)
           LEFT JOIN customers_product p ON p.sku = nullif(trim(e.item->>'sku'), '')
          WHERE v.items IS NOT NULL
-           AND (NOT v.stored
+           AND (NOT w.stored
                 OR EXISTS (SELECT 1 FROM cdp_bulk_changed ch WHERE ch.row_no = v.row_no AND ch.items_changed))
          ORDER BY o.id, e.n""")
 
@@ -230,15 +234,16 @@ def write_addresses(cursor) -> None:
                a.rank = 1 AND NOT EXISTS (SELECT 1 FROM customers_address d WHERE d.customer_id = a.customer_id
                                            AND d.address_type = a.t AND d.is_default),
                true, a.src, now(), now()
-          FROM (SELECT DISTINCT ON (v.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+          FROM (SELECT DISTINCT ON (w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
                                     lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), 'shipping'))
-                       v.*, coalesce(nullif(lower(v.addr_type), ''), 'shipping') AS t,
-                       dense_rank() OVER (PARTITION BY v.customer_id, coalesce(nullif(lower(v.addr_type), ''), 'shipping')
+                       v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), 'shipping') AS t,
+                       dense_rank() OVER (PARTITION BY w.customer_id, coalesce(nullif(lower(v.addr_type), ''), 'shipping')
                                           ORDER BY lower(v.addr_line1), v.addr_number, v.addr_postal_code,
                                                    lower(v.addr_city)) AS rank
-                  FROM cdp_bulk_rows v JOIN customers_customer c ON c.id = v.customer_id
+                  FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
+                  JOIN customers_customer c ON c.id = w.customer_id
                  WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
-                 ORDER BY v.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code, lower(v.addr_city),
+                 ORDER BY w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code, lower(v.addr_city),
                           coalesce(nullif(lower(v.addr_type), ''), 'shipping'), v.od DESC) a
          WHERE NOT EXISTS (SELECT 1 FROM customers_address e
                             WHERE e.customer_id = a.customer_id AND e.address_type = a.t
