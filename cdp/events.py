@@ -45,9 +45,19 @@ class EventBus:
     def publish(self, events: list[tuple[str, dict]]) -> None:
         """Deliver ``[(event, kwargs), ...]`` now, event by event name in order of first appearance.
         Services call ``publish_on_commit`` instead."""
-        grouped: dict[str, list[dict]] = defaultdict(list)
+        self._deliver(self._grouped(events))
+
+    def _grouped(self, events: list[tuple[str, dict]]) -> dict[str, list[dict]]:
+        """The events someone listens to, by name in order of first appearance (one pass)."""
+        grouped: dict[str, list[dict]] = {}
         for event, kwargs in events:
-            grouped[event].append(kwargs)
+            items = grouped.get(event)
+            if items is None:
+                items = grouped[event] = []
+            items.append(kwargs)
+        return {event: items for event, items in grouped.items() if self.has_subscribers(event)}
+
+    def _deliver(self, grouped: dict[str, list[dict]]) -> None:
         for event, items in grouped.items():
             for handler in list(self._subscribers.get(event, [])):
                 if getattr(handler, "batch", False):
@@ -65,7 +75,6 @@ class EventBus:
     def publish_on_commit(self, events: list[tuple[str, dict]]) -> None:
         from django.db import transaction
 
-        listened = {event for event in {event for event, _ in events} if self.has_subscribers(event)}
-        wanted = [(event, kwargs) for event, kwargs in events if event in listened]
-        if wanted:
-            transaction.on_commit(lambda: self.publish(wanted))
+        grouped = self._grouped(events)
+        if grouped:
+            transaction.on_commit(lambda: self._deliver(grouped))

@@ -177,12 +177,13 @@ def test_indexes_set_aside_come_back_when_the_import_fails(world, tmp_path, monk
     before = index_definitions(world.beta)
 
     @contextmanager
-    def broken():
-        raise RuntimeError("disk on fire")
-        yield
+    def failing(cursor, table, adding):
+        with indexes.indexes_deferred(cursor, table, adding) as deferred:
+            yield deferred
+            assert deferred
+            raise RuntimeError("disk on fire")  # after the order insert, before the rebuild
 
-    # Fails right after the order insert, while the order indexes are set aside.
-    monkeypatch.setattr(writes, "gc_paused", broken)
+    monkeypatch.setattr(writes, "indexes_deferred", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         run(write_csv(tmp_path / "orders.csv", ROWS), "--mode", "bulk", tenant="beta")
     assert index_definitions(world.beta) == before
