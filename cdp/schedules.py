@@ -54,6 +54,14 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "customers.tasks.duplicates_recompute_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # Orders whose ingest event was lost (a crash before the loyalty hook sent its buffer) earn
+    # within the hour; the window is the last 3 days of order changes, older than 15 minutes.
+    "loyalty-catch-up-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=40),
+        "kwargs": {"task_name": "customers.tasks.loyalty_catch_up_task"},
+        "options": {"queue": "default", "expires": 1800},
+    },
     # Loyalty points past their validity leave the balance (one ledger "expire" entry per account).
     "loyalty-expire-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -9,7 +9,8 @@ import's ids mostly are), which keeps each message small and cheap to send; the 
 sent when the request or task that ingested ends (``request_finished``/``task_postrun``), when
 the process exits, or by anyone calling ``loyalty_pending_flush()`` (commands, tests).
 The task (``customers.tasks.loyalty_orders_sync_task``) is idempotent: earning once per order is
-guaranteed by the ledger's unique constraint, not by this buffer.
+guaranteed by the ledger's unique constraint, not by this buffer. Ids lost from the buffer (a
+crash, the broker down) are picked up within the hour by ``loyalty_catch_up``.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def loyalty_pending_flush(**_) -> int:
             try:
                 _send(schema_name, chunk)
                 sent += len(chunk)
-            except Exception:  # the broker is down: the orders earn at the next ingest of the same orders
+            except Exception:  # the broker is down: loyalty_catch_up earns for them later
                 logger.exception("could not enqueue loyalty sync for %s orders of %s", len(chunk), schema_name)
     return sent
 

@@ -20,6 +20,14 @@ def loyalty_orders_sync_task(*, id_ranges: list[list[int]] = (), order_ids: list
 
 
 @shared_task(acks_late=True, time_limit=3600)
+def loyalty_catch_up_task() -> int:
+    """Per tenant: earn for the recent orders whose ingest event never reached a loyalty task."""
+    from customers.services.loyalty import loyalty_catch_up
+
+    return loyalty_catch_up()
+
+
+@shared_task(acks_late=True, time_limit=3600)
 def loyalty_points_expire_task() -> int:
     """Per tenant: expire the points that are due."""
     from customers.services.loyalty import loyalty_points_expire

@@ -18,10 +18,11 @@ Promises kept by every function here:
 from __future__ import annotations
 
 import datetime
+import logging
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from cdp.exceptions import ApplicationError, Conflict, NotFound
 from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order, Tier
 
 Txn = LoyaltyTransaction.Type
+logger = logging.getLogger(__name__)
 
 #: One entry never moves more than this (keeps sums far from the 32-bit column limit).
 MAX_POINTS_PER_ENTRY = 100_000_000
@@ -404,6 +406,36 @@ def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransactio
     _tier_apply(account, program=program, rules=list(LoyaltyTierRule.objects.order_by("rank")), now=now)
     _save(account)
     return entry
+
+
+def loyalty_catch_up(*, now: datetime.datetime | None = None, lookback: datetime.timedelta = datetime.timedelta(days=3),
+                     settle: datetime.timedelta = datetime.timedelta(minutes=15), chunk: int = 1000) -> int:
+    """Earn (or give back) for the orders whose ``order.ingested`` never reached a loyalty task:
+    the ingest hook buffers order ids in the ingesting process, and a crash (or a broker outage)
+    loses what was not sent yet. Looks at the orders changed between ``lookback`` and ``settle``
+    ago (younger ones are still on their way through the normal path): completed ones without an
+    earn entry, cancelled or refunded ones whose earn was not given back. Orders older than the
+    window are left alone, so turning the program on does not pay out the tenant's history.
+    Idempotent like ``loyalty_order_sync``; returns the ledger entries written."""
+    now = now or timezone.now()
+    program = loyalty_program_get()
+    if not program.is_active:
+        return 0
+    recent = Order.objects.filter(updated_at__gte=now - lookback, updated_at__lt=now - settle)
+    earned = LoyaltyTransaction.objects.filter(order=OuterRef("pk"), type=Txn.EARN)
+    missing = recent.filter(status=Order.Status.COMPLETED).exclude(Exists(earned))
+    if program.points_validity_days:
+        missing = missing.filter(order_date__gt=now - datetime.timedelta(days=program.points_validity_days))
+    unreversed = recent.filter(status__in=Order.NOT_COUNTED).filter(
+        Exists(earned.exclude(metadata__contains={"reversed": True})))
+    order_ids = sorted({*missing.values_list("pk", flat=True), *unreversed.values_list("pk", flat=True)})
+    written = 0
+    for start in range(0, len(order_ids), chunk):
+        written += loyalty_orders_sync(order_ids=order_ids[start:start + chunk], now=now)
+    if order_ids:
+        logger.info("loyalty catch-up in %s: %s orders looked at, %s entries written",
+                    connection.schema_name, len(order_ids), written)
+    return written
 
 
 # --- people's operations ------------------------------------------------------------------------

@@ -458,3 +458,51 @@ def test_loyalty_task_takes_id_ranges_and_the_previous_release_s_id_lists(world,
     loyalty_orders_sync_task(id_ranges=[[first.pk, first.pk]])
     loyalty_orders_sync_task(order_ids=[second.pk, third.pk])
     assert LoyaltyTransaction.objects.filter(type="earn").count() == 3
+
+
+def test_catch_up_earns_for_recent_orders_whose_event_was_lost_in_every_tenant(world):
+    import customers.tasks  # noqa: F401  (a worker autodiscovers it; here, register it)
+    from tenants.tasks import tenants_dispatch_task
+
+    now = timezone.now()
+    orders = {}
+    for tenant in (world.alpha, world.beta):
+        with tenant_context(tenant):
+            _rate("1")
+            customer = CustomerFactory()
+            # given orders stored without their ingest event reaching a loyalty task
+            made = {name: OrderFactory(customer=customer, total_amount=Decimal("100"), order_date=now, status=status)
+                    for name, status in (("lost", "completed"), ("too_old", "completed"), ("settling", "completed"),
+                                         ("pending", "pending"), ("lost_cancel", "completed"))}
+            svc.loyalty_order_sync(order_id=made["lost_cancel"].pk)  # earned, then cancelled: event lost
+            Order.objects.filter(pk=made["lost_cancel"].pk).update(status="cancelled")
+            Order.objects.filter(pk__in=[made[n].pk for n in ("lost", "pending", "lost_cancel")]).update(
+                updated_at=now - datetime.timedelta(hours=1))
+            Order.objects.filter(pk=made["too_old"].pk).update(updated_at=now - datetime.timedelta(days=5))
+            orders[tenant.slug] = made
+
+    # when the hourly job runs for every tenant (twice)
+    tenants_dispatch_task(task_name="customers.tasks.loyalty_catch_up_task")
+    tenants_dispatch_task(task_name="customers.tasks.loyalty_catch_up_task")
+
+    for tenant in (world.alpha, world.beta):
+        with tenant_context(tenant):
+            made = orders[tenant.slug]
+            earned = set(LoyaltyTransaction.objects.filter(type=Txn.EARN).values_list("order_id", flat=True))
+            # then the lost completed order earned once; older or still settling orders were left alone
+            assert earned == {made["lost"].pk, made["lost_cancel"].pk}
+            # and the lost cancellation gave its points back
+            reversal = LoyaltyTransaction.objects.get(order_id=made["lost_cancel"].pk, type=Txn.ADJUST)
+            assert reversal.points == -100
+            account = _account(made["lost"].customer_id)
+            assert account.points_balance == 100
+            assert_ledger_invariant(account)
+            assert svc.loyalty_catch_up() == 0
+
+
+def test_catch_up_does_nothing_while_the_program_is_off(alpha):
+    _rate("1", is_active=False)
+    order = OrderFactory(total_amount=Decimal("100"), order_date=timezone.now())
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=1))
+    assert svc.loyalty_catch_up() == 0
+    assert not LoyaltyTransaction.objects.exists()
