@@ -65,6 +65,8 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["customer", "-order_date"], name="order_customer_date_idx"),
             models.Index(fields=["-order_date"], name="order_date_idx"),
+            # Orders changed recently (the hourly loyalty catch-up).
+            models.Index(fields=["updated_at"], name="order_updated_idx"),
         ]
 
     def __str__(self) -> str:

@@ -97,6 +97,8 @@ class Customer(TimeStampedModel):
             models.Index(fields=["merged_into"], name="merged_customer_idx", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["-last_purchase_at"], name="customer_last_purchase_idx"),
             models.Index(fields=["-total_spent"], name="customer_total_spent_idx"),
+            # Profiles changed since a cursor (the CRM push reads them in updated_at order).
+            models.Index(fields=["updated_at", "id"], name="customer_updated_idx"),
         ]
 
     def __str__(self) -> str:
