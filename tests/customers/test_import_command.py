@@ -191,6 +191,44 @@ def test_indexes_set_aside_come_back_when_the_import_fails(world, tmp_path, monk
         assert not Order.objects.exists()
 
 
+def test_indexes_stay_when_a_reader_holds_the_table(world, tmp_path, monkeypatch, caplog):
+    """A DROP INDEX waiting behind a long reader would queue every later reader of the table: the
+    import waits LOCK_TIMEOUT, then keeps the indexes and goes on."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from customers.services.bulk import indexes
+
+    monkeypatch.setattr(indexes, "DEFER_MIN_ROWS", 1)
+    monkeypatch.setattr(indexes, "LOCK_TIMEOUT", "200ms")
+    before = index_definitions(world.beta)
+    reading, done = threading.Event(), threading.Event()
+
+    def reader():
+        try:
+            with tenant_context(world.beta), transaction.atomic():
+                list(Order.objects.all()[:1])  # holds the table (ACCESS SHARE) until the transaction ends
+                reading.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert reading.wait(30)
+        with caplog.at_level("INFO", logger="customers.services.bulk.indexes"):
+            run(write_csv(tmp_path / "orders.csv", ROWS), "--mode", "bulk", tenant="beta")
+    finally:
+        done.set()
+        thread.join()
+    assert "keeping the indexes of customers_order during the load: canceling statement due to lock timeout" in caplog.text
+    assert index_definitions(world.beta) == before
+    with tenant_context(world.beta):
+        assert Order.objects.count() == 4
+
+
 def test_jsonl_import_with_rejected_lines(world, tmp_path, capsys):
     path = tmp_path / "orders.jsonl"
     good = {"source": "api", "external_order_id": "J1", "order_date": "2024-04-01", "total_amount": 10,
