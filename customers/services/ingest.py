@@ -14,7 +14,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from cdp import registry as cdp_registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError
-from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order, OrderItem, Product
+from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order
 from customers.registry import publish_on_commit
 from customers.services.profile import (
     address_from_order,
@@ -169,17 +169,27 @@ def _items_signature(items) -> list[tuple]:
 
 
 def _items_write(order: Order, items: list[dict]) -> None:
+    """The order's items, each linked to its product (created when its sku is new, named after
+    the last item naming it). Two statements whatever the number of items: the products, then
+    the items, which read the products in a new snapshot (one a concurrent batch just committed
+    included)."""
     skus = {item["sku"]: item["name"] for item in items if item["sku"]}
-    products = {}
-    if skus:
-        Product.objects.bulk_create([Product(sku=sku, name=name) for sku, name in skus.items()],
-                                    ignore_conflicts=True)
-        products = dict(Product.objects.filter(sku__in=skus).values_list("sku", "id"))
-    OrderItem.objects.bulk_create([
-        OrderItem(order=order, product_id=products.get(item["sku"]), sku=item["sku"], name=item["name"],
-                  quantity=item["quantity"], unit_price=item["unit_price"], total_price=item["total_price"])
-        for item in items
-    ])
+    with connection.cursor() as cursor:
+        if skus:
+            cursor.execute("""
+                INSERT INTO customers_product (sku, name, category, brand, currency, is_active, metadata,
+                                               created_at, updated_at)
+                SELECT sku, name, '', '', '', true, '{}', now(), now() FROM unnest(%s::text[], %s::text[]) AS p(sku, name)
+                ON CONFLICT (sku) DO NOTHING""", [list(skus), list(skus.values())])
+        cursor.execute("""
+            INSERT INTO customers_orderitem (order_id, product_id, sku, name, quantity, unit_price, total_price)
+            SELECT %s, p.id, i.sku, i.name, i.quantity, i.unit_price, i.total_price
+              FROM unnest(%s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[])
+                   WITH ORDINALITY AS i(sku, name, quantity, unit_price, total_price, n)
+              LEFT JOIN customers_product p ON p.sku = i.sku AND i.sku <> ''
+             ORDER BY i.n""",
+                       [order.pk, *([item[key] for item in items]
+                                    for key in ("sku", "name", "quantity", "unit_price", "total_price"))])
 
 
 def _order_upsert(*, clean: CleanOrder, customer: Customer, actor: Actor) -> tuple[Order, str]:

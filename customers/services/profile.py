@@ -304,21 +304,32 @@ def address_update(*, customer_id: int, address_id: int, data: dict, actor: Acto
     return _address_save(address, actor=actor, action="customer_address.update", before=before)
 
 
-def address_from_order(*, customer: Customer, address: dict, source: str) -> Address | None:
-    """Remember an order's address unless the customer already has it (same line, number, postal
-    code and city); the first of each type becomes the default."""
-    address_type = address.get("type") or Address.Type.SHIPPING
-    existing = Address.objects.filter(customer=customer, address_type=address_type,
-                                      line1__iexact=address["line1"], number=address.get("number", ""),
-                                      postal_code=address.get("postal_code", ""), city__iexact=address.get("city", ""))
-    if existing.exists():
-        return None
-    has_default = Address.objects.filter(customer=customer, address_type=address_type, is_default=True).exists()
-    return Address.objects.create(
-        customer=customer, address_type=address_type, source=source, is_default=not has_default,
-        **{key: address.get(key, "") for key in ("recipient_name", "line1", "line2", "number", "neighborhood",
-                                                 "city", "state", "postal_code", "country", "phone")},
-    )
+ORDER_ADDRESS_FIELDS = ("recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
+                        "postal_code", "country", "phone")
+
+
+def address_from_order(*, customer: Customer, address: dict, source: str) -> int | None:
+    """Remember an order's address unless the customer already has it (same line and city in any
+    case, same number and postal code); the first of each type becomes the default. One statement
+    (it runs for every ingested order); returns the new address id, or None when it was known."""
+    values = {key: address.get(key, "") for key in ORDER_ADDRESS_FIELDS}
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO customers_address (customer_id, address_type, source, is_default, is_active, created_at,
+                                           updated_at, {", ".join(ORDER_ADDRESS_FIELDS)})
+            SELECT %(customer)s, %(type)s, %(source)s,
+                   NOT EXISTS (SELECT 1 FROM customers_address d WHERE d.customer_id = %(customer)s
+                                  AND d.address_type = %(type)s AND d.is_default),
+                   true, now(), now(), {", ".join(f"%({key})s" for key in ORDER_ADDRESS_FIELDS)}
+             WHERE NOT EXISTS (SELECT 1 FROM customers_address e
+                                WHERE e.customer_id = %(customer)s AND e.address_type = %(type)s
+                                  AND upper(e.line1) = upper(%(line1)s) AND e.number = %(number)s
+                                  AND e.postal_code = %(postal_code)s AND upper(e.city) = upper(%(city)s))
+            RETURNING id""",
+                       {"customer": customer.pk, "type": address.get("type") or Address.Type.SHIPPING,
+                        "source": source, **values})
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 
