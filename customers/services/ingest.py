@@ -128,26 +128,28 @@ def customer_resolve(*, clean: CleanOrder, actor: Actor, priorities: dict[str, i
 
     Must run inside a savepoint: a concurrent batch creating the same person makes one of the
     unique constraints fail here, and the caller retries, then finding the winner's row."""
-    customer = None
-    if clean.customer_external_id:
-        identity = (CustomerIdentity.objects.select_related("customer")
-                    .filter(source=clean.source, external_id=clean.customer_external_id).first())
-        customer = identity.customer if identity else None
-    if customer is None and clean.profile.get("email"):
-        customer = Customer.objects.filter(email=clean.profile["email"]).first()
-    if customer is None and clean.profile.get("document_number"):
-        customer = Customer.objects.filter(document_type=clean.profile["document_type"],
-                                           document_number=clean.profile["document_number"]).first()
-    customer = _follow_merges(customer)
+    # The three lookups in resolution order, in one round trip (this runs for every record).
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT i.customer_id, coalesce(i.customer_id,
+                     (SELECT id FROM customers_customer WHERE email = %s),
+                     (SELECT id FROM customers_customer WHERE document_type = %s AND document_number = %s))
+              FROM (SELECT (SELECT customer_id FROM customers_customeridentity
+                             WHERE source = %s AND external_id = %s) AS customer_id) i""",
+                       [clean.profile.get("email"), clean.profile.get("document_type"),
+                        clean.profile.get("document_number"), clean.source, clean.customer_external_id])
+        by_identity, found = cursor.fetchone()
 
-    if customer is None:
+    if found is None:
         profile = dict(clean.profile)
         customer = Customer.objects.create(
             source=clean.source, field_sources={key: clean.source for key in profile}, **profile,
         )
         events.append(("customer.created", {"customer_id": customer.pk, "source": clean.source}))
     else:
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = Customer.objects.select_for_update().get(pk=found)
+        if customer.merged_into_id:  # merged away: the survivor is the customer now
+            customer = Customer.objects.select_for_update().get(pk=_follow_merges(customer).pk)
         if not customer.is_pseudonymized:
             changed = customer_profile_apply(customer=customer, values=clean.profile, source=clean.source,
                                              actor=actor, priorities=priorities,
@@ -155,12 +157,17 @@ def customer_resolve(*, clean: CleanOrder, actor: Actor, priorities: dict[str, i
             if changed:
                 customer.save(update_fields=[*changed, "field_sources", "updated_at"])
                 events.append(("customer.updated", {"customer_id": customer.pk, "fields": changed}))
-    if clean.customer_external_id:
-        identity, created = CustomerIdentity.objects.get_or_create(
-            source=clean.source, external_id=clean.customer_external_id, defaults={"customer": customer})
-        if not created and identity.customer_id != customer.pk:
-            # Only reachable when the identity's customer was merged away meanwhile.
-            customer = _follow_merges(identity.customer)
+    if clean.customer_external_id and by_identity is None:
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                INSERT INTO customers_customeridentity (customer_id, source, external_id, created_at, last_seen_at)
+                VALUES (%s, %s, %s, now(), now())
+                ON CONFLICT (source, external_id) DO NOTHING RETURNING id""",
+                           [customer.pk, clean.source, clean.customer_external_id])
+            if cursor.fetchone() is None:
+                # A concurrent batch recorded this identity first: start the record again, which
+                # then finds the customer through it (nothing of this attempt is kept).
+                raise IntegrityError(f"identity {clean.source}:{clean.customer_external_id} recorded concurrently")
     return customer
 
 

@@ -90,6 +90,8 @@ def test_concurrent_batches_naming_the_same_new_person_create_one_customer(world
                 assert shared.count() == 1
                 other = shared.get().customer
                 assert (other.total_orders, int(other.total_spent)) == (THREADS, 5 * THREADS)
+                # and the batches that lost the race left no customer of their own behind
+                assert list(Customer.objects.filter(source="concshared")) == [other]
                 return True
 
         thread, errors, out = _in_thread(check)
