@@ -14,6 +14,13 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=17, hour=3),
         "options": {"queue": "default", "expires": 3600},
     },
+    # Sign-in records whose Django session is gone or idle past the cookie age are marked expired;
+    # records ended more than 90 days ago are deleted (the sign-in history's retention).
+    "user-sessions-cleanup": {
+        "task": "tenants.tasks.user_sessions_cleanup_task",
+        "schedule": crontab(minute=29),
+        "options": {"queue": "default", "expires": 3000},
+    },
     # Each tenant keeps its audit trail for settings.data_retention_days, then it is deleted.
     "audit-retention-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from cdp.admin_mixins import ReadOnlyAdminMixin
-from tenants.admin_site import TenantScopedAdmin, tenant_admin_site
+from cdp.exceptions import ApplicationError
+from tenants.admin_site import TenantScopedAdmin, can_manage_tenant, tenant_admin_site
 from tenants.forms import ApiKeyCreateForm, TenantProvisionForm, UserChangeForm, UserCreationForm
-from tenants.models import ApiKey, AuditLog, Domain, FeatureFlag, Membership, SystemConfig, Tenant, User
+from tenants.models import ApiKey, AuditLog, Domain, FeatureFlag, Membership, SystemConfig, Tenant, User, UserSession
+from tenants.selectors import user_sessions_all, user_sessions_for_tenant
 from tenants.services import (
     actor_from_request,
     api_key_create,
@@ -22,6 +25,7 @@ from tenants.services import (
     membership_set,
     tenant_provision,
     tenant_update,
+    user_session_revoke,
 )
 from tenants.services.jump import jump_url
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
@@ -277,6 +281,88 @@ class AuditLogAdmin(AuditLogAdminMixin, admin.ModelAdmin):
     list_select_related = ("tenant",)
 
 
+class UserSessionStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), *UserSession.EndReason.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "active":
+            return queryset.active()
+        if value == UserSession.EndReason.EXPIRED:
+            # Idle past the cookie's age counts as expired before the sweep marks it.
+            return queryset.inactive().exclude(end_reason__in=[UserSession.EndReason.LOGOUT,
+                                                               UserSession.EndReason.REVOKED])
+        if value in UserSession.EndReason.values:
+            return queryset.filter(end_reason=value)
+        return queryset
+
+
+class UserSessionAdminMixin(ReadOnlyAdminMixin):
+    """Sign-in sessions: written only by the middleware and services, so read-only here; the
+    one change is the "Revoke selected sessions" action, which calls ``user_session_revoke``.
+    The key hash is never shown."""
+
+    list_display = ("user", "tenant", "ip_address", "short_user_agent", "created_at", "last_seen_at",
+                    "session_status")
+    list_filter = (UserSessionStatusFilter, "tenant")
+    search_fields = ("user__email", "ip_address", "last_ip")
+    list_select_related = ("user", "tenant")
+    fields = ("user", "tenant", "ip_address", "last_ip", "user_agent", "created_at", "last_seen_at",
+              "session_status", "ended_at", "end_reason", "revoked_by")
+    readonly_fields = fields
+    actions = ("revoke_sessions",)
+    date_hierarchy = "created_at"
+
+    @admin.display(description="User agent")
+    def short_user_agent(self, obj):
+        return obj.user_agent if len(obj.user_agent) <= 60 else f"{obj.user_agent[:59]}…"
+
+    @admin.display(description="Status")
+    def session_status(self, obj):
+        return obj.status
+
+    def revoke_tenant(self, request) -> Tenant | None:
+        """The host the admin acts on (None: the platform)."""
+        return None
+
+    def has_revoke_permission(self, request) -> bool:
+        user = request.user
+        return user.is_active and (user.is_superuser or user.has_perm("tenants.change_usersession"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A session outside this admin's scope is a plain 404, not a redirect that hints at it.
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such session.")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Revoke selected sessions", permissions=["revoke"])
+    def revoke_sessions(self, request, queryset):
+        actor = actor_from_request(request)
+        tenant = self.revoke_tenant(request)
+        revoked = already_ended = 0
+        for session in queryset.order_by("pk"):
+            was_open = session.ended_at is None
+            try:
+                user_session_revoke(session_id=session.pk, actor=actor, tenant=tenant)
+            except ApplicationError as exc:
+                self.message_user(request, f"{session}: {exc.message}", messages.ERROR)
+                continue
+            revoked += was_open
+            already_ended += not was_open
+        note = f" ({already_ended} had already ended)" if already_ended else ""
+        self.message_user(request, f"{revoked} session(s) revoked{note}.")
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(UserSessionAdminMixin, admin.ModelAdmin):
+    def get_queryset(self, request):
+        return user_sessions_all()
+
+
 @admin.register(FeatureFlag)
 class FeatureFlagAdmin(admin.ModelAdmin):
     list_display = ("key", "enabled", "rollout_percentage", "description", "updated_at")
@@ -332,6 +418,26 @@ class TenantAuditLogAdmin(AuditLogAdminMixin, TenantScopedAdmin):
     pass
 
 
+class TenantUserSessionAdmin(UserSessionAdminMixin, TenantScopedAdmin):
+    """The members' sessions on this tenant's host (see ``user_session_scope_q``)."""
+
+    list_display = ("user", "ip_address", "short_user_agent", "created_at", "last_seen_at", "session_status")
+    list_filter = (UserSessionStatusFilter,)
+    list_select_related = ("user",)
+    fields = tuple(f for f in UserSessionAdminMixin.fields if f != "tenant")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return user_sessions_for_tenant(tenant=connection.tenant)
+
+    def revoke_tenant(self, request):
+        return connection.tenant
+
+    def has_revoke_permission(self, request) -> bool:
+        return can_manage_tenant(request.user)
+
+
 tenant_admin_site.register(Membership, TenantMembershipAdmin)
 tenant_admin_site.register(ApiKey, TenantApiKeyAdmin)
 tenant_admin_site.register(AuditLog, TenantAuditLogAdmin)
+tenant_admin_site.register(UserSession, TenantUserSessionAdmin)

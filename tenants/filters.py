@@ -1,8 +1,12 @@
 import django_filters
+from django import forms
+from django.db.models import Q
 
 from cdp.filters import IsoDateTimeFilter
 
-from tenants.models import ApiKey, AuditLog, Membership, Role
+from tenants.models import ApiKey, AuditLog, Membership, Role, UserSession
+
+MAX_ID = 2**63 - 1
 
 
 class ApiKeyFilter(django_filters.FilterSet):
@@ -34,3 +38,46 @@ class AuditLogFilter(django_filters.FilterSet):
     class Meta:
         model = AuditLog
         fields = ["action", "resource_type", "resource_id", "actor", "since", "until"]
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A whole positive id that fits a bigint (anything else is a 400, never a database error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class UserSessionFilter(django_filters.FilterSet):
+    """Shared by the sessions API and the portal's session lists."""
+
+    active = django_filters.BooleanFilter(method="filter_active", label="Active")
+    user = IdFilter(field_name="user_id", label="User id")
+    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains", label="Email")
+    ip = django_filters.CharFilter(method="filter_ip", label="IP address", max_length=45)
+
+    class Meta:
+        model = UserSession
+        fields = ["active", "user", "email", "ip"]
+
+    def filter_active(self, queryset, name, value):
+        return queryset.active() if value else queryset.inactive()
+
+    def filter_ip(self, queryset, name, value):
+        # Text match on the sign-in or the last address (PostgreSQL compares HOST(inet)).
+        return queryset.filter(Q(ip_address__icontains=value) | Q(last_ip__icontains=value))
+
+
+class OwnSessionFilter(UserSessionFilter):
+    """A person's own list: only the active switch makes sense there."""
+
+    class Meta(UserSessionFilter.Meta):
+        fields = ["active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("user", "email", "ip"):
+            self.filters.pop(name, None)

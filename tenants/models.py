@@ -5,8 +5,11 @@ All of these live in the public schema; tenant data itself lives in the tenant's
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import re
 
+from django.conf import settings as django_settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
@@ -206,6 +209,92 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.resource_type}"
+
+
+def session_key_hash(session_key: str) -> str:
+    """SHA-256 (hex) of a Django session key: the only form in which a key is ever stored by us."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+class UserSessionQuerySet(models.QuerySet):
+    def active(self, *, now=None):
+        """Not ended and not idle past the session cookie's age (Django would refuse it anyway)."""
+        now = now or timezone.now()
+        idle_limit = now - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
+        return self.filter(ended_at__isnull=True, last_seen_at__gte=idle_limit)
+
+    def inactive(self, *, now=None):
+        now = now or timezone.now()
+        idle_limit = now - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
+        return self.filter(models.Q(ended_at__isnull=False) | models.Q(last_seen_at__lt=idle_limit))
+
+
+class UserSession(models.Model):
+    """One signed-in browser session, so that people and admins can see and end it.
+
+    Decisions:
+    - Only a SHA-256 of the Django session key is stored (``key_hash``). The key is a random
+      32-character token (~165 bits), so a fast unsalted hash cannot be reversed or brute-forced,
+      and it is what the middleware looks up on every authenticated request (unique index). This
+      table is shown in the admin, the portal and the API; the raw key would be a usable cookie.
+    - ``tenant`` is the host the session was opened on (a cookie is valid on one host only);
+      null for the platform's own host (operators' admin).
+    - A row is ended exactly once (``ended_at`` + ``end_reason``) and never reopened; the
+      middleware logs out any request whose row is ended. ``revoked_by`` is the actor's label
+      (user email, ``api-key:<prefix>``, ``system``) for revocations only.
+    - Sign-ins and sign-outs are not copied to the audit log: these rows are that record (kept
+      for ``SESSION_ROW_RETENTION_DAYS`` after they end). Revocations are audited.
+    """
+
+    class EndReason(models.TextChoices):
+        LOGOUT = "logout", "Signed out"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="user_sessions")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                               help_text="Host the session was opened on; empty for the platform host.")
+    key_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the session key (hex).")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Address at sign-in.")
+    last_ip = models.GenericIPAddressField(null=True, blank=True, help_text="Address at the last recorded visit.")
+    user_agent = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+    revoked_by = models.CharField(max_length=255, blank=True)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-last_seen_at"], name="usersession_user_seen"),
+            models.Index(fields=["tenant", "-last_seen_at"], name="usersession_tenant_seen"),
+            models.Index(fields=["ended_at"], name="usersession_ended", condition=models.Q(ended_at__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(ended_at__isnull=True, end_reason="")
+                           | (models.Q(ended_at__isnull=False) & ~models.Q(end_reason=""))),
+                name="usersession_ended_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_reason="revoked") | models.Q(revoked_by=""),
+                name="usersession_revoked_by_only_when_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.ip_address or '?'} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def status(self) -> str:
+        """``active``, ``logout``, ``revoked`` or ``expired`` (idle past the cookie's age)."""
+        if self.ended_at is not None:
+            return self.end_reason
+        idle_limit = timezone.now() - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
+        return "active" if self.last_seen_at >= idle_limit else self.EndReason.EXPIRED.value
 
 
 class FeatureFlag(TimeStampedModel):

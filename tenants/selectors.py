@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_tenants.utils import tenant_context
 
 from cdp import registry
-from tenants.models import ApiKey, AuditLog, Membership, Tenant, User
+from tenants.models import ApiKey, AuditLog, Membership, Tenant, User, UserSession
 from tenants.roles import capabilities_for_role
 
 
@@ -42,3 +42,39 @@ def tenant_list_active() -> QuerySet[Tenant]:
 
 def tenant_audit_log(*, tenant: Tenant) -> QuerySet[AuditLog]:
     return AuditLog.objects.filter(tenant=tenant).select_related("actor")
+
+
+# --- Sign-in sessions -----------------------------------------------------------------------------
+
+
+def user_session_lookup(*, key_hash: str) -> dict | None:
+    """The fields the session middleware needs for one key, in one query on the unique index."""
+    return (UserSession.objects.filter(key_hash=key_hash)
+            .values("id", "user_id", "ended_at", "last_seen_at").first())
+
+
+def user_session_scope_q(*, tenant: Tenant) -> Q:
+    """The sessions ``tenant``'s admins may see and revoke.
+
+    Only sessions opened on the tenant's own host (a member's sessions on another tenant's host
+    or on the platform host are none of this tenant's business), and never those of platform
+    operators (superusers entering through the operators' admin) unless they are members: a
+    tenant admin must not be able to watch or lock out the people who run the platform."""
+    member = Membership.objects.filter(tenant=tenant, user_id=OuterRef("user_id"))
+    return Q(tenant=tenant) & (Q(user__is_superuser=False) | Exists(member))
+
+
+def user_sessions_for_tenant(*, tenant: Tenant) -> QuerySet[UserSession]:
+    """Sessions visible to ``tenant``'s admins, newest activity first, with their users."""
+    return (UserSession.objects.filter(user_session_scope_q(tenant=tenant))
+            .select_related("user").order_by("-last_seen_at", "-id"))
+
+
+def user_sessions_for_user(*, user: User) -> QuerySet[UserSession]:
+    """Every session of ``user`` on every host (people may see all of their own)."""
+    return UserSession.objects.filter(user=user).select_related("tenant").order_by("-last_seen_at", "-id")
+
+
+def user_sessions_all() -> QuerySet[UserSession]:
+    """Every session (operators)."""
+    return UserSession.objects.select_related("user", "tenant").order_by("-last_seen_at", "-id")

@@ -41,3 +41,11 @@ def audit_retention_prune_task() -> int:
     cutoff = timezone.now() - datetime.timedelta(days=days)
     deleted, _ = AuditLog.objects.filter(tenant=tenant, created_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(acks_late=True)
+def user_sessions_cleanup_task() -> dict:
+    """Public schema: mark ended sessions expired and prune old session rows."""
+    from tenants.services import user_sessions_cleanup
+
+    return user_sessions_cleanup()

@@ -1,28 +1,41 @@
-"""Portal pages on a tenant's host: sign-in, dashboard, members and API keys."""
+"""Portal pages on a tenant's host: sign-in, dashboard, members, API keys and sessions."""
 
 from __future__ import annotations
 
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdp.context import client_ip
-from cdp.exceptions import ApplicationError, PermissionDenied
-from tenants.filters import ApiKeyFilter, MembershipFilter
-from tenants.models import ApiKey, Membership
+from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
+from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
+from tenants.models import ApiKey, Membership, session_key_hash
 from tenants.portal_forms import ApiKeyPortalForm
-from tenants.roles import KEYS
-from tenants.selectors import tenant_usage, user_capabilities
-from tenants.services import actor_from_request, api_key_create, api_key_revoke
+from tenants.roles import KEYS, SECURITY
+from tenants.selectors import (
+    tenant_usage,
+    user_capabilities,
+    user_session_lookup,
+    user_sessions_for_tenant,
+    user_sessions_for_user,
+)
+from tenants.services import (
+    actor_from_request,
+    api_key_create,
+    api_key_revoke,
+    user_session_revoke,
+    user_sessions_revoke_for_user,
+)
 from tenants.services.jump import jump_consume
 
 
@@ -112,6 +125,88 @@ def api_key_revoke_view(request, pk: int):
     else:
         messages.success(request, f"Key {api_key.prefix}… revoked.")
     return redirect("portal:api_keys")
+
+
+def current_session_id(request) -> int | None:
+    """The row of the session making this request (the middleware has recorded it)."""
+    key = request.session.session_key
+    row = user_session_lookup(key_hash=session_key_hash(key)) if key else None
+    return row["id"] if row else None
+
+
+def _active_by_default(request):
+    """Session lists open on the active ones; ``?active=unknown`` shows every session."""
+    data = request.GET.copy()
+    data.setdefault("active", "true")
+    return data
+
+
+@portal_page()
+def sessions(request):
+    """The signed-in person's own sessions on every host, to sign out the ones they do not trust."""
+    filterset = OwnSessionFilter(_active_by_default(request), queryset=user_sessions_for_user(user=request.user))
+    return render(request, "portal/sessions.html", {
+        "filter": filterset, "page": paginate(request, filterset.qs), "current_id": current_session_id(request),
+        "can_manage": SECURITY in request.capabilities,
+    })
+
+
+@portal_page(SECURITY)
+def member_sessions(request):
+    """Admins and owners: the members' sessions on this tenant's host, each revocable."""
+    queryset = user_sessions_for_tenant(tenant=connection.tenant)
+    filterset = UserSessionFilter(_active_by_default(request), queryset=queryset)
+    return render(request, "portal/member_sessions.html", {
+        "filter": filterset, "page": paginate(request, filterset.qs), "current_id": current_session_id(request),
+    })
+
+
+def _service_errors_to_http(call):
+    """Run a session service; not-found and refusals become the portal's 404 and 403 pages."""
+    try:
+        return call()
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+
+
+@portal_page()
+@require_POST
+def session_revoke_view(request, pk: int):
+    """Revoke one session: one's own (any member), or a member's (``security`` holders; the
+    service decides, so another tenant's session is a 404 and a viewer gets a 403)."""
+    current_id = current_session_id(request)
+    session = _service_errors_to_http(lambda: user_session_revoke(
+        session_id=pk, actor=actor_from_request(request), tenant=connection.tenant))
+    if session.pk == current_id:
+        logout(request)
+        return redirect("portal:login")
+    messages.success(request, f"The session of {session.user.email} from {session.ip_address or 'an unknown address'} "
+                              "is signed out.")
+    return redirect("portal:sessions" if session.user_id == request.user.pk else "portal:member_sessions")
+
+
+@portal_page()
+@require_POST
+def sessions_revoke_others(request):
+    """"Sign out other sessions": every session of the signed-in person except this one."""
+    count = _service_errors_to_http(lambda: user_sessions_revoke_for_user(
+        user_id=request.user.pk, actor=actor_from_request(request), tenant=connection.tenant,
+        keep_session_id=current_session_id(request)))
+    messages.success(request, f"{count} other session(s) signed out.")
+    return redirect("portal:sessions")
+
+
+@portal_page(SECURITY)
+@require_POST
+def member_sessions_revoke_user(request, user_id: int):
+    """Sign a member out everywhere on this host (the admin's own current session is kept)."""
+    keep = current_session_id(request) if user_id == request.user.pk else None
+    count = _service_errors_to_http(lambda: user_sessions_revoke_for_user(
+        user_id=user_id, actor=actor_from_request(request), tenant=connection.tenant, keep_session_id=keep))
+    messages.success(request, f"{count} session(s) signed out.")
+    return redirect("portal:member_sessions")
 
 
 def admin_jump(request):

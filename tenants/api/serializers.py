@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from tenants.models import ApiKey, AuditLog, Membership, Tenant
+from tenants.filters import MAX_ID
+from tenants.models import ApiKey, AuditLog, Membership, Tenant, UserSession
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 
 
@@ -58,3 +59,34 @@ class AuditLogOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "actor_label", "action", "resource_type", "resource_id", "changes",
                   "ip_address"]
 
+
+
+SESSION_STATUSES = [("active", "Active"), *UserSession.EndReason.choices]
+
+
+class UserSessionOutputSerializer(serializers.ModelSerializer):
+    """A sign-in session. The session key is never exposed, not even hashed."""
+
+    user = serializers.IntegerField(source="user_id", help_text="The member's user id.")
+    email = serializers.EmailField(source="user.email")
+    status = serializers.ChoiceField(
+        choices=SESSION_STATUSES, read_only=True,
+        help_text="`active`, or how it ended: `logout`, `revoked`, `expired` (also when idle past the cookie's age).",
+    )
+    current = serializers.SerializerMethodField(help_text="Whether this is the session making the request.")
+
+    class Meta:
+        model = UserSession
+        fields = ["id", "user", "email", "ip_address", "last_ip", "user_agent", "created_at", "last_seen_at",
+                  "status", "ended_at", "end_reason", "revoked_by", "current"]
+
+    def get_current(self, session) -> bool:
+        return session.pk == self.context.get("current_session_id")
+
+
+class UserSessionsRevokeUserInputSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The member whose sessions to revoke.")
+
+
+class UserSessionsRevokedOutputSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many open sessions were revoked.")

@@ -7,5 +7,6 @@ router = SimpleRouter(trailing_slash=True)
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("members", views.MembershipViewSet, basename="member")
 router.register("audit-log", views.AuditLogViewSet, basename="audit-log")
+router.register("sessions", views.UserSessionViewSet, basename="session")
 
 urlpatterns = [path("tenant/", views.TenantView.as_view(), name="tenant")] + router.urls

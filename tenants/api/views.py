@@ -1,16 +1,23 @@
 from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp.api.viewsets import ListCreateRetrieveDestroyViewSet, ReadOnlyViewSet
 from tenants.api import serializers
-from tenants.filters import ApiKeyFilter, AuditLogFilter, MembershipFilter
-from tenants.models import ApiKey, AuditLog, Membership
-from tenants.roles import KEYS
-from tenants.selectors import tenant_usage
-from tenants.services import actor_from_request, api_key_create, api_key_revoke
+from tenants.filters import ApiKeyFilter, AuditLogFilter, MembershipFilter, UserSessionFilter
+from tenants.models import ApiKey, AuditLog, Membership, session_key_hash
+from tenants.roles import KEYS, SECURITY
+from tenants.selectors import tenant_usage, user_session_lookup, user_sessions_for_tenant
+from tenants.services import (
+    actor_from_request,
+    api_key_create,
+    api_key_revoke,
+    user_session_revoke,
+    user_sessions_revoke_for_user,
+)
 
 
 class TenantView(APIView):
@@ -76,3 +83,48 @@ class AuditLogViewSet(ReadOnlyViewSet):
 
     def get_queryset(self):
         return AuditLog.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
+
+
+class UserSessionViewSet(ReadOnlyViewSet):
+    """Sign-in sessions of this tenant's members, opened on this tenant's host.
+
+    For admins and owners, and for API keys issued with the `security` scope. Revoking signs the
+    browser out on its next request and writes an audit entry; revoking an ended session returns
+    it unchanged. Sessions of other tenants are not found (404)."""
+
+    required_capabilities = {"list": SECURITY, "retrieve": SECURITY, "revoke": SECURITY, "revoke_user": SECURITY}
+    serializer_class = serializers.UserSessionOutputSerializer
+    filterset_class = UserSessionFilter
+    ordering = "-last_seen_at"
+    ordering_fields = ["created_at", "last_seen_at"]
+    search_fields = ["user__email"]
+
+    def get_queryset(self):
+        return user_sessions_for_tenant(tenant=connection.tenant)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        key = self.request.session.session_key if hasattr(self.request, "session") else None
+        if key and self.request.auth is None:  # signed in through the browser, not with a key
+            row = user_session_lookup(key_hash=session_key_hash(key))
+            context["current_session_id"] = row["id"] if row else None
+        return context
+
+    @extend_schema(request=None, responses={200: serializers.UserSessionOutputSerializer},
+                   operation_id="sessions_revoke")
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        session = user_session_revoke(session_id=self.get_object().pk, actor=actor_from_request(request),
+                                      tenant=connection.tenant)
+        return Response(self.get_serializer(session).data)
+
+    @extend_schema(request=serializers.UserSessionsRevokeUserInputSerializer,
+                   responses={200: serializers.UserSessionsRevokedOutputSerializer},
+                   operation_id="sessions_revoke_user")
+    @action(detail=False, methods=["post"], url_path="revoke-user")
+    def revoke_user(self, request):
+        data = serializers.UserSessionsRevokeUserInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        count = user_sessions_revoke_for_user(user_id=data.validated_data["user"], actor=actor_from_request(request),
+                                              tenant=connection.tenant)
+        return Response({"revoked": count})

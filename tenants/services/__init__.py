@@ -5,8 +5,20 @@ from tenants.services.audit import actor_from_request, audit_record, audit_redac
 from tenants.services.flags import feature_flag_is_enabled
 from tenants.services.memberships import membership_remove, membership_set, user_create
 from tenants.services.provisioning import tenant_provision, tenant_update
+from tenants.services.sessions import (
+    SessionEnded,
+    user_session_end,
+    user_session_revoke,
+    user_session_start,
+    user_session_touch,
+    user_sessions_cleanup,
+    user_sessions_expire,
+    user_sessions_prune,
+    user_sessions_revoke_for_user,
+)
 
 __all__ = [
+    "SessionEnded",
     "actor_from_request",
     "api_key_authenticate",
     "api_key_create",
@@ -20,4 +32,12 @@ __all__ = [
     "tenant_provision",
     "tenant_update",
     "user_create",
+    "user_session_end",
+    "user_session_revoke",
+    "user_session_start",
+    "user_session_touch",
+    "user_sessions_cleanup",
+    "user_sessions_expire",
+    "user_sessions_prune",
+    "user_sessions_revoke_for_user",
 ]

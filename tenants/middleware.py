@@ -1,0 +1,101 @@
+"""Per-request enforcement and bookkeeping of sign-in sessions (``tenants.models.UserSession``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import logout
+from django.db import connection
+from django.utils import timezone
+
+from cdp.context import client_ip
+from tenants.models import session_key_hash
+from tenants.selectors import user_session_lookup
+from tenants.services.sessions import TOUCH_INTERVAL, SessionEnded, user_session_start, user_session_touch
+
+
+class UserSessionMiddleware:
+    """Signs out a revoked session on its very next request, records sign-ins, keeps last_seen.
+
+    Placed right after ``AuthenticationMiddleware``. On a request with an authenticated session:
+
+    - one query by the unique ``key_hash`` index (``user_session_lookup``). The check is not
+      throttled and not cached: a revoked session must not get one more request through, and a
+      database row has no invalidation to get wrong (a Redis copy would need a cross-host,
+      tenant-aware key and a delete that can fail). The cost is one index lookup next to the two
+      queries Django's session authentication already makes;
+    - an ended row (revoked, signed out, expired) -> ``logout()``: the Django session is deleted
+      and the request continues anonymous, so the page redirects to sign-in and the API answers
+      401, before any view runs;
+    - no row (a session from before this feature, or one signed in by the test client) -> it is
+      recorded now;
+    - ``last_seen_at`` is written at most once a minute per session (``user_session_touch``).
+
+    After the view: if the session key changed while the user is authenticated (a sign-in, or a
+    key rotation on password change), the new key is recorded. A rotation re-keys the same row;
+    if that row was revoked while the request ran, the request is signed out, so a revoked
+    session cannot come back under a new key. Requests without a session cookie cost nothing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        start_key, row_id = self._check(request)
+        response = self.get_response(request)
+        self._record_new_key(request, start_key, row_id)
+        return response
+
+    def _check(self, request) -> tuple[str | None, int | None]:
+        session = getattr(request, "session", None)
+        key = session.session_key if session is not None else None
+        if not key:
+            return None, None
+        user = request.user
+        if not user.is_authenticated:
+            return key, None
+        row = user_session_lookup(key_hash=session_key_hash(key))
+        if row is None:
+            try:
+                return key, self._start(request, key).pk
+            except SessionEnded:
+                self._sign_out(request)
+                return None, None
+        if row["ended_at"] is not None or row["user_id"] != user.pk:
+            self._sign_out(request)
+            return None, None
+        if timezone.now() - row["last_seen_at"] >= TOUCH_INTERVAL:
+            user_session_touch(session_id=row["id"], ip=client_ip(request.META))
+        return key, row["id"]
+
+    def _record_new_key(self, request, start_key: str | None, row_id: int | None) -> None:
+        session = getattr(request, "session", None)
+        key = session.session_key if session is not None else None
+        if key == start_key:
+            return
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return
+        if key is None and not session.is_empty():
+            # Signing in as someone else flushes the session; Django would give it its new key only
+            # after this middleware. Save it now (the later save updates it) so the key is known.
+            session.save()
+            key = session.session_key
+        if not key:
+            return
+        try:
+            self._start(request, key, previous_session_id=row_id)
+        except SessionEnded:
+            self._sign_out(request)
+
+    def _start(self, request, key: str, previous_session_id: int | None = None):
+        return user_session_start(
+            user=request.user,
+            session_key=key,
+            tenant=getattr(connection, "tenant", None),
+            ip=client_ip(request.META),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            previous_session_id=previous_session_id,
+        )
+
+    @staticmethod
+    def _sign_out(request) -> None:
+        logout(request)  # flushes (deletes) the Django session and sets request.user anonymous
