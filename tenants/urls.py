@@ -17,7 +17,7 @@ urlpatterns = [
     path("settings/sessions/members/<int:user_id>/revoke-all/", views.member_sessions_revoke_user,
          name="member_sessions_revoke_user"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
     path("accounts/password-reset/", views.password_reset, name="password_reset"),
     path("accounts/password-reset/sent/", views.password_reset_done, name="password_reset_done"),
     path("accounts/reset/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),

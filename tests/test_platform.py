@@ -243,3 +243,29 @@ def test_search_path_is_set_once_per_tenant_switch_and_survives_rolled_back_save
         # names beta: the next query must re-issue the SET, not trust a stale "already set".
         assert connection.tenant == world.beta
         assert Customer.objects.filter(email="only-in-beta@example.com").exists()
+
+
+def test_operators_sign_in_and_out_of_the_platform_admin_without_a_next_page(world):
+    """A scripted sign-in posts no ?next=, and the admin's logout uses none: both used to resolve
+    the portal's URL names on the platform host, where they do not exist (a 500)."""
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    client = Client(HTTP_HOST="localhost")
+    response = client.post("/admin/login/", {"username": world.staff.email, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/admin/").status_code == 200
+    assert client.post("/admin/logout/").status_code == 200  # the admin's "logged out" page
+    assert client.get("/admin/").status_code == 302
+
+
+def test_portal_sign_out_lands_on_the_sign_in_page(world):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    client = Client(HTTP_HOST=world.alpha.domains.first().domain)
+    client.post("/accounts/login/", {"username": f"admin@{world.alpha.slug}.test", "password": PASSWORD})
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"

@@ -136,8 +136,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "portal:login"
-LOGIN_REDIRECT_URL = "portal:dashboard"
-LOGOUT_REDIRECT_URL = "portal:login"
+# A path, not a URL name: the portal dashboard is "/" on a tenant host, and the operators' admin
+# (whose login may be posted without ?next=) lives on the platform host, where "portal:" does not resolve.
+LOGIN_REDIRECT_URL = "/"
+# None: the portal's logout names its own next page (tenants/urls.py); the operators' admin shows
+# its "logged out" page on the platform host, where "portal:" does not resolve.
+LOGOUT_REDIRECT_URL = None
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
