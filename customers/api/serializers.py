@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from cdp.api.serializers import FieldsOnceMixin
 from customers.models import (
     Address,
     CreditAccount,
@@ -35,7 +36,7 @@ class OrderIngestOutputSerializer(serializers.Serializer):
     results = IngestRecordResultSerializer(many=True)
 
 
-class CustomerOutputSerializer(serializers.ModelSerializer):
+class CustomerOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "email", "phone", "document_type", "document_number", "first_name", "last_name",
@@ -73,13 +74,13 @@ class CustomerUpdateInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
-class IdentityOutputSerializer(serializers.ModelSerializer):
+class IdentityOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = CustomerIdentity
         fields = ["source", "external_id", "created_at", "last_seen_at"]
 
 
-class AddressOutputSerializer(serializers.ModelSerializer):
+class AddressOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = Address
         fields = ["id", "address_type", "recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
@@ -106,19 +107,19 @@ class AddressCreateInputSerializer(AddressInputSerializer):
     line1 = serializers.CharField(max_length=255)
 
 
-class ChangeLogOutputSerializer(serializers.ModelSerializer):
+class ChangeLogOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = CustomerChangeLog
         fields = ["id", "field", "old_value", "new_value", "source", "changed_by", "reason", "created_at"]
 
 
-class OrderItemOutputSerializer(serializers.ModelSerializer):
+class OrderItemOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = OrderItem
         fields = ["id", "sku", "name", "quantity", "unit_price", "total_price", "product"]
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["id", "customer", "source", "external_order_id", "order_date", "status", "currency", "subtotal",
@@ -133,13 +134,13 @@ class OrderDetailOutputSerializer(OrderOutputSerializer):
         fields = [*OrderOutputSerializer.Meta.fields, "shipping_address", "raw", "items"]
 
 
-class LoyaltyOutputSerializer(serializers.ModelSerializer):
+class LoyaltyOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = LoyaltyAccount
         fields = ["points_balance", "lifetime_points", "points_redeemed", "points_expired", "tier", "tier_since"]
 
 
-class CreditOutputSerializer(serializers.ModelSerializer):
+class CreditOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     credit_available = serializers.DecimalField(max_digits=15, decimal_places=2, read_only=True)
 
     class Meta:
