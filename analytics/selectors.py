@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import django_filters
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 
 from analytics.models import (
     ChurnPredictionLog,
@@ -27,12 +27,19 @@ from customers.models import Customer
 def customer_scores(*, customer_id: int) -> dict | None:
     """The analytics section of the Customer 360: RFM scores and segment, CLV (probability alive,
     expected purchases, value, tier) and churn (probability, band, factors); None if not scored."""
-    rfm = CustomerRfm.objects.filter(customer_id=customer_id).first()
-    clv = CustomerClv.objects.filter(customer_id=customer_id).first()
-    churn = CustomerChurn.objects.filter(customer_id=customer_id).first()
+    # One query (the Customer 360 runs this on every read): the three one-to-one score rows and
+    # the RFM segment's display name.
+    customer = (Customer.objects.filter(pk=customer_id)
+                .select_related("analytics_rfm", "analytics_clv", "analytics_churn")
+                .annotate(rfm_segment_name=Subquery(RfmSegmentDefinition.objects.filter(
+                    code=OuterRef("analytics_rfm__segment")).values("name")[:1]))
+                .only("pk", "analytics_rfm", "analytics_clv", "analytics_churn").first())
+    if customer is None:
+        return None
+    rfm, clv, churn = (getattr(customer, name, None) for name in ("analytics_rfm", "analytics_clv", "analytics_churn"))
     if not (rfm or clv or churn):
         return None
-    names = dict(RfmSegmentDefinition.objects.values_list("code", "name"))
+    names = {rfm.segment: customer.rfm_segment_name or rfm.segment} if rfm else {}
     return {
         "rfm": rfm and {
             "as_of": rfm.as_of.isoformat(), "recency_days": rfm.recency_days, "frequency": rfm.frequency,
