@@ -216,17 +216,19 @@ def session_key_hash(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
+def session_idle_limit(now=None) -> datetime.datetime:
+    """A session last seen before this is dead even if never ended: idle past the cookie's age
+    (Django would refuse its cookie anyway)."""
+    return (now or timezone.now()) - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
+
+
 class UserSessionQuerySet(models.QuerySet):
     def active(self, *, now=None):
-        """Not ended and not idle past the session cookie's age (Django would refuse it anyway)."""
-        now = now or timezone.now()
-        idle_limit = now - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
-        return self.filter(ended_at__isnull=True, last_seen_at__gte=idle_limit)
+        """Not ended and not idle past the session cookie's age."""
+        return self.filter(ended_at__isnull=True, last_seen_at__gte=session_idle_limit(now))
 
     def inactive(self, *, now=None):
-        now = now or timezone.now()
-        idle_limit = now - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
-        return self.filter(models.Q(ended_at__isnull=False) | models.Q(last_seen_at__lt=idle_limit))
+        return self.filter(models.Q(ended_at__isnull=False) | models.Q(last_seen_at__lt=session_idle_limit(now)))
 
 
 class UserSession(models.Model):
@@ -293,8 +295,7 @@ class UserSession(models.Model):
         """``active``, ``logout``, ``revoked`` or ``expired`` (idle past the cookie's age)."""
         if self.ended_at is not None:
             return self.end_reason
-        idle_limit = timezone.now() - datetime.timedelta(seconds=django_settings.SESSION_COOKIE_AGE)
-        return "active" if self.last_seen_at >= idle_limit else self.EndReason.EXPIRED.value
+        return "active" if self.last_seen_at >= session_idle_limit() else self.EndReason.EXPIRED.value
 
 
 class FeatureFlag(TimeStampedModel):

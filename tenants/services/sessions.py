@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
-from tenants.models import ApiKey, Membership, Tenant, User, UserSession, session_key_hash
+from tenants.models import ApiKey, Membership, Tenant, User, UserSession, session_idle_limit, session_key_hash
 from tenants.roles import SECURITY
 from tenants.selectors import user_capabilities, user_session_scope_q
 from tenants.services.audit import audit_record
@@ -287,7 +287,7 @@ def user_sessions_expire(*, now: datetime.datetime | None = None) -> int:
     rows = connection.ops.quote_name(UserSession._meta.db_table)
     public = connection.ops.quote_name(settings.PUBLIC_SCHEMA_NAME)
     params = {"now": now, "grace": now - EXPIRE_GRACE,
-              "idle": now - datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)}
+              "idle": session_idle_limit(now)}
     gone = "FALSE"
     if settings.SESSION_ENGINE in DB_SESSION_ENGINES:
         sessions = connection.ops.quote_name(Session._meta.db_table)
