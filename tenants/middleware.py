@@ -40,6 +40,7 @@ class UserSessionMiddleware:
 
     def __call__(self, request):
         start_key, row_id = self._check(request)
+        request.user_session_id = row_id  # the views that show "this session" read it here
         response = self.get_response(request)
         self._record_new_key(request, start_key, row_id)
         return response

@@ -19,13 +19,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdp.context import client_ip
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
-from tenants.models import ApiKey, Membership, session_key_hash
+from tenants.models import ApiKey, Membership
 from tenants.portal_forms import ApiKeyPortalForm
 from tenants.roles import KEYS, SECURITY
 from tenants.selectors import (
     tenant_usage,
     user_capabilities,
-    user_session_lookup,
     user_sessions_for_tenant,
     user_sessions_for_user,
 )
@@ -128,10 +127,8 @@ def api_key_revoke_view(request, pk: int):
 
 
 def current_session_id(request) -> int | None:
-    """The row of the session making this request (the middleware has recorded it)."""
-    key = request.session.session_key
-    row = user_session_lookup(key_hash=session_key_hash(key)) if key else None
-    return row["id"] if row else None
+    """The row of the session making this request (UserSessionMiddleware looked it up)."""
+    return getattr(request, "user_session_id", None)
 
 
 def _active_by_default(request):

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 from cdp.api.viewsets import ListCreateRetrieveDestroyViewSet, ReadOnlyViewSet
 from tenants.api import serializers
 from tenants.filters import ApiKeyFilter, AuditLogFilter, MembershipFilter, UserSessionFilter
-from tenants.models import ApiKey, AuditLog, Membership, session_key_hash
+from tenants.models import ApiKey, AuditLog, Membership
 from tenants.roles import KEYS, SECURITY
-from tenants.selectors import tenant_usage, user_session_lookup, user_sessions_for_tenant
+from tenants.selectors import tenant_usage, user_sessions_for_tenant
 from tenants.services import (
     actor_from_request,
     api_key_create,
@@ -104,10 +104,8 @@ class UserSessionViewSet(ReadOnlyViewSet):
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        key = self.request.session.session_key if hasattr(self.request, "session") else None
-        if key and self.request.auth is None:  # signed in through the browser, not with a key
-            row = user_session_lookup(key_hash=session_key_hash(key))
-            context["current_session_id"] = row["id"] if row else None
+        if self.request.auth is None:  # signed in through the browser, not with a key
+            context["current_session_id"] = getattr(self.request, "user_session_id", None)
         return context
 
     @extend_schema(request=None, responses={200: serializers.UserSessionOutputSerializer},
