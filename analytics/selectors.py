@@ -39,12 +39,11 @@ def customer_scores(*, customer_id: int) -> dict | None:
     rfm, clv, churn = (getattr(customer, name, None) for name in ("analytics_rfm", "analytics_clv", "analytics_churn"))
     if not (rfm or clv or churn):
         return None
-    names = {rfm.segment: customer.rfm_segment_name or rfm.segment} if rfm else {}
     return {
         "rfm": rfm and {
             "as_of": rfm.as_of.isoformat(), "recency_days": rfm.recency_days, "frequency": rfm.frequency,
             "monetary": str(rfm.monetary), "r_score": rfm.r_score, "f_score": rfm.f_score, "m_score": rfm.m_score,
-            "rfm_score": rfm.rfm_score, "segment": rfm.segment, "segment_name": names.get(rfm.segment, rfm.segment),
+            "rfm_score": rfm.rfm_score, "segment": rfm.segment, "segment_name": customer.rfm_segment_name or rfm.segment,
         },
         "clv": clv and {
             "as_of": clv.as_of.isoformat(), "probability_alive": round(clv.probability_alive, 4),
