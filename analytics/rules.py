@@ -20,6 +20,9 @@ from cdp.exceptions import ApplicationError
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
+INT_LIMIT = 2**63 - 1  # PostgreSQL bigint
+MAX_DAYS_AGO = 36_500
+NUMBER_LIMIT = Decimal(10) ** 13  # money columns (max_digits 15, 2 decimals) hold 13 digits before the point
 
 # field -> (lookup path on Customer, type, allowed choices or None)
 FIELDS: dict[str, tuple[str, str, tuple | None]] = {
@@ -70,11 +73,19 @@ def _coerce(kind: str, value, where: str):
         if kind in ("int", "days_ago"):
             if isinstance(value, bool):
                 raise ValueError
-            return int(value)
+            number = int(value)
+            # Past these a value means nothing (no count reaches bigint; 100 years back is before any
+            # purchase), and beyond them the database or date arithmetic would fail instead.
+            if not -INT_LIMIT <= number <= INT_LIMIT or (kind == "days_ago" and not 0 <= number <= MAX_DAYS_AGO):
+                raise ValueError
+            return number
         if kind == "number":
             if isinstance(value, bool):
                 raise ValueError
-            return Decimal(str(value))
+            number = Decimal(str(value))
+            if not number.is_finite() or abs(number) >= NUMBER_LIMIT:
+                raise ValueError
+            return number
         if kind == "date":
             parsed = parse_date(str(value)) if value is not None else None
             if parsed is None:

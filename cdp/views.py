@@ -1,4 +1,6 @@
+from django.http import HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 
 from cdp.api.errors import json_error_response
 
@@ -12,3 +14,13 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return json_error_response(404, "not_found", "No such endpoint or object.")
     return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """The product's own 500: JSON in the API's error shape under ``/api/``, a self-contained page
+    elsewhere. It renders without a request context on purpose: whatever failed (the database, a
+    context processor) must not fail the error page too."""
+    if request.path.startswith("/api/"):
+        return json_error_response(500, "server_error", "Something went wrong on our side. It was logged; "
+                                   "try again, and contact support with the time if it persists.")
+    return HttpResponseServerError(loader.get_template("500.html").render())

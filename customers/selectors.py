@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
 from cdp.exceptions import NotFound
+from cdp.ids import parse_id
 from customers import registry
 from customers.models import (
     Address,
@@ -107,10 +108,11 @@ def customer_360(*, customer_id, sections: bool = True) -> dict:
     identities, addresses, recent orders and order stats, as JSON, each through the customer's
     indexes), plus the sections other apps registered (analytics
     scores), each of which may fail alone without breaking the page."""
-    if not str(customer_id).isdigit():
+    customer_id = parse_id(customer_id)
+    if customer_id is None:
         raise NotFound("Customer not found.")
     with connection.cursor() as cursor:
-        cursor.execute(_360_SQL, {"id": int(customer_id), "recent": RECENT_ORDERS})
+        cursor.execute(_360_SQL, {"id": customer_id, "recent": RECENT_ORDERS})
         row = cursor.fetchone()
     if row is None:
         raise NotFound("Customer not found.")

@@ -19,3 +19,4 @@ urlpatterns = [
 ]
 
 handler404 = "cdp.views.not_found"
+handler500 = "cdp.views.server_error"

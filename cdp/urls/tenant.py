@@ -31,3 +31,4 @@ urlpatterns = [
 ]
 
 handler404 = "cdp.views.not_found"
+handler500 = "cdp.views.server_error"
