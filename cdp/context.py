@@ -40,11 +40,19 @@ def request_ip() -> str | None:
 
 
 def client_ip(meta: dict) -> str | None:
-    """The client address; ``X-Forwarded-For`` is trusted only when CDP_TRUST_PROXY is on."""
-    import os
+    """The client address as the platform's own proxies saw it.
 
-    if os.environ.get("CDP_TRUST_PROXY", "").lower() in {"1", "true", "yes"}:
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    ``X-Forwarded-For`` is read only when ``CDP_TRUST_PROXY`` says how many proxies of ours stand in
+    front (``settings.CDP_TRUSTED_PROXY_HOPS``). Each proxy appends the address it was connected from,
+    so with N proxies the N-th entry from the right is the one the outermost proxy saw; everything
+    to its left was written by the client and can be anything (``X-Forwarded-For: 1.2.3.4`` sent by
+    an attacker is the leftmost entry). With fewer entries than hops the header did not come through
+    our proxies and the socket address is used."""
+    from django.conf import settings
+
+    hops = getattr(settings, "CDP_TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        entries = [entry.strip() for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+        if len(entries) >= hops:
+            return entries[-hops]
     return meta.get("REMOTE_ADDR") or None

@@ -247,6 +247,11 @@ CDP_TENANT_BASE_DOMAIN = os.environ.get("CDP_TENANT_BASE_DOMAIN", "localhost")
 # Outgoing webhooks, CRM pushes and connectors may call private/loopback/link-local addresses
 # (SSRF guard off). Only for tests and local fakes: a tenant admin chooses those URLs.
 CDP_ALLOW_PRIVATE_URLS = env_bool("CDP_ALLOW_PRIVATE_URLS", False)
+# How many proxies of ours stand in front of the app and append to X-Forwarded-For: 0 (off, the
+# default) ignores the header; "1"/"true" or a number N trusts the N-th entry from the right.
+_trust_proxy = os.environ.get("CDP_TRUST_PROXY", "").strip().lower()
+CDP_TRUSTED_PROXY_HOPS = (int(_trust_proxy) if _trust_proxy.isascii() and _trust_proxy.isdigit()
+                          else 1 if _trust_proxy in {"true", "yes", "on"} else 0)
 ANALYTICS_CHURN_BANDS = {"at_risk": 0.3, "churning": 0.6, "churned": 0.85}  # churn probability band floors
 
 LOGGING = {
