@@ -21,7 +21,14 @@ from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError
-from customers.services.bulk import ADDRESS_COLUMNS, csv_columns, missing_columns, orders_bulk_load
+from customers.services.bulk import (
+    ADDRESS_COLUMNS,
+    INVALID_COLUMNS_MESSAGE,
+    csv_columns,
+    invalid_columns,
+    missing_columns,
+    orders_bulk_load,
+)
 from customers.services.ingest import MAX_BATCH, order_ingest
 from tenants.models import Tenant
 
@@ -111,6 +118,9 @@ class Command(BaseCommand):
             with tenant_context(tenant):
                 if fmt == "csv":
                     columns = csv_columns(path)
+                    invalid = invalid_columns(columns)
+                    if invalid:
+                        raise CommandError(f"{path.name}: " + INVALID_COLUMNS_MESSAGE.format(", ".join(invalid)))
                     missing = missing_columns(columns)
                     if missing:
                         raise CommandError(f"{path.name} lacks required columns: {', '.join(missing)}.")

@@ -21,12 +21,14 @@ a concurrent batch, and it runs in one transaction: a failure leaves nothing beh
 from customers.services.bulk.columns import (
     ADDRESS_COLUMNS,
     CUSTOMER_COLUMNS,
+    INVALID_COLUMNS_MESSAGE,
     IDENTIFIER_COLUMNS,
     KNOWN_COLUMNS,
     ORDER_COLUMNS,
     REQUIRED_COLUMNS,
     BulkResult,
     csv_columns,
+    invalid_columns,
     missing_columns,
 )
 from customers.services.bulk.load import orders_bulk_load
@@ -34,12 +36,14 @@ from customers.services.bulk.load import orders_bulk_load
 __all__ = [
     "ADDRESS_COLUMNS",
     "CUSTOMER_COLUMNS",
+    "INVALID_COLUMNS_MESSAGE",
     "IDENTIFIER_COLUMNS",
     "KNOWN_COLUMNS",
     "ORDER_COLUMNS",
     "REQUIRED_COLUMNS",
     "BulkResult",
     "csv_columns",
+    "invalid_columns",
     "missing_columns",
     "orders_bulk_load",
 ]

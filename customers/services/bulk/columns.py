@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,23 @@ class BulkResult:
 def csv_columns(path: Path) -> list[str]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         return [name.strip().lower() for name in next(csv.reader(handle), [])]
+
+
+#: What a column name may be: letters (accented ones too), digits, spaces, ``_ . -``, at most 63 bytes
+#: (PostgreSQL's identifier length, since the bulk path stages each column under its name). Quotes,
+#: parentheses and backslashes could only confuse the SQL the bulk path builds around the names.
+COLUMN_NAME = re.compile(r"\A[\w .-]+\Z")
+
+
+INVALID_COLUMNS_MESSAGE = ("Column names may hold letters, digits, spaces, '_', '.' and '-' (at most 63 bytes); "
+                          "rename {}.")
+
+
+def invalid_columns(columns: list[str]) -> list[str]:
+    """Header names neither path can take, as ``column N: 'name'`` (empty names are allowed: they
+    are kept as ``column_N``)."""
+    return [f"column {index}: '{name}'" for index, name in enumerate(columns, start=1)
+            if name and (not COLUMN_NAME.match(name) or len(name.encode()) > 63)]
 
 
 def missing_columns(columns: list[str]) -> list[str]:

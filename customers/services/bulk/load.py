@@ -14,8 +14,10 @@ from customers.services.bulk.columns import (
     DROP_SCRATCH_TABLES,
     ORDER_VALUE_FIELDS,
     PROFILE_FIELDS,
+    INVALID_COLUMNS_MESSAGE,
     BulkResult,
     csv_columns,
+    invalid_columns,
     missing_columns,
 )
 from customers.services.bulk.indexes import indexes_deferred
@@ -36,6 +38,10 @@ def orders_bulk_load(
     say = progress or (lambda message: None)
     path = Path(path)
     columns = csv_columns(path)
+    invalid = invalid_columns(columns)
+    if invalid:
+        raise ApplicationError(INVALID_COLUMNS_MESSAGE.format(", ".join(invalid)), code="invalid_columns",
+                               fields={"columns": invalid})
     missing = missing_columns(columns)
     if missing:
         raise ApplicationError(f"Missing columns: {', '.join(missing)}.", code="missing_columns",
