@@ -6,6 +6,7 @@ server speaking the same wire format; the secret key comes from ``CDP_STRIPE_SEC
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -76,7 +77,7 @@ class StripeGateway:
             except ValueError:
                 payload = {}
             return exc.code, payload
-        except (urllib.error.URLError, TimeoutError, ValueError, OSError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ValueError, OSError) as exc:
             raise GatewayUnavailable(f"The payment gateway could not be reached: {exc}") from exc
 
     @staticmethod
