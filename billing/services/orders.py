@@ -52,6 +52,7 @@ class CheckoutResult:
     order: Order
     invoice: Invoice | None = None
     licenses: list[IssuedKey] = field(default_factory=list)
+    paid_now: bool = False  # this call moved the order to paid (not "it already was")
 
     @property
     def pending(self) -> bool:
@@ -199,7 +200,7 @@ def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str
         audit_record(actor=actor, action="order.paid", resource_type="billing_order", resource_id=order.pk,
                      tenant=order.tenant, changes={"order_number": order.order_number, "invoice": invoice.number,
                                                    "total": order.total, "transaction": transaction_id})
-    return CheckoutResult(order=order, invoice=invoice, licenses=licenses)
+    return CheckoutResult(order=order, invoice=invoice, licenses=licenses, paid_now=True)
 
 
 def _coupon_reserve(*, order: Order) -> None:

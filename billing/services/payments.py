@@ -306,7 +306,8 @@ def _settle_success(*, attempt_id: int, transaction_id: str, actor: Actor, now: 
     if result.order.gateway_transaction_id != transaction_id:  # another charge paid it meanwhile
         return _compensate(attempt_id=attempt.pk, actor=actor, code="duplicate_payment",
                            reason=f"Order {order.order_number} was already paid by another charge.")
-    return Settled("completed", result.order, result=result)
+    # "already": a concurrent settle of this same charge (callback, reconciler) got there first.
+    return Settled("completed" if result.paid_now else "already", result.order, result=result)
 
 
 def _compensate(*, attempt_id: int, actor: Actor, code: str, reason: str) -> Settled:
