@@ -42,8 +42,7 @@ def _error(request, exc: ApplicationError) -> None:
     messages.error(request, exc.message)
 
 
-@portal_page(BILLING)
-def overview(request):
+def _overview(request, *, outcome: dict | None = None, status: int = 200) -> HttpResponse:
     tenant = connection.tenant
     # Keys were once kept here until the next page view; drop any such leftover unseen.
     request.session.pop("billing_issued_keys", None)
@@ -67,7 +66,13 @@ def overview(request):
         "card_form": CardForm(), "plan_form": PlanChangeForm(),
         # One key per rendered form: a double click or a refresh-resubmit of this form buys once.
         "buy_form": BuyForm(initial={"idempotency_key": uuid.uuid4().hex}),
-    })
+        "outcome": outcome,
+    }, status=status)
+
+
+@portal_page(BILLING)
+def overview(request):
+    return _overview(request)
 
 
 def _buy_answer(result) -> tuple[int, dict]:
@@ -103,8 +108,8 @@ def _buy_recover(order: Order) -> tuple[int, dict] | None:
 @portal_page(BILLING)
 @require_POST
 def buy(request):
-    """Pay for a product and show the result (and any new license key) in this response: the keys
-    are never stored in the session. The form's idempotency key makes a double click or a
+    """Pay for a product and answer with the billing page showing the result (and any new license
+    key) in this response: the keys are never stored in the session. The form's idempotency key makes a double click or a
     refresh-resubmit buy once; the repeat shows the same result."""
     form = BuyForm(request.POST)
     if not form.is_valid():
@@ -139,7 +144,7 @@ def buy(request):
         status, outcome = 409, {"kind": "error", "licenses": [], "order_number": "", "message": exc.message}
     else:
         status, outcome = answer.status, answer.body
-    response = render(request, "billing/purchase_result.html", {"outcome": outcome}, status=status)
+    response = _overview(request, outcome=outcome, status=status)
     add_never_cache_headers(response)  # it may show a license key
     return response
 

@@ -254,7 +254,7 @@ def test_portal_resubmit_buys_once_and_keeps_no_license_key_in_the_session(world
     keys = [re.findall(r"data-license-key>([^<]+)<", r.content.decode()) for r in (first, second)]
     assert keys[0] and keys[0] == keys[1]
     assert first.status_code == second.status_code == 201
-    assert orders.get().order_number in second.content.decode()
+    assert f'data-purchase-order="{orders.get().order_number}"' in second.content.decode()
     assert "no-store" in first["Cache-Control"]
     # and the key is in no session and on no later page
     from django.contrib.sessions.models import Session
@@ -277,7 +277,7 @@ def test_portal_double_click_buys_once(world, settings):
         def click(barrier):
             barrier.wait(timeout=30)
             response = client.post("/billing/buy/", form)
-            return response.status_code, re.search(r'data-order="([^"]+)"', response.content.decode()).group(1)
+            return response.status_code, re.search(r'data-purchase-order="([^"]+)"', response.content.decode()).group(1)
 
         results = concurrently([click, click])
         assert not [r for r in results if isinstance(r, BaseException)], results
