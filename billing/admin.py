@@ -113,7 +113,7 @@ class PaymentAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ("created_at", "gateway", "idempotency_key", "amount", "status", "transaction_id",
-                       "decline_code", "message")
+                       "decline_code", "message", "refund_id")
 
 
 class InvoiceInline(admin.TabularInline):

@@ -16,6 +16,8 @@ class BuyForm(forms.Form):
                                  label="Product")
     coupon = forms.CharField(max_length=40, required=False)
     token = forms.CharField(max_length=255, label="Card token", initial="tok_visa")
+    # Generated when the page renders; the same form submitted twice is one purchase.
+    idempotency_key = forms.RegexField(r"^[\x21-\x7e]{1,255}$", widget=forms.HiddenInput)
 
 
 class PlanChangeForm(forms.Form):

@@ -290,6 +290,8 @@ class Order(TimeStampedModel):
                                      related_name="orders")
     paid_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True,
+                                      help_text="Why a charged order was refunded instead of fulfilled, or why it failed.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -327,13 +329,22 @@ class OrderItem(models.Model):
 
 
 class PaymentAttempt(TimeStampedModel):
-    """One call to a gateway. The idempotency key is unique: a retried call never charges twice."""
+    """One charge at a gateway, recorded as an intent (``pending``, committed) BEFORE the gateway is
+    called. The idempotency key is unique and is the gateway's own idempotency key: a retried call
+    never charges twice, and the reconciler can ask the gateway about a charge whose answer was lost.
+
+    ``pending`` without a transaction id: the outcome is unknown (in flight, or lost in a crash or a
+    timeout). ``succeeded`` on an order that is not paid: charged, not yet fulfilled (the reconciler
+    finishes it or refunds it). ``refund_pending``: charged, could not be fulfilled, refund not yet
+    confirmed by the gateway. ``refunded``: that refund went through."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Succeeded"
         DECLINED = "declined", "Declined"
         ERROR = "error", "Gateway error"
+        REFUND_PENDING = "refund_pending", "Charged, refund pending"
+        REFUNDED = "refunded", "Charged, then refunded"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
     gateway = models.ForeignKey(PaymentGateway, on_delete=models.PROTECT, related_name="+")
@@ -343,9 +354,11 @@ class PaymentAttempt(TimeStampedModel):
     transaction_id = models.CharField(max_length=255, blank=True, db_index=True)
     decline_code = models.CharField(max_length=64, blank=True)
     message = models.CharField(max_length=255, blank=True)
+    refund_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="billing_attempt_status_time")]
 
 
 class GatewayEvent(models.Model):
@@ -469,3 +482,69 @@ class MrrMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d} {self.kind} {self.amount}"
+
+
+class IdempotencyRecord(models.Model):
+    """A client's ``Idempotency-Key`` for one operation, scoped to a tenant and a principal (a user
+    or an API key). The first request with a key runs; later ones get its answer again. Only a
+    SHA-256 of the key is stored, and the answer is encrypted with a key derived from the client's
+    key (answers carry license keys, which are shown once and otherwise stored only as hashes).
+    Kept at least ``BILLING_IDEMPOTENCY_TTL_HOURS``, then pruned."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    principal = models.CharField(max_length=64, help_text="user:<id> or api_key:<id>.")
+    operation = models.CharField(max_length=32)
+    key_hash = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="The answer, encrypted (Fernet).")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "principal", "operation", "key_hash"],
+                                    name="billing_idempotency_key_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key_hash[:12]} ({self.status})"
+
+
+class SandboxCharge(models.Model):
+    """What the built-in sandbox gateway has charged, by the caller's idempotency key: the sandbox
+    honours idempotency keys and can be asked about a charge later, as a real gateway can."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    transaction_id = models.CharField(max_length=64, unique=True)
+    token = models.CharField(max_length=255)
+    amount = models.DecimalField(**money)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16)
+    amount_refunded = models.DecimalField(**money, default=ZERO)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} {self.amount} {self.status}"
+
+
+class SandboxRefund(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    refund_id = models.CharField(max_length=64, unique=True)
+    charge = models.ForeignKey(SandboxCharge, on_delete=models.CASCADE, related_name="refunds")
+    amount = models.DecimalField(**money)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -19,3 +19,20 @@ def billing_notify_task(self, *, subscription_id: int, kind: str) -> int:
     from billing.services.notifications import billing_notify
 
     return billing_notify(subscription_id=subscription_id, kind=kind)
+
+
+@shared_task(acks_late=True, time_limit=600)
+def payments_reconcile_task() -> dict:
+    """Finish payments left half-way: complete the order or refund the charge (cdp/schedules.py)."""
+    from billing.services import payments_reconcile
+    from cdp.context import Actor
+
+    return payments_reconcile(actor=Actor.system("payments-reconciler"))
+
+
+@shared_task(acks_late=True, time_limit=600)
+def idempotency_prune_task() -> int:
+    """Forget Idempotency-Keys past their retention (scheduled in cdp/schedules.py)."""
+    from billing.services import idempotency_prune
+
+    return idempotency_prune()

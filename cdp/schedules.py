@@ -47,6 +47,20 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
         "options": {"queue": "default", "expires": 3000},
     },
+    # Payments left half-way (a process died or the gateway timed out between the charge and its
+    # record, or a refund was not confirmed) are asked about at the gateway, then the order is
+    # completed or the charge refunded. Idempotent; a skipped run is caught up by the next.
+    "billing-payments-reconcile": {
+        "task": "billing.tasks.payments_reconcile_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"queue": "default", "expires": 240},
+    },
+    # Idempotency-Key answers are kept at least 24 hours (BILLING_IDEMPOTENCY_TTL_HOURS), then deleted.
+    "billing-idempotency-prune": {
+        "task": "billing.tasks.idempotency_prune_task",
+        "schedule": crontab(minute=47),
+        "options": {"queue": "default", "expires": 3000},
+    },
     # Each tenant's integrations sync by their frequency; the per-tenant task enqueues the due ones.
     "integrations-sync-due-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -94,7 +94,7 @@ class BillingOrderOutputSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["order_number", "kind", "status", "currency", "subtotal", "discount_amount", "tax_amount", "total",
                   "refunded_amount", "coupon", "tax_percent", "tax_inclusive", "billing_country", "billing_state",
-                  "created_at", "paid_at", "items", "invoice"]
+                  "created_at", "paid_at", "failure_reason", "items", "invoice"]
 
     def get_invoice(self, order) -> dict | None:
         invoice = next((i for i in order.invoices.all() if i.kind == Invoice.Kind.INVOICE), None)

@@ -11,7 +11,8 @@ import os
 from django.db import connection
 from django.http import HttpResponse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -19,11 +20,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api import serializers as s
-from billing.models import Product
+from billing.models import Order, PaymentAttempt, Product
 from billing.pdf import invoice_pdf
 from billing.selectors import invoice_list, order_list, payment_method_list, product_list
 from billing.services import (
     PaymentDeclined,
+    PaymentReversed,
+    idempotent_run,
     order_checkout,
     order_payment_retry,
     order_refund,
@@ -31,10 +34,11 @@ from billing.services import (
     payment_method_add,
     payment_method_delete,
 )
+from billing.services.idempotency import idempotency_key_clean, idempotency_principal
 from cdp.api.errors import error_body
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
 from cdp.context import Actor
-from cdp.exceptions import NotFound, PermissionDenied
+from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.roles import BILLING
 from tenants.services import actor_from_request
 
@@ -65,45 +69,122 @@ class ProductViewSet(ReadOnlyViewSet):
         return product_list().order_by(*self.ordering)
 
 
-def _declined_response(exc: PaymentDeclined) -> Response:
+def _order_data(order: Order) -> dict:
+    return s.BillingOrderOutputSerializer(order_list(tenant=order.tenant).get(pk=order.pk)).data
+
+
+def _declined_body(exc: PaymentDeclined) -> dict:
     body = error_body(exc.code, exc.message, {"payment": [exc.message]})
     body["decline_code"] = exc.decline_code  # beside the common error shape, which stays exact
     if exc.order is not None:
-        body["order"] = s.BillingOrderOutputSerializer(order_list(tenant=exc.order.tenant).get(pk=exc.order.pk)).data
-    return Response(body, status=status.HTTP_402_PAYMENT_REQUIRED)
+        body["order"] = _order_data(exc.order)
+    return body
 
 
-def _order_response(result, http_status=None) -> Response:
+def _declined_response(exc: PaymentDeclined) -> Response:
+    return Response(_declined_body(exc), status=status.HTTP_402_PAYMENT_REQUIRED)
+
+
+def _reversed_body(exc: PaymentReversed) -> dict:
+    body = error_body(exc.code, exc.message)
+    if exc.order is not None:
+        body["order"] = _order_data(exc.order)
+    return body
+
+
+def _order_answer(result, http_status=None) -> tuple[int, dict]:
     order = order_list(tenant=result.order.tenant).get(pk=result.order.pk)
     data = s.BillingCheckoutOutputSerializer(order, context={"licenses": [
         {"plan": k.plan, "key": k.key, "expires_at": k.expires_at} for k in result.licenses]}).data
-    code = http_status or (status.HTTP_202_ACCEPTED if result.pending else status.HTTP_201_CREATED)
+    return http_status or (status.HTTP_202_ACCEPTED if result.pending else status.HTTP_201_CREATED), data
+
+
+def _order_response(result, http_status=None) -> Response:
+    code, data = _order_answer(result, http_status)
     return Response(data, status=code)
+
+
+def checkout_recover(order: Order) -> tuple[int, dict] | None:
+    """The answer for a checkout whose request ended without one (crash, gateway timeout), from
+    what its order became; None while its payment is still being confirmed. License keys issued
+    then were never shown and are not recoverable here (they exist only as hashes)."""
+    order = Order.objects.get(pk=order.pk)
+    data = _order_data(order)
+    if order.paid_at is not None:
+        return status.HTTP_201_CREATED, {**data, "licenses": []}
+    if order.status == Order.Status.PAYMENT_FAILED:
+        body = error_body("payment_declined", "The payment was declined.", {"payment": ["The payment failed."]})
+        return status.HTTP_402_PAYMENT_REQUIRED, {**body, "decline_code": "", "order": data}
+    if order.status == Order.Status.PENDING:
+        waiting = order.attempts.filter(status=PaymentAttempt.Status.PENDING).exclude(transaction_id="").exists()
+        return (status.HTTP_202_ACCEPTED, {**data, "licenses": []}) if waiting else None
+    message = f"{order.failure_reason or 'The order could not be completed.'} The charge was refunded."
+    return status.HTTP_409_CONFLICT, {**error_body("payment_refunded", message), "order": data}
+
+
+IDEMPOTENCY_PARAMETERS = [
+    OpenApiParameter(
+        "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+        description="A unique key per purchase (a UUID v4), 1-255 visible ASCII characters. Send the same key to "
+                    "retry safely: the purchase is made at most once, and a retry with the same body gets the first "
+                    "answer again (same status and body, header `Idempotent-Replayed: true`). The same key with "
+                    "another body gets 409 `idempotency_key_reused`; while the first request still runs, 409 "
+                    "`idempotency_in_progress` (after a short wait). Keys are scoped to the tenant and the caller "
+                    "(user or API key) and kept at least 24 hours. Without a key, every request is a new purchase."),
+    OpenApiParameter("Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[201, 202, 402, 409],
+                     description="`true` when this is the answer kept for the Idempotency-Key, not a new purchase."),
+]
 
 
 class CheckoutView(APIView):
     """Buy products: 201 paid (invoice, licenses with keys shown once), 202 waiting for the
-    customer (3-D Secure), 402 declined (the order is kept as ``payment_failed``)."""
+    customer (3-D Secure), 402 declined (the order is kept as ``payment_failed``), 409 when the
+    purchase conflicts (a subscription exists or is being paid, an Idempotency-Key in use or reused,
+    or a charge that could not be kept and was refunded), 502 when the gateway did not answer (the
+    order stays pending and is completed or refunded automatically once the gateway confirms)."""
 
     required_capabilities = {"post": BILLING}
 
     @extend_schema(operation_id="billing_checkout", request=s.BillingCheckoutInputSerializer,
+                   parameters=IDEMPOTENCY_PARAMETERS,
                    responses={201: s.BillingCheckoutOutputSerializer, 202: s.BillingCheckoutOutputSerializer,
                               402: OpenApiResponse(description="payment_declined; body includes the order"),
-                              409: OpenApiResponse(description="subscription_exists")})
+                              409: OpenApiResponse(description=(
+                                  "subscription_exists, checkout_in_progress (another subscription checkout is "
+                                  "being paid), idempotency_in_progress, idempotency_key_reused, or "
+                                  "payment_refunded (charged, not completed, refunded; body includes the order)")),
+                              502: OpenApiResponse(description="gateway_unavailable")})
     def post(self, request):
+        key = idempotency_key_clean(request.headers.get("Idempotency-Key"))
         data = s.BillingCheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            result = order_checkout(
-                tenant=connection.tenant, items=[dict(i) for i in v["items"]], coupon_code=v.get("coupon") or None,
-                gateway_code=v["payment"]["gateway"], token=v["payment"]["token"], actor=actor_from_request(request),
-                billing_address=dict(v["billing_address"]) if v.get("billing_address") else None,
-                save_payment_method=v["payment"]["save"])
-        except PaymentDeclined as exc:
-            return _declined_response(exc)
-        return _order_response(result)
+        actor = actor_from_request(request)
+
+        def execute(record_id: int | None) -> tuple[int, dict]:
+            try:
+                result = order_checkout(
+                    tenant=connection.tenant, items=[dict(i) for i in v["items"]],
+                    coupon_code=v.get("coupon") or None, gateway_code=v["payment"]["gateway"],
+                    token=v["payment"]["token"], actor=actor,
+                    billing_address=dict(v["billing_address"]) if v.get("billing_address") else None,
+                    save_payment_method=v["payment"]["save"], idempotency_record_id=record_id)
+            except PaymentDeclined as exc:
+                return status.HTTP_402_PAYMENT_REQUIRED, _declined_body(exc)
+            except PaymentReversed as exc:
+                return exc.http_status, _reversed_body(exc)
+            except ApplicationError as exc:
+                return exc.http_status, error_body(exc.code, exc.message, exc.fields)
+            return _order_answer(result)
+
+        answer = idempotent_run(tenant=connection.tenant, principal=idempotency_principal(actor),
+                                operation="checkout", key=key, params=v, execute=execute, recover=checkout_recover)
+        response = Response(answer.body, status=answer.status)
+        if key is not None:
+            response["Idempotency-Key"] = key
+        if answer.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class OrderViewSet(ReadOnlyViewSet):
@@ -219,17 +300,33 @@ class PaymentCallbackView(APIView):
                    responses={200: OpenApiResponse(description='{"result": "applied|duplicate|ignored"}')}, auth=[])
     def post(self, request, gateway):
         body = request.body
-        if not hmac.compare_digest(callback_signature(body), request.headers.get("X-CDP-Signature", "")):
+        # The header is text from an unauthenticated stranger: anything not ASCII cannot be our hex.
+        given = request.headers.get("X-CDP-Signature", "")
+        if not given.isascii() or not hmac.compare_digest(callback_signature(body), given):
             return Response(error_body("bad_signature", "The signature does not match."), status=400)
         try:
             event = json.loads(body)
-            event_id, kind = str(event["id"]), str(event["type"])
-            transaction_id = str(event["data"]["object"]["id"])
-        except (ValueError, KeyError, TypeError):
+            event_id, kind = _event_text(event["id"], 255), _event_text(event["type"], 64)
+            obj = event["data"]["object"]
+            transaction_id = _event_text(obj["id"], 255)
+            metadata = obj.get("metadata") or {}
+            idempotency_key = _event_text(metadata.get("cdp_idempotency_key", ""), 255, allow_empty=True)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return Response(error_body("invalid", "Expected a gateway event."), status=400)
         try:
             result = payment_callback_apply(gateway_code=gateway, event_id=event_id, kind=kind,
-                                            transaction_id=transaction_id, actor=Actor.system(f"gateway:{gateway}"))
+                                            transaction_id=transaction_id, idempotency_key=idempotency_key,
+                                            actor=Actor.system(f"gateway:{gateway}"))
         except NotFound:
             return Response(error_body("not_found", "Unknown gateway."), status=404)
         return Response({"result": result})
+
+
+def _event_text(value, max_length: int, *, allow_empty: bool = False) -> str:
+    """A field of a gateway event as text that fits its column (ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("not text")
+    text = str(value)
+    if (not text and not allow_empty) or len(text) > max_length or not text.isprintable():
+        raise ValueError("unusable text")
+    return text

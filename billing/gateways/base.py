@@ -10,10 +10,18 @@ from cdp.exceptions import ApplicationError
 
 
 class GatewayUnavailable(ApplicationError):
-    """The gateway could not be reached or answered nonsense; nothing is known to be charged."""
+    """The gateway could not be reached or answered nonsense.
+
+    ``maybe_charged`` says whether the request may have reached the gateway (a timeout, a 5xx, a
+    dropped connection): then a charge may exist and only asking the gateway later can tell. It is
+    False only when the request certainly was not acted on (no credentials, refused as invalid)."""
 
     code = "gateway_unavailable"
     http_status = 502
+
+    def __init__(self, message: str, *, maybe_charged: bool = True, **kwargs):
+        super().__init__(message, **kwargs)
+        self.maybe_charged = maybe_charged
 
 
 @dataclass(frozen=True)
@@ -58,3 +66,8 @@ class Gateway(Protocol):
                description: str = "", metadata: dict | None = None) -> ChargeResult: ...
 
     def refund(self, *, transaction_id: str, amount: Decimal, idempotency_key: str) -> RefundResult: ...
+
+    def find_charge(self, *, idempotency_key: str, transaction_id: str = "") -> ChargeResult | None:
+        """The charge made with ``idempotency_key`` (or ``transaction_id`` when known), as the gateway
+        sees it now; None when the gateway has no such charge. Read-only: never charges."""
+        ...

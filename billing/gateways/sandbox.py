@@ -1,13 +1,17 @@
 """The built-in gateway for development and tests, following the usual test-token convention.
 
-Charges are deterministic: the transaction id derives from the idempotency key, so a retried call
-answers with the same charge, as a real gateway's idempotency would.
+Charges are deterministic and recorded (``SandboxCharge``, keyed by the caller's idempotency key):
+a retried call answers with the same charge, as a real gateway's idempotency would, and the charge
+can be looked up later by that key (what the reconciler does after a crash). Refunds are recorded
+too, idempotently, and never exceed what was charged.
 """
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+
+from django.db import IntegrityError, transaction
 
 from billing.gateways.base import Card, ChargeResult, RefundResult
 
@@ -50,14 +54,54 @@ class SandboxGateway:
         entry = TOKENS.get(token)
         return entry[2] if entry else None
 
+    @staticmethod
+    def _result(charge) -> ChargeResult:
+        entry = TOKENS.get(charge.token)
+        code = "invalid_token" if entry is None else entry[1]
+        card = entry[2] if entry else Card()
+        return ChargeResult(status=charge.status, transaction_id=charge.transaction_id if entry else "",
+                            decline_code=code, message=MESSAGES.get(code, ""), card=card)
+
     def charge(self, *, amount: Decimal, currency: str, token: str, idempotency_key: str,
                description: str = "", metadata: dict | None = None) -> ChargeResult:
+        from billing.models import SandboxCharge
+
         entry = TOKENS.get(token)
-        if entry is None:
-            return ChargeResult(status="declined", decline_code="invalid_token", message=MESSAGES["invalid_token"])
-        outcome, code, card = entry
-        return ChargeResult(status=outcome, transaction_id=_id("pi", idempotency_key), decline_code=code,
-                            message=MESSAGES.get(code, ""), card=card)
+        status = "declined" if entry is None else entry[0]
+        charge, _ = SandboxCharge.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={"transaction_id": _id("pi", idempotency_key), "token": token, "amount": amount,
+                      "currency": currency, "status": status})
+        return self._result(charge)
+
+    def find_charge(self, *, idempotency_key: str, transaction_id: str = "") -> ChargeResult | None:
+        from billing.models import SandboxCharge
+
+        charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        if charge is None and transaction_id:
+            charge = SandboxCharge.objects.filter(transaction_id=transaction_id).first()
+        return None if charge is None else self._result(charge)
 
     def refund(self, *, transaction_id: str, amount: Decimal, idempotency_key: str) -> RefundResult:
-        return RefundResult(status="succeeded", refund_id=_id("re", idempotency_key))
+        from billing.models import SandboxCharge, SandboxRefund
+
+        done = SandboxRefund.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            return RefundResult(status="succeeded", refund_id=done.refund_id)
+        try:
+            with transaction.atomic():
+                charge = SandboxCharge.objects.select_for_update().filter(transaction_id=transaction_id).first()
+                if charge is None:
+                    # Charges made before the sandbox kept a record: accepted, as before.
+                    return RefundResult(status="succeeded", refund_id=_id("re", idempotency_key))
+                if charge.status == "declined":  # a 3-D Secure "pending" one was completed (callback)
+                    return RefundResult(status="failed", message="This charge was not captured.")
+                if charge.amount_refunded + amount > charge.amount:
+                    return RefundResult(status="failed", message="The refund exceeds what remains of the charge.")
+                refund = SandboxRefund.objects.create(idempotency_key=idempotency_key, charge=charge, amount=amount,
+                                                      refund_id=_id("re", idempotency_key))
+                charge.amount_refunded += amount
+                charge.save(update_fields=["amount_refunded"])
+        except IntegrityError:  # the same refund key, concurrently: the other call made it
+            refund = SandboxRefund.objects.get(idempotency_key=idempotency_key)
+        return RefundResult(status="succeeded", refund_id=refund.refund_id)

@@ -1,20 +1,30 @@
 """Every write in billing goes through these services."""
 
 from billing.services.catalog import review_create
-from billing.services.errors import CouponInvalid, PaymentDeclined
+from billing.services.errors import CouponInvalid, PaymentDeclined, PaymentReversed
+from billing.services.idempotency import (
+    IdempotencyConflict,
+    IdempotentAnswer,
+    idempotency_prune,
+    idempotent_run,
+)
 from billing.services.orders import (
     CheckoutResult,
     coupon_resolve,
     invoice_issue,
-    order_checkout,
     order_finalize,
-    order_payment_retry,
     order_quote,
     order_refund,
-    payment_callback_apply,
     payment_method_add,
     payment_method_delete,
     payment_method_save,
+)
+from billing.services.payments import (
+    order_checkout,
+    order_pay,
+    order_payment_retry,
+    payment_callback_apply,
+    payments_reconcile,
 )
 from billing.services.subscriptions import (
     add_interval,
@@ -28,7 +38,8 @@ from billing.services.subscriptions import (
 )
 
 __all__ = [
-    "CheckoutResult", "CouponInvalid", "PaymentDeclined", "add_interval", "billing_cycle_run", "coupon_resolve",
+    "CheckoutResult", "CouponInvalid", "IdempotencyConflict", "IdempotentAnswer", "PaymentDeclined",
+    "PaymentReversed", "add_interval", "idempotency_prune", "idempotent_run", "order_pay", "payments_reconcile", "billing_cycle_run", "coupon_resolve",
     "invoice_issue", "order_checkout", "order_finalize", "order_payment_retry", "order_quote", "order_refund",
     "payment_callback_apply", "payment_method_add", "payment_method_delete", "payment_method_save",
     "proration_quote", "review_create", "subscription_cancel", "subscription_change_plan", "subscription_charge",

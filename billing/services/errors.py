@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdp.exceptions import ApplicationError
+from cdp.exceptions import ApplicationError, Conflict
 
 
 class PaymentDeclined(ApplicationError):
@@ -19,3 +19,14 @@ class PaymentDeclined(ApplicationError):
 
 class CouponInvalid(ApplicationError):
     code = "coupon_invalid"
+
+
+class PaymentReversed(Conflict):
+    """The card was charged but the order could not be completed (e.g. a subscription was bought
+    meanwhile): the charge is refunded (or being refunded) and the order closed with the reason."""
+
+    code = "payment_refunded"
+
+    def __init__(self, message: str, *, order=None):
+        super().__init__(message, code="payment_refunded")
+        self.order = order

@@ -1,10 +1,6 @@
-"""Checkout, payment, finalization (invoice, licenses, subscription), retries, callbacks, refunds.
-
-A payment never runs inside a database transaction: the order is committed as ``pending``
-first, the gateway is called, then a second short transaction records the outcome. That is why
-a declined payment leaves a ``payment_failed`` order and nothing else, and why a crash between
-the charge and the second transaction is recoverable (the attempt row and the gateway's
-idempotency key make the retry or the callback land on the same charge).
+"""Orders: validation and pricing, writing orders, finalization (invoice, licenses, subscription),
+coupons, refunds and payment methods. Taking the money (checkout, attempts, callbacks, the
+reconciler) is in ``billing.services.payments``.
 """
 
 from __future__ import annotations
@@ -18,11 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import conf
-from billing.gateways import GatewayUnavailable, gateway_for
+from billing.gateways import gateway_for
 from billing.models import (
     Coupon,
     CouponRedemption,
-    GatewayEvent,
     Invoice,
     Order,
     OrderItem,
@@ -34,7 +29,7 @@ from billing.models import (
 )
 from billing.money import CartLine, Discount, PricedCart, price_cart, q2
 from billing.selectors import tax_rate_for, tenant_billing_address
-from billing.services.errors import CouponInvalid, PaymentDeclined
+from billing.services.errors import CouponInvalid
 from billing.services.numbering import document_number, number_next, order_number_next
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
@@ -57,6 +52,7 @@ class CheckoutResult:
     order: Order
     invoice: Invoice | None = None
     licenses: list[IssuedKey] = field(default_factory=list)
+    paid_now: bool = False  # this call moved the order to paid (not "it already was")
 
     @property
     def pending(self) -> bool:
@@ -178,88 +174,6 @@ def order_create(*, tenant: Tenant, cart: PricedCart, products: list[Product | N
     return order
 
 
-def order_checkout(*, tenant: Tenant, items: list[dict], gateway_code: str, token: str, actor: Actor,
-                   coupon_code: str | None = None, billing_address: dict | None = None,
-                   save_payment_method: bool = False, now: datetime.datetime | None = None) -> CheckoutResult:
-    """Buy ``items`` for ``tenant``. Paid: invoice and licenses (keys in the result, once).
-    Declined: ``PaymentDeclined`` after the order is committed as ``payment_failed``.
-    Pending (3-D Secure): the order waits for ``payment_callback_apply``."""
-    now = now or timezone.now()
-    if tenant.is_public:
-        raise ApplicationError("The platform does not buy from itself.", code="tenant_required")
-    gateway = gateway_resolve(code=gateway_code)
-    if not token:
-        raise ApplicationError("A payment token is required.", fields={"payment": {"token": ["Required."]}})
-    quote = order_quote(tenant=tenant, items=items, coupon_code=coupon_code, billing_address=billing_address,
-                        now=now)
-    order = order_create(tenant=tenant, cart=quote["cart"], products=[p for p, _ in quote["products"]],
-                         actor=actor, now=now, coupon=quote["coupon"], tax_rate=quote["tax_rate"],
-                         address=quote["address"], gateway=gateway)
-    return order_pay(order=order, gateway=gateway, token=token, actor=actor, now=now,
-                     save_payment_method=save_payment_method)
-
-
-def order_pay(*, order: Order, gateway: PaymentGateway, token: str, actor: Actor, now: datetime.datetime,
-              save_payment_method: bool = False, off_session: bool = False) -> CheckoutResult:
-    """Charge a pending or failed order once (new idempotency key per attempt) and settle it."""
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-            raise Conflict(f"Order {locked.order_number} is {locked.status}.", code="order_not_payable")
-        if locked.coupon_id and not CouponRedemption.objects.filter(order=locked).exists():
-            _coupon_reserve(order=locked)  # released when the last attempt failed
-        if locked.status != Order.Status.PENDING:  # a retry: pending again until this attempt settles
-            locked.status = Order.Status.PENDING
-            locked.save(update_fields=["status", "updated_at"])
-        attempt_no = locked.attempts.count() + 1
-        attempt = PaymentAttempt.objects.create(order=locked, gateway=gateway, amount=locked.total,
-                                                idempotency_key=f"{locked.order_number}-a{attempt_no}")
-    if locked.total == 0:
-        return order_finalize(order_id=locked.pk, attempt_id=attempt.pk, transaction_id="", actor=actor, now=now)
-    adapter = gateway_for(gateway)
-    try:
-        result = adapter.charge(amount=locked.total, currency=locked.currency, token=token,
-                                idempotency_key=attempt.idempotency_key,
-                                description=f"{locked.order_number}{' (renewal)' if off_session else ''}",
-                                metadata={"order_number": locked.order_number, "tenant": locked.tenant.slug})
-    except GatewayUnavailable as exc:
-        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="gateway_unavailable",
-                      message=exc.message[:255], actor=actor)
-        raise
-    if result.status == "succeeded":
-        return order_finalize(order_id=locked.pk, attempt_id=attempt.pk, transaction_id=result.transaction_id,
-                              actor=actor, now=now, card=result.card if save_payment_method else None,
-                              token=token)
-    if result.status == "pending":
-        with transaction.atomic():
-            PaymentAttempt.objects.filter(pk=attempt.pk).update(transaction_id=result.transaction_id)
-            Order.objects.filter(pk=locked.pk).update(status=Order.Status.PENDING,
-                                                     gateway_transaction_id=result.transaction_id)
-        locked.refresh_from_db()
-        return CheckoutResult(order=locked)
-    failed = _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code=result.decline_code,
-                           message=result.message, actor=actor, transaction_id=result.transaction_id)
-    raise PaymentDeclined(result.message or "The payment was declined.", order=failed,
-                          decline_code=result.decline_code)
-
-
-def _attempt_fail(*, attempt_id: int, status: str, code: str, message: str, actor: Actor,
-                  transaction_id: str = "") -> Order:
-    with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt_id)
-        attempt.status, attempt.decline_code, attempt.message = status, code[:64], message[:255]
-        attempt.transaction_id = transaction_id or attempt.transaction_id
-        attempt.save(update_fields=["status", "decline_code", "message", "transaction_id", "updated_at"])
-        order = Order.objects.select_for_update().get(pk=attempt.order_id)
-        if order.status == Order.Status.PENDING:
-            order.status = Order.Status.PAYMENT_FAILED
-            order.save(update_fields=["status", "updated_at"])
-            _coupon_release(order=order)
-            audit_record(actor=actor, action="order.payment_failed", resource_type="billing_order",
-                         resource_id=order.pk, tenant=order.tenant, changes={"decline_code": code})
-    return order
-
-
 def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str, actor: Actor,
                    now: datetime.datetime, card=None, token: str = "") -> CheckoutResult:
     """Record a successful payment: order paid, coupon redeemed, gapless invoice, licenses and
@@ -286,7 +200,7 @@ def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str
         audit_record(actor=actor, action="order.paid", resource_type="billing_order", resource_id=order.pk,
                      tenant=order.tenant, changes={"order_number": order.order_number, "invoice": invoice.number,
                                                    "total": order.total, "transaction": transaction_id})
-    return CheckoutResult(order=order, invoice=invoice, licenses=licenses)
+    return CheckoutResult(order=order, invoice=invoice, licenses=licenses, paid_now=True)
 
 
 def _coupon_reserve(*, order: Order) -> None:
@@ -310,60 +224,6 @@ def _coupon_release(*, order: Order) -> None:
     deleted, _ = CouponRedemption.objects.filter(order=order).delete()
     if deleted:
         Coupon.objects.filter(pk=order.coupon_id, times_redeemed__gt=0).update(times_redeemed=F("times_redeemed") - 1)
-
-
-def order_payment_retry(*, order: Order, actor: Actor, gateway_code: str | None = None, token: str | None = None,
-                        now: datetime.datetime | None = None) -> CheckoutResult:
-    """Pay a ``payment_failed`` order again, with a new token or the tenant's default saved method."""
-    now = now or timezone.now()
-    if order.status != Order.Status.PAYMENT_FAILED:
-        raise Conflict(f"Only a failed order can be retried; {order.order_number} is {order.status}.",
-                       code="order_not_retryable")
-    if token:
-        gateway = gateway_resolve(code=gateway_code or (order.gateway.code if order.gateway_id else "sandbox"))
-    else:
-        method = PaymentMethod.objects.filter(tenant=order.tenant, is_default=True).select_related("gateway").first()
-        if method is None:
-            raise ApplicationError("No saved payment method to retry with.", code="payment_method_required")
-        gateway, token = method.gateway, method.reference
-    return order_pay(order=order, gateway=gateway, token=token, actor=actor, now=now)
-
-
-# --- Callbacks -------------------------------------------------------------------------------------
-
-
-def payment_callback_apply(*, gateway_code: str, event_id: str, kind: str, transaction_id: str, actor: Actor,
-                           now: datetime.datetime | None = None) -> str:
-    """Apply a gateway's asynchronous result (``payment_intent.succeeded`` / ``.payment_failed``).
-
-    Redelivery is normal: an event id seen before, or an order already settled, changes nothing.
-    Returns what happened: ``applied``, ``duplicate`` or ``ignored``."""
-    now = now or timezone.now()
-    gateway = PaymentGateway.objects.filter(code=gateway_code).first()
-    if gateway is None:
-        raise NotFound("Unknown gateway.")
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = GatewayEvent.objects.create(gateway=gateway, event_id=event_id, kind=kind,
-                                                    transaction_id=transaction_id)
-        except IntegrityError:
-            return "duplicate"
-        attempt = (PaymentAttempt.objects.filter(gateway=gateway, transaction_id=transaction_id)
-                   .select_related("order").order_by("-id").first())
-        outcome = "ignored"
-        if attempt is not None and attempt.order.status == Order.Status.PENDING:
-            if kind == "payment_intent.succeeded":
-                order_finalize(order_id=attempt.order_id, attempt_id=attempt.pk, transaction_id=transaction_id,
-                               actor=actor, now=now)
-                outcome = "applied"
-            elif kind == "payment_intent.payment_failed":
-                _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code="callback_failed",
-                              message="The payment failed.", actor=actor)
-                outcome = "applied"
-        event.result = outcome
-        event.save(update_fields=["result"])
-    return outcome
 
 
 # --- Invoices and refunds ---------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from billing.models import MrrMovement, Order, PaymentMethod, Product, Subscript
 from billing.money import CartLine, Discount, price_cart, q2
 from billing.selectors import tax_rate_for, tenant_billing_address
 from billing.services.errors import PaymentDeclined
-from billing.services.orders import IssuedKey, order_create, order_pay
+from billing.services.orders import IssuedKey, order_create
+from billing.services.payments import order_pay
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict
 from licensing.models import License, Plan

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 from django.db import connection
 
-from billing.models import DocumentCounter, Invoice, Order, OrderItem, PaymentAttempt, Product
+from billing.models import DocumentCounter, Invoice, Order, OrderItem, PaymentAttempt, Product, SandboxCharge
 from cdp.context import Actor
 from tenants.models import AuditLog
 
@@ -87,6 +87,8 @@ def test_concurrent_checkouts_get_gapless_invoice_numbers(world):
             orders = list(Order.objects.filter(items__sku="T-CONC").values_list("id", flat=True).distinct())
             AuditLog.objects.filter(resource_type="billing_order", resource_id__in=[str(i) for i in orders]).delete()
             Invoice.objects.filter(order_id__in=orders).delete()
+            keys = list(PaymentAttempt.objects.filter(order_id__in=orders).values_list("idempotency_key", flat=True))
+            SandboxCharge.objects.filter(idempotency_key__in=keys).delete()
             PaymentAttempt.objects.filter(order_id__in=orders).delete()
             OrderItem.objects.filter(order_id__in=orders).delete()
             Order.objects.filter(id__in=orders).delete()

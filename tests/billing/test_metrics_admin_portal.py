@@ -4,6 +4,7 @@ the demo command."""
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -134,10 +135,13 @@ def test_portal_owner_buys_upgrades_and_downloads(world, alpha_client):
     client = alpha_client(world.user("alpha_owner"))
     page = client.get("/billing/")
     assert page.status_code == 200 and b"No subscription yet" in page.content
-    response = client.post("/billing/buy/", {"sku": "T-P-START", "token": "tok_visa"}, follow=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.content.decode()).group(1)
+    response = client.post("/billing/buy/", {"sku": "T-P-START", "token": "tok_visa", "idempotency_key": key})
     html = response.content.decode()
-    assert "data-license-key" in html and "Paid: order" in html
-    # the key is shown once
+    assert response.status_code == 201 and "data-license-key" in html and "Paid: order" in html
+    assert "no-store" in response["Cache-Control"]
+    # the key is shown once: on the purchase's own page, never kept in the session
+    assert "billing_issued_keys" not in client.session
     assert "data-license-key" not in client.get("/billing/").content.decode()
     response = client.post("/billing/plan/", {"sku": "T-P-PRO"}, follow=True)
     assert "Now on Pro plan" in response.content.decode()

@@ -1,93 +1,21 @@
-"""The Stripe-style adapter against a local fake server speaking the PaymentIntents wire format
-(form-encoded bodies, Bearer key, Idempotency-Key, 402 card errors). Our client is not patched."""
+"""The Stripe-style adapter against a local fake server speaking Stripe's wire format
+(tests/billing/fake_stripe.py: form-encoded bodies, Bearer key, Idempotency-Key replay and
+mismatch, 402 card errors, retrieve, search, refunds). Our client is not patched."""
 
 from __future__ import annotations
 
-import json
-import threading
+import datetime
 from decimal import Decimal as D
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
+from django.utils import timezone
 
 from billing.gateways import GatewayUnavailable, StripeGateway
-from billing.models import Invoice, Order, PaymentGateway
-from tests.billing.factories import ProductFactory
-
-DECLINES = {"tok_chargeDeclined": "generic_decline", "tok_chargeDeclinedInsufficientFunds": "insufficient_funds"}
-
-
-class FakeStripe:
-    """Enough of Stripe: POST /v1/payment_intents and /v1/refunds, replaying by Idempotency-Key."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.replies: dict[str, tuple[int, dict]] = {}
-        self.counter = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                form = {k: v[0] for k, v in parse_qs(raw).items()}
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
-                status, body = fake.handle(self.path, self.headers, form)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def handle(self, path, headers, form):
-        if headers.get("Authorization") != "Bearer sk_test_fake":
-            return 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
-        key = headers.get("Idempotency-Key")
-        if key in self.replies:
-            return self.replies[key]
-        self.counter += 1
-        if path == "/v1/payment_intents":
-            token = form.get("payment_method_data[card][token]") or form.get("payment_method", "")
-            intent = {"id": f"pi_fake_{self.counter}", "object": "payment_intent", "amount": int(form["amount"]),
-                      "currency": form["currency"], "metadata": {k[9:-1]: v for k, v in form.items()
-                                                                 if k.startswith("metadata[")}}
-            if token in DECLINES:
-                reply = (402, {"error": {"type": "card_error", "code": "card_declined",
-                                         "decline_code": DECLINES[token], "message": "Your card was declined.",
-                                         "payment_intent": {**intent, "status": "requires_payment_method"}}})
-            elif token == "tok_boom":
-                reply = (500, {"error": {"type": "api_error", "message": "Something went wrong"}})
-            else:
-                reply = (200, {**intent, "status": "succeeded", "latest_charge": {
-                    "id": f"ch_fake_{self.counter}", "payment_method_details": {"card": {
-                        "brand": "visa", "last4": "4242", "exp_month": 8, "exp_year": 2031}}}})
-        elif path == "/v1/refunds":
-            reply = (200, {"id": f"re_fake_{self.counter}", "object": "refund", "status": "succeeded",
-                           "amount": int(form["amount"]), "payment_intent": form["payment_intent"]})
-        else:
-            reply = (404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}})
-        self.replies[key] = reply
-        return reply
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
+from billing.models import Invoice, Order, PaymentAttempt, PaymentGateway
+from billing.services import payments_reconcile
+from cdp.context import Actor
+from tests.billing.factories import PlanProductFactory, ProductFactory
+from tests.billing.fake_stripe import FakeStripe
 
 @pytest.fixture
 def fake_stripe():
@@ -109,7 +37,8 @@ def test_success_sends_form_encoded_intent_with_idempotency_key(fake_stripe):
     assert form["payment_method_data[type]"] == "card"
     assert form["metadata[order_number]"] == "ORD-1"
     # the same key answers the same charge (no second payment)
-    again = gateway.charge(amount=D("325.60"), currency="USD", token="tok_visa", idempotency_key="ORD-1-a1")
+    again = gateway.charge(amount=D("325.60"), currency="USD", token="tok_visa", idempotency_key="ORD-1-a1",
+                           metadata={"order_number": "ORD-1"})
     assert again.transaction_id == "pi_fake_1" and fake_stripe.counter == 1
 
 
@@ -133,11 +62,87 @@ def test_server_and_auth_errors_are_gateway_unavailable(fake_stripe):
             amount=D("1"), currency="USD", token="tok_visa", idempotency_key="k5")
 
 
-def test_refund(fake_stripe):
-    result = StripeGateway(base_url=fake_stripe.url, secret_key="sk_test_fake").refund(
-        transaction_id="pi_fake_9", amount=D("5.5"), idempotency_key="r1")
-    assert result.status == "succeeded"
-    assert fake_stripe.requests[0]["form"] == {"payment_intent": "pi_fake_9", "amount": "550"}
+def test_refund_is_idempotent_and_never_exceeds_the_charge(fake_stripe):
+    gateway = StripeGateway(base_url=fake_stripe.url, secret_key="sk_test_fake")
+    charge = gateway.charge(amount=D("10.00"), currency="USD", token="tok_visa", idempotency_key="c1")
+    result = gateway.refund(transaction_id=charge.transaction_id, amount=D("5.5"), idempotency_key="r1")
+    assert result.status == "succeeded" and result.refund_id.startswith("re_fake_")
+    assert fake_stripe.requests[-1]["form"] == {"payment_intent": charge.transaction_id, "amount": "550"}
+    assert fake_stripe.requests[-1]["headers"]["Idempotency-Key"] == "r1"
+    # the same refund again: the saved answer, no second refund
+    assert gateway.refund(transaction_id=charge.transaction_id, amount=D("5.5"),
+                          idempotency_key="r1").refund_id == result.refund_id
+    assert len(fake_stripe.refunds) == 1
+    # more than what is left is refused with Stripe's error; the rest is accepted; then "already refunded"
+    too_much = gateway.refund(transaction_id=charge.transaction_id, amount=D("9"), idempotency_key="r2")
+    assert too_much.status == "failed" and "greater than unrefunded" in too_much.message
+    assert gateway.refund(transaction_id=charge.transaction_id, amount=D("4.5"), idempotency_key="r3").status == \
+        "succeeded"
+    assert gateway.refund(transaction_id=charge.transaction_id, amount=D("1"), idempotency_key="r4").status == \
+        "succeeded"  # charge_already_refunded: the money is back, which is what was asked
+    unknown = gateway.refund(transaction_id="pi_nope", amount=D("1"), idempotency_key="r5")
+    assert unknown.status == "failed" and "No such payment_intent" in unknown.message
+
+
+def test_refund_server_error_is_gateway_unavailable(fake_stripe):
+    gateway = StripeGateway(base_url=fake_stripe.url, secret_key="sk_test_fake")
+    charge = gateway.charge(amount=D("10.00"), currency="USD", token="tok_visa", idempotency_key="c1")
+    fake_stripe.fail_refunds = True
+    with pytest.raises(GatewayUnavailable):
+        gateway.refund(transaction_id=charge.transaction_id, amount=D("10"), idempotency_key="r1")
+
+
+def test_idempotency_key_replays_and_refuses_other_parameters(fake_stripe):
+    gateway = StripeGateway(base_url=fake_stripe.url, secret_key="sk_test_fake")
+    first = gateway.charge(amount=D("10.00"), currency="USD", token="tok_visa", idempotency_key="same")
+    again = gateway.charge(amount=D("10.00"), currency="USD", token="tok_visa", idempotency_key="same")
+    assert again.transaction_id == first.transaction_id and len(fake_stripe.charges) == 1
+    # Stripe answers 400 idempotency_error: nothing was charged, so the adapter says so
+    with pytest.raises(GatewayUnavailable) as refused:
+        gateway.charge(amount=D("11.00"), currency="USD", token="tok_visa", idempotency_key="same")
+    assert refused.value.maybe_charged is False and "idempotency_error" in refused.value.message
+    assert len(fake_stripe.charges) == 1
+
+
+def test_charge_metadata_carries_the_idempotency_key_and_find_charge_uses_it(fake_stripe):
+    gateway = StripeGateway(base_url=fake_stripe.url, secret_key="sk_test_fake")
+    charge = gateway.charge(amount=D("3.00"), currency="USD", token="tok_visa", idempotency_key="ORD-9-a1",
+                            metadata={"order_number": "ORD-9"})
+    assert fake_stripe.requests[-1]["form"]["metadata[cdp_idempotency_key]"] == "ORD-9-a1"
+    # by transaction id: GET /v1/payment_intents/{id}
+    by_id = gateway.find_charge(idempotency_key="ORD-9-a1", transaction_id=charge.transaction_id)
+    assert by_id.status == "succeeded" and by_id.transaction_id == charge.transaction_id
+    assert fake_stripe.requests[-1]["method"] == "GET" and "Idempotency-Key" not in fake_stripe.requests[-1][
+        "headers"]
+    # by idempotency key: the search API on the metadata, quotes escaped
+    by_key = gateway.find_charge(idempotency_key="ORD-9-a1")
+    assert by_key.transaction_id == charge.transaction_id
+    assert fake_stripe.requests[-1]["path"] == "/v1/payment_intents/search"
+    assert fake_stripe.requests[-1]["query"]["query"] == "metadata['cdp_idempotency_key']:'ORD-9-a1'"
+    assert gateway.find_charge(idempotency_key="it's-not-there") is None
+    assert fake_stripe.requests[-1]["query"]["query"] == "metadata['cdp_idempotency_key']:'it\\'s-not-there'"
+    assert gateway.find_charge(idempotency_key="x", transaction_id="pi_missing") is None  # 404 resource_missing
+    waiting = gateway.charge(amount=D("3.00"), currency="USD", token="tok_threeDSecure2Required",
+                             idempotency_key="ORD-9-a2")
+    assert waiting.status == "pending"
+    assert gateway.find_charge(idempotency_key="ORD-9-a2").status == "pending"
+
+
+def test_lost_answer_is_an_unknown_outcome(fake_stripe):
+    gateway = StripeGateway(base_url=fake_stripe.url, secret_key="sk_test_fake")
+    with pytest.raises(GatewayUnavailable) as lost:
+        gateway.charge(amount=D("3.00"), currency="USD", token="tok_lost_answer", idempotency_key="k-lost")
+    assert lost.value.maybe_charged is True
+    assert len(fake_stripe.charges) == 1  # it did charge
+    # auth errors and a missing key are refused before anything happens
+    with pytest.raises(GatewayUnavailable) as auth:
+        StripeGateway(base_url=fake_stripe.url, secret_key="sk_wrong").charge(
+            amount=D("1"), currency="USD", token="tok_visa", idempotency_key="k4")
+    assert auth.value.maybe_charged is False
+    with pytest.raises(GatewayUnavailable) as no_key:
+        StripeGateway(base_url=fake_stripe.url, secret_key="").charge(
+            amount=D("1"), currency="USD", token="tok_visa", idempotency_key="k5")
+    assert no_key.value.maybe_charged is False
 
 
 def test_checkout_through_the_stripe_gateway(world, owner_api, fake_stripe, settings, monkeypatch):
@@ -154,8 +159,84 @@ def test_checkout_through_the_stripe_gateway(world, owner_api, fake_stripe, sett
     assert order.gateway_transaction_id.startswith("pi_fake_")
     assert fake_stripe.requests[-1]["headers"]["Idempotency-Key"] == f"{order.order_number}-a1"
     assert fake_stripe.requests[-1]["form"]["amount"] == "4000"
+    assert order.attempts.get().status == "succeeded"
     # and declined
     payload["payment"]["token"] = "tok_chargeDeclined"
     declined = owner_api().post("checkout/", payload)
     assert declined.status_code == 402 and declined.json()["decline_code"] == "generic_decline"
     assert not Invoice.objects.filter(order__order_number=declined.json()["order"]["order_number"]).exists()
+
+
+@pytest.fixture
+def stripe_enabled(fake_stripe, settings, monkeypatch):
+    settings.CDP_STRIPE_BASE_URL = fake_stripe.url
+    monkeypatch.setenv("CDP_STRIPE_SECRET_KEY", "sk_test_fake")
+    PaymentGateway.objects.filter(code="stripe").update(is_active=True)
+    return fake_stripe
+
+
+def test_answer_lost_after_the_charge_is_completed_by_the_reconciler(world, owner_api, stripe_enabled):
+    # given a checkout whose charge went through at Stripe but whose answer never came back
+    PlanProductFactory(sku="T-STRIPE-LOST", price=D("30.00"))
+    payload = {"items": [{"sku": "T-STRIPE-LOST"}], "payment": {"gateway": "stripe", "token": "tok_lost_answer"}}
+    response = owner_api().post("checkout/", payload)
+    # then the client is told the outcome is being confirmed, and the order waits (not failed)
+    assert response.status_code == 502 and response.json()["error"]["code"] == "gateway_unavailable"
+    order = Order.objects.get(tenant=world.alpha, items__sku="T-STRIPE-LOST")
+    attempt = order.attempts.get()
+    assert order.status == "pending" and attempt.status == "pending" and attempt.transaction_id == ""
+    # and a second subscription checkout is refused while it is unsettled (no second charge)
+    again = owner_api().post("checkout/", {**payload, "payment": {"gateway": "stripe", "token": "tok_visa"}})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "checkout_in_progress"
+    # when the reconciler runs (later), it finds the charge by its idempotency key and completes the order
+    later = timezone.now() + datetime.timedelta(minutes=11)
+    assert payments_reconcile(actor=Actor.system("tests"), now=later)["completed"] == 1
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert order.status == "paid" and order.invoices.count() == 1 and order.subscription is not None
+    assert attempt.status == "succeeded" and attempt.transaction_id == stripe_enabled.charges[0]["id"]
+    assert len(stripe_enabled.charges) == 1
+    # idempotent: another run changes nothing
+    assert payments_reconcile(actor=Actor.system("tests"), now=later)["completed"] == 0
+
+
+def test_unfulfillable_charge_is_refunded_at_stripe_and_retried_until_it_is(world, owner_api, stripe_enabled,
+                                                                            monkeypatch):
+    from billing.models import Subscription
+    from billing.services import payments
+    from tests.billing.factories import PaymentMethodFactory
+
+    # given a subscription that appears between the checks and the fulfilment, and refunds failing
+    PlanProductFactory(sku="T-STRIPE-LATE", price=D("30.00"))
+    other = PlanProductFactory(sku="T-STRIPE-OTHER")
+    real_charge = StripeGateway.charge
+
+    def charge_while_someone_subscribes(self, **kwargs):
+        result = real_charge(self, **kwargs)
+        Subscription.objects.create(tenant=world.alpha, product=other, interval="month", price=other.price,
+                                    current_period_start=timezone.now(), current_period_end=timezone.now(),
+                                    payment_method=PaymentMethodFactory(tenant=world.alpha))
+        return result
+
+    monkeypatch.setattr(StripeGateway, "charge", charge_while_someone_subscribes)
+    stripe_enabled.fail_refunds = True
+    response = owner_api().post("checkout/", {"items": [{"sku": "T-STRIPE-LATE"}],
+                                              "payment": {"gateway": "stripe", "token": "tok_visa"}})
+    # then the client hears that the charge is being refunded; the attempt keeps the transaction id
+    assert response.status_code == 409 and response.json()["error"]["code"] == "payment_refunded"
+    order = Order.objects.get(order_number=response.json()["order"]["order_number"])
+    attempt = order.attempts.get()
+    assert attempt.status == "refund_pending" and attempt.transaction_id.startswith("pi_fake_")
+    assert order.status == "pending" and "already has a subscription" in order.failure_reason
+    assert not order.invoices.exists()
+    # when Stripe accepts refunds again, the reconciler refunds it: once
+    stripe_enabled.fail_refunds = False
+    later = timezone.now() + datetime.timedelta(minutes=11)
+    assert payments.payments_reconcile(actor=Actor.system("tests"), now=later)["refunded"] == 1
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert order.status == "refunded" and order.refunded_amount == order.total
+    assert attempt.status == PaymentAttempt.Status.REFUNDED and attempt.refund_id.startswith("re_fake_")
+    [refund] = stripe_enabled.refunds.values()
+    assert refund["payment_intent"] == attempt.transaction_id and refund["amount"] == 3000
+    assert payments.payments_reconcile(actor=Actor.system("tests"), now=later)["refunded"] == 0
