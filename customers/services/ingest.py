@@ -128,17 +128,25 @@ def customer_resolve(*, clean: CleanOrder, actor: Actor, priorities: dict[str, i
 
     Must run inside a savepoint: a concurrent batch creating the same person makes one of the
     unique constraints fail here, and the caller retries, then finding the winner's row."""
-    # The three lookups in resolution order, in one round trip (this runs for every record).
+    # The three lookups in resolution order, in one round trip (this runs for every record), and
+    # the erased person this order already belongs to, if any.
     with connection.cursor() as cursor:
         cursor.execute("""
             SELECT i.customer_id, coalesce(i.customer_id,
                      (SELECT id FROM customers_customer WHERE email = %s),
-                     (SELECT id FROM customers_customer WHERE document_type = %s AND document_number = %s))
+                     (SELECT id FROM customers_customer WHERE document_type = %s AND document_number = %s)),
+                   (SELECT o.customer_id FROM customers_order o JOIN customers_customer c ON c.id = o.customer_id
+                     WHERE o.source = %s AND o.external_order_id = %s AND c.is_pseudonymized)
               FROM (SELECT (SELECT customer_id FROM customers_customeridentity
                              WHERE source = %s AND external_id = %s) AS customer_id) i""",
                        [clean.profile.get("email"), clean.profile.get("document_type"),
-                        clean.profile.get("document_number"), clean.source, clean.customer_external_id])
-        by_identity, found = cursor.fetchone()
+                        clean.profile.get("document_number"), clean.source, clean.external_order_id, clean.source,
+                        clean.customer_external_id])
+        by_identity, found, erased_owner = cursor.fetchone()
+    if erased_owner is not None:
+        # An erased person's order sent again: it may update the order, never a profile. Its
+        # customer data must not re-create the person (a new profile) nor re-attach an identity.
+        return Customer.objects.select_for_update().get(pk=erased_owner)
 
     if found is None:
         profile = dict(clean.profile)

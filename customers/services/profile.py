@@ -263,6 +263,13 @@ def _address_values(data: dict) -> dict:
     return values
 
 
+def _refuse_if_erased(customer: Customer) -> None:
+    if customer.is_pseudonymized:
+        raise Conflict("This customer was pseudonymized: no personal data can be added to it.",
+                       code="customer_pseudonymized",
+                       fields={"customer": ["Pseudonymized customers cannot be given addresses."]})
+
+
 def _address_save(address: Address, *, actor: Actor, action: str, before: dict) -> Address:
     from tenants.services import audit_record, changes_between
 
@@ -281,10 +288,12 @@ def _address_save(address: Address, *, actor: Actor, action: str, before: dict) 
 @transaction.atomic
 def address_create(*, customer_id: int, data: dict, actor: Actor, source: str = MANUAL_SOURCE) -> Address:
     """Add an address; ``is_default`` demotes the customer's previous default of that type, and the
-    first address of a type becomes its default."""
+    first address of a type becomes its default. Refused (409 ``customer_pseudonymized``) for an
+    erased person: an address is personal data, and erasure is final."""
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     if customer is None:
         raise NotFound("Customer not found.")
+    _refuse_if_erased(customer)
     values = _address_values(data)
     address = Address(customer=customer, source=source, **values)
     if not Address.objects.filter(customer=customer, address_type=address.address_type, is_default=True).exists():
@@ -294,10 +303,12 @@ def address_create(*, customer_id: int, data: dict, actor: Actor, source: str = 
 
 @transaction.atomic
 def address_update(*, customer_id: int, address_id: int, data: dict, actor: Actor) -> Address:
-    Customer.objects.select_for_update().filter(pk=customer_id).first()
+    """Change an address; refused (409 ``customer_pseudonymized``) for an erased person."""
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     address = Address.objects.filter(pk=address_id, customer_id=customer_id).first()
-    if address is None:
+    if customer is None or address is None:
         raise NotFound("Address not found.")
+    _refuse_if_erased(customer)
     before = {key: getattr(address, key) for key in ADDRESS_EDITABLE}
     for key, value in _address_values(data).items():
         setattr(address, key, value)
