@@ -274,7 +274,8 @@ def _ingest_one(*, clean: CleanOrder, actor: Actor, priorities: dict[str, int], 
     raise DatabaseError(f"Could not store order {clean.source}:{clean.external_order_id}: {last_error}")
 
 
-def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "api") -> IngestResult:
+def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "api",
+                 lenient_profile: bool = False) -> IngestResult:
     """Ingest canonical order records (at most MAX_BATCH) and report each one.
 
     Promises: invalid records are rejected with field-level reasons and leave nothing behind;
@@ -282,7 +283,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     ``unchanged``; a changed status or amount is ``updated`` and logged; concurrent batches naming
     the same new person create one customer; aggregates are exact when this returns; events are
     published after commit. Raises QuotaExceeded (nothing written) when the plan's customer limit
-    would be passed."""
+    would be passed. ``lenient_profile`` is for connectors: see ``order_record_clean``."""
     if not isinstance(records, list):
         raise ApplicationError("`orders` must be a list.", fields={"orders": ["Must be a list."]})
     if len(records) > MAX_BATCH:
@@ -296,7 +297,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     for index, record in enumerate(records):
         record = _without_nul(record)
         clean, errors = order_record_clean(record, default_source=default_source, default_currency=currency,
-                                           tz_name=tz_name)
+                                           tz_name=tz_name, lenient_profile=lenient_profile)
         if errors:
             results[index] = RecordResult(index=index, status=REJECTED, errors=errors)
             continue
