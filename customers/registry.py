@@ -66,7 +66,9 @@ class Erasure:
     ``customer_ids``: the profile and every profile merged into it (one person). ``orders``: their
     orders as ``(source, external_order_id)``, and ``order_ids``. ``terms``: identifying strings
     (email, document, phone, names, street, postal code, external ids), lowercased, for a coarse
-    ``ILIKE`` prefilter over rows not linked by id. ``matches(text)`` says whether a text
+    ``ILIKE`` prefilter over rows not linked by id; ``identifiers``: the few of them that identify
+    the person alone (email, document, phone digits, external ids), for the same over big tables
+    (one pattern per value: each is a pass over the text). ``matches(text)`` says whether a text
     identifies the person; ``scrub_json(value, person=False, keep=())`` returns a JSON value with
     the person's values and personal keys (``email``, ``customer_address_city``...; under
     ``person=True`` also ``name``, ``id``...) replaced by null, except keys in ``keep`` (your own
@@ -77,6 +79,7 @@ class Erasure:
     order_ids: tuple[int, ...]
     orders: tuple[tuple[str, str], ...]
     terms: tuple[str, ...]
+    identifiers: tuple[str, ...]
     matches: Callable[[str], bool]
     scrub_json: Callable[..., object]
     scrub_text: Callable[[str], str]

@@ -9,14 +9,20 @@ What is scrubbed (values identifying the person become null; structure, ids, amo
 
 - raw VTEX and MercadoLibre payloads of the person's orders (matched by order id, and for
   MercadoLibre by pack id), and any other raw payload quoting the person's email, document, phone
-  or name (an order rejected at ingest, a pack's other orders);
+  or external id (an order rejected at ingest);
 - webhook deliveries about the person (``data.customer_id``, ``data.merged_ids``,
   ``data.order_id``) and any delivery quoting them: the payload we sent and the receiver's
   answer (``response_body``), which echoes it more often than not;
 - sync logs' rejection reports and errors quoting the person.
 
 A re-fetch of an erased person's order keeps the scrubbed payload
-(``integrations.services.raw``)."""
+(``integrations.services.raw``).
+
+Cost: rows not linked by id are found with ``ILIKE`` over the payload's text, one sequential pass
+over the raw and delivery tables per erasure, with only the person's few identifiers as patterns
+(names and streets are checked on the linked rows only). On a tenant with millions of raw
+orders that pass takes seconds; a trigram index on ``payload::text`` would make it an index scan
+if erasures ever become frequent."""
 
 from __future__ import annotations
 
@@ -47,7 +53,7 @@ def integrations_erase(*, erasure) -> int:
         (MercadoLibreOrder, Q(order_id__in=ml_ids) | Q(pack_id__in=ml_packs)),
     )
     for model, linked in raw_sets:
-        for row in model.objects.filter(linked | _mentioning("payload", erasure.terms)).only("id", "payload"):
+        for row in model.objects.filter(linked | _mentioning("payload", erasure.identifiers)).only("id", "payload"):
             payload = erasure.scrub_json(row.payload)
             if payload != row.payload:
                 model.objects.filter(pk=row.pk).update(payload=payload)
@@ -59,7 +65,7 @@ def integrations_erase(*, erasure) -> int:
     for customer_id in ids:
         about |= Q(payload__data__merged_ids__contains=[customer_id])
     deliveries = WebhookDelivery.objects.filter(
-        about | _mentioning("payload", erasure.terms) | _mentioning("response_body", erasure.terms))
+        about | _mentioning("payload", erasure.identifiers) | _mentioning("response_body", erasure.identifiers))
     for delivery in deliveries.only("id", "payload", "response_body", "error"):
         values = {"payload": erasure.scrub_json(delivery.payload, keep=OUR_IDS),
                   "response_body": erasure.scrub_text(delivery.response_body),

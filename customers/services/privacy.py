@@ -140,7 +140,7 @@ class _Tokens:
     """The person's identifying strings; a JSON string equal to one of them, or containing a long
     one (or its digits), is personal."""
 
-    def __init__(self, texts, digits, words=()):
+    def __init__(self, texts, digits, words=(), identifiers=()):
         self.exact = {" ".join(str(t).lower().split()) for t in texts if t and len(str(t).strip()) >= 2}
         self.long = {t for t in self.exact if len(t) >= 6}
         self.digits = {d for d in (_NON_DIGITS.sub("", str(x)) for x in digits if x) if len(d) >= 6}
@@ -149,6 +149,10 @@ class _Tokens:
                         if d.startswith(code) and len(d) - len(code) >= 8}
         # Names count as whole words in free text ("gift for Zuleika").
         self.words = {w for t in words if t for w in str(t).lower().split() if len(w) >= 4}
+        # Values that identify the person alone (email, document, external id, phone): enough to
+        # find their unlinked copies in big tables with few patterns.
+        self.identifiers = tuple(sorted({str(i).strip().lower() for i in identifiers if i and len(str(i).strip()) >= 6}
+                                        | {d for d in self.digits if len(d) >= 8}))
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -214,6 +218,7 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
     texts: list = []
     digits: list = []
     words: list = []
+    identifiers: list = []
     for c in Customer.objects.filter(pk__in=customer_ids):
         words += [c.first_name, c.last_name]
         texts += [c.email, c.first_name if len(c.first_name) >= 3 else "", c.last_name if len(c.last_name) >= 3
@@ -222,6 +227,7 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
         if c.email:
             texts.append(c.email.split("@", 1)[0] if len(c.email.split("@", 1)[0]) >= 6 else "")
         digits += [c.phone, c.document_number]
+        identifiers += [c.email, c.document_number, c.phone]
     for a in Address.objects.filter(customer_id__in=customer_ids):
         words.append(a.recipient_name)
         texts += [a.line1 if len(a.line1) >= 4 else "", a.line2 if len(a.line2) >= 6 else "", a.recipient_name,
@@ -231,6 +237,7 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
             "source", "external_id"):
         if not external_id.startswith("pz-"):
             texts.append(external_id if len(external_id) >= 3 else "")
+            identifiers.append(external_id)
     # Values the person had before (an old phone, a maiden name) are theirs too.
     for field, old, new in CustomerChangeLog.objects.filter(
             customer_id__in=customer_ids, field__in=("email", "phone", "document_number", "first_name",
@@ -244,7 +251,8 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
                 words.append(value)
                 texts.append(value if len(value) >= 3 else "")
             texts.append(value if field != "first_name" and field != "last_name" else "")
-    return _Tokens(texts, digits, words)
+            identifiers.append(value if field in ("email", "document_number", "phone") else "")
+    return _Tokens(texts, digits, words, identifiers)
 
 
 def _admin_history_scrub(ids: list[int], tokens: _Tokens) -> int:
@@ -379,6 +387,7 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     history = _admin_history_scrub(ids, tokens)
     erasure = Erasure(customer_ids=tuple(ids), order_ids=tuple(o.pk for o in orders),
                       orders=tuple((o.source, o.external_order_id) for o in orders), terms=tokens.terms,
+                      identifiers=tokens.identifiers,
                       matches=tokens.match,
                       scrub_json=lambda value, person=False, keep=(): json_scrub(
                           value, tokens, person_context=person, keep=frozenset(keep)),

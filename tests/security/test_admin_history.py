@@ -227,3 +227,37 @@ def test_erasure_removes_the_person_from_the_admin_history(world, beta_client, b
         assert "Brunella" not in body and "Bsecretname" not in body
     with tenant_context(world.beta):
         assert not LogEntry.objects.filter(object_repr__icontains="Bsecretname").exists()
+
+
+def _admin_log_foreign_keys(schema: str) -> dict[str, str]:
+    """{referenced table: on-delete action} of ``schema``'s django_admin_log ('c' cascade, 'n' set
+    null, 'a' no action)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT confrelid::regclass::text, confdeltype FROM pg_constraint
+                           WHERE conrelid = (quote_ident(%s) || '.django_admin_log')::regclass AND contype = 'f'""",
+                       [schema])
+        return {table.rsplit(".", 1)[-1]: action for table, action in cursor.fetchall()}
+
+
+def test_a_schema_created_before_the_change_gets_its_own_admin_log(world):
+    """Schemas that existed before admin became a tenant app have admin's migrations recorded but
+    no table: the customers migration creates it there, and never touches the public one."""
+    from django.apps import apps
+
+    migration = importlib.import_module("customers.migrations.0006_erasure_admin_log_per_tenant")
+    connection.set_tenant(world.alpha)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE "{world.alpha.schema_name}".django_admin_log')  # rolled back after the test
+    public_before = _admin_log_foreign_keys("public")
+
+    with connection.schema_editor() as editor:
+        migration.forwards(apps, editor)
+
+    assert _admin_log_foreign_keys(world.alpha.schema_name) == {"tenants_user": "c", "django_content_type": "n"}
+    assert _admin_log_foreign_keys("public") == public_before
+    with tenant_context(world.alpha):
+        customer = CustomerFactory()
+        LogEntry.objects.create(user=world.staff, object_id=str(customer.pk), object_repr="x", action_flag=2)
+        assert LogEntry.objects.count() == 1
+    with schema_context("public"):
+        assert not LogEntry.objects.filter(object_repr="x").exists()
