@@ -64,11 +64,11 @@ class Erasure:
     """The person being erased, as an erasure handler sees it.
 
     ``customer_ids``: the profile and every profile merged into it (one person). ``orders``: their
-    orders as ``(source, external_order_id)``, and ``order_ids``. ``terms``: identifying strings
-    (email, document, phone, names, street, postal code, external ids), lowercased, for a coarse
-    ``ILIKE`` prefilter over rows not linked by id; ``identifiers``: the few of them that identify
-    the person alone (email, document, phone digits, external ids), for the same over big tables
-    (one pattern per value: each is a pass over the text). ``matches(text)`` says whether a text
+    orders as ``(source, external_order_id)``, and ``order_ids``. ``terms``: lowercased strings
+    that identify the person alone (email, document, phone, external ids, full name), for an
+    ``ILIKE`` prefilter over rows not linked to them by id (a first name or a street is not
+    enough to touch a row about someone else); ``identifiers``: the same without names, fewer
+    patterns for big tables (each pattern is a pass over the text). ``matches(text)`` says whether a text
     identifies the person; ``scrub_json(value, person=False, keep=())`` returns a JSON value with
     the person's values and personal keys (``email``, ``customer_address_city``...; under
     ``person=True`` also ``name``, ``id``...) replaced by null, except keys in ``keep`` (your own

@@ -140,7 +140,7 @@ class _Tokens:
     """The person's identifying strings; a JSON string equal to one of them, or containing a long
     one (or its digits), is personal."""
 
-    def __init__(self, texts, digits, words=(), identifiers=()):
+    def __init__(self, texts, digits, words=(), identifiers=(), full_names=()):
         self.exact = {" ".join(str(t).lower().split()) for t in texts if t and len(str(t).strip()) >= 2}
         self.long = {t for t in self.exact if len(t) >= 6}
         self.digits = {d for d in (_NON_DIGITS.sub("", str(x)) for x in digits if x) if len(d) >= 6}
@@ -153,6 +153,17 @@ class _Tokens:
         # find their unlinked copies in big tables with few patterns.
         self.identifiers = tuple(sorted({str(i).strip().lower() for i in identifiers if i and len(str(i).strip()) >= 6}
                                         | {d for d in self.digits if len(d) >= 8}))
+        self.full_names = {" ".join(str(n).lower().split()) for n in full_names if n and len(str(n).split()) >= 2}
+
+    def strict(self) -> "_Tokens":
+        """Only what identifies the person alone (email, document, phone, external ids, full
+        name): for rows about other people that may quote them. A first name or a street is
+        shared by many, and must not cost another person's entry its values."""
+        strict = _Tokens(self.identifiers, [])
+        strict.exact |= self.full_names
+        strict.long |= {name for name in self.full_names if len(name) >= 6}
+        strict.digits = set(self.digits)
+        return strict
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -219,8 +230,10 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
     digits: list = []
     words: list = []
     identifiers: list = []
+    full_names: list = []
     for c in Customer.objects.filter(pk__in=customer_ids):
         words += [c.first_name, c.last_name]
+        full_names.append(c.full_name)
         texts += [c.email, c.first_name if len(c.first_name) >= 3 else "", c.last_name if len(c.last_name) >= 3
                   else "", c.full_name, c.document_number, c.phone, c.notes,
                   c.birth_date.isoformat() if c.birth_date else ""]
@@ -230,6 +243,7 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
         identifiers += [c.email, c.document_number, c.phone]
     for a in Address.objects.filter(customer_id__in=customer_ids):
         words.append(a.recipient_name)
+        full_names.append(a.recipient_name)
         texts += [a.line1 if len(a.line1) >= 4 else "", a.line2 if len(a.line2) >= 6 else "", a.recipient_name,
                   a.postal_code if len(a.postal_code) >= 4 else ""]
         digits += [a.phone]
@@ -252,31 +266,35 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
                 texts.append(value if len(value) >= 3 else "")
             texts.append(value if field != "first_name" and field != "last_name" else "")
             identifiers.append(value if field in ("email", "document_number", "phone") else "")
-    return _Tokens(texts, digits, words, identifiers)
+    return _Tokens(texts, digits, words, identifiers, full_names)
 
 
-def _admin_history_scrub(ids: list[int], tokens: _Tokens) -> int:
+def _admin_history_scrub(ids: list[int], address_ids: list[int], tokens: _Tokens) -> int:
     """The tenant admin's history (this schema's ``django_admin_log``): entries about the
-    customers keep the action and time but show ``Customer <id>``; any other entry naming the
-    person (an address, a loyalty account...) loses the name too. Returns how many changed."""
+    customers and their addresses keep the action and time but show ``<model> <id>``; any other
+    entry naming the person (full name, email, document...) loses that too. Returns how many
+    changed."""
     from django.contrib.admin.models import LogEntry
     from django.contrib.contenttypes.models import ContentType
 
-    customer_type = ContentType.objects.get_for_model(Customer)
-    about = Q(content_type=customer_type, object_id__in=[str(pk) for pk in ids])
+    types = ContentType.objects.get_for_models(Customer, Address)
+    own = {(types[Customer].pk, str(pk)) for pk in ids} | {(types[Address].pk, str(pk)) for pk in address_ids}
+    about = (Q(content_type=types[Customer], object_id__in=[str(pk) for pk in ids])
+             | Q(content_type=types[Address], object_id__in=[str(pk) for pk in address_ids]))
+    strict = tokens.strict()
     mention = Q(pk__in=[])
-    for term in tokens.terms:
+    for term in strict.terms:
         mention |= Q(object_repr__icontains=term) | Q(change_message__icontains=term)
     changed = 0
     for entry in LogEntry.objects.filter(about | mention).select_related("content_type"):
-        is_customer = entry.content_type_id == customer_type.pk and entry.object_id in {str(pk) for pk in ids}
-        model = entry.content_type.name if entry.content_type else "object"
-        object_repr = f"Customer {entry.object_id}" if is_customer else (
-            f"{model} {entry.object_id}" if tokens.match(entry.object_repr) else entry.object_repr)
+        is_own = (entry.content_type_id, entry.object_id) in own
+        check = tokens if is_own else strict
+        model = (entry.content_type.name if entry.content_type else "object").capitalize()
+        object_repr = f"{model} {entry.object_id}" if is_own or check.match(entry.object_repr) else entry.object_repr
         message = entry.change_message
-        if message and tokens.match(message):
+        if message and check.match(message):
             try:
-                message = json.dumps(json_scrub(json.loads(message), tokens))
+                message = json.dumps(json_scrub(json.loads(message), check))
             except ValueError:
                 message = ""
         if (object_repr, message) != (entry.object_repr, entry.change_message):
@@ -380,13 +398,14 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
     from tenants.services import audit_redact
 
+    strict = tokens.strict()  # for entries about other people that quote this one
     redacted = audit_redact(tenant=connection.tenant, resources={"customer": ids, "customer_address": address_ids},
                             subjects={"customer_id": ids},
                             scrub=lambda changes: json_scrub(changes, tokens, person_context=True),
-                            mentioning=tokens.terms, scrub_mention=lambda changes: json_scrub(changes, tokens))
-    history = _admin_history_scrub(ids, tokens)
+                            mentioning=strict.terms, scrub_mention=lambda changes: json_scrub(changes, strict))
+    history = _admin_history_scrub(ids, address_ids, tokens)
     erasure = Erasure(customer_ids=tuple(ids), order_ids=tuple(o.pk for o in orders),
-                      orders=tuple((o.source, o.external_order_id) for o in orders), terms=tokens.terms,
+                      orders=tuple((o.source, o.external_order_id) for o in orders), terms=strict.terms,
                       identifiers=tokens.identifiers,
                       matches=tokens.match,
                       scrub_json=lambda value, person=False, keep=(): json_scrub(

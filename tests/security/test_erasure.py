@@ -307,3 +307,43 @@ def test_a_store_resending_an_erased_persons_order_does_not_bring_them_back(worl
         assert Customer.objects.count() == customers_before
         assert tenant_hits(world.alpha, [EMAIL, DOC, LAST, STREET]) == set()
 
+
+
+def test_erasure_touches_nobody_else_sharing_a_first_name_or_a_street(world, alpha_api, alpha_client):
+    """Only what identifies the person alone (email, document, phone, ids, full name) reaches rows
+    about other people; a neighbour with the same first name keeps every value."""
+    from django.contrib.admin.models import LogEntry
+
+    from customers.services.loyalty import loyalty_points_bonus
+    from tenants.models import AuditLog
+
+    def order(n, email, last, doc):
+        return {"source": "api", "external_order_id": f"nb-{n}", "order_date": "2024-05-01T10:00:00-03:00",
+                "total_amount": "10", "customer": {
+                    "email": email, "first_name": FIRST, "last_name": last, "document_type": "dni",
+                    "document_number": doc, "address": {"line1": STREET, "number": str(n), "country": "AR"}}}
+
+    body = post_json(alpha_api, "/api/v1/orders/ingest/", {"orders": [
+        order(1, EMAIL, LAST, DOC), order(2, "neighbour@example.com", "Otero", "27999888")]}).json()
+    person, neighbour = (result["customer_id"] for result in body["results"])
+    admin = alpha_client(world.user("alpha_owner"))
+    for customer_id in (person, neighbour):
+        admin.post(f"/admin/customers/customer/{customer_id}/change/",
+                   admin_customer_form(admin, customer_id, notes="called"))
+    with tenant_context(world.alpha):
+        for customer_id, last in ((person, LAST), (neighbour, "Otero")):
+            loyalty_points_bonus(customer_id=customer_id, points=5, reason=f"gift for {FIRST} {last}",
+                                 actor=Actor.system("tests"))
+
+    assert post_json(alpha_api, f"/api/v1/customers/{person}/pseudonymize/").status_code == 200
+
+    with tenant_context(world.alpha):
+        kept = Customer.objects.get(pk=neighbour)
+        assert (kept.first_name, kept.last_name, kept.email) == (FIRST, "Otero", "neighbour@example.com")
+        assert kept.addresses.get().line1 == STREET
+        assert Order.objects.get(external_order_id="nb-2").raw["customer"]["first_name"] == FIRST
+        assert LogEntry.objects.filter(object_id=str(neighbour), object_repr=f"{FIRST} Otero").exists()
+        assert not LogEntry.objects.filter(object_repr__icontains=LAST).exists()
+    reasons = [entry.changes.get("reason") for entry in AuditLog.objects.filter(tenant=world.alpha,
+                                                                                action="loyalty.bonus")]
+    assert sorted(reasons, key=str) == sorted([None, f"gift for {FIRST} Otero"], key=str)
