@@ -11,11 +11,18 @@
   portal call ``provider(customer_id=...)`` and show what it returns (analytics adds RFM/CLV/churn).
 - List filters: ``register_customer_filter("segment", filter_factory)`` adds a filter to the
   shared CustomerFilter (analytics adds "segment").
+- Erasure: ``register_erasure_handler("integrations", handler)``. Pseudonymization calls
+  ``handler(erasure=Erasure(...))`` inside its own transaction, after the customers app has
+  scrubbed its tables, so that an app erases what it keeps about the person (raw payloads,
+  webhook bodies...) atomically with the profile: a handler that raises rolls the whole erasure
+  back, and the person is never half-erased. Unlike events, handlers run before the commit and
+  their errors are not swallowed. A handler returns how many rows it changed (for the audit).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from cdp.events import EventBus
 
@@ -50,3 +57,41 @@ def register_customer_filter(name: str, factory: Callable[[], object]) -> None:
 
 def customer_filters() -> list[tuple[str, Callable[[], object]]]:
     return sorted(_customer_filters.items())
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """The person being erased, as an erasure handler sees it.
+
+    ``customer_ids``: the profile and every profile merged into it (one person). ``orders``: their
+    orders as ``(source, external_order_id)``, and ``order_ids``. ``terms``: lowercased strings
+    that identify the person alone (email, document, phone, external ids, full name), for an
+    ``ILIKE`` prefilter over rows not linked to them by id (a first name or a street is not
+    enough to touch a row about someone else); ``identifiers``: the same without names, fewer
+    patterns for big tables (each pattern is a pass over the text). ``matches(text)`` says whether a text
+    identifies the person; ``scrub_json(value, person=False, keep=())`` returns a JSON value with
+    the person's values and personal keys (``email``, ``customer_address_city``...; under
+    ``person=True`` also ``name``, ``id``...) replaced by null, except keys in ``keep`` (your own
+    ids), whose values are only checked against the person's; ``scrub_text(text)`` returns ""
+    for a text that identifies the person, else the text."""
+
+    customer_ids: tuple[int, ...]
+    order_ids: tuple[int, ...]
+    orders: tuple[tuple[str, str], ...]
+    terms: tuple[str, ...]
+    identifiers: tuple[str, ...]
+    matches: Callable[[str], bool]
+    scrub_json: Callable[..., object]
+    scrub_text: Callable[[str], str]
+
+
+_erasure_handlers: dict[str, Callable[..., int]] = {}
+
+
+def register_erasure_handler(name: str, handler: Callable[..., int]) -> None:
+    """``handler(erasure=Erasure)`` scrubs what app ``name`` keeps about the person; returns a count."""
+    _erasure_handlers[name] = handler
+
+
+def erasure_handlers() -> list[tuple[str, Callable[..., int]]]:
+    return sorted(_erasure_handlers.items())

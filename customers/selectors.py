@@ -176,3 +176,13 @@ def order_detail(*, order_id) -> Order:
     if order is None:
         raise NotFound("Order not found.")
     return order
+
+
+def orders_of_erased_customers(*, source: str, external_order_ids) -> set[str]:
+    """The external ids among ``external_order_ids`` of ``source`` whose order belongs to a
+    pseudonymized customer: a source re-sending them must not bring the person's data back."""
+    ids = [str(i) for i in external_order_ids if i]
+    if not ids:
+        return set()
+    return set(Order.objects.filter(source=source, external_order_id__in=ids, customer__is_pseudonymized=True)
+               .values_list("external_order_id", flat=True))

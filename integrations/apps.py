@@ -32,6 +32,10 @@ class IntegrationsConfig(AppConfig):
         from customers import registry as customers_registry
 
         registry.register_portal_nav("Integrations", "integrations:list", order=40, capability="integrations")
+        from integrations.privacy import integrations_erase
+
+        # Erasing a person scrubs our raw payloads and webhook bodies in the same transaction.
+        customers_registry.register_erasure_handler("integrations", integrations_erase)
         for event in CUSTOMERS_EVENTS:
             customers_registry.subscribe(event, _forwarder(event))
         for event in ANALYTICS_EVENTS:

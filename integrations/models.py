@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from cdp.models import TimeStampedModel
+from cdp.redact import url_redact
 
 
 class Integration(TimeStampedModel):
@@ -171,7 +172,8 @@ class WebhookEndpoint(TimeStampedModel):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return self.url
+        # Shown in messages, titles and the admin history, which must not keep the URL's token.
+        return url_redact(self.url) + (f" #{self.pk}" if self.pk else "")
 
     def wants(self, event: str) -> bool:
         return "*" in self.events or event in self.events

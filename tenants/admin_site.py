@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import connection
 
+from tenants.admin_history import RedactedHistoryMixin
 from tenants.models import Role
 from tenants.selectors import membership_role
 
@@ -41,8 +42,9 @@ class TenantAdminSite(admin.AdminSite):
         return context
 
 
-class TenantModelAdmin(admin.ModelAdmin):
-    """Permissions come from the membership role, not Django's per-model permissions."""
+class TenantModelAdmin(RedactedHistoryMixin, admin.ModelAdmin):
+    """Permissions come from the membership role, not Django's per-model permissions. History
+    entries are the tenant's own and carry no secrets (``tenants.admin_history``)."""
 
     def has_module_permission(self, request) -> bool:
         return can_manage_tenant(request.user)

@@ -70,7 +70,11 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
 ]
 # One schema per tenant: the tenant's customers, their analytics and the integrations feeding them.
+# ``django.contrib.admin`` is in both lists: each schema has its own ``django_admin_log``, so the
+# search path gives the tenant admin (history pages, "Recent actions") only the tenant's entries
+# and the operators' admin on the platform host only the platform's (tenants/admin_history.py).
 TENANT_APPS = [
+    "django.contrib.admin",
     "customers",
     "analytics",
     "integrations",

@@ -128,17 +128,25 @@ def customer_resolve(*, clean: CleanOrder, actor: Actor, priorities: dict[str, i
 
     Must run inside a savepoint: a concurrent batch creating the same person makes one of the
     unique constraints fail here, and the caller retries, then finding the winner's row."""
-    # The three lookups in resolution order, in one round trip (this runs for every record).
+    # The three lookups in resolution order, in one round trip (this runs for every record), and
+    # the erased person this order already belongs to, if any.
     with connection.cursor() as cursor:
         cursor.execute("""
             SELECT i.customer_id, coalesce(i.customer_id,
                      (SELECT id FROM customers_customer WHERE email = %s),
-                     (SELECT id FROM customers_customer WHERE document_type = %s AND document_number = %s))
+                     (SELECT id FROM customers_customer WHERE document_type = %s AND document_number = %s)),
+                   (SELECT o.customer_id FROM customers_order o JOIN customers_customer c ON c.id = o.customer_id
+                     WHERE o.source = %s AND o.external_order_id = %s AND c.is_pseudonymized)
               FROM (SELECT (SELECT customer_id FROM customers_customeridentity
                              WHERE source = %s AND external_id = %s) AS customer_id) i""",
                        [clean.profile.get("email"), clean.profile.get("document_type"),
-                        clean.profile.get("document_number"), clean.source, clean.customer_external_id])
-        by_identity, found = cursor.fetchone()
+                        clean.profile.get("document_number"), clean.source, clean.external_order_id, clean.source,
+                        clean.customer_external_id])
+        by_identity, found, erased_owner = cursor.fetchone()
+    if erased_owner is not None:
+        # An erased person's order sent again: it may update the order, never a profile. Its
+        # customer data must not re-create the person (a new profile) nor re-attach an identity.
+        return Customer.objects.select_for_update().get(pk=erased_owner)
 
     if found is None:
         profile = dict(clean.profile)
@@ -266,7 +274,8 @@ def _ingest_one(*, clean: CleanOrder, actor: Actor, priorities: dict[str, int], 
     raise DatabaseError(f"Could not store order {clean.source}:{clean.external_order_id}: {last_error}")
 
 
-def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "api") -> IngestResult:
+def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "api",
+                 lenient_profile: bool = False) -> IngestResult:
     """Ingest canonical order records (at most MAX_BATCH) and report each one.
 
     Promises: invalid records are rejected with field-level reasons and leave nothing behind;
@@ -274,7 +283,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     ``unchanged``; a changed status or amount is ``updated`` and logged; concurrent batches naming
     the same new person create one customer; aggregates are exact when this returns; events are
     published after commit. Raises QuotaExceeded (nothing written) when the plan's customer limit
-    would be passed."""
+    would be passed. ``lenient_profile`` is for connectors: see ``order_record_clean``."""
     if not isinstance(records, list):
         raise ApplicationError("`orders` must be a list.", fields={"orders": ["Must be a list."]})
     if len(records) > MAX_BATCH:
@@ -288,7 +297,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     for index, record in enumerate(records):
         record = _without_nul(record)
         clean, errors = order_record_clean(record, default_source=default_source, default_currency=currency,
-                                           tz_name=tz_name)
+                                           tz_name=tz_name, lenient_profile=lenient_profile)
         if errors:
             results[index] = RecordResult(index=index, status=REJECTED, errors=errors)
             continue

@@ -1,11 +1,31 @@
 """Pure normalization of identifiers and profile values. No I/O: the set-based bulk loader
-mirrors these rules in SQL (customers.services.bulk), and tests check both agree."""
+mirrors these rules in SQL (customers.services.bulk), and tests check both agree.
+
+Normalizers return "" for what they cannot read, which must never reach a profile as if it were
+a value: that would silently blank what was there. Each one that can fail has a ``*_error``
+twin saying why a non-empty input is unreadable (None when it is fine); manual edits and
+imports refuse such values with that message (``customers.services.profile``,
+``customers.services.validation``)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
+from django.utils.dateparse import parse_date
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: What a written phone number may contain: digits and the usual separators, one leading "+".
+PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
+#: Digits of a phone number (without a "00" international prefix): E.164 allows at most 15, and
+#: no number we know of has fewer than 6.
+PHONE_DIGITS = (6, 15)
+PHONE_MESSAGE = "Enter a phone number (digits, spaces and + ( ) - . / only; 6 to 15 digits)."
+GENDER_MESSAGE = "Choose female, male or other (or leave it empty)."
+DOCUMENT_MESSAGE = "Must contain digits."
+BIRTH_DATE_MESSAGE = "Use an ISO 8601 date (YYYY-MM-DD)."
+BIRTH_DATE_RANGE_MESSAGE = "Out of range."
+COUNTRY_MESSAGE = "Use an ISO 3166 country code such as AR, BR or MX."
 NON_DIGITS = re.compile(r"\D+")
 NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
@@ -97,3 +117,46 @@ def phone_normalize(value, country: str = "") -> str:
 
 def gender_normalize(value) -> str:
     return GENDERS.get(text_clean(value).lower(), "")
+
+
+def phone_error(value) -> str | None:
+    """Why ``value`` is not a phone number, or None (also for an empty value)."""
+    raw = text_clean(value)
+    if not raw:
+        return None
+    if not PHONE_RE.match(raw):
+        return PHONE_MESSAGE
+    digits = NON_DIGITS.sub("", raw)
+    if raw.startswith("00"):
+        digits = digits[2:]
+    return None if PHONE_DIGITS[0] <= len(digits) <= PHONE_DIGITS[1] else PHONE_MESSAGE
+
+
+def gender_error(value) -> str | None:
+    return GENDER_MESSAGE if text_clean(value) and not gender_normalize(value) else None
+
+
+def document_number_error(value, document_type: str = "") -> str | None:
+    return DOCUMENT_MESSAGE if text_clean(value) and not document_number_normalize(value, document_type) else None
+
+
+def birth_date_parse(value, *, today: datetime.date) -> tuple[datetime.date | None, str | None]:
+    """``(date, None)``, ``(None, None)`` for an empty value, or ``(None, message)``: an ISO
+    date (a date-time's date part is taken) from 1900-01-01 to ``today``."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        day = value
+    else:
+        text = text_clean(value)
+        if not text:
+            return None, None
+        try:
+            day = parse_date(text[:10])
+        except ValueError:
+            day = None
+        if day is None:
+            return None, BIRTH_DATE_MESSAGE
+    if not datetime.date(1900, 1, 1) <= day <= today:
+        return None, BIRTH_DATE_RANGE_MESSAGE
+    return day, None

@@ -18,7 +18,14 @@ figures, country, state, gender and customer type.
 - The change log keeps who/when/which field but loses the old and new values of personal fields.
 - Merges involving the person lose the personal part of their undo snapshot (they can no longer
   be undone); duplicate suggestions involving the person are deleted.
-- The audit trail keeps its entries about the person but their personal values are nulled.
+- The audit trail keeps its entries about the person (the customer, its addresses, and the loyalty
+  and credit entries that name it) but their personal values are nulled; any other entry of the
+  tenant quoting one of the person's values loses that value.
+- Tags that quote the person go (generic labels such as "vip" stay, for segments).
+- The tenant admin's history (the tenant schema's ``django_admin_log``) keeps its entries, without
+  the person's name in them.
+- Other apps erase what they keep (raw connector payloads, webhook bodies...) through erasure
+  handlers (``customers.registry.register_erasure_handler``), called in the same transaction.
 - Customers merged into this one are the same person and are pseudonymized with it.
 
 A second call on a pseudonymized customer writes nothing and returns the same state.
@@ -30,6 +37,7 @@ import datetime
 import decimal
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import uuid
@@ -55,7 +63,8 @@ from customers.models import (
     Order,
     OrderItem,
 )
-from customers.registry import publish_on_commit
+from customers.registry import Erasure, erasure_handlers, publish_on_commit
+from customers.services.normalize import CALLING_CODES
 
 PRIVACY_SOURCE = "privacy"
 
@@ -104,16 +113,63 @@ def _norm_key(key) -> str:
     return _NON_ALNUM.sub("", str(key).lower())
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _key_parts(key) -> list[str]:
+    """``"customer_address_city"`` / ``"customerAddressCity"`` -> ``["customer", "address", "city"]``."""
+    return [part for part in _NON_ALNUM.split(_CAMEL.sub("_", str(key)).lower()) if part]
+
+
+def _key_personal(key, *, person_context: bool) -> bool:
+    """A key whose value is personal: a personal name (``email``), one ending in one
+    (``customer_address_city``, ``buyerEmail``: flattened exports and camelCase payloads), or a
+    person-context key (``number``, ``id``...) inside a person-like object or after a person word
+    (``customer_address_number``)."""
+    norm = _norm_key(key)
+    if norm in ALWAYS_PERSONAL_KEYS or (person_context and norm in PERSON_CONTEXT_KEYS):
+        return True
+    parts = _key_parts(key)
+    if any("".join(parts[i:]) in ALWAYS_PERSONAL_KEYS for i in range(1, len(parts))):
+        return True
+    return len(parts) > 1 and parts[-1] in PERSON_CONTEXT_KEYS and any(
+        word in part for part in parts[:-1] for word in PERSON_CONTAINER_WORDS)
+
+
 class _Tokens:
     """The person's identifying strings; a JSON string equal to one of them, or containing a long
     one (or its digits), is personal."""
 
-    def __init__(self, texts, digits, words=()):
+    def __init__(self, texts, digits, words=(), identifiers=(), full_names=()):
         self.exact = {" ".join(str(t).lower().split()) for t in texts if t and len(str(t).strip()) >= 2}
         self.long = {t for t in self.exact if len(t) >= 6}
         self.digits = {d for d in (_NON_DIGITS.sub("", str(x)) for x in digits if x) if len(d) >= 6}
+        # A phone stored as E.164 (+54 11...) is written nationally elsewhere (011 ...).
+        self.digits |= {d[len(code):] for d in self.digits for code in set(CALLING_CODES.values())
+                        if d.startswith(code) and len(d) - len(code) >= 8}
         # Names count as whole words in free text ("gift for Zuleika").
         self.words = {w for t in words if t for w in str(t).lower().split() if len(w) >= 4}
+        # Values that identify the person alone (email, document, external id, phone): enough to
+        # find their unlinked copies in big tables with few patterns.
+        self.identifiers = tuple(sorted({str(i).strip().lower() for i in identifiers if i and len(str(i).strip()) >= 6}
+                                        | {d for d in self.digits if len(d) >= 8}))
+        self.full_names = {" ".join(str(n).lower().split()) for n in full_names if n and len(str(n).split()) >= 2}
+
+    def strict(self) -> "_Tokens":
+        """Only what identifies the person alone (email, document, phone, external ids, full
+        name): for rows about other people that may quote them. A first name or a street is
+        shared by many, and must not cost another person's entry its values."""
+        strict = _Tokens(self.identifiers, [])
+        strict.exact |= self.full_names
+        strict.long |= {name for name in self.full_names if len(name) >= 6}
+        strict.digits = set(self.digits)
+        return strict
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Strings worth an ``ILIKE '%term%'`` prefilter (the rest is decided by ``match``)."""
+        return tuple(sorted({t for t in self.exact if len(t) >= 4} | {d for d in self.digits if len(d) >= 8}
+                            | self.words))
 
     def match(self, value: str) -> bool:
         low = " ".join(value.lower().split())
@@ -128,26 +184,30 @@ class _Tokens:
                                               if len(value_digits) >= min(8, len(d)))
 
 
-def json_scrub(value, tokens: _Tokens, *, personal: bool = False, person_context: bool = False):
-    """``value`` with personal leaves replaced by None (structure, keys and non-personal values kept)."""
+def json_scrub(value, tokens: _Tokens, *, personal: bool = False, person_context: bool = False,
+               keep: frozenset = frozenset()):
+    """``value`` with personal leaves replaced by None (structure, keys and non-personal values kept).
+    Keys in ``keep`` (our own ids, e.g. ``customer_id`` in a webhook body) are not personal by
+    name; their values are still checked against the person's."""
     if isinstance(value, dict):
         result = {}
         for key, child in value.items():
             norm = _norm_key(key)
-            child_personal = (personal or norm in ALWAYS_PERSONAL_KEYS
-                              or (person_context and norm in PERSON_CONTEXT_KEYS))
-            child_context = person_context or any(word in norm for word in PERSON_CONTAINER_WORDS)
+            child_personal = personal or (key not in keep and _key_personal(key, person_context=person_context))
+            person_word = any(word in norm for word in PERSON_CONTAINER_WORDS)
+            child_context = person_context or person_word
             if isinstance(child, (dict, list)):
-                # A container under a personal key ("address": {...}) is scrubbed key by key, so its
-                # country and state survive for analytics.
-                result[key] = json_scrub(child, tokens, personal=personal or (
-                    child_personal and norm not in ("address", "customer")), person_context=child_context
-                    or child_personal)
+                # A container under a person-like key ("address", "shipping_address": {...}) is
+                # scrubbed key by key, so its country and state survive for analytics.
+                result[key] = json_scrub(child, tokens, personal=personal or (child_personal and not person_word),
+                                         person_context=child_context or child_personal, keep=keep)
             else:
-                result[key] = json_scrub(child, tokens, personal=child_personal, person_context=child_context)
+                result[key] = json_scrub(child, tokens, personal=child_personal, person_context=child_context,
+                                         keep=keep)
         return result
     if isinstance(value, list):
-        return [json_scrub(item, tokens, personal=personal, person_context=person_context) for item in value]
+        return [json_scrub(item, tokens, personal=personal, person_context=person_context, keep=keep)
+                for item in value]
     if value is None or isinstance(value, bool):
         return value
     if personal:
@@ -169,16 +229,21 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
     texts: list = []
     digits: list = []
     words: list = []
+    identifiers: list = []
+    full_names: list = []
     for c in Customer.objects.filter(pk__in=customer_ids):
         words += [c.first_name, c.last_name]
+        full_names.append(c.full_name)
         texts += [c.email, c.first_name if len(c.first_name) >= 3 else "", c.last_name if len(c.last_name) >= 3
                   else "", c.full_name, c.document_number, c.phone, c.notes,
                   c.birth_date.isoformat() if c.birth_date else ""]
         if c.email:
             texts.append(c.email.split("@", 1)[0] if len(c.email.split("@", 1)[0]) >= 6 else "")
         digits += [c.phone, c.document_number]
+        identifiers += [c.email, c.document_number, c.phone]
     for a in Address.objects.filter(customer_id__in=customer_ids):
         words.append(a.recipient_name)
+        full_names.append(a.recipient_name)
         texts += [a.line1 if len(a.line1) >= 4 else "", a.line2 if len(a.line2) >= 6 else "", a.recipient_name,
                   a.postal_code if len(a.postal_code) >= 4 else ""]
         digits += [a.phone]
@@ -186,7 +251,56 @@ def _tokens_for(customer_ids: list[int]) -> _Tokens:
             "source", "external_id"):
         if not external_id.startswith("pz-"):
             texts.append(external_id if len(external_id) >= 3 else "")
-    return _Tokens(texts, digits, words)
+            identifiers.append(external_id)
+    # Values the person had before (an old phone, a maiden name) are theirs too.
+    for field, old, new in CustomerChangeLog.objects.filter(
+            customer_id__in=customer_ids, field__in=("email", "phone", "document_number", "first_name",
+                                                     "last_name")).values_list("field", "old_value", "new_value"):
+        for value in (old, new):
+            if not value:
+                continue
+            if field in ("phone", "document_number"):
+                digits.append(value)
+            elif field in ("first_name", "last_name"):
+                words.append(value)
+                texts.append(value if len(value) >= 3 else "")
+            texts.append(value if field != "first_name" and field != "last_name" else "")
+            identifiers.append(value if field in ("email", "document_number", "phone") else "")
+    return _Tokens(texts, digits, words, identifiers, full_names)
+
+
+def _admin_history_scrub(ids: list[int], address_ids: list[int], tokens: _Tokens) -> int:
+    """The tenant admin's history (this schema's ``django_admin_log``): entries about the
+    customers and their addresses keep the action and time but show ``<model> <id>``; any other
+    entry naming the person (full name, email, document...) loses that too. Returns how many
+    changed."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    types = ContentType.objects.get_for_models(Customer, Address)
+    own = {(types[Customer].pk, str(pk)) for pk in ids} | {(types[Address].pk, str(pk)) for pk in address_ids}
+    about = (Q(content_type=types[Customer], object_id__in=[str(pk) for pk in ids])
+             | Q(content_type=types[Address], object_id__in=[str(pk) for pk in address_ids]))
+    strict = tokens.strict()
+    mention = Q(pk__in=[])
+    for term in strict.terms:
+        mention |= Q(object_repr__icontains=term) | Q(change_message__icontains=term)
+    changed = 0
+    for entry in LogEntry.objects.filter(about | mention).select_related("content_type"):
+        is_own = (entry.content_type_id, entry.object_id) in own
+        check = tokens if is_own else strict
+        model = (entry.content_type.name if entry.content_type else "object").capitalize()
+        object_repr = f"{model} {entry.object_id}" if is_own or check.match(entry.object_repr) else entry.object_repr
+        message = entry.change_message
+        if message and check.match(message):
+            try:
+                message = json.dumps(json_scrub(json.loads(message), check))
+            except ValueError:
+                message = ""
+        if (object_repr, message) != (entry.object_repr, entry.change_message):
+            LogEntry.objects.filter(pk=entry.pk).update(object_repr=object_repr[:200], change_message=message)
+            changed += 1
+    return changed
 
 
 def _family(customer: Customer) -> list[int]:
@@ -229,7 +343,11 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     now = timezone.now()
     address_ids = list(Address.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
 
-    # Profile.
+    # Profile (tags naming the person go; labels such as "vip" stay for segments).
+    for pk, tags in Customer.objects.filter(pk__in=ids).values_list("pk", "tags"):
+        kept = [tag for tag in tags or [] if not tokens.match(tag)]
+        if kept != (tags or []):
+            Customer.objects.filter(pk=pk).update(tags=kept)
     Customer.objects.filter(pk__in=ids).update(**PROFILE_CLEARED, is_pseudonymized=True, pseudonymized_at=now,
                                                updated_at=now)
     # Identities: a one-time key, never stored, makes the token unlinkable to the old id.
@@ -241,7 +359,8 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     # Addresses.
     Address.objects.filter(pk__in=address_ids).update(**ADDRESS_CLEARED, updated_at=now)
     # Orders: keep amounts and statuses; strip the payloads.
-    orders = list(Order.objects.filter(customer_id__in=ids).only("id", "raw", "shipping_address"))
+    orders = list(Order.objects.filter(customer_id__in=ids).only("id", "source", "external_order_id", "raw",
+                                                                  "shipping_address"))
     for order in orders:
         order.raw = json_scrub(order.raw, tokens) if order.raw is not None else None
         if isinstance(order.shipping_address, dict):
@@ -279,8 +398,21 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
     from tenants.services import audit_redact
 
+    strict = tokens.strict()  # for entries about other people that quote this one
     redacted = audit_redact(tenant=connection.tenant, resources={"customer": ids, "customer_address": address_ids},
-                            scrub=lambda changes: json_scrub(changes, tokens, person_context=True))
+                            subjects={"customer_id": ids},
+                            scrub=lambda changes: json_scrub(changes, tokens, person_context=True),
+                            mentioning=strict.terms, scrub_mention=lambda changes: json_scrub(changes, strict))
+    history = _admin_history_scrub(ids, address_ids, tokens)
+    erasure = Erasure(customer_ids=tuple(ids), order_ids=tuple(o.pk for o in orders),
+                      orders=tuple((o.source, o.external_order_id) for o in orders), terms=strict.terms,
+                      identifiers=tokens.identifiers,
+                      matches=tokens.match,
+                      scrub_json=lambda value, person=False, keep=(): json_scrub(
+                          value, tokens, person_context=person, keep=frozenset(keep)),
+                      scrub_text=lambda text: _text_scrub(text, tokens) or "")
+    # Other apps' copies of the person, in this transaction: one failing rolls the erasure back.
+    elsewhere = {name: handler(erasure=erasure) for name, handler in erasure_handlers()}
 
     CustomerChangeLog.objects.bulk_create([
         CustomerChangeLog(customer_id=pk, field="pseudonymization", old_value=None, new_value=None,
@@ -292,7 +424,7 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
                  tenant=connection.tenant,
                  changes={"customer_ids": ids, "fields": sorted(PROFILE_CLEARED), "identities": len(identities),
                           "addresses": len(address_ids), "orders": len(orders), "audit_entries_redacted": redacted,
-                          "reason": reason})
+                          "admin_history_redacted": history, "elsewhere": elsewhere, "reason": reason})
     publish_on_commit([("customer.updated", {"customer_id": pk, "fields": sorted(PROFILE_CLEARED)}) for pk in ids])
     customer.refresh_from_db()
     return customer

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
@@ -20,12 +22,17 @@ from customers.models import (
 )
 from customers.registry import publish_on_commit
 from customers.services.normalize import (
+    COUNTRY_MESSAGE,
+    birth_date_parse,
     country_normalize,
+    document_number_error,
     document_number_normalize,
     document_type_normalize,
     email_is_valid,
     email_normalize,
+    gender_error,
     gender_normalize,
+    phone_error,
     phone_normalize,
     text_clean,
 )
@@ -152,8 +159,17 @@ def customer_aggregates_refresh(*, customer_ids) -> None:
         )
 
 
+#: Longest text a manual edit may store (the columns' lengths; longer is refused, never cut).
+MANUAL_TEXT_LIMITS = {"first_name": 150, "last_name": 150, "city": 150, "state": 150, "document_type": 20}
+
+
 def _manual_values(data: dict, *, country: str = "") -> dict:
-    """Normalize a manual edit; raises ApplicationError with per-field messages."""
+    """Normalize a manual edit; raises ApplicationError with per-field messages.
+
+    A person's edit is never silently changed into something else: a value a normalizer cannot
+    read (a phone without digits, an unknown gender, a document without digits, a birth date out
+    of range, a country we do not know) is refused with a message on its field, not stored as
+    empty. An empty value clears the field on purpose."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
     for key, value in data.items():
@@ -165,23 +181,52 @@ def _manual_values(data: dict, *, country: str = "") -> dict:
         elif key == "document_type":
             values[key] = document_type_normalize(value)
         elif key == "document_number":
-            values[key] = document_number_normalize(value, document_type_normalize(data.get("document_type", "")))
+            doc_type = document_type_normalize(data.get("document_type", ""))
+            error = document_number_error(value, doc_type)
+            if error:
+                errors[key] = [error]
+            values[key] = document_number_normalize(value, doc_type)
         elif key == "country":
             country = country_normalize(value)
             if country is None:
-                errors[key] = ["Use an ISO 3166 country code such as AR, BR or MX."]
+                errors[key] = [COUNTRY_MESSAGE]
             values[key] = country or ""
         elif key == "phone":
+            error = phone_error(value)
+            if error:
+                errors[key] = [error]
             values[key] = phone_normalize(value, country_normalize(data.get("country")) or country)
         elif key == "gender":
+            error = gender_error(value)
+            if error:
+                errors[key] = [error]
             values[key] = gender_normalize(value)
+        elif key == "birth_date":
+            day, error = birth_date_parse(value, today=timezone.localdate())
+            if error:
+                errors[key] = [error]
+            values[key] = day
         elif key in ("first_name", "last_name", "city", "state", "notes"):
             values[key] = text_clean(value) if key != "notes" else str(value or "")
+        elif key == "metadata" and not isinstance(value, dict):
+            errors[key] = ["Must be a JSON object."]
+        elif key == "tags" and not (isinstance(value, list) and all(isinstance(tag, str) for tag in value)):
+            errors[key] = ["Must be a list of texts."]
         else:
             values[key] = value
+        limit = MANUAL_TEXT_LIMITS.get(key)
+        if limit and key not in errors and len(values.get(key) or "") > limit:
+            errors[key] = [f"At most {limit} characters."]
     if errors:
         raise ApplicationError("Some fields are invalid.", fields=errors)
     return values
+
+
+def _full_clean(customer: Customer) -> None:
+    try:
+        customer.full_clean(exclude=["merged_into"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ApplicationError("Some fields are invalid.", fields=exc.message_dict) from exc
 
 
 @transaction.atomic
@@ -227,10 +272,7 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
         changed.append(key)
     if changed:
         customer.field_sources = sources
-        try:
-            customer.full_clean(exclude=["merged_into"], validate_unique=False, validate_constraints=False)
-        except Exception as exc:  # django ValidationError
-            raise ApplicationError("Some fields are invalid.", fields=getattr(exc, "message_dict", {})) from exc
+        _full_clean(customer)
         customer.save()
         CustomerChangeLog.objects.bulk_create(logs)
         audit_record(actor=actor, action="customer.update", resource_type="customer", resource_id=customer.pk,
@@ -255,12 +297,23 @@ def _address_values(data: dict) -> dict:
         elif key == "country":
             country = country_normalize(value)
             if country is None:
-                raise ApplicationError("Some fields are invalid.",
-                                       fields={"country": ["Use an ISO 3166 country code such as AR, BR or MX."]})
+                raise ApplicationError("Some fields are invalid.", fields={"country": [COUNTRY_MESSAGE]})
             values[key] = country
+        elif key == "phone":
+            error = phone_error(value)
+            if error:
+                raise ApplicationError("Some fields are invalid.", fields={"phone": [error]})
+            values[key] = phone_normalize(value, country_normalize(data.get("country")) or "")
         else:
             values[key] = text_clean(value)
     return values
+
+
+def _refuse_if_erased(customer: Customer) -> None:
+    if customer.is_pseudonymized:
+        raise Conflict("This customer was pseudonymized: no personal data can be added to it.",
+                       code="customer_pseudonymized",
+                       fields={"customer": ["Pseudonymized customers cannot be given addresses."]})
 
 
 def _address_save(address: Address, *, actor: Actor, action: str, before: dict) -> Address:
@@ -281,10 +334,12 @@ def _address_save(address: Address, *, actor: Actor, action: str, before: dict) 
 @transaction.atomic
 def address_create(*, customer_id: int, data: dict, actor: Actor, source: str = MANUAL_SOURCE) -> Address:
     """Add an address; ``is_default`` demotes the customer's previous default of that type, and the
-    first address of a type becomes its default."""
+    first address of a type becomes its default. Refused (409 ``customer_pseudonymized``) for an
+    erased person: an address is personal data, and erasure is final."""
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     if customer is None:
         raise NotFound("Customer not found.")
+    _refuse_if_erased(customer)
     values = _address_values(data)
     address = Address(customer=customer, source=source, **values)
     if not Address.objects.filter(customer=customer, address_type=address.address_type, is_default=True).exists():
@@ -294,10 +349,12 @@ def address_create(*, customer_id: int, data: dict, actor: Actor, source: str = 
 
 @transaction.atomic
 def address_update(*, customer_id: int, address_id: int, data: dict, actor: Actor) -> Address:
-    Customer.objects.select_for_update().filter(pk=customer_id).first()
+    """Change an address; refused (409 ``customer_pseudonymized``) for an erased person."""
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     address = Address.objects.filter(pk=address_id, customer_id=customer_id).first()
-    if address is None:
+    if customer is None or address is None:
         raise NotFound("Address not found.")
+    _refuse_if_erased(customer)
     before = {key: getattr(address, key) for key in ADDRESS_EDITABLE}
     for key, value in _address_values(data).items():
         setattr(address, key, value)
@@ -358,6 +415,7 @@ def customer_create(*, data: dict, actor: Actor) -> Customer:
                            fields={"document_number": ["Already taken."]})
     customer = Customer(source=MANUAL_SOURCE, **values,
                         field_sources={key: MANUAL_SOURCE for key in values if key in PROFILE_FIELDS})
+    _full_clean(customer)
     customer.save()
     audit_record(actor=actor, action="customer.create", resource_type="customer", resource_id=customer.pk,
                  tenant=connection.tenant, changes={key: _as_text(value) for key, value in values.items()})

@@ -15,12 +15,15 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from customers.models import Order
 from customers.services.normalize import (
+    birth_date_parse,
     country_normalize,
     document_number_normalize,
     document_type_normalize,
     email_is_valid,
     email_normalize,
+    gender_error,
     gender_normalize,
+    phone_error,
     phone_normalize,
     text_clean,
 )
@@ -35,6 +38,9 @@ ADDRESS_FIELDS = ("line1", "line2", "number", "neighborhood", "city", "state", "
 #: Profile fields a record may carry, in the order they are applied.
 PROFILE_FIELDS = ("email", "phone", "document_type", "document_number", "first_name", "last_name", "birth_date",
                   "gender", "city", "state", "country")
+#: Address parts longer than their column are refused (cut only for lenient records).
+ADDRESS_LIMITS = {"line1": 255, "line2": 255, "number": 20, "neighborhood": 100, "city": 150, "state": 150,
+                  "postal_code": 20, "country": 255, "recipient_name": 255, "phone": 255, "type": 255}
 TEXT_LIMITS = {"first_name": 150, "last_name": 150, "city": 150, "state": 150, "external_id": 255,
                "document_type": 20, "document_number": 50, "payment_method": 100}
 
@@ -136,7 +142,11 @@ def _text(value, path: str, errors: Errors, limit: int) -> str:
     return text
 
 
-def _customer(data, errors: Errors) -> tuple[str, dict, dict | None]:
+def _customer(data, errors: Errors, *, lenient: bool = False) -> tuple[str, dict, dict | None]:
+    """The record's customer. An optional value that cannot be read (a phone, a gender, an
+    address phone, an address part too long) rejects the record; with ``lenient`` (data pulled
+    from a store, see ``order_record_clean``) it is left out instead (or cut to length), and being
+    empty it overwrites nothing."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -175,7 +185,10 @@ def _customer(data, errors: Errors) -> tuple[str, dict, dict | None]:
             profile["document_type"] = doc_type
             profile["document_number"] = number
 
-    phone = phone_normalize(data.get("phone"), country or "")
+    phone_problem = phone_error(data.get("phone"))
+    if phone_problem and not lenient:
+        errors.add("customer.phone", phone_problem)
+    phone = "" if phone_problem else phone_normalize(data.get("phone"), country or "")
     if phone:
         profile["phone"] = phone
 
@@ -184,18 +197,14 @@ def _customer(data, errors: Errors) -> tuple[str, dict, dict | None]:
         if value:
             profile[key] = value
 
-    birth = text_clean(data.get("birth_date"))
-    if birth:
-        try:
-            day = parse_date(birth[:10])
-        except ValueError:
-            day = None
-        if day is None:
-            errors.add("customer.birth_date", "Use an ISO 8601 date (YYYY-MM-DD).")
-        elif not (datetime.date(1900, 1, 1) <= day <= timezone.localdate()):
-            errors.add("customer.birth_date", "Out of range.")
-        else:
-            profile["birth_date"] = day
+    day, birth_problem = birth_date_parse(data.get("birth_date"), today=timezone.localdate())
+    if birth_problem:
+        errors.add("customer.birth_date", birth_problem)
+    elif day:
+        profile["birth_date"] = day
+    gender_problem = gender_error(data.get("gender"))
+    if gender_problem and not lenient:
+        errors.add("customer.gender", gender_problem)
     gender = gender_normalize(data.get("gender"))
     if gender:
         profile["gender"] = gender
@@ -210,7 +219,12 @@ def _customer(data, errors: Errors) -> tuple[str, dict, dict | None]:
         if not isinstance(raw_address, dict):
             errors.add("customer.address", "Must be an object.")
         else:
-            address = {key: text_clean(raw_address.get(key))[:255] for key in ADDRESS_FIELDS}
+            address = {key: text_clean(raw_address.get(key)) for key in ADDRESS_FIELDS}
+            for key, limit in ADDRESS_LIMITS.items():
+                if len(address[key]) > limit:
+                    if not lenient:
+                        errors.add(f"customer.address.{key}", f"At most {limit} characters.")
+                    address[key] = address[key][:limit]
             address["type"] = address["type"].lower() or "shipping"
             if address["type"] not in ("shipping", "billing"):
                 errors.add("customer.address.type", "Use shipping or billing.")
@@ -220,9 +234,10 @@ def _customer(data, errors: Errors) -> tuple[str, dict, dict | None]:
             if address_country is None:
                 errors.add("customer.address.country", "Use an ISO 3166 country code such as AR, BR or MX.")
             address["country"] = address_country or profile.get("country", "")
-            address["phone"] = phone_normalize(address["phone"], address["country"])
-            for key, limit in (("number", 20), ("postal_code", 20), ("neighborhood", 100)):
-                address[key] = address[key][:limit]
+            address_phone_problem = phone_error(address["phone"])
+            if address_phone_problem and not lenient:
+                errors.add("customer.address.phone", address_phone_problem)
+            address["phone"] = "" if address_phone_problem else phone_normalize(address["phone"], address["country"])
     return external_id, profile, address
 
 
@@ -258,8 +273,17 @@ def _items(value, errors: Errors) -> list[dict] | None:
     return items
 
 
-def order_record_clean(record, *, default_source: str, default_currency: str, tz_name: str = "UTC"):
-    """``(CleanOrder, None)`` or ``(None, {field path: [messages]})`` for one canonical record."""
+def order_record_clean(record, *, default_source: str, default_currency: str, tz_name: str = "UTC",
+                       lenient_profile: bool = False):
+    """``(CleanOrder, None)`` or ``(None, {field path: [messages]})`` for one canonical record.
+
+    ``lenient_profile``: for records a connector built from a store's payload (VTEX,
+    MercadoLibre). The tenant cannot correct the store's data and rejecting the order would lose
+    a sale, so an unreadable optional value (phone, gender, address phone, an address part too
+    long) is left out or cut rather than rejecting the record. Left out, it is empty, and empty
+    never overwrites: a stored phone survives a store's garbled one. Records sent by people or
+    their programs (the ingest API, file imports) are strict: they are rejected with the field's
+    reason, so the sender can fix them."""
     errors = Errors()
     if not isinstance(record, dict):
         return None, {"non_field_errors": ["Each order must be an object."]}
@@ -284,7 +308,7 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
     total_amount = _amount(record.get("total_amount"), "total_amount", errors, required=True)
     amounts = {key: _amount(record.get(key), key, errors) for key in ORDER_AMOUNT_FIELDS}
     payment_method = _text(record.get("payment_method"), "payment_method", errors, 100)
-    external_id, profile, address = _customer(record.get("customer"), errors)
+    external_id, profile, address = _customer(record.get("customer"), errors, lenient=lenient_profile)
     items = _items(record.get("items"), errors)
     if errors:
         return None, errors.by_field

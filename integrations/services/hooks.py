@@ -73,7 +73,7 @@ def vtex_order_fetch(*, integration_id: int, order_id: str) -> str:
     with transaction.atomic():
         vtex_orders_store(integration=integration, details=[detail])
         result = order_ingest(records=[vtex_order_record(detail)], actor=_sync_actor(integration),
-                              tenant=connection.tenant, default_source=integration.source)
+                              tenant=connection.tenant, default_source=integration.source, lenient_profile=True)
     outcome = result.results[0]
     if outcome.status == "rejected":
         logger.warning("VTEX order %s from hook rejected: %s", order_id, outcome.errors)

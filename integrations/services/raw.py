@@ -17,8 +17,25 @@ def _when(value) -> datetime.datetime | None:
         return None
 
 
+def _upsert(model, rows: list, *, erased: set, unique_fields: list[str], update_fields: list[str]) -> None:
+    """Upsert ``rows``; those whose order was erased keep their stored (scrubbed) payload: a
+    source re-sending an erased person's order must not bring their data back (the row is still
+    inserted if it was never stored: that is new data, not erased data)."""
+    kept = [row for row in rows if row.order_id not in erased]
+    guarded = [row for row in rows if row.order_id in erased]
+    if kept:
+        model.objects.bulk_create(kept, update_conflicts=True, unique_fields=unique_fields,
+                                  update_fields=update_fields)
+    if guarded:
+        model.objects.bulk_create(guarded, update_conflicts=True, unique_fields=unique_fields,
+                                  update_fields=[name for name in update_fields if name != "payload"])
+
+
 def vtex_orders_store(*, integration, details: list[dict]) -> int:
-    """Upsert VTEX order details by (integration, orderId); the newest fetch wins."""
+    """Upsert VTEX order details by (integration, orderId); the newest fetch wins, except over an
+    erased person's payload."""
+    from customers.selectors import orders_of_erased_customers
+
     rows = {}
     for detail in details:
         if isinstance(detail, dict) and detail.get("orderId"):
@@ -26,14 +43,17 @@ def vtex_orders_store(*, integration, details: list[dict]) -> int:
                                                 status=str(detail.get("status") or "")[:50],
                                                 creation_date=_when(detail.get("creationDate")), payload=detail)
     if rows:
-        VtexOrder.objects.bulk_create(list(rows.values()), update_conflicts=True,
-                                      unique_fields=["integration", "order_id"],
-                                      update_fields=["payload", "status", "creation_date", "fetched_at"])
+        erased = orders_of_erased_customers(source=integration.source, external_order_ids=list(rows))
+        _upsert(VtexOrder, list(rows.values()), erased=erased, unique_fields=["integration", "order_id"],
+                update_fields=["payload", "status", "creation_date", "fetched_at"])
     return len(rows)
 
 
 def ml_orders_store(*, integration, orders: list[dict]) -> int:
-    """Upsert MercadoLibre orders by (integration, id); ids are stored as strings."""
+    """Upsert MercadoLibre orders by (integration, id); ids are stored as strings. An erased
+    person's payload is not overwritten (their orders are ingested as ``pack-<id>`` or ``<id>``)."""
+    from customers.selectors import orders_of_erased_customers
+
     rows = {}
     for order in orders:
         if isinstance(order, dict) and order.get("id") is not None:
@@ -42,10 +62,11 @@ def ml_orders_store(*, integration, orders: list[dict]) -> int:
                 status=str(order.get("status") or "")[:50], date_created=_when(order.get("date_created")),
                 payload=order)
     if rows:
-        MercadoLibreOrder.objects.bulk_create(list(rows.values()), update_conflicts=True,
-                                              unique_fields=["integration", "order_id"],
-                                              update_fields=["payload", "pack_id", "status", "date_created",
-                                                             "fetched_at"])
+        canonical = {row.order_id: f"pack-{row.pack_id}" if row.pack_id else row.order_id for row in rows.values()}
+        erased_ids = orders_of_erased_customers(source=integration.source, external_order_ids=set(canonical.values()))
+        erased = {order_id for order_id, ext in canonical.items() if ext in erased_ids}
+        _upsert(MercadoLibreOrder, list(rows.values()), erased=erased, unique_fields=["integration", "order_id"],
+                update_fields=["payload", "pack_id", "status", "date_created", "fetched_at"])
     return len(rows)
 
 

@@ -69,8 +69,9 @@ def _ingest_orders(*, integration: Integration, records: list[dict], actor: Acto
     counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "rejections": []}
     for start in range(0, len(records), MAX_BATCH):
         chunk = records[start:start + MAX_BATCH]
+        # lenient: a store's unreadable phone is left out, not a reason to lose the order
         result = order_ingest(records=chunk, actor=actor, tenant=connection.tenant,
-                              default_source=integration.source)
+                              default_source=integration.source, lenient_profile=True)
         for item in result.results:
             counts[item.status] += 1
             if item.status == "rejected" and len(counts["rejections"]) < MAX_REJECTIONS_KEPT:

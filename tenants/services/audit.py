@@ -5,7 +5,7 @@ import decimal
 import uuid
 from collections.abc import Callable
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from cdp.context import Actor, request_ip
 from tenants.models import AuditLog, Tenant
@@ -54,16 +54,33 @@ def audit_record(
     )
 
 
-def audit_redact(*, tenant: Tenant, resources: dict[str, list], scrub: Callable[[dict], dict]) -> int:
-    """Rewrite with ``scrub`` the ``changes`` of ``tenant``'s audit entries about ``resources``
-    (``{resource_type: [ids]}``): the one way an entry is ever altered, for erasure (the entry
-    stays, the personal values it quoted go). Returns how many entries changed."""
+def audit_redact(*, tenant: Tenant, resources: dict[str, list], scrub: Callable[[dict], dict],
+                 subjects: dict[str, list] | None = None, mentioning: list[str] | tuple = (),
+                 scrub_mention: Callable[[dict], dict] | None = None) -> int:
+    """Rewrite the ``changes`` of ``tenant``'s audit entries about a data subject: the one way an
+    entry is ever altered, for erasure (the entry stays, the personal values it quoted go).
+
+    Entries about the subject are those about ``resources`` (``{resource_type: [ids]}``) or whose
+    ``changes`` name the subject (``subjects``: ``{key: [values]}``, e.g. ``{"customer_id": [7]}``
+    for the loyalty and credit entries, whose resource is an account): they are rewritten with
+    ``scrub``. Any other entry of the tenant whose ``changes`` contain one of ``mentioning``
+    (case-insensitive; free text such as a reason may quote a person) is rewritten with
+    ``scrub_mention`` (default ``scrub``). Returns how many entries changed."""
     about = Q(pk__in=[])
     for resource_type, ids in resources.items():
         about |= Q(resource_type=resource_type, resource_id__in=[str(i) for i in ids])
+    for key, values in (subjects or {}).items():
+        if values:
+            about |= Q(**{f"changes__{key}__in": list(values)})
+    mention = Q(pk__in=[])
+    for term in mentioning:
+        if term:
+            mention |= Q(changes__icontains=term)
     count = 0
-    for entry in AuditLog.objects.filter(about, tenant=tenant).only("id", "changes"):
-        changes = scrub(entry.changes)
+    rows = AuditLog.objects.filter(about | mention, tenant=tenant).annotate(
+        is_about=ExpressionWrapper(about, output_field=BooleanField())).only("id", "changes")
+    for entry in rows:
+        changes = (scrub if entry.is_about else (scrub_mention or scrub))(entry.changes)
         if changes != entry.changes:
             AuditLog.objects.filter(pk=entry.pk).update(changes=changes)
             count += 1

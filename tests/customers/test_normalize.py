@@ -14,11 +14,13 @@ from customers.services.normalize import (
     document_number_normalize,
     email_normalize,
     gender_normalize,
+    phone_error,
     phone_normalize,
 )
 
 PHONES = [("11 4444-5555", "AR"), ("+55 (11) 98888-7777", ""), ("0054 11 4444 5555", ""), ("011 4444 5555", "AR"),
-          ("5491144445555", "AR"), ("12345", "AR"), ("555-1234", ""), ("(55) 1234-5678", "MX"), ("abc", "AR")]
+          ("5491144445555", "AR"), ("12345", "AR"), ("555-1234", ""), ("(55) 1234-5678", "MX"), ("abc", "AR"),
+          ("+1234567890123456", ""), ("00 12345", ""), ("11 4444 5555 ext 2", "AR"), ("123456", "")]
 
 
 def test_pure_rules():
@@ -30,9 +32,12 @@ def test_pure_rules():
     assert phone_normalize("555-1234") == "5551234"
     assert country_normalize("arg") == "AR" and country_normalize("Brasil") == "BR" and country_normalize("X1") is None
     assert gender_normalize("Femenino") == "female" and gender_normalize("?") == ""
+    # what a normalizer cannot read is refused, never stored as ""
+    assert phone_error("abc") and phone_error("12345") and phone_error("+1234567890123456")
+    assert phone_error("") is None and phone_error("011 4444-5555") is None and phone_error("123456") is None
 
 
-@pytest.mark.parametrize("mode", ["bulk"])
+@pytest.mark.parametrize("mode", ["bulk", "records"])
 def test_bulk_sql_normalizes_like_python(world, tmp_path, mode):
     path = tmp_path / "phones.csv"
     with open(path, "w", newline="") as handle:
@@ -48,5 +53,8 @@ def test_bulk_sql_normalizes_like_python(world, tmp_path, mode):
         got = dict(Customer.objects.values_list("email", "phone"))
         genders = dict(Customer.objects.values_list("email", "gender"))
     for n, (phone, country) in enumerate(PHONES):
+        if phone_error(phone):  # the row is rejected on both paths
+            assert f"p{n}@x.com" not in got, phone
+            continue
         assert got[f"p{n}@x.com"] == phone_normalize(phone, country), phone
         assert genders[f"p{n}@x.com"] == ("female" if n % 2 else "male")

@@ -133,6 +133,12 @@ def orders_bulk_load(
               FROM customers_order o JOIN cdp_bulk_rows v ON v.src = o.source AND v.ext = o.external_order_id""")
         cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_old (row_no)")
         cursor.execute("ANALYZE cdp_bulk_old")
+        # An erased person's order sent again belongs to them and updates the order only: it must
+        # not re-create the person (a new customer) nor fill any profile (as on the record path).
+        erased_rows = ("SELECT o.row_no, o.customer_id FROM cdp_bulk_old o "
+                       "JOIN customers_customer c ON c.id = o.customer_id WHERE c.is_pseudonymized")
+        cursor.execute(f"DELETE FROM cdp_bulk_match m USING ({erased_rows}) e WHERE m.row_no = e.row_no")
+        cursor.execute(f"INSERT INTO cdp_bulk_match (row_no, customer_id) {erased_rows}")
         if _foreign_key_triggers_off(cursor):
             # Rows of this load reference only customers it creates and these existing ones (and
             # existing products, locked in upsert_orders): hold them the way the skipped
@@ -238,6 +244,8 @@ def orders_bulk_load(
               FROM firsts f JOIN cdp_bulk_owner w ON w.row_no = f.row_no
              WHERE NOT EXISTS (SELECT 1 FROM customers_customeridentity i
                                 WHERE i.source = f.src AND i.external_id = f.cext)
+               AND NOT EXISTS (SELECT 1 FROM customers_customer e  -- never re-attach an erased person
+                                WHERE e.id = w.customer_id AND e.is_pseudonymized)
              ORDER BY f.src, f.cext""")
 
         say("writing orders")

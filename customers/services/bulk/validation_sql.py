@@ -7,7 +7,16 @@ import json
 import re
 
 from customers.services.bulk.columns import ADDRESS_COLUMNS, AMOUNT_COLUMNS
-from customers.services.normalize import ALPHA3, CALLING_CODES, COUNTRY_NAMES, GENDERS
+from customers.services.normalize import (
+    ALPHA3,
+    CALLING_CODES,
+    COUNTRY_NAMES,
+    GENDER_MESSAGE,
+    GENDERS,
+    PHONE_DIGITS,
+    PHONE_MESSAGE,
+)
+from customers.services.validation import ADDRESS_LIMITS
 
 #: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
 KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method", "email", "cext",
@@ -47,6 +56,15 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
         f"nullif(CASE WHEN {col(name)} ~ '\\s\\s|[\\t\\n\\r\\f\\v]' "
         f"THEN regexp_replace(trim({col(name)}), '\\s+', ' ', 'g') ELSE trim({col(name)}) END, '')")
     phone = col("customer_phone")
+
+    def phone_invalid(raw: str) -> str:
+        """SQL: ``raw`` is a non-empty text that ``normalize.phone_error`` refuses."""
+        text = f"regexp_replace(trim({raw}), '\\s+', ' ', 'g')"
+        digits = f"translate({text}, translate({text}, '0123456789', ''), '')"
+        return (f"(nullif(trim({raw}), '') IS NOT NULL AND ({text} !~ '^\\+?[0-9 ().\\-/]+$' OR length("
+                f"CASE WHEN {text} LIKE '00%' THEN substr({digits}, 3) ELSE {digits} END) NOT BETWEEN "
+                f"{PHONE_DIGITS[0]} AND {PHONE_DIGITS[1]}))")
+
     # The source row as JSON, from two text arrays: half the cost of to_jsonb(row).
     keys = ", ".join("'" + name.replace("'", "''") + "'" for name in columns)
     values = ", ".join('r."' + name.replace('"', '""') + '"' for name in columns)
@@ -79,6 +97,7 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                 THEN left(trim({col("customer_birth_date")}), 10)::date END AS birth_date,
            nullif(trim({col("customer_birth_date")}), '') AS birth_raw,
            CASE lower(trim({col("customer_gender")})) {genders} END AS gender,
+           nullif(trim({col("customer_gender")}), '') AS gender_raw,
            CASE WHEN nullif(trim({col("customer_country")}), '') IS NULL THEN ''
                 WHEN trim({col("customer_country")}) ~ '^[A-Za-z]{{2}}$' THEN upper(trim({col("customer_country")}))
                 ELSE CASE lower(trim({col("customer_country")})) {countries} END END AS country,
@@ -133,6 +152,14 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                                            THEN jsonb_build_array('Use an ISO 8601 date (YYYY-MM-DD).')
                                          WHEN n.birth_date < '1900-01-01' OR n.birth_date > current_date
                                            THEN jsonb_build_array('Out of range.') END,
+             'customer.phone', CASE WHEN {phone_invalid("n.phone_raw")} THEN jsonb_build_array('{PHONE_MESSAGE}') END,
+             'customer.gender', CASE WHEN n.gender_raw IS NOT NULL AND n.gender IS NULL
+                                     THEN jsonb_build_array('{GENDER_MESSAGE}') END,
+             {", ".join(f"'customer.address.{name}', CASE WHEN length(n.addr_{name}) > {limit} "
+                        f"THEN jsonb_build_array('At most {limit} characters.') END"
+                        for name, limit in ADDRESS_LIMITS.items() if name in ADDRESS_COLUMNS)},
+             'customer.address.phone', CASE WHEN {phone_invalid("n.addr_phone")}
+                                            THEN jsonb_build_array('{PHONE_MESSAGE}') END,
              'customer.first_name', CASE WHEN length(n.first_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer.last_name', CASE WHEN length(n.last_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer.city', CASE WHEN length(n.city) > 150 THEN jsonb_build_array('At most 150 characters.') END,

@@ -138,14 +138,18 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
           LEFT JOIN cdp_bulk_itemsig sg ON sg.id = o.id
          WHERE {old_values} IS DISTINCT FROM {new_values}
             OR (sg.id IS NOT NULL AND sg.old_items IS DISTINCT FROM sg.new_items)""")
+    # An erased person's order keeps its scrubbed payload and address (as on the record path).
     cursor.execute(f"""
         UPDATE customers_order o
            SET order_date = v.od, status = v.status, currency = v.currency, total_amount = v.total_amount,
                subtotal = v.subtotal, tax_amount = v.tax_amount, shipping_cost = v.shipping_cost,
                discount_amount = v.discount_amount, payment_method = v.payment_method,
-               raw = v.raw,
-               shipping_address = coalesce({address_json}, o.shipping_address), updated_at = now()
+               raw = CASE WHEN c.is_pseudonymized THEN o.raw ELSE v.raw END,
+               shipping_address = CASE WHEN c.is_pseudonymized THEN o.shipping_address
+                                       ELSE coalesce({address_json}, o.shipping_address) END,
+               updated_at = now()
           FROM cdp_bulk_changed ch JOIN cdp_bulk_rows v ON v.row_no = ch.row_no
+               JOIN customers_customer c ON c.id = ch.customer_id
          WHERE o.id = ch.id""")
     result.updated = cursor.rowcount
     result.unchanged = existing - result.updated

@@ -1,0 +1,17 @@
+"""Text safe to keep or show where secrets must not go (admin history, messages, logs).
+
+URLs given to us by tenants (webhook endpoints, CRM base URLs) carry tokens in the user info, the
+path or the query (``https://hooks.example/services/T0/B0/XXXX``, ``?token=...``); only the scheme
+and host identify them to a person, so only those are kept."""
+
+from __future__ import annotations
+
+import re
+
+#: scheme://[user[:password]@]host[:port][/path][?query][#fragment]
+URL_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15}://)(?:[^\s/@?#]*@)?([^\s/?#:@]+)(?::\d+)?([^\s]*)")
+
+
+def url_redact(text) -> str:
+    """``text`` with every URL reduced to ``scheme://host`` (plus ``/…`` when something followed)."""
+    return URL_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}" + ("/…" if m.group(3) else ""), str(text or ""))
