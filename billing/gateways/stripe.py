@@ -7,13 +7,14 @@ server speaking the same wire format; the secret key comes from ``CDP_STRIPE_SEC
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from decimal import Decimal
+
+import requests
 
 from billing import conf
 from billing.gateways.base import Card, ChargeResult, GatewayUnavailable, RefundResult, to_minor_units
+from cdp.http import outbound_request
 
 STRIPE_VERSION = "2024-06-20"
 
@@ -48,23 +49,27 @@ class StripeGateway:
         if not self.secret_key:
             raise GatewayUnavailable("The Stripe gateway has no secret key (set CDP_STRIPE_SECRET_KEY).")
         body = urllib.parse.urlencode(_flatten(params)).encode()
-        request = urllib.request.Request(f"{self.base_url}{path}", data=body, method="POST", headers={
+        headers = {
             "Authorization": f"Bearer {self.secret_key}",
             "Content-Type": "application/x-www-form-urlencoded",
             "Idempotency-Key": idempotency_key,
             "Stripe-Version": STRIPE_VERSION,
-        })
+        }
+        # cdp.http: a total deadline (connect + answer) and a size cap. The host is the operator's
+        # (no SSRF guard), and the buyer waits for the charge, so it may run inside a request.
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            try:
-                payload = json.loads(exc.read() or b"{}")
-            except ValueError:
-                payload = {}
-            return exc.code, payload
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+            response = outbound_request("POST", f"{self.base_url}{path}", data=body, headers=headers,
+                                        timeout=self.timeout, deadline=self.timeout, max_bytes=1024 * 1024,
+                                        trusted=True, allow_in_request=True)
+            if response.status_code < 400:
+                return response.status_code, json.loads(response.content or b"{}")
+        except (requests.RequestException, ValueError) as exc:
             raise GatewayUnavailable(f"The payment gateway could not be reached: {exc}") from exc
+        try:
+            payload = json.loads(response.content or b"{}")
+        except ValueError:
+            payload = {}
+        return response.status_code, payload
 
     @staticmethod
     def _card(intent: dict) -> Card:
