@@ -251,14 +251,15 @@ def webhooks_drain(*, budget: float | None = None) -> int:
     return attempts
 
 
-def webhooks_wake_due() -> int:
+def webhooks_wake_due(*, now: float | None = None) -> int:
     """Public schema, every minute: queue a drain for each active tenant whose retries (or
-    deliveries whose drain was lost with its worker) are due. Returns how many were queued."""
+    deliveries whose drain was lost with its worker) are due by ``now`` (unix seconds). Returns
+    how many were queued."""
     from integrations import limits
     from integrations.tasks import webhook_drain_task
     from tenants.selectors import tenant_list_active
 
-    due = set(limits.due_schemas(DRAIN, now=time.time()))
+    due = set(limits.due_schemas(DRAIN, now=time.time() if now is None else now))
     if not due:
         return 0
     count = 0
