@@ -5,9 +5,9 @@ VTEX POSTs ``{"Domain", "OrderId", "State", "LastState", "LastChange", "CurrentC
 integration's ``hook_secret`` credential, sent by VTEX as the ``X-CDP-Hook-Secret`` header (set it
 in the hook's ``headers``), compared in constant time (HMACs of both sides, so neither the
 secret's content nor its length shows in the timing); then fetch the order's detail and ingest
-it. The API view throttles the endpoint per integration and client address and refuses a
-tenant that is not active. Ingest is idempotent, so repeated or out-of-order notifications are harmless: the detail we
-fetch is always the order's current state.
+it. Ingest is idempotent, so repeated or out-of-order notifications are harmless: the detail we
+fetch is always the order's current state. The API view throttles the endpoint per integration
+and client address, and refuses a tenant that is not active.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import threading
 import time
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cdp.context import Actor
@@ -288,8 +288,6 @@ def integration_sync_request(*, integration_id: int, actor: Actor) -> Integratio
 def integrations_due(*, now: datetime.datetime | None = None) -> list[int]:
     """Ids of active, scheduled integrations whose frequency says they are due, and of those
     whose sync died with its worker (lease run out): they resume from their cursor now."""
-    from django.db.models import Q
-
     now = now or timezone.now()
     due = []
     for integration in Integration.objects.filter(is_active=True).filter(

@@ -23,10 +23,12 @@ as lowercase hex. To verify: recompute over the exact raw body bytes, compare in
 
 Delivery: a 2xx answer, complete within INTEGRATIONS_WEBHOOK_TIMEOUT seconds (wall clock, from
 connecting to the last byte) and no larger than INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES, is
-success. Anything else is retried with exponential
-backoff (INTEGRATIONS_WEBHOOK_BACKOFF_BASE * 2^(attempt-1) seconds) up to
-INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS attempts; after INTEGRATIONS_WEBHOOK_DISABLE_AFTER consecutive
-failed attempts the endpoint is disabled (re-enable it by updating ``is_active``).
+success. Anything else is retried with exponential backoff (INTEGRATIONS_WEBHOOK_BACKOFF_BASE *
+2^(attempt-1) seconds) up to INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS attempts; after
+INTEGRATIONS_WEBHOOK_DISABLE_AFTER consecutive failed attempts the endpoint is disabled
+(re-enable it by updating ``is_active``). Deliveries are sent by one drain task per tenant
+(``webhooks_drain``), pings first, so one tenant's slow receivers never hold more than one
+worker slot; retries are sent when due (within a minute of their time).
 """
 
 from __future__ import annotations
@@ -344,8 +346,8 @@ def _post(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int 
         return int((time.perf_counter() - started) * 1000)
 
     try:
-        response = outbound_request("POST", endpoint.url, data=body, headers=headers, timeout=timeout,
-                                    deadline=timeout, max_bytes=int(conf.get("INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES")))
+        response = outbound_request("POST", endpoint.url, data=body, headers=headers, timeout=timeout, deadline=timeout,
+                                    max_bytes=int(conf.get("INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES")))
     except UnsafeUrl as exc:
         return None, elapsed(), "", f"Refused: {exc.message}"[:500]
     except ResponseTooLarge as exc:
@@ -429,8 +431,9 @@ def webhook_redeliver(*, endpoint_id: int, delivery_id: int, actor: Actor) -> We
 def webhook_ping(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
     """Queue a signed ``webhook.ping`` to the endpoint (sent once by the worker, before the
     tenant's other deliveries, no retries) and return its delivery, still ``pending``: the
-    receiver's answer appears in the endpoint's delivery log. Never sent from here: a web request must not wait on a host the tenant chose.
-    Works on a disabled endpoint, to test it before enabling."""
+    receiver's answer appears in the endpoint's delivery log. Never sent from here: a web request
+    must not wait on a host the tenant chose. Works on a disabled endpoint, to test it before
+    enabling."""
     import uuid
 
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
