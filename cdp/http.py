@@ -5,18 +5,19 @@ what ``requests`` alone does not:
 - **A total deadline.** ``requests``' ``timeout`` bounds each socket operation, not the call: a
   server that sends its headers and then one byte every few seconds keeps a caller forever. Here a
   watchdog thread shuts the socket down when the wall-clock deadline (connect + headers + body)
-  passes, and the call ends with ``DeadlineExceeded``. DNS lookups are bounded by the resolver's
-  own timeout (``/etc/resolv.conf``), not by this deadline.
+  passes, and the call ends with ``DeadlineExceeded``. The HTTP library's own DNS lookup is
+  bounded by the resolver's timeout (``/etc/resolv.conf``), not by this deadline.
 - **A cap on the response body.** The body is streamed; a declared ``Content-Length`` over the cap,
   or more bytes than the cap (after decompression, so a gzip bomb stops too), end the call with
   ``ResponseTooLarge``, which carries the status and the first ``max_bytes`` bytes.
 - **No redirects**: a public host could send us on to an internal one.
 - **The SSRF guard** for URLs a tenant typed (everything except operator-configured hosts such as
   the payment gateway): ``url_guard`` refuses a host that is, or resolves to, a non-public address
-  (before each use, since DNS answers change), and ``guarded_session`` re-checks the address each
-  new connection actually reached (DNS rebinding). IPv6 forms that embed an IPv4 address (NAT64,
-  6to4, Teredo, IPv4-mapped and IPv4-compatible) are judged by the embedded address.
-  ``CDP_ALLOW_PRIVATE_URLS`` turns the guard off (tests, local fakes).
+  (before each use, since DNS answers change; the lookup is bounded by CDP_DNS_TIMEOUT), and
+  ``guarded_session`` re-checks the address each new connection actually reached (DNS
+  rebinding). IPv6 forms that embed an IPv4 address (NAT64, 6to4, Teredo, IPv4-mapped and
+  IPv4-compatible) are judged by the embedded address. ``CDP_ALLOW_PRIVATE_URLS`` turns the
+  guard off (tests, local fakes).
 - **Never inside a web request.** A request thread that waits on a host a tenant chose is a thread
   every other tenant loses (gunicorn has a few per worker). Outbound work runs in Celery tasks;
   ``outbound_request`` called while a request is being served raises ``OutboundInRequest`` when
@@ -38,6 +39,8 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import urlsplit
 
 import requests
@@ -123,6 +126,24 @@ def address_is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+_resolvers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _resolve(host: str, port: int) -> list:
+    """``getaddrinfo`` within CDP_DNS_TIMEOUT seconds (default 5): a tenant's slow name server
+    must not hold the caller (a registration runs in a web request) for the resolver's own
+    retries. A lookup that runs over is abandoned to its thread (a few per process at most)."""
+    pool = _resolvers.get(os.getpid())
+    if pool is None:  # one per process: a forked child has none of its parent's threads
+        pool = _resolvers[os.getpid()] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cdp-dns")
+    future = pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return future.result(timeout=float(getattr(settings, "CDP_DNS_TIMEOUT", 5.0)))
+    except FutureTimeout:
+        future.cancel()
+        raise TimeoutError(f"{host} did not resolve in time.") from None
+
+
 def url_guard(url: str, *, field: str = "url") -> None:
     """Refuse (``UnsafeUrl`` with a message on ``field``) an http(s) URL whose host does not
     resolve, or resolves to any non-public address: one internal answer among several is enough,
@@ -133,8 +154,8 @@ def url_guard(url: str, *, field: str = "url") -> None:
     parts = urlsplit(url)
     try:
         host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM) if host else []
-    except (OSError, UnicodeError, ValueError):
+        infos = _resolve(host, port) if host else []
+    except (OSError, UnicodeError, ValueError, TimeoutError):
         host, infos = None, []
     if parts.scheme not in ("http", "https") or not infos or \
             not all(address_is_public(info[4][0]) for info in infos):

@@ -325,6 +325,29 @@ def test_public_addresses_stay_public(address):
     assert address_is_public(address)
 
 
+def test_a_slow_name_server_does_not_hold_the_registration(settings, monkeypatch):
+    """Registering a URL checks it in the web request: the lookup is bounded (CDP_DNS_TIMEOUT),
+    and a host that does not resolve in time is refused like one that does not resolve."""
+    import socket
+
+    from integrations.http import UnsafeUrl, url_guard
+
+    settings.CDP_ALLOW_PRIVATE_URLS = False
+    settings.CDP_DNS_TIMEOUT = 0.2
+    released = threading.Event()
+
+    def slow_getaddrinfo(host, port, *args, **kwargs):
+        released.wait(10)  # the tenant's name server, answering late (with a public address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    try:
+        with pytest.raises(UnsafeUrl):
+            url_guard("https://slow-dns.example/hook")
+    finally:
+        released.set()
+
+
 # --- no outbound call from a request thread ----------------------------------------------------------------------
 
 def test_outbound_calls_inside_a_web_request_are_refused(db, hostile):
