@@ -68,6 +68,13 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "integrations.tasks.integrations_sync_due_task"},
         "options": {"queue": "default", "expires": 600},
     },
+    # Webhook retries come due at their backoff time; this public-schema sweep reads a Redis index of
+    # tenants with deliveries due and queues only their drains (one message per tenant with work).
+    "integrations-webhooks-wake-due": {
+        "task": "integrations.tasks.webhooks_wake_due_task",
+        "schedule": crontab(minute="*"),
+        "options": {"queue": "syncs", "expires": 55},
+    },
     # Duplicate suggestions go stale as orders arrive; recompute them nightly for every tenant.
     "customers-duplicates-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

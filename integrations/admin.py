@@ -8,6 +8,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ServiceFormAdminMixin
 from cdp.exceptions import ApplicationError
@@ -148,12 +149,12 @@ class WebhookEndpointAdmin(ServiceFormAdminMixin, TenantModelAdmin):
     def delete_model(self, request, obj):
         services.webhook_endpoint_delete(endpoint_id=obj.pk, actor=actor_from_request(request))
 
-    @admin.action(description="Send a test ping")
+    @admin.action(description=_("Send a test ping"))
     def ping(self, request, queryset):
         for endpoint in queryset:
-            delivery = services.webhook_ping(endpoint_id=endpoint.pk, actor=actor_from_request(request))
-            level = messages.SUCCESS if delivery.status == "success" else messages.WARNING
-            self.message_user(request, f"{endpoint.url}: {delivery.status} ({delivery.response_code})", level)
+            services.webhook_ping(endpoint_id=endpoint.pk, actor=actor_from_request(request))
+            self.message_user(request, _("%(url)s: ping queued; its answer appears in the webhook deliveries.")
+                              % {"url": endpoint.url}, messages.SUCCESS)
 
 
 @admin.register(WebhookDelivery, site=tenant_admin_site)

@@ -27,6 +27,7 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        import cdp.http  # noqa: F401 - connects its "inside a web request" signals before the first request
         from analytics import registry as analytics_registry
         from cdp import registry
         from customers import registry as customers_registry

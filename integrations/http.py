@@ -5,32 +5,37 @@ that turns a malformed answer into a clear ``SourceError``.
 Error messages name the method, the path and the status, never headers, query strings or
 bodies, so no credential can leak through them.
 
-Every outgoing call (connectors, CRM pushes, webhook deliveries) goes to a URL a tenant admin
-typed, so it is guarded against SSRF: ``url_guard`` refuses a host that is, or resolves to, a
-private, loopback, link-local or otherwise internal address (at registration and again before
-each use, since DNS answers change), and ``guarded_session`` re-checks the address each new
-connection actually reached, which closes the gap between our lookup and the HTTP library's own
-(DNS rebinding). ``CDP_ALLOW_PRIVATE_URLS`` turns both off (tests, local fakes).
+Every outgoing call goes through ``cdp.http.outbound_request``: a total deadline per attempt
+(``INTEGRATIONS_HTTP_DEADLINE``, wall clock, on top of the per-read ``INTEGRATIONS_HTTP_TIMEOUT``),
+a cap on the answer's size (``INTEGRATIONS_HTTP_MAX_BYTES``), no redirects, and the SSRF guard
+(every URL here was typed by a tenant admin): ``url_guard`` refuses a host that is, or resolves to,
+an internal address (at registration and again before each use), and ``guarded_session`` re-checks
+the address each new connection actually reached (DNS rebinding). ``CDP_ALLOW_PRIVATE_URLS`` turns
+the guard off (tests, local fakes).
 """
 
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from cdp.exceptions import ApplicationError
+from cdp.http import (  # noqa: F401 - the guard's names, re-exported for the app
+    DeadlineExceeded,
+    ResponseTooLarge,
+    UnsafeUrl,
+    address_is_public,
+    guarded_session,
+    outbound_request,
+    private_urls_allowed,
+    url_guard,
+)
 from integrations import conf
 
 logger = logging.getLogger(__name__)
@@ -64,86 +69,6 @@ class SourceTimeout(SourceError):
 
 class SourceBadResponse(SourceError):
     code = "source_bad_response"
-
-
-class UnsafeUrl(ApplicationError):
-    """The URL's host is, or resolves to, an internal address (SSRF guard)."""
-
-    code = "unsafe_url"
-
-
-def private_urls_allowed() -> bool:
-    return bool(getattr(settings, "CDP_ALLOW_PRIVATE_URLS", False))
-
-
-def address_is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("fe80::1%eth0")
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
-    return ip.is_global and not ip.is_multicast
-
-
-def url_guard(url: str, *, field: str = "url") -> None:
-    """Refuse (``UnsafeUrl`` with a message on ``field``) an http(s) URL whose host does not
-    resolve, or resolves to any non-public address: one internal answer among several is enough,
-    since resolvers rotate them. Unresolvable and internal hosts get the same message, so the
-    answer does not reveal which internal names exist."""
-    if private_urls_allowed():
-        return
-    parts = urlsplit(url)
-    try:
-        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM) if host else []
-    except (OSError, UnicodeError, ValueError):
-        infos = []
-    if parts.scheme not in ("http", "https") or not infos or \
-            not all(address_is_public(info[4][0]) for info in infos):
-        message = (f"{host or url!s} does not resolve to a public address; private, loopback, link-local "
-                   "and other internal addresses are refused.")
-        raise UnsafeUrl(message, fields={field: [message]})
-
-
-class _PublicPeerConnection:
-    """Checks the address a new connection actually reached (our lookup and urllib3's may differ).
-    Through a proxy the peer is the proxy, so only ``url_guard``'s check applies."""
-
-    def _new_conn(self):
-        sock = super()._new_conn()
-        if self.proxy is None and not private_urls_allowed() and not address_is_public(sock.getpeername()[0]):
-            sock.close()
-            raise UnsafeUrl(f"{self.host} connected to an internal address; refused.")
-        return sock
-
-
-class _GuardedHTTPConnection(_PublicPeerConnection, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_PublicPeerConnection, HTTPSConnection):
-    pass
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class _GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-def guarded_session() -> requests.Session:
-    """A ``requests.Session`` that refuses connections to internal addresses (``UnsafeUrl``)."""
-    session = requests.Session()
-    adapter = _GuardedAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 @dataclass
@@ -183,6 +108,8 @@ class HttpClient:
         self.backoff_max = conf.get("INTEGRATIONS_HTTP_BACKOFF_MAX")
         self.retry_after_cap = (conf.get("INTEGRATIONS_HTTP_RETRY_AFTER_CAP") if retry_after_cap is None
                                 else retry_after_cap)
+        self.deadline = float(conf.get("INTEGRATIONS_HTTP_DEADLINE"))
+        self.max_bytes = int(conf.get("INTEGRATIONS_HTTP_MAX_BYTES"))
         self.session = session or guarded_session()
         self.label = label
         self.stats = HttpStats()
@@ -214,14 +141,22 @@ class HttpClient:
             started = time.perf_counter()
             self.stats.requests += 1
             try:
-                # No redirects: a public host could send us on to an internal one.
-                response = self.session.request(method, url, params=params, json=json_body, data=data,
-                                                headers={**self.headers, **(headers or {})}, timeout=self.timeout,
-                                                allow_redirects=False)
-            except requests.Timeout:
+                # A total deadline and a size cap per attempt; no redirects (a public host could send
+                # us on to an internal one); the host was guarded above, each connection is checked.
+                response = outbound_request(method, url, session=self.session, check_url=False,
+                                            timeout=self.timeout, deadline=self.deadline, max_bytes=self.max_bytes,
+                                            params=params, json=json_body, data=data,
+                                            headers={**self.headers, **(headers or {})})
+            except ResponseTooLarge as exc:
                 self.stats.wait_seconds += time.perf_counter() - started
+                raise SourceBadResponse(f"{where}: the answer is larger than {exc.limit} bytes "
+                                        f"(INTEGRATIONS_HTTP_MAX_BYTES); stopped reading.") from None
+            except requests.Timeout as exc:
+                self.stats.wait_seconds += time.perf_counter() - started
+                what = (f"complete answer within {self.deadline:g}s" if isinstance(exc, DeadlineExceeded)
+                        else f"answer within {self.timeout:g}s")
                 if attempt >= self.max_retries:
-                    raise SourceTimeout(f"{where}: no answer within {self.timeout:g}s after {attempt + 1} attempts.")
+                    raise SourceTimeout(f"{where}: no {what} after {attempt + 1} attempts.")
                 logger.warning("%s timed out (attempt %d); retrying", where, attempt + 1)
                 self._retry(attempt)
                 attempt += 1

@@ -45,6 +45,10 @@ class Integration(TimeStampedModel):
     is_active = models.BooleanField(default=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
     sync_started_at = models.DateTimeField(null=True, blank=True)
+    # The running sync's lease: its log entry holds the integration until lease_expires_at, and
+    # renews it as it works. Only the holder may commit pages or finish (a fencing token).
+    lease_log = models.ForeignKey("SyncLog", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     cursor = models.JSONField(default=dict, blank=True, help_text="Where the next sync resumes.")
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_sync_status = models.CharField(max_length=20, blank=True)
@@ -58,6 +62,13 @@ class Integration(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_integration_type_display()} · {self.account_name}"
+
+    def sync_lease_alive(self, now=None) -> bool:
+        """True while a running sync holds this integration (its lease has not run out)."""
+        from django.utils import timezone
+
+        return self.state == self.State.RUNNING and self.lease_expires_at is not None and \
+            self.lease_expires_at > (now or timezone.now())
 
     @property
     def source(self) -> str:
@@ -204,4 +215,12 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_idx")]
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_idx"),
+            # What the tenant's drain reads (integrations.services.webhooks._due_batch): small
+            # partial indexes, walked in order, over unfinished deliveries only.
+            models.Index(fields=["created_at", "id"], name="delivery_pending_idx", condition=Q(status="pending")),
+            models.Index(fields=["next_retry_at", "id"], name="delivery_retry_idx", condition=Q(status="retrying")),
+            models.Index(fields=["created_at", "id"], name="delivery_ping_idx",
+                         condition=Q(status="pending", event="webhook.ping")),
+        ]

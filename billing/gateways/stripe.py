@@ -6,15 +6,15 @@ server speaking the same wire format; the secret key comes from ``CDP_STRIPE_SEC
 
 from __future__ import annotations
 
-import http.client
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from decimal import Decimal
+
+import requests
 
 from billing import conf
 from billing.gateways.base import Card, ChargeResult, GatewayUnavailable, RefundResult, to_minor_units
+from cdp.http import outbound_request
 
 STRIPE_VERSION = "2024-06-20"
 # Our metadata field holding the attempt's idempotency key (Stripe keys: at most 40 characters).
@@ -66,19 +66,21 @@ class StripeGateway:
         return self._send("GET", f"{self.base_url}{path}{query}", None, self._headers())
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict) -> tuple[int, dict]:
-        """The one HTTP call (transport only): status and parsed JSON body, or GatewayUnavailable."""
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        """The one HTTP call (transport only): status and parsed JSON body, or GatewayUnavailable.
+
+        Through cdp.http: a total deadline (connect + answer) and a size cap. The host is the
+        operator's (no SSRF guard), and the buyer waits for the charge, so it may run inside a request."""
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            try:
-                payload = json.loads(exc.read() or b"{}")
-            except ValueError:
-                payload = {}
-            return exc.code, payload
-        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ValueError, OSError) as exc:
+            response = outbound_request(method, url, data=body, headers=headers, timeout=self.timeout,
+                                        deadline=self.timeout, max_bytes=1024 * 1024, trusted=True,
+                                        allow_in_request=True)
+        except requests.RequestException as exc:
             raise GatewayUnavailable(f"The payment gateway could not be reached: {exc}") from exc
+        try:
+            payload = json.loads(response.content or b"{}")
+        except ValueError:
+            payload = {}
+        return response.status_code, payload
 
     @staticmethod
     def _card(intent: dict) -> Card:

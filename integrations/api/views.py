@@ -4,17 +4,20 @@ hook needs the ``integrations`` capability (owners and admins, or a key with tha
 
 from __future__ import annotations
 
+from django.db import connection
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp.api.viewsets import BaseViewSetMixin
 from integrations import selectors, services
 from integrations.api import serializers
+from integrations.api.throttling import VtexHookThrottle
 from integrations.filters import IntegrationFilter, SyncLogFilter, WebhookDeliveryFilter, WebhookEndpointFilter
+from tenants.models import Tenant
 from tenants.roles import INTEGRATIONS
 from tenants.services import actor_from_request
 
@@ -158,22 +161,35 @@ class WebhookEndpointViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.Li
         delivery.refresh_from_db()
         return Response(serializers.WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=serializers.WebhookDeliveryOutputSerializer)
+    @extend_schema(request=None, responses={202: serializers.WebhookDeliveryOutputSerializer})
     @action(detail=True, methods=["post"])
     def ping(self, request, pk=None):
-        """Send a signed ``webhook.ping`` now and return the receiver's answer."""
+        """Queue a signed ``webhook.ping`` (202, delivery ``pending``); the worker sends it once and
+        the receiver's answer shows in ``deliveries/`` (filter ``event=webhook.ping``)."""
         endpoint = services.webhook_endpoint_get(endpoint_id=pk)
         delivery = services.webhook_ping(endpoint_id=endpoint.pk, actor=actor_from_request(request))
-        return Response(serializers.WebhookDeliveryOutputSerializer(delivery).data)
+        return Response(serializers.WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ActiveTenant(BasePermission):
+    """The tenant of this host is active: a suspended tenant's hooks get the answer its API gets
+    (403 ``tenant_inactive``)."""
+
+    def has_permission(self, request, view) -> bool:
+        tenant = getattr(connection, "tenant", None)
+        if tenant is not None and tenant.schema_name != "public" and tenant.status != Tenant.Status.ACTIVE:
+            raise exceptions.PermissionDenied(f"This tenant is {tenant.status}.", code="tenant_inactive")
+        return True
 
 
 class VtexHookView(APIView):
     """VTEX order-status hook. Authenticated by the integration's ``hook_secret`` credential in
-    the ``X-CDP-Hook-Secret`` header (no API key); queues a fetch and ingest of the order."""
+    the ``X-CDP-Hook-Secret`` header (no API key); queues a fetch and ingest of the order.
+    Throttled per integration and client address (INTEGRATIONS_VTEX_HOOK_RATE, 429)."""
 
     authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []
+    permission_classes = [ActiveTenant]
+    throttle_classes = [VtexHookThrottle]
 
     @extend_schema(request=serializers.VtexHookInputSerializer, responses=serializers.HookOutputSerializer,
                    auth=[], operation_id="hooks_vtex")

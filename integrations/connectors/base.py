@@ -46,7 +46,7 @@ class Connector:
         self.credentials = dict(credentials)
         self.config = dict(integration.config or {})
         self.on_credentials_change = on_credentials_change
-        self.base_url = (integration.base_url or self.default_base_url).rstrip("/")
+        self.base_url = (integration.base_url or self.production_base_url(integration)).rstrip("/")
         self._local = threading.local()
         self._clients: list[HttpClient] = []  # every client, for stats
         self._api_clients: list[HttpClient] = []  # those whose headers come from ``headers()``
@@ -57,6 +57,17 @@ class Connector:
         missing = [key for key in self.required_config if not self.config.get(key)]
         if missing:
             raise SourceError(f"Missing configuration: {', '.join(missing)}.", code="config_missing")
+
+    @classmethod
+    def production_base_url(cls, integration) -> str:
+        """Where the source's API is when the integration sets no ``base_url``."""
+        return cls.default_base_url
+
+    @classmethod
+    def credential_urls(cls, integration) -> tuple[str, ...]:
+        """Every URL this integration's credentials are sent to (as configured now). When one of
+        them changes, the stored credentials must not follow (``integration_update``)."""
+        return (integration.base_url or cls.production_base_url(integration),)
 
     # --- HTTP ------------------------------------------------------------------------------------
     def headers(self) -> dict:

@@ -52,6 +52,11 @@ class GoogleAdsConnector(OAuthRefresh, AdsConnector):
             headers["login-customer-id"] = str(self.config["login_customer_id"]).replace("-", "")
         return headers
 
+    @classmethod
+    def credential_urls(cls, integration) -> tuple[str, ...]:
+        oauth = (integration.config or {}).get("oauth_base_url") or DEFAULT_OAUTH_BASE_URL
+        return (*super().credential_urls(integration), oauth)
+
     def token_client(self) -> HttpClient:
         client = getattr(self, "_oauth_client", None)
         if client is None:

@@ -105,9 +105,9 @@ class VtexConnector(Connector):
     prefetch_safe = True  # pages() only does HTTP; storing and ingest happen in the caller
     required_credentials = ("app_key", "app_token")
 
-    @property
-    def default_base_url(self) -> str:  # type: ignore[override]
-        return f"https://{self.integration.account_name}.vtexcommercestable.com.br"
+    @classmethod
+    def production_base_url(cls, integration) -> str:
+        return f"https://{integration.account_name}.vtexcommercestable.com.br"
 
     def headers(self) -> dict:
         return {"Accept": "application/json", "Content-Type": "application/json",

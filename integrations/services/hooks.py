@@ -3,15 +3,19 @@
 VTEX POSTs ``{"Domain", "OrderId", "State", "LastState", "LastChange", "CurrentChange", "Origin"}``
 (and ``{"hookConfig": "ping"}`` when the hook is configured). We authenticate the call with the
 integration's ``hook_secret`` credential, sent by VTEX as the ``X-CDP-Hook-Secret`` header (set it
-in the hook's ``headers``), compared in constant time; then fetch the order's detail and ingest
+in the hook's ``headers``), compared in constant time (HMACs of both sides, so neither the
+secret's content nor its length shows in the timing); then fetch the order's detail and ingest
 it. Ingest is idempotent, so repeated or out-of-order notifications are harmless: the detail we
-fetch is always the order's current state.
+fetch is always the order's current state. The API view throttles the endpoint per integration
+and client address, and refuses a tenant that is not active.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import secrets as pysecrets
 
 from django.db import connection, transaction
 
@@ -28,6 +32,18 @@ class HookRefused(PermissionDenied):
     code = "hook_refused"
 
 
+_COMPARE_KEY = pysecrets.token_bytes(32)  # per process: the digests below are never stored or shown
+
+
+def _secret_matches(expected: str, given: str | None) -> bool:
+    """Constant time, whatever the lengths: the HMACs of both sides (always 32 bytes) are
+    compared, not the strings, whose lengths ``compare_digest`` would reveal. Work is the same
+    for an unknown integration (empty ``expected``) as for a wrong secret."""
+    mac = hmac.new(_COMPARE_KEY, (expected or "").encode(), hashlib.sha256).digest()
+    offered = hmac.new(_COMPARE_KEY, (given or "").encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(mac, offered) and bool(expected)
+
+
 def vtex_hook_receive(*, integration_id, secret: str, payload) -> dict:
     """Check the caller and queue the order fetch. Unknown integration and wrong secret get the
     same refusal, so the endpoint does not reveal which integrations exist."""
@@ -36,8 +52,7 @@ def vtex_hook_receive(*, integration_id, secret: str, payload) -> dict:
     expected = ""
     if integration is not None and integration.is_active:
         expected = str(integration_credentials(integration=integration).get("hook_secret") or "")
-    # compare_digest on equal-length bytes either way, so timing does not tell what failed.
-    if not (expected and hmac.compare_digest(expected.encode(), (secret or "").encode())):
+    if not _secret_matches(expected, secret):
         raise HookRefused("Hook credentials refused.")
     if not isinstance(payload, dict):
         raise ApplicationError("Send a JSON object.", code="invalid_hook_payload")

@@ -3,6 +3,8 @@ here, and never returned."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -11,6 +13,7 @@ from django.db.utils import IntegrityError
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from integrations import crypto
+from integrations.connectors import credential_urls
 from integrations.http import url_guard
 from integrations.models import Integration
 
@@ -29,6 +32,9 @@ REQUIRED_CONFIG = {"mercadolibre": ("seller_id",), "google_ads": ("customer_id",
 REQUIRED_BASE_URL = ("crm_webhook",)
 #: Config keys holding a URL the server calls (guarded like ``base_url``).
 URL_CONFIG_KEYS = ("oauth_base_url",)
+#: Credentials we only ever check (a secret the source sends us), never send: they may stay
+#: when the hosts the other credentials go to change.
+INBOUND_ONLY_CREDENTIALS = ("hook_secret",)
 UPDATABLE = ("account_name", "base_url", "config", "sync_frequency", "is_active")
 
 
@@ -37,11 +43,16 @@ def integration_credentials(*, integration: Integration) -> dict:
     return crypto.decrypt_json(integration.credentials_encrypted)
 
 
-def _validate(*, integration_type: str, credentials: dict, config: dict, base_url: str) -> None:
-    fields = {}
+def _missing_credentials(integration_type: str, credentials: dict) -> list[str]:
     missing = [key for key in REQUIRED_CREDENTIALS.get(integration_type, ()) if not credentials.get(key)]
     if integration_type == "google_ads" and not credentials.get("access_token"):
         missing += [key for key in GOOGLE_OAUTH_CREDENTIALS if not credentials.get(key)]
+    return missing
+
+
+def _validate(*, integration_type: str, credentials: dict, config: dict, base_url: str) -> None:
+    fields = {}
+    missing = _missing_credentials(integration_type, credentials)
     if missing:
         fields["credentials"] = [f"Required for {integration_type}: {', '.join(missing)}."]
     missing = [key for key in REQUIRED_CONFIG.get(integration_type, ()) if not config.get(key)]
@@ -53,6 +64,17 @@ def _validate(*, integration_type: str, credentials: dict, config: dict, base_ur
         fields.setdefault("credentials", []).append("Values must be strings.")
     if fields:
         raise ApplicationError("Some fields are invalid.", fields=fields)
+
+
+def _normalized_url(url: str) -> tuple:
+    parts = urlsplit(url or "")
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port, parts.path.rstrip("/"), parts.query)
+
+
+def _credential_targets(integration: Integration) -> list[tuple]:
+    """Where the integration's credentials go (base URL or the production API it stands for,
+    Google's OAuth server...), normalized so that a trailing slash or letter case is no change."""
+    return [_normalized_url(url) for url in credential_urls(integration)]
 
 
 def _urls_guard(*, base_url: str | None = None, config: dict | None = None) -> None:
@@ -120,19 +142,30 @@ def integration_get(*, integration_id) -> Integration:
 def integration_update(*, integration_id: int, actor: Actor, credentials: dict | None = None,
                        **values) -> Integration:
     """Update settings; ``credentials`` are merged into the stored ones (a ``null`` value removes a
-    key) and re-encrypted. Changing the account or base URL resets the cursor (a new source)."""
+    key) and re-encrypted. Changing the account or base URL resets the cursor (a new source).
+    Changing where the credentials are sent (the base URL, VTEX's account when it names the host,
+    Google's ``oauth_base_url``) drops the stored ones and needs them in the same call, else
+    ``credentials_required`` (400 on ``credentials``): an admin cannot redirect secrets an owner
+    typed to a host of their choosing."""
     integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
     if integration is None:
         raise NotFound("No such integration.")
     unknown = set(values) - set(UPDATABLE)
     if unknown:
         raise ApplicationError(f"Cannot update: {', '.join(sorted(unknown))}.")
+    targets = _credential_targets(integration)
     changes = {}
     for key, value in values.items():
         if getattr(integration, key) != value:
             changes[key] = [getattr(integration, key), value]
             setattr(integration, key, value)
+    moved = _credential_targets(integration) != targets
     merged = integration_credentials(integration=integration)
+    if moved:
+        # The credentials would go to another host: the stored ones stay behind (only those never
+        # sent anywhere are kept), and this call must carry them again.
+        merged = {key: value for key, value in merged.items() if key in INBOUND_ONLY_CREDENTIALS}
+        changes["credentials_cleared"] = True
     if credentials is not None:
         for key, value in credentials.items():
             if value is None:
@@ -140,16 +173,22 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
             else:
                 merged[key] = value
         changes["credentials"] = sorted(credentials)  # which keys changed, never the values
-    _validate(integration_type=integration.integration_type, credentials=merged, config=integration.config,
-              base_url=integration.base_url)
-    if "account_name" in changes or "base_url" in changes:
-        integration.cursor = {}
-    integration.credentials_encrypted = crypto.encrypt_json(merged)
     full_clean_or_raise(integration, "Some fields are invalid.", exclude=["credentials_encrypted"],
                         validate_unique=False, validate_constraints=False)
     # Only what changed: an unchanged URL need not resolve right now (syncs check it anyway).
     _urls_guard(base_url=integration.base_url if "base_url" in changes else None,
                 config=integration.config if "config" in changes else None)
+    missing = _missing_credentials(integration.integration_type, merged) if moved else []
+    if missing:
+        message = (f"Where the credentials are sent changed: enter them again ({', '.join(missing)}); "
+                   "stored credentials are never sent to a new host.")
+        raise ApplicationError("Re-enter the credentials for the new host.", code="credentials_required",
+                               fields={"credentials": [message]})
+    _validate(integration_type=integration.integration_type, credentials=merged, config=integration.config,
+              base_url=integration.base_url)
+    if "account_name" in changes or "base_url" in changes:
+        integration.cursor = {}
+    integration.credentials_encrypted = crypto.encrypt_json(merged)
     try:
         with transaction.atomic():
             integration.save()
@@ -166,7 +205,7 @@ def integration_delete(*, integration_id: int, actor: Actor) -> None:
     integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
     if integration is None:
         raise NotFound("No such integration.")
-    if integration.state == Integration.State.RUNNING:
+    if integration.sync_lease_alive():
         raise Conflict("A sync is running; try again when it has finished.", code="sync_running")
     _audit(actor=actor, action="integration.delete", integration=integration,
            changes={"integration_type": integration.integration_type, "account_name": integration.account_name})

@@ -2,7 +2,19 @@
 commit each page (raw payloads, ingest or spend rows or the count of profiles pushed, cursor,
 counters) in ONE transaction, and record the outcome. The cursor only moves with a committed
 page, and ingest is idempotent on (source, external order id), so a sync interrupted anywhere
-resumes without losing or duplicating a record."""
+resumes without losing or duplicating a record.
+
+The claim is a lease (INTEGRATIONS_SYNC_LEASE_SECONDS) held by the sync's log entry. The sync
+renews it with every page it commits, in the page's transaction, and while it waits for a page
+being fetched; no second sync can claim the integration while the lease is alive, however long
+the sync runs. A worker that dies stops renewing: its lease runs out, and the next sync (the
+redelivered task, the schedule, or a manual one) takes over from the cursor of the last committed
+page. Only the lease holder may commit a page or close the sync (the log id is a fencing token),
+so a sync that lost its lease stops without writing over its successor.
+
+A tenant runs at most INTEGRATIONS_TENANT_SYNC_CONCURRENCY syncs at once (live leases, counted
+under a per-tenant advisory lock); the task of a sync that finds its tenant busy waits its turn
+(``TenantSyncsBusy``), so one tenant's syncs cannot take every worker."""
 
 from __future__ import annotations
 
@@ -13,7 +25,7 @@ import threading
 import time
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cdp.context import Actor
@@ -38,29 +50,70 @@ def _sync_actor(integration: Integration) -> Actor:
     return Actor.system(f"sync:{integration.integration_type}:{integration.account_name}"[:255])
 
 
+class TenantSyncsBusy(Conflict):
+    code = "tenant_syncs_busy"
+
+
+class SyncLeaseLost(ApplicationError):
+    code = "sync_lease_lost"
+    http_status = 409
+
+
+def _lease() -> datetime.timedelta:
+    return datetime.timedelta(seconds=int(conf.get("INTEGRATIONS_SYNC_LEASE_SECONDS")))
+
+
+def _tenant_syncs_lock() -> None:
+    """Serializes sync claims of the current tenant (until the claim's transaction ends)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:sync_claim"])
+
+
 @transaction.atomic
 def sync_claim(*, integration_id: int, trigger: str) -> SyncLog:
-    """Mark the integration running and open its log entry, or raise Conflict if a sync holds it.
-    The row lock makes two concurrent claims serialize; the committed ``running`` state keeps the
-    second out until the first finishes (or its claim goes stale: a killed worker)."""
+    """Take the integration's lease and open its log entry. Raises Conflict ``sync_running``
+    while another sync's lease is alive, and ``TenantSyncsBusy`` when the tenant already runs its
+    limit of syncs. A lease that ran out (its worker died) is taken over: that sync's log is
+    closed as interrupted, and this one resumes from the last committed page's cursor. The row
+    lock makes two concurrent claims serialize."""
     integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
     if integration is None:
         raise NotFound("No such integration.")
     if not integration.is_active:
         raise ApplicationError("This integration is inactive.", code="integration_inactive")
     now = timezone.now()
-    stale = now - datetime.timedelta(seconds=int(conf.get("INTEGRATIONS_SYNC_STALE_SECONDS")))
+    if integration.sync_lease_alive(now):
+        raise Conflict("A sync of this integration is already running.", code="sync_running")
+    _tenant_syncs_lock()
+    running = Integration.objects.filter(state=Integration.State.RUNNING, lease_expires_at__gt=now).exclude(
+        pk=integration.pk).count()
+    limit = int(conf.get("INTEGRATIONS_TENANT_SYNC_CONCURRENCY"))
+    if running >= limit:
+        raise TenantSyncsBusy(f"This tenant already runs {running} sync(s) (limit {limit}); this one waits its turn.")
     if integration.state == Integration.State.RUNNING:
-        if integration.sync_started_at and integration.sync_started_at > stale:
-            raise Conflict("A sync of this integration is already running.", code="sync_running")
         SyncLog.objects.filter(integration=integration, status=SyncLog.Status.IN_PROGRESS).update(
             status=SyncLog.Status.ERROR, error_code="interrupted", finished_at=now,
             error="The worker running this sync stopped; the next sync resumed from the last committed page.")
+    log = SyncLog.objects.create(integration=integration, trigger=trigger, window=dict(integration.cursor))
     integration.state = Integration.State.RUNNING
     integration.sync_started_at = now
+    integration.lease_log, integration.lease_expires_at = log, now + _lease()
     integration.last_sync_status = SyncLog.Status.IN_PROGRESS
-    integration.save(update_fields=["state", "sync_started_at", "last_sync_status", "updated_at"])
-    return SyncLog.objects.create(integration=integration, trigger=trigger, window=dict(integration.cursor))
+    integration.save(update_fields=["state", "sync_started_at", "lease_log", "lease_expires_at", "last_sync_status",
+                                    "updated_at"])
+    return log
+
+
+def sync_lease_renew(*, log: SyncLog) -> None:
+    """Extend the lease the sync of ``log`` holds. Raises ``SyncLeaseLost`` when it no longer
+    holds it (its lease ran out and another sync took over). Inside a page's transaction the
+    updated row stays locked until the page commits, so a claim cannot slip in between."""
+    renewed = Integration.objects.filter(pk=log.integration_id, lease_log_id=log.pk,
+                                         state=Integration.State.RUNNING).update(
+        lease_expires_at=timezone.now() + _lease())
+    if not renewed:
+        raise SyncLeaseLost("This sync's lease ran out and another sync took over; it stopped without "
+                            "committing more.")
 
 
 def _ingest_orders(*, integration: Integration, records: list[dict], actor: Actor) -> dict:
@@ -84,6 +137,7 @@ def sync_page_commit(*, connector, log: SyncLog, page, actor: Actor) -> dict:
     """Store one page and advance the cursor, all or nothing."""
     integration = connector.integration
     with transaction.atomic():
+        sync_lease_renew(log=log)  # the heartbeat, and the fence: only the lease holder commits
         connector.store_raw(page.items)
         records = connector.records(page.items)
         if connector.kind == "orders":
@@ -107,11 +161,12 @@ def sync_page_commit(*, connector, log: SyncLog, page, actor: Actor) -> dict:
     return counts
 
 
-def _prefetched(pages, stop: threading.Event):
+def _prefetched(pages, stop: threading.Event, heartbeat=None, every: float = 60.0):
     """Fetch the next page in a thread while the caller commits the current one (HTTP waits
     overlap database work). At most one page is held uncommitted; the cursor still moves only
-    when the caller commits, so an interruption loses nothing. Only for connectors whose
-    ``pages()`` never touches the database (another thread has no tenant schema)."""
+    when the caller commits, so an interruption loses nothing. While it waits for a page, the
+    caller runs ``heartbeat()`` every ``every`` seconds. Only for connectors whose ``pages()``
+    never touches the database (another thread has no tenant schema)."""
     slot: queue.Queue = queue.Queue(maxsize=1)
 
     def run():
@@ -131,7 +186,12 @@ def _prefetched(pages, stop: threading.Event):
 
     threading.Thread(target=run, name="sync-prefetch", daemon=True).start()
     while True:
-        kind, value = slot.get()
+        try:
+            kind, value = slot.get(timeout=every)
+        except queue.Empty:
+            if heartbeat is not None:
+                heartbeat()
+            continue
         if kind == "done":
             return
         if kind == "error":
@@ -146,9 +206,10 @@ def _finish(*, log: SyncLog, status: str, started: float, http_wait: float, erro
         SyncLog.objects.filter(pk=log.pk).update(
             status=status, finished_at=now, duration_ms=int((time.perf_counter() - started) * 1000),
             http_wait_ms=int(http_wait * 1000), error_code=error_code, error=error[:4000])
-        Integration.objects.filter(pk=log.integration_id).update(
-            state=Integration.State.IDLE, sync_started_at=None, last_sync_at=now, last_sync_status=status,
-            last_sync_error=error[:4000], updated_at=now)
+        # Only while it holds the lease: a sync that lost it must not mark its successor's run idle.
+        Integration.objects.filter(pk=log.integration_id, lease_log_id=log.pk).update(
+            state=Integration.State.IDLE, sync_started_at=None, lease_log=None, lease_expires_at=None,
+            last_sync_at=now, last_sync_status=status, last_sync_error=error[:4000], updated_at=now)
     log.refresh_from_db()
     return log
 
@@ -178,7 +239,8 @@ def integration_sync(*, integration_id: int, trigger: str = "manual") -> SyncLog
         rejected = 0
         pages = connector.pages(dict(integration.cursor or {}))
         if connector.prefetch_safe:
-            pages = _prefetched(pages, stop)
+            every = max(1.0, _lease().total_seconds() / 4)
+            pages = _prefetched(pages, stop, heartbeat=lambda: sync_lease_renew(log=log), every=every)
         while True:
             waited = time.perf_counter()
             page = next(pages, None)  # fetching: the wall time spent here is time waiting on the source
@@ -216,7 +278,7 @@ def integration_sync_request(*, integration_id: int, actor: Actor) -> Integratio
             raise NotFound("No such integration.")
         if not integration.is_active:
             raise ApplicationError("This integration is inactive.", code="integration_inactive")
-        if integration.state == Integration.State.RUNNING:
+        if integration.sync_lease_alive():
             raise Conflict("A sync of this integration is already running.", code="sync_running")
         audit_record(actor=actor, action="integration.sync_requested", resource_type="integration",
                      resource_id=integration.pk, tenant=connection.tenant)
@@ -225,11 +287,17 @@ def integration_sync_request(*, integration_id: int, actor: Actor) -> Integratio
 
 
 def integrations_due(*, now: datetime.datetime | None = None) -> list[int]:
-    """Ids of active, idle, scheduled integrations whose frequency says they are due."""
+    """Ids of active, scheduled integrations whose frequency says they are due, and of those
+    whose sync died with its worker (lease run out): they resume from their cursor now."""
     now = now or timezone.now()
     due = []
-    for integration in Integration.objects.filter(is_active=True, state=Integration.State.IDLE).exclude(
+    for integration in Integration.objects.filter(is_active=True).filter(
+            Q(state=Integration.State.IDLE) | Q(state=Integration.State.RUNNING, lease_expires_at__lte=now)
+            | Q(state=Integration.State.RUNNING, lease_expires_at__isnull=True)).exclude(
             sync_frequency=Integration.Frequency.MANUAL):
+        if integration.state == Integration.State.RUNNING:
+            due.append(integration.pk)
+            continue
         interval = FREQUENCY_INTERVALS[integration.sync_frequency]
         # A little slack, so a dispatcher running every 15 minutes does not skip a whole period.
         slack = datetime.timedelta(minutes=5)

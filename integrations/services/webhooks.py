@@ -21,10 +21,14 @@ as lowercase hex. To verify: recompute over the exact raw body bytes, compare in
 (``hmac.compare_digest``), and reject timestamps more than 5 minutes from now (replays).
 ``webhook_signature_verify`` below is a reference implementation.
 
-Delivery: a 2xx answer within the timeout is success. Anything else is retried with exponential
-backoff (INTEGRATIONS_WEBHOOK_BACKOFF_BASE * 2^(attempt-1) seconds) up to
-INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS attempts; after INTEGRATIONS_WEBHOOK_DISABLE_AFTER consecutive
-failed attempts the endpoint is disabled (re-enable it by updating ``is_active``).
+Delivery: a 2xx answer, complete within INTEGRATIONS_WEBHOOK_TIMEOUT seconds (wall clock, from
+connecting to the last byte) and no larger than INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES, is
+success. Anything else is retried with exponential backoff (INTEGRATIONS_WEBHOOK_BACKOFF_BASE *
+2^(attempt-1) seconds) up to INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS attempts; after
+INTEGRATIONS_WEBHOOK_DISABLE_AFTER consecutive failed attempts the endpoint is disabled
+(re-enable it by updating ``is_active``). Deliveries are sent by one drain task per tenant
+(``webhooks_drain``), pings first, so one tenant's slow receivers never hold more than one
+worker slot; retries are sent when due (within a minute of their time).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
 from integrations import conf, crypto
-from integrations.http import UnsafeUrl, guarded_session, url_guard
+from integrations.http import DeadlineExceeded, ResponseTooLarge, UnsafeUrl, outbound_request, url_guard
 from integrations.models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -175,14 +179,99 @@ def webhook_envelope(*, event: str, payload: dict, event_id: str) -> dict:
             "tenant": getattr(tenant, "slug", ""), "data": payload}
 
 
-def _enqueue(delivery_ids: list[int]) -> None:
-    from integrations.tasks import webhook_deliver_task
+DRAIN = "webhooks"  # the slot, flag and due-index name of the per-tenant drain
+
+
+def webhooks_kick(*, force: bool = False) -> None:
+    """After commit: make sure a drain of the current tenant's deliveries is queued. Many events
+    ask for one; one task is queued until it runs (``force`` queues one regardless: the sweep)."""
+    from integrations import limits
+    from integrations.tasks import webhook_drain_task
+
+    schema = connection.schema_name
 
     def send():
-        for delivery_id in delivery_ids:
-            webhook_deliver_task.delay(delivery_id=delivery_id)
+        limits.due_mark(DRAIN, when=time.time(), schema=schema)
+        if force or limits.flag_set_once(DRAIN, ttl=600, schema=schema):
+            webhook_drain_task.delay()
 
     transaction.on_commit(send)
+
+
+def _due_batch(*, limit: int = 50) -> list[tuple[int, str]]:
+    """Up to ``limit`` (id, event) of deliveries to attempt now: pings first (someone is waiting
+    for them), then the oldest. Each part walks its own partial index, in order, so a backlog of a
+    million deliveries costs no sort."""
+    now = timezone.now()
+    rows = WebhookDelivery.objects.values_list("id", "event", "created_at")
+    pings = list(rows.filter(event=PING_EVENT, status=WebhookDelivery.Status.PENDING).order_by("created_at", "id")[
+        :limit])
+    if pings:
+        return [(pk, event) for pk, event, _ in pings]
+    fresh = list(rows.filter(status=WebhookDelivery.Status.PENDING).order_by("created_at", "id")[:limit])
+    retries = list(rows.filter(status=WebhookDelivery.Status.RETRYING, next_retry_at__lte=now)
+                   .order_by("next_retry_at", "id")[:limit])
+    return [(pk, event) for pk, event, _ in sorted(fresh + retries, key=lambda row: (row[2], row[0]))[:limit]]
+
+
+def webhooks_drain(*, budget: float | None = None) -> int:
+    """Attempt the current tenant's due deliveries one at a time, for up to ``budget`` seconds
+    (INTEGRATIONS_WEBHOOK_DRAIN_SECONDS; at least one attempt), and return how many were made.
+
+    Fair queueing between tenants: one drain per tenant runs at a time (a Redis slot), so a
+    tenant's slow receivers hold one worker slot at most, never the pool; a drain that ends with
+    work left queues its follow-up behind the tasks already waiting (other tenants' drains, syncs).
+    Retries come due later: ``webhooks_wake_due`` (every minute) queues the drain then."""
+    from integrations import limits
+
+    budget = float(conf.get("INTEGRATIONS_WEBHOOK_DRAIN_SECONDS") if budget is None else budget)
+    hold = budget + float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT")) + 120  # a killed drain frees it then
+    token = limits.slot_try_acquire(DRAIN, limit=1, ttl=hold)
+    if token is None:
+        return 0  # another drain of this tenant is running; it looks again before it ends
+    started, attempts, tried = time.monotonic(), 0, set()
+    try:
+        while attempts == 0 or time.monotonic() - started < budget:
+            batch = [(pk, event) for pk, event in _due_batch() if pk not in tried]
+            if not batch:
+                break
+            for pk, event in batch:
+                tried.add(pk)
+                webhook_delivery_attempt(delivery_id=pk, retry=event != PING_EVENT)
+                attempts += 1
+                if time.monotonic() - started >= budget:
+                    break
+    finally:
+        limits.slot_release(DRAIN, token)
+        limits.flag_clear(DRAIN)  # from here on, a new delivery queues its own drain
+    if _due_batch(limit=1):
+        webhooks_kick()
+    else:
+        later = (WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RETRYING)
+                 .order_by("next_retry_at").values_list("next_retry_at", flat=True).first())
+        if later is None:
+            limits.due_unmark(DRAIN)
+        else:
+            limits.due_mark(DRAIN, when=later.timestamp(), earlier_only=False)
+    return attempts
+
+
+def webhooks_wake_due(*, now: float | None = None) -> int:
+    """Public schema, every minute: queue a drain for each active tenant whose retries (or
+    deliveries whose drain was lost with its worker) are due by ``now`` (unix seconds). Returns
+    how many were queued."""
+    from integrations import limits
+    from integrations.tasks import webhook_drain_task
+    from tenants.selectors import tenant_list_active
+
+    due = set(limits.due_schemas(DRAIN, now=time.time() if now is None else now))
+    if not due:
+        return 0
+    count = 0
+    for tenant in tenant_list_active().filter(schema_name__in=due):
+        webhook_drain_task.apply_async(headers={"_schema_name": tenant.schema_name})
+        count += 1
+    return count
 
 
 #: Per process and schema: which events any active endpoint wants, for a few seconds. Ingest
@@ -227,31 +316,50 @@ def webhook_emit(*, event: str, payload: dict) -> list[int]:
         deliveries = WebhookDelivery.objects.bulk_create([
             WebhookDelivery(endpoint=endpoint, event=event, event_id=event_id, payload=envelope)
             for endpoint in endpoints])
-        _enqueue([d.pk for d in deliveries])
+        webhooks_kick()
     return [d.pk for d in deliveries]
+
+
+#: What the delivery log keeps of a receiver's answer (characters); we read at most
+#: INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES of it.
+RESPONSE_EXCERPT_CHARS = 500
+
+
+def _excerpt(content: bytes, secret: str) -> str:
+    text = content[:RESPONSE_EXCERPT_CHARS * 4].decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
+    return crypto.mask(text, [secret])
 
 
 def _post(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, int, str, str]:
     """POST the signed delivery: (status code or None, elapsed ms, response excerpt, error). The
-    URL is checked again now: its host may resolve elsewhere than when it was registered."""
+    URL is checked again now: its host may resolve elsewhere than when it was registered. The
+    whole attempt (connect, answer, body) has INTEGRATIONS_WEBHOOK_TIMEOUT seconds, wall clock,
+    and at most INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES of the answer are read."""
     secret = crypto.decrypt_text(endpoint.secret_encrypted)
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     headers = webhook_signed_headers(secret=secret, event=delivery.event, event_id=str(delivery.event_id),
                                      delivery=str(delivery.pk), body=body)
+    timeout = float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT"))
     started = time.perf_counter()
+
+    def elapsed() -> int:
+        return int((time.perf_counter() - started) * 1000)
+
     try:
-        url_guard(endpoint.url, field="url")
-        with guarded_session() as session:
-            response = session.post(endpoint.url, data=body, headers=headers, allow_redirects=False,
-                                    timeout=float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT")))
+        response = outbound_request("POST", endpoint.url, data=body, headers=headers, timeout=timeout, deadline=timeout,
+                                    max_bytes=int(conf.get("INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES")))
     except UnsafeUrl as exc:
-        return None, int((time.perf_counter() - started) * 1000), "", f"Refused: {exc.message}"[:500]
+        return None, elapsed(), "", f"Refused: {exc.message}"[:500]
+    except ResponseTooLarge as exc:
+        return (exc.response.status_code, elapsed(), _excerpt(exc.response.content, secret),
+                f"The answer is larger than {exc.limit} bytes; stopped reading.")
+    except DeadlineExceeded:
+        return None, elapsed(), "", f"No complete answer within {timeout:g}s."
     except requests.Timeout:
-        return None, int((time.perf_counter() - started) * 1000), "", "Timed out."
+        return None, elapsed(), "", "Timed out."
     except requests.RequestException as exc:
-        return None, int((time.perf_counter() - started) * 1000), "", f"Could not connect ({type(exc).__name__})."
-    elapsed = int((time.perf_counter() - started) * 1000)
-    return response.status_code, elapsed, crypto.mask(response.text[:500], [secret]), ""
+        return None, elapsed(), "", f"Could not connect ({type(exc).__name__})."
+    return response.status_code, elapsed(), _excerpt(response.content, secret), ""
 
 
 def webhook_delivery_attempt(*, delivery_id: int, retry: bool = True) -> int | None:
@@ -269,7 +377,7 @@ def webhook_delivery_attempt(*, delivery_id: int, retry: bool = True) -> int | N
             delivery.save(update_fields=["status", "error", "next_retry_at", "updated_at"])
             return None
     code, elapsed, excerpt, error = _post(endpoint=endpoint, delivery=delivery)
-    ok = code is not None and 200 <= code < 300
+    ok = code is not None and 200 <= code < 300 and not error
     now = timezone.now()
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
@@ -315,22 +423,24 @@ def webhook_redeliver(*, endpoint_id: int, delivery_id: int, actor: Actor) -> We
                                           payload=original.payload, redelivery_of=original)
     _audit(actor=actor, action="webhook_delivery.redeliver", endpoint=original.endpoint,
            changes={"delivery": original.pk, "new_delivery": copy.pk})
-    _enqueue([copy.pk])
+    webhooks_kick()
     return copy
 
 
+@transaction.atomic
 def webhook_ping(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
-    """Send a signed ``webhook.ping`` to the endpoint now (once, no retries) and return the
-    delivery with the receiver's answer. Works on a disabled endpoint, to test it before enabling."""
+    """Queue a signed ``webhook.ping`` to the endpoint (sent once by the worker, before the
+    tenant's other deliveries, no retries) and return its delivery, still ``pending``: the
+    receiver's answer appears in the endpoint's delivery log. Never sent from here: a web request
+    must not wait on a host the tenant chose. Works on a disabled endpoint, to test it before
+    enabling."""
     import uuid
 
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     event_id = str(uuid.uuid4())
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, event=PING_EVENT, event_id=event_id,
-            payload=webhook_envelope(event=PING_EVENT, payload={"endpoint_id": endpoint.pk}, event_id=event_id))
-        _audit(actor=actor, action="webhook_endpoint.ping", endpoint=endpoint)
-    webhook_delivery_attempt(delivery_id=delivery.pk, retry=False)
-    delivery.refresh_from_db()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=PING_EVENT, event_id=event_id,
+        payload=webhook_envelope(event=PING_EVENT, payload={"endpoint_id": endpoint.pk}, event_id=event_id))
+    _audit(actor=actor, action="webhook_endpoint.ping", endpoint=endpoint)
+    webhooks_kick()
     return delivery

@@ -23,6 +23,24 @@ def _fast_http(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_outbound_in_requests(settings):
+    """No request thread may call out (cdp.http raises instead of logging): every test here
+    proves it for the paths it takes."""
+    settings.CDP_FORBID_OUTBOUND_IN_REQUESTS = True
+
+
+@pytest.fixture(autouse=True)
+def _fresh_outbound_slots():
+    """Per-tenant slots, drain flags and hook throttles live in Redis, outside the test's
+    transaction: each test starts without any left by another."""
+    from tests.integrations.fakes import clear_outbound_keys
+
+    clear_outbound_keys()
+    yield
+    clear_outbound_keys()
+
+
+@pytest.fixture(autouse=True)
 def _no_plan_quota():
     """Plan quotas are licensing's to test; here they would only couple the suites."""
     from cdp import registry as cdp_registry

@@ -370,3 +370,15 @@ class FakeCrm(FakeServer):
         for profile in body["data"]["customers"]:
             self.profiles[profile["id"]] = profile
         return Reply(202, {"accepted": len(body["data"]["customers"])})
+
+
+# --- Redis state the integrations keep between tasks -----------------------------------------------------
+
+def clear_outbound_keys() -> None:
+    """Drop per-tenant outbound slots, drain flags, the due index and the VTEX hook throttle."""
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    for pattern in ("cdp:outbound:*", "*throttle_vtex_hook*"):
+        for key in redis.scan_iter(match=pattern, count=1000):
+            redis.delete(key)

@@ -234,7 +234,8 @@ def test_stale_claim_is_taken_over(in_alpha, vtex, actor, settings):
     seed(vtex, 1)
     integration = make_vtex_integration(vtex, actor)
     killed = sync_claim(integration_id=integration.pk, trigger="manual")
-    Integration.objects.filter(pk=integration.pk).update(sync_started_at=days_ago(1))
+    # its worker died: nobody renewed the lease, which ran out
+    Integration.objects.filter(pk=integration.pk).update(lease_expires_at=days_ago(0.01))
 
     log = integration_sync(integration_id=integration.pk)
 

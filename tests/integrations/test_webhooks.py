@@ -123,11 +123,13 @@ def test_failures_retry_with_backoff_then_auto_disable(in_alpha, receiver, actor
     assert webhook_emit(event="segment.left", payload={"customer_id": 2}) == []
 
 
-def test_celery_task_retries_with_countdown_until_success(in_alpha, receiver, actor, settings):
-    from celery.exceptions import Retry
+def test_drain_task_retries_when_due_until_success(in_alpha, receiver, actor, settings):
+    import datetime
+
+    from django.utils import timezone
 
     from integrations.services import webhook_emit
-    from integrations.tasks import webhook_deliver_task
+    from integrations.tasks import webhook_drain_task
 
     settings.INTEGRATIONS_WEBHOOK_BACKOFF_BASE = 30
     answers = [fakes.Reply(503), fakes.Reply(502)]
@@ -136,13 +138,17 @@ def test_celery_task_retries_with_countdown_until_success(in_alpha, receiver, ac
     endpoint_for(receiver, actor, events=["churn.band_changed"])
     delivery_id, = webhook_emit(event="churn.band_changed", payload={"customer_id": 3, "band": "high"})
 
-    # each failed attempt asks Celery for a retry with an exponential countdown
-    for countdown in (30, 60):
-        with pytest.raises(Retry) as retry:
-            webhook_deliver_task.delay(delivery_id=delivery_id)  # eager in tests; the worker re-runs it later
-        assert retry.value.when == countdown
-        assert WebhookDelivery.objects.get(pk=delivery_id).status == "retrying"
-    webhook_deliver_task.delay(delivery_id=delivery_id)
+    # each failed attempt schedules the next one with an exponential backoff; the drain (the
+    # tenant's worker task) sends what is due and leaves the rest for later
+    for backoff in (30, 60):
+        assert webhook_drain_task.delay().get() == 1  # eager in tests; beat and emits queue it for real
+        delivery = WebhookDelivery.objects.get(pk=delivery_id)
+        assert delivery.status == "retrying"
+        assert backoff - 5 < (delivery.next_retry_at - timezone.now()).total_seconds() <= backoff
+        assert webhook_drain_task.delay().get() == 0  # not due yet
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            next_retry_at=timezone.now() - datetime.timedelta(seconds=1))
+    webhook_drain_task.delay()
 
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
     assert delivery.status == "success" and delivery.attempts == 3 and delivery.response_code == 204
@@ -161,8 +167,13 @@ def test_api_endpoints_redeliver_and_ping(world, receiver, api_key, django_captu
     detail = client.get(f"/api/v1/webhooks/{endpoint_id}/")
     assert secret not in detail.content.decode() and "secret" not in detail.json()
 
-    ping = client.post(f"/api/v1/webhooks/{endpoint_id}/ping/")
-    assert ping.status_code == 200 and ping.json()["status"] == "success" and ping.json()["response_code"] == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        ping = client.post(f"/api/v1/webhooks/{endpoint_id}/ping/")
+    assert ping.status_code == 202 and ping.json()["status"] == "pending"  # queued, answered at once
+    # the worker sent it after the request; its answer is in the delivery log
+    logged = client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/?event=webhook.ping").json()["results"]
+    assert logged[0]["id"] == ping.json()["id"] and logged[0]["status"] == "success"
+    assert logged[0]["response_code"] == 200
     request = receiver.hits("/hook")[-1]
     assert request.headers["x-cdp-event"] == "webhook.ping"
 
@@ -309,6 +320,7 @@ def test_registration_accepts_public_addresses_and_refuses_internal_updates(worl
 
 def test_delivery_refuses_an_endpoint_that_now_resolves_inside(in_alpha, receiver, actor, settings):
     from integrations.services import webhook_delivery_attempt, webhook_emit, webhook_ping
+    from integrations.services.webhooks import webhooks_drain
 
     # given an endpoint that passed registration, whose host now resolves to an internal address
     endpoint = endpoint_for(receiver, actor, events=["*"])
@@ -322,7 +334,9 @@ def test_delivery_refuses_an_endpoint_that_now_resolves_inside(in_alpha, receive
     assert countdown is not None and delivery.status == "retrying" and delivery.attempts == 1
     assert delivery.response_code is None and delivery.error.startswith("Refused:")
     assert "public address" in delivery.error
-    ping = webhook_ping(endpoint_id=endpoint.pk, actor=actor)
+    ping = webhook_ping(endpoint_id=endpoint.pk, actor=actor)  # queued; the worker sends it
+    webhooks_drain()
+    ping.refresh_from_db()
     assert ping.status == "failed" and ping.error.startswith("Refused:")
     assert not receiver.hits("/hook")
 
