@@ -15,3 +15,15 @@ URL_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{1,15}://)(?:[^\s/@?#]*@)?([^\s/?#:
 def url_redact(text) -> str:
     """``text`` with every URL reduced to ``scheme://host`` (plus ``/…`` when something followed)."""
     return URL_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}" + ("/…" if m.group(3) else ""), str(text or ""))
+
+
+def urls_redact(value):
+    """``value`` (text, or lists and dicts of them, as audit ``changes`` are) with every URL in it
+    reduced by ``url_redact``; other values as they were."""
+    if isinstance(value, str):
+        return url_redact(value)
+    if isinstance(value, (list, tuple)):
+        return [urls_redact(item) for item in value]
+    if isinstance(value, dict):
+        return {key: urls_redact(item) for key, item in value.items()}
+    return value

@@ -12,6 +12,7 @@ from django.db.utils import IntegrityError
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.redact import urls_redact
 from integrations import crypto
 from integrations.connectors import credential_urls
 from integrations.http import url_guard
@@ -99,7 +100,7 @@ def _audit(*, actor: Actor, action: str, integration: Integration, changes: dict
     from tenants.services import audit_record
 
     audit_record(actor=actor, action=action, resource_type="integration", resource_id=integration.pk,
-                 tenant=connection.tenant, changes=changes or {})
+                 tenant=connection.tenant, changes=urls_redact(changes or {}))
 
 
 @transaction.atomic

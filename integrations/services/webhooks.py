@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
+from cdp.redact import urls_redact
 from integrations import conf, crypto
 from integrations.http import DeadlineExceeded, ResponseTooLarge, UnsafeUrl, outbound_request, url_guard
 from integrations.models import WebhookDelivery, WebhookEndpoint
@@ -99,7 +100,7 @@ def _audit(*, actor: Actor, action: str, endpoint: WebhookEndpoint, changes: dic
     from tenants.services import audit_record
 
     audit_record(actor=actor, action=action, resource_type="webhook_endpoint", resource_id=endpoint.pk,
-                 tenant=connection.tenant, changes=changes or {})
+                 tenant=connection.tenant, changes=urls_redact(changes or {}))
 
 
 @transaction.atomic
