@@ -108,7 +108,8 @@ class TenantAdmin(admin.ModelAdmin):
         if obj is None:
             return [(None, {"fields": ("name", "slug", "type", "domain")})]
         return [
-            (None, {"fields": ("name", "slug", "schema_name", "type", "status", "onboarding_completed")}),
+            (None, {"fields": ("name", "slug", "schema_name", "type", "status", "status_reason",
+                               "onboarding_completed")}),
             ("Settings and branding", {"fields": ("settings", "branding")}),
             ("Metadata", {"fields": ("created_at", "updated_at", "open_admin")}),
         ]
