@@ -67,7 +67,7 @@ def customer(world):
 
 @pytest.mark.parametrize("who", ["viewer", "analyst", "read-key"])
 def test_viewers_analysts_and_read_only_keys_cannot_write(world, customer, alpha_client, api_key, who):
-    client = (api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "analytics", "export"]))
+    client = (api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "analytics"]))
               if who == "read-key" else alpha_client(world.user(f"alpha_{who}")))
     assert client.patch(f"/api/v1/customers/{customer.pk}/", {"first_name": "X"},
                         content_type="application/json").status_code == 403
