@@ -34,8 +34,8 @@ from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenie
 from tenants.models import Invitation, Membership, Tenant, User
 from tenants.services.audit import audit_record
 from tenants.services.memberships import (
-    _check_role,
-    _lock_tenant,
+    role_check,
+    tenant_lock,
     check_may_manage,
     membership_authority,
     membership_create_locked,
@@ -82,7 +82,7 @@ def invitation_create(*, tenant: Tenant, email: str, role: str, actor: Actor, sc
         validate_email(email)
     except ValidationError:
         raise ApplicationError(_("Enter a valid e-mail address."), fields={"email": [_("Enter a valid e-mail address.")]})
-    _check_role(role)
+    role_check(role)
     if tenant.is_public:
         raise ApplicationError("Invitations belong to a tenant.", fields={"tenant": ["Not a tenant."]})
     authority = membership_authority(actor=actor, tenant=tenant, perm="tenants.add_invitation")
@@ -90,7 +90,7 @@ def invitation_create(*, tenant: Tenant, email: str, role: str, actor: Actor, sc
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
     with transaction.atomic():
-        _lock_tenant(tenant)
+        tenant_lock(tenant)
         if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
             raise Conflict(_("That person is already a member."), code="already_member",
                            fields={"email": [_("Already a member.")]})
@@ -149,7 +149,7 @@ def invitation_accept(*, token: str, tenant: Tenant, actor: Actor, user: User | 
     e-mail with ``password``. Single use under concurrency (the row is locked). Returns the
     membership (an existing member keeps their role)."""
     with transaction.atomic():
-        _lock_tenant(tenant)
+        tenant_lock(tenant)
         invitation = invitation_get_open(token=token, tenant=tenant)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.status != "pending":

@@ -56,7 +56,7 @@ def user_create(*, email: str, password: str | None, full_name: str = "", is_sta
     return user
 
 
-def _check_role(role: str) -> None:
+def role_check(role: str) -> None:
     if role not in Role.values:
         raise ApplicationError(_("Unknown role."), code="invalid_role",
                                fields={"role": [_("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}]})
@@ -86,7 +86,7 @@ def check_may_manage(authority: Authority, *, current_role: str | None = None, n
         raise PermissionDenied(_("Only owners grant the role '%(role)s'.") % {"role": new_role})
 
 
-def _lock_tenant(tenant: Tenant) -> None:
+def tenant_lock(tenant: Tenant) -> None:
     Tenant.objects.select_for_update().filter(pk=tenant.pk).exists()
 
 
@@ -115,7 +115,7 @@ def membership_set(*, user: User, tenant: Tenant, role: str, actor: Actor) -> Me
     For an existing member this is ``membership_role_change``. Creating a membership directly
     (attaching a platform user who did not accept an invitation) is refused to everyone but
     platform operators and the system: tenants invite people by e-mail instead."""
-    _check_role(role)
+    role_check(role)
     if tenant.is_public:
         raise ApplicationError("Memberships belong to a tenant.", fields={"tenant": ["Not a tenant."]})
     existing = Membership.objects.filter(user=user, tenant=tenant).values_list("pk", flat=True).first()
@@ -126,7 +126,7 @@ def membership_set(*, user: User, tenant: Tenant, role: str, actor: Actor) -> Me
         raise PermissionDenied(_("People join an organization by accepting an e-mail invitation."),
                                code="invitation_required")
     with transaction.atomic():
-        _lock_tenant(tenant)
+        tenant_lock(tenant)
         existing = Membership.objects.filter(user=user, tenant=tenant).first()
         if existing is not None:
             return existing if existing.role == role else _role_change_locked(existing, role=role, actor=actor)
@@ -147,10 +147,10 @@ def _role_change_locked(membership: Membership, *, role: str, actor: Actor) -> M
 def membership_role_change(*, membership_id: int, tenant: Tenant, role: str, actor: Actor) -> Membership:
     """Change a member's role within the hierarchy (see the module doc). Idempotent: the same
     role again writes nothing. Another tenant's membership is not found."""
-    _check_role(role)
+    role_check(role)
     authority = membership_authority(actor=actor, tenant=tenant)
     with transaction.atomic():
-        _lock_tenant(tenant)
+        tenant_lock(tenant)
         membership = Membership.objects.select_related("user", "tenant").filter(pk=membership_id, tenant=tenant).first()
         if membership is None:
             raise NotFound(_("No such member."))
@@ -166,7 +166,7 @@ def membership_remove(*, membership_id: int, tenant: Tenant, actor: Actor) -> No
     never orphaned. Another tenant's membership is not found."""
     authority = membership_authority(actor=actor, tenant=tenant, perm="tenants.delete_membership")
     with transaction.atomic():
-        _lock_tenant(tenant)
+        tenant_lock(tenant)
         membership = Membership.objects.select_related("user").filter(pk=membership_id, tenant=tenant).first()
         if membership is None:
             raise NotFound(_("No such member."))
