@@ -18,6 +18,7 @@ from analytics.forms import RunForm, SegmentForm
 from analytics.models import ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
+from tenants.roles import EXPORT
 from tenants.services import actor_from_request
 from tenants.views import paginate, portal_page
 
@@ -150,11 +151,12 @@ def segment_detail_page(request, pk: int):
     })
 
 
-@portal_page()
+@portal_page(EXPORT)
 def segment_export_page(request, pk: int):
+    """Bulk personal data: the ``export`` capability only (owners, admins); audited."""
     segment = Segment.objects.filter(pk=pk).first()
     if segment is None:
         raise Http404("No such segment.")
-    return segment_csv_response(segment)
+    return segment_csv_response(segment, actor=actor_from_request(request))
 
 

@@ -14,7 +14,7 @@ from cdp.admin_mixins import ServiceFormAdminMixin
 from cdp.exceptions import ApplicationError
 from integrations import services
 from integrations.models import AdSpendDaily, Integration, SyncLog, WebhookDelivery, WebhookEndpoint
-from tenants.admin_site import TenantModelAdmin, tenant_admin_site
+from tenants.admin_site import ShowSecretOnceAdminMixin, TenantModelAdmin, tenant_admin_site
 from tenants.services import actor_from_request
 
 
@@ -124,7 +124,7 @@ class WebhookEndpointAdminForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint, site=tenant_admin_site)
-class WebhookEndpointAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+class WebhookEndpointAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, TenantModelAdmin):
     form = WebhookEndpointAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "is_active", "consecutive_failures", "disabled_at", "created_at"]
@@ -142,8 +142,9 @@ class WebhookEndpointAdmin(ServiceFormAdminMixin, TenantModelAdmin):
                                                     is_active=data["is_active"])
         endpoint, secret = services.webhook_endpoint_create(actor=actor, url=data["url"], events=data["events"],
                                                             description=data["description"])
-        # Shown once, like an API key: the receiver needs it to verify signatures.
-        self.message_user(request, f"Signing secret (shown once): {secret}", messages.WARNING)
+        # Shown once, like an API key, on the page answering the form (never in a message, which
+        # would keep it in the messages storage): the receiver needs it to verify signatures.
+        self.show_secret_once(request, label="Signing secret", secret=secret)
         return endpoint
 
     def delete_model(self, request, obj):

@@ -11,24 +11,55 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from cdp.admin_mixins import ReadOnlyAdminMixin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from cdp.exceptions import ApplicationError
-from tenants.admin_site import TenantScopedAdmin, can_manage_tenant, tenant_admin_site
-from tenants.forms import ApiKeyCreateForm, TenantProvisionForm, UserChangeForm, UserCreationForm
-from tenants.models import ApiKey, AuditLog, Domain, FeatureFlag, Membership, SystemConfig, Tenant, User, UserSession
-from tenants.selectors import user_sessions_all, user_sessions_for_tenant
+from tenants.admin_site import ShowSecretOnceAdminMixin, TenantScopedAdmin, holds, tenant_admin_site
+from tenants.auth import CountingAdminAuthenticationForm
+from tenants.forms import (
+    ApiKeyCreateForm,
+    InvitationAdminForm,
+    TenantProvisionForm,
+    UserChangeForm,
+    UserCreationForm,
+)
+from tenants.models import (
+    ApiKey,
+    AuditLog,
+    Domain,
+    FeatureFlag,
+    Invitation,
+    Membership,
+    SystemConfig,
+    Tenant,
+    User,
+    UserSession,
+)
+from tenants.portal_forms import role_choices, scope_choices
+from tenants.roles import AUDIT, KEYS, MEMBERS, SECURITY
+from tenants.selectors import user_capabilities, user_sessions_all, user_sessions_for_tenant
 from tenants.services import (
     actor_from_request,
     api_key_create,
     api_key_revoke,
+    grantable_roles,
+    invitation_create,
+    invitation_revoke,
     membership_remove,
+    membership_role_change,
     membership_set,
     tenant_provision,
     tenant_update,
     user_session_revoke,
 )
 from tenants.services.jump import jump_url
+from tenants.services.memberships import check_may_manage, membership_authority
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
+
+# The operators' sign-in counts a refused (non-staff) account as a failed attempt (django-axes).
+admin.site.login_form = CountingAdminAuthenticationForm
 
 
 class DomainInline(admin.TabularInline):
@@ -77,7 +108,8 @@ class TenantAdmin(admin.ModelAdmin):
         if obj is None:
             return [(None, {"fields": ("name", "slug", "type", "domain")})]
         return [
-            (None, {"fields": ("name", "slug", "schema_name", "type", "status", "onboarding_completed")}),
+            (None, {"fields": ("name", "slug", "schema_name", "type", "status", "status_reason",
+                               "onboarding_completed")}),
             ("Settings and branding", {"fields": ("settings", "branding")}),
             ("Metadata", {"fields": ("created_at", "updated_at", "open_admin")}),
         ]
@@ -178,8 +210,18 @@ class UserAdmin(BaseUserAdmin):
         return ", ".join(f"{m.tenant.slug} ({m.role})" for m in obj.memberships.all())
 
 
+def _refusal_to_403(call):
+    """A refusal raised where the admin cannot show a form error (delete) becomes its 403 page."""
+    try:
+        return call()
+    except ApplicationError as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    """Operators may attach any user and give any role (the last-owner rule still holds)."""
+
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("role", "tenant")
     search_fields = ("user__email", "tenant__slug", "tenant__name")
@@ -195,17 +237,69 @@ class MembershipAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def save_model(self, request, obj, form, change):
-        saved = membership_set(user=obj.user, tenant=obj.tenant, role=obj.role, actor=actor_from_request(request))
-        obj.pk = saved.pk
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            return membership_role_change(membership_id=obj.pk, tenant=obj.tenant, role=form.cleaned_data["role"],
+                                          actor=actor)
+        return membership_set(user=form.cleaned_data["user"], tenant=form.cleaned_data["tenant"],
+                              role=form.cleaned_data["role"], actor=actor)
 
     def delete_model(self, request, obj):
-        membership_remove(membership_id=obj.pk, tenant=obj.tenant, actor=actor_from_request(request))
+        _refusal_to_403(lambda: membership_remove(membership_id=obj.pk, tenant=obj.tenant,
+                                                  actor=actor_from_request(request)))
 
 
-class ApiKeyAdminMixin:
-    """Keys are created through the service (the secret is shown once, as a message) and never
-    edited; revoking is an action. The hash is never displayed."""
+class InvitationAdminMixin:
+    list_display = ("email", "role", "invitation_status", "invited_by_label", "created_at", "expires_at")
+    list_filter = ("role", "accepted_at", "revoked_at")
+    search_fields = ("email",)
+    readonly_fields = ("email", "role", "invited_by_label", "created_at", "expires_at", "accepted_at",
+                       "accepted_by", "revoked_at", "invitation_status")
+    fields = readonly_fields
+    actions = ("revoke_invitations",)
+
+    @admin.display(description=gettext_lazy("Status"))
+    def invitation_status(self, obj):
+        return obj.status
+
+    def has_change_permission(self, request, obj=None):
+        return False  # view only; withdrawing is the action
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def invitation_tenant(self, request, obj):
+        return obj.tenant
+
+    @admin.action(description=gettext_lazy("Withdraw selected invitations"))
+    def revoke_invitations(self, request, queryset):
+        actor = actor_from_request(request)
+        done = 0
+        for invitation in queryset.select_related("tenant"):
+            try:
+                invitation_revoke(invitation_id=invitation.pk, tenant=self.invitation_tenant(request, invitation),
+                                  actor=actor)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{invitation.email}: {exc.message}", messages.ERROR)
+        self.message_user(request, _("%(count)d invitation(s) withdrawn.") % {"count": done})
+
+
+@admin.register(Invitation)
+class InvitationAdmin(InvitationAdminMixin, admin.ModelAdmin):
+    list_display = ("email", "tenant", "role", "invitation_status", "invited_by_label", "created_at", "expires_at")
+    list_filter = ("role", "tenant")
+    list_select_related = ("tenant",)
+
+    def has_add_permission(self, request):
+        return False  # tenants invite from their portal or admin
+
+
+class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
+    """Keys are created through the service (the secret is shown once, on the page answering the
+    form, never in a message) and never edited; revoking is an action. The hash is never
+    displayed. The scopes offered, and accepted, are those the person holds."""
 
     list_display = ("name", "prefix", "scopes", "key_status", "last_used_at", "created_at")
     list_filter = ("revoked_at", "created_at")
@@ -223,7 +317,23 @@ class ApiKeyAdminMixin:
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = ApiKeyCreateForm
-        return super().get_form(request, obj, **kwargs)
+        form_class = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            return form_class
+        grantable = self.grantable_scopes(request)
+
+        class ScopedForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if "scopes" in self.fields:  # a per-instance copy: the class's field is never changed
+                    self.fields["scopes"].choices = scope_choices(grantable)
+                    self.fields["scopes"].initial = [c for c in self.fields["scopes"].initial or [] if c in grantable]
+
+        return ScopedForm
+
+    def grantable_scopes(self, request):
+        """What the person may grant; None for the service to decide from the actor alone."""
+        return None
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -236,18 +346,16 @@ class ApiKeyAdminMixin:
     def key_tenant(self, request, form):
         return form.cleaned_data["tenant"]
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         if change:
-            return
+            return obj  # keys are never edited
         issued = api_key_create(
             tenant=self.key_tenant(request, form), name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"], expires_at=form.cleaned_data.get("expires_at"),
-            actor=actor_from_request(request),
+            actor=actor_from_request(request), capabilities=self.grantable_scopes(request),
         )
-        obj.__dict__.update({k: v for k, v in issued.api_key.__dict__.items() if not k.startswith("_")})
-        self.message_user(
-            request, f"Key created. Copy it now, it will not be shown again: {issued.key}", messages.WARNING
-        )
+        self.show_secret_once(request, label=_("Your new API key"), secret=issued.key)
+        return issued.api_key
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
@@ -259,6 +367,10 @@ class ApiKeyAdminMixin:
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ApiKeyAdminMixin, admin.ModelAdmin):
+    def grantable_scopes(self, request):
+        from tenants.roles import CAPABILITIES
+
+        return CAPABILITIES  # operators holding the model permission grant any scope
     list_display = ("name", "tenant", "prefix", "scopes", "key_status", "last_used_at", "created_at")
     list_filter = ("tenant", "revoked_at", "created_at")
     search_fields = ("name", "prefix", "tenant__slug")
@@ -381,31 +493,110 @@ class SystemConfigAdmin(admin.ModelAdmin):
 # --- The tenant's own admin ---------------------------------------------------------------------
 
 
-class TenantMembershipAdmin(TenantScopedAdmin):
+class TenantMembershipAdmin(ServiceFormAdminMixin, TenantScopedAdmin):
+    """The tenant's members. Nobody is picked from the platform's users: "Add" sends to the
+    invitation form; a change is a role change within the hierarchy; the user never changes."""
+
+    required_capability = MEMBERS
     list_display = ("user", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "user__full_name")
+    list_select_related = ("user",)
+    fields = ("user", "role")
+    readonly_fields = ("user",)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
 
-    list_filter = ("role",)
-    search_fields = ("user__email", "user__full_name")
-    list_select_related = ("user",)
-    raw_id_fields = ("user",)
+    def _may(self, request, obj) -> bool:
+        if obj is None:
+            return True
+        authority = membership_authority(actor=actor_from_request(request), tenant=connection.tenant)
+        try:
+            check_may_manage(authority, current_role=obj.role)
+        except ApplicationError:
+            return False
+        return True
 
-    def save_model(self, request, obj, form, change):
-        saved = membership_set(user=obj.user, tenant=connection.tenant, role=obj.role,
-                               actor=actor_from_request(request))
-        obj.pk = saved.pk
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may(request, obj)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # "Add membership" is "invite by e-mail": the invitation form, served (and posted) here.
+        return self.admin_site._registry[Invitation].add_view(request, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
+
+        class RoleForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if "role" in self.fields:
+                    self.fields["role"].choices = role_choices(roles)
+
+        return RoleForm
+
+    def service_save(self, request, obj, form, change):
+        return membership_role_change(membership_id=obj.pk, tenant=connection.tenant, role=form.cleaned_data["role"],
+                                      actor=actor_from_request(request))
 
     def delete_model(self, request, obj):
-        membership_remove(membership_id=obj.pk, tenant=connection.tenant, actor=actor_from_request(request))
+        _refusal_to_403(lambda: membership_remove(membership_id=obj.pk, tenant=connection.tenant,
+                                                  actor=actor_from_request(request)))
+
+
+class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantScopedAdmin):
+    """Invite by e-mail (what "Add membership" leads to); pending ones can be withdrawn."""
+
+    required_capability = MEMBERS
+    list_filter = ("role",)
+    form = InvitationAdminForm
+
+    def get_fields(self, request, obj=None):
+        return ("email", "role") if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def invitation_tenant(self, request, obj):
+        return connection.tenant
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
+
+        class RoleForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if "role" in self.fields:
+                    self.fields["role"].choices = role_choices(roles)
+
+        return RoleForm
+
+    def service_save(self, request, obj, form, change):
+        return invitation_create(tenant=connection.tenant, email=form.cleaned_data["email"],
+                                 role=form.cleaned_data["role"], actor=actor_from_request(request),
+                                 scheme=request.scheme, port=request.get_port())
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, _("Invitation sent to %(email)s.") % {"email": obj.email}, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("tenant_admin:tenants_invitation_changelist"))
 
 
 class TenantApiKeyAdmin(ApiKeyAdminMixin, TenantScopedAdmin):
+    required_capability = KEYS
+
     def key_tenant(self, request, form):
         return connection.tenant
+
+    def grantable_scopes(self, request):
+        return user_capabilities(user=request.user, tenant=connection.tenant)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -415,7 +606,13 @@ class TenantApiKeyAdmin(ApiKeyAdminMixin, TenantScopedAdmin):
 
 
 class TenantAuditLogAdmin(AuditLogAdminMixin, TenantScopedAdmin):
-    pass
+    required_capability = AUDIT
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return holds(request.user, AUDIT)
+
+    def has_module_permission(self, request) -> bool:
+        return holds(request.user, AUDIT)
 
 
 class TenantUserSessionAdmin(UserSessionAdminMixin, TenantScopedAdmin):
@@ -430,14 +627,23 @@ class TenantUserSessionAdmin(UserSessionAdminMixin, TenantScopedAdmin):
     def get_queryset(self, request):
         return user_sessions_for_tenant(tenant=connection.tenant)
 
+    required_capability = SECURITY
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return holds(request.user, SECURITY)
+
+    def has_module_permission(self, request) -> bool:
+        return holds(request.user, SECURITY)
+
     def revoke_tenant(self, request):
         return connection.tenant
 
     def has_revoke_permission(self, request) -> bool:
-        return can_manage_tenant(request.user)
+        return holds(request.user, SECURITY)
 
 
 tenant_admin_site.register(Membership, TenantMembershipAdmin)
+tenant_admin_site.register(Invitation, TenantInvitationAdmin)
 tenant_admin_site.register(ApiKey, TenantApiKeyAdmin)
 tenant_admin_site.register(AuditLog, TenantAuditLogAdmin)
 tenant_admin_site.register(UserSession, TenantUserSessionAdmin)

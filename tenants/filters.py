@@ -4,7 +4,7 @@ from django.db.models import Q
 
 from cdp.filters import IsoDateTimeFilter
 
-from tenants.models import ApiKey, AuditLog, Membership, Role, UserSession
+from tenants.models import ApiKey, AuditLog, Invitation, Membership, Role, UserSession
 
 MAX_ID = 2**63 - 1
 
@@ -24,6 +24,15 @@ class MembershipFilter(django_filters.FilterSet):
 
     class Meta:
         model = Membership
+        fields = ["role", "email"]
+
+
+class InvitationFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Role.choices)
+    email = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Invitation
         fields = ["role", "email"]
 
 

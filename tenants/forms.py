@@ -4,21 +4,42 @@ from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 
 from django.core.exceptions import ValidationError
 
-from tenants.models import ApiKey, Domain, Tenant, User, validate_slug
+from tenants.models import ApiKey, Domain, Invitation, Tenant, User, validate_slug
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 from tenants.services.provisioning import HOSTNAME_RE
 
 
-class UserCreationForm(BaseUserCreationForm):
+class LowercaseEmailMixin:
+    """E-mails are stored lowercase and unique whatever their case (sign-in ignores case)."""
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip().lower()
+        taken = User.objects.filter(email__iexact=email)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("A user with that email already exists.")
+        return email
+
+
+class UserCreationForm(LowercaseEmailMixin, BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "full_name")
 
 
-class UserChangeForm(BaseUserChangeForm):
+class UserChangeForm(LowercaseEmailMixin, BaseUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class InvitationAdminForm(forms.ModelForm):
+    """The tenant admin's "invite by e-mail" form (the service writes the invitation)."""
+
+    class Meta:
+        model = Invitation
+        fields = ("email", "role")
 
 
 class TenantProvisionForm(forms.ModelForm):

@@ -100,3 +100,65 @@ class UserSessionMiddleware:
     @staticmethod
     def _sign_out(request) -> None:
         logout(request)  # flushes (deletes) the Django session and sets request.user anonymous
+
+
+class TenantStatusMiddleware:
+    """The one gate for a tenant that is not active (suspended or cancelled), for every path of
+    its host: portal, tenant admin and API alike.
+
+    - the sign-in, sign-out and password-reset pages work, and so does the suspension page;
+    - members holding ``billing`` (owners) reach the portal's billing pages, to pay;
+    - the API answers 403 ``tenant_inactive`` in its error shape (the VTEX hook included);
+    - anyone not signed in is sent to the sign-in page; anyone signed in gets the suspension page
+      (403), which says why, for every other page, the tenant admin included.
+    Placed after the session middlewares, so ``request.user`` is known."""
+
+    OPEN = frozenset({"portal:login", "portal:logout", "portal:password_reset", "portal:password_reset_done",
+                      "portal:password_reset_confirm", "portal:password_reset_complete", "portal:suspended"})
+    BILLING_NAMESPACE = "billing"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from tenants.models import Tenant
+
+        tenant = getattr(connection, "tenant", None)
+        if not isinstance(tenant, Tenant) or tenant.is_public or tenant.status == Tenant.Status.ACTIVE:
+            return self.get_response(request)
+        match = self._resolve(request)
+        name = match.view_name if match else ""
+        if name in self.OPEN:
+            return self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            from cdp.api.errors import json_error_response
+
+            return json_error_response(403, "tenant_inactive", f"This tenant is {tenant.status}.")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            from django.shortcuts import redirect
+            from django.urls import reverse
+            from django.utils.http import urlencode
+
+            return redirect(f"{reverse('portal:login')}?{urlencode({'next': request.get_full_path()})}")
+        if match and match.namespace == self.BILLING_NAMESPACE and self._holds_billing(user, tenant):
+            return self.get_response(request)
+        from tenants.views import suspended_page
+
+        return suspended_page(request, status=403)
+
+    @staticmethod
+    def _resolve(request):
+        from django.urls import Resolver404, resolve
+
+        try:
+            return resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+        except Resolver404:
+            return None
+
+    @staticmethod
+    def _holds_billing(user, tenant) -> bool:
+        from tenants.roles import BILLING
+        from tenants.selectors import user_capabilities
+
+        return BILLING in user_capabilities(user=user, tenant=tenant)

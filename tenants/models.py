@@ -16,6 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -59,6 +60,10 @@ class Tenant(TenantMixin, TimeStampedModel):
     slug = models.SlugField(max_length=50, unique=True)
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.BUSINESS)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    status_reason = models.CharField(
+        max_length=500, blank=True,
+        help_text="Shown to the tenant's members while it is suspended or cancelled (e.g. 'Invoice 2026-11 unpaid').",
+    )
     settings = models.JSONField(default=default_tenant_settings, blank=True)
     branding = models.JSONField(default=default_branding, blank=True)
     onboarding_completed = models.BooleanField(default=False)
@@ -114,6 +119,11 @@ class UserManager(BaseUserManager):
         extra["is_superuser"] = True
         return self._create_user(email, password, **extra)
 
+    def get_by_natural_key(self, username):
+        # Sign-in ignores letter case: "Ana@Example.com" is ana@example.com. Emails are stored
+        # lowercase (``_create_user``, the admin forms) and unique regardless of case (Meta).
+        return self.get(email__iexact=(username or "").strip())
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in. Staff run the platform; everyone else acts through memberships."""
@@ -132,9 +142,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique",
+                                    violation_error_message="A user with that email already exists."),
+        ]
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = (self.email or "").strip().lower()
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
@@ -161,6 +179,62 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant.slug} ({self.role})"
+
+
+class Invitation(TimeStampedModel):
+    """An offer to join a tenant with a role, sent by e-mail. People join a tenant only this way.
+
+    Only a SHA-256 of the token is stored (the token is 256 random bits, so a fast hash is safe);
+    the link in the e-mail is the only copy. Single use (``accepted_at``), expiring
+    (``expires_at``) and revocable (``revoked_at``); at most one open invitation per address and
+    tenant (a new one replaces the old)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invited_by_label = models.CharField(max_length=255, blank=True, help_text="Who invited (user email or api-key).")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("email"), name="uniq_open_invitation_per_email",
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.tenant.slug} ({self.role})"
+
+    @property
+    def status(self) -> str:
+        """``accepted``, ``revoked``, ``expired`` or ``pending``."""
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "pending"
+
+
+class PasswordResetRequest(models.Model):
+    """One password-reset request, kept a day to limit them per e-mail and per client address
+    (in the database rather than the cache, so a limit is exact and survives a cache flush)."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    email_hash = models.CharField(max_length=64, help_text="SHA-256 of the lowercased e-mail.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_hash", "created_at"], name="pwreset_email_time"),
+            models.Index(fields=["ip_address", "created_at"], name="pwreset_ip_time"),
+        ]
 
 
 class ApiKey(TimeStampedModel):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp import registry
-from tenants.models import ApiKey, AuditLog, Membership, Tenant, User, UserSession
+from tenants.models import ApiKey, AuditLog, Invitation, Membership, Tenant, User, UserSession
 from tenants.roles import capabilities_for_role
 
 
@@ -22,6 +23,17 @@ def user_capabilities(*, user: User, tenant: Tenant) -> frozenset[str]:
     if user.is_authenticated and user.is_superuser and user.is_active:
         return capabilities_for_role("owner")
     return capabilities_for_role(membership_role(user=user, tenant=tenant))
+
+
+def invitations_open(*, tenant: Tenant) -> QuerySet[Invitation]:
+    """Pending (not used, not revoked, not expired) invitations of ``tenant``, newest first."""
+    return (Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True,
+                                      expires_at__gt=timezone.now()).order_by("-created_at", "-id"))
+
+
+def members_of(*, tenant: Tenant) -> QuerySet[Membership]:
+    """The tenant's memberships with their users (never anyone outside the tenant)."""
+    return Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email", "id")
 
 
 def tenant_usage(*, tenant: Tenant) -> dict:

@@ -1,41 +1,64 @@
-"""Portal pages on a tenant's host: sign-in, dashboard, members, API keys and sessions."""
+"""Portal pages on a tenant's host: sign-in, dashboard, members and invitations, API keys,
+sessions, password reset and the page a suspended tenant sees."""
 
 from __future__ import annotations
 
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cdp.admin_mixins import form_errors_add
 from cdp.context import client_ip
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
+from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
-from tenants.models import ApiKey, Membership
-from tenants.portal_forms import ApiKeyPortalForm
-from tenants.roles import KEYS, SECURITY
+from tenants.models import ApiKey, Domain, Membership, Tenant
+from tenants.portal_forms import (
+    ApiKeyPortalForm,
+    InvitationAcceptExistingForm,
+    InvitationAcceptNewForm,
+    InvitationForm,
+    RoleChangeForm,
+)
+from tenants.roles import BILLING, KEYS, MEMBERS, SECURITY
 from tenants.selectors import (
+    invitations_open,
+    members_of,
     tenant_usage,
     user_capabilities,
     user_sessions_for_tenant,
     user_sessions_for_user,
 )
 from tenants.services import (
+    InvitationInvalid,
     actor_from_request,
     api_key_create,
     api_key_revoke,
+    grantable_roles,
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    membership_remove,
+    membership_role_change,
     user_session_revoke,
     user_sessions_revoke_for_user,
 )
+from tenants.services.invitations import invitation_existing_user, invitation_get_open
 from tenants.services.jump import jump_consume
+
+__all__ = ["MemberAuthenticationForm", "paginate", "portal_page"]
 
 
 def portal_page(capability: str = "read"):
@@ -55,15 +78,6 @@ def portal_page(capability: str = "read"):
         return wrapper
 
     return decorator
-
-
-class MemberAuthenticationForm(AuthenticationForm):
-    """Only members of this tenant (or platform superusers) may sign in on its host."""
-
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        if not user_capabilities(user=user, tenant=connection.tenant):
-            raise self.get_invalid_login_error()
 
 
 class LoginView(auth_views.LoginView):
@@ -86,32 +100,176 @@ def dashboard(request):
     })
 
 
+def _members_page(request, *, invite_form=None, status=200):
+    tenant = connection.tenant
+    actor = actor_from_request(request)
+    roles = grantable_roles(actor=actor, tenant=tenant) if MEMBERS in request.capabilities else []
+    filterset = MembershipFilter(request.GET, queryset=members_of(tenant=tenant))
+    page = paginate(request, filterset.qs)
+    rows = []
+    for membership in page:
+        # Only the roles this person may act on get controls (the service decides again on POST).
+        manageable = bool(roles) and (membership.role in roles)
+        rows.append({"membership": membership, "manageable": manageable,
+                     "role_form": RoleChangeForm(initial={"role": membership.role}, roles=roles,
+                                                 prefix=f"m{membership.pk}") if manageable else None})
+    return render(request, "portal/members.html", {
+        "filter": filterset, "page": page, "rows": rows, "can_manage": bool(roles),
+        "invite_form": invite_form or (InvitationForm(roles=roles) if roles else None),
+        "invitations": list(invitations_open(tenant=tenant)[:100]) if roles else [],
+        "grantable": roles,
+    }, status=status)
+
+
 @portal_page()
 def members(request):
-    qs = Membership.objects.filter(tenant=connection.tenant).select_related("user").order_by("user__email")
-    filterset = MembershipFilter(request.GET, queryset=qs)
-    return render(request, "portal/members.html", {"filter": filterset, "page": paginate(request, filterset.qs)})
+    """Everyone may see who belongs to the organization; owners and admins also invite people,
+    change roles and remove members, each within the role hierarchy."""
+    return _members_page(request)
+
+
+def _service_call_to_message(request, call, success: str):
+    try:
+        result = call()
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return None
+    messages.success(request, success)
+    return result
+
+
+@portal_page(MEMBERS)
+@require_POST
+def member_invite(request):
+    tenant = connection.tenant
+    form = InvitationForm(request.POST, roles=grantable_roles(actor=actor_from_request(request), tenant=tenant))
+    if form.is_valid():
+        try:
+            invitation = invitation_create(tenant=tenant, actor=actor_from_request(request),
+                                           scheme=request.scheme, port=request.get_port(), **form.cleaned_data)
+        except ApplicationError as exc:
+            form_errors_add(form, exc)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            return redirect("portal:members")
+    return _members_page(request, invite_form=form, status=400)
+
+
+@portal_page(MEMBERS)
+@require_POST
+def member_role(request, pk: int):
+    form = RoleChangeForm(request.POST, prefix=f"m{pk}",
+                          roles=grantable_roles(actor=actor_from_request(request), tenant=connection.tenant))
+    if not form.is_valid():
+        raise DjangoPermissionDenied(_("You cannot give that role."))
+    _service_call_to_message(
+        request, lambda: membership_role_change(membership_id=pk, tenant=connection.tenant,
+                                                role=form.cleaned_data["role"], actor=actor_from_request(request)),
+        _("Role changed."))
+    return redirect("portal:members")
+
+
+@portal_page(MEMBERS)
+@require_POST
+def member_remove(request, pk: int):
+    _service_call_to_message(
+        request, lambda: membership_remove(membership_id=pk, tenant=connection.tenant,
+                                           actor=actor_from_request(request)),
+        _("Member removed."))
+    return redirect("portal:members")
+
+
+@portal_page(MEMBERS)
+@require_POST
+def invitation_revoke_view(request, pk: int):
+    _service_call_to_message(
+        request, lambda: invitation_revoke(invitation_id=pk, tenant=connection.tenant,
+                                           actor=actor_from_request(request)),
+        _("Invitation withdrawn."))
+    return redirect("portal:members")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_accept_view(request, token: str):
+    """The link from the invitation e-mail. Signed in as the invited address: one click. An
+    existing account signed out: its password (through ``authenticate``, so sign-in limits
+    apply). A new person: a name and a password. Every failure is a plain page, never a 500."""
+    tenant = connection.tenant
+    try:
+        invitation = invitation_get_open(token=token, tenant=tenant)
+    except InvitationInvalid as exc:
+        return render(request, "portal/invitation_invalid.html", {"message": exc.message}, status=410)
+    existing = invitation_existing_user(invitation=invitation)
+    signed_in_as_invited = (request.user.is_authenticated
+                            and request.user.email.lower() == invitation.email.lower())
+    signed_in_as_other = request.user.is_authenticated and not signed_in_as_invited
+    if signed_in_as_invited:
+        form = None
+    elif existing is not None:
+        form = InvitationAcceptExistingForm(request.POST or None)
+    else:
+        form = InvitationAcceptNewForm(request.POST or None)
+    context = {"invitation": invitation, "form": form, "existing": existing is not None,
+               "signed_in_as_other": signed_in_as_other}
+    if request.method != "POST" or signed_in_as_other:
+        return render(request, "portal/invitation_accept.html", context)
+    actor = actor_from_request(request)
+    user = request.user if signed_in_as_invited else None
+    if form is not None and not form.is_valid():
+        return render(request, "portal/invitation_accept.html", context, status=400)
+    if existing is not None and user is None:
+        user = authenticate(request, username=invitation.email, password=form.cleaned_data["password"])
+        if user is None:
+            if getattr(request, "axes_locked_out", False):
+                return render(request, "portal/locked_out.html", status=429)
+            form.add_error("password", _("This is not the password of %(email)s.") % {"email": invitation.email})
+            return render(request, "portal/invitation_accept.html", context, status=400)
+    try:
+        invitation_accept(token=token, tenant=tenant, actor=actor, user=user,
+                          password=form.cleaned_data.get("password1") if user is None else None,
+                          full_name=form.cleaned_data.get("full_name", "") if user is None else "")
+    except InvitationInvalid as exc:
+        return render(request, "portal/invitation_invalid.html", {"message": exc.message}, status=410)
+    except ApplicationError as exc:
+        if form is None:
+            raise DjangoPermissionDenied(exc.message) from exc
+        form_errors_add(form, exc)
+        return render(request, "portal/invitation_accept.html", context, status=400)
+    if user is None:
+        user = authenticate(request, username=invitation.email, password=form.cleaned_data["password1"])
+    if user is not None and not signed_in_as_invited:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, _("Welcome to %(name)s.") % {"name": tenant.name})
+    return redirect("portal:dashboard")
 
 
 @portal_page(KEYS)
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
+    """Create (with at most the scopes the person holds), list and revoke keys. A new key is
+    shown once, in this response, which no cache may keep."""
     new_key = None
-    form = ApiKeyPortalForm(request.POST or None)
+    grantable = request.capabilities
+    form = ApiKeyPortalForm(request.POST or None, grantable=grantable)
     if request.method == "POST" and form.is_valid():
         try:
-            issued = api_key_create(tenant=connection.tenant, actor=actor_from_request(request), **form.cleaned_data)
+            issued = api_key_create(tenant=connection.tenant, actor=actor_from_request(request),
+                                    capabilities=request.capabilities, **form.cleaned_data)
         except ApplicationError as exc:
-            for field, errors in exc.fields.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_errors_add(form, exc)
         else:
             new_key = issued.key
-            form = ApiKeyPortalForm()
+            form = ApiKeyPortalForm(grantable=grantable)
     qs = ApiKey.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
     filterset = ApiKeyFilter(request.GET, queryset=qs)
-    return render(request, "portal/api_keys.html", {
+    response = render(request, "portal/api_keys.html", {
         "form": form, "new_key": new_key, "filter": filterset, "page": paginate(request, filterset.qs),
     })
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @portal_page(KEYS)
@@ -217,12 +375,68 @@ def admin_jump(request):
     return redirect("tenant_admin:index")
 
 
-password_reset = auth_views.PasswordResetView.as_view(
-    template_name="portal/password_reset_form.html",
-    email_template_name="portal/password_reset_email.txt",
-    subject_template_name="portal/password_reset_subject.txt",
-    success_url=reverse_lazy("portal:password_reset_done"),
-)
+def suspended_page(request, status: int = 200):
+    """What members of a suspended or cancelled tenant see instead of the portal: why, and for
+    those holding ``billing`` (owners), the way to billing to pay."""
+    tenant = connection.tenant
+    if tenant.status == Tenant.Status.ACTIVE:
+        return redirect("portal:dashboard")
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('portal:login')}?next={reverse('portal:suspended')}")
+    can_pay = BILLING in user_capabilities(user=request.user, tenant=tenant)
+    return render(request, "portal/suspended.html", {"can_pay": can_pay}, status=status)
+
+
+class HostPasswordResetForm(PasswordResetForm):
+    """Reset links go only to people who belong where the request came in: on a tenant's host, to
+    its members who are not platform staff; on the platform's host, to staff only. Anyone else
+    gets the same "sent" page and no e-mail."""
+
+    def get_users(self, email):
+        tenant = connection.tenant
+        on_platform = not isinstance(tenant, Tenant) or tenant.is_public
+        for user in super().get_users(email):
+            if on_platform:
+                if user.is_staff:
+                    yield user
+            elif not (user.is_staff or user.is_superuser) and Membership.objects.filter(
+                    user=user, tenant=tenant).exists():
+                yield user
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset, limited per e-mail and per client address, with the link on the host of
+    the tenant the person belongs to (checked against its domains, never taken on trust)."""
+
+    template_name = "portal/password_reset_form.html"
+    email_template_name = "portal/password_reset_email.txt"
+    subject_template_name = "portal/password_reset_subject.txt"
+    success_url = reverse_lazy("portal:password_reset_done")
+    form_class = HostPasswordResetForm
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        verdict = password_reset_allowed(email=email, ip=valid_client_ip(self.request))
+        if verdict == "ip":
+            return render(self.request, "portal/locked_out.html", {"reset": True}, status=429)
+        if verdict == "email":
+            # Same page as a sent link: the answer must not tell which addresses exist or are throttled.
+            return redirect(self.get_success_url())
+        tenant = connection.tenant
+        host = self.request.get_host()
+        if not Domain.objects.filter(tenant=tenant, domain=host.split(":")[0].lower()).exists():
+            primary = tenant.get_primary_domain()
+            port = self.request.get_port()
+            host = primary.domain if port in ("80", "443") else f"{primary.domain}:{port}"
+        form.save(domain_override=host, use_https=self.request.is_secure(), token_generator=self.token_generator,
+                  from_email=self.from_email, email_template_name=self.email_template_name,
+                  subject_template_name=self.subject_template_name, request=self.request,
+                  html_email_template_name=self.html_email_template_name,
+                  extra_email_context={"site_name": tenant.name})
+        return redirect(self.get_success_url())
+
+
+password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="portal/password_reset_done.html")
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
     template_name="portal/password_reset_confirm.html", success_url=reverse_lazy("portal:password_reset_complete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -68,6 +69,9 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Sign-in attempt counters: shared, so that they live in the public schema and every host
+    # counts into the same tables (see tenants/auth.py).
+    "axes",
 ]
 # One schema per tenant: the tenant's customers, their analytics and the integrations feeding them.
 # ``django.contrib.admin`` is in both lists: each schema has its own ``django_admin_log``, so the
@@ -106,9 +110,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.UserSessionMiddleware",  # a revoked session is signed out before any view
+    "tenants.middleware.TenantStatusMiddleware",  # a suspended tenant: sign-in, billing for owners, nothing else
     "cdp.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the 429 lockout page
 ]
 
 TEMPLATES = [
@@ -133,6 +139,8 @@ DATABASES = {"default": database_config(embedded.database_url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"
+# django-axes first: a locked-out account or address is refused before its password is checked.
+AUTHENTICATION_BACKENDS = ["tenants.auth.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -162,6 +170,27 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Messages stay server-side (in the session row, deleted once shown): the default cookie storage
+# is signed, not encrypted, so whatever a message says would be readable by anyone with the cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- Sign-in limits (django-axes; how and why: tenants/auth.py) ---------------------------------
+AXES_HANDLER = "tenants.auth.CdpAxesHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either counter locks
+AXES_FAILURE_LIMIT = int(os.environ.get("CDP_SIGNIN_ACCOUNT_FAILURES", "5"))  # per account and host
+AXES_IP_FAILURE_LIMIT = int(os.environ.get("CDP_SIGNIN_ADDRESS_FAILURES", "20"))  # per client address
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("CDP_SIGNIN_COOLOFF_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "tenants.auth.axes_username"
+AXES_CLIENT_IP_CALLABLE = "tenants.auth.axes_client_ip"
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are already recorded as UserSession rows
+AXES_VERBOSE = False
+# Password-reset requests (tenants/views.py): per e-mail address and per client address, per hour.
+CDP_PASSWORD_RESET_PER_EMAIL = int(os.environ.get("CDP_PASSWORD_RESET_PER_EMAIL", "3"))
+CDP_PASSWORD_RESET_PER_IP = int(os.environ.get("CDP_PASSWORD_RESET_PER_IP", "10"))
 
 EMAIL_BACKEND = os.environ.get("CDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("CDP_DEFAULT_FROM_EMAIL", "CDP <no-reply@cdp.localhost>")

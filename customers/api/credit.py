@@ -12,13 +12,13 @@ from customers import selectors_loyalty_credit as selectors
 from customers.filters_loyalty_credit import CreditAccountFilter, CreditPaymentFilter, CreditUsageFilter
 from customers.models import CreditAccount, CreditPayment, CreditUsage
 from customers.services import credit as services
-from tenants.roles import INTEGRATIONS
+from tenants.roles import CREDIT
 from tenants.services import actor_from_request
 
-#: Approving, suspending and reinstating credit are staff decisions: only the roles that manage the
-#: tenant (owner, admin) hold ``integrations``; viewers and analysts do not, nor do API keys unless
-#: explicitly scoped with it.
-STAFF_CAPABILITY = INTEGRATIONS
+#: Approving, suspending and reinstating credit are staff decisions, guarded by their own
+#: capability ``credit`` (owners and admins; viewers and analysts do not hold it, nor do API keys
+#: unless issued with it: a connector's ``integrations`` key cannot approve credit).
+STAFF_CAPABILITY = CREDIT
 MONEY = {"max_digits": 15, "decimal_places": 2}
 
 

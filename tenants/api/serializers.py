@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from tenants.filters import MAX_ID
-from tenants.models import ApiKey, AuditLog, Membership, Tenant, UserSession
+from tenants.models import ApiKey, AuditLog, Invitation, Membership, Role, Tenant, UserSession
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 
 
@@ -51,6 +51,26 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "email", "full_name", "role", "created_at"]
+
+
+class MembershipRoleInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationCreateInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+
+
+class InvitationOutputSerializer(serializers.ModelSerializer):
+    """An invitation. The link (its token) is never returned: it goes to the invited mailbox only."""
+
+    status = serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"], read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "invited_by_label", "created_at", "expires_at", "accepted_at",
+                  "revoked_at"]
 
 
 class AuditLogOutputSerializer(serializers.ModelSerializer):

@@ -1,20 +1,25 @@
 from django.db import connection
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdp.api.viewsets import ListCreateRetrieveDestroyViewSet, ReadOnlyViewSet
+from cdp.api.viewsets import BaseViewSetMixin, ListCreateRetrieveDestroyViewSet, ReadOnlyViewSet
 from tenants.api import serializers
-from tenants.filters import ApiKeyFilter, AuditLogFilter, MembershipFilter, UserSessionFilter
-from tenants.models import ApiKey, AuditLog, Membership
-from tenants.roles import KEYS, SECURITY
-from tenants.selectors import tenant_usage, user_sessions_for_tenant
+from tenants.api.permissions import request_capabilities
+from tenants.filters import ApiKeyFilter, AuditLogFilter, InvitationFilter, MembershipFilter, UserSessionFilter
+from tenants.models import ApiKey, AuditLog
+from tenants.roles import AUDIT, KEYS, MEMBERS, READ, SECURITY
+from tenants.selectors import invitations_open, members_of, tenant_usage, user_sessions_for_tenant
 from tenants.services import (
     actor_from_request,
     api_key_create,
     api_key_revoke,
+    invitation_create,
+    invitation_revoke,
+    membership_remove,
+    membership_role_change,
     user_session_revoke,
     user_sessions_revoke_for_user,
 )
@@ -48,7 +53,8 @@ class ApiKeyViewSet(ListCreateRetrieveDestroyViewSet):
     def create(self, request, *args, **kwargs):
         data = serializers.ApiKeyCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = api_key_create(tenant=connection.tenant, actor=actor_from_request(request), **data.validated_data)
+        issued = api_key_create(tenant=connection.tenant, actor=actor_from_request(request),
+                                capabilities=request_capabilities(request), **data.validated_data)
         body = serializers.ApiKeyOutputSerializer(issued.api_key).data | {"key": issued.key}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -58,23 +64,81 @@ class ApiKeyViewSet(ListCreateRetrieveDestroyViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MembershipViewSet(ReadOnlyViewSet):
-    """People with access to this tenant and their roles."""
+class MembershipViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    """People with access to this tenant and their roles (everyone with ``read`` sees them).
 
+    Managing them needs ``members`` and follows the role hierarchy: only owners grant, change
+    or remove the owner and admin roles; admins (and keys, which rank as admins) manage analysts
+    and viewers; the last owner is never demoted nor removed (409 ``last_owner``). People join
+    only by accepting an e-mail invitation (`invite`); its link is never returned."""
+
+    required_capabilities = {"list": READ, "retrieve": READ, "partial_update": MEMBERS, "destroy": MEMBERS,
+                             "invite": MEMBERS}
     serializer_class = serializers.MembershipOutputSerializer
     filterset_class = MembershipFilter
     ordering = "user__email"
     ordering_fields = ["created_at", "role", "user__email"]
     search_fields = ["user__email", "user__full_name"]
+    lookup_value_regex = r"[0-9]+"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return Membership.objects.filter(tenant=connection.tenant).select_related("user").order_by("user__email")
+        return members_of(tenant=connection.tenant)
+
+    @extend_schema(request=serializers.MembershipRoleInputSerializer,
+                   responses=serializers.MembershipOutputSerializer)
+    def partial_update(self, request, pk=None):
+        data = serializers.MembershipRoleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_role_change(membership_id=self.get_object().pk, tenant=connection.tenant,
+                                            role=data.validated_data["role"], actor=actor_from_request(request))
+        return Response(serializers.MembershipOutputSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        membership_remove(membership_id=self.get_object().pk, tenant=connection.tenant,
+                          actor=actor_from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=serializers.InvitationCreateInputSerializer,
+                   responses={201: serializers.InvitationOutputSerializer}, operation_id="members_invite")
+    @action(detail=False, methods=["post"], filterset_class=None)
+    def invite(self, request):
+        """Invite an e-mail address with a role; the link goes to that mailbox only (7 days, once)."""
+        data = serializers.InvitationCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = invitation_create(tenant=connection.tenant, actor=actor_from_request(request),
+                                       scheme=request.scheme, port=request.get_port(), **data.validated_data)
+        return Response(serializers.InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Pending invitations (``members``); delete withdraws one (its link stops working)."""
+
+    required_capabilities = {"list": MEMBERS, "retrieve": MEMBERS, "destroy": MEMBERS}
+    serializer_class = serializers.InvitationOutputSerializer
+    filterset_class = InvitationFilter
+    ordering = "-created_at"
+    ordering_fields = ["created_at", "email"]
+    search_fields = ["email"]
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        return invitations_open(tenant=connection.tenant)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        invitation_revoke(invitation_id=self.get_object().pk, tenant=connection.tenant,
+                          actor=actor_from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AuditLogViewSet(ReadOnlyViewSet):
-    """This tenant's audit trail (admins and owners)."""
+    """This tenant's audit trail (the ``audit`` capability: admins and owners, or a key scoped for it)."""
 
-    required_capabilities = {"list": KEYS, "retrieve": KEYS}
+    required_capabilities = {"list": AUDIT, "retrieve": AUDIT}
     serializer_class = serializers.AuditLogOutputSerializer
     filterset_class = AuditLogFilter
     ordering = "-created_at"

@@ -1,9 +1,22 @@
 """Every write to tenants, users, keys, flags and the audit trail goes through these services."""
 
 from tenants.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke
-from tenants.services.audit import actor_from_request, audit_record, audit_redact, changes_between
+from tenants.services.audit import actor_from_request, audit_record, audit_redact, changes_between, data_export_record
 from tenants.services.flags import feature_flag_is_enabled
-from tenants.services.memberships import membership_remove, membership_set, user_create
+from tenants.services.invitations import (
+    InvitationInvalid,
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+)
+from tenants.services.memberships import (
+    LastOwner,
+    grantable_roles,
+    membership_remove,
+    membership_role_change,
+    membership_set,
+    user_create,
+)
 from tenants.services.provisioning import tenant_provision, tenant_update
 from tenants.services.sessions import (
     SessionEnded,
@@ -18,6 +31,13 @@ from tenants.services.sessions import (
 )
 
 __all__ = [
+    "InvitationInvalid",
+    "LastOwner",
+    "grantable_roles",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_revoke",
+    "membership_role_change",
     "SessionEnded",
     "actor_from_request",
     "api_key_authenticate",
@@ -26,6 +46,7 @@ __all__ = [
     "audit_record",
     "audit_redact",
     "changes_between",
+    "data_export_record",
     "feature_flag_is_enabled",
     "membership_remove",
     "membership_set",

@@ -4,16 +4,19 @@ import datetime
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound
 from tenants.models import ApiKey, Tenant
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 from tenants.services.audit import audit_record
+from tenants.services.authz import actor_authority
 
 KEY_PREFIX = "cdp"
 PREFIX_LENGTH = 10
@@ -36,9 +39,16 @@ def api_key_create(
     name: str,
     scopes: list[str] | tuple[str, ...] | None = None,
     actor: Actor,
+    capabilities: Iterable[str] | None = None,
     expires_at: datetime.datetime | None = None,
 ) -> IssuedKey:
     """Issue a key for ``tenant``. The returned ``key`` is the only time the secret exists in clear.
+
+    Nobody grants what they do not hold: every scope must be among ``capabilities`` (what the
+    interface saw the caller holding: the key's scopes, the member's role) and among what the
+    actor holds on ``tenant`` by itself (``actor_authority``: a key's scopes, a member's role,
+    everything for operators and the system). Without ``capabilities`` the actor's own authority
+    is the ceiling. A scope above it is a field error on ``scopes``, and nothing is written.
 
     Keys have 256 bits of entropy, so a plain SHA-256 is a safe and fast way to store them
     (a slow password hash would only slow down every API request)."""
@@ -52,6 +62,13 @@ def api_key_create(
         errors["scopes"] = [f"Unknown scope(s): {', '.join(unknown)}. Valid: {', '.join(CAPABILITIES)}."]
     if tenant.is_public:
         errors["tenant"] = ["API keys belong to a tenant, not to the public schema."]
+    elif not unknown:
+        ceiling = actor_authority(actor=actor, tenant=tenant, platform_perm="tenants.add_apikey").capabilities
+        if capabilities is not None:
+            ceiling &= frozenset(capabilities)
+        above = [scope for scope in scopes if scope not in ceiling]
+        if above:
+            errors["scopes"] = [_("You cannot grant scope(s) you do not hold: %(scopes)s.") % {"scopes": ", ".join(above)}]
     if errors:
         raise ApplicationError("The API key could not be created.", fields=errors)
 

@@ -54,6 +54,17 @@ def audit_record(
     )
 
 
+def data_export_record(*, actor: Actor, tenant: Tenant, resource_type: str, resource_id: object, rows: int,
+                       fmt: str = "csv", details: dict | None = None) -> AuditLog:
+    """Record a bulk export of personal data (who, what, how many rows) as ``data.export``. Every
+    interface that hands out such a file calls it before the first byte goes out."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        return audit_record(actor=actor, action="data.export", resource_type=resource_type, resource_id=resource_id,
+                            tenant=tenant, changes={"rows": rows, "format": fmt, **(details or {})})
+
+
 def audit_redact(*, tenant: Tenant, resources: dict[str, list], scrub: Callable[[dict], dict],
                  subjects: dict[str, list] | None = None, mentioning: list[str] | tuple = (),
                  scrub_mention: Callable[[dict], dict] | None = None) -> int:

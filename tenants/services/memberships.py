@@ -1,13 +1,40 @@
+"""Users and memberships, with the role hierarchy every interface goes through.
+
+The rules (enforced here, so the API, the portal, the tenant admin and the operators' admin all
+get them the same way):
+
+- managing people needs the ``members`` capability (owners and admins; keys scoped for it);
+- only owners grant, change or remove the owner and admin roles; below owners, nobody acts on a
+  member whose role is at or above their own, nor grants a role at or above their own (an admin
+  manages analysts and viewers; an API key ranks as an admin);
+- a tenant keeps at least one owner: the last owner is never demoted nor removed, by anyone;
+- people join a tenant only by accepting an e-mail invitation (``tenants.services.invitations``).
+  Attaching an existing platform user directly (``membership_set`` on a non-member) is for
+  platform operators and the system only;
+- platform staff (superusers; staff holding the model permission) may do anything else.
+
+Every change takes a lock on the tenant row first, so two owners demoting each other at the same
+moment cannot both succeed and leave the tenant without an owner.
+"""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cdp import registry
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, NotFound
+from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.models import Membership, Role, Tenant, User
+from tenants.roles import MEMBERS
 from tenants.services.audit import audit_record
+from tenants.services.authz import Authority, actor_authority
+
+
+class LastOwner(ApplicationError):
+    code = "last_owner"
+    http_status = 409
 
 
 def user_create(*, email: str, password: str | None, full_name: str = "", is_staff: bool = False,
@@ -29,40 +56,122 @@ def user_create(*, email: str, password: str | None, full_name: str = "", is_sta
     return user
 
 
-def membership_set(*, user: User, tenant: Tenant, role: str, actor: Actor) -> Membership:
-    """Give ``user`` the ``role`` in ``tenant`` (creating the membership if needed)."""
+def role_check(role: str) -> None:
     if role not in Role.values:
-        raise ApplicationError("Unknown role.", fields={"role": [f"Choose one of: {', '.join(Role.values)}."]})
-    if tenant.is_public:
-        raise ApplicationError("Memberships belong to a tenant.", fields={"tenant": ["Not a tenant."]})
-    if not Membership.objects.filter(user=user, tenant=tenant).exists():
-        # The plan may cap the number of users (licensing registers the guard).
-        registry.quota_check("users", tenant=tenant, adding=1)
-    with transaction.atomic():
-        membership, created = Membership.objects.select_for_update().get_or_create(
-            user=user, tenant=tenant, defaults={"role": role}
-        )
-        old_role = None if created else membership.role
-        if not created and membership.role != role:
-            membership.role = role
-            membership.save(update_fields=["role", "updated_at"])
-        if created or old_role != role:
-            audit_record(actor=actor, action="membership.set", resource_type="membership",
-                         resource_id=membership.pk, tenant=tenant,
-                         changes={"user": user.email, "role": [old_role, role]})
+        raise ApplicationError(_("Unknown role."), code="invalid_role",
+                               fields={"role": [_("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}]})
+
+
+def membership_authority(*, actor: Actor, tenant: Tenant, perm: str = "tenants.change_membership") -> Authority:
+    """The actor's power over ``tenant``'s members (platform staff need Django's ``perm``)."""
+    return actor_authority(actor=actor, tenant=tenant, platform_perm=perm)
+
+
+def grantable_roles(*, actor: Actor, tenant: Tenant) -> list[str]:
+    """The roles ``actor`` may give on ``tenant`` (for the choices forms offer), highest first."""
+    authority = membership_authority(actor=actor, tenant=tenant)
+    if not (authority.is_platform or MEMBERS in authority.capabilities):
+        return []
+    return [role for role in Role.values if authority.outranks(role)]
+
+
+def check_may_manage(authority: Authority, *, current_role: str | None = None, new_role: str | None = None) -> None:
+    """Raise ``PermissionDenied`` unless ``authority`` may move a member from ``current_role``
+    (None: not a member yet) to ``new_role`` (None: removal)."""
+    if not (authority.is_platform or MEMBERS in authority.capabilities):
+        raise PermissionDenied(_("You may not manage this organization's members."))
+    if current_role is not None and not authority.outranks(current_role):
+        raise PermissionDenied(_("Only owners change or remove members whose role is at or above your own."))
+    if new_role is not None and not authority.outranks(new_role):
+        raise PermissionDenied(_("Only owners grant the role '%(role)s'.") % {"role": new_role})
+
+
+def tenant_lock(tenant: Tenant) -> None:
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).exists()
+
+
+def _ensure_not_last_owner(membership: Membership) -> None:
+    if membership.role != Role.OWNER:
+        return
+    others = Membership.objects.filter(tenant_id=membership.tenant_id, role=Role.OWNER).exclude(pk=membership.pk)
+    if not others.exists():
+        raise LastOwner(_("A tenant keeps at least one owner: make someone else owner first."))
+
+
+def membership_create_locked(*, user: User, tenant: Tenant, role: str, actor: Actor, action: str,
+                             extra: dict | None = None) -> Membership:
+    """Create ``user``'s membership (caller holds the tenant lock and has checked the rules)."""
+    # The plan may cap the number of users (licensing registers the guard).
+    registry.quota_check("users", tenant=tenant, adding=1)
+    membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+    audit_record(actor=actor, action=action, resource_type="membership", resource_id=membership.pk, tenant=tenant,
+                 changes={"user": user.email, "role": [None, role], **(extra or {})})
     return membership
 
 
-def membership_remove(*, membership_id: int, tenant: Tenant, actor: Actor) -> None:
-    """Remove a member; the last owner cannot be removed, so a tenant is never orphaned."""
+def membership_set(*, user: User, tenant: Tenant, role: str, actor: Actor) -> Membership:
+    """Give ``user`` the ``role`` in ``tenant``.
+
+    For an existing member this is ``membership_role_change``. Creating a membership directly
+    (attaching a platform user who did not accept an invitation) is refused to everyone but
+    platform operators and the system: tenants invite people by e-mail instead."""
+    role_check(role)
+    if tenant.is_public:
+        raise ApplicationError("Memberships belong to a tenant.", fields={"tenant": ["Not a tenant."]})
+    existing = Membership.objects.filter(user=user, tenant=tenant).values_list("pk", flat=True).first()
+    if existing is not None:
+        return membership_role_change(membership_id=existing, tenant=tenant, role=role, actor=actor)
+    authority = membership_authority(actor=actor, tenant=tenant, perm="tenants.add_membership")
+    if not authority.is_platform:
+        raise PermissionDenied(_("People join an organization by accepting an e-mail invitation."),
+                               code="invitation_required")
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().filter(pk=membership_id, tenant=tenant).first()
+        tenant_lock(tenant)
+        existing = Membership.objects.filter(user=user, tenant=tenant).first()
+        if existing is not None:
+            return existing if existing.role == role else _role_change_locked(existing, role=role, actor=actor)
+        return membership_create_locked(user=user, tenant=tenant, role=role, actor=actor, action="membership.set")
+
+
+def _role_change_locked(membership: Membership, *, role: str, actor: Actor) -> Membership:
+    old_role = membership.role
+    if role != Role.OWNER:
+        _ensure_not_last_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(actor=actor, action="membership.set", resource_type="membership", resource_id=membership.pk,
+                 tenant=membership.tenant, changes={"user": membership.user.email, "role": [old_role, role]})
+    return membership
+
+
+def membership_role_change(*, membership_id: int, tenant: Tenant, role: str, actor: Actor) -> Membership:
+    """Change a member's role within the hierarchy (see the module doc). Idempotent: the same
+    role again writes nothing. Another tenant's membership is not found."""
+    role_check(role)
+    authority = membership_authority(actor=actor, tenant=tenant)
+    with transaction.atomic():
+        tenant_lock(tenant)
+        membership = Membership.objects.select_related("user", "tenant").filter(pk=membership_id, tenant=tenant).first()
         if membership is None:
-            raise NotFound("No such member.")
-        if membership.role == Role.OWNER and not tenant.memberships.filter(role=Role.OWNER).exclude(
-            pk=membership.pk
-        ).exists():
-            raise ApplicationError("A tenant keeps at least one owner.", code="last_owner")
+            raise NotFound(_("No such member."))
+        if membership.role == role:
+            check_may_manage(authority, current_role=membership.role)
+            return membership
+        check_may_manage(authority, current_role=membership.role, new_role=role)
+        return _role_change_locked(membership, role=role, actor=actor)
+
+
+def membership_remove(*, membership_id: int, tenant: Tenant, actor: Actor) -> None:
+    """Remove a member within the hierarchy; the last owner cannot be removed, so a tenant is
+    never orphaned. Another tenant's membership is not found."""
+    authority = membership_authority(actor=actor, tenant=tenant, perm="tenants.delete_membership")
+    with transaction.atomic():
+        tenant_lock(tenant)
+        membership = Membership.objects.select_related("user").filter(pk=membership_id, tenant=tenant).first()
+        if membership is None:
+            raise NotFound(_("No such member."))
+        check_may_manage(authority, current_role=membership.role)
+        _ensure_not_last_owner(membership)
         audit_record(actor=actor, action="membership.remove", resource_type="membership",
                      resource_id=membership.pk, tenant=tenant,
                      changes={"user": membership.user.email, "role": membership.role})

@@ -14,7 +14,7 @@ from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slu
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 LANGUAGES = {"es", "pt", "en", "ru"}
-EDITABLE_FIELDS = ("name", "type", "status", "settings", "branding", "onboarding_completed")
+EDITABLE_FIELDS = ("name", "type", "status", "status_reason", "settings", "branding", "onboarding_completed")
 
 
 def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> dict:

@@ -70,7 +70,8 @@ def test_csv_import_unifies_rejects_and_writes_reasons(world, tmp_path, mode, ca
         juan = Customer.objects.get(document_number="30111222")
         assert juan.email is None and juan.identities.count() == 0
         assert Customer.objects.count() == 2
-    with open(tmp_path / "orders.rejected.csv", newline="") as handle:
+    # written by cdp.csv: UTF-8 with a BOM (for Excel), formula cells neutralised
+    with open(tmp_path / "orders.rejected.csv", newline="", encoding="utf-8-sig") as handle:
         rejected = list(csv.DictReader(handle))
     assert [r["row"] for r in rejected] == ["5", "6", "7"]
     assert "order_date" in rejected[0]["errors"] and "total_amount" in rejected[0]["errors"]

@@ -20,6 +20,7 @@ from django.db import DataError
 from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
+from cdp.csv import CsvFileWriter, open_csv
 from cdp.exceptions import ApplicationError
 from customers.services.bulk import (
     ADDRESS_COLUMNS,
@@ -227,8 +228,8 @@ class Command(BaseCommand):
         if fmt == "csv":
             out = path.with_name(f"{path.stem}.rejected.csv")
             fieldnames = ["row", *[key for key in rejected[0][1] if key is not None], "errors"]
-            with open(out, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=fieldnames, extrasaction="ignore")
+            with open_csv(out) as handle:
+                writer = CsvFileWriter(handle, fieldnames=fieldnames, extrasaction="ignore")
                 writer.writeheader()
                 for number, row, errors in rejected:
                     writer.writerow({**row, "row": number, "errors": reasons(errors)})
