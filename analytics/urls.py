@@ -7,9 +7,9 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.dashboard_page, name="dashboard"),
     path("run/", views.run_start_page, name="run"),
-    path("runs/<int:pk>/", views.run_detail_page, name="run_detail"),
+    path("runs/<id:pk>/", views.run_detail_page, name="run_detail"),
     path("data-quality/", views.data_quality_page, name="data_quality"),
     path("segments/", views.segment_list_page, name="segments"),
-    path("segments/<int:pk>/", views.segment_detail_page, name="segment_detail"),
-    path("segments/<int:pk>/export.csv", views.segment_export_page, name="segment_export"),
+    path("segments/<id:pk>/", views.segment_detail_page, name="segment_detail"),
+    path("segments/<id:pk>/export.csv", views.segment_export_page, name="segment_export"),
 ]

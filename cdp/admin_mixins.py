@@ -1,5 +1,21 @@
-"""Admin pieces every app shares."""
+"""The admin kit: how every admin in every app reads, writes and acts.
 
+- Writes go through a service called as the form's last validation step
+  (``ServiceFormAdminMixin``): a refusal is an error on the form, never a 500 and never Django's
+  "changed successfully" after an error.
+- Records written only by services are read-only (``ReadOnlyAdminMixin``, ``ReadOnlyInline``):
+  listed and viewed, never added, changed or deleted.
+- Actions on selected rows call a service per row (``service_action``): every row is tried, each
+  refusal is reported with its row, successes are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+
+from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
 
 
@@ -45,7 +61,56 @@ class ServiceFormAdminMixin:
 
     def save_model(self, request, obj, form, change):
         # Written by the service while the form validated; the admin's messages and log use obj.
-        obj.__dict__.update({k: v for k, v in form.saved.__dict__.items() if not k.startswith("_")})
+        instance_copy(obj, form.saved)
+
+
+def instance_copy(target, source) -> None:
+    """Make ``target`` hold ``source``'s field values (the admin keeps its own instance for its
+    messages, log entry and redirect while a service saved another)."""
+    target.__dict__.update({k: v for k, v in source.__dict__.items() if not k.startswith("_")})
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Rows of a record that only services write (identities, orders, ledger lines), shown under it.
+    Whoever may use the admin site may see them: the site decides (the tenant admin by membership
+    role, the operators' admin by staff status), not Django's per-model permissions, which the
+    members of a tenant do not hold."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.has_permission(request)
+
+
+def service_action(*, description: str, done: str,
+                   permissions: tuple[str, ...] | None = None):
+    """An admin action that calls ``call(row, actor=..., request=...)`` for each selected row, in id
+    order: each ``ApplicationError`` is reported with its row (the others still run), and the
+    successes are counted ("3 customers pseudonymized.").
+
+        @service_action(description="Suspend new usage", done="account(s) suspended")
+        def suspend(account, *, actor, request):
+            credit_account_suspend(account_id=account.pk, actor=actor, note="...")
+    """
+    def wrap(call: Callable) -> Callable:
+        def action(modeladmin, request, queryset):
+            actor = actor_from_request(request)
+            succeeded = 0
+            for row in queryset.order_by("pk"):
+                try:
+                    call(row, actor=actor, request=request)
+                    succeeded += 1
+                except ApplicationError as exc:
+                    modeladmin.message_user(request, f"{row}: {exc.as_text()}", level=messages.ERROR)
+            if succeeded:
+                modeladmin.message_user(request, f"{succeeded} {done}.", level=messages.SUCCESS)
+
+        action.__name__ = call.__name__
+        return admin.action(description=description, permissions=permissions)(action)
+
+    return wrap
 
 
 def form_errors_add(form, exc: ApplicationError) -> None:

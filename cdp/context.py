@@ -56,3 +56,16 @@ def client_ip(meta: dict) -> str | None:
         if len(entries) >= hops:
             return entries[-hops]
     return meta.get("REMOTE_ADDR") or None
+
+
+def actor_from_request(request) -> Actor:
+    """The principal of an HTTP request: the API key (any ``request.auth`` that can say which actor
+    it is, ``as_actor(ip=...)``), else the signed-in user, else anonymous; with the client address."""
+    ip = client_ip(request.META)
+    as_actor = getattr(getattr(request, "auth", None), "as_actor", None)
+    if as_actor is not None:
+        return as_actor(ip=ip)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return Actor(label=user.email, user_id=user.pk, ip=ip)
+    return Actor(label="anonymous", ip=ip)

@@ -16,6 +16,14 @@ class ApplicationError(Exception):
             self.code = code
         self.fields = fields or {}
 
+    def as_text(self) -> str:
+        """The error on one line, for places without fields to attach messages to (admin messages,
+        a command's error line): the message, then each field's messages unless it already says them."""
+        details = "; ".join(
+            f"{name}: {' '.join(map(str, messages if isinstance(messages, (list, tuple)) else [messages]))}"
+            for name, messages in self.fields.items())
+        return f"{self.message} {details}".strip() if details and details not in self.message else self.message
+
 
 class NotFound(ApplicationError):
     code = "not_found"

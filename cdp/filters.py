@@ -7,6 +7,7 @@ import datetime
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+from rest_framework import exceptions, filters
 
 MAX_UTC_OFFSET = datetime.timedelta(hours=14)  # the widest real offset (Pacific/Kiritimati)
 
@@ -27,3 +28,20 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
+
+
+class StrictOrderingFilter(filters.OrderingFilter):
+    """DRF's ordering, but a term outside the view's ``ordering_fields`` is refused (400) instead of
+    silently ignored, so a client never takes a default order for the one it asked for."""
+
+    def get_ordering(self, request, queryset, view):
+        params = request.query_params.get(self.ordering_param)
+        if params:
+            terms = [term.strip() for term in params.split(",") if term.strip()]
+            allowed = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+            unknown = [term for term in terms if term.lstrip("-") not in allowed]
+            if unknown:
+                raise exceptions.ValidationError({self.ordering_param: [
+                    f"Cannot sort by {', '.join(unknown)}. "
+                    + (f"Sort by one of: {', '.join(allowed)}." if allowed else "This list has a fixed order.")]})
+        return super().get_ordering(request, queryset, view)

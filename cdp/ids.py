@@ -24,3 +24,36 @@ def parse_id(value) -> int | None:
         return None
     number = int(value)
     return number if 0 < number <= MAX_ID else None
+
+
+class IdConverter:
+    """``<id:pk>`` in URL patterns: ASCII digits that fit a bigint, so a path can never carry an id
+    the database would refuse with an error (Django's ``<int:>`` takes any number of digits)."""
+
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        if number is None:
+            raise ValueError(f"{value!r} is not an id")  # the URL does not match: 404
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def get_or_not_found(queryset, pk, message: str = "Not found.", *, lock: bool = False):
+    """The row of ``queryset`` (a model or a queryset) whose primary key ``pk`` names, or
+    ``cdp.exceptions.NotFound(message)``: for an id that cannot exist (``parse_id``) without a query.
+    ``lock`` takes the row with ``SELECT ... FOR UPDATE`` (inside the caller's transaction)."""
+    from cdp.exceptions import NotFound
+
+    number = parse_id(pk)
+    if number is not None:
+        rows = queryset._default_manager.all() if isinstance(queryset, type) else queryset
+        if lock:
+            rows = rows.select_for_update()
+        found = rows.filter(pk=number).first()
+        if found is not None:
+            return found
+    raise NotFound(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
+from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin
 from customers.models import (
     Address,
     Customer,
@@ -22,18 +22,6 @@ from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 from tenants.services import actor_from_request
 
 AGGREGATES = ("first_purchase_at", "last_purchase_at", "total_orders", "total_spent", "avg_order_value")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class IdentityInline(ReadOnlyInline):

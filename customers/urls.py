@@ -6,6 +6,6 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list_page, name="list"),
-    path("<int:pk>/", views.customer_detail_page, name="detail"),
-    path("<int:pk>/changes/", views.customer_changes_page, name="changes"),
+    path("<id:pk>/", views.customer_detail_page, name="detail"),
+    path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
 ]

@@ -6,6 +6,6 @@ app_name = "integrations"
 
 urlpatterns = [
     path("", views.integration_list_page, name="list"),
-    path("<int:pk>/", views.integration_detail_page, name="detail"),
-    path("<int:pk>/sync/", views.integration_sync_view, name="sync"),
+    path("<id:pk>/", views.integration_detail_page, name="detail"),
+    path("<id:pk>/sync/", views.integration_sync_view, name="sync"),
 ]

@@ -6,5 +6,5 @@ app_name = "licensing"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("releases/<int:pk>/download/", views.release_download_view, name="release_download"),
+    path("releases/<id:pk>/download/", views.release_download_view, name="release_download"),
 ]

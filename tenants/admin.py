@@ -150,7 +150,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/jump/", self.admin_site.admin_view(self.jump_view), name="tenants_tenant_jump"),
+            path("<id:pk>/jump/", self.admin_site.admin_view(self.jump_view), name="tenants_tenant_jump"),
             *super().get_urls(),
         ]
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
+from cdp.context import Actor
 from cdp.models import TimeStampedModel
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
@@ -256,6 +257,10 @@ class ApiKey(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def as_actor(self, *, ip: str | None = None) -> Actor:
+        """Who acts when a request authenticates with this key (``cdp.context.actor_from_request``)."""
+        return Actor(label=f"api-key:{self.prefix}", api_key_id=self.pk, ip=ip)
 
     @property
     def is_active(self) -> bool:

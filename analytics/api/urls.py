@@ -15,6 +15,6 @@ router.register("analytics/segments", views.SegmentViewSet, basename="analytics-
 urlpatterns = [
     path("analytics/cohorts/", views.CohortView.as_view(), name="analytics-cohorts"),
     path("analytics/data-quality/", views.DataQualityView.as_view(), name="analytics-data-quality"),
-    path("analytics/segments/<int:pk>/export.csv", views.SegmentViewSet.as_view({"get": "export"}),
+    path("analytics/segments/<id:pk>/export.csv", views.SegmentViewSet.as_view({"get": "export"}),
          name="analytics-segment-export"),
 ] + router.urls

@@ -99,6 +99,7 @@ class RfmDefinitionViewSet(FeatureGated, BaseViewSetMixin, mixins.ListModelMixin
     feature_step = "rfm"
     serializer_class = serializers.RfmSegmentDefinitionSerializer
     ordering = ["priority", "code"]
+    ordering_fields = ["priority", "code"]
     http_method_names = ["get", "patch", "head", "options"]
     required_capabilities = {"partial_update": ANALYTICS}
 

@@ -260,6 +260,7 @@ class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Destr
     serializer_class = s.BillingPaymentMethodOutputSerializer
     lookup_value_regex = r"\d+"
     ordering = ("-is_default", "-created_at", "-id")
+    ordering_fields = ["created_at", "is_default"]
     required_capabilities = {"list": BILLING, "create": BILLING, "destroy": BILLING}
 
     def get_queryset(self):

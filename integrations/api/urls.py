@@ -8,6 +8,6 @@ router.register("integrations", views.IntegrationViewSet, basename="integration"
 router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
-    path("hooks/vtex/<int:integration_id>/", views.VtexHookView.as_view(), name="hooks-vtex"),
+    path("hooks/vtex/<id:integration_id>/", views.VtexHookView.as_view(), name="hooks-vtex"),
     *router.urls,
 ]

@@ -1,7 +1,8 @@
 """Every write to tenants, users, keys, flags and the audit trail goes through these services."""
 
 from tenants.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke
-from tenants.services.audit import actor_from_request, audit_record, audit_redact, changes_between, data_export_record
+from cdp.context import actor_from_request  # moved to cdp (interface code); kept here while callers move
+from tenants.services.audit import audit_record, audit_redact, changes_between, data_export_record
 from tenants.services.flags import feature_flag_is_enabled
 from tenants.services.invitations import (
     InvitationInvalid,

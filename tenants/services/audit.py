@@ -98,16 +98,3 @@ def audit_redact(*, tenant: Tenant, resources: dict[str, list], scrub: Callable[
     return count
 
 
-def actor_from_request(request) -> Actor:
-    """The principal of an HTTP request: the API key, else the signed-in user."""
-    from cdp.context import client_ip
-    from tenants.models import ApiKey
-
-    ip = client_ip(request.META)
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, ApiKey):
-        return Actor(label=f"api-key:{auth.prefix}", api_key_id=auth.pk, ip=ip)
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return Actor(label=user.email, user_id=user.pk, ip=ip)
-    return Actor(label="anonymous", ip=ip)
