@@ -5,8 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 
 DEFAULTS = {
-    # Order statuses that count as a sale (pending, cancelled and refunded orders are ignored).
-    "ANALYTICS_COUNTED_STATUSES": ("paid", "invoiced", "completed"),
     # Churn probability lower bounds of each band above "active".
     "ANALYTICS_CHURN_BANDS": {"at_risk": 0.3, "churning": 0.6, "churned": 0.85},
     # A customer has churned when they do not buy within this many days.

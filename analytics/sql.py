@@ -1,7 +1,8 @@
 """The SQL of the analytics recompute, in one place and tested (tests/analytics).
 
-A run reads the orders once (``counted_orders_sql``: counted statuses, merged customers excluded,
-local dates in the tenant's timezone) and computes in ``analytics.history`` with numpy. Per-customer
+A run reads the orders once (``counted_orders_sql``: the tenant's counted-sale rule, owned by
+customers; merged customers excluded; local dates in the tenant's timezone) and computes in
+``analytics.history`` with numpy. Per-customer
 results come back in bulk: a binary COPY of the arrays into a temporary table (``stage_arrays``)
 and one ``INSERT … SELECT`` into the result table, or a text COPY for churn rows and their JSON.
 A result table that is replaced whole is emptied and its plain indexes rebuilt (``_rewrite``).
@@ -18,7 +19,6 @@ import numpy as np
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
-from analytics import conf
 from analytics.models import (
     CohortCell,
     CustomerChurn,
@@ -29,6 +29,7 @@ from analytics.models import (
     RfmSnapshot,
 )
 from customers.models import Customer, Order
+from customers.selectors_sales import counted_statuses
 
 # Aggregates over millions of rows stay in memory, for the step's transaction only.
 WORK_MEM = "SET LOCAL work_mem = '256MB'"
@@ -63,7 +64,7 @@ def counted_orders_sql(*, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"SELECT array_send(array_agg(customer_id)), array_send(array_agg(order_date::date)), "
             f"array_send(array_agg((total_amount * 100)::bigint)) FROM {orders} WHERE status = ANY(%(statuses)s) "
             f"GROUP BY (customer_id - %(low)s) / %(width)s",
-            {"statuses": list(conf.get("ANALYTICS_COUNTED_STATUSES")), "low": low, "width": width},
+            {"statuses": list(counted_statuses()), "low": low, "width": width},
             [">i8", ">i4", ">i8"])
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
     # Merged customers are few: dropping their orders here is cheaper than an anti-join per order.

@@ -11,6 +11,10 @@
   portal call ``provider(customer_id=...)`` and show what it returns (analytics adds RFM/CLV/churn).
 - List filters: ``register_customer_filter("segment", filter_factory)`` adds a filter to the
   shared CustomerFilter (analytics adds "segment").
+- Counted-sale dependents: ``register_counted_sale_dependent("analytics", recompute)``; when the
+  tenant's counted-sale rule changes, the recorded recomputation calls
+  ``recompute(tenant=, actor=, inline=)`` after the customer aggregates and loyalty, and stores
+  the dict it returns in the job's progress (analytics starts a run).
 """
 
 from __future__ import annotations
@@ -50,3 +54,16 @@ def register_customer_filter(name: str, factory: Callable[[], object]) -> None:
 
 def customer_filters() -> list[tuple[str, Callable[[], object]]]:
     return sorted(_customer_filters.items())
+
+
+_counted_sale_dependents: dict[str, Callable[..., dict]] = {}
+
+
+def register_counted_sale_dependent(name: str, recompute: Callable[..., dict]) -> None:
+    """``recompute(tenant=, actor=, inline=)`` redoes what ``name`` computed from counted sales;
+    ``inline`` asks it to finish before returning (commands, tests) instead of queueing work."""
+    _counted_sale_dependents[name] = recompute
+
+
+def counted_sale_dependents() -> list[tuple[str, Callable[..., dict]]]:
+    return sorted(_counted_sale_dependents.items())
