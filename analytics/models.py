@@ -169,6 +169,8 @@ class ClvCalculationLog(TimeStampedModel):
     distinct_rows = models.PositiveIntegerField(default=0)
     spend_frequency_corr = models.FloatField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    #: For engineers: the fit attempts and the optimizer's own words (``message`` is for people).
+    diagnostics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -247,7 +247,6 @@ CDP_TENANT_BASE_DOMAIN = os.environ.get("CDP_TENANT_BASE_DOMAIN", "localhost")
 # Outgoing webhooks, CRM pushes and connectors may call private/loopback/link-local addresses
 # (SSRF guard off). Only for tests and local fakes: a tenant admin chooses those URLs.
 CDP_ALLOW_PRIVATE_URLS = env_bool("CDP_ALLOW_PRIVATE_URLS", False)
-ANALYTICS_CHURN_BANDS = {"at_risk": 0.3, "churning": 0.6, "churned": 0.85}  # churn probability band floors
 
 LOGGING = {
     "version": 1,

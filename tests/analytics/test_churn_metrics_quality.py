@@ -26,7 +26,7 @@ def test_churn_model_is_trained_with_a_time_split_and_evaluated_on_held_out_cust
     rows = list(CustomerChurn.objects.all())
     assert len(rows) == log.scored_customers > 0
     for row in rows:
-        assert row.band == churn_band(row.probability)
+        assert row.band == churn_band(row.probability, row.days_since_last_purchase)
         assert len(row.factors) == 3 and row.factors[0]["effect"] in ("raises", "lowers")
         assert row.predicted_churn_date >= AS_OF - D(days=row.days_since_last_purchase) + D(days=90)
 
@@ -51,9 +51,13 @@ def test_churn_without_history_or_clv_gives_no_scores(alpha, customer_with):
     assert log.method == ChurnPredictionLog.Method.NONE and not CustomerChurn.objects.exists()
 
 
-def test_bands_follow_the_thresholds_in_settings(settings):
-    settings.ANALYTICS_CHURN_BANDS = {"at_risk": 0.2, "churning": 0.5, "churned": 0.9}
-    assert [churn_band(p) for p in (0.1, 0.2, 0.6, 0.95)] == ["active", "at_risk", "churning", "churned"]
+def test_bands_follow_the_thresholds_in_settings_and_churned_means_lapsed(settings):
+    settings.ANALYTICS_CHURN_BANDS = {"at_risk": 0.2, "churning": 0.5}
+    # bought within the churn window: the risk decides
+    assert [churn_band(p, 30) for p in (0.1, 0.2, 0.6, 0.95)] == ["active", "at_risk", "churning", "churning"]
+    # no purchase for the window (90 days): churned, as the KPIs count it, whatever the risk
+    assert [churn_band(p, days) for p, days in ((0.05, 90), (0.95, 89), (0.4, 400))] == [
+        "churned", "churning", "churned"]
 
 
 @pytest.fixture
