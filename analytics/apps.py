@@ -20,5 +20,6 @@ class AnalyticsConfig(AppConfig):
         # Every figure here counts sales: a change of the counted-sale rule starts a new run.
         customers_registry.register_counted_sale_dependent("analytics", analytics_recompute_after_rule_change)
         register_portal_nav("Analytics", "analytics:dashboard", order=30)
-        # After customers' demo orders load, score them so the demo dashboard has numbers.
-        register_demo_data_command("run_analytics")
+        # After every app's demo data (customers' orders, integrations' ad spend), score them so
+        # the demo dashboard has numbers.
+        register_demo_data_command("run_analytics", order=90)

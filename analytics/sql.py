@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 from analytics.models import (
+    AdPerformanceDaily,
     CohortCell,
     CustomerChurn,
     CustomerClv,
@@ -74,6 +75,41 @@ def counted_orders_sql(*, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         keep = ~np.isin(customer_id, merged)
         customer_id, day, cents = customer_id[keep], day[keep], cents[keep]
     return customer_id, day, cents
+
+
+def attributed_orders_sql(*, tz: str, until: datetime.date) -> list[tuple]:
+    """Counted orders carrying a UTM source, up to ``until`` (local dates in ``tz``), grouped by
+    (local day, lowercased UTM source, UTM campaign): orders, total in cents, and how many were
+    the customer's first counted order (a new customer). Merged customers' orders are left out,
+    as in ``counted_orders_sql``; a customer's first order is counted on all their orders."""
+    orders, customers = Order._meta.db_table, Customer._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [tz])
+        zone = cursor.fetchone()[0]
+        cursor.execute(
+            f"""
+            SELECT day, source, campaign, count(*), sum(cents)::bigint, count(*) FILTER (WHERE first)
+              FROM (SELECT o.order_date::date AS day, lower(trim(o.utm_source)) AS source,
+                           trim(o.utm_campaign) AS campaign, (o.total_amount * 100)::bigint AS cents,
+                           row_number() OVER (PARTITION BY o.customer_id ORDER BY o.order_date, o.id) = 1 AS first
+                      FROM {orders} o JOIN {customers} c ON c.id = o.customer_id AND c.status <> 'merged'
+                     WHERE o.status = ANY(%(statuses)s)) x
+             WHERE source <> '' AND day <= %(until)s
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """, {"statuses": list(counted_statuses()), "until": until})
+        rows = cursor.fetchall()
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+    return rows
+
+
+def ad_performance_write_sql(*, as_of: datetime.date, rows: list[tuple]) -> int:
+    """Replace the ad performance rows up to ``as_of`` by ``rows`` (in AdPerformanceDaily column
+    order below)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AdPerformanceDaily._meta.db_table} WHERE date <= %s", [as_of])
+    return copy_rows(model=AdPerformanceDaily, rows=rows, columns=[
+        "date", "channel", "campaign_id", "campaign_name", "spend", "clicks", "impressions", "orders", "revenue",
+        "new_customers", "cac", "roas", "as_of"])
 
 
 def _fetch_arrays(query: str, params, dtypes: list[str]) -> list[np.ndarray]:
@@ -293,7 +329,8 @@ def kpis_write_sql(*, as_of: datetime.date, rows: list[tuple]) -> int:
         cursor.execute(f"DELETE FROM {DailyKpi._meta.db_table} WHERE date <= %s", [as_of])
     return copy_rows(model=DailyKpi, rows=rows, columns=[
         "date", "revenue", "orders", "average_order_value", "new_customers", "returning_customers", "active_30",
-        "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate"])
+        "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate", "ad_spend",
+        "blended_cac", "blended_roas"])
 
 
 def copy_rows(*, model, columns: list[str], rows) -> int:

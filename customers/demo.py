@@ -40,7 +40,8 @@ PACE_DAYS = 730
 # rates vary a lot between people) and stays about 8 months on average (many far longer).
 PURCHASE_SHAPE, PURCHASE_RATE_SCALE = 3.0, 80.0  # λ ~ Gamma(r, α): mean r/α = 1 per 27 days
 DROPOUT_SHAPE, DROPOUT_RATE_SCALE = 1.5, 450.0  # μ ~ Gamma(s, β): mean s/β = 1 per 300 days
-SPEND_SHAPE, SPEND_POPULATION_SHAPE, SPEND_SCALE = 4.0, 3.0, 6000.0  # p, q, γ: mean order p·γ/(q−1) = 12,000
+# p, q, γ: a customer's typical order is about p·γ/(q−1) = 12,000 ARS; baskets round up to whole products.
+SPEND_SHAPE, SPEND_POPULATION_SHAPE, SPEND_SCALE = 4.0, 3.0, 6000.0
 
 #: Purchases per month relative to the average (thinning of the Poisson process).
 SEASON = {1: 0.8, 2: 0.8, 3: 0.95, 4: 1.0, 5: 1.05, 6: 1.15, 7: 1.2, 8: 1.05, 9: 0.95, 10: 1.0, 11: 1.2, 12: 1.35}
@@ -200,8 +201,10 @@ def _customer_orders(rng: random.Random, n: int, start: datetime.datetime, now: 
         if source in ("vtex", "shopify"):
             if k == 0 and first_campaign:
                 utm = first_campaign[:3]
-            elif k and rng.random() < 0.2:
-                utm = NEWSLETTER
+            elif k:
+                roll = rng.random()
+                # later visits: the newsletter, and now and then a retargeting ad
+                utm = NEWSLETTER if roll < 0.2 else CAMPAIGNS[3][:3] if roll < 0.28 else utm
         shipping = SHIPPING[source][rng.randrange(len(SHIPPING[source]))]
         records.append({
             "source": source, "external_order_id": f"DEMO-{source[:2].upper()}-{n:05d}-{k}",
