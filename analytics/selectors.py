@@ -56,6 +56,7 @@ def customer_scores(*, customer_id: int) -> dict | None:
         },
         "churn": churn and {
             "as_of": churn.as_of.isoformat(), "probability": round(churn.probability, 4), "band": churn.band,
+            "band_label": churn.get_band_display(),
             "method": churn.method, "predicted_churn_date": churn.predicted_churn_date and
             churn.predicted_churn_date.isoformat(), "factors": churn.factors,
         },

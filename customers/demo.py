@@ -204,7 +204,7 @@ def _customer_orders(rng: random.Random, n: int, start: datetime.datetime, now: 
             elif k:
                 roll = rng.random()
                 # later visits: the newsletter, and now and then a retargeting ad
-                utm = NEWSLETTER if roll < 0.2 else CAMPAIGNS[3][:3] if roll < 0.28 else utm
+                utm = NEWSLETTER if roll < 0.2 else CAMPAIGNS[3][:3] if roll < 0.23 else utm
         shipping = SHIPPING[source][rng.randrange(len(SHIPPING[source]))]
         records.append({
             "source": source, "external_order_id": f"DEMO-{source[:2].upper()}-{n:05d}-{k}",
