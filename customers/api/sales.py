@@ -7,6 +7,7 @@ from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cdp.api.viewsets import BaseViewSetMixin
 from customers.models import Order, SalesRecomputeJob
@@ -48,24 +49,21 @@ def _rule_answer(job: SalesRecomputeJob | None = None) -> dict:
     return {**counted_sale_rule(), "recompute": job or sales_recompute_jobs().first()}
 
 
-class CountedSaleRuleViewSet(viewsets.GenericViewSet):
+class CountedSaleRuleView(APIView):
     """The tenant's counted-sale rule. PUT changes it and answers 202 with the recomputation it
     queued (customer aggregates, loyalty, analytics), or 200 when the statuses did not change;
     409 ``recompute_in_progress`` while the previous one runs."""
 
-    serializer_class = CountedSaleRuleOutputSerializer
-    pagination_class = None
-    filter_backends: list = []
-    required_capabilities = {"rule_update": STAFF_CAPABILITY}
+    required_capabilities = {"put": STAFF_CAPABILITY}
 
     @extend_schema(responses=CountedSaleRuleOutputSerializer, operation_id="counted_sale_rule_retrieve")
-    def rule(self, request):
+    def get(self, request):
         return Response(CountedSaleRuleOutputSerializer(_rule_answer()).data)
 
     @extend_schema(request=CountedSaleRuleInputSerializer,
                    responses={200: CountedSaleRuleOutputSerializer, 202: CountedSaleRuleOutputSerializer},
                    operation_id="counted_sale_rule_update")
-    def rule_update(self, request):
+    def put(self, request):
         data = CountedSaleRuleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = counted_statuses_set(statuses=data.validated_data["statuses"], actor=actor_from_request(request),

@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from customers.api import views
-from customers.api.sales import CountedSaleRuleViewSet, SalesRecomputeJobViewSet
+from customers.api.sales import CountedSaleRuleView, SalesRecomputeJobViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("customers", views.CustomerViewSet, basename="customer")
@@ -12,6 +12,5 @@ router.register("sales/recomputations", SalesRecomputeJobViewSet, basename="sale
 # The ingest path comes first so that the router's orders/{pk}/ does not shadow it.
 urlpatterns = [
     path("orders/ingest/", views.OrderIngestView.as_view(), name="orders-ingest"),
-    path("sales/counted-statuses/", CountedSaleRuleViewSet.as_view({"get": "rule", "put": "rule_update"}),
-         name="counted-sale-rule"),
+    path("sales/counted-statuses/", CountedSaleRuleView.as_view(), name="counted-sale-rule"),
 ] + router.urls
