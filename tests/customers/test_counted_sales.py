@@ -99,10 +99,15 @@ def test_changing_the_rule_recomputes_aggregates_loyalty_and_analytics_as_a_reco
     assert _put(admin, ["completed", "invoiced", "paid"]).status_code == 200
 
 
-def test_only_owners_and_admins_change_the_rule_and_nonsense_is_refused(world, alpha_client):
+def test_only_owners_and_admins_change_the_rule_and_nonsense_is_refused(world, alpha_client, api_key):
+    from tests.conftest import api_client
+
     assert alpha_client(world.user("alpha_viewer")).get(URL).json()["statuses"] == ["paid", "invoiced", "completed"]
     for role in ("viewer", "analyst"):
         assert _put(alpha_client(world.user(f"alpha_{role}")), ["pending", "paid"]).status_code == 403
+    # an integration's key may write orders, not redefine what a sale is
+    assert _put(api_client("alpha.localhost", api_key(world.alpha)), ["pending", "paid"]).status_code == 403
+    assert _put(alpha_client(world.user("beta_admin")), ["pending", "paid"]).status_code == 403
     admin = alpha_client(world.user("alpha_admin"))
     for statuses, field_error in ((["cancelled", "paid"], "statuses"), ([], "statuses"), (["shipped"], "statuses")):
         response = _put(admin, statuses)
