@@ -7,6 +7,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics import selectors
+        from analytics.services.jobs import analytics_recompute_after_rule_change
         from cdp.registry import register_demo_data_command, register_portal_nav
         from customers import registry as customers_registry
 
@@ -16,6 +17,9 @@ class AnalyticsConfig(AppConfig):
         customers_registry.register_customer_filter("rfm_segment", selectors.rfm_segment_filter)
         customers_registry.register_customer_filter("churn_band", selectors.churn_band_filter)
         customers_registry.register_customer_filter("clv_tier", selectors.clv_tier_filter)
+        # Every figure here counts sales: a change of the counted-sale rule starts a new run.
+        customers_registry.register_counted_sale_dependent("analytics", analytics_recompute_after_rule_change)
         register_portal_nav("Analytics", "analytics:dashboard", order=30)
-        # After customers' demo orders load, score them so the demo dashboard has numbers.
-        register_demo_data_command("run_analytics")
+        # After every app's demo data (customers' orders, integrations' ad spend), score them so
+        # the demo dashboard has numbers.
+        register_demo_data_command("run_analytics", order=90)

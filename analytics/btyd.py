@@ -12,6 +12,12 @@ log-likelihood over log-parameters, time scaled so the oldest customer has T = 1
 tracing half a million rows per step. Predictions use lifetimes' formulas; the hypergeometric
 part of the expected purchases depends only on (frequency, T), so it is evaluated once per
 distinct pair. tests/analytics/test_clv.py checks both against lifetimes run directly.
+
+When that fit does not converge (BFGS's "precision loss" on awkward data), it is retried the way
+practitioners do before giving up (``FIT_ATTEMPTS``): time rescaled to the typical customer's
+age instead of the oldest one's, a small L2 penalizer (lifetimes' docs suggest 0.001–0.1), then
+a derivative-free optimizer. The first attempt is the published one, so a fit that converges
+(CDNOW) is exactly what it always was; each attempt is recorded in ``BtydResult.attempts``.
 """
 
 from __future__ import annotations
@@ -27,19 +33,36 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 
 DAYS_PER_MONTH = {"days": 30.0, "weeks": 4.345}  # the month lengths lifetimes' CLV uses
 TOLERANCE = 1e-7  # lifetimes' default
+#: A BFGS stop for "precision loss" where the gradient of the (mean) objective is this small is the
+#: optimum to machine precision, not a failure.
+STATIONARY = 1e-5
+RETRY_PENALIZER = 0.001
+#: (name, time/spend scale, penalizer or None for the caller's, optimizer): in order, until one fits.
+FIT_ATTEMPTS = (
+    ("published", "oldest", None, "BFGS"),
+    ("rescaled time unit", "typical", None, "BFGS"),
+    ("small penalizer", "oldest", RETRY_PENALIZER, "BFGS"),
+    ("another optimizer", "typical", RETRY_PENALIZER, "Nelder-Mead"),
+)
 
 
 class BtydError(Exception):
-    def __init__(self, status: str, message: str):
+    """``status`` is the calculation log's status; ``reason`` says why in more detail
+    (not_converged, invalid_data, all_new, zero_spend) for the plain-words explanation."""
+
+    def __init__(self, status: str, message: str, reason: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason or status
 
 
 @dataclass
 class BtydResult:
     status: str
     message: str = ""
+    #: Why it is not ``ok``, in more detail than the status (see BtydError).
+    reason: str = ""
     model_params: dict = field(default_factory=dict)
     spend_params: dict = field(default_factory=dict)
     log_likelihood: float | None = None
@@ -49,6 +72,8 @@ class BtydResult:
     distinct_rows: int = 0
     spend_frequency_corr: float | None = None
     timings: dict = field(default_factory=dict)
+    #: Every fit attempt: {"model", "attempt", "outcome"} ("ok" or the optimizer's words).
+    attempts: list = field(default_factory=list)
 
 
 def compress(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -151,12 +176,27 @@ def _gamma_gamma_objective(x, m, w, penalizer: float):
     return objective
 
 
-def _minimize(objective, size: int, model: str):
+def _minimize(objective, size: int, model: str, method: str = "BFGS"):
+    """Minimise over log-parameters from 0.1 (lifetimes' start). ``method=None`` in lifetimes
+    picks BFGS for an unbounded problem with a gradient, so "BFGS" is the published fit."""
     with np.errstate(all="ignore"):
-        output = minimize(objective, jac=True, method=None, tol=TOLERANCE, x0=0.1 * np.ones(size))
+        if method == "Nelder-Mead":
+            output = minimize(lambda x: objective(x)[0], method=method, x0=0.1 * np.ones(size),
+                              options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000, "maxfev": 40000})
+        else:
+            output = minimize(objective, jac=True, method=None, tol=TOLERANCE, x0=0.1 * np.ones(size))
     if not output.success:
-        raise BtydError("not_converged", f"{model} did not converge: {output.message}")
+        stationary = (method != "Nelder-Mead" and np.all(np.isfinite(output.x))
+                      and float(np.max(np.abs(objective(output.x)[1]))) < STATIONARY)
+        if not stationary:
+            raise BtydError("not_converged", f"{model} did not converge: {output.message}")
     return np.exp(output.x)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def _check_inputs(frequency, recency=None, T=None, monetary=None) -> None:
@@ -176,12 +216,13 @@ def _check_inputs(frequency, recency=None, T=None, monetary=None) -> None:
     elif monetary is not None and np.any(monetary <= 0):
         problem = "There exist non-positive (<= 0) values in the monetary_value vector."
     if problem:
-        raise BtydError("not_converged", problem)
+        raise BtydError("not_converged", problem, reason="invalid_data")
 
 
-def fit_bgnbd(frequency, recency, T, *, penalizer: float = 0.0):
-    """Fit BG/NBD on the distinct (frequency, recency, T) rows, weighted. Returns
-    (params, log_likelihood, distinct_rows); raises BtydError(not_converged)."""
+def fit_bgnbd(frequency, recency, T, *, penalizer: float = 0.0, scale_by: str = "oldest", method: str = "BFGS"):
+    """Fit BG/NBD on the distinct (frequency, recency, T) rows, weighted. Time is scaled so the
+    oldest customer has T = 1 (lifetimes), or the median customer (``scale_by="typical"``).
+    Returns (params, log_likelihood, distinct_rows); raises BtydError(not_converged)."""
     frame = pd.DataFrame({"frequency": frequency, "recency": recency, "T": T})
     rows = compress(frame, ["frequency", "recency", "T"])
     x = rows["frequency"].to_numpy(float)
@@ -189,11 +230,15 @@ def fit_bgnbd(frequency, recency, T, *, penalizer: float = 0.0):
     try:
         _check_inputs(x, t_x, age)
     except BtydError as exc:
-        raise BtydError("not_converged", f"BG/NBD did not converge: {exc.message}") from None
+        raise BtydError("not_converged", f"BG/NBD did not converge: {exc.message}", reason=exc.reason) from None
     scale = 1.0 / age.max() if age.max() > 0 else math.inf
     if not math.isfinite(scale):
-        raise BtydError("not_converged", "BG/NBD did not converge: every customer bought for the first time today.")
-    r, alpha, a, b = _minimize(_bgnbd_objective(x, t_x * scale, age * scale, w, penalizer), 4, "BG/NBD")
+        raise BtydError("not_converged", "BG/NBD did not converge: every customer bought for the first time today.",
+                        reason="all_new")
+    if scale_by == "typical":
+        typical = _weighted_median(age, w)
+        scale = 1.0 / typical if typical > 0 else scale
+    r, alpha, a, b = _minimize(_bgnbd_objective(x, t_x * scale, age * scale, w, penalizer), 4, "BG/NBD", method)
     params = {"r": float(r), "alpha": float(alpha / scale), "a": float(a), "b": float(b)}
     if not _finite_positive(params):
         raise BtydError("not_converged", f"BG/NBD parameters are not finite and positive: {params}")
@@ -201,17 +246,21 @@ def fit_bgnbd(frequency, recency, T, *, penalizer: float = 0.0):
     return params, ll, len(rows)
 
 
-def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0):
-    """Fit Gamma-Gamma on repeat buyers' distinct (frequency, mean spend) rows, weighted."""
+def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0, scale_by: str = "oldest",
+                    method: str = "BFGS"):
+    """Fit Gamma-Gamma on repeat buyers' distinct (frequency, mean spend) rows, weighted. With
+    ``scale_by="typical"`` spend is fitted in units of the median spend (v is scaled back)."""
     frame = pd.DataFrame({"frequency": frequency, "monetary": monetary})
     rows = compress(frame, ["frequency", "monetary"])
     x, m, w = (rows[name].to_numpy(float) for name in ("frequency", "monetary", "weight"))
     try:
         _check_inputs(x, monetary=m)
     except BtydError as exc:
-        raise BtydError("not_converged", f"Gamma-Gamma did not converge: {exc.message}") from None
-    p, q, v = _minimize(_gamma_gamma_objective(x, m, w, penalizer), 3, "Gamma-Gamma")
-    params = {"p": float(p), "q": float(q), "v": float(v)}
+        raise BtydError("not_converged", f"Gamma-Gamma did not converge: {exc.message}", reason=exc.reason) from None
+    unit = _weighted_median(m, w) if scale_by == "typical" else 1.0
+    unit = unit if unit > 0 else 1.0
+    p, q, v = _minimize(_gamma_gamma_objective(x, m / unit, w, penalizer), 3, "Gamma-Gamma", method)
+    params = {"p": float(p), "q": float(q), "v": float(v * unit)}
     if not _finite_positive(params) or params["q"] <= 1:
         # q <= 1 makes the population mean spend p·v/(q−1) undefined.
         raise BtydError("not_converged", f"Gamma-Gamma parameters are unusable: {params}")
@@ -233,33 +282,52 @@ def fit(
     repeat = summary[summary["frequency"] > 0]
     result.repeat_customers = len(repeat)
     if len(summary) < min_customers or len(repeat) < min_repeat_customers:
-        result.status = "insufficient_data"
+        result.status = result.reason = "insufficient_data"
         result.message = (f"{len(summary)} customers with purchases and {len(repeat)} repeat buyers; at least "
                           f"{min_customers} and {min_repeat_customers} are needed for a trustworthy fit.")
         return result
     if repeat["monetary"].nunique() > 1 and repeat["frequency"].nunique() > 1:
         result.spend_frequency_corr = float(np.corrcoef(repeat["frequency"], repeat["monetary"])[0, 1])
         if abs(result.spend_frequency_corr) > max_corr:
-            result.status = "spend_frequency_correlated"
+            result.status = result.reason = "spend_frequency_correlated"
             result.message = (f"Spend and purchase frequency are correlated ({result.spend_frequency_corr:.2f}); "
                               "Gamma-Gamma assumes they are independent, so no spend prediction is made.")
             return result
     try:
         started = time.perf_counter()
-        result.model_params, result.log_likelihood, result.distinct_rows = fit_bgnbd(
-            summary["frequency"], summary["recency"], summary["T"], penalizer=penalizer
-        )
+        result.model_params, result.log_likelihood, result.distinct_rows = _with_retries(
+            result, "BG/NBD", penalizer,
+            lambda **kw: fit_bgnbd(summary["frequency"], summary["recency"], summary["T"], **kw))
         result.timings["bgnbd_fit"] = round(time.perf_counter() - started, 4)
         if not (repeat["monetary"] > 0).all():
-            raise BtydError("insufficient_data", "Some repeat buyers have a zero mean spend; Gamma-Gamma needs > 0.")
+            raise BtydError("insufficient_data", "Some repeat buyers have a zero mean spend; Gamma-Gamma needs > 0.",
+                            reason="zero_spend")
         started = time.perf_counter()
-        result.spend_params, result.spend_log_likelihood = fit_gamma_gamma(
-            repeat["frequency"], repeat["monetary"], penalizer=penalizer
-        )
+        result.spend_params, result.spend_log_likelihood = _with_retries(
+            result, "Gamma-Gamma", penalizer,
+            lambda **kw: fit_gamma_gamma(repeat["frequency"], repeat["monetary"], **kw))
         result.timings["gamma_gamma_fit"] = round(time.perf_counter() - started, 4)
     except BtydError as exc:
-        result.status, result.message = exc.status, exc.message
+        result.status, result.message, result.reason = exc.status, exc.message, exc.reason
     return result
+
+
+def _with_retries(result: BtydResult, model: str, penalizer: float, fit_once):
+    """``fit_once(penalizer=, scale_by=, method=)`` through FIT_ATTEMPTS until one converges;
+    every attempt is recorded. Data errors (not a convergence problem) are not retried."""
+    for name, scale_by, retry_penalizer, method in FIT_ATTEMPTS:
+        try:
+            fitted = fit_once(penalizer=penalizer if retry_penalizer is None else max(penalizer, retry_penalizer),
+                              scale_by=scale_by, method=method)
+        except BtydError as exc:
+            result.attempts.append({"model": model, "attempt": name, "outcome": exc.message})
+            if exc.reason != "not_converged":
+                raise  # the data, not the optimizer: another attempt would say the same
+            last = exc
+            continue
+        result.attempts.append({"model": model, "attempt": name, "outcome": "ok"})
+        return fitted
+    raise last
 
 
 def probability_alive(params: dict, frequency, recency, T) -> np.ndarray:

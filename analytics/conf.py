@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 
 DEFAULTS = {
-    # Order statuses that count as a sale (pending, cancelled and refunded orders are ignored).
-    "ANALYTICS_COUNTED_STATUSES": ("paid", "invoiced", "completed"),
-    # Churn probability lower bounds of each band above "active".
-    "ANALYTICS_CHURN_BANDS": {"at_risk": 0.3, "churning": 0.6, "churned": 0.85},
+    # Risk floors of the bands of customers who bought within the churn window: at risk from an
+    # even chance of not buying in the next window, churning from three in four. Customers whose
+    # last purchase is a window or more ago are "churned" whatever their risk (the KPIs' count).
+    "ANALYTICS_CHURN_BANDS": {"at_risk": 0.5, "churning": 0.75},
     # A customer has churned when they do not buy within this many days.
     "ANALYTICS_CHURN_WINDOW_DAYS": 90,
     # Below these, churn falls back to 1 − P(alive) instead of training a model.

@@ -169,6 +169,8 @@ class ClvCalculationLog(TimeStampedModel):
     distinct_rows = models.PositiveIntegerField(default=0)
     spend_frequency_corr = models.FloatField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    #: For engineers: the fit attempts and the optimizer's own words (``message`` is for people).
+    diagnostics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -289,9 +291,44 @@ class DailyKpi(models.Model):
     total_customers = models.PositiveIntegerField(default=0, help_text="Customers with a purchase by this day.")
     repeat_purchase_rate = models.FloatField(default=0)
     churn_rate = models.FloatField(default=0)
+    # Blended advertising figures: every ad platform's spend of the day against all its new
+    # customers and counted revenue (no attribution needed; see AdPerformanceDaily for that).
+    ad_spend = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    blended_cac = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True,
+                                      help_text="Ad spend ÷ new customers (empty without either).")
+    blended_roas = models.FloatField(null=True, blank=True, help_text="Revenue ÷ ad spend (empty without spend).")
 
     class Meta:
         ordering = ["date"]
+
+
+class AdPerformanceDaily(models.Model):
+    """One day of one ad campaign: the spend its platform reported and the counted sales whose
+    UTM tags name it (first orders of new customers give its CAC). Orders tagged for a channel
+    whose campaign matches no spend row are kept under that channel with an empty campaign."""
+
+    date = models.DateField()
+    channel = models.CharField(max_length=20, help_text="google_ads, facebook_ads…")
+    campaign_id = models.CharField(max_length=64, blank=True)
+    campaign_name = models.CharField(max_length=255, blank=True)
+    spend = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    clicks = models.PositiveBigIntegerField(default=0)
+    impressions = models.PositiveBigIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0, help_text="Counted orders attributed by UTM.")
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    new_customers = models.PositiveIntegerField(default=0, help_text="First orders attributed by UTM.")
+    cac = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
+    roas = models.FloatField(null=True, blank=True)
+    as_of = models.DateField()
+
+    class Meta:
+        ordering = ["date", "channel", "campaign_id"]
+        constraints = [models.UniqueConstraint(fields=["date", "channel", "campaign_id"],
+                                               name="uniq_ad_performance_day")]
+        indexes = [models.Index(fields=["channel", "date"], name="ad_perf_channel_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.channel} {self.campaign_name or self.campaign_id}"
 
 
 class Segment(TimeStampedModel):

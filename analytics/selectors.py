@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 
 import django_filters
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Subquery, Sum
 
 from analytics.models import (
+    AdPerformanceDaily,
     ChurnPredictionLog,
     ClvCalculationLog,
     CohortCell,
@@ -20,6 +21,8 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
+from analytics.services.ads import blended
+from analytics.services.churn import churn_band_thresholds
 from analytics.services.quality import data_health_score
 from customers.models import Customer
 
@@ -53,6 +56,7 @@ def customer_scores(*, customer_id: int) -> dict | None:
         },
         "churn": churn and {
             "as_of": churn.as_of.isoformat(), "probability": round(churn.probability, 4), "band": churn.band,
+            "band_label": churn.get_band_display(),
             "method": churn.method, "predicted_churn_date": churn.predicted_churn_date and
             churn.predicted_churn_date.isoformat(), "factors": churn.factors,
         },
@@ -156,7 +160,50 @@ def churn_summary() -> dict:
         "train_customers": log.train_customers if log else 0,
         "test_customers": log.test_customers if log else 0,
         "bands": {band: bands.get(band, 0) for band in CustomerChurn.Band.values},
+        "thresholds": churn_band_thresholds(),
     }
+
+
+def ad_performance_list(*, start: datetime.date | None = None, end: datetime.date | None = None,
+                        channel: str | None = None):
+    """Daily rows per channel and campaign (spend, attributed orders, revenue, new customers, CAC,
+    ROAS), oldest first."""
+    queryset = AdPerformanceDaily.objects.order_by("date", "channel", "campaign_id")
+    if start:
+        queryset = queryset.filter(date__gte=start)
+    if end:
+        queryset = queryset.filter(date__lte=end)
+    if channel:
+        queryset = queryset.filter(channel=channel)
+    return queryset
+
+
+def ad_performance_summary(*, start: datetime.date | None = None, end: datetime.date | None = None,
+                           days: int = 30) -> dict:
+    """CAC and ROAS over a period (default: the last ``days`` days of the latest KPIs): per
+    campaign and per channel from the UTM-attributed orders, and blended from all spend, all new
+    customers and all counted revenue."""
+    end = end or DailyKpi.objects.order_by("-date").values_list("date", flat=True).first()
+    if end is None:
+        return {"start": None, "end": None, "campaigns": [], "channels": [], "blended": None}
+    start = start or end - datetime.timedelta(days=days - 1)
+
+    def figures(row: dict) -> dict:
+        spend, revenue, new = row["spend"] or 0, row["revenue"] or 0, row["new_customers"] or 0
+        cac, roas = blended(spend, new, revenue)
+        return {**row, "cac": cac, "roas": roas}
+
+    rows = ad_performance_list(start=start, end=end).values("channel", "campaign_id")
+    totals = {"spend": Sum("spend"), "orders": Sum("orders"), "revenue": Sum("revenue"),
+              "new_customers": Sum("new_customers")}
+    campaigns = [figures(row) for row in rows.annotate(campaign_name=Max("campaign_name"), **totals)
+                 .order_by("channel", "-spend", "campaign_id")]
+    channels = [figures(row) for row in ad_performance_list(start=start, end=end).values("channel")
+                .annotate(**totals).order_by("channel")]
+    kpis = DailyKpi.objects.filter(date__gte=start, date__lte=end).aggregate(
+        spend=Sum("ad_spend"), new_customers=Sum("new_customers"), revenue=Sum("revenue"))
+    return {"start": start, "end": end, "campaigns": campaigns, "channels": channels,
+            "blended": figures(kpis) if kpis["spend"] else None}
 
 
 def cohort_matrix() -> list[dict]:

@@ -1,7 +1,8 @@
 """The SQL of the analytics recompute, in one place and tested (tests/analytics).
 
-A run reads the orders once (``counted_orders_sql``: counted statuses, merged customers excluded,
-local dates in the tenant's timezone) and computes in ``analytics.history`` with numpy. Per-customer
+A run reads the orders once (``counted_orders_sql``: the tenant's counted-sale rule, owned by
+customers; merged customers excluded; local dates in the tenant's timezone) and computes in
+``analytics.history`` with numpy. Per-customer
 results come back in bulk: a binary COPY of the arrays into a temporary table (``stage_arrays``)
 and one ``INSERT … SELECT`` into the result table, or a text COPY for churn rows and their JSON.
 A result table that is replaced whole is emptied and its plain indexes rebuilt (``_rewrite``).
@@ -18,8 +19,8 @@ import numpy as np
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
-from analytics import conf
 from analytics.models import (
+    AdPerformanceDaily,
     CohortCell,
     CustomerChurn,
     CustomerClv,
@@ -29,6 +30,7 @@ from analytics.models import (
     RfmSnapshot,
 )
 from customers.models import Customer, Order
+from customers.selectors_sales import counted_statuses
 
 # Aggregates over millions of rows stay in memory, for the step's transaction only.
 WORK_MEM = "SET LOCAL work_mem = '256MB'"
@@ -63,7 +65,7 @@ def counted_orders_sql(*, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"SELECT array_send(array_agg(customer_id)), array_send(array_agg(order_date::date)), "
             f"array_send(array_agg((total_amount * 100)::bigint)) FROM {orders} WHERE status = ANY(%(statuses)s) "
             f"GROUP BY (customer_id - %(low)s) / %(width)s",
-            {"statuses": list(conf.get("ANALYTICS_COUNTED_STATUSES")), "low": low, "width": width},
+            {"statuses": list(counted_statuses()), "low": low, "width": width},
             [">i8", ">i4", ">i8"])
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
     # Merged customers are few: dropping their orders here is cheaper than an anti-join per order.
@@ -73,6 +75,41 @@ def counted_orders_sql(*, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         keep = ~np.isin(customer_id, merged)
         customer_id, day, cents = customer_id[keep], day[keep], cents[keep]
     return customer_id, day, cents
+
+
+def attributed_orders_sql(*, tz: str, until: datetime.date) -> list[tuple]:
+    """Counted orders carrying a UTM source, up to ``until`` (local dates in ``tz``), grouped by
+    (local day, lowercased UTM source, UTM campaign): orders, total in cents, and how many were
+    the customer's first counted order (a new customer). Merged customers' orders are left out,
+    as in ``counted_orders_sql``; a customer's first order is counted on all their orders."""
+    orders, customers = Order._meta.db_table, Customer._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [tz])
+        zone = cursor.fetchone()[0]
+        cursor.execute(
+            f"""
+            SELECT day, source, campaign, count(*), sum(cents)::bigint, count(*) FILTER (WHERE first)
+              FROM (SELECT o.order_date::date AS day, lower(trim(o.utm_source)) AS source,
+                           trim(o.utm_campaign) AS campaign, (o.total_amount * 100)::bigint AS cents,
+                           row_number() OVER (PARTITION BY o.customer_id ORDER BY o.order_date, o.id) = 1 AS first
+                      FROM {orders} o JOIN {customers} c ON c.id = o.customer_id AND c.status <> 'merged'
+                     WHERE o.status = ANY(%(statuses)s)) x
+             WHERE source <> '' AND day <= %(until)s
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """, {"statuses": list(counted_statuses()), "until": until})
+        rows = cursor.fetchall()
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+    return rows
+
+
+def ad_performance_write_sql(*, as_of: datetime.date, rows: list[tuple]) -> int:
+    """Replace the ad performance rows up to ``as_of`` by ``rows`` (in AdPerformanceDaily column
+    order below)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AdPerformanceDaily._meta.db_table} WHERE date <= %s", [as_of])
+    return copy_rows(model=AdPerformanceDaily, rows=rows, columns=[
+        "date", "channel", "campaign_id", "campaign_name", "spend", "clicks", "impressions", "orders", "revenue",
+        "new_customers", "cac", "roas", "as_of"])
 
 
 def _fetch_arrays(query: str, params, dtypes: list[str]) -> list[np.ndarray]:
@@ -292,7 +329,8 @@ def kpis_write_sql(*, as_of: datetime.date, rows: list[tuple]) -> int:
         cursor.execute(f"DELETE FROM {DailyKpi._meta.db_table} WHERE date <= %s", [as_of])
     return copy_rows(model=DailyKpi, rows=rows, columns=[
         "date", "revenue", "orders", "average_order_value", "new_customers", "returning_customers", "active_30",
-        "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate"])
+        "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate", "ad_spend",
+        "blended_cac", "blended_roas"])
 
 
 def copy_rows(*, model, columns: list[str], rows) -> int:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from analytics import charts, selectors
@@ -48,6 +49,7 @@ def dashboard_page(request):
                          for m in range(max_months + 1)]
     quality = selectors.data_quality_latest()
     band_colors = {"active": "#16a34a", "at_risk": "#ca8a04", "churning": "#ea580c", "churned": "#6b7280"}
+    ads = selectors.ad_performance_summary(end=latest.date if latest else None)
     context = {
         "latest": latest,
         "revenue_30": revenue_30,
@@ -73,6 +75,12 @@ def dashboard_page(request):
             [{"label": band.replace("_", " ").title(), "value": n, "color": band_colors[band],
               "href": _customers_url(churn_band=band)} for band, n in churn["bands"].items()],
             title="Customers per churn band"),
+        "ads": ads,
+        "ads_chart": charts.bar_chart(
+            [{"label": c["campaign_name"] or c["channel"], "value": float(c["cac"]),
+              "note": _("ROAS %(roas)s") % {"roas": f'{c["roas"]:.2f}' if c["roas"] is not None else "–"}}
+             for c in ads["campaigns"] if c["cac"] is not None],
+            title=_("Cost to acquire a customer (CAC) per campaign, last 30 days")),
         "cohorts": cohorts,
         "months": range(max_months + 1),
         "quality": quality,

@@ -32,17 +32,19 @@ def portal_nav() -> list[tuple[str, str, str]]:
     return [(label, url_name, capability) for _, label, url_name, capability in _portal_nav]
 
 
-_demo_data_commands: list[str] = []
+_demo_data_commands: list[tuple[int, str]] = []
 
 
-def register_demo_data_command(command: str) -> None:
-    """A management command taking ``--tenant SLUG`` that loads demo data idempotently."""
-    if command not in _demo_data_commands:
-        _demo_data_commands.append(command)
+def register_demo_data_command(command: str, order: int = 50) -> None:
+    """A management command taking ``--tenant SLUG`` that loads demo data idempotently. Lower
+    ``order`` runs first (then registration order): a command that computes from every app's demo
+    data (analytics) registers a high one."""
+    if all(existing != command for _, existing in _demo_data_commands):
+        _demo_data_commands.append((order, command))
 
 
 def demo_data_commands() -> list[str]:
-    return list(_demo_data_commands)
+    return [command for _, command in sorted(_demo_data_commands, key=lambda entry: entry[0])]
 
 
 _quota_guards: list[Callable[..., None]] = []

@@ -103,9 +103,10 @@ class OrderItemInline(ReadOnlyInline):
 class OrderAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """Orders arrive through the ingest service only, so they are read-only here."""
 
-    list_display = ("external_order_id", "source", "order_date", "status", "currency", "total_amount", "customer")
-    list_filter = ("source", "status", "currency", "order_date")
-    search_fields = ("=external_order_id", "=customer__email")
+    list_display = ("external_order_id", "order_number", "source", "order_date", "status", "payment_status",
+                    "currency", "total_amount", "customer")
+    list_filter = ("source", "status", "payment_status", "currency", "order_date")
+    search_fields = ("=external_order_id", "=order_number", "=customer__email")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
     date_hierarchy = "order_date"
@@ -147,3 +148,4 @@ class ProductAdmin(TenantModelAdmin):
     search_fields = ("=sku", "name")
 import customers.admin_privacy_merge  # noqa: E402,F401  (privacy and merge admin, actions on CustomerAdmin)
 import customers.admin_loyalty_credit  # noqa: E402,F401  (loyalty and credit admin)
+import customers.admin_sales  # noqa: E402,F401  (the counted-sale rule and its recomputations)

@@ -75,6 +75,8 @@ class CustomerFilter(django_filters.FilterSet):
 class OrderFilter(django_filters.FilterSet):
     source = django_filters.CharFilter()
     status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices)
+    payment_status = django_filters.MultipleChoiceFilter(choices=Order.PaymentStatus.choices)
+    order_number = django_filters.CharFilter()
     customer = django_filters.NumberFilter(field_name="customer_id")
     currency = django_filters.CharFilter(method="filter_currency")
     external_order_id = django_filters.CharFilter()
@@ -85,8 +87,8 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = ["source", "status", "customer", "currency", "external_order_id", "date_after", "date_before",
-                  "total_min", "total_max"]
+        fields = ["source", "status", "payment_status", "customer", "currency", "external_order_id", "order_number",
+                  "date_after", "date_before", "total_min", "total_max"]
 
     def filter_currency(self, queryset, name, value):
         return queryset.filter(currency=value.strip().upper())

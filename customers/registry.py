@@ -17,6 +17,10 @@
   webhook bodies...) atomically with the profile: a handler that raises rolls the whole erasure
   back, and the person is never half-erased. Unlike events, handlers run before the commit and
   their errors are not swallowed. A handler returns how many rows it changed (for the audit).
+- Counted-sale dependents: ``register_counted_sale_dependent("analytics", recompute)``; when the
+  tenant's counted-sale rule changes, the recorded recomputation calls
+  ``recompute(tenant=, actor=, inline=)`` after the customer aggregates and loyalty, and stores
+  the dict it returns in the job's progress (analytics starts a run).
 """
 
 from __future__ import annotations
@@ -95,3 +99,16 @@ def register_erasure_handler(name: str, handler: Callable[..., int]) -> None:
 
 def erasure_handlers() -> list[tuple[str, Callable[..., int]]]:
     return sorted(_erasure_handlers.items())
+
+
+_counted_sale_dependents: dict[str, Callable[..., dict]] = {}
+
+
+def register_counted_sale_dependent(name: str, recompute: Callable[..., dict]) -> None:
+    """``recompute(tenant=, actor=, inline=)`` redoes what ``name`` computed from counted sales;
+    ``inline`` asks it to finish before returning (commands, tests) instead of queueing work."""
+    _counted_sale_dependents[name] = recompute
+
+
+def counted_sale_dependents() -> list[tuple[str, Callable[..., dict]]]:
+    return sorted(_counted_sale_dependents.items())

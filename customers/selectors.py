@@ -22,6 +22,7 @@ from customers.models import (
     LoyaltyAccount,
     Order,
 )
+from customers.selectors_sales import counted_statuses
 
 logger = logging.getLogger(__name__)
 RECENT_ORDERS = 5
@@ -50,16 +51,17 @@ SELECT
                   country, phone, is_default, is_active, source, created_at, updated_at
              FROM customers_address WHERE customer_id = %(id)s) a),
   (SELECT coalesce(json_agg(o ORDER BY o.order_date DESC, o.id DESC), '[]')
-     FROM (SELECT id, customer_id, source, external_order_id, order_date, status, currency, subtotal, tax_amount,
-                  shipping_cost, discount_amount, total_amount, payment_method, created_at, updated_at
+     FROM (SELECT id, customer_id, source, external_order_id, order_number, order_date, status, currency, subtotal,
+                  tax_amount, shipping_cost, discount_amount, total_amount, payment_method, payment_status,
+                  shipping_method, created_at, updated_at
              FROM customers_order WHERE customer_id = %(id)s ORDER BY order_date DESC, id DESC LIMIT %(recent)s) o),
   (SELECT coalesce(json_agg(s ORDER BY s.orders DESC, s.source), '[]')
      FROM (SELECT source, count(*) AS orders,
-                  count(*) FILTER (WHERE status NOT IN ('cancelled', 'refunded')) AS counted,
+                  count(*) FILTER (WHERE status = ANY(%(counted)s)) AS counted,
                   count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
                   count(*) FILTER (WHERE status = 'refunded') AS refunded,
                   sum(total_amount) FILTER (WHERE status = 'refunded') AS refunded_amount,
-                  sum(total_amount) FILTER (WHERE status NOT IN ('cancelled', 'refunded')) AS spent,
+                  sum(total_amount) FILTER (WHERE status = ANY(%(counted)s)) AS spent,
                   min(order_date) AS first_order_at, max(order_date) AS last_order_at
              FROM customers_order WHERE customer_id = %(id)s GROUP BY source) s)
   FROM customers_customer c
@@ -112,7 +114,7 @@ def customer_360(*, customer_id, sections: bool = True) -> dict:
     if customer_id is None:
         raise NotFound("Customer not found.")
     with connection.cursor() as cursor:
-        cursor.execute(_360_SQL, {"id": customer_id, "recent": RECENT_ORDERS})
+        cursor.execute(_360_SQL, {"id": customer_id, "recent": RECENT_ORDERS, "counted": list(counted_statuses())})
         row = cursor.fetchone()
     if row is None:
         raise NotFound("Customer not found.")

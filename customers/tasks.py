@@ -57,3 +57,14 @@ def duplicates_recompute_task() -> dict:
     from customers.services.duplicates import duplicates_recompute
 
     return duplicates_recompute()
+
+
+@shared_task(acks_late=True, soft_time_limit=3300, time_limit=3600)
+def sales_recompute_task(*, job_id: int) -> None:
+    """Runs in the tenant schema the message carries: the recomputation after the counted-sale
+    rule changed."""
+    from django.db import connection
+
+    from customers.services.sales import sales_recompute_execute
+
+    sales_recompute_execute(job_id=job_id, tenant=connection.tenant)

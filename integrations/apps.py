@@ -31,12 +31,17 @@ class IntegrationsConfig(AppConfig):
         from analytics import registry as analytics_registry
         from cdp import registry
         from customers import registry as customers_registry
+        from integrations.selectors import ad_spend_rows
 
         registry.register_portal_nav("Integrations", "integrations:list", order=40, capability="integrations")
         from integrations.privacy import integrations_erase
 
         # Erasing a person scrubs our raw payloads and webhook bodies in the same transaction.
         customers_registry.register_erasure_handler("integrations", integrations_erase)
+
+        # Synced ad spend feeds analytics' CAC and ROAS; the demo store advertises too.
+        analytics_registry.register_spend_provider(ad_spend_rows)
+        registry.register_demo_data_command("load_ads_demo")
         for event in CUSTOMERS_EVENTS:
             customers_registry.subscribe(event, _forwarder(event))
         for event in ANALYTICS_EVENTS:

@@ -48,6 +48,13 @@ def ad_spend_daily(*, since=None, until=None, channel: str | None = None) -> Que
     return qs
 
 
+def ad_spend_rows(*, since: datetime.date, until: datetime.date) -> list[dict]:
+    """Daily spend per campaign between two dates, as analytics reads it (registered as its spend
+    provider: analytics computes CAC and ROAS without importing integrations)."""
+    return list(ad_spend_daily(since=since, until=until).values(
+        "date", "channel", "campaign_id", "campaign_name", "currency", "spend", "clicks", "impressions"))
+
+
 def crm_profiles_changed(*, since: datetime.datetime | None, until: datetime.datetime,
                          after: tuple[datetime.datetime, int] | None, limit: int) -> list[dict]:
     """Up to ``limit`` customer profiles changed in (``since``, ``until``] (every profile when

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from analytics.models import (
+    AdPerformanceDaily,
     CustomerChurn,
     CustomerClv,
     CustomerRfm,
@@ -68,7 +69,54 @@ class DailyKpiOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = DailyKpi
         fields = ["date", "revenue", "orders", "average_order_value", "new_customers", "returning_customers",
-                  "active_30", "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate"]
+                  "active_30", "active_90", "active_365", "total_customers", "repeat_purchase_rate", "churn_rate",
+                  "ad_spend", "blended_cac", "blended_roas"]
+
+
+class AdPerformanceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AdPerformanceDaily
+        fields = ["date", "channel", "campaign_id", "campaign_name", "spend", "clicks", "impressions", "orders",
+                  "revenue", "new_customers", "cac", "roas"]
+
+
+class AdFiguresSerializer(serializers.Serializer):
+    spend = serializers.DecimalField(max_digits=18, decimal_places=2)
+    new_customers = serializers.IntegerField(allow_null=True)
+    revenue = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True)
+    cac = serializers.DecimalField(max_digits=15, decimal_places=2, allow_null=True,
+                                   help_text="Spend ÷ new customers.")
+    roas = serializers.FloatField(allow_null=True, help_text="Counted revenue ÷ spend.")
+
+
+class AdCampaignFiguresSerializer(AdFiguresSerializer):
+    channel = serializers.CharField()
+    campaign_id = serializers.CharField(help_text="Empty: orders of the channel whose campaign matched no spend.")
+    campaign_name = serializers.CharField()
+    orders = serializers.IntegerField()
+
+
+class AdChannelFiguresSerializer(AdFiguresSerializer):
+    channel = serializers.CharField()
+    orders = serializers.IntegerField()
+
+
+class AdPerformanceSummarySerializer(serializers.Serializer):
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    campaigns = AdCampaignFiguresSerializer(many=True, help_text="Attributed by UTM source and campaign.")
+    channels = AdChannelFiguresSerializer(many=True)
+    blended = AdFiguresSerializer(allow_null=True, help_text="All spend against all new customers and revenue.")
+
+
+class AdPerformanceSummaryInputSerializer(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, data):
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise serializers.ValidationError({"start": ["Must not be after end."]})
+        return data
 
 
 class DataQualityCheckOutputSerializer(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ router.register("analytics/rfm", views.RfmViewSet, basename="analytics-rfm")
 router.register("analytics/clv", views.ClvViewSet, basename="analytics-clv")
 router.register("analytics/churn", views.ChurnViewSet, basename="analytics-churn")
 router.register("analytics/kpis", views.KpiViewSet, basename="analytics-kpi")
+router.register("analytics/ad-performance", views.AdPerformanceViewSet, basename="analytics-ad-performance")
 router.register("analytics/segments", views.SegmentViewSet, basename="analytics-segment")
 
 urlpatterns = [

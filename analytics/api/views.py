@@ -16,7 +16,15 @@ from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.api import serializers
-from analytics.models import CustomerChurn, CustomerClv, CustomerRfm, ProcessingJob, RfmSegmentDefinition, Segment
+from analytics.models import (
+    AdPerformanceDaily,
+    CustomerChurn,
+    CustomerClv,
+    CustomerRfm,
+    ProcessingJob,
+    RfmSegmentDefinition,
+    Segment,
+)
 from analytics.services import analytics_run_enqueue, rfm_definition_update, segment_create, segment_delete, segment_update
 from analytics.services.jobs import STEP_FEATURES
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
@@ -195,6 +203,39 @@ class KpiViewSet(ReadOnlyViewSet):
 
     def get_queryset(self):
         return selectors.kpi_list()
+
+
+class AdPerformanceFilter(django_filters.FilterSet):
+    start = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    end = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = AdPerformanceDaily
+        fields = ["start", "end", "channel", "campaign_id"]
+
+
+class AdPerformanceViewSet(ReadOnlyViewSet):
+    """Ad spend joined to counted sales, per day, channel and campaign (UTM attribution): spend,
+    attributed orders and revenue, new customers, CAC and ROAS. ``summary/`` totals a period
+    (``start``/``end``, default the last 30 days) per campaign and channel, and blended (all spend
+    against all new customers and revenue)."""
+
+    serializer_class = serializers.AdPerformanceOutputSerializer
+    filterset_class = AdPerformanceFilter
+    ordering = ["date", "channel", "campaign_id"]
+    ordering_fields = ["date", "spend", "revenue", "cac", "roas"]
+
+    def get_queryset(self):
+        return selectors.ad_performance_list()
+
+    @extend_schema(parameters=[serializers.AdPerformanceSummaryInputSerializer],
+                   responses=serializers.AdPerformanceSummarySerializer)
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def summary(self, request):
+        data = serializers.AdPerformanceSummaryInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        return Response(serializers.AdPerformanceSummarySerializer(
+            selectors.ad_performance_summary(**data.validated_data)).data)
 
 
 class DataQualityView(APIView):

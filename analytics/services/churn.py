@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import json
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -34,18 +33,38 @@ FEATURE_LABELS = {
     "recency_gap_ratio": "Days since last purchase ÷ usual gap",
     "probability_alive": "Probability alive (BG/NBD)",
 }
+#: The model's columns: (feature, transform, constraint). The risk may only rise with the time
+#: since the last purchase (+1: coefficient ≥ 0 on a transform that grows with it), so waiting
+#: longer never makes a customer look safer; the other features are free. Days enter both as
+#: they are and as log1p, which lets the risk rise fast over the first weeks and slower later.
+MODEL_COLUMNS = (
+    ("recency_days", "identity", 1), ("recency_days", "log1p", 1), ("recency_gap_ratio", "log1p", 1),
+    ("tenure_days", "log1p", 0), ("purchase_days", "log1p", 0), ("log_spend", "identity", 0),
+    ("log_avg_order_value", "identity", 0), ("orders_recent", "log1p", 0),
+)
+#: L2 penalty of the logistic regression, as scikit-learn's default (C = 1).
+CHURN_C = 1.0
 BANDS = [CustomerChurn.Band.ACTIVE, CustomerChurn.Band.AT_RISK, CustomerChurn.Band.CHURNING,
          CustomerChurn.Band.CHURNED]
 
 
-def churn_band(probability: float) -> str:
-    """Bands by the floors in settings.ANALYTICS_CHURN_BANDS."""
+def churn_band_thresholds() -> dict:
+    """The bands as a marketer reads them: churned = no purchase for the churn window (a fact,
+    the KPI's definition), else by the risk of not buying in the next window."""
     bands = conf.get("ANALYTICS_CHURN_BANDS")
-    if probability >= bands["churned"]:
+    return {"window_days": int(conf.get("ANALYTICS_CHURN_WINDOW_DAYS")), "at_risk": float(bands["at_risk"]),
+            "churning": float(bands["churning"])}
+
+
+def churn_band(probability: float, days_since_last_purchase: int) -> str:
+    """Churned when the last purchase is a churn window or more ago (as the KPIs count it), else
+    by the risk floors in settings.ANALYTICS_CHURN_BANDS: churning, at risk, active."""
+    limits = churn_band_thresholds()
+    if days_since_last_purchase >= limits["window_days"]:
         return CustomerChurn.Band.CHURNED
-    if probability >= bands["churning"]:
+    if probability >= limits["churning"]:
         return CustomerChurn.Band.CHURNING
-    if probability >= bands["at_risk"]:
+    if probability >= limits["at_risk"]:
         return CustomerChurn.Band.AT_RISK
     return CustomerChurn.Band.ACTIVE
 
@@ -94,40 +113,91 @@ def _calibration(y_true, y_prob, bins: int = 5) -> list[dict]:
     return out
 
 
+def _design(frame: pd.DataFrame) -> np.ndarray:
+    """The model's columns (MODEL_COLUMNS) of ``frame``'s features."""
+    columns = []
+    for feature, transform, _ in MODEL_COLUMNS:
+        values = frame[feature].to_numpy(float)
+        columns.append(np.log1p(np.maximum(values, 0)) if transform == "log1p" else values)
+    return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, *, nonnegative: list[bool], c: float = CHURN_C) -> dict:
+    """L2-penalised logistic regression on standardized columns, as scikit-learn's
+    ``LogisticRegression(C=c)`` minimises it, but with the coefficients of the ``nonnegative``
+    columns kept ≥ 0 (L-BFGS-B bounds): scikit-learn cannot constrain signs, and a free fit may
+    give recency a negative weight where it is collinear with the other features."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = (x - mean) / scale
+
+    def loss(w):
+        t = w[0] + z @ w[1:]
+        residual = expit(t) - y
+        value = np.sum(np.logaddexp(0, t) - y * t) + np.dot(w[1:], w[1:]) / (2 * c)
+        return value, np.r_[residual.sum(), z.T @ residual + w[1:] / c]
+
+    bounds = [(None, None)] + [(0.0, None) if positive else (None, None) for positive in nonnegative]
+    result = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 1000})
+    return {"intercept": float(result.x[0]),
+            "columns": [{"feature": feature, "transform": transform, "mean": float(m), "scale": float(s),
+                         "coef": float(w)}
+                        for (feature, transform, _), m, s, w in zip(MODEL_COLUMNS, mean, scale, result.x[1:],
+                                                                    strict=True)]}
+
+
+def churn_contributions(model: dict, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(risk per customer, contribution of each feature of FEATURES to its log-odds, relative to
+    the average customer the model was trained on: > 0 raises the risk, < 0 lowers it). The
+    contributions and the intercept add up to the log-odds, so the explanation is the model."""
+    from scipy.special import expit
+
+    x = _design(frame)
+    columns = model["columns"]
+    z = (x - np.array([c["mean"] for c in columns])) / np.array([c["scale"] for c in columns])
+    parts = z * np.array([c["coef"] for c in columns])
+    contributions = np.zeros((len(frame), len(FEATURES)))
+    for index, column in enumerate(columns):
+        contributions[:, FEATURES.index(column["feature"])] += parts[:, index]
+    return expit(model["intercept"] + parts.sum(axis=1)), contributions
+
+
+def churn_risk(model: dict, frame: pd.DataFrame) -> np.ndarray:
+    """The model's risk (probability of no purchase in the next window) for ``frame``'s features."""
+    return churn_contributions(model, frame)[0]
+
+
 def _train(train: pd.DataFrame, labels: np.ndarray):
-    """Logistic regression on standardized features: calibrated probabilities and coefficients
-    that explain each score. Evaluated on held-out customers."""
-    from sklearn.linear_model import LogisticRegression
+    """The monotone logistic model on 75% of the customers known at the cutoff, evaluated on the
+    other 25% (held out: AUC, Brier score and a calibration table)."""
     from sklearn.metrics import brier_score_loss, roc_auc_score
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    x = train[list(FEATURES)].to_numpy(float)
-    x_train, x_test, y_train, y_test = train_test_split(x, labels, test_size=0.25, random_state=0, stratify=labels)
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(x_train, y_train)
-    prob = model.predict_proba(x_test)[:, 1]
+    train_rows, test_rows = train_test_split(np.arange(len(train)), test_size=0.25, random_state=0, stratify=labels)
+    model = _fit_logistic(_design(train.iloc[train_rows]), labels[train_rows].astype(float),
+                          nonnegative=[constraint > 0 for _, _, constraint in MODEL_COLUMNS])
+    prob = churn_risk(model, train.iloc[test_rows])
+    y_test = labels[test_rows]
     metrics = {
         "auc": float(roc_auc_score(y_test, prob)),
         "brier": float(brier_score_loss(y_test, prob)),
         "calibration": _calibration(y_test, prob),
-        "train": len(x_train),
-        "test": len(x_test),
+        "train": len(train_rows),
+        "test": len(test_rows),
     }
     return model, metrics
 
 
-def _write_model_scores(*, model, current: pd.DataFrame, log, as_of: datetime.date, window: int):
-    """Score every current customer and write the rows. Factors are each feature's contribution
-    to the log-odds (standardized value × coefficient), the three strongest first."""
+def _write_model_scores(*, model: dict, current: pd.DataFrame, log, as_of: datetime.date, window: int):
+    """Score every current customer and write the rows. Factors are the three features that move
+    the customer's log-odds the most away from the average customer's, with their contribution."""
+    probabilities, contributions = churn_contributions(model, current)
     x = current[list(FEATURES)].to_numpy(float)
-    probabilities = model.predict_proba(x)[:, 1] if len(x) else np.zeros(0)
-    scaler, logistic = model.steps[0][1], model.steps[1][1]
-    contributions = (x - scaler.mean_) / np.where(scaler.scale_ == 0, 1, scaler.scale_) * logistic.coef_[0]
-    top = np.argsort(-np.abs(contributions), axis=1)[:, :3]
+    top = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :3]
     rows = np.arange(len(x))
     factors = [(top[:, rank], x[rows, top[:, rank]], contributions[rows, top[:, rank]], 3)
                for rank in range(top.shape[1])]
@@ -140,28 +210,30 @@ _TEXT = StringDType()
 _JSON_PREFIX = np.array([f'{{"feature":{json.dumps(name)},"label":{json.dumps(label, ensure_ascii=False)},"value":'
                          for name, label in FEATURE_LABELS.items()], dtype=_TEXT)
 _FEATURE_INDEX = {name: index for index, name in enumerate(FEATURE_LABELS)}
-_EFFECT = np.array([',"effect":"lowers","weight":', ',"effect":"raises","weight":'], dtype=_TEXT)
+_EFFECT = np.array([',"effect":"lowers","weight":', ',"effect":"neutral","weight":', ',"effect":"raises","weight":'],
+                   dtype=_TEXT)
 
 
-def _factor_json(feature: np.ndarray, value: np.ndarray, weight: np.ndarray | None, digits: int) -> np.ndarray:
-    """One factor per customer as the JSON object ``json.dumps`` wrote before: feature, label,
-    value (rounded to ``digits``), effect (the sign of the weight) and weight (rounded to 3, or
-    null without one)."""
+def _factor_json(feature: np.ndarray, value: np.ndarray, weight: np.ndarray, digits: int) -> np.ndarray:
+    """One factor per customer as a JSON object: feature, label, value (rounded to ``digits``),
+    weight (its contribution to the risk's log-odds, rounded to 3) and effect, the sign of the
+    weight as written ("raises", "lowers", or "neutral" when it rounds to 0), so the words
+    always say what the number says."""
     text = _JSON_PREFIX[feature] + round_like_python(value, digits).astype(_TEXT)
-    if weight is None:
-        return text + ',"effect":"lowers","weight":null}'
-    return text + _EFFECT[(weight > 0).astype(int)] + round_like_python(weight, 3).astype(_TEXT) + "}"
+    rounded = round_like_python(weight, 3) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return text + _EFFECT[np.sign(rounded).astype(int) + 1] + rounded.astype(_TEXT) + "}"
 
 
 def _write_scores(*, log, as_of, current, window, probabilities, factors: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     """Replace the churn rows by one per customer of ``current``: probability (rounded to 6), its
     band, days since the last purchase, predicted churn date and the factors as a JSON list
-    (``factors`` = [(feature index, value, weight or None, digits)], arrays over customers). Rows
-    are formatted a chunk at a time while PostgreSQL parses the previous one. Returns the
-    customer ids and their bands (indexes into ``BANDS``)."""
-    bands = conf.get("ANALYTICS_CHURN_BANDS")
-    band = np.select([probabilities >= bands["churned"], probabilities >= bands["churning"],
-                      probabilities >= bands["at_risk"]], [3, 2, 1], default=0)
+    (``factors`` = [(feature index, value, weight, digits)], arrays over customers). Rows are
+    formatted a chunk at a time while PostgreSQL parses the previous one. Returns the customer ids
+    and their bands (indexes into ``BANDS``, as ``churn_band`` decides)."""
+    limits = churn_band_thresholds()
+    recency = current["recency_days"].to_numpy()
+    band = np.select([recency >= limits["window_days"], probabilities >= limits["churning"],
+                      probabilities >= limits["at_risk"]], [3, 2, 1], default=0)
     churn_days = _churn_days(as_of=as_of, current=current, window=window)
     dates = np.datetime64(EPOCH, "D") + churn_days.astype("timedelta64[D]")
     ids, days = current["customer_id"].to_numpy(), current["recency_days"].to_numpy(int)
@@ -176,7 +248,7 @@ def _write_scores(*, log, as_of, current, window, probabilities, factors: list[t
                     + dates[part].astype(_TEXT) + "\t[")
             for index, (feature, value, weight, digits) in enumerate(factors):
                 line = (line + ("," if index else "")
-                        + _factor_json(feature[part], value[part], None if weight is None else weight[part], digits))
+                        + _factor_json(feature[part], value[part], weight[part], digits))
             yield len(line), "".join((line + "]\n").tolist())
 
     churn_write_sql(chunks=chunks())
@@ -215,12 +287,11 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHisto
         model, metrics = _train(train, labels)
         timings["train"] = round(time.perf_counter() - step, 4)
         log.method = ChurnPredictionLog.Method.MODEL
-        log.message = (f"Trained on {metrics['train']} customers known at {cutoff} (churn = no purchase in the "
-                       f"next {window} days), evaluated on {metrics['test']} held-out customers.")
+        log.message = (f"Learned from what {metrics['train']} customers did after {cutoff} (churn = no purchase in "
+                       f"the next {window} days), checked on {metrics['test']} other customers it had not seen.")
         log.train_customers, log.test_customers = metrics["train"], metrics["test"]
         log.auc, log.brier, log.calibration = metrics["auc"], metrics["brier"], metrics["calibration"]
-        logistic = model.steps[1][1]
-        log.coefficients = {name: round(float(c), 4) for name, c in zip(FEATURES, logistic.coef_[0], strict=True)}
+        log.coefficients = model
         log.save()
         scored = _write_model_scores(model=model, current=current, log=log, as_of=as_of, window=window)
     else:
@@ -235,8 +306,10 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHisto
             known = current[current["customer_id"].isin(ids)]
             alive = alive[np.searchsorted(ids, known["customer_id"].to_numpy())]
             feature = np.full(len(known), _FEATURE_INDEX["probability_alive"])
+            # Its effect is relative to the average customer too: less likely alive raises the risk.
+            weight = alive.mean() - alive if len(alive) else alive
             scored = _write_scores(log=log, as_of=as_of, current=known, window=window, probabilities=1.0 - alive,
-                                   factors=[(feature, alive, None, 4)])
+                                   factors=[(feature, alive, weight, 4)])
         else:
             log.method = ChurnPredictionLog.Method.NONE
             log.message = f"{reason} No CLV fit to fall back on either, so no churn scores."
@@ -264,4 +337,4 @@ def _publish_band_changes(previous: tuple[np.ndarray, np.ndarray], scored: tuple
 def churn_step_summary(log: ChurnPredictionLog) -> dict:
     return {"method": log.method, "message": log.message, "auc": log.auc, "brier": log.brier,
             "train_customers": log.train_customers, "test_customers": log.test_customers,
-            "rows": log.scored_customers}
+            "bands": churn_band_thresholds(), "rows": log.scored_customers}

@@ -80,7 +80,8 @@ def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int |
     )
     timings.update(result.timings)
     log = ClvCalculationLog.objects.create(
-        job=job, as_of=as_of, status=result.status, message=result.message, time_unit=unit,
+        job=job, as_of=as_of, status=result.status, message=clv_explanation(result), time_unit=unit,
+        diagnostics={"reason": result.reason, "detail": result.message, "attempts": result.attempts},
         horizon_months=horizon, discount_rate=Decimal(str(rate)), model_params=result.model_params,
         spend_params=result.spend_params, log_likelihood=result.log_likelihood,
         spend_log_likelihood=result.spend_log_likelihood, customers_used=result.customers_used,
@@ -115,6 +116,49 @@ def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int |
     log.timings = timings
     log.save(update_fields=["timings", "updated_at"])
     return log
+
+
+RETRY_WORDS = {"rescaled time unit": "measuring time in the typical customer's age instead of the oldest one's",
+               "small penalizer": "a small penalty that keeps the estimates from running off",
+               "another optimizer": "a different search method"}
+
+
+def clv_explanation(result: btyd.BtydResult) -> str:
+    """What the fit did, in words a marketer can act on: never the library's text (that stays in
+    the log's diagnostics). A failure says why and what to do about it."""
+    minimum_buyers, minimum_repeat = int(conf.get("ANALYTICS_CLV_MIN_CUSTOMERS")), int(
+        conf.get("ANALYTICS_CLV_MIN_REPEAT_CUSTOMERS"))
+    if result.status == "ok":
+        retried = [a["attempt"] for a in result.attempts if a["outcome"] == "ok" and a["attempt"] != "published"]
+        how = (f" The standard fit did not settle on this data, so it was fitted with "
+               f"{' and '.join(RETRY_WORDS[a] for a in retried)}." if retried else "")
+        return (f"Lifetime values predicted from {result.customers_used:,} customers' purchases, "
+                f"{result.repeat_customers:,} of whom bought more than once.{how}")
+    if result.reason == "insufficient_data":
+        return (f"Not enough repeat buyers yet: {result.customers_used:,} customers have bought and "
+                f"{result.repeat_customers:,} of them more than once; predicting lifetime value needs at least "
+                f"{minimum_buyers} buyers and {minimum_repeat} repeat buyers. What to do: import older orders if "
+                "you have them, or check again once more customers have come back.")
+    if result.reason == "spend_frequency_correlated":
+        return (f"Customers who buy more often also spend more per order here (correlation "
+                f"{result.spend_frequency_corr:.2f}), and the spend model assumes they do not, so its values would "
+                "be biased. What to do: look for wholesale or business buyers mixed with consumers and keep them "
+                "apart; churn risk and RFM do not depend on this and are shown as usual.")
+    if result.reason == "zero_spend":
+        return ("Some customers who bought more than once paid nothing on average (free or fully discounted "
+                "orders), and spend cannot be modelled from zero amounts. What to do: check the order totals "
+                "imported for those customers, or mark free orders as cancelled.")
+    if result.reason == "all_new":
+        return ("Every customer bought for the first time today, so there is no history to learn from yet. What "
+                "to do: check again tomorrow, or import older orders.")
+    if result.reason == "invalid_data":
+        return ("Some customers' purchase dates do not add up, so no model can be fitted. What to do: check the "
+                "order dates of the last import; the data quality page lists orders dated in the future.")
+    return ("The lifetime-value model could not settle on a stable answer for this data, even after retrying with "
+            "a rescaled time unit, a small penalty and a different search method. This usually means very few "
+            "customers come back, or many orders share one date (an import that dated everything the same day). "
+            "What to do: check that order dates are the real purchase dates and import more history; every "
+            "analytics run tries again.")
 
 
 def clv_step_summary(log: ClvCalculationLog) -> dict:

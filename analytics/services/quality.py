@@ -10,6 +10,7 @@ from django.utils import timezone
 from analytics import conf
 from analytics.models import DataQualityCheck
 from customers.models import Customer, DuplicateCandidate, Order, OrderItem
+from customers.selectors_sales import counted_statuses
 
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 PHONE_RE = r"^\+[1-9][0-9]{6,14}$"
@@ -17,6 +18,8 @@ PHONE_RE = r"^\+[1-9][0-9]{6,14}$"
 DOCUMENT_RES = {"dni": r"^[0-9]{7,8}$", "cpf": r"^[0-9]{11}$", "cuit": r"^[0-9]{11}$", "cuil": r"^[0-9]{11}$",
                 "rut": r"^[0-9]{8,9}$"}
 SEVERITY_WEIGHT = {"error": 3, "warning": 2, "info": 1}
+#: An order still waiting for its payment after this long was most likely never paid.
+STALE_PENDING = datetime.timedelta(days=14)
 
 
 def _invalid_document() -> Q:
@@ -31,7 +34,9 @@ def _invalid_document() -> Q:
 
 def _checks(now):
     """(code, label, target, severity, condition, alone): ``alone`` conditions are counted in a
-    query of their own (a correlated EXISTS is a join there, a per-row probe inside an aggregate)."""
+    query of their own (a correlated EXISTS is a join there, a per-row probe inside an aggregate).
+    Checks about sales use the tenant's counted-sale rule (customers owns it)."""
+    sale = Q(status__in=counted_statuses())
     pending_pairs = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.PENDING)
     in_pair = Q(Exists(pending_pairs.filter(customer_a=OuterRef("pk")))) | Q(
         Exists(pending_pairs.filter(customer_b=OuterRef("pk"))))
@@ -47,7 +52,12 @@ def _checks(now):
     yield "duplicate_candidates", "Customers in unreviewed duplicate pairs", "customer", "warning", in_pair, True
     yield ("orders_without_items", "Orders without items", "order", "warning",
            ~Q(Exists(OrderItem.objects.filter(order=OuterRef("pk")))), True)
-    yield "non_positive_totals", "Orders with a zero or negative total", "order", "error", Q(total_amount__lte=0), False
+    yield "non_positive_totals", "Sales with a zero or negative total", "order", "error", sale & Q(total_amount__lte=0), False
+    yield ("sales_without_payment", "Sales whose payment failed, was cancelled or refunded", "order", "warning",
+           sale & Q(payment_status__in=[Order.PaymentStatus.FAILED, Order.PaymentStatus.CANCELLED,
+                                        Order.PaymentStatus.REFUNDED]), False)
+    yield ("stale_pending", "Orders pending for more than two weeks (not counted as sales)", "order", "info",
+           ~sale & Q(status=Order.Status.PENDING, order_date__lt=now - STALE_PENDING), False)
     yield "future_dates", "Orders dated in the future", "order", "error", Q(order_date__gt=now), False
 
 

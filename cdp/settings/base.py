@@ -285,7 +285,6 @@ CDP_ALLOW_PRIVATE_URLS = env_bool("CDP_ALLOW_PRIVATE_URLS", False)
 _trust_proxy = os.environ.get("CDP_TRUST_PROXY", "").strip().lower()
 CDP_TRUSTED_PROXY_HOPS = (int(_trust_proxy) if _trust_proxy.isascii() and _trust_proxy.isdigit()
                           else 1 if _trust_proxy in {"true", "yes", "on"} else 0)
-ANALYTICS_CHURN_BANDS = {"at_risk": 0.3, "churning": 0.6, "churned": 0.85}  # churn probability band floors
 
 LOGGING = {
     "version": 1,

@@ -14,10 +14,43 @@ from customers.models import (
 from customers.services.ingest import MAX_BATCH
 
 
-class OrderIngestInputSerializer(serializers.Serializer):
+class OrderRecordDocSerializer(serializers.Serializer):
+    """The canonical order record, as documentation only: ``order_ingest`` validates each record
+    itself (customers.services.validation) so that every record gets its own field errors."""
+
+    source = serializers.CharField(required=False, help_text="Lowercase source name; default api.")
+    external_order_id = serializers.CharField(max_length=255, help_text="The order's id in its source.")
+    order_number = serializers.CharField(required=False, max_length=64,
+                                         help_text="The number people use (VTEX sequence, MercadoLibre order id).")
+    order_date = serializers.DateTimeField(help_text="ISO 8601; without an offset, the tenant's time zone.")
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False,
+                                     help_text="Default completed. Which statuses count as a sale is the tenant's "
+                                               "rule (GET /api/v1/sales/counted-statuses/).")
+    payment_status = serializers.ChoiceField(choices=Order.PaymentStatus.choices, required=False,
+                                             help_text="The payment's state, apart from the order status.")
+    currency = serializers.CharField(required=False, help_text="ISO 4217; default the tenant's.")
+    total_amount = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=0)
+    subtotal = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=0, required=False)
+    tax_amount = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=0, required=False)
+    shipping_cost = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=0, required=False)
+    discount_amount = serializers.DecimalField(max_digits=15, decimal_places=2, min_value=0, required=False)
+    payment_method = serializers.CharField(required=False, max_length=100)
+    shipping_method = serializers.CharField(required=False, max_length=100,
+                                            help_text="Carrier or delivery option chosen.")
+    utm_source = serializers.CharField(required=False, max_length=150,
+                                       help_text="google, facebook…: attributes the order to ad spend.")
+    utm_medium = serializers.CharField(required=False, max_length=150)
+    utm_campaign = serializers.CharField(required=False, max_length=150,
+                                         help_text="The ad campaign's id or name.")
+    customer = serializers.JSONField(help_text="email, external_id or document_number (at least one), names, "
+                                               "phone, birth_date, gender, city, state, country, address {…}.")
+    items = serializers.JSONField(required=False, help_text="[{sku, name, quantity, unit_price}]")
+
+
+class OrderIngestDocSerializer(serializers.Serializer):
     """Records are validated one by one by the ingest service, so each gets its own errors."""
 
-    orders = serializers.ListField(child=serializers.JSONField(), max_length=MAX_BATCH, allow_empty=True)
+    orders = OrderRecordDocSerializer(many=True, help_text=f"At most {MAX_BATCH} records.")
 
 
 class IngestRecordResultSerializer(serializers.Serializer):
@@ -122,9 +155,10 @@ class OrderItemOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
 class OrderOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = Order
-        fields = ["id", "customer", "source", "external_order_id", "order_date", "status", "currency", "subtotal",
-                  "tax_amount", "shipping_cost", "discount_amount", "total_amount", "payment_method", "created_at",
-                  "updated_at"]
+        fields = ["id", "customer", "source", "external_order_id", "order_number", "order_date", "status",
+                  "payment_status", "currency", "subtotal", "tax_amount", "shipping_cost", "discount_amount",
+                  "total_amount", "payment_method", "shipping_method", "utm_source", "utm_medium", "utm_campaign",
+                  "created_at", "updated_at"]
 
 
 class OrderDetailOutputSerializer(OrderOutputSerializer):

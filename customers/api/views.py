@@ -21,7 +21,7 @@ class OrderIngestView(APIView):
 
     parser_classes = [JSONParser]  # canonical records are JSON; anything else is 415, not a guess
 
-    @extend_schema(request=serializers.OrderIngestInputSerializer, responses=serializers.OrderIngestOutputSerializer,
+    @extend_schema(request=serializers.OrderIngestDocSerializer, responses=serializers.OrderIngestOutputSerializer,
                    operation_id="orders_ingest")
     def post(self, request):
         data = request.data
@@ -108,7 +108,7 @@ class OrderViewSet(ReadOnlyViewSet):
     filterset_class = OrderFilter
     ordering = "-order_date"
     ordering_fields = ["order_date", "total_amount", "created_at", "id"]
-    search_fields = ["external_order_id"]
+    search_fields = ["external_order_id", "=order_number"]
 
     def get_queryset(self):
         return selectors.order_list()

@@ -14,12 +14,15 @@ from customers.models.profile import (
     CustomerIdentity,
     SourcePriority,
 )
+from customers.models.sales import DEFAULT_COUNTED_STATUSES, CountedSaleRule, SalesRecomputeJob
 
 __all__ = [
+    "DEFAULT_COUNTED_STATUSES",
     "DEFAULT_SOURCE_PRIORITY",
     "MANUAL_PRIORITY",
     "MANUAL_SOURCE",
     "Address",
+    "CountedSaleRule",
     "CreditAccount",
     "CreditPayment",
     "CreditUsage",
@@ -35,6 +38,7 @@ __all__ = [
     "Order",
     "OrderItem",
     "Product",
+    "SalesRecomputeJob",
     "SourcePriority",
     "Tier",
 ]

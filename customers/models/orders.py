@@ -35,13 +35,27 @@ class Order(TimeStampedModel):
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
 
-    #: Orders in these statuses do not count in the customer's aggregates.
-    NOT_COUNTED = (Status.CANCELLED, Status.REFUNDED)
+    class PaymentStatus(models.TextChoices):
+        UNKNOWN = "", "Unknown"
+        PENDING = "pending", "Pending"
+        AUTHORIZED = "authorized", "Authorized"
+        PAID = "paid", "Paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    #: Voided orders: never a sale whatever the tenant's counted-sale rule says (the rule may not
+    #: include them), and never chargeable to credit. Which orders *are* sales is the tenant's
+    #: rule: ``customers.selectors_sales.counted_statuses``.
+    VOID_STATUSES = (Status.CANCELLED, Status.REFUNDED)
 
     # order_customer_date_idx serves lookups by customer; a second index would only slow imports.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     source = models.CharField(max_length=50)
     external_order_id = models.CharField(max_length=255)
+    order_number = models.CharField(max_length=64, blank=True,
+                                    help_text="The number people use (VTEX sequence, MercadoLibre order id).")
     order_date = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.COMPLETED)
     currency = models.CharField(max_length=3)
@@ -51,6 +65,13 @@ class Order(TimeStampedModel):
     discount_amount = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
     total_amount = models.DecimalField(max_digits=15, decimal_places=2)
     payment_method = models.CharField(max_length=100, blank=True)
+    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, blank=True,
+                                      help_text="The payment's state, apart from the order's status.")
+    shipping_method = models.CharField(max_length=100, blank=True, help_text="Carrier or delivery option chosen.")
+    # Where the order came from, as the store's checkout recorded it (ad attribution).
+    utm_source = models.CharField(max_length=150, blank=True)
+    utm_medium = models.CharField(max_length=150, blank=True)
+    utm_campaign = models.CharField(max_length=150, blank=True)
     shipping_address = models.JSONField(null=True, blank=True)
     raw = models.JSONField(null=True, blank=True, help_text="The source payload, kept as received.")
 
@@ -71,10 +92,6 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_order_id}"
-
-    @property
-    def counts(self) -> bool:
-        return self.status not in self.NOT_COUNTED
 
 
 class OrderItem(models.Model):

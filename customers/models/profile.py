@@ -63,7 +63,7 @@ class Customer(TimeStampedModel):
     source = models.CharField(max_length=50, blank=True, help_text="The source that first created it.")
     field_sources = models.JSONField(default=dict, blank=True)
 
-    # Order aggregates over counted orders (not cancelled or refunded).
+    # Order aggregates over the counted orders (the tenant's counted-sale rule, customers.selectors_sales).
     first_purchase_at = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
     total_orders = models.PositiveIntegerField(default=0)

@@ -205,7 +205,7 @@ def credit_usage_record(*, account_id: int, order_id: int, actor: Actor, amount=
     if order is None or order.customer_id != account.customer_id:
         raise CreditError("The order is not one of this customer's orders.", code="order_not_found",
                           fields={"order_id": ["Not an order of this customer."]})
-    if order.status in Order.NOT_COUNTED:
+    if order.status in Order.VOID_STATUSES:
         raise CreditError(f"A {order.status} order cannot be charged.", code="order_not_chargeable",
                           fields={"order_id": [f"The order is {order.status}."]})
     if account.currency and order.currency and account.currency != order.currency:

@@ -31,7 +31,8 @@ MAX_BATCH = 1000
 RESOLVE_ATTEMPTS = 4
 #: Order fields compared on re-ingest; a difference makes the record ``updated``.
 ORDER_FIELDS = ("order_date", "status", "currency", "total_amount", "subtotal", "tax_amount", "shipping_cost",
-                "discount_amount", "payment_method")
+                "discount_amount", "payment_method", "order_number", "payment_status", "shipping_method", "utm_source",
+                "utm_medium", "utm_campaign")
 
 CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
 
@@ -209,7 +210,8 @@ def _items_write(order: Order, items: list[dict]) -> None:
 
 def _order_upsert(*, clean: CleanOrder, customer: Customer, actor: Actor) -> tuple[Order, str]:
     values = {"order_date": clean.order_date, "status": clean.status, "currency": clean.currency,
-              "total_amount": clean.total_amount, "payment_method": clean.payment_method, **clean.amounts}
+              "total_amount": clean.total_amount, "payment_method": clean.payment_method, **clean.amounts,
+              **clean.details}
     order = (Order.objects.select_for_update(of=("self",)).select_related("customer")
              .filter(source=clean.source, external_order_id=clean.external_order_id).first())
     if order is None:

@@ -1,4 +1,4 @@
-"""Loyalty writes: the program and its tier rules, earning per completed order, redemption,
+"""Loyalty writes: the program and its tier rules, earning per counted order, redemption,
 staff adjustments and bonuses, expiry and tier recomputation.
 
 Promises kept by every function here:
@@ -8,11 +8,14 @@ Promises kept by every function here:
   expiry and earning serialize per account and the balance never goes below zero.
 - Credits (earn, bonus, positive adjust) carry ``remaining``; debits (redeem, negative adjust)
   spend the soonest-expiring credits first (FIFO by ``expires_at``, never-expiring last).
-- An order earns once (the ``uniq_loyalty_earn_per_order`` constraint backs it). When an earning
-  order later becomes cancelled or refunded, what is left of its points (not yet spent or
-  expired) is taken back with an ``adjust`` entry; points already spent are not clawed back,
-  since the balance may never go below zero. A reversed order that is completed again does not
-  earn a second time.
+- Points follow the order's life under the tenant's counted-sale rule
+  (``customers.selectors_sales.counted_statuses``, the rule every figure uses): an order earns
+  when it becomes a sale (paid, invoiced or completed by default; whatever the source), once (the
+  ``uniq_loyalty_earn_per_order`` constraint backs it). When an earning order stops being a sale
+  (cancelled, refunded, back to pending), what is left of its points (not yet spent or expired)
+  is taken back with an ``adjust`` entry; points already spent are not clawed back, since the
+  balance may never go below zero. A reversed order that becomes a sale again does not earn a
+  second time.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound
 from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order, Tier
+from customers.selectors_sales import counted_statuses
 
 Txn = LoyaltyTransaction.Type
 logger = logging.getLogger(__name__)
@@ -261,15 +265,16 @@ def _expire_due(account: LoyaltyAccount, *, now: datetime.datetime) -> int:
 
 def _rolling(*, account: LoyaltyAccount, program: LoyaltyProgram, now: datetime.datetime) -> tuple[Decimal, int]:
     start = now - datetime.timedelta(days=program.tier_window_days)
-    spend = (Order.objects.filter(customer_id=account.customer_id, order_date__gte=start)
-             .exclude(status__in=Order.NOT_COUNTED).aggregate(s=Sum("total_amount"))["s"]) or Decimal(0)
+    spend = (Order.objects.filter(customer_id=account.customer_id, order_date__gte=start,
+                                  status__in=counted_statuses())
+             .aggregate(s=Sum("total_amount"))["s"]) or Decimal(0)
     points = (LoyaltyTransaction.objects.filter(account=account, created_at__gte=start)
               .filter(_rolling_points_q()).aggregate(s=Sum("points"))["s"]) or 0
     return spend, points
 
 
 def _rolling_points_q() -> Q:
-    # Points earned in the window: earnings and bonuses, less the reversals of cancelled orders.
+    # Points earned in the window: earnings and bonuses, less the reversals of orders no longer sales.
     return Q(type__in=[Txn.EARN, Txn.BONUS]) | Q(type=Txn.ADJUST, metadata__kind=REVERSAL)
 
 
@@ -322,30 +327,31 @@ def _check_reason(reason: str) -> str:
 
 # --- earning from orders ------------------------------------------------------------------------
 
-def loyalty_order_sync(*, order_id: int, now: datetime.datetime | None = None) -> LoyaltyTransaction | None:
-    """Bring one order's points in line with its status: a ``completed`` order earns once
-    (``total_amount`` × the program's rate × the multiplier of the customer's tier before this
-    order, rounded down; expiring ``points_validity_days`` after the order date, so an order whose
-    points would already be expired earns nothing); a ``cancelled`` or ``refunded`` order that
-    earned gives back what is left of those points. Other statuses wait. Idempotent; returns the
-    entry written, if any."""
+def loyalty_order_sync(*, order_id: int, now: datetime.datetime | None = None,
+                       counted: tuple[str, ...] | None = None) -> LoyaltyTransaction | None:
+    """Bring one order's points in line with its status: an order that counts as a sale
+    (``counted``, default the tenant's rule) earns once (``total_amount`` × the program's rate ×
+    the multiplier of the customer's tier before this order, rounded down; expiring
+    ``points_validity_days`` after the order date, so an order whose points would already be
+    expired earns nothing); an order that earned and no longer counts gives back what is left of
+    those points. Idempotent; returns the entry written, if any."""
     now = now or timezone.now()
+    counted = counted_statuses() if counted is None else counted
     with transaction.atomic():
         order = Order.objects.filter(pk=order_id).first()
         if order is None:
             return None
-        if order.status == Order.Status.COMPLETED:
+        if order.status in counted:
             return _order_earn(order, now=now)
-        if order.status in Order.NOT_COUNTED:
-            return _order_reverse(order, now=now)
-    return None
+        return _order_reverse(order, now=now)
 
 
 def loyalty_orders_sync(*, order_ids, now: datetime.datetime | None = None) -> int:
     """``loyalty_order_sync`` for many orders, one transaction each; returns entries written."""
     written = 0
+    counted = counted_statuses()
     for order_id in order_ids:
-        if loyalty_order_sync(order_id=order_id, now=now) is not None:
+        if loyalty_order_sync(order_id=order_id, now=now, counted=counted) is not None:
             written += 1
     return written
 
@@ -368,7 +374,7 @@ def _order_earn(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction |
         with transaction.atomic():
             entry = _credit(account, type=Txn.EARN, points=points, expires_at=expires_at, actor_label="system",
                             order=order, reference=f"{order.source}:{order.external_order_id}",
-                            description="Points for a completed order",
+                            description=f"Points for order {order.order_number or order.external_order_id}",
                             metadata={"rate": str(program.points_per_currency_unit), "multiplier": str(multiplier),
                                       "tier": account.tier, "amount": str(order.total_amount)})
     except IntegrityError:  # a concurrent sync of the same order earned first
@@ -380,7 +386,7 @@ def _order_earn(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction |
 
 
 def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction | None:
-    earn = LoyaltyTransaction.objects.filter(order=order, type=Txn.EARN).first()
+    earn = LoyaltyTransaction.objects.filter(order=order, type=Txn.EARN).select_related("account").first()
     if earn is None or earn.metadata.get("reversed"):
         return None
     account = _account_locked(customer_id=earn.account.customer_id)
@@ -394,7 +400,7 @@ def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransactio
     if amount:
         entry = LoyaltyTransaction.objects.create(
             account=account, type=Txn.ADJUST, points=-amount, remaining=0, order=order,
-            reference=earn.reference, description=f"Order {order.status}: earned points taken back",
+            reference=earn.reference, description=f"Order {order.status}, no longer a sale: earned points taken back",
             metadata={"kind": REVERSAL, "earn_id": earn.pk, "spent_before": earn.points - amount},
             created_by="system")
         account.points_balance -= amount
@@ -413,22 +419,17 @@ def loyalty_catch_up(*, now: datetime.datetime | None = None, lookback: datetime
     """Earn (or give back) for the orders whose ``order.ingested`` never reached a loyalty task:
     the ingest hook buffers order ids in the ingesting process, and a crash (or a broker outage)
     loses what was not sent yet. Looks at the orders changed between ``lookback`` and ``settle``
-    ago (younger ones are still on their way through the normal path): completed ones without an
-    earn entry, cancelled or refunded ones whose earn was not given back. Orders older than the
+    ago (younger ones are still on their way through the normal path): sales without an earn
+    entry, orders that are no longer sales whose earn was not given back. Orders older than the
     window are left alone, so turning the program on does not pay out the tenant's history.
-    Idempotent like ``loyalty_order_sync``; returns the ledger entries written."""
+    The same rule as ``loyalty_order_sync`` decides (the tenant's counted statuses). Idempotent;
+    returns the ledger entries written."""
     now = now or timezone.now()
     program = loyalty_program_get()
     if not program.is_active:
         return 0
     recent = Order.objects.filter(updated_at__gte=now - lookback, updated_at__lt=now - settle)
-    earned = LoyaltyTransaction.objects.filter(order=OuterRef("pk"), type=Txn.EARN)
-    missing = recent.filter(status=Order.Status.COMPLETED).exclude(Exists(earned))
-    if program.points_validity_days:
-        missing = missing.filter(order_date__gt=now - datetime.timedelta(days=program.points_validity_days))
-    unreversed = recent.filter(status__in=Order.NOT_COUNTED).filter(
-        Exists(earned.exclude(metadata__contains={"reversed": True})))
-    order_ids = sorted({*missing.values_list("pk", flat=True), *unreversed.values_list("pk", flat=True)})
+    order_ids = _orders_out_of_line(recent, counted=counted_statuses(), program=program, now=now)
     written = 0
     for start in range(0, len(order_ids), chunk):
         written += loyalty_orders_sync(order_ids=order_ids[start:start + chunk], now=now)
@@ -436,6 +437,37 @@ def loyalty_catch_up(*, now: datetime.datetime | None = None, lookback: datetime
         logger.info("loyalty catch-up in %s: %s orders looked at, %s entries written",
                     connection.schema_name, len(order_ids), written)
     return written
+
+
+def _orders_out_of_line(orders, *, counted: tuple[str, ...], program: LoyaltyProgram,
+                        now: datetime.datetime) -> list[int]:
+    """Ids of ``orders`` whose points disagree with their status: sales without an earn entry
+    (only those whose points would not be expired yet), non-sales whose earn is not given back."""
+    earned = LoyaltyTransaction.objects.filter(order=OuterRef("pk"), type=Txn.EARN)
+    missing = orders.filter(status__in=counted).exclude(Exists(earned))
+    if program.points_validity_days:
+        missing = missing.filter(order_date__gt=now - datetime.timedelta(days=program.points_validity_days))
+    unreversed = orders.exclude(status__in=counted).filter(
+        Exists(earned.exclude(metadata__contains={"reversed": True})))
+    return sorted({*missing.values_list("pk", flat=True), *unreversed.values_list("pk", flat=True)})
+
+
+def loyalty_counted_reconcile(*, statuses_before: tuple[str, ...], statuses_after: tuple[str, ...],
+                              now: datetime.datetime | None = None) -> dict:
+    """After the counted-sale rule changed from ``statuses_before`` to ``statuses_after``: orders
+    in a status that became a sale earn (if their points would not be expired yet), orders in a
+    status that stopped being one give back what is left of their points. Other orders are
+    untouched (their standing did not change). Returns {"orders", "entries"}."""
+    now = now or timezone.now()
+    program = loyalty_program_get()
+    changed = set(statuses_before) ^ set(statuses_after)
+    if not program.is_active or not changed:
+        return {"orders": 0, "entries": 0}
+    order_ids = _orders_out_of_line(Order.objects.filter(status__in=sorted(changed)),
+                                    counted=tuple(statuses_after), program=program, now=now)
+    written = sum(loyalty_order_sync(order_id=order_id, now=now, counted=tuple(statuses_after)) is not None
+                  for order_id in order_ids)
+    return {"orders": len(order_ids), "entries": written}
 
 
 # --- people's operations ------------------------------------------------------------------------
@@ -540,8 +572,8 @@ def loyalty_tiers_recompute(*, now: datetime.datetime | None = None, chunk: int 
     program = loyalty_program_get()
     rules = list(LoyaltyTierRule.objects.order_by("rank"))
     start = now - datetime.timedelta(days=program.tier_window_days)
-    spend = (Order.objects.filter(customer_id=OuterRef("customer_id"), order_date__gte=start)
-             .exclude(status__in=Order.NOT_COUNTED).order_by().values("customer_id")
+    spend = (Order.objects.filter(customer_id=OuterRef("customer_id"), order_date__gte=start,
+                                  status__in=counted_statuses()).order_by().values("customer_id")
              .annotate(s=Sum("total_amount")).values("s"))
     points = (LoyaltyTransaction.objects.filter(account_id=OuterRef("pk"), created_at__gte=start)
               .filter(_rolling_points_q()).order_by().values("account_id").annotate(s=Sum("points")).values("s"))

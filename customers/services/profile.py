@@ -131,32 +131,11 @@ def customer_profile_apply(
 
 
 def customer_aggregates_refresh(*, customer_ids) -> None:
-    """Recompute first/last purchase, order count, total spent and average order value from the
-    orders themselves (cancelled and refunded excluded). The customers are locked first so that a
-    concurrent batch recomputes after this one commits, from a fresh snapshot: totals stay exact."""
-    ids = sorted({int(pk) for pk in customer_ids})
-    if not ids:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
-        cursor.execute(
-            """
-            UPDATE customers_customer c
-               SET total_orders = a.n, total_spent = a.spent,
-                   avg_order_value = CASE WHEN a.n > 0 THEN round(a.spent / a.n, 2) ELSE 0 END,
-                   first_purchase_at = a.first_at, last_purchase_at = a.last_at, updated_at = now()
-              FROM (SELECT t.id, count(o.id) AS n, coalesce(sum(o.total_amount), 0) AS spent,
-                           min(o.order_date) AS first_at, max(o.order_date) AS last_at
-                      FROM unnest(%s::bigint[]) AS t(id)
-                      LEFT JOIN customers_order o
-                        ON o.customer_id = t.id AND o.status NOT IN ('cancelled', 'refunded')
-                     GROUP BY t.id) a
-             WHERE c.id = a.id
-               AND (c.total_orders, c.total_spent, c.first_purchase_at, c.last_purchase_at)
-                   IS DISTINCT FROM (a.n, a.spent, a.first_at, a.last_at)
-            """,
-            [ids],
-        )
+    """Recompute the customers' order aggregates from their counted orders (the one statement in
+    ``customers.services.sales``, which owns the counted-sale rule)."""
+    from customers.services.sales import customer_aggregates_refresh as refresh
+
+    refresh(customer_ids=customer_ids)
 
 
 #: Longest text a manual edit may store (the columns' lengths; longer is refused, never cut).

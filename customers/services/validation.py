@@ -43,6 +43,10 @@ ADDRESS_LIMITS = {"line1": 255, "line2": 255, "number": 20, "neighborhood": 100,
                   "postal_code": 20, "country": 255, "recipient_name": 255, "phone": 255, "type": 255}
 TEXT_LIMITS = {"first_name": 150, "last_name": 150, "city": 150, "state": 150, "external_id": 255,
                "document_type": 20, "document_number": 50, "payment_method": 100}
+#: What stores send about an order besides its amounts, as free text up to these lengths
+#: (``payment_status`` is checked against ``Order.PaymentStatus`` on top).
+ORDER_TEXT_FIELDS = {"order_number": 64, "payment_status": 20, "shipping_method": 100, "utm_source": 150,
+                     "utm_medium": 150, "utm_campaign": 150}
 
 
 @dataclass
@@ -57,6 +61,7 @@ class CleanOrder:
     total_amount: decimal.Decimal
     amounts: dict
     payment_method: str
+    details: dict  # ORDER_TEXT_FIELDS: order number, payment status, shipping method, UTM
     customer_external_id: str
     profile: dict  # normalized non-empty profile values only
     address: dict | None
@@ -308,6 +313,10 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
     total_amount = _amount(record.get("total_amount"), "total_amount", errors, required=True)
     amounts = {key: _amount(record.get(key), key, errors) for key in ORDER_AMOUNT_FIELDS}
     payment_method = _text(record.get("payment_method"), "payment_method", errors, 100)
+    details = {key: _text(record.get(key), key, errors, limit) for key, limit in ORDER_TEXT_FIELDS.items()}
+    details["payment_status"] = details["payment_status"].lower()
+    if details["payment_status"] not in Order.PaymentStatus.values:
+        errors.add("payment_status", f"Choose one of: {', '.join(v for v in Order.PaymentStatus.values if v)}.")
     external_id, profile, address = _customer(record.get("customer"), errors, lenient=lenient_profile)
     items = _items(record.get("items"), errors)
     if errors:
@@ -315,6 +324,6 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
     return CleanOrder(
         source=source, external_order_id=external_order_id, order_date=order_date, status=status,
         currency=currency, total_amount=total_amount, amounts=amounts, payment_method=payment_method,
-        customer_external_id=external_id, profile=profile, address=address, items=items,
+        details=details, customer_external_id=external_id, profile=profile, address=address, items=items,
         raw=record.get("raw", record),
     ), None

@@ -19,6 +19,40 @@ STATUS_MAP = {
 }
 
 
+#: A payment's ``status`` -> our payment status.
+PAYMENT_STATUS_MAP = {
+    "approved": "paid", "authorized": "authorized", "pending": "pending", "in_process": "pending",
+    "in_mediation": "paid", "rejected": "failed", "cancelled": "cancelled", "refunded": "refunded",
+    "charged_back": "refunded",
+}
+
+
+def ml_payment_status(orders: list[dict]) -> str:
+    """One payment status for a cart from its payments: paid when any payment is approved (partly
+    refunded when the order says so), else the most advanced state among them."""
+    order_statuses = {o.get("status") for o in orders}
+    states = [PAYMENT_STATUS_MAP.get(p.get("status") or "", "") for o in orders for p in o.get("payments") or []]
+    if "paid" in states:
+        return "partially_refunded" if "partially_refunded" in order_statuses else "paid"
+    for state in ("refunded", "authorized", "pending", "cancelled", "failed"):
+        if state in states:
+            return state
+    return "pending" if order_statuses & {"payment_required", "payment_in_process"} else ""
+
+
+def ml_shipping_method(orders: list[dict]) -> str:
+    """How the cart ships: the logistic type or mode when the order carries them (older answers
+    do), else Mercado Envíos when a shipment exists, or none (``no_shipping`` tag)."""
+    for order in orders:
+        shipping = order.get("shipping") or {}
+        for key in ("logistic_type", "shipping_mode"):
+            if shipping.get(key):
+                return str(shipping[key])[:100]
+    if any("no_shipping" in (o.get("tags") or []) for o in orders):
+        return "no_shipping"
+    return "mercadoenvios" if any((o.get("shipping") or {}).get("id") for o in orders) else ""
+
+
 def _is_relay(email: str) -> bool:
     return (email or "").rsplit("@", 1)[-1].lower() in RELAY_EMAIL_DOMAINS
 
@@ -51,8 +85,12 @@ def ml_group_record(orders: list[dict]) -> dict:
     return {
         "source": "mercadolibre",
         "external_order_id": f"pack-{pack_id}" if pack_id else str(first["id"]),
+        # The number the seller sees in MercadoLibre: the cart's (pack) number, else the order id.
+        "order_number": str(pack_id or first["id"]),
         "order_date": first.get("date_created") or "",
         "status": status,
+        "payment_status": ml_payment_status(counted),
+        "shipping_method": ml_shipping_method(counted),
         "currency": first.get("currency_id") or "",
         "total_amount": f"{total:.2f}",
         "shipping_cost": f"{shipping:.2f}",

@@ -37,6 +37,29 @@ def vtex_status(value: str) -> str:
     return STATUS_MAP.get((value or "").strip().lower(), "pending")
 
 
+def vtex_payment_status(value: str) -> str:
+    """The payment's state, read from the workflow state (the OMS detail has no payment status of
+    its own): approved from ``payment-approved`` on, denied is a failure, a cancelled order's
+    payment is cancelled (voided or refunded by the gateway), before approval it is pending."""
+    state = (value or "").strip().lower()
+    if state == "payment-denied":
+        return "failed"
+    return {"pending": "pending", "cancelled": "cancelled"}.get(vtex_status(state), "paid")
+
+
+def vtex_shipping_method(detail: dict) -> str:
+    """The delivery options the shopper chose (``logisticsInfo[].selectedSla``, one per item,
+    usually the same), with pickup points said as such."""
+    chosen = []
+    for info in (detail.get("shippingData") or {}).get("logisticsInfo") or []:
+        sla = (info.get("selectedSla") or "").strip()
+        if info.get("deliveryChannel") == "pickup-in-point":
+            sla = f"Pickup: {sla}" if sla else "Pickup"
+        if sla and sla not in chosen:
+            chosen.append(sla)
+    return ", ".join(chosen)[:100]
+
+
 def _is_masked(email: str) -> bool:
     domain = (email or "").rsplit("@", 1)[-1].lower()
     return any(domain == masked or domain.endswith("." + masked) for masked in MASKED_EMAIL_DOMAINS)
@@ -76,11 +99,19 @@ def vtex_order_record(detail: dict) -> dict:
             "postal_code": address.get("postalCode") or "", "country": address.get("country") or "",
             "recipient_name": address.get("receiverName") or "",
         }
+    marketing = detail.get("marketingData") or {}
     record = {
         "source": "vtex",
         "external_order_id": detail["orderId"],
+        # The number shoppers and the store's staff use (the OMS shows it beside the order id).
+        "order_number": str(detail.get("sequence") or "")[:64],
         "order_date": trim_fraction(detail.get("creationDate") or ""),
         "status": vtex_status(detail.get("status")),
+        "payment_status": vtex_payment_status(detail.get("status")),
+        "shipping_method": vtex_shipping_method(detail),
+        "utm_source": (marketing.get("utmSource") or "")[:150],
+        "utm_medium": (marketing.get("utmMedium") or "")[:150],
+        "utm_campaign": (marketing.get("utmCampaign") or "")[:150],
         "total_amount": money_from_cents(detail.get("value")),
         "subtotal": money_from_cents(totals.get("Items", 0)),
         "discount_amount": money_from_cents(abs(int(totals.get("Discounts", 0) or 0))),

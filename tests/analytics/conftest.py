@@ -50,6 +50,7 @@ def local_dt(tenant, day: datetime.date, hour: int = 12) -> datetime.datetime:
 def add_customer(tenant, purchases, **fields):
     """A customer with counted orders ``purchases = [(date, amount) | (date, amount, status)]``."""
     from customers.models import Customer, Order
+    from customers.selectors_sales import counted_statuses
 
     n = next(_seq)
     fields.setdefault("email", f"an{n}@example.com")
@@ -63,7 +64,7 @@ def add_customer(tenant, purchases, **fields):
                             order_date=local_dt(tenant, day), status=status, currency="ARS",
                             total_amount=decimal.Decimal(str(amount))))
     Order.objects.bulk_create(orders)
-    counted = [o for o in orders if o.status not in ("cancelled", "refunded")]
+    counted = [o for o in orders if o.status in counted_statuses()]
     if counted:
         Customer.objects.filter(pk=customer.pk).update(
             total_orders=len(counted), total_spent=sum(o.total_amount for o in counted),

@@ -70,7 +70,7 @@ def test_reads_rfm_segments_clv_churn_cohorts_kpis_quality(world, api_key, score
     kpis = client.get("/api/v1/analytics/kpis/", {"start": "2025-06-25", "end": "2025-06-27"}).json()
     assert [row["date"] for row in kpis["results"]] == ["2025-06-25", "2025-06-26", "2025-06-27"]
     quality = client.get("/api/v1/analytics/data-quality/").json()
-    assert quality["health_score"] is not None and len(quality["checks"]) == 10
+    assert quality["health_score"] is not None and len(quality["checks"]) == 12
     runs = client.get("/api/v1/analytics/runs/").json()
     assert runs["results"][0]["status"] == "succeeded"
 

@@ -26,7 +26,7 @@ def test_churn_model_is_trained_with_a_time_split_and_evaluated_on_held_out_cust
     rows = list(CustomerChurn.objects.all())
     assert len(rows) == log.scored_customers > 0
     for row in rows:
-        assert row.band == churn_band(row.probability)
+        assert row.band == churn_band(row.probability, row.days_since_last_purchase)
         assert len(row.factors) == 3 and row.factors[0]["effect"] in ("raises", "lowers")
         assert row.predicted_churn_date >= AS_OF - D(days=row.days_since_last_purchase) + D(days=90)
 
@@ -51,9 +51,13 @@ def test_churn_without_history_or_clv_gives_no_scores(alpha, customer_with):
     assert log.method == ChurnPredictionLog.Method.NONE and not CustomerChurn.objects.exists()
 
 
-def test_bands_follow_the_thresholds_in_settings(settings):
-    settings.ANALYTICS_CHURN_BANDS = {"at_risk": 0.2, "churning": 0.5, "churned": 0.9}
-    assert [churn_band(p) for p in (0.1, 0.2, 0.6, 0.95)] == ["active", "at_risk", "churning", "churned"]
+def test_bands_follow_the_thresholds_in_settings_and_churned_means_lapsed(settings):
+    settings.ANALYTICS_CHURN_BANDS = {"at_risk": 0.2, "churning": 0.5}
+    # bought within the churn window: the risk decides
+    assert [churn_band(p, 30) for p in (0.1, 0.2, 0.6, 0.95)] == ["active", "at_risk", "churning", "churning"]
+    # no purchase for the window (90 days): churned, as the KPIs count it, whatever the risk
+    assert [churn_band(p, days) for p, days in ((0.05, 90), (0.95, 89), (0.4, 400))] == [
+        "churned", "churning", "churned"]
 
 
 @pytest.fixture
@@ -105,13 +109,22 @@ def test_data_quality_findings_and_score(alpha, customer_with):
     customer_with(alpha, [], email=None)
     Order.objects.filter(customer=good).update(order_date=timezone.now() + D(days=3))
     Order.objects.filter(customer=bad).update(total_amount=0)
+    # sales by the counted-sale rule: a free cancelled order is fine, a paid sale whose payment was
+    # refunded is not; an order pending for a month was probably never paid
+    complete = {"phone": "+5491122334466", "document_type": "dni"}
+    customer_with(alpha, [(AS_OF - D(days=3), 0, "cancelled")], document_number="30123457", **complete)
+    refunded = customer_with(alpha, [(AS_OF - D(days=3), 50, "paid")], document_number="30123458", **complete)
+    Order.objects.filter(customer=refunded).update(payment_status="refunded")
+    customer_with(alpha, [(AS_OF - D(days=40), 20, "pending"), (timezone.localdate() - D(days=1), 20, "pending")],
+                  document_number="30123459", **complete)
     summary = data_quality_check(tenant=alpha, as_of=AS_OF)
     failed = summary["failed"]
     assert failed["invalid_email"] == 1 and failed["missing_email"] == 1
     assert failed["invalid_phone"] == 1 and failed["missing_phone"] == 1
     assert failed["invalid_document"] == 1 and failed["missing_document"] == 1
     assert failed["future_dates"] == 1 and failed["non_positive_totals"] == 1
-    assert failed["orders_without_items"] == 2
+    assert failed["sales_without_payment"] == 1 and failed["stale_pending"] == 1
+    assert failed["orders_without_items"] == 6
     check = DataQualityCheck.objects.get(as_of=AS_OF, code="invalid_email")
     assert check.sample_ids == [{"id": bad.pk, "customer_id": bad.pk}]
     assert 0 < summary["health_score"] < 100

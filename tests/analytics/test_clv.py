@@ -130,3 +130,79 @@ def test_log_likelihood_matches_lifetimes_objective_on_unit_weights():
                                            np.array([40.0, 40, 40, 40]))
     weighted = btyd.bgnbd_log_likelihood(params, f, r, T, weights=[2, 1, 1])
     assert compressed == pytest.approx(weighted)
+
+
+def _uniform_dates_store(seed: int) -> pd.DataFrame:
+    """A store like the old demo's: 1,200 customers, each with 1 + Exp(0.45) orders on dates drawn
+    uniformly over two years, spend uniform between 5,000 and 80,000 (weeks)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(1200):
+        days = sorted(rng.randrange(0, 720) for _ in range(1 + int(rng.expovariate(0.45))))
+        spend: dict[int, float] = {}
+        for day in days:
+            spend[day] = spend.get(day, 0.0) + rng.uniform(5000, 80000)
+        first, last, repeat = min(spend), max(spend), len(spend) - 1
+        rows.append((repeat, (last - first) / 7, (726 - first) / 7,
+                     (sum(spend.values()) - spend[first]) / repeat if repeat else 0.0))
+    return pd.DataFrame(rows, columns=["frequency", "recency", "T", "monetary"])
+
+
+def test_a_fit_that_loses_precision_is_retried_like_practitioners_do():
+    # given data on which the published Gamma-Gamma fit stops with scipy's "precision loss"
+    frame = _uniform_dates_store(seed=1)
+
+    result = btyd.fit(frame, min_customers=50, min_repeat_customers=20, max_corr=0.5)
+
+    # then the next attempt (spend measured in units of the typical spend) fits, and both are recorded
+    assert result.status == "ok", result.attempts
+    spend_attempts = [a for a in result.attempts if a["model"] == "Gamma-Gamma"]
+    assert spend_attempts[0]["attempt"] == "published" and "precision loss" in spend_attempts[0]["outcome"]
+    assert spend_attempts[-1] == {"model": "Gamma-Gamma", "attempt": "rescaled time unit", "outcome": "ok"}
+    assert result.spend_params["q"] > 1 and all(np.isfinite(list(result.spend_params.values())))
+    # the retried fit is a real optimum: no attempt of the ladder finds a better likelihood
+    repeat = frame[frame["frequency"] > 0]
+    for _, scale_by, penalizer, method in btyd.FIT_ATTEMPTS[1:]:
+        if penalizer:
+            continue  # a penalised fit optimises another objective
+        other, other_ll = btyd.fit_gamma_gamma(repeat["frequency"], repeat["monetary"], scale_by=scale_by,
+                                               method=method)
+        assert other_ll <= result.spend_log_likelihood + 1e-6
+
+
+def test_the_log_explains_a_retry_and_a_failure_in_plain_words(alpha, small_thresholds, monkeypatch):
+    from scipy import optimize
+
+    synthetic_history(alpha, customers=120, as_of=AS_OF, days=400, seed=3)
+    real = optimize.minimize
+    failures = {"left": 1}
+
+    def stubborn(fun, *args, **kwargs):
+        # the optimizer gives up (as BFGS does on awkward data) on the next ``left`` fits
+        answer = real(fun, *args, **kwargs)
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            answer.success = False
+            answer.message = "Desired error not necessarily achieved due to precision loss."
+            answer.x = kwargs["x0"]
+        return answer
+
+    monkeypatch.setattr(btyd, "minimize", stubborn)
+
+    # when the published BG/NBD fit fails once
+    log = clv_compute(tenant=alpha, as_of=AS_OF)
+    # then the next attempt fits, the message says so in words, the library's text stays in diagnostics
+    assert log.status == "ok"
+    assert "standard fit did not settle" in log.message and "precision loss" not in log.message
+    assert log.diagnostics["attempts"][0]["outcome"].endswith("due to precision loss.")
+
+    # when every attempt fails
+    failures["left"] = 100
+    log = clv_compute(tenant=alpha, as_of=AS_OF)
+    assert log.status == ClvCalculationLog.Status.NOT_CONVERGED and not CustomerClv.objects.exists()
+    assert [a["attempt"] for a in log.diagnostics["attempts"]] == [a[0] for a in btyd.FIT_ATTEMPTS]
+    assert "What to do" in log.message
+    for words in ("Desired error", "precision loss", "converge", "BG/NBD", "scipy"):
+        assert words not in log.message

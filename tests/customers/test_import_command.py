@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
+from cdp.context import Actor
 from customers.models import Address, Customer, CustomerChangeLog, CustomerIdentity, Order, SourcePriority
 
 HEADER = ["source", "external_order_id", "order_date", "status", "currency", "total_amount", "payment_method",
@@ -311,3 +312,54 @@ def test_bulk_import_satisfies_every_foreign_key_when_the_checks_run(world, tmp_
     with tenant_context(world.alpha), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks, now rather than at commit
         assert Order.objects.get(external_order_id="A1").items.get().sku == "YERBA"
+
+
+DETAIL_HEADER = ["source", "external_order_id", "order_number", "order_date", "status", "payment_status",
+                 "shipping_method", "utm_source", "utm_medium", "utm_campaign", "total_amount", "customer_email"]
+DETAIL_ROWS = [
+    ["vtex", "V1", "500123", "2024-01-05T10:00:00-03:00", "paid", "paid", "Normal", "google", "cpc", "Spring",
+     "100", "ana@mail.com"],
+    ["vtex", "V2", "500124", "2024-01-06T10:00:00-03:00", "pending", " Pending ", "Expressa", "", "", "", "2000",
+     "ana@mail.com"],
+    ["mercadolibre", "M1", "2000009876543211", "2024-02-05", "invoiced", "PAID", "fulfillment", "", "", "", "30000",
+     "ana@mail.com"],
+    ["vtex", "V3", "500125", "2024-03-01", "cancelled", "cancelled", "", "", "", "", "400000", "juan@mail.com"],
+    ["vtex", "BAD", "x" * 65, "2024-03-01", "paid", "maybe", "", "", "", "", "1", "juan@mail.com"],
+]
+
+
+@pytest.mark.parametrize("rule", [None, ["pending", "paid", "invoiced", "completed"]], ids=["default", "pending"])
+def test_bulk_and_records_paths_agree_on_order_details_and_the_counted_sale_rule(world, tmp_path, rule):
+    """The counted-sale rule (the default, and one counting pending orders) and the order details
+    stores send (number, payment status, shipping method, UTM) come out the same on both paths,
+    rejections included."""
+    from customers.services.sales import counted_statuses_set
+
+    if rule:
+        for tenant in (world.alpha, world.beta):
+            with tenant_context(tenant):
+                counted_statuses_set(statuses=rule, actor=Actor.system("tests"), tenant=tenant, enqueue=False)
+    path = write_csv(tmp_path / "details.csv", DETAIL_ROWS, DETAIL_HEADER)
+    run(path, "--mode", "records", tenant="alpha")
+    run(path, "--mode", "bulk", tenant="beta")
+
+    def snapshot(tenant):
+        with tenant_context(tenant):
+            customers = sorted(Customer.objects.values_list(
+                "email", "total_orders", "total_spent", "avg_order_value", "first_purchase_at", "last_purchase_at"),
+                key=str)
+            orders = sorted(Order.objects.values_list(
+                "external_order_id", "order_number", "status", "payment_status", "shipping_method", "utm_source",
+                "utm_medium", "utm_campaign", "total_amount"), key=str)
+            return customers, orders
+
+    assert snapshot(world.alpha) == snapshot(world.beta)
+    customers, orders = snapshot(world.alpha)
+    ana = next(c for c in customers if c[0] == "ana@mail.com")
+    assert ana[1:3] == ((3, decimal.Decimal("32100.00")) if rule else (2, decimal.Decimal("30100.00")))
+    assert ("V2", "500124", "pending", "pending", "Expressa", "", "", "", decimal.Decimal("2000.00")) in orders
+    assert all(order[0] != "BAD" for order in orders)
+    with open(tmp_path / "details.rejected.csv", newline="") as handle:
+        rejected = csv.DictReader(handle)
+        errors = next(rejected)["errors"]
+    assert "order_number" in errors and "payment_status" in errors

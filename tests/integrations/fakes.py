@@ -135,7 +135,8 @@ class FakeServer:
 # --- VTEX OMS -------------------------------------------------------------------------------------
 
 def vtex_detail(n: int, *, created: datetime.datetime, status: str = "invoiced", masked: bool = True,
-                profile_id: str | None = None, document: str | None = None, email: str | None = None) -> dict:
+                profile_id: str | None = None, document: str | None = None, email: str | None = None,
+                sla: str = "Normal", delivery_channel: str = "delivery", utm: dict | None = None) -> dict:
     order_id = f"{1172452900000 + n}-01"
     cents = 10000 + n * 100
     return {
@@ -158,7 +159,13 @@ def vtex_detail(n: int, *, created: datetime.datetime, status: str = "invoiced",
         "shippingData": {"address": {"addressType": "residential", "receiverName": "Ana Souza",
                                      "postalCode": "01310-100",
                                      "city": "São Paulo", "state": "SP", "country": "BRA", "street": "Av. Paulista",
-                                     "number": "1000", "neighborhood": "Bela Vista", "complement": "apto 12"}},
+                                     "number": "1000", "neighborhood": "Bela Vista", "complement": "apto 12"},
+                         "logisticsInfo": [{"itemIndex": 0, "selectedSla": sla, "deliveryChannel": delivery_channel,
+                                            "price": 1500, "listPrice": 1500, "sellingPrice": 1500,
+                                            "shippingEstimate": "5bd", "deliveryCompany": "Correios"}]},
+        "marketingData": utm and {"utmSource": utm.get("source", ""), "utmMedium": utm.get("medium", ""),
+                                  "utmCampaign": utm.get("campaign", ""), "utmiCampaign": "", "utmipage": "",
+                                  "utmiPart": "", "coupon": None, "marketingTags": []},
         "paymentData": {"transactions": [{"isActive": True, "payments": [
             {"paymentSystemName": "Visa", "value": cents + 1500, "installments": 1}]}]},
         "storePreferencesData": {"currencyCode": "BRL"},
@@ -227,7 +234,8 @@ class FakeVtex(FakeServer):
 # --- MercadoLibre -----------------------------------------------------------------------------------
 
 def ml_order(n: int, *, created: datetime.datetime, pack_id: int | None = None, status: str = "paid",
-             buyer_id: int = 123456789, doc: str = "20123456", amount: float = 1500.5, tags=None) -> dict:
+             buyer_id: int = 123456789, doc: str = "20123456", amount: float = 1500.5, tags=None,
+             payment_status: str = "approved") -> dict:
     return {
         "id": 2000009876543210 + n, "status": status, "pack_id": pack_id, "tags": tags or ["paid"],
         "date_created": created.strftime("%Y-%m-%dT%H:%M:%S.000-03:00"),
@@ -237,7 +245,8 @@ def ml_order(n: int, *, created: datetime.datetime, pack_id: int | None = None, 
         "order_items": [{"item": {"id": f"MLA{900000 + n}", "title": f"Item {n}", "category_id": "MLA1234",
                                   "seller_sku": f"SKU-{n}"},
                          "quantity": 1, "unit_price": amount, "full_unit_price": amount, "currency_id": "ARS"}],
-        "payments": [{"id": 3000000000 + n, "status": "approved", "transaction_amount": amount, "shipping_cost": 0,
+        "shipping": {"id": 40000000000 + n},
+        "payments": [{"id": 3000000000 + n, "status": payment_status, "transaction_amount": amount, "shipping_cost": 0,
                       "total_paid_amount": amount, "payment_method_id": "visa", "installments": 1}],
         "buyer": {"id": buyer_id, "nickname": "COMPRADOR", "first_name": "Juan", "last_name": "Pérez",
                   "email": "jperez.1a2b3c@mail.mercadolivre.com",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 #: CSV columns the loader understands (canonical names, ``customer_`` and ``customer_address_`` prefixes).
 ORDER_COLUMNS = ("source", "external_order_id", "order_date", "status", "currency", "total_amount", "subtotal",
-                 "tax_amount", "shipping_cost", "discount_amount", "payment_method", "items")
+                 "tax_amount", "shipping_cost", "discount_amount", "payment_method", "order_number", "payment_status",
+                 "shipping_method", "utm_source", "utm_medium", "utm_campaign", "items")
 CUSTOMER_COLUMNS = ("email", "external_id", "first_name", "last_name", "phone", "document_type", "document_number",
                     "birth_date", "gender", "city", "state", "country")
 ADDRESS_COLUMNS = ("line1", "line2", "number", "neighborhood", "city", "state", "postal_code", "country",
@@ -22,8 +23,13 @@ IDENTIFIER_COLUMNS = ("customer_email", "customer_external_id", "customer_docume
 #: Profile fields the loader applies, with their SQL type.
 PROFILE_FIELDS = (("phone", "text"), ("first_name", "text"), ("last_name", "text"), ("birth_date", "date"),
                   ("gender", "text"), ("city", "text"), ("state", "text"), ("country", "text"))
+#: Order columns compared on re-import (a difference makes the row ``updated``), as the record path's
+#: ``customers.services.ingest.ORDER_FIELDS``.
 ORDER_VALUE_FIELDS = ("order_date", "status", "currency", "total_amount", "subtotal", "tax_amount",
-                      "shipping_cost", "discount_amount", "payment_method")
+                      "shipping_cost", "discount_amount", "payment_method", "order_number", "payment_status",
+                      "shipping_method", "utm_source", "utm_medium", "utm_campaign")
+#: The same columns in the staged rows (``od`` is the parsed order date).
+ORDER_ROW_FIELDS = ("od", *ORDER_VALUE_FIELDS[1:])
 
 
 DROP_SCRATCH_TABLES = ("DROP TABLE IF EXISTS cdp_bulk_stage, cdp_bulk_rows, cdp_bulk_dups, "

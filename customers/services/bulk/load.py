@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 
 from cdp import registry as cdp_registry
 from cdp.context import Actor
+from customers.selectors_sales import counted_statuses
 from customers.services.bulk.columns import (
     DROP_SCRATCH_TABLES,
     ORDER_VALUE_FIELDS,
@@ -24,6 +25,7 @@ from customers.services.bulk.indexes import indexes_deferred
 from customers.services.bulk.validation_sql import errors_decode, stage_sql
 from customers.services.bulk.writes import apply_profiles, publish_events, upsert_orders, write_addresses
 from customers.services.ingest import ingest_lock_key
+from customers.services.sales import customer_aggregates_write
 
 
 def orders_bulk_load(
@@ -63,6 +65,8 @@ def orders_bulk_load(
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [ingest_lock_key()])
+        # Read under the lock: a change of the rule waits for this load (see counted_statuses_set).
+        counted = counted_statuses()
         # Scratch tables are UNLOGGED tables of the tenant's schema, not TEMP ones: a million wide
         # rows belong in shared buffers, not in a session's temp_buffers (8MB by default). Created
         # and dropped inside this transaction, they are never seen by another session, and a
@@ -175,11 +179,11 @@ def orders_bulk_load(
                    coalesce(sum(total_amount) FILTER (WHERE counted AND NOT existing), 0) AS spent,
                    min(od) FILTER (WHERE counted AND NOT existing) AS first_at,
                    max(od) FILTER (WHERE counted AND NOT existing) AS last_at
-              FROM (SELECT v.*, v.status NOT IN ('cancelled', 'refunded') AS counted,
+              FROM (SELECT v.*, v.status = ANY(%(counted)s) AS counted,
                            o.row_no IS NOT NULL AS existing
                       FROM cdp_bulk_rows v LEFT JOIN cdp_bulk_old o ON o.row_no = v.row_no
                      WHERE NOT EXISTS (SELECT 1 FROM cdp_bulk_match m WHERE m.row_no = v.row_no)) x
-             GROUP BY pkey""")
+             GROUP BY pkey""", {"counted": list(counted)})
         adding = cursor.rowcount
         if adding:
             # (Refused here, the ids drawn above are skipped: a gap in the sequence, nothing more.)
@@ -256,23 +260,9 @@ def orders_bulk_load(
         say("recomputing aggregates")
         # New customers got exact aggregates at insert; known ones (and owners of updated orders)
         # are recomputed from their orders.
-        cursor.execute("""
-            UPDATE customers_customer c
-               SET total_orders = a.n, total_spent = a.spent,
-                   avg_order_value = CASE WHEN a.n > 0 THEN round(a.spent / a.n, 2) ELSE 0 END,
-                   first_purchase_at = a.first_at, last_purchase_at = a.last_at, updated_at = now()
-              FROM (SELECT t.customer_id AS id,
-                           count(o.id) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')) AS n,
-                           coalesce(sum(o.total_amount) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')), 0)
-                             AS spent,
-                           min(o.order_date) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')) AS first_at,
-                           max(o.order_date) FILTER (WHERE o.status NOT IN ('cancelled', 'refunded')) AS last_at
-                      FROM (SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old) t
-                      JOIN customers_order o ON o.customer_id = t.customer_id
-                     GROUP BY t.customer_id) a
-             WHERE c.id = a.id
-               AND (c.total_orders, c.total_spent, c.first_purchase_at, c.last_purchase_at)
-                   IS DISTINCT FROM (a.n, a.spent, a.first_at, a.last_at)""")
+        customer_aggregates_write(
+            cursor, ids_sql="SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old",
+            statuses=counted)
 
         publish_events(cursor, created_orders)
         cursor.execute(DROP_SCRATCH_TABLES)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from customers.models import Order
 from customers.services.bulk.columns import ADDRESS_COLUMNS, AMOUNT_COLUMNS
 from customers.services.normalize import (
     ALPHA3,
@@ -16,10 +17,11 @@ from customers.services.normalize import (
     PHONE_DIGITS,
     PHONE_MESSAGE,
 )
-from customers.services.validation import ADDRESS_LIMITS
+from customers.services.validation import ADDRESS_LIMITS, ORDER_TEXT_FIELDS
 
 #: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
-KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method", "email", "cext",
+KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method",
+                *ORDER_TEXT_FIELDS, "email", "cext",
                 "doc_type", "doc", "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
                 "items", *(f"addr_{name}" for name in ADDRESS_COLUMNS), "raw")
 
@@ -65,6 +67,18 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                 f"CASE WHEN {text} LIKE '00%' THEN substr({digits}, 3) ELSE {digits} END) NOT BETWEEN "
                 f"{PHONE_DIGITS[0]} AND {PHONE_DIGITS[1]}))")
 
+    statuses = ", ".join(f"'{value}'" for value in Order.Status.values)
+    status_names = ", ".join(Order.Status.values)
+    payment_statuses = ", ".join(f"'{value}'" for value in Order.PaymentStatus.values)
+    payment_names = ", ".join(value for value in Order.PaymentStatus.values if value)
+    # Order number, payment status, shipping method and UTM: lengths, and the payment status's values.
+    detail_errors = ", ".join(
+        f"'{name}', CASE WHEN length(n.{name}) > {limit} THEN jsonb_build_array('At most {limit} characters.')"
+        + (f" WHEN n.{name} <> ALL (ARRAY[{payment_statuses}]) THEN jsonb_build_array('Choose one of: {payment_names}.')"
+           if name == "payment_status" else "") + " END"
+        for name, limit in ORDER_TEXT_FIELDS.items())
+    detail_values = ", ".join(f"lower(coalesce({text(name)}, '')) AS {name}" if name == "payment_status"
+                              else f"coalesce({text(name)}, '') AS {name}" for name in ORDER_TEXT_FIELDS)
     # The source row as JSON, from two text arrays: half the cost of to_jsonb(row).
     keys = ", ".join("'" + name.replace("'", "''") + "'" for name in columns)
     values = ", ".join('r."' + name.replace('"', '""') + '"' for name in columns)
@@ -75,10 +89,11 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
            CASE WHEN pg_input_is_valid(trim({col("order_date")}), 'timestamptz')
                 THEN trim({col("order_date")})::timestamptz END AS od,
            nullif(trim({col("order_date")}), '') AS od_raw,
-           coalesce(nullif(lower(trim({col("status")})), ''), 'completed') AS status,
+           coalesce(nullif(lower(trim({col("status")})), ''), '{Order.Status.COMPLETED.value}') AS status,
            coalesce(nullif(upper(trim({col("currency")})), ''), '{default_currency}') AS currency,
            {", ".join(f"{amount(c)} AS {c}, {col(c)} AS {c}_raw" for c in AMOUNT_COLUMNS)},
            coalesce({text("payment_method")}, '') AS payment_method,
+           {detail_values},
            nullif(lower(CASE WHEN {col("customer_email")} ~ '\\s'
                              THEN regexp_replace({col("customer_email")}, '\\s', '', 'g')
                              ELSE {col("customer_email")} END), '') AS email,
@@ -128,8 +143,8 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                                   'Use an ISO 8601 date or date-time, e.g. 2024-05-31T14:20:00-03:00.')
                                 WHEN n.od < '1970-01-01'::timestamptz OR n.od > now() + interval '2 days'
                                   THEN jsonb_build_array('Out of range (before 1970 or in the future).') END,
-             'status', CASE WHEN n.status NOT IN ('pending', 'paid', 'invoiced', 'completed', 'cancelled', 'refunded')
-                            THEN jsonb_build_array('Choose one of: pending, paid, invoiced, completed, cancelled, refunded.') END,
+             'status', CASE WHEN n.status <> ALL (ARRAY[{statuses}])
+                            THEN jsonb_build_array('Choose one of: {status_names}.') END,
              'currency', CASE WHEN n.currency !~ '^[A-Z]{{3}}$'
                               THEN jsonb_build_array('Use an ISO 4217 code such as ARS, BRL or USD.') END,
              {amount_error('total_amount', True)}, {amount_error('subtotal', False)},
@@ -137,6 +152,7 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
              {amount_error('discount_amount', False)},
              'payment_method', CASE WHEN length(n.payment_method) > 100
                                     THEN jsonb_build_array('At most 100 characters.') END,
+             {detail_errors},
              'customer.email', CASE WHEN n.email IS NOT NULL AND (n.email !~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'
                                     OR length(n.email) > 254) THEN jsonb_build_array('Enter a valid email address.') END,
              'customer.external_id', CASE WHEN length(n.cext) > 255 THEN jsonb_build_array('At most 255 characters.') END,

@@ -8,7 +8,13 @@ from contextlib import contextmanager
 from cdp.context import Actor
 from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE
 from customers.registry import has_subscribers, publish_on_commit
-from customers.services.bulk.columns import ADDRESS_COLUMNS, PROFILE_FIELDS, BulkResult
+from customers.services.bulk.columns import (
+    ADDRESS_COLUMNS,
+    ORDER_ROW_FIELDS,
+    ORDER_VALUE_FIELDS,
+    PROFILE_FIELDS,
+    BulkResult,
+)
 from customers.services.bulk.indexes import indexes_deferred
 
 
@@ -123,10 +129,13 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
          WHERE {"v.items IS NOT NULL" if has_items else "false"}""")
     cursor.execute("SELECT count(*) FROM cdp_bulk_old")
     existing = cursor.fetchone()[0]
-    new_values = "(v.od, v.status, v.currency, v.total_amount, v.subtotal, v.tax_amount, v.shipping_cost, " \
-                 "v.discount_amount, v.payment_method)"
-    old_values = "(o.order_date, o.status, o.currency, o.total_amount, o.subtotal, o.tax_amount, o.shipping_cost, " \
-                 "o.discount_amount, o.payment_method)"
+    new_values = "(" + ", ".join(f"v.{name}" for name in ORDER_ROW_FIELDS) + ")"
+    old_values = "(" + ", ".join(f"o.{name}" for name in ORDER_VALUE_FIELDS) + ")"
+    assignments = ", ".join(f"{name} = v.{row}" for name, row in zip(ORDER_VALUE_FIELDS, ORDER_ROW_FIELDS, strict=True))
+    # Change-log pairs of the text columns after payment_method (order number, payment status, ...).
+    detail_pairs = "".join(f"('{name}', o.{name}, v.{name}), " for name in ORDER_VALUE_FIELDS[9:])
+    row_values = ", ".join(f"v.{name}" for name in ORDER_ROW_FIELDS)
+    order_columns = ", ".join(ORDER_VALUE_FIELDS)
     address_json = ("CASE WHEN v.addr_line1 <> '' THEN jsonb_build_object(" + ", ".join(
         f"'{c}', v.addr_{c}" for c in ADDRESS_COLUMNS) + ") END")
     # Changed orders: a different value or different items.
@@ -141,9 +150,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
     # An erased person's order keeps its scrubbed payload and address (as on the record path).
     cursor.execute(f"""
         UPDATE customers_order o
-           SET order_date = v.od, status = v.status, currency = v.currency, total_amount = v.total_amount,
-               subtotal = v.subtotal, tax_amount = v.tax_amount, shipping_cost = v.shipping_cost,
-               discount_amount = v.discount_amount, payment_method = v.payment_method,
+           SET {assignments},
                raw = CASE WHEN c.is_pseudonymized THEN o.raw ELSE v.raw END,
                shipping_address = CASE WHEN c.is_pseudonymized THEN o.shipping_address
                                        ELSE coalesce({address_json}, o.shipping_address) END,
@@ -153,7 +160,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
          WHERE o.id = ch.id""")
     result.updated = cursor.rowcount
     result.unchanged = existing - result.updated
-    cursor.execute("""
+    cursor.execute(f"""
         INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by, reason,
                                                  created_at)
         SELECT ch.customer_id, 'order.' || f.field, f.old, f.new, v.src, %s,
@@ -168,6 +175,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
                                      ('shipping_cost', o.shipping_cost::text, v.shipping_cost::text),
                                      ('discount_amount', o.discount_amount::text, v.discount_amount::text),
                                      ('payment_method', o.payment_method, v.payment_method),
+                                     {detail_pairs}
                                      ('items', CASE WHEN ch.items_changed THEN sg.old_items END,
                                                CASE WHEN ch.items_changed THEN sg.new_items END))
                AS f(field, old, new)
@@ -175,11 +183,9 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
     returning = has_subscribers("order.ingested")  # new order ids for the events
     with indexes_deferred(cursor, "customers_order", new_orders):
         cursor.execute(f"""
-            INSERT INTO customers_order (customer_id, source, external_order_id, order_date, status, currency, subtotal,
-                                         tax_amount, shipping_cost, discount_amount, total_amount, payment_method,
+            INSERT INTO customers_order (customer_id, source, external_order_id, {order_columns},
                                          shipping_address, raw, created_at, updated_at)
-            SELECT w.customer_id, v.src, v.ext, v.od, v.status, v.currency, v.subtotal, v.tax_amount, v.shipping_cost,
-                   v.discount_amount, v.total_amount, v.payment_method, {address_json},
+            SELECT w.customer_id, v.src, v.ext, {row_values}, {address_json},
                    v.raw, now(), now()
               FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
              WHERE NOT w.stored
