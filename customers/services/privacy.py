@@ -396,7 +396,7 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
         CustomerMerge.objects.filter(pk=merge.pk).update(snapshot=snapshot,
                                                          reason=_text_scrub(merge.reason, tokens) or "")
     DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
-    from tenants.services import audit_redact
+    from tenants.services import audit_redact, user_sessions_messages_scrub
 
     strict = tokens.strict()  # for entries about other people that quote this one
     redacted = audit_redact(tenant=connection.tenant, resources={"customer": ids, "customer_address": address_ids},
@@ -404,6 +404,7 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
                             scrub=lambda changes: json_scrub(changes, tokens, person_context=True),
                             mentioning=strict.terms, scrub_mention=lambda changes: json_scrub(changes, strict))
     history = _admin_history_scrub(ids, address_ids, tokens)
+    user_sessions_messages_scrub(tenant=connection.tenant, matches=tokens.match)
     erasure = Erasure(customer_ids=tuple(ids), order_ids=tuple(o.pk for o in orders),
                       orders=tuple((o.source, o.external_order_id) for o in orders), terms=strict.terms,
                       identifiers=tokens.identifiers,

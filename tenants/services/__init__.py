@@ -27,6 +27,7 @@ from tenants.services.sessions import (
     user_session_touch,
     user_sessions_cleanup,
     user_sessions_expire,
+    user_sessions_messages_scrub,
     user_sessions_prune,
     user_sessions_revoke_for_user,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "user_session_touch",
     "user_sessions_cleanup",
     "user_sessions_expire",
+    "user_sessions_messages_scrub",
     "user_sessions_prune",
     "user_sessions_revoke_for_user",
 ]

@@ -315,3 +315,37 @@ def user_sessions_prune(*, retention_days: int = SESSION_ROW_RETENTION_DAYS,
 def user_sessions_cleanup() -> dict[str, int]:
     """The periodic housekeeping: expire stale rows, then prune old ended ones."""
     return {"expired": user_sessions_expire(), "pruned": user_sessions_prune()}
+
+
+def user_sessions_messages_scrub(*, tenant: Tenant, matches) -> int:
+    """Drop the pending messages ("The customer “Ana Paz” was changed successfully.") that quote a
+    person, from the sessions opened on ``tenant``'s site: messages live in the session row until
+    the next page shows them, and an erased person must leave no trace there either. ``matches(text)``
+    says whether a text identifies the person. Returns how many sessions changed."""
+    from django.contrib.messages.storage.cookie import MessageDecoder, MessageEncoder
+    from django.contrib.messages.storage.session import SessionStorage
+    from django.contrib.sessions.backends.db import SessionStore
+
+    with connection.cursor() as cursor:
+        # Only the hash of a session key is ours to keep; Django's table has the key itself.
+        cursor.execute(f"""SELECT s.session_key FROM {Session._meta.db_table} s
+                            JOIN {UserSession._meta.db_table} u
+                              ON u.key_hash = encode(sha256(convert_to(s.session_key, 'UTF8')), 'hex')
+                           WHERE u.tenant_id = %s AND s.expire_date > now()""", [tenant.pk])
+        keys = [row[0] for row in cursor.fetchall()]
+    changed = 0
+    for key in keys:
+        store = SessionStore(session_key=key)
+        encoded = store.load().get(SessionStorage.session_key)
+        if not encoded:
+            continue
+        pending = MessageDecoder().decode(encoded)
+        kept = [message for message in pending if not matches(str(message.message))]
+        if len(kept) != len(pending):
+            if kept:
+                store[SessionStorage.session_key] = MessageEncoder().encode(kept)
+            else:
+                del store[SessionStorage.session_key]
+            store.save()
+            changed += 1
+    return changed
