@@ -16,11 +16,22 @@ from rest_framework import mixins, viewsets
 from cdp.ids import ID_PATTERN, parse_id
 
 
+def _id_lookup(field: str) -> bool:
+    return field in ("pk", "id") or field.endswith("_id")
+
+
 class BaseViewSetMixin:
     """Views must order their lists (``ordering``) so that pages are stable."""
 
     ordering_fields: tuple | list = ()
     lookup_value_regex = ID_PATTERN
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Looked up by something else than the id (an invoice number, a slug): DRF's default pattern,
+        # unless the view says its own.
+        if "lookup_value_regex" not in cls.__dict__ and not _id_lookup(getattr(cls, "lookup_field", "pk")):
+            cls.lookup_value_regex = "[^/.]+"
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -32,7 +43,7 @@ class BaseViewSetMixin:
         return queryset
 
     def get_object(self):
-        if self.lookup_field in ("pk", "id") and self.lookup_value_regex == ID_PATTERN:
+        if _id_lookup(self.lookup_field) and self.lookup_value_regex == ID_PATTERN:
             lookup = self.lookup_url_kwarg or self.lookup_field
             if parse_id(self.kwargs.get(lookup)) is None:
                 raise Http404
