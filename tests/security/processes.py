@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -88,7 +88,6 @@ class Child:
 
     def __init__(self, name: str, args: list[str], env: dict, log_dir: Path):
         self.name = name
-        self.url = ""  # a web process's
         self.log_path = log_dir / f"{name}.log"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -109,9 +108,9 @@ class Child:
         except subprocess.TimeoutExpired:
             pytest.fail(f"{self.name} did not finish within {timeout:g}s:\n{self.log()}")
 
-    def log(self, tail: int = 6000) -> str:
+    def log(self, tail: int | None = 6000) -> str:
         try:
-            return self.log_path.read_text(errors="replace")[-tail:]
+            return self.log_path.read_text(errors="replace")[-tail if tail else 0:]
         except OSError:
             return ""
 
@@ -119,12 +118,6 @@ class Child:
 def redis_url() -> str:
     """The Redis this process's cache uses (slots, flags, the due index): the children's too."""
     return settings.CACHES["default"]["LOCATION"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Processes:
@@ -185,25 +178,27 @@ class Processes:
                                  "--loglevel", "INFO"], **env)
 
     def web(self, name: str, **env) -> Child:
-        """gunicorn as ``manage.py serve`` runs it, on a free loopback port (``serving()`` waits for it)."""
-        port = _free_port()
-        child = self.start(name, [sys.executable, "-m", "gunicorn", "cdp.wsgi:application", "--bind",
-                                  f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--graceful-timeout", "5"],
-                           **env)
-        child.url = f"http://127.0.0.1:{port}"
-        return child
+        """gunicorn as ``manage.py serve`` runs it, on a port of its choosing (``serving()`` waits for it)."""
+        return self.start(name, [sys.executable, "-m", "gunicorn", "cdp.wsgi:application", "--bind", "127.0.0.1:0",
+                                 "--workers", "1", "--threads", "4", "--graceful-timeout", "5"], **env)
 
     def serving(self, web: Child) -> str:
         """The web process's URL, once it answers /healthz."""
         import requests
 
+        def listening():
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", web.log(tail=None))
+            return found and found.group(1)
+
+        url = wait_until(listening, what=f"{web.name} to listen", children=[web])
+
         def healthy():
             with contextlib.suppress(requests.RequestException):
-                return requests.get(f"{web.url}/healthz", timeout=5).status_code == 200
+                return requests.get(f"{url}/healthz", timeout=5).status_code == 200
             return False
 
         wait_until(healthy, what=f"{web.name} to answer /healthz", children=[web])
-        return web.url
+        return url
 
     def manage(self, name: str, *args: str, **env) -> Child:
         return self.start(name, [sys.executable, "manage.py", *args], **env)
@@ -415,6 +410,7 @@ def committed(db, tmp_path):
     Yields the ``Processes`` to start children with; they are all killed at the end."""
     from django.db import connections
 
+    from licensing import store
     from tests.integrations.fakes import clear_outbound_keys
 
     rolled_back = connections["default"]
@@ -431,6 +427,7 @@ def committed(db, tmp_path):
             connection.set_schema_to_public()
             marks.remove_above()
             clear_outbound_keys()
+            store.clear_all()  # license validations and API usage the children counted in Redis
     finally:
         connection.close()
         connections["default"] = rolled_back
