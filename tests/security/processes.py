@@ -369,32 +369,48 @@ def locks_held(pid: int) -> dict[str, set[str]]:
 
 class HighWater:
     """Every table with an integer primary key, in the public schema and each tenant's: the largest
-    key now. ``remove_above()`` deletes every row above it, in one transaction (foreign keys are
-    checked at its commit, so the order of the tables does not matter). The few tables keyed
-    otherwise (document counters, sessions) are copied whole and put back as they were."""
+    key now. ``remove_above()`` removes every row above it, in one transaction (foreign keys are
+    checked at its commit, so the order of the tables does not matter): tables that were empty
+    and that only other such tables refer to are truncated (a 20,000-row import's customers are
+    gone in milliseconds, not one foreign-key check per row), the others lose their new rows. The
+    few tables keyed otherwise (document counters, sessions) are copied whole and put back."""
 
     def __init__(self):
         schemas = [name for (name,) in query("SELECT schema_name FROM tenants_tenant")]
         tables = query("""
-            SELECT n.nspname, c.relname, a.attname, a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+            SELECT c.oid, format('%%I.%%I', n.nspname, c.relname), a.attname,
+                   a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
               LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-             WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND c.relpersistence = 'p'""", [schemas])
-        self.marks: dict[tuple[str, str, str], int] = {}
+             WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+               AND c.relname <> 'django_migrations'""", [schemas])
+        self.marks: dict[int, tuple[str, str, int]] = {}  # oid -> (name, primary key, largest key)
         self.copies: dict[str, str] = {}
-        for schema, table, pk, integer in tables:
-            name = f'"{schema}"."{table}"'
+        for oid, name, pk, integer in tables:
             if integer:
-                self.marks[(schema, table, pk)] = query(f'SELECT coalesce(max("{pk}"), 0) FROM {name}')[0][0]
-            elif table != "django_migrations":
+                self.marks[oid] = (name, pk, query(f'SELECT coalesce(max("{pk}"), 0) FROM {name}')[0][0])
+            else:
                 self.copies[name] = query(f"SELECT coalesce(json_agg(t), '[]')::text FROM {name} t")[0][0]
+        # Truncating a table truncates the tables referring to it (CASCADE): only those that were
+        # empty too may be, so a table referred to by any other is left to DELETE.
+        empty = {oid for oid, (_, _, mark) in self.marks.items() if mark == 0}
+        references = query("SELECT conrelid, confrelid FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid")
+        while kept := {referenced for referring, referenced in references
+                       if referenced in empty and referring not in empty}:
+            empty -= kept
+        self.empty = empty
 
     def remove_above(self) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            for (schema, table, pk), mark in self.marks.items():
-                cursor.execute(f'DELETE FROM "{schema}"."{table}" WHERE "{pk}" > %s', [mark])
+            filled = [name for oid, (name, _, _) in self.marks.items()
+                      if oid in self.empty and query(f"SELECT EXISTS (SELECT 1 FROM {name})")[0][0]]
+            if filled:
+                cursor.execute(f"TRUNCATE {', '.join(filled)} CASCADE")
+            for oid, (name, pk, mark) in self.marks.items():
+                if oid not in self.empty:
+                    cursor.execute(f'DELETE FROM {name} WHERE "{pk}" > %s', [mark])
             for name, rows in self.copies.items():
                 cursor.execute(f"DELETE FROM {name}")
                 cursor.execute(f"INSERT INTO {name} SELECT * FROM json_populate_recordset(NULL::{name}, %s::json)",
