@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime
 import decimal
+import re
 import threading
 import time
 
@@ -350,6 +351,7 @@ def test_worker_killed_mid_webhook_batch_delivers_every_event_once_more_at_most(
 def test_worker_killed_mid_renewal_charge_is_completed_by_the_reconciler_charged_once(committed, world):
     from billing.models import Invoice, Order as BillingOrder, PaymentAttempt, PaymentGateway, PaymentMethod, \
         Subscription
+    from billing.services import add_interval
     from tenants.models import AuditLog
     from tests.billing.factories import PlanProductFactory
     from tests.billing.fake_stripe import SECRET, FakeStripe
@@ -383,8 +385,11 @@ def test_worker_killed_mid_renewal_charge_is_completed_by_the_reconciler_charged
         [order] = renewals
         assert order.status == "pending" and len(stripe.charges) == 1
 
-        # the next hourly cycle comes first: it must not charge again
+        # the next hourly cycle comes first: it must not charge again, nor count a failed payment
         processes.send_task("billing.tasks.billing_cycle_task", to=recovery, queue="default")
+        wait_until(lambda: re.search(r"billing_cycle_task\[[^]]+\] succeeded", recovery.log(tail=None)),
+                   what="the next cycle run", children=[recovery])
+        assert len(stripe.intents) == 1
         # then the reconciler finds the half-way attempt, asks the gateway, and completes the order
         processes.send_task("billing.tasks.payments_reconcile_task", to=recovery, queue="default")
         wait_until(lambda: BillingOrder.objects.filter(pk=order.pk, status="paid").exists(),
@@ -402,7 +407,7 @@ def test_worker_killed_mid_renewal_charge_is_completed_by_the_reconciler_charged
         assert (sub.status, sub.failed_attempts, sub.dunning_state) == ("active", 0, "none")
         # and nobody was told the payment failed: it had not (the cycle left it to the reconciler)
         assert not AuditLog.objects.filter(action="subscription.payment_failed", resource_id=str(sub.pk)).exists()
-        assert sub.current_period_end.month != period_end.month
+        assert sub.current_period_end == add_interval(period_end, "month")
 
 
 # --- the web process, mid checkout (the buyer's card charged, the answer not back) ----------------------
