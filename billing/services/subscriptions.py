@@ -185,6 +185,14 @@ def subscription_charge(*, subscription: Subscription, actor: Actor, now: dateti
             paid = True
         except PaymentDeclined as exc:
             decline = exc.decline_code
+        except Conflict as exc:
+            if exc.code == "payment_in_progress":
+                # The last attempt of this renewal has no known outcome yet (the worker charging it
+                # died, or the gateway's answer was lost): the card may well have been charged. The
+                # reconciler settles that attempt and renews the subscription if it was paid;
+                # counting it as a failure here would start dunning and tell the customer so.
+                return False
+            decline = exc.code
         except ApplicationError as exc:  # gateway unreachable: a failed attempt like any other
             decline = exc.code
     else:
