@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import conf
+from billing.gateways import GatewayUnavailable
 from billing.models import MrrMovement, Order, PaymentMethod, Product, Subscription
 from billing.money import CartLine, Discount, price_cart, q2
 from billing.selectors import tax_rate_for, tenant_billing_address
@@ -185,15 +186,15 @@ def subscription_charge(*, subscription: Subscription, actor: Actor, now: dateti
             paid = True
         except PaymentDeclined as exc:
             decline = exc.decline_code
-        except Conflict as exc:
-            if exc.code == "payment_in_progress":
-                # The last attempt of this renewal has no known outcome yet (the worker charging it
-                # died, or the gateway's answer was lost): the card may well have been charged. The
+        except (Conflict, GatewayUnavailable) as exc:
+            if exc.code == "payment_in_progress" or getattr(exc, "maybe_charged", False):
+                # This renewal's attempt has no known outcome (the worker charging it died, or the
+                # gateway's answer was lost or timed out): the card may well have been charged. The
                 # reconciler settles that attempt and renews the subscription if it was paid;
                 # counting it as a failure here would start dunning and tell the customer so.
                 return False
             decline = exc.code
-        except ApplicationError as exc:  # gateway unreachable: a failed attempt like any other
+        except ApplicationError as exc:  # refused before anything was charged: a failed attempt
             decline = exc.code
     else:
         Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(status=Order.Status.PAYMENT_FAILED)

@@ -240,3 +240,32 @@ def test_unfulfillable_charge_is_refunded_at_stripe_and_retried_until_it_is(worl
     [refund] = stripe_enabled.refunds.values()
     assert refund["payment_intent"] == attempt.transaction_id and refund["amount"] == 3000
     assert payments.payments_reconcile(actor=Actor.system("tests"), now=later)["refunded"] == 0
+
+
+def test_a_renewal_whose_answer_is_lost_waits_for_the_reconciler_and_is_not_dunned(world, stripe_enabled):
+    from billing.models import PaymentMethod, Subscription
+    from billing.services import billing_cycle_run, order_checkout
+    from tenants.models import AuditLog
+
+    # given a subscription paid at Stripe, whose next renewal charge goes through but its answer is lost
+    actor = Actor.system("tests")
+    PlanProductFactory(sku="T-STRIPE-RENEW", price=D("30.00"), plan_code="starter", interval="month")
+    order_checkout(tenant=world.alpha, items=[{"sku": "T-STRIPE-RENEW", "quantity": 1}], gateway_code="stripe",
+                   token="tok_visa", actor=actor, save_payment_method=True)
+    sub = Subscription.objects.get(tenant=world.alpha)
+    PaymentMethod.objects.filter(pk=sub.payment_method_id).update(reference="tok_lost_answer")
+    period_end = sub.current_period_end
+    # when the billing cycle renews it
+    billing_cycle_run(actor=actor, now=period_end)
+    # then the card may have been charged: no dunning, no "payment failed", the attempt waits
+    sub.refresh_from_db()
+    assert sub.status == "active" and sub.failed_attempts == 0
+    assert not AuditLog.objects.filter(action="subscription.payment_failed", resource_id=str(sub.pk)).exists()
+    renewal = Order.objects.get(subscription=sub, kind="renewal")
+    assert renewal.status == "pending" and renewal.attempts.get().status == "pending"
+    # and the reconciler completes it: paid once, the period moves on
+    assert payments_reconcile(actor=actor, now=period_end + datetime.timedelta(minutes=11))["completed"] == 1
+    renewal.refresh_from_db()
+    sub.refresh_from_db()
+    assert renewal.status == "paid" and sub.current_period_end > period_end
+    assert len(stripe_enabled.charges) == 2
