@@ -1,9 +1,19 @@
-"""Test world: two tenants (alpha, beta) with members of every role, created once per session
-in the real PostgreSQL and committed, so live-server browser tests see them too. Each test runs
-inside a transaction that is rolled back."""
+"""Test world: two tenants (alpha, beta) with members of every role, created once per test
+database in the real PostgreSQL and committed, so live-server browser tests see them too. Each
+test runs inside a transaction that is rolled back.
+
+The suite starts the embedded PostgreSQL and Redis itself (``pytest_configure``) and stops them
+when it exits; pytest-xdist workers inherit their URLs. Under xdist the controller builds the test
+database and its world once (``test_cdp``, the template) before the workers start, and each worker
+runs on a copy of it (``test_cdp_gw0``, ...: ``CREATE DATABASE ... TEMPLATE``, a file copy instead of
+the migrations of three schemas) and on a Redis database of its own (cdp/settings/test.py). Run
+serially (``-n0``), the process builds its test database as before."""
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -14,6 +24,7 @@ from cdp.context import Actor
 from tenants.models import Domain, Role, Tenant, User
 
 PASSWORD = "Correct-Horse-42"
+_TEMPLATE = pytest.StashKey[dict]()
 
 
 @dataclass
@@ -49,15 +60,109 @@ def _build_world() -> World:
     return World(public=public, alpha=alpha, beta=beta, staff=staff, users=users)
 
 
+def _load_world() -> World:
+    """The world of a test database copied from the template."""
+    users = {f"{slug}_{role}": User.objects.get(email=f"{role}@{slug}.test") for slug in ("alpha", "beta")
+             for role in Role.values}
+    users["outsider"] = User.objects.get(email="outsider@cdp.test")
+    return World(public=Tenant.objects.get(schema_name="public"), alpha=Tenant.objects.get(slug="alpha"),
+                 beta=Tenant.objects.get(slug="beta"), staff=User.objects.get(email="staff@cdp.test"), users=users)
+
+
+def pytest_configure(config):
+    """The suite is an entry point: it starts (or reuses) the embedded servers, and stops them at
+    exit when it started them. xdist workers inherit DATABASE_URL/REDIS_URL and start nothing."""
+    if config.option.help or config.option.version:
+        return
+    from cdp import embedded
+
+    embedded.start()
+
+
+def _is_xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and config.pluginmanager.has_plugin("dsession")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Under xdist, build the template test database once, before the workers start."""
+    config = session.config
+    if not _is_xdist_controller(config):
+        return
+    from django.db import connections
+    from django.test.utils import setup_databases
+    from pytest_django.plugin import blocking_manager_key
+
+    with config.stash[blocking_manager_key].unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
+        _build_world()
+        template = connection.settings_dict["NAME"]
+        connections.close_all()  # a template must have no session while it is copied
+    config.stash[_TEMPLATE] = {"name": template, "db_cfg": db_cfg}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: tell each worker which template to copy."""
+    template = node.config.stash.get(_TEMPLATE, None)
+    if template:
+        node.workerinput["cdp_test_template"] = template["name"]
+
+
+def pytest_sessionfinish(session):
+    template = session.config.stash.get(_TEMPLATE, None)
+    if template:
+        from django.test.utils import teardown_databases
+        from pytest_django.plugin import blocking_manager_key
+
+        with session.config.stash[blocking_manager_key].unblock():
+            teardown_databases(template["db_cfg"], verbosity=0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser tests share one worker (and so one Chromium) under ``--dist loadgroup``."""
+    if not config.pluginmanager.has_plugin("xdist"):
+        return
+    for item in items:
+        if "/tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """Replaces pytest-django's: the test database with its world, built here or copied from the
+    xdist controller's template."""
+    from django.core.cache import cache
+    from django.test.utils import setup_databases, teardown_databases
+
+    template = getattr(request.config, "workerinput", {}).get("cdp_test_template")
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
-        world = _build_world()
+        cache.clear()  # the tests' own Redis database (cdp/settings/test.py): nothing left from a past run
+        if template:
+            from django.conf import settings
+
+            old_name, test_name = connection.settings_dict["NAME"], connection.creation._get_test_db_name()
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
+                cursor.execute(f'CREATE DATABASE "{test_name}" TEMPLATE "{template}"')
+            connection.close()
+            settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = test_name
+            world = _load_world()
+        else:
+            db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"},
+                                     serialized_aliases=set())
+            world = _build_world()
     yield world
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        # Connections left by live-server threads would block dropping the test database.
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            # Connections left by live-server threads would block dropping the test database.
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        if template:
+            connection.creation.destroy_test_db(old_name, verbosity=verbosity)
+        else:
+            teardown_databases(db_cfg, verbosity=verbosity)
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +217,62 @@ def api_key(world):
 
 def api_client(host: str, key: str) -> Client:
     return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@functools.cache
+def tenant_api_operations(path_regex: str = "") -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation a tenant's host documents, known at collection time so
+    that the fuzz tests are one pytest test per operation (xdist spreads them over its workers).
+
+    The document comes from the view that serves it, without the database: a few views' querysets
+    read the tenant's licence, so the parameters may differ from what alpha's host serves, but
+    the operations do not (tests/test_openapi.py checks). The fuzzers use the served document."""
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    # What the tenant middleware would set. Never saved: the views only build their querysets.
+    tenant = Tenant(pk=1, schema_name="alpha", slug="alpha", name="Alpha Store")
+    request = RequestFactory().get("/api/schema/", {"format": "json"}, HTTP_HOST="alpha.localhost")
+    request.tenant, request.urlconf = tenant, "cdp.urls.tenant"
+    connection.set_tenant(tenant)
+    try:
+        response = resolve("/api/schema/", urlconf="cdp.urls.tenant").func(request)
+        response.render()
+    finally:
+        connection.set_schema_to_public()
+    return openapi_operations(json.loads(response.content), path_regex)
+
+
+def openapi_operations(document: dict, path_regex: str = "") -> list[tuple[str, str]]:
+    return [(method.upper(), path) for path, item in document["paths"].items() if re.match(path_regex, path)
+            for method in item if method in _HTTP_METHODS]
+
+
+class OperationPicker:
+    """A schemathesis filter that lets through the one operation a parametrized fixture picked
+    (``picker.current = (METHOD, path)``). A filter on the schema a fixture returns does not do:
+    schemathesis replaces it with the test's own filters."""
+
+    __name__ = "picked_operation"  # schemathesis labels function filters by name
+
+    def __init__(self):
+        self.current: tuple[str, str] | None = None
+
+    def __call__(self, ctx) -> bool:
+        return (ctx.operation.method.upper(), ctx.operation.path) == self.current
+
+
+@pytest.fixture(scope="session")
+def served_tenant_schema(_world, django_db_blocker):
+    """The OpenAPI document alpha's host serves, fetched once per test database, as schemathesis
+    loads it (the fuzz tests pick their operation from it)."""
+    import schemathesis
+
+    with django_db_blocker.unblock():
+        response = Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json")
+        connection.set_schema_to_public()
+    assert response.status_code == 200
+    return schemathesis.openapi.from_dict(json.loads(response.content))
