@@ -161,14 +161,26 @@ def pytest_sessionfinish(session):
         template.teardown()
 
 
+def _schedule_rank(item) -> int:
+    """Long tests first, so that the run does not end with one worker busy and the other idle:
+    tests that start processes of their own, then the fuzz tests, then the rest."""
+    if item.get_closest_marker("processes"):
+        return 0
+    if "fuzzed" in getattr(item, "originalname", item.name):
+        return 1
+    return 2
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The browser tests share one worker (and so one Chromium) under ``--dist loadgroup``."""
-    if not config.pluginmanager.has_plugin("xdist"):
+    """Under xdist: the browser tests share one worker (and so one Chromium) with ``--dist
+    loadgroup``, and the long tests are handed out first (every worker sorts the same way)."""
+    if not hasattr(config, "workerinput"):
         return
     for item in items:
-        if "/tests/browser/" in str(item.path):
+        if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+    items.sort(key=_schedule_rank)  # stable: the collection order within a rank
 
 
 @pytest.fixture(scope="session")

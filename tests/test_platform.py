@@ -71,6 +71,7 @@ def _processes_of(directory: Path) -> list[str]:
     return found
 
 
+@pytest.mark.processes
 def test_a_second_data_dir_runs_its_own_postgresql_and_redis_side_by_side(tmp_path, db):
     # given a second checkout's data directory
     env = _env_with_own_data_dir(tmp_path / "other")
@@ -97,6 +98,7 @@ def test_a_second_data_dir_runs_its_own_postgresql_and_redis_side_by_side(tmp_pa
     assert _processes_of(tmp_path / "other") == []
 
 
+@pytest.mark.processes
 def test_importing_the_settings_starts_no_server(tmp_path):
     env = _env_with_own_data_dir(tmp_path / "data")
     script = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'cdp.settings.local'; django.setup();"
@@ -108,12 +110,13 @@ def test_importing_the_settings_starts_no_server(tmp_path):
     assert not (tmp_path / "data" / "pgdata").exists() and not (tmp_path / "data" / "redis").exists()
 
 
+@pytest.mark.processes
 def test_a_test_run_stops_the_servers_it_started(tmp_path):
     """`make test` used to leave the embedded Redis running after every run."""
     data = tmp_path / "data"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n0",
-         "tests/test_platform.py::test_configured_urls_are_used_untouched"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:schemathesis",
+         "-p", "no:hypothesispytest", "tests/test_platform.py::test_configured_urls_are_used_untouched"],
         cwd=ROOT, env=_env_with_own_data_dir(data), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (data / "pgdata" / "PG_VERSION").exists() and (data / "redis" / "redis.conf").exists()  # it ran them
@@ -128,6 +131,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.processes
 def test_serve_stops_every_process_it_started_on_ctrl_c(tmp_path):
     """`make run` then Ctrl-C: gunicorn, the Celery worker and beat, PostgreSQL and Redis all stop."""
     import time
