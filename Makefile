@@ -2,18 +2,32 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+# One stamp per installed set, named after the checksum of its requirement files: editing either
+# file names a stamp that does not exist yet, so the next make installs again.
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# pytest-xdist workers (one per core); `make test PYTEST_ARGS="-n0"` runs serially.
+PYTEST_WORKERS ?= auto
 
-.PHONY: setup run migrate bootstrap test bench clean-data
+.PHONY: setup setup-dev run migrate bootstrap lint test bench clean-data
 
-setup: $(STAMP)
+setup: $(RUNTIME_STAMP)
 
-$(STAMP): requirements.txt
+setup-dev: $(DEV_STAMP)
+
+$(RUNTIME_STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	@rm -f $(VENV)/.installed-*
-	@touch $(STAMP)
+	@rm -f $(VENV)/.installed-runtime-*
+	@touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-runtime-* $(VENV)/.installed-dev-*
+	@touch $(RUNTIME_STAMP) $(DEV_STAMP)
 
 migrate: setup
 	$(PY) manage.py migrate_schemas --shared --verbosity 0
@@ -25,10 +39,16 @@ bootstrap: migrate
 run: bootstrap
 	$(PY) manage.py serve
 
-test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+lint: setup-dev
+	$(PY) -m ruff check .
 
-bench: setup
+# Bytecode on even where PYTHONDONTWRITEBYTECODE is set: pytest caches its assertion rewriting of
+# the test modules and of the plugin packages there; without it every xdist worker and every
+# Python subprocess of the tests compiles and rewrites them again (about 6 s of CPU each).
+test: lint
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+bench: setup-dev
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean-data:

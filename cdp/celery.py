@@ -2,6 +2,7 @@
 
 import os
 
+from celery.signals import beat_init, celeryd_init
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdp.settings.local")
@@ -13,3 +14,14 @@ app.conf.task_routes = {
     "integrations.*": {"queue": "syncs"},
 }
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+@beat_init.connect
+def _start_embedded_services(**kwargs):
+    """A worker or beat started on its own starts (or reuses) the embedded servers; under
+    `manage.py serve` or with DATABASE_URL/REDIS_URL set this does nothing. Not at import: every
+    module of the project imports this one through cdp/__init__.py."""
+    from cdp import embedded
+
+    embedded.start()

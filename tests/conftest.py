@@ -1,10 +1,25 @@
-"""Test world: two tenants (alpha, beta) with members of every role, created once per session
-in the real PostgreSQL and committed, so live-server browser tests see them too. Each test runs
-inside a transaction that is rolled back."""
+"""Test world: two tenants (alpha, beta) with members of every role, created once per test
+database in the real PostgreSQL and committed, so live-server browser tests see them too. Each
+test runs inside a transaction that is rolled back.
+
+The suite starts the embedded PostgreSQL and Redis itself (``pytest_configure``) and stops them
+when it exits; pytest-xdist workers inherit their URLs. Under xdist the controller builds the test
+database and its world once (``test_cdp``, the template) before the workers start, and each worker
+runs on a copy of it (``test_cdp_gw0``, ...: ``CREATE DATABASE ... TEMPLATE``, a file copy instead of
+the migrations of three schemas) and on a Redis database of its own (cdp/settings/test.py). Run
+serially (``-n0``), the process builds its test database as before."""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import re
+import threading
+import time
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -14,6 +29,7 @@ from cdp.context import Actor
 from tenants.models import Domain, Role, Tenant, User
 
 PASSWORD = "Correct-Horse-42"
+_TEMPLATE = pytest.StashKey["_Template"]()
 
 
 @dataclass
@@ -49,15 +65,161 @@ def _build_world() -> World:
     return World(public=public, alpha=alpha, beta=beta, staff=staff, users=users)
 
 
+def _load_world() -> World:
+    """The world of a test database copied from the template."""
+    users = {f"{slug}_{role}": User.objects.get(email=f"{role}@{slug}.test") for slug in ("alpha", "beta")
+             for role in Role.values}
+    users["outsider"] = User.objects.get(email="outsider@cdp.test")
+    return World(public=Tenant.objects.get(schema_name="public"), alpha=Tenant.objects.get(slug="alpha"),
+                 beta=Tenant.objects.get(slug="beta"), staff=User.objects.get(email="staff@cdp.test"), users=users)
+
+
+def pytest_configure(config):
+    """The suite is an entry point: it starts (or reuses) the embedded servers, and stops them at
+    exit when it started them. xdist workers inherit DATABASE_URL/REDIS_URL and start nothing."""
+    if config.option.help or config.option.version:
+        return
+    from cdp import embedded
+
+    embedded.start()
+
+
+def _is_xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and config.pluginmanager.has_plugin("dsession")
+
+
+class _Template:
+    """The xdist controller's template test database, built in a thread while the workers start
+    and collect (both take a while: the migrations of three schemas, the imports of the suite)."""
+
+    def __init__(self, config):
+        from cdp.embedded import data_dir
+
+        self.config = config
+        self.name = connection.creation._get_test_db_name()
+        run = data_dir() / "run"
+        run.mkdir(exist_ok=True)
+        self.ready = run / f"test-template-{os.getpid()}.ready"  # "ok", or the error
+        self.ready.unlink(missing_ok=True)
+        self.thread = threading.Thread(target=self._build, name="test-template", daemon=True)
+        self.thread.start()
+
+    def _build(self):
+        from django.db import connections
+        from django.test.utils import setup_databases
+        from pytest_django.plugin import blocking_manager_key
+
+        try:
+            with self.config.stash[blocking_manager_key].unblock():
+                setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
+                _build_world()
+                connections.close_all()  # a template must have no session while it is copied
+            outcome = "ok"
+        except BaseException:
+            outcome = traceback.format_exc()
+        self.ready.write_text(outcome)
+
+    def teardown(self):
+        from pytest_django.plugin import blocking_manager_key
+
+        self.thread.join()
+        assert self.name.startswith("test_"), self.name
+        with self.config.stash[blocking_manager_key].unblock(), connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.ready.unlink(missing_ok=True)
+
+
+def _wait_for_template(ready: Path, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready.exists() or not ready.read_text():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the template test database was not ready after {timeout:.0f}s")
+        time.sleep(0.1)
+    outcome = ready.read_text()
+    if outcome != "ok":
+        pytest.fail(f"building the template test database failed:\n{outcome}", pytrace=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Under xdist, start building the template test database before the workers start."""
+    if _is_xdist_controller(session.config):
+        session.config.stash[_TEMPLATE] = _Template(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: tell each worker which template to copy, and where to learn that it is ready."""
+    template = node.config.stash.get(_TEMPLATE, None)
+    if template:
+        node.workerinput["cdp_test_template"] = (template.name, str(template.ready))
+
+
+def pytest_sessionfinish(session):
+    template = session.config.stash.get(_TEMPLATE, None)
+    if template:
+        template.teardown()
+
+
+def _schedule_rank(item) -> int:
+    """Long tests first, so that the run does not end with one worker busy and the other idle:
+    tests that start processes of their own, then the fuzz tests, then the rest."""
+    if item.get_closest_marker("processes"):
+        return 0
+    if "fuzzed" in getattr(item, "originalname", item.name):
+        return 1
+    return 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under xdist: the browser tests share one worker (and so one Chromium) with ``--dist
+    loadgroup``, and the long tests are handed out first (every worker sorts the same way)."""
+    if not hasattr(config, "workerinput"):
+        return
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+    items.sort(key=_schedule_rank)  # stable: the collection order within a rank
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """Replaces pytest-django's: the test database with its world, built here or copied from the
+    xdist controller's template."""
+    from django.core.cache import cache
+    from django.test.utils import setup_databases, teardown_databases
+
+    template = getattr(request.config, "workerinput", {}).get("cdp_test_template")
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
-        world = _build_world()
+        cache.clear()  # the tests' own Redis database (cdp/settings/test.py): nothing left from a past run
+        if template:
+            from django.conf import settings
+
+            template, ready = template
+            _wait_for_template(Path(ready))
+            old_name, test_name = connection.settings_dict["NAME"], connection.creation._get_test_db_name()
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
+                cursor.execute(f'CREATE DATABASE "{test_name}" TEMPLATE "{template}"')
+            connection.close()
+            settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = test_name
+            world = _load_world()
+        else:
+            db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"},
+                                     serialized_aliases=set())
+            world = _build_world()
     yield world
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        # Connections left by live-server threads would block dropping the test database.
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            # Connections left by live-server threads would block dropping the test database.
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        if template:
+            connection.creation.destroy_test_db(old_name, verbosity=verbosity)
+        else:
+            teardown_databases(db_cfg, verbosity=verbosity)
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +274,62 @@ def api_key(world):
 
 def api_client(host: str, key: str) -> Client:
     return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@functools.cache
+def tenant_api_operations(path_regex: str = "") -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation a tenant's host documents, known at collection time so
+    that the fuzz tests are one pytest test per operation (xdist spreads them over its workers).
+
+    The document comes from the view that serves it, without the database: a few views' querysets
+    read the tenant's licence, so the parameters may differ from what alpha's host serves, but
+    the operations do not (tests/test_openapi.py checks). The fuzzers use the served document."""
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    # What the tenant middleware would set. Never saved: the views only build their querysets.
+    tenant = Tenant(pk=1, schema_name="alpha", slug="alpha", name="Alpha Store")
+    request = RequestFactory().get("/api/schema/", {"format": "json"}, HTTP_HOST="alpha.localhost")
+    request.tenant, request.urlconf = tenant, "cdp.urls.tenant"
+    connection.set_tenant(tenant)
+    try:
+        response = resolve("/api/schema/", urlconf="cdp.urls.tenant").func(request)
+        response.render()
+    finally:
+        connection.set_schema_to_public()
+    return openapi_operations(json.loads(response.content), path_regex)
+
+
+def openapi_operations(document: dict, path_regex: str = "") -> list[tuple[str, str]]:
+    return [(method.upper(), path) for path, item in document["paths"].items() if re.match(path_regex, path)
+            for method in item if method in _HTTP_METHODS]
+
+
+class OperationPicker:
+    """A schemathesis filter that lets through the one operation a parametrized fixture picked
+    (``picker.current = (METHOD, path)``). A filter on the schema a fixture returns does not do:
+    schemathesis replaces it with the test's own filters."""
+
+    __name__ = "picked_operation"  # schemathesis labels function filters by name
+
+    def __init__(self):
+        self.current: tuple[str, str] | None = None
+
+    def __call__(self, ctx) -> bool:
+        return (ctx.operation.method.upper(), ctx.operation.path) == self.current
+
+
+@pytest.fixture(scope="session")
+def served_tenant_schema(_world, django_db_blocker):
+    """The OpenAPI document alpha's host serves, fetched once per test database, as schemathesis
+    loads it (the fuzz tests pick their operation from it)."""
+    import schemathesis
+
+    with django_db_blocker.unblock():
+        response = Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json")
+        connection.set_schema_to_public()
+    assert response.status_code == 200
+    return schemathesis.openapi.from_dict(json.loads(response.content))

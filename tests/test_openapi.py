@@ -10,7 +10,7 @@ from django.test import Client
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import api_client
+from tests.conftest import OperationPicker, api_client, openapi_operations, tenant_api_operations
 
 
 @pytest.fixture
@@ -18,6 +18,10 @@ def tenant_schema_dict(world):
     response = Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json")
     assert response.status_code == 200
     return json.loads(response.content)
+
+
+def test_every_served_operation_is_fuzzed(tenant_schema_dict):
+    assert sorted(tenant_api_operations()) == sorted(openapi_operations(tenant_schema_dict))
 
 
 def test_openapi_schema_is_valid_and_documents_the_api(tenant_schema_dict):
@@ -55,12 +59,19 @@ def wsgi_app(world):
     request_finished.connect(close_old_connections)
 
 
-schema = schemathesis.pytest.from_fixture("tenant_schema")
+OPERATIONS = tenant_api_operations()
 
 
-@pytest.fixture
-def tenant_schema(tenant_schema_dict):
-    return schemathesis.openapi.from_dict(tenant_schema_dict)
+@pytest.fixture(params=OPERATIONS, ids=[f"{method} {path}" for method, path in OPERATIONS])
+def tenant_schema(request, served_tenant_schema):
+    """One operation of the served document: one pytest test per operation, which xdist workers
+    share; each operation is fuzzed exactly as when one test went through them all."""
+    pick.current = request.param
+    return served_tenant_schema
+
+
+pick = OperationPicker()
+schema = schemathesis.pytest.from_fixture("tenant_schema").include(pick)
 
 
 @schema.parametrize()

@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,13 +44,40 @@ def test_configured_urls_are_used_untouched(monkeypatch):
     assert embedded.celery_broker_url("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
 
 
+def _env_with_own_data_dir(directory: Path) -> dict:
+    """The environment of a process that runs on ``directory`` as a fresh checkout would: no
+    server URLs inherited from this test run, no pytest(-xdist) variables."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE") and not k.startswith("PYTEST_")}
+    env["CDP_DATA_DIR"] = str(directory)
+    return env
+
+
+def _processes_of(directory: Path) -> list[str]:
+    """Live processes that belong to ``directory``: started with it as CDP_DATA_DIR (gunicorn,
+    Celery, PostgreSQL and Redis inherit it) or naming it on their command line."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if str(directory) in cmdline or process.environ().get("CDP_DATA_DIR") == str(directory):
+                found.append(f"{process.pid} {cmdline}")
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.mark.processes
 def test_a_second_data_dir_runs_its_own_postgresql_and_redis_side_by_side(tmp_path, db):
     # given a second checkout's data directory
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["CDP_DATA_DIR"] = str(tmp_path / "other")
+    env = _env_with_own_data_dir(tmp_path / "other")
     script = (
         "from cdp import embedded; import psycopg, redis;"
-        "db = embedded.database_url(); r = embedded.redis_url();"
+        "embedded.start(); db = embedded.database_url(); r = embedded.redis_url();"
         "print(db); print(r);"
         "print(psycopg.connect(db).execute('select current_database()').fetchone()[0]);"
         "print(redis.Redis.from_url(r).ping())"
@@ -61,11 +89,90 @@ def test_a_second_data_dir_runs_its_own_postgresql_and_redis_side_by_side(tmp_pa
     assert result.returncode == 0, result.stderr
     db_url, redis_url, dbname, pong = result.stdout.strip().splitlines()[-4:]
     assert dbname == "cdp" and pong == "True"
-    assert db_url != embedded.database_url() or os.environ.get("DATABASE_URL")
+    assert db_url != embedded.database_url() and str(tmp_path / "other") in db_url + redis_url
     assert (tmp_path / "other" / "pgdata" / "PG_VERSION").exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+    # and its servers stopped when it exited
+    assert _processes_of(tmp_path / "other") == []
+
+
+@pytest.mark.processes
+def test_importing_the_settings_starts_no_server(tmp_path):
+    env = _env_with_own_data_dir(tmp_path / "data")
+    script = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'cdp.settings.local'; django.setup();"
+              "from django.conf import settings; print(settings.DATABASES['default']['HOST'])")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "data" / "pgdata")  # where it will listen once started
+    assert not (tmp_path / "data" / "pgdata").exists() and not (tmp_path / "data" / "redis").exists()
+
+
+@pytest.mark.processes
+def test_a_test_run_stops_the_servers_it_started(tmp_path):
+    """`make test` used to leave the embedded Redis running after every run."""
+    data = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:schemathesis",
+         "-p", "no:hypothesispytest", "tests/test_platform.py::test_configured_urls_are_used_untouched"],
+        cwd=ROOT, env=_env_with_own_data_dir(data), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (data / "pgdata" / "PG_VERSION").exists() and (data / "redis" / "redis.conf").exists()  # it ran them
+    assert _processes_of(data) == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.processes
+def test_serve_stops_every_process_it_started_on_ctrl_c(tmp_path):
+    """`make run` then Ctrl-C: gunicorn, the Celery worker and beat, PostgreSQL and Redis all stop."""
+    import time
+    import urllib.request
+
+    data = tmp_path / "data"
+    env = _env_with_own_data_dir(data)
+    # given a data directory where beat finds its tables (the rest of the schema does not matter here)
+    subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--shared", "django_celery_beat", "-v", "0"],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    assert _processes_of(data) == []  # a manage.py command stops what it started, too
+    # when `manage.py serve` runs in a terminal's process group until its worker and beat are up
+    port, log = _free_port(), tmp_path / "serve.log"
+    with open(log, "w") as out:
+        serve = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port), "--web-workers", "1"],
+                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, healthy = time.monotonic() + 180, False
+        while time.monotonic() < deadline and serve.poll() is None:
+            text = log.read_text()
+            if not healthy:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                        healthy = response.status == 200
+                except OSError:
+                    pass
+            if healthy and " ready." in text and "beat: Starting" in text:
+                break
+            time.sleep(0.5)
+        assert healthy and serve.poll() is None, log.read_text()[-3000:]
+        assert len(_processes_of(data)) >= 6  # gunicorn x2, worker (+ its pool), beat, postgres, redis
+        # and Ctrl-C reaches the terminal's process group
+        os.killpg(serve.pid, signal.SIGINT)
+        assert serve.wait(timeout=90) == 0, log.read_text()[-3000:]
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+    # then nothing of that data directory is left running
+    assert "Stopped." in log.read_text()
+    assert _processes_of(data) == []
+    assert "SIGKILL" not in log.read_text()  # gunicorn reports a worker it had to kill
 
 
 def test_beat_dispatcher_runs_the_per_tenant_task_inside_each_tenant(world):

@@ -26,14 +26,14 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def database_config(url: str) -> dict:
+def database_config(url: str, engine: str = "django_tenants.postgresql_backend") -> dict:
     """Turn a ``postgresql://`` URL (host may be a socket dir given as ``?host=``) into DATABASES."""
     parsed = urlparse(url)
     query = parse_qs(parsed.query)
     host = query.pop("host", [parsed.hostname or ""])[0]
     options = {key: values[0] for key, values in query.items()}
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": engine,
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
@@ -135,7 +135,13 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "cdp.wsgi.application"
 
-DATABASES = {"default": database_config(embedded.database_url())}
+# Without DATABASE_URL: the embedded PostgreSQL of the data directory. Importing the settings starts
+# nothing: the entry points call cdp.embedded.start(), and the embedded backend does on its first
+# connection (see cdp/embedded.py).
+DATABASES = {
+    "default": database_config(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL")
+    else database_config(embedded.embedded_database_url(), engine="cdp.embedded_db")
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"
@@ -196,7 +202,7 @@ EMAIL_BACKEND = os.environ.get("CDP_EMAIL_BACKEND", "django.core.mail.backends.c
 DEFAULT_FROM_EMAIL = os.environ.get("CDP_DEFAULT_FROM_EMAIL", "CDP <no-reply@cdp.localhost>")
 
 # --- Redis: cache and Celery broker ----------------------------------------------------------
-REDIS_URL = embedded.redis_url()
+REDIS_URL = os.environ.get("REDIS_URL") or embedded.embedded_redis_url()
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",

@@ -3,20 +3,24 @@ every error in the common shape."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import Client
 from hypothesis import HealthCheck, settings
 
+from tests.conftest import OperationPicker, tenant_api_operations
 
-@pytest.fixture
-def billing_schema(world):
-    document = json.loads(Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json").content)
-    return schemathesis.openapi.from_dict(document)
+# Only billing's operations: the rest of the API has its own fuzz test (tests/test_openapi.py, which
+# also checks that every served operation is in these lists).
+OPERATIONS = tenant_api_operations(r"^/api/v1/billing/")
+
+
+@pytest.fixture(params=OPERATIONS, ids=[f"{method} {path}" for method, path in OPERATIONS])
+def billing_schema(request, served_tenant_schema):
+    """One operation per pytest test, which xdist workers share."""
+    pick.current = request.param
+    return served_tenant_schema
 
 
 @pytest.fixture
@@ -30,8 +34,8 @@ def wsgi_app(world):
     request_finished.connect(close_old_connections)
 
 
-# Only billing's operations: the rest of the API has its own fuzz test (tests/test_openapi.py).
-schema = schemathesis.pytest.from_fixture("billing_schema").include(path_regex=r"^/api/v1/billing/")
+pick = OperationPicker()
+schema = schemathesis.pytest.from_fixture("billing_schema").include(pick)
 
 
 @schema.parametrize()

@@ -1,11 +1,15 @@
 """Run the whole product in the foreground: gunicorn, a Celery worker and Celery beat.
 
-This process holds the embedded PostgreSQL and Redis (when no DATABASE_URL/REDIS_URL is set),
-so they live exactly as long as the app. Ctrl-C (or SIGTERM) stops the children, then them.
+This process holds the embedded PostgreSQL and Redis (when no DATABASE_URL/REDIS_URL is set):
+manage.py started them, and the children inherit their URLs (cdp/embedded.py), so they live
+exactly as long as the app. Each child runs in its own session: Ctrl-C (or SIGTERM) reaches this
+process only, which stops the children (SIGTERM, then SIGKILL to whatever is left of each child's
+process group after STOP_TIMEOUT), then the servers.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,6 +18,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from cdp import embedded
 from cdp.embedded import data_dir
 
 STOP_TIMEOUT = 20
@@ -29,6 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-celery", action="store_true", help="Only the web server.")
 
     def handle(self, *args, host, port, web_workers, no_celery, **options):
+        embedded.start()  # already done by manage.py; children inherit DATABASE_URL/REDIS_URL
         python = sys.executable
         run_dir = data_dir() / "run"
         run_dir.mkdir(exist_ok=True)
@@ -44,45 +50,68 @@ class Command(BaseCommand):
             commands["beat"] = [python, "-m", "celery", "-A", "cdp", "beat", "--loglevel", "INFO",
                                 "--pidfile", str(run_dir / "beat.pid")]
         children: dict[str, subprocess.Popen] = {}
-        stopping = False
+        signals_received = 0
 
         def stop(signum=None, frame=None):
-            nonlocal stopping
-            stopping = True
+            nonlocal signals_received
+            signals_received += 1
+            if signals_received > 1:  # a second Ctrl-C: no more waiting
+                self._kill_groups(children)
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        for name, command in commands.items():
-            children[name] = subprocess.Popen(command)
-
-        base = f"http://{{host}}:{port}"
-        self.stdout.write(self.style.SUCCESS("\nCDP is running. Open:"))
-        self.stdout.write(f"  Operators' admin   {base.format(host='localhost')}/admin/")
-        self.stdout.write(f"  Demo portal        {base.format(host='demo.localhost')}/")
-        self.stdout.write(f"  Demo tenant admin  {base.format(host='demo.localhost')}/admin/")
-        self.stdout.write(f"  Demo API docs      {base.format(host='demo.localhost')}/api/docs/")
-        self.stdout.write(f"  Health             {base.format(host='localhost')}/healthz")
-        self.stdout.write("Press Ctrl-C to stop.\n")
-
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         exit_code = 0
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping everything.")
-                    exit_code = 1
-                    stopping = True
-            time.sleep(0.5)
+        try:
+            for name, command in commands.items():
+                children[name] = subprocess.Popen(command, start_new_session=True)
 
-        self.stdout.write("Stopping...")
+            base = f"http://{{host}}:{port}"
+            self.stdout.write(self.style.SUCCESS("\nCDP is running. Open:"))
+            self.stdout.write(f"  Operators' admin   {base.format(host='localhost')}/admin/")
+            self.stdout.write(f"  Demo portal        {base.format(host='demo.localhost')}/")
+            self.stdout.write(f"  Demo tenant admin  {base.format(host='demo.localhost')}/admin/")
+            self.stdout.write(f"  Demo API docs      {base.format(host='demo.localhost')}/api/docs/")
+            self.stdout.write(f"  Health             {base.format(host='localhost')}/healthz")
+            self.stdout.write("Press Ctrl-C to stop.\n")
+
+            while not signals_received:
+                for name, child in children.items():
+                    if child.poll() is not None and not signals_received:
+                        self.stderr.write(f"{name} exited with code {child.returncode}; stopping everything.")
+                        exit_code = 1
+                        signals_received = 1
+                time.sleep(0.2)
+        finally:
+            self.stdout.write("Stopping...")
+            self._stop_children(children)
+            embedded.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write("Stopped.")
+        if exit_code:
+            sys.exit(exit_code)
+
+    def _stop_children(self, children: dict[str, subprocess.Popen]) -> None:
         for child in children.values():
             if child.poll() is None:
                 child.terminate()
         deadline = time.monotonic() + STOP_TIMEOUT
-        for child in children.values():
+        for name, child in children.items():
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
-        self.stdout.write("Stopped.")
-        if exit_code:
-            sys.exit(exit_code)
+                # A Celery worker's warm shutdown waits for its running tasks (acks_late: a killed
+                # task is delivered again).
+                self.stderr.write(f"{name} did not stop within {STOP_TIMEOUT}s; killing it.")
+        # Whatever is left in a child's process group (a hung gunicorn worker, a Celery pool
+        # process whose parent died) goes now, before the database it uses.
+        self._kill_groups(children)
+        for child in children.values():
+            child.wait()
+
+    @staticmethod
+    def _kill_groups(children: dict[str, subprocess.Popen]) -> None:
+        for child in children.values():
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
