@@ -5,7 +5,7 @@ import json
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.test import Client
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
@@ -90,6 +90,36 @@ def test_fuzzed_requests_never_cause_a_server_error(case, world, wsgi_app, api_k
     if response.status_code >= 400:
         body = response.json()
         assert set(body["error"]) == {"code", "message", "fields"}
+
+
+@pytest.fixture
+def public_schema(world):
+    """What the platform host documents (license validation, its public key, gateway callbacks):
+    every operation there is reachable without signing in, so every one is fuzzed."""
+    response = Client(HTTP_HOST="localhost").get("/api/schema/?format=json")
+    connection.set_schema_to_public()
+    assert response.status_code == 200
+    return schemathesis.openapi.from_dict(json.loads(response.content))
+
+
+public = schemathesis.pytest.from_fixture("public_schema")
+
+
+@public.parametrize()
+@settings(max_examples=6, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_fuzzed_public_requests_never_cause_a_server_error(case, world, wsgi_app):
+    with transaction.atomic():
+        response = case.call(app=wsgi_app, base_url="http://localhost")
+        transaction.set_rollback(True)
+    assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}"
+
+
+def test_the_public_host_documents_what_it_serves(world):
+    schema = json.loads(Client(HTTP_HOST="localhost").get("/api/schema/?format=json").content)
+    assert {"/api/v1/licenses/validate", "/api/v1/licenses/public-key/",
+            "/api/v1/billing/callbacks/{gateway}/"} <= set(schema["paths"])
 
 
 def test_error_shapes_for_unknown_paths_and_malformed_json(world, api_key):
