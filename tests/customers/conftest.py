@@ -1,5 +1,6 @@
 import pytest
 
+from cdp import registry as cdp_registry
 from cdp.context import Actor
 
 
@@ -26,9 +27,5 @@ def ingest(world, actor):
 @pytest.fixture(autouse=True)
 def _no_plan_quota():
     """Customers' tests control the quota themselves (licensing's guard is tested by licensing)."""
-    from cdp import registry as cdp_registry
-
-    saved = list(cdp_registry._quota_guards)
-    cdp_registry._quota_guards.clear()
-    yield
-    cdp_registry._quota_guards[:] = saved
+    with cdp_registry.quota_guards_disabled():
+        yield
