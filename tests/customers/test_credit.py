@@ -17,8 +17,7 @@ from cdp.context import Actor
 from customers.models import CreditAccount, CreditPayment, CreditUsage
 from customers.services import credit as svc
 from tests.conftest import api_client
-from tests.customers.factories import CustomerFactory, OrderFactory
-from tests.customers.factories_loyalty_credit import CreditAccountFactory
+from tests.customers.factories import CreditAccountFactory, CustomerFactory, OrderFactory
 
 ACTOR = Actor.system("tests")
 

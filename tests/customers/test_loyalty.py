@@ -20,8 +20,7 @@ from customers.loyalty_hooks import loyalty_pending_flush
 from customers.models import Customer, LoyaltyAccount, LoyaltyTransaction, Order
 from customers.services import loyalty as svc
 from tests.conftest import api_client
-from tests.customers.factories import CustomerFactory, OrderFactory, order_record
-from tests.customers.factories_loyalty_credit import LoyaltyAccountFactory
+from tests.customers.factories import CustomerFactory, LoyaltyAccountFactory, OrderFactory, order_record
 
 ACTOR = Actor.system("tests")
 Txn = LoyaltyTransaction.Type
