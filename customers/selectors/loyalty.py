@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from customers.selectors.profile import customer_get
+from customers.selectors.tenant import tenant_setting
 
 #: Rough units of each currency per US dollar, only to derive sensible default rates and
 #: thresholds for a new program (staff edit them in the admin or the API). Unknown: 1.
@@ -28,9 +28,7 @@ DEFAULT_TIERS = (
 
 def tenant_currency() -> str:
     """The currency of the tenant whose schema is in use (USD outside one)."""
-    tenant = getattr(connection, "tenant", None)
-    return ((tenant.setting("currency") if tenant is not None and tenant.schema_name != "public" else "")
-            or "USD").upper()
+    return (tenant_setting("currency") or "USD").upper()
 
 
 def loyalty_defaults(*, currency: str) -> tuple[LoyaltyProgram, list[LoyaltyTierRule]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import connection
+from django_tenants.utils import get_public_schema_name
 
 from cdp.context import Actor
 from cdp.exceptions import Conflict
@@ -20,8 +21,8 @@ def audit(*, actor: Actor, action: str, resource_type: str, resource_id: object 
     """One audit entry of the tenant whose schema is in use (none outside a tenant's schema)."""
     tenant = getattr(connection, "tenant", None)
     return audit_record(actor=actor, action=action, resource_type=resource_type, resource_id=resource_id,
-                        tenant=tenant if tenant is not None and tenant.schema_name != "public" else None,
-                        changes=changes)
+                        tenant=tenant if tenant is not None and tenant.schema_name != get_public_schema_name()
+                        else None, changes=changes)
 
 
 def customer_refuse_if_merged(customer: Customer, *, instead: str = "") -> Customer:

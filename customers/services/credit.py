@@ -26,7 +26,7 @@ from cdp.exceptions import ApplicationError, Conflict
 from cdp.ids import get_or_not_found, parse_id
 from customers.codes import AuditAction, ErrorCode
 from customers.models import CreditAccount, CreditPayment, CreditUsage, Order
-from customers.selectors.loyalty import tenant_currency
+from customers.selectors.tenant import tenant_setting
 from customers.services.common import audit, customer_current
 from tenants.services import changes_between
 
@@ -82,7 +82,7 @@ def credit_account_request(*, customer_id: int, requested_limit, actor: Actor, p
     requested = _money(requested_limit, field="requested_limit")
     if not 1 <= int(payment_term_days) <= 365:
         raise CreditError("The payment term is 1 to 365 days.", fields={"payment_term_days": ["1 to 365."]})
-    currency = (currency or tenant_currency()).upper()[:3]
+    currency = (currency or tenant_setting("currency") or "").upper()[:3]
     account = CreditAccount.objects.select_for_update().filter(customer=customer).first()
     if account is not None and account.status != AccountStatus.REJECTED:
         raise CreditConflict("This customer already has a credit account.", code=ErrorCode.CREDIT_ACCOUNT_EXISTS)
