@@ -91,7 +91,7 @@ PROFILE_CLEARED = {
 #: Change-log fields whose old/new values are personal (profile fields and manual-only free text).
 PERSONAL_LOG_FIELDS = frozenset({"email", "phone", "document_type", "document_number", "first_name", "last_name",
                                  "birth_date", "city", "notes", "metadata", "tags"})
-ADDRESS_KEPT = ("address_type", "country", "state", "is_default", "is_active", "source")
+#: Address columns cleared (type, country, state, default and active flags, source stay).
 ADDRESS_CLEARED = {"recipient_name": "", "line1": "", "line2": "", "number": "", "neighborhood": "", "city": "",
                    "postal_code": "", "phone": ""}
 

@@ -69,11 +69,6 @@ class CleanOrder:
     items: list[dict] | None
     raw: object
 
-    @property
-    def identity_keys(self) -> tuple:
-        return (self.profile.get("email") or "", self.profile.get("document_number") or "",
-                self.source, self.customer_external_id)
-
 
 @dataclass
 class Errors:
