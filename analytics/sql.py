@@ -30,7 +30,7 @@ from analytics.models import (
     RfmSnapshot,
 )
 from customers.models import Customer, Order
-from customers.selectors_sales import counted_statuses
+from customers.selectors import counted_statuses
 
 # Aggregates over millions of rows stay in memory, for the step's transaction only.
 WORK_MEM = "SET LOCAL work_mem = '256MB'"

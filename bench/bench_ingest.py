@@ -87,11 +87,9 @@ def main() -> None:
     print(f"  {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f}s", flush=True)
 
     tenant = tenant_provision(slug=slug, name="Bench ingest", actor=actor)
-    # Plan quotas are licensing's business, not what this measures.
-    saved_guards = list(registry._quota_guards)
-    registry._quota_guards.clear()
     try:
-        with tenant_context(tenant):
+        # Plan quotas are licensing's business, not what this measures.
+        with registry.quota_guards_disabled(), tenant_context(tenant):
             with connection.cursor() as cursor:
                 cursor.execute("CREATE TABLE bench_copy_baseline (" + ", ".join(f"{c} text" for c in HEADER) + ")")
             started = time.perf_counter()
@@ -111,7 +109,6 @@ def main() -> None:
         print(f"  ratio to bare COPY: {load_seconds / copy_seconds:.1f}x;  result {result.as_dict()};"
               f"  {customers:,} customers, {orders:,} orders stored")
     finally:
-        registry._quota_guards[:] = saved_guards
         connection.set_schema_to_public()
         tenant.delete(force_drop=True)
         path.unlink(missing_ok=True)

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
 
@@ -31,6 +31,14 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def model_field_names(model, *extra: str, exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """The names of ``model``'s concrete fields, the ones Django's forms leave out (``created_at``)
+    included, then ``extra`` (computed columns): the ``readonly_fields`` of a read-only admin that
+    shows every column of its rows."""
+    left_out = set(exclude)
+    return (*(field.name for field in model._meta.concrete_fields if field.name not in left_out), *extra)
 
 
 class ServiceFormAdminMixin:
@@ -85,10 +93,11 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 def service_action(*, description: str, done: str,
-                   permissions: tuple[str, ...] | None = None):
-    """An admin action that calls ``call(row, actor=..., request=...)`` for each selected row, in id
-    order: each ``ApplicationError`` is reported with its row (the others still run), and the
-    successes are counted ("3 customers pseudonymized.").
+                   permissions: tuple[str, ...] | None = None, ordering: tuple[str, ...] = ("pk",)):
+    """An admin action that calls ``call(row, actor=..., request=...)`` for each selected row, in
+    ``ordering`` (id order unless the rows depend on each other: newest first to undo a chain):
+    each ``ApplicationError`` is reported with its row (the others still run), and the successes
+    are counted ("3 customers pseudonymized.").
 
         @service_action(description="Suspend new usage", done="account(s) suspended")
         def suspend(account, *, actor, request):
@@ -98,7 +107,7 @@ def service_action(*, description: str, done: str,
         def action(modeladmin, request, queryset):
             actor = actor_from_request(request)
             succeeded = 0
-            for row in queryset.order_by("pk"):
+            for row in queryset.order_by(*ordering):
                 try:
                     call(row, actor=actor, request=request)
                     succeeded += 1

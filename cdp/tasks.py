@@ -8,14 +8,25 @@ was enqueued from. Looking the task up in the app's registry (rather than ``send
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from celery import current_app
 from django.db import transaction
+
+
+def _task(name: str):
+    tasks = current_app.tasks
+    if name not in tasks:
+        # Only a worker runs Celery's autodiscovery: in a web process or a command, the module
+        # defining the task is imported on its first use (by name, at call time: no import cycle).
+        import_module(name.rpartition(".")[0])
+    return tasks[name]
 
 
 def enqueue(name: str, /, *, options: dict | None = None, **kwargs):
     """Send task ``name`` (its dotted name, e.g. ``"integrations.tasks.integration_sync_task"``) with
     keyword arguments ``kwargs``; ``options`` go to ``apply_async`` (countdown, queue...)."""
-    return current_app.tasks[name].apply_async(kwargs=kwargs, **(options or {}))
+    return _task(name).apply_async(kwargs=kwargs, **(options or {}))
 
 
 def enqueue_on_commit(name: str, /, *, options: dict | None = None, **kwargs) -> None:

@@ -19,10 +19,14 @@ import atexit
 import logging
 import threading
 
+from celery.signals import task_postrun
+from django.core.signals import request_finished
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from cdp.events import batch_handler
+from cdp.tasks import enqueue
+from customers.registry import subscribe
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +56,8 @@ def loyalty_order_ingested_handler(*, events: list[dict]) -> None:
 
 
 def _send(schema_name: str, order_ids: list[int]) -> None:
-    from customers.tasks import loyalty_orders_sync_task
-
-    loyalty_orders_sync_task.apply_async(kwargs={"id_ranges": id_ranges(order_ids)},
-                                         headers={"_schema_name": schema_name})
+    enqueue("customers.tasks.loyalty_orders_sync_task", options={"headers": {"_schema_name": schema_name}},
+            id_ranges=id_ranges(order_ids))
 
 
 def id_ranges(ids: list[int]) -> list[list[int]]:
@@ -87,11 +89,6 @@ def loyalty_pending_flush(**_) -> int:
 
 def loyalty_hooks_connect() -> None:
     """Called once from ``CustomersConfig.ready()``."""
-    from celery.signals import task_postrun
-    from django.core.signals import request_finished
-
-    from customers.registry import subscribe
-
     subscribe("order.ingested", loyalty_order_ingested_handler)
     request_finished.connect(loyalty_pending_flush, dispatch_uid="customers.loyalty_pending_flush")
     task_postrun.connect(loyalty_pending_flush, dispatch_uid="customers.loyalty_pending_flush", weak=False)

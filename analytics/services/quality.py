@@ -10,7 +10,7 @@ from django.utils import timezone
 from analytics import conf
 from analytics.models import DataQualityCheck
 from customers.models import Customer, DuplicateCandidate, Order, OrderItem
-from customers.selectors_sales import counted_statuses
+from customers.selectors import counted_statuses
 
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 PHONE_RE = r"^\+[1-9][0-9]{6,14}$"

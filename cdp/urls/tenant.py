@@ -10,8 +10,6 @@ api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("licensing.api.urls")),
     path("", include("customers.api.urls")),
-    path("", include("customers.api.urls_loyalty_credit")),
-    path("", include("customers.api.urls_privacy_merge")),
     path("", include("analytics.api.urls")),
     path("", include("integrations.api.urls")),
     path("billing/", include("billing.api.urls")),

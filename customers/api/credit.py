@@ -1,21 +1,24 @@
-"""B2B credit API: a customer's credit account and its request; staff approval, suspension and
-reinstatement; usage against orders and payments. Input serializers validate, services write."""
+"""B2B credit API: a customer's credit account and its request; staff approval, rejection,
+suspension and reinstatement; usage against orders and payments. Input serializers validate,
+services write."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cdp.api.viewsets import BaseViewSetMixin
-from customers import selectors_loyalty_credit as selectors
-from customers.filters_loyalty_credit import CreditAccountFilter, CreditPaymentFilter, CreditUsageFilter
+from cdp.context import actor_from_request
+from cdp.ids import ID_PATTERN, MAX_ID
+from customers.filters.credit import CreditAccountFilter, CreditPaymentFilter, CreditUsageFilter
 from customers.models import CreditAccount, CreditPayment, CreditUsage
+from customers.selectors import credit as selectors
 from customers.services import credit as services
 from tenants.roles import CREDIT
-from tenants.services import actor_from_request
 
-#: Approving, suspending and reinstating credit are staff decisions, guarded by their own
+#: Approving, rejecting, suspending and reinstating credit are staff decisions, guarded by their own
 #: capability ``credit`` (owners and admins; viewers and analysts do not hold it, nor do API keys
 #: unless issued with it: a connector's ``integrations`` key cannot approve credit).
 STAFF_CAPABILITY = CREDIT
@@ -71,14 +74,14 @@ class CreditNoteInputSerializer(serializers.Serializer):
 
 
 class CreditUsageCreateInputSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField(min_value=1, max_value=2**62)
+    order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, default=None, **MONEY,
                                       help_text="Default: the order's total.")
 
 
 class CreditPaymentCreateInputSerializer(serializers.Serializer):
     amount = serializers.DecimalField(min_value=0, **MONEY)
-    usage_id = serializers.IntegerField(min_value=1, max_value=2**62, required=False, allow_null=True, default=None,
+    usage_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None,
                                         help_text="Pay this usage; default: the oldest due first.")
     reference = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
     paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -88,19 +91,24 @@ class CreditPaymentCreateInputSerializer(serializers.Serializer):
 # --- views --------------------------------------------------------------------------------------
 
 class CustomerCreditViewSet(viewsets.GenericViewSet):
-    """A customer's credit account (404 when none) and the request that opens one."""
+    """A customer's credit account (404 when none) and the request that opens one
+    (``customers/{customer_id}/credit/``)."""
 
     serializer_class = CreditAccountOutputSerializer
     pagination_class = None
     filter_backends: list = []
+    lookup_url_kwarg = "customer_id"
+    lookup_value_regex = ID_PATTERN
 
     @extend_schema(responses=CreditAccountOutputSerializer, operation_id="customers_credit_retrieve")
+    @action(detail=True, methods=["get"], url_path="credit")
     def account(self, request, customer_id=None):
         return Response(CreditAccountOutputSerializer(
             selectors.credit_account_for_customer(customer_id=customer_id)).data)
 
     @extend_schema(request=CreditRequestInputSerializer, responses={201: CreditAccountOutputSerializer},
                    operation_id="customers_credit_request")
+    @account.mapping.post
     def credit_request(self, request, customer_id=None):
         data = CreditRequestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -111,7 +119,7 @@ class CustomerCreditViewSet(viewsets.GenericViewSet):
 
 class CreditAccountViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                            viewsets.GenericViewSet):
-    """Credit accounts: list and detail; staff approve, suspend and reinstate them; usages
+    """Credit accounts: list and detail; staff approve, reject, suspend and reinstate them; usages
     against orders and payments are recorded under each account."""
 
     serializer_class = CreditAccountOutputSerializer
@@ -119,8 +127,7 @@ class CreditAccountViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retri
     ordering = ["-created_at", "-id"]
     ordering_fields = ["created_at", "credit_limit", "credit_used", "id"]
     search_fields: list[str] = []
-    lookup_value_regex = r"\d+"
-    required_capabilities = {"approve": STAFF_CAPABILITY, "suspend": STAFF_CAPABILITY,
+    required_capabilities = {"approve": STAFF_CAPABILITY, "reject": STAFF_CAPABILITY, "suspend": STAFF_CAPABILITY,
                              "reinstate": STAFF_CAPABILITY}
 
     def get_queryset(self):
@@ -132,28 +139,35 @@ class CreditAccountViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def _staff(self, request, pk, service, input_serializer):
         data = input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        account = service(account_id=int(pk), actor=actor_from_request(request), **data.validated_data)
+        account = service(account_id=pk, actor=actor_from_request(request), **data.validated_data)
         return Response(CreditAccountOutputSerializer(account).data)
 
     @extend_schema(request=CreditApproveInputSerializer, responses=CreditAccountOutputSerializer)
+    @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._staff(request, pk, services.credit_account_approve, CreditApproveInputSerializer)
 
     @extend_schema(request=CreditNoteInputSerializer, responses=CreditAccountOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Turn down a request (only requested accounts: 409 ``credit_account_not_requested``)."""
+        return self._staff(request, pk, services.credit_account_reject, CreditNoteInputSerializer)
+
+    @extend_schema(request=CreditNoteInputSerializer, responses=CreditAccountOutputSerializer)
+    @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
         return self._staff(request, pk, services.credit_account_suspend, CreditNoteInputSerializer)
 
     @extend_schema(request=CreditNoteInputSerializer, responses=CreditAccountOutputSerializer)
+    @action(detail=True, methods=["post"])
     def reinstate(self, request, pk=None):
         return self._staff(request, pk, services.credit_account_reinstate, CreditNoteInputSerializer)
 
 
-
 class _AccountChildViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
-    """Lists and writes under one credit account (``credit/{pk}/...``)."""
+    """Lists and writes under one credit account (registered at ``credit/{pk}/<what>``)."""
 
     search_fields: list[str] = []
-    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no account
@@ -179,7 +193,7 @@ class CreditUsageViewSet(_AccountChildViewSet):
         selectors.credit_account_get(account_id=pk)
         data = CreditUsageCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        usage = services.credit_usage_record(account_id=int(pk), actor=actor_from_request(request),
+        usage = services.credit_usage_record(account_id=pk, actor=actor_from_request(request),
                                              **data.validated_data)
         return Response(CreditUsageOutputSerializer(usage).data, status=status.HTTP_201_CREATED)
 
@@ -199,6 +213,6 @@ class CreditPaymentViewSet(_AccountChildViewSet):
         selectors.credit_account_get(account_id=pk)
         data = CreditPaymentCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        payments = services.credit_payment_record(account_id=int(pk), actor=actor_from_request(request),
+        payments = services.credit_payment_record(account_id=pk, actor=actor_from_request(request),
                                                   **data.validated_data)
         return Response(CreditPaymentOutputSerializer(payments, many=True).data, status=status.HTTP_201_CREATED)

@@ -6,15 +6,17 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cdp.api.viewsets import BaseViewSetMixin
-from customers import selectors_loyalty_credit as selectors
-from customers.filters_loyalty_credit import LoyaltyTransactionFilter
-from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction
+from cdp.context import actor_from_request
+from cdp.ids import ID_PATTERN
+from customers.filters.loyalty import LoyaltyTransactionFilter
+from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
+from customers.selectors import loyalty as selectors
 from customers.services import loyalty as services
 from tenants.roles import INTEGRATIONS
-from tenants.services import actor_from_request
 
 #: Tier rules and program settings shape every customer's earnings: only the roles that manage the
 #: tenant (owner, admin) may change them. ``integrations`` is the capability the role table grants
@@ -121,13 +123,16 @@ LEDGER_PARAMETERS = [
 
 
 class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
-    """A customer's loyalty account with its paginated ledger, and the operations on it."""
+    """A customer's loyalty account with its paginated ledger, and the operations on it
+    (``customers/{customer_id}/loyalty/...``)."""
 
     serializer_class = LoyaltyTransactionOutputSerializer
     filterset_class = LoyaltyTransactionFilter
     ordering = ["-created_at", "-id"]
     ordering_fields = ["created_at", "points", "id"]
     search_fields: list[str] = []
+    lookup_url_kwarg = "customer_id"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no customer
@@ -141,6 +146,7 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=LoyaltyLedgerOutputSerializer, parameters=LEDGER_PARAMETERS,
                    operation_id="customers_loyalty_retrieve")
+    @action(detail=True, methods=["get"], url_path="loyalty")
     def account(self, request, customer_id=None):
         _, account = selectors.loyalty_account_for_customer(customer_id=customer_id)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -149,6 +155,7 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
         return response
 
     @extend_schema(request=LoyaltyRedeemInputSerializer, responses={201: LoyaltyOperationOutputSerializer})
+    @action(detail=True, methods=["post"], url_path="loyalty/redeem")
     def redeem(self, request, customer_id=None):
         data = LoyaltyRedeemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -157,6 +164,7 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
         return self._operation(entry, customer_id)
 
     @extend_schema(request=LoyaltyAdjustInputSerializer, responses={201: LoyaltyOperationOutputSerializer})
+    @action(detail=True, methods=["post"], url_path="loyalty/adjust")
     def adjust(self, request, customer_id=None):
         data = LoyaltyAdjustInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -165,6 +173,7 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
         return self._operation(entry, customer_id)
 
     @extend_schema(request=LoyaltyBonusInputSerializer, responses={201: LoyaltyOperationOutputSerializer})
+    @action(detail=True, methods=["post"], url_path="loyalty/bonus")
     def bonus(self, request, customer_id=None):
         data = LoyaltyBonusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -174,7 +183,7 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
 
 
 class LoyaltyTierViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
-    """The tier rules, bronze to platinum (created with defaults on first use). Admins edit them."""
+    """The tier rules, bronze to platinum (created with the tenant). Admins edit them."""
 
     serializer_class = LoyaltyTierRuleOutputSerializer
     ordering = ["rank"]
@@ -182,12 +191,11 @@ class LoyaltyTierViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
     search_fields: list[str] = []
     filterset_class = None
     lookup_field = "tier"
-    lookup_value_regex = "bronze|silver|gold|platinum"
+    lookup_value_regex = f"(?:{'|'.join(Tier.values)})"
     required_capabilities = {"partial_update": STAFF_CAPABILITY}
 
     def get_queryset(self):
-        services.loyalty_program_get()
-        return LoyaltyTierRule.objects.order_by("rank")
+        return selectors.loyalty_tier_rule_list()
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -202,7 +210,8 @@ class LoyaltyTierViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
 
 
 class LoyaltyProgramViewSet(viewsets.GenericViewSet):
-    """The program's settings: earning rate, points validity, tier basis and window."""
+    """The program's settings: earning rate, points validity, tier basis and window
+    (``loyalty/program/``)."""
 
     serializer_class = LoyaltyProgramOutputSerializer
     pagination_class = None
@@ -210,11 +219,13 @@ class LoyaltyProgramViewSet(viewsets.GenericViewSet):
     required_capabilities = {"program_update": STAFF_CAPABILITY}
 
     @extend_schema(responses=LoyaltyProgramOutputSerializer, operation_id="loyalty_program_retrieve")
+    @action(detail=False, methods=["get"], url_path="program")
     def program(self, request):
-        return Response(LoyaltyProgramOutputSerializer(services.loyalty_program_get()).data)
+        return Response(LoyaltyProgramOutputSerializer(selectors.loyalty_program_get()).data)
 
     @extend_schema(request=LoyaltyProgramUpdateInputSerializer, responses=LoyaltyProgramOutputSerializer,
                    operation_id="loyalty_program_partial_update")
+    @program.mapping.patch
     def program_update(self, request):
         data = LoyaltyProgramUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

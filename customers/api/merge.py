@@ -5,7 +5,6 @@ undo need ``write`` (held by the owner and admin roles only); reads need ``read`
 
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,28 +12,21 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cdp.api.viewsets import BaseViewSetMixin
-from cdp.exceptions import NotFound
+from cdp.context import actor_from_request
+from cdp.ids import MAX_ID, get_or_not_found
+from customers.filters.merge import CustomerMergeFilter, DuplicateCandidateFilter
 from customers.models import Customer, CustomerMerge, DuplicateCandidate
+from customers.selectors import customer_get
 from customers.services.duplicates import duplicate_dismiss
 from customers.services.merge import customer_merge, merge_undo
 from tenants.roles import READ, WRITE
-from tenants.services import actor_from_request
 
-MAX_ID = 2**63 - 1
-
-
-def _pk(pk, what: str) -> int:
-    if not str(pk).isdigit() or int(pk) > MAX_ID:
-        raise NotFound(f"{what} not found.")
-    return int(pk)
-
-
-# --- Serializers ---------------------------------------------------------------------------------
 
 class CustomerBriefOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "email", "first_name", "last_name", "phone", "status", "total_orders", "total_spent"]
+
 
 CUSTOMER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The customer.")
 
@@ -79,37 +71,6 @@ class DuplicateCandidateOutputSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
 
 
-# --- Filters -------------------------------------------------------------------------------------
-
-class DuplicateCandidateFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=DuplicateCandidate.Status.choices)
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=1)
-    customer = django_filters.NumberFilter(method="filter_customer", label="Either customer of the pair",
-                                           min_value=1, max_value=MAX_ID)
-
-    class Meta:
-        model = DuplicateCandidate
-        fields = ["status", "min_score", "customer"]
-
-    def filter_customer(self, queryset, name, value):
-        from django.db.models import Q
-
-        return queryset.filter(Q(customer_a_id=value) | Q(customer_b_id=value))
-
-
-class CustomerMergeFilter(django_filters.FilterSet):
-    survivor = django_filters.NumberFilter(field_name="survivor_id", min_value=1, max_value=MAX_ID)
-    merged = django_filters.NumberFilter(field_name="merged_id", min_value=1, max_value=MAX_ID)
-    active = django_filters.BooleanFilter(field_name="undone_at", lookup_expr="isnull",
-                                          label="Not undone")
-
-    class Meta:
-        model = CustomerMerge
-        fields = ["survivor", "merged", "active"]
-
-
-# --- Views ---------------------------------------------------------------------------------------
-
 class CustomerMergeActionViewSet(viewsets.ViewSet):
     required_capabilities = {"merge": WRITE}
 
@@ -119,7 +80,7 @@ class CustomerMergeActionViewSet(viewsets.ViewSet):
     def merge(self, request, pk=None):
         """Fold ``merged_id`` into this customer (the survivor): orders, identities, addresses,
         loyalty, credit and change log move; empty fields are filled; the merge can be undone."""
-        survivor_id = _pk(pk, "Customer")
+        survivor_id = customer_get(customer_id=pk).pk
         data = CustomerMergeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         merge = customer_merge(survivor_id=survivor_id, merged_id=data.validated_data["merged_id"],
@@ -141,16 +102,13 @@ class CustomerMergeViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retri
         return CustomerMerge.objects.order_by("-created_at", "-id")
 
     def get_object(self):
-        merge = CustomerMerge.objects.filter(pk=_pk(self.kwargs["pk"], "Merge")).first()
-        if merge is None:
-            raise NotFound("Merge not found.")
-        return merge
+        return get_or_not_found(self.get_queryset(), self.kwargs["pk"], "Merge not found.")
 
     @extend_schema(request=None, responses=CustomerMergeOutputSerializer, operation_id="merges_undo")
     @action(detail=True, methods=["post"], filterset_class=None)
     def undo(self, request, pk=None):
         """Restore what the merge moved and changed; a second undo is 409 ``merge_already_undone``."""
-        merge = merge_undo(merge_id=_pk(pk, "Merge"), actor=actor_from_request(request))
+        merge = merge_undo(merge_id=pk, actor=actor_from_request(request))
         return Response(CustomerMergeOutputSerializer(merge).data)
 
 
@@ -168,14 +126,11 @@ class DuplicateCandidateViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.
         return DuplicateCandidate.objects.select_related("customer_a", "customer_b").order_by("-score", "id")
 
     def get_object(self):
-        candidate = self.get_queryset().filter(pk=_pk(self.kwargs["pk"], "Duplicate suggestion")).first()
-        if candidate is None:
-            raise NotFound("Duplicate suggestion not found.")
-        return candidate
+        return get_or_not_found(self.get_queryset(), self.kwargs["pk"], "Duplicate suggestion not found.")
 
     @extend_schema(request=None, responses=DuplicateCandidateOutputSerializer, operation_id="duplicates_dismiss")
     @action(detail=True, methods=["post"], filterset_class=None)
     def dismiss(self, request, pk=None):
         """Not a duplicate: the pair stays dismissed across recomputes."""
-        duplicate_dismiss(candidate_id=_pk(pk, "Duplicate suggestion"), actor=actor_from_request(request))
+        duplicate_dismiss(candidate_id=pk, actor=actor_from_request(request))
         return Response(DuplicateCandidateOutputSerializer(self.get_object()).data)

@@ -8,10 +8,10 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cdp.context import actor_from_request
 from customers.api.serializers import CustomerDetailOutputSerializer
 from customers.services.privacy import customer_export, customer_pseudonymize
 from tenants.roles import READ, WRITE
-from tenants.services import actor_from_request
 
 CUSTOMER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The customer.")
 
@@ -54,8 +54,7 @@ class CustomerPrivacyViewSet(viewsets.ViewSet):
         same state and writes nothing."""
         data = CustomerPseudonymizeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        customer_id = _customer_pk(pk)
-        customer = customer_pseudonymize(customer_id=customer_id, actor=actor_from_request(request),
+        customer = customer_pseudonymize(customer_id=pk, actor=actor_from_request(request),
                                          reason=data.validated_data.get("reason", ""))
         return Response(CustomerDetailOutputSerializer(customer).data)
 
@@ -63,12 +62,4 @@ class CustomerPrivacyViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
         """Everything held about the person, as JSON (data-subject access request). Audited."""
-        return Response(customer_export(customer_id=_customer_pk(pk), actor=actor_from_request(request)))
-
-
-def _customer_pk(pk) -> int:
-    from cdp.exceptions import NotFound
-
-    if not str(pk).isdigit() or int(pk) > 2**63 - 1:
-        raise NotFound("Customer not found.")
-    return int(pk)
+        return Response(customer_export(customer_id=pk, actor=actor_from_request(request)))

@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp.api.viewsets import BaseViewSetMixin
+from cdp.context import actor_from_request
 from customers.models import Order, SalesRecomputeJob
-from customers.selectors_sales import counted_sale_rule, sales_recompute_jobs
+from customers.selectors.sales import counted_sale_rule, sales_recompute_jobs
 from customers.services.sales import counted_statuses_set
 from tenants.roles import INTEGRATIONS
-from tenants.services import actor_from_request
 
 #: Changing what a sale is rewrites every customer's totals and loyalty: only the roles that
 #: manage the tenant (owner, admin), as for the loyalty program (customers.api.loyalty).

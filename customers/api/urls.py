@@ -1,16 +1,36 @@
+"""The customers app's API routes, every topic through one router (included in ``api_v1`` of
+cdp/urls/tenant.py). Several topics hang under ``customers/{id}/`` (privacy, merge, loyalty,
+credit): each registers its own viewset there."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from customers.api import views
-from customers.api.sales import CountedSaleRuleView, SalesRecomputeJobViewSet
+from cdp.ids import ID_PATTERN
+from customers.api import credit, loyalty, merge, privacy, sales, views
 
 router = SimpleRouter(trailing_slash=True)
+# customers and orders
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("orders", views.OrderViewSet, basename="order")
-router.register("sales/recomputations", SalesRecomputeJobViewSet, basename="sales-recompute")
+# the counted-sale rule's recomputations
+router.register("sales/recomputations", sales.SalesRecomputeJobViewSet, basename="sales-recompute")
+# privacy, duplicates and merges
+router.register("customers", privacy.CustomerPrivacyViewSet, basename="customer-privacy")
+router.register("customers", merge.CustomerMergeActionViewSet, basename="customer-merge")
+router.register("merges", merge.CustomerMergeViewSet, basename="merge")
+router.register("duplicates", merge.DuplicateCandidateViewSet, basename="duplicate")
+# loyalty
+router.register("customers", loyalty.CustomerLoyaltyViewSet, basename="customer-loyalty")
+router.register("loyalty/tiers", loyalty.LoyaltyTierViewSet, basename="loyalty-tier")
+router.register("loyalty", loyalty.LoyaltyProgramViewSet, basename="loyalty")
+# credit
+router.register("customers", credit.CustomerCreditViewSet, basename="customer-credit")
+router.register("credit", credit.CreditAccountViewSet, basename="credit")
+router.register(f"credit/(?P<pk>{ID_PATTERN})/usages", credit.CreditUsageViewSet, basename="credit-usages")
+router.register(f"credit/(?P<pk>{ID_PATTERN})/payments", credit.CreditPaymentViewSet, basename="credit-payments")
 
 # The ingest path comes first so that the router's orders/{pk}/ does not shadow it.
 urlpatterns = [
     path("orders/ingest/", views.OrderIngestView.as_view(), name="orders-ingest"),
-    path("sales/counted-statuses/", CountedSaleRuleView.as_view(), name="counted-sale-rule"),
+    path("sales/counted-statuses/", sales.CountedSaleRuleView.as_view(), name="counted-sale-rule"),
 ] + router.urls

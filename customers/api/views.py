@@ -1,3 +1,6 @@
+"""The API of customers and orders: the ingest endpoint, the customers (list, the Customer 360,
+manual edits, addresses, change history, orders) and the orders."""
+
 from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -7,12 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
-from cdp.exceptions import ApplicationError
+from cdp.context import actor_from_request
+from cdp.ids import ID_PATTERN
 from customers import selectors
 from customers.api import serializers
 from customers.filters import CustomerFilter, OrderFilter
-from customers.services import MAX_BATCH, address_create, address_update, customer_update, order_ingest
-from tenants.services import actor_from_request
+from customers.services import address_create, address_update, customer_update, order_ingest
 
 
 class OrderIngestView(APIView):
@@ -24,14 +27,9 @@ class OrderIngestView(APIView):
     @extend_schema(request=serializers.OrderIngestDocSerializer, responses=serializers.OrderIngestOutputSerializer,
                    operation_id="orders_ingest")
     def post(self, request):
-        data = request.data
-        if not isinstance(data, dict) or not isinstance(data.get("orders"), list):
-            raise ApplicationError("Send {\"orders\": [...]}.", fields={"orders": ["A list of orders is required."]})
-        if len(data["orders"]) > MAX_BATCH:
-            raise ApplicationError(f"At most {MAX_BATCH} orders per batch.", code="batch_too_large",
-                                   fields={"orders": [f"At most {MAX_BATCH} orders per batch; "
-                                                      f"got {len(data['orders'])}."]})
-        result = order_ingest(records=data["orders"], actor=actor_from_request(request), tenant=connection.tenant,
+        # ``order_ingest`` checks the batch (a list, at most MAX_BATCH records) and each record.
+        records = request.data.get("orders") if isinstance(request.data, dict) else None
+        result = order_ingest(records=records, actor=actor_from_request(request), tenant=connection.tenant,
                               default_source="api")
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
@@ -61,7 +59,7 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         reason = values.pop("reason", "") or "manual edit (API)"
-        customer = customer_update(customer_id=int(pk), data=values, actor=actor_from_request(request), reason=reason)
+        customer = customer_update(customer_id=pk, data=values, actor=actor_from_request(request), reason=reason)
         return Response(serializers.CustomerDetailOutputSerializer(customer).data)
 
     @extend_schema(methods=["get"], responses=serializers.AddressOutputSerializer(many=True))
@@ -73,18 +71,18 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
             data = serializers.AddressCreateInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             selectors.customer_get(customer_id=pk)
-            address = address_create(customer_id=int(pk), data=data.validated_data, actor=actor_from_request(request))
+            address = address_create(customer_id=pk, data=data.validated_data, actor=actor_from_request(request))
             return Response(serializers.AddressOutputSerializer(address).data, status=status.HTTP_201_CREATED)
         addresses = selectors.customer_addresses(customer_id=pk)
         return Response(serializers.AddressOutputSerializer(addresses, many=True).data)
 
     @extend_schema(request=serializers.AddressInputSerializer, responses=serializers.AddressOutputSerializer)
-    @action(detail=True, methods=["patch"], url_path=r"addresses/(?P<address_id>\d+)", filterset_class=None)
+    @action(detail=True, methods=["patch"], url_path=rf"addresses/(?P<address_id>{ID_PATTERN})", filterset_class=None)
     def address(self, request, pk=None, address_id=None):
         selectors.customer_get(customer_id=pk)
         data = serializers.AddressInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        address = address_update(customer_id=int(pk), address_id=int(address_id), data=data.validated_data,
+        address = address_update(customer_id=pk, address_id=address_id, data=data.validated_data,
                                  actor=actor_from_request(request))
         return Response(serializers.AddressOutputSerializer(address).data)
 

@@ -54,7 +54,9 @@ class CreditUsage(models.Model):
         OVERDUE = "overdue", "Overdue"
 
     account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="usages")
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed by uniq_credit_usage_order (every non-null order; a lookup by order never asks for NULL).
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
     amount = models.DecimalField(max_digits=15, decimal_places=2)
     amount_paid = models.DecimalField(max_digits=15, decimal_places=2, default=0)
     due_date = models.DateField()

@@ -90,7 +90,9 @@ class LoyaltyTransaction(models.Model):
         ADJUST = "adjust", "Adjust"
         BONUS = "bonus", "Bonus"
 
-    account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="transactions")
+    # Indexed by loyalty_txn_account_idx (account, -created_at), which serves lookups by account too.
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="transactions",
+                                db_index=False)
     type = models.CharField(max_length=10, choices=Type.choices)
     points = models.IntegerField(help_text="Signed: positive credits, negative debits.")
     remaining = models.IntegerField(default=0, help_text="Credits not yet redeemed or expired (FIFO).")

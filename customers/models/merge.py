@@ -42,7 +42,8 @@ class DuplicateCandidate(TimeStampedModel):
         MERGED = "merged", "Merged"
         DISMISSED = "dismissed", "Not a duplicate"
 
-    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Indexed by uniq_duplicate_pair (customer_a, customer_b), which serves lookups by customer_a too.
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     score = models.DecimalField(max_digits=5, decimal_places=4, help_text="0 (different) to 1 (same).")
     reasons = models.JSONField(default=dict, blank=True, help_text="Per-signal similarity (name, phone, postal code).")

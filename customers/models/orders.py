@@ -47,7 +47,7 @@ class Order(TimeStampedModel):
 
     #: Voided orders: never a sale whatever the tenant's counted-sale rule says (the rule may not
     #: include them), and never chargeable to credit. Which orders *are* sales is the tenant's
-    #: rule: ``customers.selectors_sales.counted_statuses``.
+    #: rule: ``customers.selectors.sales.counted_statuses``.
     VOID_STATUSES = (Status.CANCELLED, Status.REFUNDED)
 
     # order_customer_date_idx serves lookups by customer; a second index would only slow imports.
@@ -95,7 +95,8 @@ class Order(TimeStampedModel):
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # Indexed by orderitem_order_idx (the foreign key's own index would repeat it).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sku = models.CharField(max_length=100, blank=True)
     name = models.CharField(max_length=255, blank=True)

@@ -63,7 +63,7 @@ class Customer(TimeStampedModel):
     source = models.CharField(max_length=50, blank=True, help_text="The source that first created it.")
     field_sources = models.JSONField(default=dict, blank=True)
 
-    # Order aggregates over the counted orders (the tenant's counted-sale rule, customers.selectors_sales).
+    # Order aggregates over the counted orders (the tenant's counted-sale rule, customers.selectors.sales).
     first_purchase_at = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
     total_orders = models.PositiveIntegerField(default=0)
@@ -136,7 +136,8 @@ class Address(TimeStampedModel):
         SHIPPING = "shipping", "Shipping"
         BILLING = "billing", "Billing"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    # Indexed by address_customer_idx (the foreign key's own index would repeat it).
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses", db_index=False)
     address_type = models.CharField(max_length=10, choices=Type.choices, default=Type.SHIPPING)
     recipient_name = models.CharField(max_length=255, blank=True)
     line1 = models.CharField(max_length=255)

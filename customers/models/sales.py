@@ -3,7 +3,7 @@ computed from it when it changes.
 
 Every figure built from orders (the customer aggregates of the Customer 360, RFM, CLV, churn,
 cohorts, KPIs, loyalty earning, segment rules and data quality) counts the orders whose status is
-in ``CountedSaleRule.statuses``, read through ``customers.selectors_sales.counted_statuses``. This
+in ``CountedSaleRule.statuses``, read through ``customers.selectors.sales.counted_statuses``. This
 module's ``DEFAULT_COUNTED_STATUSES`` is the only place the default is written down.
 """
 

@@ -8,6 +8,8 @@ Promises kept by every function here:
   unpaid usages, and 0 ≤ credit_used ≤ credit_limit (also enforced by check constraints).
 - Usage needs an approved account and fits the available credit exactly (409 otherwise); an
   order is used at most once. Payments free credit and never exceed what is owed.
+- A merge of two customers moves the merged one's account to a survivor without one
+  (``credit_accounts_merge``); its undo moves it back (``credit_accounts_merge_undo``).
 """
 
 from __future__ import annotations
@@ -15,38 +17,36 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
-from customers.models import CreditAccount, CreditPayment, CreditUsage, Customer, Order
+from cdp.exceptions import ApplicationError, Conflict
+from cdp.ids import get_or_not_found, parse_id
+from customers.codes import AuditAction, ErrorCode
+from customers.models import CreditAccount, CreditPayment, CreditUsage, Order
+from customers.selectors.tenant import tenant_setting
+from customers.services.common import audit, customer_current
+from tenants.services import changes_between
 
-Status = CreditAccount.Status
+AccountStatus = CreditAccount.Status
 UsageStatus = CreditUsage.Status
 CENT = Decimal("0.01")
 UNPAID = (UsageStatus.OPEN, UsageStatus.OVERDUE)
 
 
 class CreditError(ApplicationError):
-    code = "invalid_credit_operation"
+    code = ErrorCode.CREDIT_OPERATION_INVALID
 
 
 class CreditConflict(Conflict):
-    code = "credit_conflict"
-
-
-def _tenant():
-    tenant = getattr(connection, "tenant", None)
-    return tenant if tenant is not None and getattr(tenant, "schema_name", "public") != "public" else None
+    code = ErrorCode.CREDIT_CONFLICT
 
 
 def _audit(*, actor: Actor, action: str, account: CreditAccount, changes: dict) -> None:
-    from tenants.services import audit_record
-
-    audit_record(actor=actor, action=action, resource_type="credit_account", resource_id=account.pk,
-                 tenant=_tenant(), changes={"customer_id": account.customer_id, **changes})
+    audit(actor=actor, action=action, resource_type="credit_account", resource_id=account.pk,
+          changes={"customer_id": account.customer_id, **changes})
 
 
 def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
@@ -65,16 +65,12 @@ def _money(value, *, field: str, allow_zero: bool = False) -> Decimal:
 def _note(note: str, *, field: str = "note") -> str:
     note = (note or "").strip()
     if not note:
-        raise CreditError("A note is required.", code="note_required", fields={field: ["Required."]})
+        raise CreditError("A note is required.", code=ErrorCode.NOTE_REQUIRED, fields={field: ["Required."]})
     return note
 
 
 def _locked(account_id) -> CreditAccount:
-    account = (CreditAccount.objects.select_for_update().filter(pk=account_id).first()
-               if str(account_id).isdigit() else None)
-    if account is None:
-        raise NotFound("Credit account not found.")
-    return account
+    return get_or_not_found(CreditAccount, account_id, "Credit account not found.", lock=True)
 
 
 @transaction.atomic
@@ -82,35 +78,30 @@ def credit_account_request(*, customer_id: int, requested_limit, actor: Actor, p
                            currency: str = "", note: str = "") -> CreditAccount:
     """Open a credit request for a customer (one account per customer). A rejected request may
     be made again; any other existing account is a 409 ``credit_account_exists``."""
-    customer = Customer.objects.filter(pk=customer_id).first() if str(customer_id).isdigit() else None
-    if customer is None:
-        raise NotFound("Customer not found.")
-    if customer.status == Customer.Status.MERGED:
-        raise Conflict(f"This customer was merged into customer {customer.merged_into_id}.", code="customer_merged")
+    customer = customer_current(customer_id)
     requested = _money(requested_limit, field="requested_limit")
     if not 1 <= int(payment_term_days) <= 365:
         raise CreditError("The payment term is 1 to 365 days.", fields={"payment_term_days": ["1 to 365."]})
-    tenant = _tenant()
-    currency = (currency or (tenant.setting("currency") if tenant is not None else "") or "").upper()[:3]
+    currency = (currency or tenant_setting("currency") or "").upper()[:3]
     account = CreditAccount.objects.select_for_update().filter(customer=customer).first()
-    if account is not None and account.status != Status.REJECTED:
-        raise CreditConflict("This customer already has a credit account.", code="credit_account_exists")
+    if account is not None and account.status != AccountStatus.REJECTED:
+        raise CreditConflict("This customer already has a credit account.", code=ErrorCode.CREDIT_ACCOUNT_EXISTS)
     if account is None:
         try:
             with transaction.atomic():
-                account = CreditAccount.objects.create(customer=customer, status=Status.REQUESTED,
+                account = CreditAccount.objects.create(customer=customer, status=AccountStatus.REQUESTED,
                                                        requested_limit=requested, currency=currency,
                                                        payment_term_days=payment_term_days, approval_note=note)
         except IntegrityError:
             raise CreditConflict("This customer already has a credit account.",
-                                 code="credit_account_exists") from None
+                                 code=ErrorCode.CREDIT_ACCOUNT_EXISTS) from None
     else:
-        account.status = Status.REQUESTED
+        account.status = AccountStatus.REQUESTED
         account.requested_limit = requested
         account.payment_term_days = payment_term_days
         account.approval_note = note
         account.save(update_fields=["status", "requested_limit", "payment_term_days", "approval_note", "updated_at"])
-    _audit(actor=actor, action="credit.request", account=account,
+    _audit(actor=actor, action=AuditAction.CREDIT_REQUEST, account=account,
            changes={"requested_limit": str(requested), "payment_term_days": payment_term_days})
     return account
 
@@ -124,27 +115,32 @@ def credit_account_approve(*, account_id: int, credit_limit, note: str, actor: A
     note = _note(note)
     account = _locked(account_id)
     limit = _money(credit_limit, field="credit_limit", allow_zero=True)
-    if account.status == Status.SUSPENDED:
-        raise CreditConflict("The account is suspended; reinstate it.", code="credit_account_suspended")
+    if account.status == AccountStatus.SUSPENDED:
+        raise CreditConflict("The account is suspended; reinstate it.", code=ErrorCode.CREDIT_ACCOUNT_SUSPENDED)
     if limit < account.credit_used:
         raise CreditConflict(f"The limit cannot be below the credit in use ({account.credit_used}).",
-                             code="credit_limit_below_used",
+                             code=ErrorCode.CREDIT_LIMIT_BELOW_USED,
                              fields={"credit_limit": [f"At least {account.credit_used}."]})
     if payment_term_days is not None:
         if not 1 <= int(payment_term_days) <= 365:
             raise CreditError("The payment term is 1 to 365 days.", fields={"payment_term_days": ["1 to 365."]})
         account.payment_term_days = payment_term_days
-    before = {"status": account.status, "credit_limit": str(account.credit_limit)}
-    account.status = Status.APPROVED
+    before = _approval_values(account)
+    account.status = AccountStatus.APPROVED
     account.credit_limit = limit
     account.approval_note = note
     account.approved_at = timezone.now()
     account.approved_by = actor.label[:255]
     account.save(update_fields=["status", "credit_limit", "approval_note", "approved_at", "approved_by",
                                 "payment_term_days", "updated_at"])
-    _audit(actor=actor, action="credit.approve", account=account,
-           changes={"before": before, "status": account.status, "credit_limit": str(limit), "note": note})
+    _audit(actor=actor, action=AuditAction.CREDIT_APPROVE, account=account,
+           changes=changes_between(before, _approval_values(account)))
     return account
+
+
+def _approval_values(account: CreditAccount) -> dict:
+    return {"status": account.status, "credit_limit": str(account.credit_limit), "approval_note": account.approval_note,
+            "payment_term_days": account.payment_term_days}
 
 
 @transaction.atomic
@@ -152,12 +148,12 @@ def credit_account_reject(*, account_id: int, note: str, actor: Actor) -> Credit
     """Staff turn down a request (only requested accounts)."""
     note = _note(note)
     account = _locked(account_id)
-    if account.status != Status.REQUESTED:
-        raise CreditConflict("Only a requested account can be rejected.", code="credit_account_not_requested")
-    account.status = Status.REJECTED
+    if account.status != AccountStatus.REQUESTED:
+        raise CreditConflict("Only a requested account can be rejected.", code=ErrorCode.CREDIT_ACCOUNT_NOT_REQUESTED)
+    account.status = AccountStatus.REJECTED
     account.approval_note = note
     account.save(update_fields=["status", "approval_note", "updated_at"])
-    _audit(actor=actor, action="credit.reject", account=account, changes={"note": note})
+    _audit(actor=actor, action=AuditAction.CREDIT_REJECT, account=account, changes={"note": note})
     return account
 
 
@@ -166,14 +162,14 @@ def credit_account_suspend(*, account_id: int, note: str, actor: Actor) -> Credi
     """Staff stop new usage on an approved account (payments are still accepted)."""
     note = _note(note)
     account = _locked(account_id)
-    if account.status != Status.APPROVED:
+    if account.status != AccountStatus.APPROVED:
         raise CreditConflict(f"Only an approved account can be suspended (this one is {account.status}).",
-                             code="credit_account_not_approved")
-    account.status = Status.SUSPENDED
+                             code=ErrorCode.CREDIT_ACCOUNT_NOT_APPROVED)
+    account.status = AccountStatus.SUSPENDED
     account.suspended_at = timezone.now()
     account.suspension_reason = note
     account.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
-    _audit(actor=actor, action="credit.suspend", account=account, changes={"note": note})
+    _audit(actor=actor, action=AuditAction.CREDIT_SUSPEND, account=account, changes={"note": note})
     return account
 
 
@@ -182,13 +178,13 @@ def credit_account_reinstate(*, account_id: int, note: str, actor: Actor) -> Cre
     """Staff lift a suspension; the limit and the usages are as they were."""
     note = _note(note)
     account = _locked(account_id)
-    if account.status != Status.SUSPENDED:
-        raise CreditConflict("Only a suspended account can be reinstated.", code="credit_account_not_suspended")
-    account.status = Status.APPROVED
+    if account.status != AccountStatus.SUSPENDED:
+        raise CreditConflict("Only a suspended account can be reinstated.", code=ErrorCode.CREDIT_ACCOUNT_NOT_SUSPENDED)
+    account.status = AccountStatus.APPROVED
     account.suspended_at = None
     account.approval_note = note
     account.save(update_fields=["status", "suspended_at", "approval_note", "updated_at"])
-    _audit(actor=actor, action="credit.reinstate", account=account,
+    _audit(actor=actor, action=AuditAction.CREDIT_REINSTATE, account=account,
            changes={"note": note, "suspension_reason": account.suspension_reason})
     return account
 
@@ -201,35 +197,36 @@ def credit_usage_record(*, account_id: int, order_id: int, actor: Actor, amount=
     exceeds the available credit (``credit_limit_exceeded``; exactly the available is fine) and
     when the order was already charged (``credit_usage_exists``)."""
     account = _locked(account_id)
-    order = Order.objects.filter(pk=order_id).first() if str(order_id).isdigit() else None
+    order_pk = parse_id(order_id)
+    order = Order.objects.filter(pk=order_pk).first() if order_pk is not None else None
     if order is None or order.customer_id != account.customer_id:
-        raise CreditError("The order is not one of this customer's orders.", code="order_not_found",
+        raise CreditError("The order is not one of this customer's orders.", code=ErrorCode.ORDER_NOT_FOUND,
                           fields={"order_id": ["Not an order of this customer."]})
     if order.status in Order.VOID_STATUSES:
-        raise CreditError(f"A {order.status} order cannot be charged.", code="order_not_chargeable",
+        raise CreditError(f"A {order.status} order cannot be charged.", code=ErrorCode.ORDER_NOT_CHARGEABLE,
                           fields={"order_id": [f"The order is {order.status}."]})
     if account.currency and order.currency and account.currency != order.currency:
         raise CreditError(f"The order is in {order.currency}, the account in {account.currency}.",
-                          code="currency_mismatch", fields={"order_id": ["Currency differs from the account's."]})
+                          code=ErrorCode.CURRENCY_MISMATCH, fields={"order_id": ["Currency differs from the account's."]})
     amount = _money(order.total_amount if amount is None else amount, field="amount")
-    if account.status == Status.SUSPENDED:
-        raise CreditConflict("The credit account is suspended.", code="credit_account_suspended")
-    if account.status != Status.APPROVED:
+    if account.status == AccountStatus.SUSPENDED:
+        raise CreditConflict("The credit account is suspended.", code=ErrorCode.CREDIT_ACCOUNT_SUSPENDED)
+    if account.status != AccountStatus.APPROVED:
         raise CreditConflict(f"The credit account is not approved (it is {account.status}).",
-                             code="credit_account_not_approved")
+                             code=ErrorCode.CREDIT_ACCOUNT_NOT_APPROVED)
     if CreditUsage.objects.filter(order=order).exists():
-        raise CreditConflict("This order is already charged to credit.", code="credit_usage_exists")
+        raise CreditConflict("This order is already charged to credit.", code=ErrorCode.CREDIT_USAGE_EXISTS)
     available = account.credit_limit - account.credit_used
     if amount > available:
         raise CreditConflict(f"The amount {amount} exceeds the available credit {available}.",
-                             code="credit_limit_exceeded", fields={"amount": [f"At most {available}."]})
+                             code=ErrorCode.CREDIT_LIMIT_EXCEEDED, fields={"amount": [f"At most {available}."]})
     due_date = timezone.localdate() + datetime.timedelta(days=account.payment_term_days)
     usage = CreditUsage.objects.create(account=account, order=order, amount=amount, due_date=due_date,
                                        created_by=actor.label[:255])
     CreditAccount.objects.filter(pk=account.pk).update(credit_used=F("credit_used") + amount,
                                                        updated_at=timezone.now())
     account.refresh_from_db(fields=["credit_used", "updated_at"])
-    _audit(actor=actor, action="credit.usage", account=account,
+    _audit(actor=actor, action=AuditAction.CREDIT_USAGE, account=account,
            changes={"usage_id": usage.pk, "order_id": order.pk, "amount": str(amount),
                     "credit_used": str(account.credit_used)})
     return usage
@@ -250,12 +247,12 @@ def credit_payment_record(*, account_id: int, amount, actor: Actor, usage_id: in
     if usage_id is not None:
         usages = usages.filter(pk=usage_id)
         if not usages.exists():
-            raise CreditError("No unpaid usage with that id on this account.", code="usage_not_found",
+            raise CreditError("No unpaid usage with that id on this account.", code=ErrorCode.USAGE_NOT_FOUND,
                               fields={"usage_id": ["Not an unpaid usage of this account."]})
     usages = list(usages.order_by("due_date", "id"))
     owed = sum((u.amount - u.amount_paid for u in usages), Decimal(0))
     if amount > owed:
-        raise CreditError(f"The payment {amount} exceeds what is owed ({owed}).", code="credit_overpayment",
+        raise CreditError(f"The payment {amount} exceeds what is owed ({owed}).", code=ErrorCode.CREDIT_OVERPAYMENT,
                           fields={"amount": [f"At most {owed}."]})
     left, payments = amount, []
     for usage in usages:
@@ -274,7 +271,7 @@ def credit_payment_record(*, account_id: int, amount, actor: Actor, usage_id: in
     CreditAccount.objects.filter(pk=account.pk).update(credit_used=F("credit_used") - amount,
                                                        updated_at=timezone.now())
     account.refresh_from_db(fields=["credit_used", "updated_at"])
-    _audit(actor=actor, action="credit.payment", account=account,
+    _audit(actor=actor, action=AuditAction.CREDIT_PAYMENT, account=account,
            changes={"amount": str(amount), "reference": reference, "payments": [p.pk for p in payments],
                     "credit_used": str(account.credit_used)})
     return payments
@@ -285,3 +282,30 @@ def credit_overdue_flag(*, today: datetime.date | None = None) -> int:
     credit until paid); returns how many were flagged. Idempotent."""
     today = today or timezone.localdate()
     return CreditUsage.objects.filter(status=UsageStatus.OPEN, due_date__lt=today).update(status=UsageStatus.OVERDUE)
+
+
+# --- merges of two customers (called by customers.services.merge, inside its transaction) --------
+
+def credit_accounts_merge(*, survivor_id: int, merged_id: int) -> dict | None:
+    """The merged customer's credit account: moved to a survivor without one; kept where it is, as
+    history, when both have one and it owes nothing. With outstanding usage the merge is refused
+    (409 ``merge_credit_conflict``): limits are a staff decision per account, so staff settle or
+    close one first rather than have us invent a combined limit. Returns what
+    ``credit_accounts_merge_undo`` needs (None: the merged customer had no account)."""
+    source = CreditAccount.objects.select_for_update().filter(customer_id=merged_id).first()
+    if source is None:
+        return None
+    if not CreditAccount.objects.filter(customer_id=survivor_id).exists():
+        CreditAccount.objects.filter(pk=source.pk).update(customer_id=survivor_id)
+        return {"mode": "account", "account_id": source.pk}
+    if source.credit_used > 0 or source.usages.filter(status__in=UNPAID).exists():
+        raise Conflict("Both customers have credit accounts and the merged one has outstanding usage; "
+                       "settle or close one of them first.", code=ErrorCode.MERGE_CREDIT_CONFLICT)
+    return {"mode": "kept", "account_id": source.pk}
+
+
+def credit_accounts_merge_undo(*, snapshot: dict | None, merged_id: int) -> None:
+    """Give the merged customer back the account ``credit_accounts_merge`` moved, if it moved one."""
+    if snapshot and snapshot["mode"] == "account":
+        CreditAccount.objects.filter(pk=snapshot["account_id"]).update(customer_id=merged_id,
+                                                                       updated_at=timezone.now())

@@ -21,13 +21,15 @@ import unicodedata
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from rapidfuzz import fuzz
 
 from cdp.context import Actor
-from cdp.exceptions import Conflict, NotFound
+from cdp.exceptions import Conflict
+from cdp.ids import get_or_not_found
+from customers.codes import AuditAction, ErrorCode
 from customers.models import Address, Customer, DuplicateCandidate
+from tenants.services import audit_record
 
 MAX_BLOCK = 100
 MIN_SCORE = 0.6
@@ -47,11 +49,11 @@ WITH eligible AS (
     SELECT id, phone,
            regexp_replace(translate(lower(first_name), '{_ACCENTED}', '{_PLAIN}'), '[^a-z]', '', 'g') AS fn,
            regexp_replace(translate(lower(last_name), '{_ACCENTED}', '{_PLAIN}'), '[^a-z]', '', 'g') AS ln
-      FROM customers_customer
-     WHERE status <> 'merged' AND NOT is_pseudonymized
+      FROM {Customer._meta.db_table}
+     WHERE status <> %(merged)s AND NOT is_pseudonymized
 ), postal AS (
     SELECT DISTINCT a.customer_id AS id, lower(regexp_replace(a.postal_code, '[^0-9A-Za-z]', '', 'g')) AS pc, e.ln
-      FROM customers_address a JOIN eligible e ON e.id = a.customer_id
+      FROM {Address._meta.db_table} a JOIN eligible e ON e.id = a.customer_id
      WHERE a.postal_code <> ''
 ), keys AS (
     SELECT id, 'phone:' || phone AS k FROM eligible WHERE phone <> ''
@@ -145,8 +147,6 @@ def _upsert(rows: list[DuplicateCandidate]) -> None:
 def duplicates_recompute(*, actor: Actor | None = None) -> dict:
     """Recompute the tenant's suggested duplicate pairs. Idempotent: pairs are upserted (reviewed
     ones keep their status), pending pairs that no longer qualify are removed. Returns counts."""
-    from tenants.services import audit_record
-
     actor = actor or Actor.system("duplicates")
     started = timezone.now()
     scored = suggested = 0
@@ -154,7 +154,7 @@ def duplicates_recompute(*, actor: Actor | None = None) -> dict:
         # One recompute per tenant at a time; a second waits and then finds the work done.
         lock.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"customers.duplicates:{connection.schema_name}"])
     with connection.chunked_cursor() as cursor:
-        cursor.execute(BLOCKING_SQL, {"max_block": MAX_BLOCK})
+        cursor.execute(BLOCKING_SQL, {"max_block": MAX_BLOCK, "merged": Customer.Status.MERGED})
         while True:
             pairs = cursor.fetchmany(CHUNK)
             if not pairs:
@@ -174,7 +174,7 @@ def duplicates_recompute(*, actor: Actor | None = None) -> dict:
     removed, _ = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.PENDING,
                                                    updated_at__lt=started).delete()
     result = {"pairs_scored": scored, "suggested": suggested, "stale_removed": removed}
-    audit_record(actor=actor, action="duplicates.recompute", resource_type="duplicate_candidate",
+    audit_record(actor=actor, action=AuditAction.DUPLICATES_RECOMPUTE, resource_type="duplicate_candidate",
                  tenant=connection.tenant, changes=result)
     return result
 
@@ -183,27 +183,17 @@ def duplicates_recompute(*, actor: Actor | None = None) -> dict:
 def duplicate_dismiss(*, candidate_id, actor: Actor) -> DuplicateCandidate:
     """Mark a suggested pair as not a duplicate; recomputes keep it dismissed. Dismissing a
     dismissed pair changes nothing; a merged pair cannot be dismissed (409 ``duplicate_merged``)."""
-    from tenants.services import audit_record
-
-    candidate = (DuplicateCandidate.objects.select_for_update().filter(pk=candidate_id).first()
-                 if str(candidate_id).isdigit() else None)
-    if candidate is None:
-        raise NotFound("Duplicate suggestion not found.")
+    candidate = get_or_not_found(DuplicateCandidate, candidate_id, "Duplicate suggestion not found.", lock=True)
     if candidate.status == DuplicateCandidate.Status.DISMISSED:
         return candidate
     if candidate.status == DuplicateCandidate.Status.MERGED:
-        raise Conflict("These customers were merged; undo the merge instead.", code="duplicate_merged")
+        raise Conflict("These customers were merged; undo the merge instead.", code=ErrorCode.DUPLICATE_MERGED)
     candidate.status = DuplicateCandidate.Status.DISMISSED
     candidate.reviewed_by = actor.label[:255]
     candidate.reviewed_at = timezone.now()
     candidate.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
-    audit_record(actor=actor, action="duplicate.dismiss", resource_type="duplicate_candidate",
+    audit_record(actor=actor, action=AuditAction.DUPLICATE_DISMISS, resource_type="duplicate_candidate",
                  resource_id=candidate.pk, tenant=connection.tenant,
                  changes={"customer_a": candidate.customer_a_id, "customer_b": candidate.customer_b_id})
     return candidate
 
-
-def duplicate_pairs_for(*, customer_id: int):
-    """Pending suggestions naming this customer, best first (for the Customer 360 and admin)."""
-    return DuplicateCandidate.objects.filter(Q(customer_a_id=customer_id) | Q(customer_b_id=customer_id),
-                                             status=DuplicateCandidate.Status.PENDING).order_by("-score", "id")

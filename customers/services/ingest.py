@@ -14,15 +14,14 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from cdp import registry as cdp_registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError
-from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order
+from customers.codes import AuditAction, ErrorCode
+from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order, OrderItem, Product
 from customers.registry import publish_on_commit
-from customers.services.profile import (
-    address_from_order,
-    customer_aggregates_refresh,
-    customer_profile_apply,
-    source_priorities,
-)
+from customers.services.locks import ingest_lock_shared
+from customers.services.profile import address_from_order, customer_profile_apply, source_priorities
+from customers.services.sales import customer_aggregates_refresh
 from customers.services.validation import CleanOrder, order_record_clean
+from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,8 @@ ORDER_FIELDS = ("order_date", "status", "currency", "total_amount", "subtotal", 
                 "utm_medium", "utm_campaign")
 
 CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+CUSTOMERS, IDENTITIES, ORDERS = Customer._meta.db_table, CustomerIdentity._meta.db_table, Order._meta.db_table
+PRODUCTS, ORDER_ITEMS = Product._meta.db_table, OrderItem._meta.db_table
 
 
 @dataclass
@@ -73,11 +74,6 @@ def _without_nul(value):
     return value
 
 
-def ingest_lock_key() -> str:
-    """Per-tenant advisory lock: record batches hold it shared, the bulk loader exclusively."""
-    return f"customers.ingest:{connection.schema_name}"
-
-
 def _new_customer_count(cleaned: list[CleanOrder]) -> int:
     """How many customers the batch would create (for the plan quota), without writing."""
     ext = {(c.source, c.customer_external_id) for c in cleaned if c.customer_external_id}
@@ -94,19 +90,25 @@ def _new_customer_count(cleaned: list[CleanOrder]) -> int:
     if docs:
         known_docs = set(Customer.objects.filter(document_number__in=[n for _, n in docs])
                          .values_list("document_type", "document_number")) & docs
+    def known(c: CleanOrder) -> bool:
+        """The record names a customer we have (by identity, email or document)."""
+        return bool((c.customer_external_id and (c.source, c.customer_external_id) in known_ext)
+                    or c.profile.get("email") in known_emails
+                    or (c.profile.get("document_type"), c.profile.get("document_number")) in known_docs)
+
+    # New people: records sharing an identity, an email or a document are one person (each
+    # person is the set of its keys; a record joining two sets makes them one).
     persons: list[set] = []
     for c in cleaned:
+        if known(c):
+            continue
         keys = set()
         if c.customer_external_id:
-            keys.add(("x", c.source, c.customer_external_id))
+            keys.add(("identity", c.source, c.customer_external_id))
         if c.profile.get("email"):
-            keys.add(("e", c.profile["email"]))
+            keys.add(("email", c.profile["email"]))
         if c.profile.get("document_number"):
-            keys.add(("d", c.profile["document_type"], c.profile["document_number"]))
-        if (("x", c.source, c.customer_external_id) in keys and (c.source, c.customer_external_id) in known_ext) or \
-                c.profile.get("email") in known_emails or \
-                (c.profile.get("document_type"), c.profile.get("document_number")) in known_docs:
-            continue
+            keys.add(("document", c.profile["document_type"], c.profile["document_number"]))
         merged = [p for p in persons if p & keys]
         for p in merged:
             persons.remove(p)
@@ -132,13 +134,13 @@ def customer_resolve(*, clean: CleanOrder, actor: Actor, priorities: dict[str, i
     # The three lookups in resolution order, in one round trip (this runs for every record), and
     # the erased person this order already belongs to, if any.
     with connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(f"""
             SELECT i.customer_id, coalesce(i.customer_id,
-                     (SELECT id FROM customers_customer WHERE email = %s),
-                     (SELECT id FROM customers_customer WHERE document_type = %s AND document_number = %s)),
-                   (SELECT o.customer_id FROM customers_order o JOIN customers_customer c ON c.id = o.customer_id
+                     (SELECT id FROM {CUSTOMERS} WHERE email = %s),
+                     (SELECT id FROM {CUSTOMERS} WHERE document_type = %s AND document_number = %s)),
+                   (SELECT o.customer_id FROM {ORDERS} o JOIN {CUSTOMERS} c ON c.id = o.customer_id
                      WHERE o.source = %s AND o.external_order_id = %s AND c.is_pseudonymized)
-              FROM (SELECT (SELECT customer_id FROM customers_customeridentity
+              FROM (SELECT (SELECT customer_id FROM {IDENTITIES}
                              WHERE source = %s AND external_id = %s) AS customer_id) i""",
                        [clean.profile.get("email"), clean.profile.get("document_type"),
                         clean.profile.get("document_number"), clean.source, clean.external_order_id, clean.source,
@@ -168,8 +170,8 @@ def customer_resolve(*, clean: CleanOrder, actor: Actor, priorities: dict[str, i
                 events.append(("customer.updated", {"customer_id": customer.pk, "fields": changed}))
     if clean.customer_external_id and by_identity is None:
         with connection.cursor() as cursor:
-            cursor.execute("""
-                INSERT INTO customers_customeridentity (customer_id, source, external_id, created_at, last_seen_at)
+            cursor.execute(f"""
+                INSERT INTO {IDENTITIES} (customer_id, source, external_id, created_at, last_seen_at)
                 VALUES (%s, %s, %s, now(), now())
                 ON CONFLICT (source, external_id) DO NOTHING RETURNING id""",
                            [customer.pk, clean.source, clean.customer_external_id])
@@ -192,17 +194,17 @@ def _items_write(order: Order, items: list[dict]) -> None:
     skus = {item["sku"]: item["name"] for item in items if item["sku"]}
     with connection.cursor() as cursor:
         if skus:
-            cursor.execute("""
-                INSERT INTO customers_product (sku, name, category, brand, currency, is_active, metadata,
-                                               created_at, updated_at)
-                SELECT sku, name, '', '', '', true, '{}', now(), now() FROM unnest(%s::text[], %s::text[]) AS p(sku, name)
+            cursor.execute(f"""
+                INSERT INTO {PRODUCTS} (sku, name, category, brand, currency, is_active, metadata,
+                                        created_at, updated_at)
+                SELECT sku, name, '', '', '', true, '{{}}', now(), now() FROM unnest(%s::text[], %s::text[]) AS p(sku, name)
                 ON CONFLICT (sku) DO NOTHING""", [list(skus), list(skus.values())])
-        cursor.execute("""
-            INSERT INTO customers_orderitem (order_id, product_id, sku, name, quantity, unit_price, total_price)
+        cursor.execute(f"""
+            INSERT INTO {ORDER_ITEMS} (order_id, product_id, sku, name, quantity, unit_price, total_price)
             SELECT %s, p.id, i.sku, i.name, i.quantity, i.unit_price, i.total_price
               FROM unnest(%s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[])
                    WITH ORDINALITY AS i(sku, name, quantity, unit_price, total_price, n)
-              LEFT JOIN customers_product p ON p.sku = i.sku AND i.sku <> ''
+              LEFT JOIN {PRODUCTS} p ON p.sku = i.sku AND i.sku <> ''
              ORDER BY i.n""",
                        [order.pk, *([item[key] for item in items]
                                     for key in ("sku", "name", "quantity", "unit_price", "total_price"))])
@@ -289,7 +291,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     if not isinstance(records, list):
         raise ApplicationError("`orders` must be a list.", fields={"orders": ["Must be a list."]})
     if len(records) > MAX_BATCH:
-        raise ApplicationError(f"At most {MAX_BATCH} orders per batch.", code="batch_too_large",
+        raise ApplicationError(f"At most {MAX_BATCH} orders per batch.", code=ErrorCode.BATCH_TOO_LARGE,
                                fields={"orders": [f"At most {MAX_BATCH} orders per batch; got {len(records)}."]})
     currency = tenant.setting("currency")
     tz_name = tenant.setting("timezone")
@@ -315,7 +317,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     with transaction.atomic():
         if valid:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [ingest_lock_key()])
+                ingest_lock_shared(cursor)
             adding = _new_customer_count([clean for _, clean in valid])
             if adding:
                 cdp_registry.quota_check("customers", tenant=tenant, adding=adding)
@@ -331,9 +333,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
             customer_aggregates_refresh(customer_ids=touched)
         result = IngestResult(results=results)
         if valid:
-            from tenants.services import audit_record
-
-            audit_record(actor=actor, action="orders.ingest", resource_type="order", tenant=tenant,
+            audit_record(actor=actor, action=AuditAction.ORDERS_INGEST, resource_type="order", tenant=tenant,
                          changes={key: result.count(key) for key in (CREATED, UPDATED, UNCHANGED, REJECTED)})
         publish_on_commit(events)
     return result

@@ -9,13 +9,15 @@ Promises kept by every function here:
 - Credits (earn, bonus, positive adjust) carry ``remaining``; debits (redeem, negative adjust)
   spend the soonest-expiring credits first (FIFO by ``expires_at``, never-expiring last).
 - Points follow the order's life under the tenant's counted-sale rule
-  (``customers.selectors_sales.counted_statuses``, the rule every figure uses): an order earns
+  (``customers.selectors.sales.counted_statuses``, the rule every figure uses): an order earns
   when it becomes a sale (paid, invoiced or completed by default; whatever the source), once (the
   ``uniq_loyalty_earn_per_order`` constraint backs it). When an earning order stops being a sale
   (cancelled, refunded, back to pending), what is left of its points (not yet spent or expired)
   is taken back with an ``adjust`` entry; points already spent are not clawed back, since the
   balance may never go below zero. A reversed order that becomes a sale again does not earn a
   second time.
+- A merge of two customers moves the merged one's account or ledger to the survivor
+  (``loyalty_accounts_merge``), and its undo puts them back (``loyalty_accounts_merge_undo``).
 """
 
 from __future__ import annotations
@@ -31,84 +33,54 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound
-from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order, Tier
-from customers.selectors_sales import counted_statuses
+from customers.codes import AuditAction, ErrorCode
+from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order, Tier
+from customers.selectors.loyalty import loyalty_defaults, loyalty_program_get, loyalty_tier_rules, tenant_currency
+from customers.selectors.sales import counted_statuses
+from customers.services.common import as_text, audit, customer_current, from_text
+from tenants.services import changes_between
 
-Txn = LoyaltyTransaction.Type
+EntryType = LoyaltyTransaction.Type
 logger = logging.getLogger(__name__)
 
 #: One entry never moves more than this (keeps sums far from the 32-bit column limit).
 MAX_POINTS_PER_ENTRY = 100_000_000
-
-#: Rough units of each currency per US dollar, only to derive sensible default rates and
-#: thresholds for a new program (staff edit them in the admin or the API). Unknown: 1.
-CURRENCY_SCALE = {"USD": 1, "EUR": 1, "ARS": 1000, "BRL": 5, "MXN": 20, "CLP": 1000, "COP": 4000, "PEN": 4,
-                  "UYU": 40, "PYG": 7500, "BOB": 7, "GTQ": 8, "CRC": 500, "DOP": 60}
-#: Default tiers in US-dollar-equivalent yearly spend (or points, one point per dollar-equivalent)
-#: and their earning multipliers.
-DEFAULT_TIERS = (
-    (Tier.BRONZE, 0, 0, Decimal("1.00")),
-    (Tier.SILVER, 1, 500, Decimal("1.25")),
-    (Tier.GOLD, 2, 2000, Decimal("1.50")),
-    (Tier.PLATINUM, 3, 5000, Decimal("2.00")),
-)
 REVERSAL = "order_reversal"
+#: Loyalty counters that add up when two customers' accounts are merged.
+MERGED_COUNTERS = ("lifetime_points", "points_redeemed", "points_expired", "rolling_points", "rolling_spend")
+TIER_RANK = {tier: rank for rank, tier in enumerate(Tier.values)}
 
 
 class InsufficientPoints(Conflict):
-    code = "insufficient_points"
+    code = ErrorCode.POINTS_INSUFFICIENT
 
 
 class LoyaltyError(ApplicationError):
-    code = "invalid_loyalty_operation"
-
-
-def _tenant():
-    tenant = getattr(connection, "tenant", None)
-    return tenant if tenant is not None and getattr(tenant, "schema_name", "public") != "public" else None
+    code = ErrorCode.LOYALTY_OPERATION_INVALID
 
 
 def _audit(*, actor: Actor, action: str, resource_id, changes: dict) -> None:
-    from tenants.services import audit_record
-
-    audit_record(actor=actor, action=action, resource_type="loyalty_account", resource_id=resource_id,
-                 tenant=_tenant(), changes=changes)
+    audit(actor=actor, action=action, resource_type="loyalty_account", resource_id=resource_id, changes=changes)
 
 
 # --- program and tier rules ---------------------------------------------------------------
 
-def loyalty_program_get() -> LoyaltyProgram:
-    """The tenant's program, created with defaults (and the default tier rules) on first use.
-
-    Defaults follow the tenant's currency: about one point per US dollar spent, and silver, gold
-    and platinum at about 500, 2,000 and 5,000 dollars of rolling yearly spend."""
-    program = LoyaltyProgram.objects.order_by("id").first()
-    if program is not None:
-        return program
+def loyalty_defaults_create(*, currency: str | None = None) -> LoyaltyProgram:
+    """The tenant's program and its four tier rules with their defaults for ``currency`` (default:
+    the tenant's; see ``customers.selectors.loyalty.loyalty_defaults``), unless they exist. Run
+    when a tenant is provisioned (``customers.receivers``); idempotent."""
     with transaction.atomic():
         # The program is a singleton without a unique key: serialize its creation per tenant.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                            [f"customers.loyalty:{connection.schema_name}"])
         program = LoyaltyProgram.objects.order_by("id").first()
+        program_default, rules = loyalty_defaults(currency=currency or tenant_currency())
         if program is None:
-            tenant = _tenant()
-            currency = (tenant.setting("currency") if tenant is not None else "USD") or "USD"
-            scale = Decimal(CURRENCY_SCALE.get(currency.upper(), 1))
-            rate = max((Decimal(1) / scale).quantize(Decimal("0.0001"), rounding=ROUND_DOWN), Decimal("0.0001"))
-            program = LoyaltyProgram.objects.create(points_per_currency_unit=rate)
-            LoyaltyTierRule.objects.bulk_create(
-                [LoyaltyTierRule(tier=tier, rank=rank, min_spend=Decimal(usd) * scale, min_points=usd,
-                                 multiplier=multiplier) for tier, rank, usd, multiplier in DEFAULT_TIERS],
-                ignore_conflicts=True,
-            )
+            program = program_default
+            program.save()
+        LoyaltyTierRule.objects.bulk_create(rules, ignore_conflicts=True)
     return program
-
-
-def loyalty_tier_rules() -> list[LoyaltyTierRule]:
-    """The tier rules, bronze first (the defaults are created on first use)."""
-    loyalty_program_get()
-    return list(LoyaltyTierRule.objects.order_by("rank"))
 
 
 PROGRAM_FIELDS = ("name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
@@ -119,7 +91,7 @@ PROGRAM_FIELDS = ("name", "is_active", "points_per_currency_unit", "points_valid
 def loyalty_program_update(*, actor: Actor, values: dict) -> LoyaltyProgram:
     """Change the program's settings (only the keys of PROGRAM_FIELDS given in ``values``). New
     settings apply to future earnings; tiers follow at the next recomputation."""
-    program = LoyaltyProgram.objects.select_for_update().get(pk=loyalty_program_get().pk)
+    program = LoyaltyProgram.objects.select_for_update().get(pk=loyalty_defaults_create().pk)
     unknown = set(values) - set(PROGRAM_FIELDS)
     if unknown:
         raise LoyaltyError(f"Unknown program settings: {', '.join(sorted(unknown))}.")
@@ -131,8 +103,8 @@ def loyalty_program_update(*, actor: Actor, values: dict) -> LoyaltyProgram:
                            fields={"points_per_currency_unit": ["Must be ≥ 0."]})
     program.full_clean()
     program.save()
-    _audit(actor=actor, action="loyalty.program.update", resource_id=program.pk,
-           changes={key: [str(before[key]), str(getattr(program, key))] for key in values})
+    _audit(actor=actor, action=AuditAction.LOYALTY_PROGRAM_UPDATE, resource_id=program.pk,
+           changes=changes_between(before, {key: getattr(program, key) for key in values}))
     return program
 
 
@@ -142,13 +114,12 @@ def loyalty_tier_rule_update(*, tier: str, actor: Actor, min_spend: Decimal | No
                              benefits: dict | None = None) -> LoyaltyTierRule:
     """Edit one tier's thresholds, multiplier or benefits. Thresholds must not decrease from
     bronze to platinum, and bronze stays at zero (everyone has a tier)."""
-    loyalty_program_get()
+    loyalty_defaults_create()
     rules = {rule.tier: rule for rule in LoyaltyTierRule.objects.select_for_update().order_by("rank")}
     rule = rules.get(tier)
     if rule is None:
         raise NotFound("Tier not found.")
-    before = {"min_spend": str(rule.min_spend), "min_points": rule.min_points, "multiplier": str(rule.multiplier),
-              "benefits": rule.benefits}
+    before = _tier_rule_values(rule)
     if min_spend is not None:
         rule.min_spend = min_spend
     if min_points is not None:
@@ -160,20 +131,25 @@ def loyalty_tier_rule_update(*, tier: str, actor: Actor, min_spend: Decimal | No
     if benefits is not None:
         rule.benefits = benefits
     if rule.tier == Tier.BRONZE and (rule.min_spend != 0 or rule.min_points != 0):
-        raise LoyaltyError("Bronze is the entry tier; its thresholds stay at zero.", code="tier_thresholds_invalid",
+        raise LoyaltyError("Bronze is the entry tier; its thresholds stay at zero.",
+                           code=ErrorCode.TIER_THRESHOLDS_INVALID,
                            fields={"min_spend": ["Bronze starts at 0."]})
     ordered = sorted(rules.values(), key=lambda r: r.rank)
     for lower, higher in zip(ordered, ordered[1:]):
         if higher.min_spend < lower.min_spend or higher.min_points < lower.min_points:
             raise LoyaltyError(f"{higher.get_tier_display()} cannot need less than {lower.get_tier_display()}.",
-                               code="tier_thresholds_invalid",
+                               code=ErrorCode.TIER_THRESHOLDS_INVALID,
                                fields={"min_spend": ["Thresholds must not decrease from bronze to platinum."]})
     rule.full_clean()
     rule.save()
-    _audit(actor=actor, action="loyalty.tier.update", resource_id=rule.tier,
-           changes={"before": before, "after": {"min_spend": str(rule.min_spend), "min_points": rule.min_points,
-                                                 "multiplier": str(rule.multiplier), "benefits": rule.benefits}})
+    _audit(actor=actor, action=AuditAction.LOYALTY_TIER_UPDATE, resource_id=rule.tier,
+           changes=changes_between(before, _tier_rule_values(rule)))
     return rule
+
+
+def _tier_rule_values(rule: LoyaltyTierRule) -> dict:
+    return {"min_spend": str(rule.min_spend), "min_points": rule.min_points, "multiplier": str(rule.multiplier),
+            "benefits": rule.benefits}
 
 
 def loyalty_tier_for(*, rules: list[LoyaltyTierRule], basis: str, spend: Decimal, points: int) -> str:
@@ -253,7 +229,7 @@ def _expire_due(account: LoyaltyAccount, *, now: datetime.datetime) -> int:
     if not total:
         return 0
     LoyaltyTransaction.objects.create(
-        account=account, type=Txn.EXPIRE, points=-total, remaining=0, description="Points expired",
+        account=account, type=EntryType.EXPIRE, points=-total, remaining=0, description="Points expired",
         metadata={"expired_from": [{"id": lot.pk, "points": lot.remaining} for lot in lots]}, created_by="system")
     for lot in lots:
         lot.remaining = 0
@@ -275,7 +251,7 @@ def _rolling(*, account: LoyaltyAccount, program: LoyaltyProgram, now: datetime.
 
 def _rolling_points_q() -> Q:
     # Points earned in the window: earnings and bonuses, less the reversals of orders no longer sales.
-    return Q(type__in=[Txn.EARN, Txn.BONUS]) | Q(type=Txn.ADJUST, metadata__kind=REVERSAL)
+    return Q(type__in=[EntryType.EARN, EntryType.BONUS]) | Q(type=EntryType.ADJUST, metadata__kind=REVERSAL)
 
 
 def _tier_apply(account: LoyaltyAccount, *, program: LoyaltyProgram, rules: list[LoyaltyTierRule],
@@ -300,15 +276,6 @@ def _save(account: LoyaltyAccount) -> None:
     account.save(update_fields=ACCOUNT_FIELDS)
 
 
-def _customer(customer_id) -> Customer:
-    customer = Customer.objects.filter(pk=customer_id).first() if str(customer_id).isdigit() else None
-    if customer is None:
-        raise NotFound("Customer not found.")
-    if customer.status == Customer.Status.MERGED:
-        raise Conflict(f"This customer was merged into customer {customer.merged_into_id}.", code="customer_merged")
-    return customer
-
-
 def _check_points(points) -> int:
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise LoyaltyError("Points must be a whole number greater than zero.", fields={"points": ["Must be > 0."]})
@@ -321,7 +288,7 @@ def _check_points(points) -> int:
 def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise LoyaltyError("A reason is required.", code="reason_required", fields={"reason": ["Required."]})
+        raise LoyaltyError("A reason is required.", code=ErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]})
     return reason
 
 
@@ -358,13 +325,13 @@ def loyalty_orders_sync(*, order_ids, now: datetime.datetime | None = None) -> i
 
 def _order_earn(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction | None:
     program = loyalty_program_get()
-    if not program.is_active or LoyaltyTransaction.objects.filter(order=order, type=Txn.EARN).exists():
+    if not program.is_active or LoyaltyTransaction.objects.filter(order=order, type=EntryType.EARN).exists():
         return None
     expires_at = _expires_at(program, order.order_date)
     if expires_at is not None and expires_at <= now:
         return None
     account = _account_locked(customer_id=order.customer_id)
-    rules = list(LoyaltyTierRule.objects.order_by("rank"))
+    rules = loyalty_tier_rules()
     multiplier = next((rule.multiplier for rule in rules if rule.tier == account.tier), Decimal(1))
     points = int((order.total_amount * program.points_per_currency_unit * multiplier).to_integral_value(ROUND_DOWN))
     points = min(points, MAX_POINTS_PER_ENTRY)
@@ -372,7 +339,7 @@ def _order_earn(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction |
         return None
     try:
         with transaction.atomic():
-            entry = _credit(account, type=Txn.EARN, points=points, expires_at=expires_at, actor_label="system",
+            entry = _credit(account, type=EntryType.EARN, points=points, expires_at=expires_at, actor_label="system",
                             order=order, reference=f"{order.source}:{order.external_order_id}",
                             description=f"Points for order {order.order_number or order.external_order_id}",
                             metadata={"rate": str(program.points_per_currency_unit), "multiplier": str(multiplier),
@@ -386,7 +353,7 @@ def _order_earn(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction |
 
 
 def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction | None:
-    earn = LoyaltyTransaction.objects.filter(order=order, type=Txn.EARN).select_related("account").first()
+    earn = LoyaltyTransaction.objects.filter(order=order, type=EntryType.EARN).select_related("account").first()
     if earn is None or earn.metadata.get("reversed"):
         return None
     account = _account_locked(customer_id=earn.account.customer_id)
@@ -399,7 +366,7 @@ def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransactio
     entry = None
     if amount:
         entry = LoyaltyTransaction.objects.create(
-            account=account, type=Txn.ADJUST, points=-amount, remaining=0, order=order,
+            account=account, type=EntryType.ADJUST, points=-amount, remaining=0, order=order,
             reference=earn.reference, description=f"Order {order.status}, no longer a sale: earned points taken back",
             metadata={"kind": REVERSAL, "earn_id": earn.pk, "spent_before": earn.points - amount},
             created_by="system")
@@ -409,7 +376,7 @@ def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransactio
     earn.metadata = {**earn.metadata, "reversed": True, "reversed_points": amount}
     earn.save(update_fields=["remaining", "metadata"])
     program = loyalty_program_get()
-    _tier_apply(account, program=program, rules=list(LoyaltyTierRule.objects.order_by("rank")), now=now)
+    _tier_apply(account, program=program, rules=loyalty_tier_rules(), now=now)
     _save(account)
     return entry
 
@@ -443,7 +410,7 @@ def _orders_out_of_line(orders, *, counted: tuple[str, ...], program: LoyaltyPro
                         now: datetime.datetime) -> list[int]:
     """Ids of ``orders`` whose points disagree with their status: sales without an earn entry
     (only those whose points would not be expired yet), non-sales whose earn is not given back."""
-    earned = LoyaltyTransaction.objects.filter(order=OuterRef("pk"), type=Txn.EARN)
+    earned = LoyaltyTransaction.objects.filter(order=OuterRef("pk"), type=EntryType.EARN)
     missing = orders.filter(status__in=counted).exclude(Exists(earned))
     if program.points_validity_days:
         missing = missing.filter(order_date__gt=now - datetime.timedelta(days=program.points_validity_days))
@@ -478,16 +445,16 @@ def loyalty_points_redeem(*, customer_id: int, points: int, actor: Actor, descri
     """Spend ``points`` of the customer's balance, soonest-expiring first. Raises
     InsufficientPoints (409 ``insufficient_points``) rather than go below zero, writing nothing;
     points past their expiry are expired first, so they cannot be spent."""
-    customer = _customer(customer_id)
+    customer = customer_current(customer_id)
     _check_points(points)
     account = _account_locked(customer_id=customer.pk)
     now = timezone.now()
     _expire_due(account, now=now)
-    entry = _debit(account, type=Txn.REDEEM, points=points, actor_label=actor.label, reference=reference,
+    entry = _debit(account, type=EntryType.REDEEM, points=points, actor_label=actor.label, reference=reference,
                    description=description or "Redemption")
     account.points_redeemed += points
     _save(account)
-    _audit(actor=actor, action="loyalty.redeem", resource_id=account.pk,
+    _audit(actor=actor, action=AuditAction.LOYALTY_REDEEM, resource_id=account.pk,
            changes={"customer_id": customer.pk, "points": -points, "balance": account.points_balance,
                     "reference": reference})
     return entry
@@ -498,7 +465,7 @@ def loyalty_points_adjust(*, customer_id: int, points: int, reason: str, actor: 
                           reference: str = "") -> LoyaltyTransaction:
     """A staff correction with a reason: positive points are a new credit (expiring like earned
     points), negative ones are spent like a redemption and may not take the balance below zero."""
-    customer = _customer(customer_id)
+    customer = customer_current(customer_id)
     reason = _check_reason(reason)
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise LoyaltyError("Points must be a non-zero whole number.", fields={"points": ["Must not be 0."]})
@@ -507,13 +474,13 @@ def loyalty_points_adjust(*, customer_id: int, points: int, reason: str, actor: 
     now = timezone.now()
     _expire_due(account, now=now)
     if points > 0:
-        entry = _credit(account, type=Txn.ADJUST, points=points, expires_at=_expires_at(loyalty_program_get(), now),
+        entry = _credit(account, type=EntryType.ADJUST, points=points, expires_at=_expires_at(loyalty_program_get(), now),
                         actor_label=actor.label, reference=reference, description=reason)
     else:
-        entry = _debit(account, type=Txn.ADJUST, points=-points, actor_label=actor.label, reference=reference,
+        entry = _debit(account, type=EntryType.ADJUST, points=-points, actor_label=actor.label, reference=reference,
                        description=reason)
     _save(account)
-    _audit(actor=actor, action="loyalty.adjust", resource_id=account.pk,
+    _audit(actor=actor, action=AuditAction.LOYALTY_ADJUST, resource_id=account.pk,
            changes={"customer_id": customer.pk, "points": points, "reason": reason,
                     "balance": account.points_balance})
     return entry
@@ -524,7 +491,7 @@ def loyalty_points_bonus(*, customer_id: int, points: int, reason: str, actor: A
                          validity_days: int | None = None) -> LoyaltyTransaction:
     """Give bonus points with a reason (campaign, birthday, service recovery). They count toward
     lifetime and rolling points and expire after ``validity_days`` (default: the program's)."""
-    customer = _customer(customer_id)
+    customer = customer_current(customer_id)
     reason = _check_reason(reason)
     _check_points(points)
     program = loyalty_program_get()
@@ -535,12 +502,12 @@ def loyalty_points_bonus(*, customer_id: int, points: int, reason: str, actor: A
         expires_at = _expires_at(program, now)
     else:  # 0: never expires
         expires_at = now + datetime.timedelta(days=validity_days) if validity_days else None
-    entry = _credit(account, type=Txn.BONUS, points=points, expires_at=expires_at, actor_label=actor.label,
+    entry = _credit(account, type=EntryType.BONUS, points=points, expires_at=expires_at, actor_label=actor.label,
                     reference=reference, description=reason)
     account.lifetime_points += points
-    _tier_apply(account, program=program, rules=list(LoyaltyTierRule.objects.order_by("rank")), now=now)
+    _tier_apply(account, program=program, rules=loyalty_tier_rules(), now=now)
     _save(account)
-    _audit(actor=actor, action="loyalty.bonus", resource_id=account.pk,
+    _audit(actor=actor, action=AuditAction.LOYALTY_BONUS, resource_id=account.pk,
            changes={"customer_id": customer.pk, "points": points, "reason": reason,
                     "balance": account.points_balance})
     return entry
@@ -570,7 +537,7 @@ def loyalty_tiers_recompute(*, now: datetime.datetime | None = None, chunk: int 
     ``tier_basis`` over ``tier_window_days``): tiers go up and down. Returns how many changed."""
     now = now or timezone.now()
     program = loyalty_program_get()
-    rules = list(LoyaltyTierRule.objects.order_by("rank"))
+    rules = loyalty_tier_rules()
     start = now - datetime.timedelta(days=program.tier_window_days)
     spend = (Order.objects.filter(customer_id=OuterRef("customer_id"), order_date__gte=start,
                                   status__in=counted_statuses()).order_by().values("customer_id")
@@ -599,3 +566,78 @@ def loyalty_tiers_recompute(*, now: datetime.datetime | None = None, chunk: int 
         LoyaltyAccount.objects.bulk_update(batch, ["tier", "tier_since", "tier_evaluated_at", "rolling_spend",
                                                    "rolling_points"])
     return changed
+
+
+# --- merges of two customers (called by customers.services.merge, inside its transaction) --------
+
+def _account_counters(account: LoyaltyAccount) -> dict:
+    return {"points_balance": account.points_balance, "tier": account.tier, "tier_since": as_text(account.tier_since),
+            **{key: str(getattr(account, key)) for key in MERGED_COUNTERS}}
+
+
+def _ledger_sum(account_id: int) -> int:
+    return LoyaltyTransaction.objects.filter(account_id=account_id).aggregate(s=Sum("points"))["s"] or 0
+
+
+def loyalty_accounts_merge(*, survivor_id: int, merged_id: int) -> dict | None:
+    """Give the survivor the merged customer's points: its account when the survivor has none;
+    otherwise its ledger, the survivor's counters becoming the sums (the balance the ledger's sum)
+    and its tier the higher of the two, the merged account left at zero. Returns what
+    ``loyalty_accounts_merge_undo`` needs (None: the merged customer had no account)."""
+    source = LoyaltyAccount.objects.select_for_update().filter(customer_id=merged_id).first()
+    if source is None:
+        return None
+    target = LoyaltyAccount.objects.select_for_update().filter(customer_id=survivor_id).first()
+    if target is None:
+        LoyaltyAccount.objects.filter(pk=source.pk).update(customer_id=survivor_id)
+        return {"mode": "account", "account_id": source.pk}
+    entries = list(LoyaltyTransaction.objects.filter(account=source).values_list("pk", "remaining"))
+    snapshot = {"mode": "ledger", "from_account_id": source.pk, "to_account_id": target.pk,
+                "transactions": {str(pk): remaining for pk, remaining in entries},
+                "from_before": _account_counters(source), "to_before": _account_counters(target)}
+    LoyaltyTransaction.objects.filter(pk__in=[pk for pk, _ in entries]).update(account=target)
+    updates = {key: getattr(target, key) + getattr(source, key) for key in MERGED_COUNTERS}
+    if TIER_RANK.get(source.tier, 0) > TIER_RANK.get(target.tier, 0):
+        updates.update(tier=source.tier, tier_since=source.tier_since)
+    LoyaltyAccount.objects.filter(pk=target.pk).update(points_balance=_ledger_sum(target.pk),
+                                                       updated_at=timezone.now(), **updates)
+    LoyaltyAccount.objects.filter(pk=source.pk).update(points_balance=0, updated_at=timezone.now(),
+                                                       **{key: 0 for key in MERGED_COUNTERS})
+    return snapshot
+
+
+def loyalty_accounts_merge_undo(*, snapshot: dict | None, merged_id: int) -> None:
+    """Put back what ``loyalty_accounts_merge`` moved (``snapshot`` is what it returned). Refused
+    (409 ``merge_undo_diverged``) when points that came with the merge were spent or expired since:
+    the two ledgers can no longer be separated exactly."""
+    if not snapshot:
+        return
+    if snapshot["mode"] == "account":
+        LoyaltyAccount.objects.filter(pk=snapshot["account_id"]).update(customer_id=merged_id,
+                                                                        updated_at=timezone.now())
+        return
+    source_id, target_id = snapshot["from_account_id"], snapshot["to_account_id"]
+    moved = {int(pk): remaining for pk, remaining in snapshot["transactions"].items()}
+    current = dict(LoyaltyTransaction.objects.filter(pk__in=moved).values_list("pk", "remaining"))
+    if any(current.get(pk, remaining) != remaining for pk, remaining in moved.items()):
+        raise Conflict("Points moved by this merge were spent or expired since; the loyalty ledgers can no "
+                       "longer be separated exactly.", code=ErrorCode.MERGE_UNDO_DIVERGED)
+    LoyaltyTransaction.objects.filter(pk__in=moved).update(account_id=source_id)
+    before_from, before_to = snapshot["from_before"], snapshot["to_before"]
+    target = LoyaltyAccount.objects.select_for_update().get(pk=target_id)
+    balance = _ledger_sum(target_id)
+    if balance < 0:
+        raise Conflict("The survivor has spent points that came with this merge.",
+                       code=ErrorCode.MERGE_UNDO_DIVERGED)
+
+    def counter(key, text):  # a counter as the snapshot kept it (text), in the column's type
+        return type(getattr(target, key))(text)
+
+    LoyaltyAccount.objects.filter(pk=target_id).update(
+        points_balance=balance, updated_at=timezone.now(), tier=before_to["tier"],
+        tier_since=from_text(LoyaltyAccount, "tier_since", before_to["tier_since"]),
+        **{key: getattr(target, key) - counter(key, before_from[key]) for key in MERGED_COUNTERS})
+    LoyaltyAccount.objects.filter(pk=source_id).update(
+        points_balance=_ledger_sum(source_id), tier=before_from["tier"], updated_at=timezone.now(),
+        tier_since=from_text(LoyaltyAccount, "tier_since", before_from["tier_since"]),
+        **{key: counter(key, before_from[key]) for key in MERGED_COUNTERS})

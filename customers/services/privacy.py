@@ -42,12 +42,15 @@ import re
 import secrets
 import uuid
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import Conflict, NotFound
+from cdp.ids import get_or_not_found
+from customers.codes import AuditAction
 from customers.models import (
     Address,
     CreditAccount,
@@ -64,7 +67,9 @@ from customers.models import (
     OrderItem,
 )
 from customers.registry import Erasure, erasure_handlers, publish_on_commit
+from customers.services.common import customer_refuse_if_merged
 from customers.services.normalize import CALLING_CODES
+from tenants.services import audit_record, audit_redact, user_sessions_messages_scrub
 
 PRIVACY_SOURCE = "privacy"
 
@@ -86,7 +91,7 @@ PROFILE_CLEARED = {
 #: Change-log fields whose old/new values are personal (profile fields and manual-only free text).
 PERSONAL_LOG_FIELDS = frozenset({"email", "phone", "document_type", "document_number", "first_name", "last_name",
                                  "birth_date", "city", "notes", "metadata", "tags"})
-ADDRESS_KEPT = ("address_type", "country", "state", "is_default", "is_active", "source")
+#: Address columns cleared (type, country, state, default and active flags, source stay).
 ADDRESS_CLEARED = {"recipient_name": "", "line1": "", "line2": "", "number": "", "neighborhood": "", "city": "",
                    "postal_code": "", "phone": ""}
 
@@ -274,9 +279,6 @@ def _admin_history_scrub(ids: list[int], address_ids: list[int], tokens: _Tokens
     customers and their addresses keep the action and time but show ``<model> <id>``; any other
     entry naming the person (full name, email, document...) loses that too. Returns how many
     changed."""
-    from django.contrib.admin.models import LogEntry
-    from django.contrib.contenttypes.models import ContentType
-
     types = ContentType.objects.get_for_models(Customer, Address)
     own = {(types[Customer].pk, str(pk)) for pk in ids} | {(types[Address].pk, str(pk)) for pk in address_ids}
     about = (Q(content_type=types[Customer], object_id__in=[str(pk) for pk in ids])
@@ -318,47 +320,29 @@ def _identity_token(key: bytes, source: str, external_id: str) -> str:
     return "pz-" + hmac.new(key, f"{source}\x00{external_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
-@transaction.atomic
-def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -> Customer:
-    """Irreversibly replace the person's data (see the module docstring for what is kept).
-
-    Idempotent: an already pseudonymized customer is returned unchanged, with no new writes.
-    Raises NotFound, or Conflict ``customer_merged`` for a customer merged into another one (the
-    person's profile is the survivor: pseudonymize that one, which covers this record too)."""
-    from tenants.services import audit_record
-
-    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound("Customer not found.")
-    if customer.is_pseudonymized:
-        return customer
-    if customer.status == Customer.Status.MERGED and customer.merged_into_id:
-        raise Conflict(f"This customer was merged into customer {customer.merged_into_id}; pseudonymize that one.",
-                       code="customer_merged")
-    ids = _family(customer)
-    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    tokens = _tokens_for(ids)
-    if reason:
-        reason = "" if tokens.match(reason) else reason
-    now = timezone.now()
-    address_ids = list(Address.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
-
-    # Profile (tags naming the person go; labels such as "vip" stay for segments).
+def _profiles_clear(ids: list[int], tokens: _Tokens, *, now) -> None:
+    """Profiles: personal values cleared; tags naming the person go ("vip" stays, for segments)."""
     for pk, tags in Customer.objects.filter(pk__in=ids).values_list("pk", "tags"):
         kept = [tag for tag in tags or [] if not tokens.match(tag)]
         if kept != (tags or []):
             Customer.objects.filter(pk=pk).update(tags=kept)
     Customer.objects.filter(pk__in=ids).update(**PROFILE_CLEARED, is_pseudonymized=True, pseudonymized_at=now,
                                                updated_at=now)
-    # Identities: a one-time key, never stored, makes the token unlinkable to the old id.
+
+
+def _identities_unlink(ids: list[int]) -> int:
+    """Identities keep their source; a one-time key, never stored, makes the token unlinkable to
+    the old id. Returns how many."""
     key = secrets.token_bytes(32)
     identities = list(CustomerIdentity.objects.filter(customer_id__in=ids))
     for identity in identities:
         identity.external_id = _identity_token(key, identity.source, identity.external_id)
     CustomerIdentity.objects.bulk_update(identities, ["external_id"])
-    # Addresses.
-    Address.objects.filter(pk__in=address_ids).update(**ADDRESS_CLEARED, updated_at=now)
-    # Orders: keep amounts and statuses; strip the payloads.
+    return len(identities)
+
+
+def _orders_scrub(ids: list[int], tokens: _Tokens) -> list[Order]:
+    """Orders keep amounts and statuses; their payloads lose the person. Returns the orders."""
     orders = list(Order.objects.filter(customer_id__in=ids).only("id", "source", "external_order_id", "raw",
                                                                   "shipping_address"))
     for order in orders:
@@ -367,7 +351,11 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
             order.shipping_address = {k: v for k, v in order.shipping_address.items()
                                       if k in ("country", "state", "type")}
     Order.objects.bulk_update(orders, ["raw", "shipping_address"], batch_size=500)
-    # Change log: personal values go; the facts (field, when, who, why) stay.
+    return orders
+
+
+def _change_log_scrub(ids: list[int], tokens: _Tokens) -> None:
+    """Personal values go; the facts (field, when, who, why) stay."""
     CustomerChangeLog.objects.filter(customer_id__in=ids, field__in=PERSONAL_LOG_FIELDS).update(
         old_value=None, new_value=None)
     logs = list(CustomerChangeLog.objects.filter(customer_id__in=ids).exclude(field__in=PERSONAL_LOG_FIELDS))
@@ -375,12 +363,16 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
         log.old_value, log.new_value = _text_scrub(log.old_value, tokens), _text_scrub(log.new_value, tokens)
         log.reason = _text_scrub(log.reason, tokens) or ""
     CustomerChangeLog.objects.bulk_update(logs, ["old_value", "new_value", "reason"], batch_size=500)
-    # Free text on loyalty and credit rows.
-    for txn in LoyaltyTransaction.objects.filter(account__customer_id__in=ids):
-        values = {"description": _text_scrub(txn.description, tokens) or "",
-                  "reference": _text_scrub(txn.reference, tokens) or "", "metadata": json_scrub(txn.metadata, tokens)}
-        if any(getattr(txn, k) != v for k, v in values.items()):
-            LoyaltyTransaction.objects.filter(pk=txn.pk).update(**values)
+
+
+def _ledgers_scrub(ids: list[int], tokens: _Tokens) -> None:
+    """Free text on loyalty and credit rows."""
+    for entry in LoyaltyTransaction.objects.filter(account__customer_id__in=ids):
+        values = {"description": _text_scrub(entry.description, tokens) or "",
+                  "reference": _text_scrub(entry.reference, tokens) or "",
+                  "metadata": json_scrub(entry.metadata, tokens)}
+        if any(getattr(entry, k) != v for k, v in values.items()):
+            LoyaltyTransaction.objects.filter(pk=entry.pk).update(**values)
     for account in CreditAccount.objects.filter(customer_id__in=ids):
         CreditAccount.objects.filter(pk=account.pk).update(
             approval_note=_text_scrub(account.approval_note, tokens) or "",
@@ -388,7 +380,11 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
         for payment in CreditPayment.objects.filter(account=account):
             CreditPayment.objects.filter(pk=payment.pk).update(note=_text_scrub(payment.note, tokens) or "",
                                                                reference=_text_scrub(payment.reference, tokens) or "")
-    # Merges: the undo snapshot's personal part goes, and with it the possibility to undo.
+
+
+def _merges_scrub(ids: list[int], tokens: _Tokens) -> None:
+    """Merges lose the personal part of their undo snapshot, and with it the possibility to undo;
+    duplicate suggestions about the person go."""
     for merge in CustomerMerge.objects.filter(Q(survivor_id__in=ids) | Q(merged_id__in=ids)):
         snapshot = dict(merge.snapshot or {})
         snapshot["personal"] = None
@@ -396,8 +392,45 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
         CustomerMerge.objects.filter(pk=merge.pk).update(snapshot=snapshot,
                                                          reason=_text_scrub(merge.reason, tokens) or "")
     DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).delete()
-    from tenants.services import audit_redact, user_sessions_messages_scrub
 
+
+def _erasure_for(ids: list[int], orders: list[Order], tokens: _Tokens) -> Erasure:
+    """The person as other apps' erasure handlers see them."""
+    strict = tokens.strict()
+    return Erasure(customer_ids=tuple(ids), order_ids=tuple(o.pk for o in orders),
+                   orders=tuple((o.source, o.external_order_id) for o in orders), terms=strict.terms,
+                   identifiers=tokens.identifiers, matches=tokens.match,
+                   scrub_json=lambda value, person=False, keep=(): json_scrub(
+                       value, tokens, person_context=person, keep=frozenset(keep)),
+                   scrub_text=lambda text: _text_scrub(text, tokens) or "")
+
+
+@transaction.atomic
+def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -> Customer:
+    """Irreversibly replace the person's data (see the module docstring for what is kept).
+
+    Idempotent: an already pseudonymized customer is returned unchanged, with no new writes.
+    Raises NotFound, or Conflict ``customer_merged`` for a customer merged into another one (the
+    person's profile is the survivor: pseudonymize that one, which covers this record too)."""
+    customer = get_or_not_found(Customer, customer_id, "Customer not found.", lock=True)
+    if customer.is_pseudonymized:
+        return customer
+    customer_refuse_if_merged(customer, instead="pseudonymize that one")
+    ids = _family(customer)
+    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    tokens = _tokens_for(ids)
+    if reason:
+        reason = "" if tokens.match(reason) else reason
+    now = timezone.now()
+    address_ids = list(Address.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
+
+    _profiles_clear(ids, tokens, now=now)
+    identities = _identities_unlink(ids)
+    Address.objects.filter(pk__in=address_ids).update(**ADDRESS_CLEARED, updated_at=now)
+    orders = _orders_scrub(ids, tokens)
+    _change_log_scrub(ids, tokens)
+    _ledgers_scrub(ids, tokens)
+    _merges_scrub(ids, tokens)
     strict = tokens.strict()  # for entries about other people that quote this one
     redacted = audit_redact(tenant=connection.tenant, resources={"customer": ids, "customer_address": address_ids},
                             subjects={"customer_id": ids},
@@ -405,14 +438,8 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
                             mentioning=strict.terms, scrub_mention=lambda changes: json_scrub(changes, strict))
     history = _admin_history_scrub(ids, address_ids, tokens)
     user_sessions_messages_scrub(tenant=connection.tenant, matches=tokens.match)
-    erasure = Erasure(customer_ids=tuple(ids), order_ids=tuple(o.pk for o in orders),
-                      orders=tuple((o.source, o.external_order_id) for o in orders), terms=strict.terms,
-                      identifiers=tokens.identifiers,
-                      matches=tokens.match,
-                      scrub_json=lambda value, person=False, keep=(): json_scrub(
-                          value, tokens, person_context=person, keep=frozenset(keep)),
-                      scrub_text=lambda text: _text_scrub(text, tokens) or "")
     # Other apps' copies of the person, in this transaction: one failing rolls the erasure back.
+    erasure = _erasure_for(ids, orders, tokens)
     elsewhere = {name: handler(erasure=erasure) for name, handler in erasure_handlers()}
 
     CustomerChangeLog.objects.bulk_create([
@@ -421,9 +448,9 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
                           reason=(f"data-subject erasure request{': ' + reason if reason else ''}")[:255])
         for pk in ids
     ])
-    audit_record(actor=actor, action="customer.pseudonymize", resource_type="customer", resource_id=customer.pk,
-                 tenant=connection.tenant,
-                 changes={"customer_ids": ids, "fields": sorted(PROFILE_CLEARED), "identities": len(identities),
+    audit_record(actor=actor, action=AuditAction.CUSTOMER_PSEUDONYMIZE, resource_type="customer",
+                 resource_id=customer.pk, tenant=connection.tenant,
+                 changes={"customer_ids": ids, "fields": sorted(PROFILE_CLEARED), "identities": identities,
                           "addresses": len(address_ids), "orders": len(orders), "audit_entries_redacted": redacted,
                           "admin_history_redacted": history, "elsewhere": elsewhere, "reason": reason})
     publish_on_commit([("customer.updated", {"customer_id": pk, "fields": sorted(PROFILE_CLEARED)}) for pk in ids])
@@ -486,11 +513,7 @@ def customer_export(*, customer_id, actor: Actor) -> dict:
     identities, addresses, orders with items, loyalty ledger, credit, change log and merges, plus
     the same for every customer merged into it (the same person). Writes one audit entry.
     Merge snapshots are internal undo data and are left out (their ids are in ``merges``)."""
-    from tenants.services import audit_record
-
-    customer = Customer.objects.filter(pk=customer_id).first() if str(customer_id).isdigit() else None
-    if customer is None:
-        raise NotFound("Customer not found.")
+    customer = get_or_not_found(Customer, customer_id, "Customer not found.")
     family = _family(customer)
     data = {
         "format": "cdp.data-subject-export/1",
@@ -500,6 +523,6 @@ def customer_export(*, customer_id, actor: Actor) -> dict:
         "merged_customers": [_customer_export_data(c) for c in Customer.objects.filter(pk__in=family[1:])
                              .order_by("pk")],
     }
-    audit_record(actor=actor, action="customer.export", resource_type="customer", resource_id=customer.pk,
+    audit_record(actor=actor, action=AuditAction.CUSTOMER_EXPORT, resource_type="customer", resource_id=customer.pk,
                  tenant=connection.tenant, changes={"customer_ids": family, "orders": len(data["orders"])})
     return data

@@ -1,16 +1,15 @@
 """Profile writes: the one conflict rule (who may overwrite what), manual edits, addresses and the
-exact order aggregates."""
+ranking of sources. (The exact order aggregates are ``customers.services.sales``'s.)"""
 
 from __future__ import annotations
 
-import datetime
-
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.ids import get_or_not_found, parse_id
+from customers.codes import AuditAction, ErrorCode
 from customers.models import (
     DEFAULT_SOURCE_PRIORITY,
     MANUAL_PRIORITY,
@@ -21,6 +20,7 @@ from customers.models import (
     SourcePriority,
 )
 from customers.registry import publish_on_commit
+from customers.services.common import as_text, empty
 from customers.services.normalize import (
     COUNTRY_MESSAGE,
     birth_date_parse,
@@ -36,6 +36,7 @@ from customers.services.normalize import (
     phone_normalize,
     text_clean,
 )
+from tenants.services import audit_record, changes_between
 
 #: Fields that a manual edit (PATCH, portal, admin) may change, besides the profile fields.
 MANUAL_ONLY_FIELDS = ("customer_type", "status", "marketing_consent", "tags", "metadata", "notes")
@@ -58,16 +59,13 @@ def source_may_overwrite(*, source: str, current_source: str, priorities: dict[s
     return priorities.get(source, DEFAULT_SOURCE_PRIORITY) > priorities.get(current_source, DEFAULT_SOURCE_PRIORITY)
 
 
-def _as_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def _empty(value) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+def _change(customer: Customer, key: str, value, *, source: str, actor: Actor, reason: str) -> CustomerChangeLog:
+    """Set ``customer.key`` to ``value`` (in memory) and return its change-log row (old → new)."""
+    log = CustomerChangeLog(customer=customer, field=key, old_value=as_text(getattr(customer, key)),
+                            new_value=as_text(value), source=source, changed_by=actor.label[:255],
+                            reason=reason[:255])
+    setattr(customer, key, value)
+    return log
 
 
 def customer_profile_apply(
@@ -91,51 +89,37 @@ def customer_profile_apply(
             taken = Customer.objects.filter(document_type=doc_type, document_number=number).exclude(pk=customer.pk)
             current_source = sources.get("document_number", customer.source)
             if not taken.exists() and (
-                _empty(customer.document_number)
+                empty(customer.document_number)
                 or source_may_overwrite(source=source, current_source=current_source, priorities=priorities)
             ):
                 for key, value in (("document_type", doc_type), ("document_number", number)):
                     old = getattr(customer, key)
                     if old != value:
-                        why = "filled empty value" if _empty(old) else f"{reason}; {source} outranks {current_source}"
-                        logs.append(CustomerChangeLog(customer=customer, field=key, old_value=_as_text(old),
-                                                      new_value=_as_text(value), source=source,
-                                                      changed_by=actor.label[:255], reason=why[:255]))
-                        setattr(customer, key, value)
+                        why = "filled empty value" if empty(old) else f"{reason}; {source} outranks {current_source}"
+                        logs.append(_change(customer, key, value, source=source, actor=actor, reason=why))
                         sources[key] = source
                         changed.append(key)
     for key, value in pending.items():
-        if _empty(value) and key not in MANUAL_ONLY_FIELDS:
+        if empty(value) and key not in MANUAL_ONLY_FIELDS:
             continue
         old = getattr(customer, key)
         if old == value:
             continue
         current_source = sources.get(key, customer.source)
-        if not _empty(old) and not source_may_overwrite(source=source, current_source=current_source,
-                                                        priorities=priorities):
+        if not empty(old) and not source_may_overwrite(source=source, current_source=current_source,
+                                                       priorities=priorities):
             continue
         if key == "email" and Customer.objects.filter(email=value).exclude(pk=customer.pk).exists():
             continue
-        why = "filled empty value" if _empty(old) else (
+        why = "filled empty value" if empty(old) else (
             reason if source == current_source else f"{reason}; {source} outranks {current_source}")
-        logs.append(CustomerChangeLog(customer=customer, field=key, old_value=_as_text(old),
-                                      new_value=_as_text(value), source=source, changed_by=actor.label[:255],
-                                      reason=why[:255]))
-        setattr(customer, key, value)
+        logs.append(_change(customer, key, value, source=source, actor=actor, reason=why))
         sources[key] = source
         changed.append(key)
     if changed:
         customer.field_sources = sources
         CustomerChangeLog.objects.bulk_create(logs)
     return changed
-
-
-def customer_aggregates_refresh(*, customer_ids) -> None:
-    """Recompute the customers' order aggregates from their counted orders (the one statement in
-    ``customers.services.sales``, which owns the counted-sale rule)."""
-    from customers.services.sales import customer_aggregates_refresh as refresh
-
-    refresh(customer_ids=customer_ids)
 
 
 #: Longest text a manual edit may store (the columns' lengths; longer is refused, never cut).
@@ -202,37 +186,43 @@ def _manual_values(data: dict, *, country: str = "") -> dict:
 
 
 def _full_clean(customer: Customer) -> None:
-    try:
-        customer.full_clean(exclude=["merged_into"], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise ApplicationError("Some fields are invalid.", fields=exc.message_dict) from exc
+    full_clean_or_raise(customer, "Some fields are invalid.", exclude=["merged_into"], validate_unique=False,
+                        validate_constraints=False)
+
+
+def _unknown_fields_refuse(data: dict) -> None:
+    unknown = set(data) - set(PROFILE_FIELDS) - set(MANUAL_ONLY_FIELDS)
+    if unknown:
+        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
+
+
+def _identifiers_free(values: dict, *, document_type: str, customer_id: int | None = None) -> None:
+    """The email and the document in ``values`` belong to nobody else (but ``customer_id``, the
+    customer being edited): 409 ``email_taken`` / ``document_taken``. A document needs its type."""
+    others = Customer.objects.exclude(pk=customer_id) if customer_id is not None else Customer.objects.all()
+    if values.get("email") and others.filter(email=values["email"]).exists():
+        raise Conflict("Another customer has this email.", code=ErrorCode.EMAIL_TAKEN,
+                       fields={"email": ["Already taken."]})
+    if values.get("document_number"):
+        if not document_type:
+            raise ApplicationError("A document needs its type.", fields={"document_type": ["Required."]})
+        if others.filter(document_type=document_type, document_number=values["document_number"]).exists():
+            raise Conflict("Another customer has this document.", code=ErrorCode.DOCUMENT_TAKEN,
+                           fields={"document_number": ["Already taken."]})
 
 
 @transaction.atomic
 def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str = "manual edit") -> Customer:
     """A person's edit (API PATCH, portal, admin). Manual outranks every source, and unlike feeds
     it may clear a value. Every changed field goes to the change log and one audit entry."""
-    from tenants.services import audit_record
-
-    unknown = set(data) - set(PROFILE_FIELDS) - set(MANUAL_ONLY_FIELDS)
-    if unknown:
-        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
-    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound("Customer not found.")
+    _unknown_fields_refuse(data)
+    customer = get_or_not_found(Customer, customer_id, "Customer not found.", lock=True)
     if customer.is_pseudonymized:
-        raise Conflict("This customer was pseudonymized and can no longer be edited.", code="customer_pseudonymized")
+        raise Conflict("This customer was pseudonymized and can no longer be edited.",
+                       code=ErrorCode.CUSTOMER_PSEUDONYMIZED)
     values = _manual_values(data, country=customer.country)
-    if values.get("email") and Customer.objects.filter(email=values["email"]).exclude(pk=customer.pk).exists():
-        raise Conflict("Another customer has this email.", code="email_taken", fields={"email": ["Already taken."]})
-    if values.get("document_number"):
-        doc_type = values.get("document_type", customer.document_type)
-        if not doc_type:
-            raise ApplicationError("A document needs its type.", fields={"document_type": ["Required."]})
-        if Customer.objects.filter(document_type=doc_type, document_number=values["document_number"]).exclude(
-                pk=customer.pk).exists():
-            raise Conflict("Another customer has this document.", code="document_taken",
-                           fields={"document_number": ["Already taken."]})
+    _identifiers_free(values, document_type=values.get("document_type", customer.document_type),
+                      customer_id=customer.pk)
     if "document_number" in values and not values["document_number"]:
         values["document_number"] = None
     before = {key: getattr(customer, key) for key in values}
@@ -242,10 +232,7 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
     for key, value in values.items():
         if getattr(customer, key) == value:
             continue
-        logs.append(CustomerChangeLog(customer=customer, field=key, old_value=_as_text(getattr(customer, key)),
-                                      new_value=_as_text(value), source=MANUAL_SOURCE,
-                                      changed_by=actor.label[:255], reason=reason[:255]))
-        setattr(customer, key, value)
+        logs.append(_change(customer, key, value, source=MANUAL_SOURCE, actor=actor, reason=reason))
         if key in PROFILE_FIELDS:
             sources[key] = MANUAL_SOURCE
         changed.append(key)
@@ -254,9 +241,10 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
         _full_clean(customer)
         customer.save()
         CustomerChangeLog.objects.bulk_create(logs)
-        audit_record(actor=actor, action="customer.update", resource_type="customer", resource_id=customer.pk,
-                     tenant=connection.tenant, changes={key: [_as_text(before[key]), _as_text(getattr(customer, key))]
-                                                        for key in changed})
+        audit_record(actor=actor, action=AuditAction.CUSTOMER_UPDATE, resource_type="customer", resource_id=customer.pk,
+                     tenant=connection.tenant,
+                     changes=changes_between({key: as_text(before[key]) for key in changed},
+                                             {key: as_text(getattr(customer, key)) for key in changed}))
         publish_on_commit([("customer.updated", {"customer_id": customer.pk, "fields": changed})])
     return customer
 
@@ -291,13 +279,11 @@ def _address_values(data: dict) -> dict:
 def _refuse_if_erased(customer: Customer) -> None:
     if customer.is_pseudonymized:
         raise Conflict("This customer was pseudonymized: no personal data can be added to it.",
-                       code="customer_pseudonymized",
+                       code=ErrorCode.CUSTOMER_PSEUDONYMIZED,
                        fields={"customer": ["Pseudonymized customers cannot be given addresses."]})
 
 
 def _address_save(address: Address, *, actor: Actor, action: str, before: dict) -> Address:
-    from tenants.services import audit_record, changes_between
-
     full_clean_or_raise(address, "Some fields are invalid.", validate_constraints=False)
     if address.is_default:
         # The partial unique constraint allows one default per type: demote the old one first.
@@ -315,29 +301,28 @@ def address_create(*, customer_id: int, data: dict, actor: Actor, source: str = 
     """Add an address; ``is_default`` demotes the customer's previous default of that type, and the
     first address of a type becomes its default. Refused (409 ``customer_pseudonymized``) for an
     erased person: an address is personal data, and erasure is final."""
-    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound("Customer not found.")
+    customer = get_or_not_found(Customer, customer_id, "Customer not found.", lock=True)
     _refuse_if_erased(customer)
     values = _address_values(data)
     address = Address(customer=customer, source=source, **values)
     if not Address.objects.filter(customer=customer, address_type=address.address_type, is_default=True).exists():
         address.is_default = True
-    return _address_save(address, actor=actor, action="customer_address.create", before={})
+    return _address_save(address, actor=actor, action=AuditAction.CUSTOMER_ADDRESS_CREATE, before={})
 
 
 @transaction.atomic
 def address_update(*, customer_id: int, address_id: int, data: dict, actor: Actor) -> Address:
     """Change an address; refused (409 ``customer_pseudonymized``) for an erased person."""
-    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-    address = Address.objects.filter(pk=address_id, customer_id=customer_id).first()
+    customer_pk, address_pk = parse_id(customer_id), parse_id(address_id)
+    customer = Customer.objects.select_for_update().filter(pk=customer_pk).first() if customer_pk else None
+    address = Address.objects.filter(pk=address_pk, customer_id=customer_pk).first() if address_pk else None
     if customer is None or address is None:
         raise NotFound("Address not found.")
     _refuse_if_erased(customer)
     before = {key: getattr(address, key) for key in ADDRESS_EDITABLE}
     for key, value in _address_values(data).items():
         setattr(address, key, value)
-    return _address_save(address, actor=actor, action="customer_address.update", before=before)
+    return _address_save(address, actor=actor, action=AuditAction.CUSTOMER_ADDRESS_UPDATE, before=before)
 
 
 ORDER_ADDRESS_FIELDS = ("recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
@@ -349,15 +334,16 @@ def address_from_order(*, customer: Customer, address: dict, source: str) -> int
     case, same number and postal code); the first of each type becomes the default. One statement
     (it runs for every ingested order); returns the new address id, or None when it was known."""
     values = {key: address.get(key, "") for key in ORDER_ADDRESS_FIELDS}
+    table = Address._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            INSERT INTO customers_address (customer_id, address_type, source, is_default, is_active, created_at,
+            INSERT INTO {table} (customer_id, address_type, source, is_default, is_active, created_at,
                                            updated_at, {", ".join(ORDER_ADDRESS_FIELDS)})
             SELECT %(customer)s, %(type)s, %(source)s,
-                   NOT EXISTS (SELECT 1 FROM customers_address d WHERE d.customer_id = %(customer)s
+                   NOT EXISTS (SELECT 1 FROM {table} d WHERE d.customer_id = %(customer)s
                                   AND d.address_type = %(type)s AND d.is_default),
                    true, now(), now(), {", ".join(f"%({key})s" for key in ORDER_ADDRESS_FIELDS)}
-             WHERE NOT EXISTS (SELECT 1 FROM customers_address e
+             WHERE NOT EXISTS (SELECT 1 FROM {table} e
                                 WHERE e.customer_id = %(customer)s AND e.address_type = %(type)s
                                   AND upper(e.line1) = upper(%(line1)s) AND e.number = %(number)s
                                   AND e.postal_code = %(postal_code)s AND upper(e.city) = upper(%(city)s))
@@ -368,36 +354,22 @@ def address_from_order(*, customer: Customer, address: dict, source: str) -> int
     return row[0] if row else None
 
 
-
-
 @transaction.atomic
 def customer_create(*, data: dict, actor: Actor) -> Customer:
     """A customer entered by a person (admin, portal). Email and document stay unique."""
-    from tenants.services import audit_record
-
-    unknown = set(data) - set(PROFILE_FIELDS) - set(MANUAL_ONLY_FIELDS)
-    if unknown:
-        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
-    values = {key: value for key, value in _manual_values(data).items() if not _empty(value)}
+    _unknown_fields_refuse(data)
+    values = {key: value for key, value in _manual_values(data).items() if not empty(value)}
     if not (values.get("email") or values.get("document_number") or values.get("first_name")
             or values.get("last_name")):
         raise ApplicationError("Give at least an email, a document or a name.",
                                fields={"email": ["Required without a document or a name."]})
-    if values.get("email") and Customer.objects.filter(email=values["email"]).exists():
-        raise Conflict("Another customer has this email.", code="email_taken", fields={"email": ["Already taken."]})
-    if values.get("document_number"):
-        if not values.get("document_type"):
-            raise ApplicationError("A document needs its type.", fields={"document_type": ["Required."]})
-        if Customer.objects.filter(document_type=values["document_type"],
-                                   document_number=values["document_number"]).exists():
-            raise Conflict("Another customer has this document.", code="document_taken",
-                           fields={"document_number": ["Already taken."]})
+    _identifiers_free(values, document_type=values.get("document_type", ""))
     customer = Customer(source=MANUAL_SOURCE, **values,
                         field_sources={key: MANUAL_SOURCE for key in values if key in PROFILE_FIELDS})
     _full_clean(customer)
     customer.save()
-    audit_record(actor=actor, action="customer.create", resource_type="customer", resource_id=customer.pk,
-                 tenant=connection.tenant, changes={key: _as_text(value) for key, value in values.items()})
+    audit_record(actor=actor, action=AuditAction.CUSTOMER_CREATE, resource_type="customer", resource_id=customer.pk,
+                 tenant=connection.tenant, changes={key: as_text(value) for key, value in values.items()})
     publish_on_commit([("customer.created", {"customer_id": customer.pk, "source": MANUAL_SOURCE})])
     return customer
 
@@ -405,8 +377,6 @@ def customer_create(*, data: dict, actor: Actor) -> Customer:
 @transaction.atomic
 def source_priority_set(*, source: str, priority: int, actor: Actor, description: str = "") -> SourcePriority:
     """Rank a source for conflict resolution (``manual`` is always highest and cannot be ranked)."""
-    from tenants.services import audit_record
-
     source = text_clean(source).lower()
     if not source or source == MANUAL_SOURCE:
         raise ApplicationError("Choose a feed's source name.", fields={"source": ["'manual' always ranks highest."]})
@@ -414,6 +384,18 @@ def source_priority_set(*, source: str, priority: int, actor: Actor, description
         raise ApplicationError("Invalid priority.", fields={"priority": ["A whole number from -1000 up."]})
     row, _ = SourcePriority.objects.update_or_create(source=source,
                                                      defaults={"priority": priority, "description": description})
-    audit_record(actor=actor, action="source_priority.set", resource_type="source_priority", resource_id=row.pk,
+    audit_record(actor=actor, action=AuditAction.SOURCE_PRIORITY_SET, resource_type="source_priority", resource_id=row.pk,
                  tenant=connection.tenant, changes={"source": source, "priority": priority})
     return row
+
+
+@transaction.atomic
+def source_priority_delete(*, source: str, actor: Actor) -> None:
+    """Forget a source's rank: it falls back to the default (DEFAULT_SOURCE_PRIORITY)."""
+    row = SourcePriority.objects.select_for_update().filter(source=source).first()
+    if row is None:
+        raise NotFound("No rank for this source.")
+    row.delete()
+    audit_record(actor=actor, action=AuditAction.SOURCE_PRIORITY_DELETE, resource_type="source_priority",
+                 resource_id=source, tenant=connection.tenant,
+                 changes=changes_between({"priority": row.priority}, {}))

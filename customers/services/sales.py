@@ -19,10 +19,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict
+from cdp.ids import get_or_not_found
+from cdp.tasks import enqueue_on_commit
 from customers import registry
+from customers.codes import AuditAction, ErrorCode
 from customers.models import CountedSaleRule, Customer, Order, SalesRecomputeJob
-from customers.selectors_sales import counted_statuses
+from customers.selectors.sales import counted_statuses
+from customers.services.locks import ingest_lock_exclusive
+from customers.services.loyalty import loyalty_counted_reconcile
+from tenants.services import audit_record, changes_between
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +38,15 @@ RECOMPUTE_CHUNK = 50_000
 STALE_AFTER = datetime.timedelta(hours=3)
 STEP_AGGREGATES, STEP_LOYALTY = "aggregates", "loyalty"
 
-_AGGREGATES_SQL = """
-UPDATE customers_customer c
+_AGGREGATES_SQL = f"""
+UPDATE {Customer._meta.db_table} c
    SET total_orders = a.n, total_spent = a.spent,
        avg_order_value = CASE WHEN a.n > 0 THEN round(a.spent / a.n, 2) ELSE 0 END,
        first_purchase_at = a.first_at, last_purchase_at = a.last_at, updated_at = now()
   FROM (SELECT t.id, count(o.id) AS n, coalesce(sum(o.total_amount), 0) AS spent,
                min(o.order_date) AS first_at, max(o.order_date) AS last_at
-          FROM ({ids}) AS t(id)
-          LEFT JOIN customers_order o ON o.customer_id = t.id AND o.status = ANY(%(counted)s)
+          FROM ({{ids}}) AS t(id)
+          LEFT JOIN {Order._meta.db_table} o ON o.customer_id = t.id AND o.status = ANY(%(counted)s)
          GROUP BY t.id) a
  WHERE c.id = a.id
    AND (c.total_orders, c.total_spent, c.first_purchase_at, c.last_purchase_at)
@@ -66,7 +72,7 @@ def customer_aggregates_refresh(*, customer_ids) -> None:
     if not ids:
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        cursor.execute(f"SELECT id FROM {Customer._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
         customer_aggregates_write(cursor, ids_sql="SELECT unnest(%(ids)s::bigint[])", params={"ids": ids})
 
 
@@ -74,20 +80,20 @@ def customer_aggregates_refresh(*, customer_ids) -> None:
 
 def _clean_statuses(statuses) -> list[str]:
     if isinstance(statuses, str) or not isinstance(statuses, (list, tuple, set)):
-        raise ApplicationError("Give the statuses as a list.", code="invalid_counted_statuses",
+        raise ApplicationError("Give the statuses as a list.", code=ErrorCode.COUNTED_STATUSES_INVALID,
                                fields={"statuses": ["Must be a list of order statuses."]})
     given = {str(status).strip().lower() for status in statuses if str(status).strip()}
     unknown = sorted(given - set(Order.Status.values))
     if unknown:
-        raise ApplicationError(f"Unknown order status: {', '.join(unknown)}.", code="invalid_counted_statuses",
+        raise ApplicationError(f"Unknown order status: {', '.join(unknown)}.", code=ErrorCode.COUNTED_STATUSES_INVALID,
                                fields={"statuses": [f"Choose among: {', '.join(Order.Status.values)}."]})
     cleaned = [status for status in Order.Status.values if status in given]
     void = [status for status in cleaned if status in Order.VOID_STATUSES]
     if void:
-        raise ApplicationError(f"A {' or '.join(void)} order is never a sale.", code="invalid_counted_statuses",
+        raise ApplicationError(f"A {' or '.join(void)} order is never a sale.", code=ErrorCode.COUNTED_STATUSES_INVALID,
                                fields={"statuses": [f"{', '.join(void)} cannot count as a sale."]})
     if not cleaned:
-        raise ApplicationError("At least one status must count as a sale.", code="invalid_counted_statuses",
+        raise ApplicationError("At least one status must count as a sale.", code=ErrorCode.COUNTED_STATUSES_INVALID,
                                fields={"statuses": ["Choose at least one status."]})
     return cleaned
 
@@ -108,15 +114,12 @@ def counted_statuses_set(*, statuses, actor: Actor, tenant, enqueue: bool = True
 
     The rule is written under the tenant's ingest lock held exclusively: a record batch or bulk
     load reads the statuses under the same lock (shared), so none of them mixes the two rules."""
-    from customers.services.ingest import ingest_lock_key
-    from tenants.services import audit_record
-
     cleaned = _clean_statuses(statuses)
     _expire_stale_jobs()
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [ingest_lock_key()])
+                ingest_lock_exclusive(cursor)
             before = list(counted_statuses())
             if set(before) == set(cleaned):
                 return None
@@ -126,23 +129,18 @@ def counted_statuses_set(*, statuses, actor: Actor, tenant, enqueue: bool = True
             rule, _ = CountedSaleRule.objects.get_or_create(key="sales")
             rule.statuses, rule.changed_by = cleaned, actor.label[:255]
             rule.save()
-            audit_record(actor=actor, action="sales.counted_statuses.set", resource_type="counted_sale_rule",
+            audit_record(actor=actor, action=AuditAction.SALES_COUNTED_STATUSES_SET, resource_type="counted_sale_rule",
                          resource_id=rule.pk, tenant=tenant,
-                         changes={"before": before, "after": cleaned, "recompute_job": job.pk})
+                         changes={**changes_between({"statuses": before}, {"statuses": cleaned}),
+                                  "recompute_job": job.pk})
             if enqueue:
-                transaction.on_commit(lambda: _enqueue(job.pk))
+                enqueue_on_commit("customers.tasks.sales_recompute_task", job_id=job.pk)
     except IntegrityError:
         active = SalesRecomputeJob.objects.filter(status__in=SalesRecomputeJob.ACTIVE).first()
         raise Conflict("A recomputation after the last change of the rule is still running; change it again when "
-                       "it has finished.", code="recompute_in_progress",
+                       "it has finished.", code=ErrorCode.RECOMPUTE_IN_PROGRESS,
                        fields={"job": [str(active.pk)] if active else []}) from None
     return job
-
-
-def _enqueue(job_id: int) -> None:
-    from customers.tasks import sales_recompute_task
-
-    sales_recompute_task.delay(job_id=job_id)
 
 
 # --- the recomputation ----------------------------------------------------------------------------
@@ -157,7 +155,7 @@ def _aggregates_step(job: SalesRecomputeJob, say: Callable[[str], None]) -> dict
     """Every customer's aggregates under the new rule, a range of ids per transaction."""
     statuses = tuple(job.statuses_after)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM customers_customer")
+        cursor.execute(f"SELECT coalesce(min(id), 0), coalesce(max(id), -1), count(*) FROM {Customer._meta.db_table}")
         low, high, total = cursor.fetchone()
     done = changed = 0
     start = low
@@ -165,7 +163,7 @@ def _aggregates_step(job: SalesRecomputeJob, say: Callable[[str], None]) -> dict
         end = start + RECOMPUTE_CHUNK - 1
         with transaction.atomic(), connection.cursor() as cursor:
             changed += customer_aggregates_write(
-                cursor, ids_sql="SELECT id FROM customers_customer WHERE id BETWEEN %(low)s AND %(high)s",
+                cursor, ids_sql=f"SELECT id FROM {Customer._meta.db_table} WHERE id BETWEEN %(low)s AND %(high)s",
                 params={"low": start, "high": end}, statuses=statuses)
             done += Customer.objects.filter(id__gte=start, id__lte=end).count()
         progress = {**job.progress, STEP_AGGREGATES: {"done": done, "total": total, "changed": changed}}
@@ -182,13 +180,9 @@ def sales_recompute_execute(*, job_id: int, tenant, progress: Callable[[str], No
     longer are) and the registered dependents (analytics: a new run, queued, or finished before
     returning when ``inline``). A failing step marks the job failed with the error; a job that
     is not queued is returned untouched."""
-    from customers.services.loyalty import loyalty_counted_reconcile
-
     say = progress or (lambda message: None)
     with transaction.atomic():
-        job = SalesRecomputeJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None:
-            raise NotFound("No such recomputation.")
+        job = get_or_not_found(SalesRecomputeJob, job_id, "No such recomputation.", lock=True)
         if job.status != SalesRecomputeJob.Status.QUEUED:
             return job
         _save_progress(job, status=SalesRecomputeJob.Status.RUNNING, started_at=timezone.now())

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from customers.models import Order
+from customers.models import Address, Order
 from customers.services.normalize import (
+    COUNTRY_MESSAGE,
     birth_date_parse,
     country_normalize,
     document_number_normalize,
@@ -67,11 +68,6 @@ class CleanOrder:
     address: dict | None
     items: list[dict] | None
     raw: object
-
-    @property
-    def identity_keys(self) -> tuple:
-        return (self.profile.get("email") or "", self.profile.get("document_number") or "",
-                self.source, self.customer_external_id)
 
 
 @dataclass
@@ -136,7 +132,7 @@ def _datetime(value, path: str, errors: Errors, tz, *, required: bool) -> dateti
     return parsed
 
 
-def _text(value, path: str, errors: Errors, limit: int) -> str:
+def _bounded_text(value, path: str, errors: Errors, limit: int) -> str:
     if value is not None and not isinstance(value, (str, int, float, decimal.Decimal)):
         errors.add(path, "Must be a string.")
         return ""
@@ -148,60 +144,80 @@ def _text(value, path: str, errors: Errors, limit: int) -> str:
 
 
 def _customer(data, errors: Errors, *, lenient: bool = False) -> tuple[str, dict, dict | None]:
-    """The record's customer. An optional value that cannot be read (a phone, a gender, an
-    address phone, an address part too long) rejects the record; with ``lenient`` (data pulled
-    from a store, see ``order_record_clean``) it is left out instead (or cut to length), and being
-    empty it overwrites nothing."""
+    """The record's customer: its external id, its normalized profile and its address. An
+    optional value that cannot be read (a phone, a gender, an address phone, an address part too
+    long) rejects the record; with ``lenient`` (data pulled from a store, see
+    ``order_record_clean``) it is left out instead (or cut to length), and being empty it
+    overwrites nothing."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         errors.add("customer", "Must be an object.")
         return "", {}, None
+    external_id = _bounded_text(data.get("external_id"), "customer.external_id", errors, 255)
     profile: dict = {}
-    external_id = _text(data.get("external_id"), "customer.external_id", errors, 255)
+    _contact(data, profile, errors)
+    _document(data, profile, errors)
+    _phone(data, profile, errors, lenient=lenient)
+    _person(data, profile, errors, lenient=lenient)
+    if not (external_id or profile.get("email") or profile.get("document_number")):
+        if not any(key.startswith("customer.") for key in errors.by_field):
+            errors.add("customer", "Give at least one identifier: email, external_id or document_number.")
+    address = _address(data.get("address"), errors, lenient=lenient, country=profile.get("country", ""))
+    return external_id, profile, address
 
+
+def _contact(data: dict, profile: dict, errors: Errors) -> None:
+    """Email and country."""
     email = email_normalize(data.get("email"))
     if email:
         if email_is_valid(email):
             profile["email"] = email
         else:
             errors.add("customer.email", "Enter a valid email address.")
-
-    country_raw = data.get("country")
-    country = country_normalize(country_raw)
+    country = country_normalize(data.get("country"))
     if country is None:
-        errors.add("customer.country", "Use an ISO 3166 country code such as AR, BR or MX.")
+        errors.add("customer.country", COUNTRY_MESSAGE)
     elif country:
         profile["country"] = country
 
-    doc_type = document_type_normalize(data.get("document_type"))
-    raw_number = text_clean(data.get("document_number"))
-    if raw_number:
-        number = document_number_normalize(raw_number, doc_type)
-        if not doc_type:
-            errors.add("customer.document_type", "Required with a document number.")
-        elif len(doc_type) > TEXT_LIMITS["document_type"]:
-            errors.add("customer.document_type", "At most 20 characters.")
-        if not number:
-            errors.add("customer.document_number", "Must contain digits.")
-        elif len(number) > TEXT_LIMITS["document_number"]:
-            errors.add("customer.document_number", "At most 50 characters.")
-        elif doc_type:
-            profile["document_type"] = doc_type
-            profile["document_number"] = number
 
+def _phone(data: dict, profile: dict, errors: Errors, *, lenient: bool) -> None:
+    """The phone, read in the numbering of the customer's country."""
     phone_problem = phone_error(data.get("phone"))
     if phone_problem and not lenient:
         errors.add("customer.phone", phone_problem)
-    phone = "" if phone_problem else phone_normalize(data.get("phone"), country or "")
+    phone = "" if phone_problem else phone_normalize(data.get("phone"), profile.get("country", ""))
     if phone:
         profile["phone"] = phone
 
+
+def _document(data: dict, profile: dict, errors: Errors) -> None:
+    """The document, a type and a number that go together."""
+    doc_type = document_type_normalize(data.get("document_type"))
+    raw_number = text_clean(data.get("document_number"))
+    if not raw_number:
+        return
+    number = document_number_normalize(raw_number, doc_type)
+    if not doc_type:
+        errors.add("customer.document_type", "Required with a document number.")
+    elif len(doc_type) > TEXT_LIMITS["document_type"]:
+        errors.add("customer.document_type", "At most 20 characters.")
+    if not number:
+        errors.add("customer.document_number", "Must contain digits.")
+    elif len(number) > TEXT_LIMITS["document_number"]:
+        errors.add("customer.document_number", "At most 50 characters.")
+    elif doc_type:
+        profile["document_type"] = doc_type
+        profile["document_number"] = number
+
+
+def _person(data: dict, profile: dict, errors: Errors, *, lenient: bool) -> None:
+    """Names, city, state, birth date and gender."""
     for key in ("first_name", "last_name", "city", "state"):
-        value = _text(data.get(key), f"customer.{key}", errors, TEXT_LIMITS[key])
+        value = _bounded_text(data.get(key), f"customer.{key}", errors, TEXT_LIMITS[key])
         if value:
             profile[key] = value
-
     day, birth_problem = birth_date_parse(data.get("birth_date"), today=timezone.localdate())
     if birth_problem:
         errors.add("customer.birth_date", birth_problem)
@@ -214,36 +230,34 @@ def _customer(data, errors: Errors, *, lenient: bool = False) -> tuple[str, dict
     if gender:
         profile["gender"] = gender
 
-    if not (external_id or profile.get("email") or profile.get("document_number")):
-        if not any(key.startswith("customer.") for key in errors.by_field):
-            errors.add("customer", "Give at least one identifier: email, external_id or document_number.")
 
-    address = None
-    raw_address = data.get("address")
-    if raw_address not in (None, "", {}):
-        if not isinstance(raw_address, dict):
-            errors.add("customer.address", "Must be an object.")
-        else:
-            address = {key: text_clean(raw_address.get(key)) for key in ADDRESS_FIELDS}
-            for key, limit in ADDRESS_LIMITS.items():
-                if len(address[key]) > limit:
-                    if not lenient:
-                        errors.add(f"customer.address.{key}", f"At most {limit} characters.")
-                    address[key] = address[key][:limit]
-            address["type"] = address["type"].lower() or "shipping"
-            if address["type"] not in ("shipping", "billing"):
-                errors.add("customer.address.type", "Use shipping or billing.")
-            if not address["line1"]:
-                errors.add("customer.address.line1", "This field is required.")
-            address_country = country_normalize(address["country"])
-            if address_country is None:
-                errors.add("customer.address.country", "Use an ISO 3166 country code such as AR, BR or MX.")
-            address["country"] = address_country or profile.get("country", "")
-            address_phone_problem = phone_error(address["phone"])
-            if address_phone_problem and not lenient:
-                errors.add("customer.address.phone", address_phone_problem)
-            address["phone"] = "" if address_phone_problem else phone_normalize(address["phone"], address["country"])
-    return external_id, profile, address
+def _address(raw_address, errors: Errors, *, lenient: bool, country: str) -> dict | None:
+    """The customer's address (its country defaults to the customer's), or None when absent."""
+    if raw_address in (None, "", {}):
+        return None
+    if not isinstance(raw_address, dict):
+        errors.add("customer.address", "Must be an object.")
+        return None
+    address = {key: text_clean(raw_address.get(key)) for key in ADDRESS_FIELDS}
+    for key, limit in ADDRESS_LIMITS.items():
+        if len(address[key]) > limit:
+            if not lenient:
+                errors.add(f"customer.address.{key}", f"At most {limit} characters.")
+            address[key] = address[key][:limit]
+    address["type"] = address["type"].lower() or Address.Type.SHIPPING.value
+    if address["type"] not in Address.Type.values:
+        errors.add("customer.address.type", "Use shipping or billing.")
+    if not address["line1"]:
+        errors.add("customer.address.line1", "This field is required.")
+    address_country = country_normalize(address["country"])
+    if address_country is None:
+        errors.add("customer.address.country", COUNTRY_MESSAGE)
+    address["country"] = address_country or country
+    address_phone_problem = phone_error(address["phone"])
+    if address_phone_problem and not lenient:
+        errors.add("customer.address.phone", address_phone_problem)
+    address["phone"] = "" if address_phone_problem else phone_normalize(address["phone"], address["country"])
+    return address
 
 
 def _items(value, errors: Errors) -> list[dict] | None:
@@ -264,8 +278,8 @@ def _items(value, errors: Errors) -> list[dict] | None:
         if not isinstance(item, dict):
             errors.add(path, "Must be an object.")
             continue
-        sku = _text(item.get("sku"), f"{path}.sku", errors, 100)
-        name = _text(item.get("name"), f"{path}.name", errors, 255)
+        sku = _bounded_text(item.get("sku"), f"{path}.sku", errors, 100)
+        name = _bounded_text(item.get("name"), f"{path}.name", errors, 255)
         if not sku and not name:
             errors.add(f"{path}.sku", "Give a sku or a name.")
         quantity = _amount(item.get("quantity", 1), f"{path}.quantity", errors, required=True)
@@ -300,7 +314,7 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
     source = text_clean(record.get("source")).lower() or default_source
     if not SOURCE_RE.match(source):
         errors.add("source", "Use up to 50 lowercase letters, digits, '.', '_' or '-'.")
-    external_order_id = _text(record.get("external_order_id"), "external_order_id", errors, 255)
+    external_order_id = _bounded_text(record.get("external_order_id"), "external_order_id", errors, 255)
     if not external_order_id and "external_order_id" not in errors.by_field:
         errors.add("external_order_id", "This field is required.")
     order_date = _datetime(record.get("order_date"), "order_date", errors, tz, required=True)
@@ -312,8 +326,8 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
         errors.add("currency", "Use an ISO 4217 code such as ARS, BRL or USD.")
     total_amount = _amount(record.get("total_amount"), "total_amount", errors, required=True)
     amounts = {key: _amount(record.get(key), key, errors) for key in ORDER_AMOUNT_FIELDS}
-    payment_method = _text(record.get("payment_method"), "payment_method", errors, 100)
-    details = {key: _text(record.get(key), key, errors, limit) for key, limit in ORDER_TEXT_FIELDS.items()}
+    payment_method = _bounded_text(record.get("payment_method"), "payment_method", errors, 100)
+    details = {key: _bounded_text(record.get(key), key, errors, limit) for key, limit in ORDER_TEXT_FIELDS.items()}
     details["payment_status"] = details["payment_status"].lower()
     if details["payment_status"] not in Order.PaymentStatus.values:
         errors.add("payment_status", f"Choose one of: {', '.join(v for v in Order.PaymentStatus.values if v)}.")

@@ -50,7 +50,7 @@ def local_dt(tenant, day: datetime.date, hour: int = 12) -> datetime.datetime:
 def add_customer(tenant, purchases, **fields):
     """A customer with counted orders ``purchases = [(date, amount) | (date, amount, status)]``."""
     from customers.models import Customer, Order
-    from customers.selectors_sales import counted_statuses
+    from customers.selectors import counted_statuses
 
     n = next(_seq)
     fields.setdefault("email", f"an{n}@example.com")

@@ -1,6 +1,10 @@
 import pytest
+from django_tenants.utils import tenant_context
 
+from cdp import registry as cdp_registry
 from cdp.context import Actor
+from customers.services import order_ingest
+from tests.customers.factories import AddressFactory, CustomerFactory, IdentityFactory, OrderFactory, OrderItemFactory
 
 
 @pytest.fixture
@@ -11,9 +15,6 @@ def actor():
 @pytest.fixture
 def ingest(world, actor):
     """``ingest(records, tenant=world.alpha)`` runs the service in the tenant's schema."""
-    from django_tenants.utils import tenant_context
-
-    from customers.services import order_ingest
 
     def run(records, tenant=None, default_source="api"):
         with tenant_context(tenant or world.alpha):
@@ -26,9 +27,16 @@ def ingest(world, actor):
 @pytest.fixture(autouse=True)
 def _no_plan_quota():
     """Customers' tests control the quota themselves (licensing's guard is tested by licensing)."""
-    from cdp import registry as cdp_registry
+    with cdp_registry.quota_guards_disabled():
+        yield
 
-    saved = list(cdp_registry._quota_guards)
-    cdp_registry._quota_guards.clear()
-    yield
-    cdp_registry._quota_guards[:] = saved
+
+@pytest.fixture
+def customer(world):
+    """A customer of alpha with a document, an identity, a default address and an order with an item."""
+    with tenant_context(world.alpha):
+        customer = CustomerFactory(document_type="dni", document_number="30111222")
+        IdentityFactory(customer=customer)
+        AddressFactory(customer=customer, is_default=True)
+        OrderItemFactory(order=OrderFactory(customer=customer))
+        return customer

@@ -1,4 +1,6 @@
-"""Factories for the customers app (run inside ``tenant_context``)."""
+"""Factories for the customers app (run inside ``tenant_context``): profiles, orders, loyalty and
+credit. Balances and credit in use are the services' to write; the loyalty and credit factories
+make rows whose counters agree with their ledgers (``loyalty_with_points``) or nothing in use."""
 
 from __future__ import annotations
 
@@ -8,7 +10,18 @@ import decimal
 import factory
 from django.utils import timezone
 
-from customers.models import Address, Customer, CustomerIdentity, Order, OrderItem
+from customers.models import (
+    Address,
+    CreditAccount,
+    CreditPayment,
+    CreditUsage,
+    Customer,
+    CustomerIdentity,
+    LoyaltyAccount,
+    LoyaltyTransaction,
+    Order,
+    OrderItem,
+)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -64,6 +77,67 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     quantity = 1
     unit_price = decimal.Decimal("100.00")
     total_price = decimal.Decimal("100.00")
+
+
+class LoyaltyAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LoyaltyAccount
+
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class LoyaltyTransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LoyaltyTransaction
+
+    account = factory.SubFactory(LoyaltyAccountFactory)
+    type = LoyaltyTransaction.Type.EARN
+    points = 100
+    remaining = factory.LazyAttribute(lambda o: max(0, o.points))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=300))
+
+
+def loyalty_with_points(customer, *earned: int, tier: str = "bronze") -> LoyaltyAccount:
+    """An account whose counters agree with its ledger (balance = sum of points)."""
+    account = LoyaltyAccountFactory(customer=customer, tier=tier)
+    for points in earned:
+        LoyaltyTransactionFactory(account=account, points=points, description="order earn")
+    LoyaltyAccount.objects.filter(pk=account.pk).update(points_balance=sum(earned), lifetime_points=sum(earned),
+                                                        rolling_points=sum(earned))
+    account.refresh_from_db()
+    return account
+
+
+class CreditAccountFactory(factory.django.DjangoModelFactory):
+    """An approved account of a business customer with nothing in use (``status``/``credit_limit``
+    may be overridden)."""
+
+    class Meta:
+        model = CreditAccount
+
+    customer = factory.SubFactory(CustomerFactory, customer_type="b2b")
+    status = CreditAccount.Status.APPROVED
+    credit_limit = decimal.Decimal("1000.00")
+    currency = "ARS"
+    payment_term_days = 30
+
+
+class CreditUsageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CreditUsage
+
+    account = factory.SubFactory(CreditAccountFactory)
+    amount = decimal.Decimal("200.00")
+    due_date = factory.LazyFunction(lambda: timezone.now().date() + datetime.timedelta(days=30))
+
+
+class CreditPaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CreditPayment
+
+    account = factory.SubFactory(CreditAccountFactory)
+    amount = decimal.Decimal("50.00")
+    paid_at = factory.LazyFunction(timezone.now)
 
 
 def order_record(n: int | str = 1, person: int | str | None = None, **overrides) -> dict:

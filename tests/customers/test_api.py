@@ -7,10 +7,11 @@ import json
 import pytest
 from django_tenants.utils import tenant_context
 
+from cdp.ids import MAX_ID
 from customers.models import Customer, CustomerChangeLog
 from tenants.models import AuditLog
 from tests.conftest import api_client
-from tests.customers.factories import order_record
+from tests.customers.factories import CreditAccountFactory, order_record
 
 
 @pytest.fixture
@@ -183,3 +184,15 @@ def test_ingest_survives_nul_characters_and_odd_types(alpha_api):
 
     assert response.status_code == 200, response.content
     assert [r["status"] for r in response.json()["results"]][1:] == ["rejected"] * 3
+
+
+@pytest.mark.parametrize("url", ["/api/v1/orders/?customer={}", "/api/v1/credit/?customer={}",
+                                 "/api/v1/duplicates/?customer={}", "/api/v1/merges/?survivor={}",
+                                 "/api/v1/credit/{account}/usages/?order={}"])
+@pytest.mark.parametrize("value", ["abc", "1.5", "0", str(MAX_ID + 1)])
+def test_id_filters_refuse_ids_that_cannot_exist_with_a_field_error(world, alpha_api, url, value):
+    with tenant_context(world.alpha):
+        account = CreditAccountFactory()
+    refused = alpha_api.get(url.replace("{account}", str(account.pk)).format(value))
+    assert refused.status_code == 400 and refused.json()["error"]["fields"], (url, value, refused.status_code)
+    assert alpha_api.get(url.replace("{account}", str(account.pk)).format(MAX_ID)).status_code == 200

@@ -17,8 +17,7 @@ from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
 from customers.models import CountedSaleRule, Customer, LoyaltyAccount, LoyaltyTransaction, SalesRecomputeJob
-from customers.selectors import customer_360
-from customers.selectors_sales import counted_statuses
+from customers.selectors import counted_statuses, customer_360
 from customers.services import loyalty as loyalty_services
 from customers.services.sales import counted_statuses_set
 from tenants.models import AuditLog

@@ -17,8 +17,7 @@ from cdp.context import Actor
 from customers.models import CreditAccount, CreditPayment, CreditUsage
 from customers.services import credit as svc
 from tests.conftest import api_client
-from tests.customers.factories import CustomerFactory, OrderFactory
-from tests.customers.factories_loyalty_credit import CreditAccountFactory
+from tests.customers.factories import CreditAccountFactory, CustomerFactory, OrderFactory
 
 ACTOR = Actor.system("tests")
 
@@ -294,3 +293,85 @@ def test_admin_actions_approve_suspend_and_reinstate_through_the_services(world,
         assert account.status == status
     assert account.credit_limit == Decimal("2500") and "admin" in account.approval_note
     assert client.get(f"{url}{account.pk}/change/").status_code == 200
+
+
+# --- rejecting a request ---------------------------------------------------------------------------
+
+def test_only_a_requested_account_is_rejected_with_a_note_and_may_be_requested_again(alpha):
+    from tenants.models import AuditLog
+
+    customer = CustomerFactory(customer_type="b2b")
+    account = svc.credit_account_request(customer_id=customer.pk, requested_limit="900", actor=ACTOR)
+    with pytest.raises(svc.CreditError) as no_note:
+        svc.credit_account_reject(account_id=account.pk, note=" ", actor=ACTOR)
+    assert no_note.value.code == "note_required"
+
+    rejected = svc.credit_account_reject(account_id=account.pk, note="no references", actor=ACTOR)
+
+    assert rejected.status == "rejected" and rejected.approval_note == "no references"
+    entry = AuditLog.objects.get(action="credit.reject", tenant=alpha, resource_id=str(account.pk))
+    assert entry.changes == {"customer_id": customer.pk, "note": "no references"}
+    with pytest.raises(svc.CreditConflict) as twice:
+        svc.credit_account_reject(account_id=account.pk, note="again", actor=ACTOR)
+    assert twice.value.code == "credit_account_not_requested"
+    again = svc.credit_account_request(customer_id=customer.pk, requested_limit="500", actor=ACTOR)
+    assert again.pk == account.pk and again.status == "requested"
+    approved = CreditAccountFactory()
+    with pytest.raises(svc.CreditConflict) as not_requested:
+        svc.credit_account_reject(account_id=approved.pk, note="x", actor=ACTOR)
+    assert not_requested.value.code == "credit_account_not_requested"
+
+
+def test_approval_audits_what_changed_as_old_and_new_values(alpha):
+    from tenants.models import AuditLog
+
+    customer = CustomerFactory(customer_type="b2b")
+    account = svc.credit_account_request(customer_id=customer.pk, requested_limit="700", actor=ACTOR, note="asked")
+    svc.credit_account_approve(account_id=account.pk, credit_limit="600", note="fine", actor=ACTOR)
+
+    entry = AuditLog.objects.get(action="credit.approve", tenant=alpha, resource_id=str(account.pk))
+    assert entry.changes == {"customer_id": customer.pk, "status": ["requested", "approved"],
+                             "credit_limit": ["0.00", "600"], "approval_note": ["asked", "fine"]}
+
+
+def test_api_reject_is_for_staff_only(world, writer, alpha_client, api_key):
+    with tenant_context(world.alpha):
+        customer = CustomerFactory(customer_type="b2b")
+        account = svc.credit_account_request(customer_id=customer.pk, requested_limit="300", actor=ACTOR)
+    url = f"/api/v1/credit/{account.pk}/reject/"
+    # writers, integration keys, analysts and viewers may not decide on credit
+    assert post(writer, url, {"note": "x"}).status_code == 403
+    connector = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "write", "integrations"]))
+    assert post(connector, url, {"note": "x"}).status_code == 403
+    for role in ("alpha_viewer", "alpha_analyst"):
+        assert post(alpha_client(world.user(role)), url, {"note": "x"}).status_code == 403
+    admin = alpha_client(world.user("alpha_admin"))
+    assert post(admin, url, {}).status_code == 400
+    beta_admin = api_client("beta.localhost", api_key(world.beta, scopes=["read", "write", "credit"]))
+    assert post(beta_admin, url, {"note": "x"}).status_code == 404
+
+    rejected = post(admin, url, {"note": "no trade references"})
+
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    twice = post(admin, url, {"note": "again"})
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "credit_account_not_requested"
+
+
+def test_admin_reject_action_goes_through_the_service(world, alpha_client):
+    with tenant_context(world.alpha):
+        customer = CustomerFactory(customer_type="b2b")
+        requested = svc.credit_account_request(customer_id=customer.pk, requested_limit="100", actor=ACTOR)
+        approved = CreditAccountFactory()
+    client = alpha_client(world.user("alpha_owner"))
+
+    response = client.post("/admin/customers/creditaccount/",
+                           {"action": "reject", "_selected_action": [requested.pk, approved.pk]}, follow=True)
+
+    body = response.content.decode()
+    assert response.status_code == 200 and "1 request(s) rejected" in body
+    assert "Only a requested account can be rejected." in body  # the approved one, reported with its row
+    with tenant_context(world.alpha):
+        requested.refresh_from_db()
+        approved.refresh_from_db()
+    assert requested.status == "rejected" and "admin" in requested.approval_note
+    assert approved.status == "approved"

@@ -17,11 +17,10 @@ from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
 from customers.loyalty_hooks import loyalty_pending_flush
-from customers.models import Customer, LoyaltyAccount, LoyaltyTransaction, Order
+from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order
 from customers.services import loyalty as svc
 from tests.conftest import api_client
-from tests.customers.factories import CustomerFactory, OrderFactory, order_record
-from tests.customers.factories_loyalty_credit import LoyaltyAccountFactory
+from tests.customers.factories import CustomerFactory, LoyaltyAccountFactory, OrderFactory, order_record
 
 ACTOR = Actor.system("tests")
 Txn = LoyaltyTransaction.Type
@@ -74,13 +73,77 @@ def ingest_and_earn(world, ingest, django_capture_on_commit_callbacks, monkeypat
 
 # --- earning ------------------------------------------------------------------------------------
 
-def test_program_and_tier_defaults_are_created_on_first_use_in_the_tenant_currency(alpha):
+def test_program_and_tier_defaults_come_with_the_tenant_in_its_currency(alpha):
     program = svc.loyalty_program_get()
     rules = svc.loyalty_tier_rules()
     assert program.points_per_currency_unit == Decimal("0.0010")  # ARS: about a point per dollar
     assert [r.tier for r in rules] == ["bronze", "silver", "gold", "platinum"]
     assert rules[0].min_spend == 0 and rules[1].min_spend < rules[2].min_spend < rules[3].min_spend
     assert svc.loyalty_program_get().pk == program.pk
+
+
+def test_a_new_tenant_is_provisioned_with_its_program_in_its_currency(world):
+    from tenants.services import tenant_provision
+
+    tenant = tenant_provision(slug="reais", name="Reais", actor=ACTOR, settings={"currency": "BRL"})
+
+    with tenant_context(tenant):
+        program = LoyaltyProgram.objects.get()
+        assert program.points_per_currency_unit == Decimal("0.2000")  # BRL: about five per dollar
+        silver = LoyaltyTierRule.objects.get(tier="silver")
+        assert silver.min_spend == Decimal("2500") and silver.min_points == 500
+
+
+def test_reading_the_program_and_tiers_never_writes(world, alpha_client, api_key):
+    with tenant_context(world.alpha):
+        LoyaltyTierRule.objects.all().delete()
+        LoyaltyProgram.objects.all().delete()  # a schema without them (they come with the tenant)
+    reader = api_client("alpha.localhost", api_key(world.alpha, scopes=["read"]))
+    admin = alpha_client(world.user("alpha_owner"))
+
+    program = reader.get("/api/v1/loyalty/program/")
+    tiers = reader.get("/api/v1/loyalty/tiers/")
+    pages = [admin.get(url).status_code for url in ("/admin/customers/loyaltyprogram/",
+                                                    "/admin/customers/loyaltytierrule/")]
+
+    assert program.status_code == 200 and program.json()["points_per_currency_unit"] == "0.0010"
+    assert tiers.status_code == 200 and pages == [200, 200]
+    with tenant_context(world.alpha):
+        assert not LoyaltyProgram.objects.exists() and not LoyaltyTierRule.objects.exists()
+        # the first write creates them, then applies itself
+        svc.loyalty_tier_rule_update(tier="silver", multiplier=Decimal("1.40"), actor=ACTOR)
+        assert LoyaltyProgram.objects.count() == 1 and LoyaltyTierRule.objects.count() == 4
+
+
+def test_the_data_migration_gives_existing_tenants_their_program(alpha):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("customers.migrations.0009_loyalty_program_defaults")
+    LoyaltyTierRule.objects.all().delete()
+    LoyaltyProgram.objects.all().delete()
+
+    migration.loyalty_defaults_create(apps, SimpleNamespace(connection=connection))
+    migration.loyalty_defaults_create(apps, SimpleNamespace(connection=connection))  # idempotent
+
+    assert LoyaltyProgram.objects.get().points_per_currency_unit == Decimal("0.0010")
+    assert list(LoyaltyTierRule.objects.values_list("tier", "min_spend")) == [
+        ("bronze", Decimal("0")), ("silver", Decimal("500000")), ("gold", Decimal("2000000")),
+        ("platinum", Decimal("5000000"))]
+
+
+def test_tier_and_program_changes_are_audited_as_old_and_new_values(alpha):
+    from tenants.models import AuditLog
+
+    svc.loyalty_tier_rule_update(tier="silver", multiplier=Decimal("1.40"), actor=ACTOR)
+    svc.loyalty_program_update(actor=ACTOR, values={"points_validity_days": 90, "name": "Loyalty"})
+
+    tier = AuditLog.objects.get(action="loyalty.tier.update", tenant=alpha)
+    assert tier.changes == {"multiplier": ["1.25", "1.40"]}
+    program = AuditLog.objects.get(action="loyalty.program.update", tenant=alpha)
+    assert program.changes == {"points_validity_days": [365, 90]}  # the name did not change
 
 
 def test_a_completed_order_earns_once_through_the_ingest_hook(world, ingest_and_earn):

@@ -22,12 +22,20 @@ from customers.models import (
     LoyaltyTransaction,
     Order,
 )
-from customers.selectors_sales import counted_statuses
+from customers.selectors import counted_statuses
 from customers.services.duplicates import duplicates_recompute, pair_score
 from tenants.models import AuditLog
 from tests.conftest import api_client, host_client
-from tests.customers.factories import AddressFactory, CustomerFactory, IdentityFactory, OrderFactory, order_record
-from tests.customers.factories_privacy import CreditAccountFactory, CreditUsageFactory, loyalty_with_points
+from tests.customers.factories import (
+    AddressFactory,
+    CreditAccountFactory,
+    CreditUsageFactory,
+    CustomerFactory,
+    IdentityFactory,
+    OrderFactory,
+    loyalty_with_points,
+    order_record,
+)
 
 ACTOR = Actor.system("tests")
 
@@ -145,7 +153,7 @@ def _pair(world):
     loyalty_with_points(merged, 70, 30, tier="gold")
     credit = CreditAccountFactory(customer=merged, credit_used=decimal.Decimal("50.00"))
     CreditUsageFactory(account=credit, amount=decimal.Decimal("50.00"))
-    from customers.services.profile import customer_aggregates_refresh
+    from customers.services.sales import customer_aggregates_refresh
 
     customer_aggregates_refresh(customer_ids=[survivor.pk, merged.pk])
     return survivor, merged

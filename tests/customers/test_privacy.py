@@ -12,12 +12,12 @@ from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Orde
 from customers.services.privacy import _Tokens, json_scrub
 from tenants.models import AuditLog
 from tests.conftest import api_client, host_client
-from tests.customers.factories import order_record
-from tests.customers.factories_privacy import (
+from tests.customers.factories import (
     CreditAccountFactory,
     CreditPaymentFactory,
     CreditUsageFactory,
     loyalty_with_points,
+    order_record,
 )
 
 EMAIL = "zuleika.quintanilla@example.com"

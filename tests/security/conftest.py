@@ -8,6 +8,7 @@ import json
 import pytest
 from django.test import Client
 
+from cdp import registry as cdp_registry
 from cdp.context import Actor
 from tests.conftest import PASSWORD
 
@@ -23,12 +24,8 @@ def actor():
 @pytest.fixture(autouse=True)
 def _no_plan_quota():
     """Plan quotas are licensing's to test; here they would only couple the suites."""
-    from cdp import registry as cdp_registry
-
-    saved = list(cdp_registry._quota_guards)
-    cdp_registry._quota_guards.clear()
-    yield
-    cdp_registry._quota_guards[:] = saved
+    with cdp_registry.quota_guards_disabled():
+        yield
 
 
 def post_json(client, url, body=None, method="post"):

@@ -129,7 +129,7 @@ def test_admin_shows_a_clear_error_when_editing_an_erased_customer(world, alpha_
     with tenant_context(world.alpha):
         assert Customer.objects.get(pk=pedro_id).first_name == ""
     # and the admin offers no way to add an address (addresses are read-only there)
-    from customers.admin import AddressInline
+    from customers.admin.profile import AddressInline
     from tenants.admin_site import tenant_admin_site
 
     inline = AddressInline(Customer, tenant_admin_site)

@@ -39,21 +39,6 @@ def _outbound_settings(settings):
     clear_outbound_keys()
 
 
-@pytest.fixture(autouse=True)
-def _no_plan_quota():
-    from cdp import registry as cdp_registry
-
-    saved = list(cdp_registry._quota_guards)
-    cdp_registry._quota_guards.clear()
-    yield
-    cdp_registry._quota_guards[:] = saved
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
-
-
 @pytest.fixture
 def in_alpha(world):
     with tenant_context(world.alpha):

@@ -15,13 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import DataError
-from django_tenants.utils import tenant_context
 
+from cdp.commands import TenantCommand
 from cdp.context import Actor
 from cdp.csv import CsvFileWriter, open_csv
-from cdp.exceptions import ApplicationError
 from customers.services.bulk import (
     ADDRESS_COLUMNS,
     INVALID_COLUMNS_MESSAGE,
@@ -30,8 +29,7 @@ from customers.services.bulk import (
     missing_columns,
     orders_bulk_load,
 )
-from customers.services.ingest import MAX_BATCH, order_ingest
-from tenants.models import Tenant
+from customers.services.ingest import MAX_BATCH, REJECTED, order_ingest
 
 #: CSV files above this size take the set-based path unless --mode says otherwise.
 BULK_THRESHOLD_BYTES = 2 * 1024 * 1024
@@ -89,12 +87,12 @@ def csv_row_to_record(row: dict) -> dict:
     return record
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Import orders from a CSV or JSON Lines file: import_orders --tenant SLUG FILE"
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("file")
-        parser.add_argument("--tenant", required=True, help="The tenant's slug.")
         parser.add_argument("--source", default="import",
                             help="Source for records without one (default: import).")
         parser.add_argument("--format", choices=["auto", "csv", "jsonl"], default="auto")
@@ -102,11 +100,8 @@ class Command(BaseCommand):
                             help="bulk: set-based COPY path (CSV only); auto picks it for files over 2 MB.")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, **options):
+    def handle_tenant(self, tenant, *args, **options):
         path = Path(options["file"])
-        tenant = Tenant.objects.filter(slug=options["tenant"]).exclude(schema_name="public").first()
-        if tenant is None:
-            raise CommandError(f"Unknown tenant '{options['tenant']}'.")
         if not path.is_file():
             raise CommandError(f"Cannot read {path}: no such file.")
         fmt = options["format"]
@@ -116,33 +111,30 @@ class Command(BaseCommand):
         progress = Progress(sys.stderr, path.stat().st_size, enabled=not options["no_progress"])
         started = time.monotonic()
         try:
-            with tenant_context(tenant):
-                if fmt == "csv":
-                    columns = csv_columns(path)
-                    invalid = invalid_columns(columns)
-                    if invalid:
-                        raise CommandError(f"{path.name}: " + INVALID_COLUMNS_MESSAGE.format(", ".join(invalid)))
-                    missing = missing_columns(columns)
-                    if missing:
-                        raise CommandError(f"{path.name} lacks required columns: {', '.join(missing)}.")
-                    mode = options["mode"]
-                    if mode == "auto":
-                        mode = "bulk" if path.stat().st_size > BULK_THRESHOLD_BYTES else "records"
-                    if mode == "bulk":
-                        summary, rejected = self._bulk(path, tenant, actor, options["source"], progress)
-                    else:
-                        summary, rejected = self._records(self._csv_records(path), tenant, actor,
-                                                          options["source"], progress)
+            if fmt == "csv":
+                columns = csv_columns(path)
+                invalid = invalid_columns(columns)
+                if invalid:
+                    raise CommandError(f"{path.name}: " + INVALID_COLUMNS_MESSAGE.format(", ".join(invalid)))
+                missing = missing_columns(columns)
+                if missing:
+                    raise CommandError(f"{path.name} lacks required columns: {', '.join(missing)}.")
+                mode = options["mode"]
+                if mode == "auto":
+                    mode = "bulk" if path.stat().st_size > BULK_THRESHOLD_BYTES else "records"
+                if mode == "bulk":
+                    summary, rejected = self._bulk(path, tenant, actor, options["source"], progress)
                 else:
-                    if options["mode"] == "bulk":
-                        raise CommandError("--mode bulk reads CSV only.")
-                    summary, rejected = self._records(self._jsonl_records(path), tenant, actor,
+                    summary, rejected = self._records(self._csv_records(path), tenant, actor,
                                                       options["source"], progress)
+            else:
+                if options["mode"] == "bulk":
+                    raise CommandError("--mode bulk reads CSV only.")
+                summary, rejected = self._records(self._jsonl_records(path), tenant, actor,
+                                                  options["source"], progress)
         except (OSError, UnicodeDecodeError, csv.Error, DataError) as exc:
             # DataError: the bulk COPY met bytes PostgreSQL cannot store (not UTF-8, NUL).
             raise CommandError(f"Cannot read {path}: {str(exc).splitlines()[0]}") from exc
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
         progress.finish()
         rejected_path = self._write_rejected(path, fmt, rejected) if rejected else None
         elapsed = time.monotonic() - started
@@ -184,7 +176,7 @@ class Command(BaseCommand):
             records = [record for _, _, record in batch]
             result = order_ingest(records=records, actor=actor, tenant=tenant, default_source=source)
             for (number, original, _), outcome in zip(batch, result.results, strict=True):
-                if outcome.status == "rejected":
+                if outcome.status == REJECTED:
                     rejected.append((number, original, outcome.errors))
                 else:
                     summary[outcome.status] += 1

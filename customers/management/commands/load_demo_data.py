@@ -13,15 +13,13 @@ import json
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
+from cdp.commands import TenantCommand
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
 from customers.demo import demo_records
 from customers.services.bulk import orders_bulk_load
-from tenants.models import Tenant
 
 ORDER_KEYS = ("source", "external_order_id", "order_number", "order_date", "status", "payment_status", "currency",
               "total_amount", "subtotal", "shipping_cost", "payment_method", "shipping_method", "utm_source",
@@ -46,29 +44,23 @@ def demo_csv(records: list[dict], path: Path) -> Path:
     return path
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Load LATAM demo customers and orders into a tenant (idempotent): load_demo_data --tenant SLUG"
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True)
+        super().add_arguments(parser)
         parser.add_argument("--customers", type=int, default=700, help="New customers per two years.")
 
-    def handle(self, *args, tenant, customers, **options):
-        target = Tenant.objects.filter(slug=tenant).exclude(schema_name="public").first()
-        if target is None:
-            raise CommandError(f"Unknown tenant '{tenant}'.")
+    def handle_tenant(self, tenant, *args, customers, **options):
         if customers < 1:
             raise CommandError("--customers must be at least 1.")
         # Up to the last whole hour: a second run within the hour sees exactly the same history.
         records = demo_records(customers=customers, now=timezone.now().replace(minute=0, second=0, microsecond=0))
         self.stderr.write(f"{len(records):,} demo orders")
-        try:
-            with tempfile.TemporaryDirectory() as folder, tenant_context(target):
-                result = orders_bulk_load(path=demo_csv(records, Path(folder) / "demo.csv"), tenant=target,
-                                          actor=Actor.system("command:load_demo_data"), default_source="demo",
-                                          progress=lambda step: self.stderr.write(f"  {step}"))
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
+        with tempfile.TemporaryDirectory() as folder:
+            result = orders_bulk_load(path=demo_csv(records, Path(folder) / "demo.csv"), tenant=tenant,
+                                      actor=Actor.system("command:load_demo_data"), default_source="demo",
+                                      progress=lambda step: self.stderr.write(f"  {step}"))
         totals = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                   "rejected": len(result.rejected)}
-        self.stdout.write(f"Demo orders for {target.slug}: " + ", ".join(f"{v:,} {k}" for k, v in totals.items()))
+        self.stdout.write(f"Demo orders for {tenant.slug}: " + ", ".join(f"{v:,} {k}" for k, v in totals.items()))

@@ -1,4 +1,5 @@
-"""The bulk loader's vocabulary: the CSV columns it understands and what it reports."""
+"""The bulk loader's vocabulary: the CSV columns it understands, the tables it writes, the person
+keys it groups new people by, and what it reports."""
 
 from __future__ import annotations
 
@@ -6,6 +7,34 @@ import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from customers.models import (
+    Address,
+    Customer,
+    CustomerChangeLog,
+    CustomerIdentity,
+    Order,
+    OrderItem,
+    Product,
+    SourcePriority,
+)
+
+#: The tables the loader writes, named by their models (never spelled out in its SQL).
+CUSTOMERS = Customer._meta.db_table
+IDENTITIES = CustomerIdentity._meta.db_table
+ADDRESSES = Address._meta.db_table
+CHANGE_LOGS = CustomerChangeLog._meta.db_table
+SOURCE_PRIORITIES = SourcePriority._meta.db_table
+ORDERS = Order._meta.db_table
+ORDER_ITEMS = OrderItem._meta.db_table
+PRODUCTS = Product._meta.db_table
+
+#: A new person's key (``pkey``) is one of these prefixes and the value it is known by. They sort
+#: email < identity < document, so a group of rows naming one person takes the email when any
+#: row has one (``min(pkey)``).
+PERSON_KEY_EMAIL = "1e:"  # + email
+PERSON_KEY_IDENTITY = "2x:"  # + source:external id
+PERSON_KEY_DOCUMENT = "3d:"  # + document type:number
 
 #: CSV columns the loader understands (canonical names, ``customer_`` and ``customer_address_`` prefixes).
 ORDER_COLUMNS = ("source", "external_order_id", "order_date", "status", "currency", "total_amount", "subtotal",

@@ -1,4 +1,5 @@
-"""Secondary indexes built once after a big load instead of maintained row by row."""
+"""The bulk loader's rule for when to build a table's indexes after the load instead of during it
+(the dropping and rebuilding itself is ``cdp.indexes.plain_indexes_rebuilt``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import DatabaseError, transaction
+from cdp.indexes import plain_indexes_rebuilt
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +24,11 @@ def indexes_deferred(cursor, table: str, adding: int) -> Iterator[bool]:
     whether it did). Inserting a million rows one by one into four B-trees cost about twice as
     long as sorting them into new ones.
 
-    The primary key and every unique index stay, so nothing the database guarantees is ever off.
-    The indexes are dropped and rebuilt inside the caller's transaction, from their own
-    definitions (``pg_get_indexdef``): an error rolls everything back, indexes included. The
-    price: ``DROP INDEX`` locks the table until the transaction ends, so readers of the
-    tenant's table wait for the load to commit. That is why only a load at least the table's
-    size, such as a first import, is given this path, and why it gives up (keeping the indexes,
-    nothing else changes) when a reader holds the table for more than LOCK_TIMEOUT, or when the
-    database role may not drop the indexes: a waiting DROP would queue every later reader."""
+    ``DROP INDEX`` locks the table until the transaction ends, so readers of the tenant's table
+    wait for the load to commit. That is why only a load at least the table's size, such as a
+    first import, is given this path, and why it gives up (keeping the indexes, nothing else
+    changes) when a reader holds the table for more than LOCK_TIMEOUT, or when the database role
+    may not drop the indexes."""
     if adding < DEFER_MIN_ROWS:
         yield False
         return
@@ -38,22 +36,8 @@ def indexes_deferred(cursor, table: str, adding: int) -> Iterator[bool]:
     if cursor.fetchone()[0] >= adding:
         yield False
         return
-    cursor.execute("""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-                       WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary
-                         AND i.indisvalid ORDER BY i.indexrelid""", [table])
-    definitions = cursor.fetchall()
-    cursor.execute("SELECT current_setting('lock_timeout')")
-    lock_timeout = cursor.fetchone()[0]
-    try:
-        with transaction.atomic():  # a savepoint: a refused DROP leaves the transaction usable
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
-            for name, _ in definitions:
-                cursor.execute(f"DROP INDEX {name}")
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
-    except DatabaseError as error:
+    def kept(error):
         logger.info("keeping the indexes of %s during the load: %s", table, error)
-        yield False
-        return
-    yield True
-    for _, definition in definitions:
-        cursor.execute(definition)
+
+    with plain_indexes_rebuilt(cursor, table, lock_timeout=LOCK_TIMEOUT, on_kept=kept) as dropped:
+        yield dropped

@@ -6,10 +6,17 @@ from __future__ import annotations
 import json
 import re
 
-from customers.models import Order
-from customers.services.bulk.columns import ADDRESS_COLUMNS, AMOUNT_COLUMNS
+from customers.models import Address, Order
+from customers.services.bulk.columns import (
+    ADDRESS_COLUMNS,
+    AMOUNT_COLUMNS,
+    PERSON_KEY_DOCUMENT,
+    PERSON_KEY_EMAIL,
+    PERSON_KEY_IDENTITY,
+)
 from customers.services.normalize import (
     ALPHA3,
+    ALPHANUMERIC_DOCUMENTS,
     CALLING_CODES,
     COUNTRY_NAMES,
     GENDER_MESSAGE,
@@ -26,72 +33,105 @@ KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLU
                 "items", *(f"addr_{name}" for name in ADDRESS_COLUMNS), "raw")
 
 
-def stage_sql(default_source: str, default_currency: str, columns: list[str]) -> list[str]:
-    """The statements turning the raw text rows of ``cdp_bulk_stage`` (whose columns, besides
-    ``row_no``, are the file's: ``columns``) into ``cdp_bulk_rows``: normalized, validated (``errors`` empty when
-    valid) and with the source row as JSON (``raw``). Messages match customers.services.validation.
+def stage_sql(default_source: str, default_currency: str, columns: list[str]) -> list[tuple[str, dict]]:
+    """The statements (with their parameters) turning the raw text rows of ``cdp_bulk_stage``
+    (whose columns, besides ``row_no``, are the file's: ``columns``) into ``cdp_bulk_rows``:
+    normalized, validated (``errors`` empty when valid) and with the source row as JSON (``raw``).
+    Messages match customers.services.validation; the domain's values (statuses, documents that
+    keep letters, address types, person keys) are parameters.
 
     One pass over the file: the inner ``normalize`` query computes each value once. Its volatile
     ``clock_timestamp()`` column keeps PostgreSQL from inlining it into the outer query, which
     would repeat the expressions at every use (the order date, an amount or the country are used
     several times by the checks). ``OFFSET 0`` would do that too, but it also keeps the outer
     checks out of the parallel workers: they would all run in the one process writing the rows."""
-    col = lambda name: f"r.{name}" if name in columns else "NULL::text"  # noqa: E731
+    params = {
+        "default_source": default_source, "default_currency": default_currency,
+        "default_status": Order.Status.COMPLETED.value, "statuses": list(Order.Status.values),
+        "payment_statuses": list(Order.PaymentStatus.values), "address_types": ["", *Address.Type.values],
+        "alphanumeric_documents": sorted(ALPHANUMERIC_DOCUMENTS), "email_key": PERSON_KEY_EMAIL,
+        "identity_key": PERSON_KEY_IDENTITY, "document_key": PERSON_KEY_DOCUMENT,
+    }
+    validate = errors_as_text(_validate_sql(columns, _normalize_sql(columns)))
+    # Rows repeating an order (source, external id) of an earlier row of the file.
+    duplicates = """
+    CREATE UNLOGGED TABLE cdp_bulk_dups AS
+    SELECT src, ext, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext HAVING count(*) > 1"""
+    # TRUNCATE, not DROP: the stage was created in this transaction, so its buffers are freed at
+    # once instead of at commit (a dropped table's pages would be written out meanwhile).
+    return [(validate, params), ("TRUNCATE cdp_bulk_stage", {}), (duplicates, {})]
+
+
+# SQL pieces of the statement (their text goes through the client-side parameter binding of
+# ``stage_sql``, so a literal percent sign is written %%).
+
+def _column(columns: list[str], name: str) -> str:
+    """The staged column ``name`` (NULL where the file has none)."""
+    return f"r.{name}" if name in columns else "NULL::text"
+
+
+def _text_sql(columns: list[str], name: str) -> str:
+    """The column's text trimmed, inner runs of white space made one space; NULL when empty."""
+    value = _column(columns, name)
+    return (f"nullif(CASE WHEN {value} ~ '\\s\\s|[\\t\\n\\r\\f\\v]' "
+            f"THEN regexp_replace(trim({value}), '\\s+', ' ', 'g') ELSE trim({value}) END, '')")
+
+
+def _amount_sql(columns: list[str], name: str) -> str:
+    """The column as an amount (two decimals) when it reads as one in range; else NULL. NaN and the
+    infinities are valid numerics but fall outside the range, so they are NULL here."""
+    value = _column(columns, name)
+    return (f"CASE WHEN pg_input_is_valid({value}, 'numeric') "
+            f"AND {value}::numeric BETWEEN 0 AND 9999999999999.99 THEN round({value}::numeric, 2) END")
+
+
+def _amount_error_sql(name: str, *, required: bool) -> str:
+    """The errors entry of an amount column (why its normalized value is NULL)."""
+    return (f"'{name}', CASE WHEN n.{name} IS NOT NULL THEN NULL WHEN nullif(trim(n.{name}_raw), '') IS NULL THEN "
+            + ("jsonb_build_array('This field is required.')" if required else "NULL")
+            + f" WHEN NOT pg_input_is_valid(trim(n.{name}_raw), 'numeric') "
+            f"OR lower(trim(n.{name}_raw)) IN ('nan', 'infinity', '-infinity', '+infinity') "
+            f"THEN jsonb_build_array('Must be a number.') "
+            f"WHEN trim(n.{name}_raw)::numeric < 0 THEN jsonb_build_array('Must be zero or more.') "
+            f"ELSE jsonb_build_array('Too large.') END")
+
+
+def _phone_invalid_sql(raw: str) -> str:
+    """SQL: ``raw`` is a non-empty text that ``normalize.phone_error`` refuses."""
+    text = f"regexp_replace(trim({raw}), '\\s+', ' ', 'g')"
+    digits = f"translate({text}, translate({text}, '0123456789', ''), '')"
+    return (f"(nullif(trim({raw}), '') IS NOT NULL AND ({text} !~ '^\\+?[0-9 ().\\-/]+$' OR length("
+            f"CASE WHEN {text} LIKE '00%%' THEN substr({digits}, 3) ELSE {digits} END) NOT BETWEEN "
+            f"{PHONE_DIGITS[0]} AND {PHONE_DIGITS[1]}))")
+
+
+def _normalize_sql(columns: list[str]) -> str:
+    """The inner query: each staged row's values normalized (and the raw texts the messages need)."""
+    def col(name):
+        return _column(columns, name)
+
+    def text(name):
+        return _text_sql(columns, name)
+
     countries = " ".join(f"WHEN '{name.lower()}' THEN '{code}'" for name, code in
                          [*ALPHA3.items(), *((k.replace("'", "''"), v) for k, v in COUNTRY_NAMES.items())])
-    # A constant jsonb object is a binary search per row; a CASE of its entries, one test per entry.
-    calling = json.dumps(CALLING_CODES).replace("'", "''")
     genders = " ".join(f"WHEN '{raw}' THEN '{gender}'" for raw, gender in GENDERS.items())
-    # NaN and the infinities are valid numerics but fall outside the range, so they are NULL here.
-    amount = lambda name: (  # noqa: E731
-        f"CASE WHEN pg_input_is_valid({col(name)}, 'numeric') "
-        f"AND {col(name)}::numeric BETWEEN 0 AND 9999999999999.99 THEN round({col(name)}::numeric, 2) END")
-    amount_error = lambda name, required: (  # noqa: E731
-        f"'{name}', CASE WHEN n.{name} IS NOT NULL THEN NULL WHEN nullif(trim(n.{name}_raw), '') IS NULL THEN "
-        + ("jsonb_build_array('This field is required.')" if required else "NULL")
-        + f" WHEN NOT pg_input_is_valid(trim(n.{name}_raw), 'numeric') "
-        f"OR lower(trim(n.{name}_raw)) IN ('nan', 'infinity', '-infinity', '+infinity') "
-        f"THEN jsonb_build_array('Must be a number.') "
-        f"WHEN trim(n.{name}_raw)::numeric < 0 THEN jsonb_build_array('Must be zero or more.') "
-        f"ELSE jsonb_build_array('Too large.') END")
-    text = lambda name: (  # noqa: E731
-        f"nullif(CASE WHEN {col(name)} ~ '\\s\\s|[\\t\\n\\r\\f\\v]' "
-        f"THEN regexp_replace(trim({col(name)}), '\\s+', ' ', 'g') ELSE trim({col(name)}) END, '')")
     phone = col("customer_phone")
-
-    def phone_invalid(raw: str) -> str:
-        """SQL: ``raw`` is a non-empty text that ``normalize.phone_error`` refuses."""
-        text = f"regexp_replace(trim({raw}), '\\s+', ' ', 'g')"
-        digits = f"translate({text}, translate({text}, '0123456789', ''), '')"
-        return (f"(nullif(trim({raw}), '') IS NOT NULL AND ({text} !~ '^\\+?[0-9 ().\\-/]+$' OR length("
-                f"CASE WHEN {text} LIKE '00%' THEN substr({digits}, 3) ELSE {digits} END) NOT BETWEEN "
-                f"{PHONE_DIGITS[0]} AND {PHONE_DIGITS[1]}))")
-
-    statuses = ", ".join(f"'{value}'" for value in Order.Status.values)
-    status_names = ", ".join(Order.Status.values)
-    payment_statuses = ", ".join(f"'{value}'" for value in Order.PaymentStatus.values)
-    payment_names = ", ".join(value for value in Order.PaymentStatus.values if value)
-    # Order number, payment status, shipping method and UTM: lengths, and the payment status's values.
-    detail_errors = ", ".join(
-        f"'{name}', CASE WHEN length(n.{name}) > {limit} THEN jsonb_build_array('At most {limit} characters.')"
-        + (f" WHEN n.{name} <> ALL (ARRAY[{payment_statuses}]) THEN jsonb_build_array('Choose one of: {payment_names}.')"
-           if name == "payment_status" else "") + " END"
-        for name, limit in ORDER_TEXT_FIELDS.items())
     detail_values = ", ".join(f"lower(coalesce({text(name)}, '')) AS {name}" if name == "payment_status"
                               else f"coalesce({text(name)}, '') AS {name}" for name in ORDER_TEXT_FIELDS)
     # The source row as JSON, from two text arrays: half the cost of to_jsonb(row).
     keys = ", ".join("'" + name.replace("'", "''") + "'" for name in columns)
     values = ", ".join('r."' + name.replace('"', '""') + '"' for name in columns)
-    normalize = f"""
+    return f"""
     SELECT clock_timestamp() AS not_inlined, r.row_no,
-           coalesce(nullif(lower(trim({col("source")})), ''), '{default_source}') AS src,
+           coalesce(nullif(lower(trim({col("source")})), ''), %(default_source)s) AS src,
            nullif(trim({col("external_order_id")}), '') AS ext,
            CASE WHEN pg_input_is_valid(trim({col("order_date")}), 'timestamptz')
                 THEN trim({col("order_date")})::timestamptz END AS od,
            nullif(trim({col("order_date")}), '') AS od_raw,
-           coalesce(nullif(lower(trim({col("status")})), ''), '{Order.Status.COMPLETED.value}') AS status,
-           coalesce(nullif(upper(trim({col("currency")})), ''), '{default_currency}') AS currency,
-           {", ".join(f"{amount(c)} AS {c}, {col(c)} AS {c}_raw" for c in AMOUNT_COLUMNS)},
+           coalesce(nullif(lower(trim({col("status")})), ''), %(default_status)s) AS status,
+           coalesce(nullif(upper(trim({col("currency")})), ''), %(default_currency)s) AS currency,
+           {", ".join(f"{_amount_sql(columns, c)} AS {c}, {col(c)} AS {c}_raw" for c in AMOUNT_COLUMNS)},
            coalesce({text("payment_method")}, '') AS payment_method,
            {detail_values},
            nullif(lower(CASE WHEN {col("customer_email")} ~ '\\s'
@@ -99,7 +139,7 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                              ELSE {col("customer_email")} END), '') AS email,
            {text("customer_external_id")} AS cext,
            lower(coalesce({text("customer_document_type")}, '')) AS doc_type,
-           CASE WHEN lower(trim({col("customer_document_type")})) IN ('passport', 'pasaporte')
+           CASE WHEN lower(trim({col("customer_document_type")})) = ANY(%(alphanumeric_documents)s)
                 THEN nullif(upper(regexp_replace(coalesce({col("customer_document_number")}, ''),
                                                  '[^0-9A-Za-z]', '', 'g')), '')
                 ELSE nullif(translate({col("customer_document_number")},
@@ -123,15 +163,31 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
            {", ".join(f"coalesce({text('customer_address_' + c)}, '') AS addr_{c}" for c in ADDRESS_COLUMNS)},
            jsonb_strip_nulls(jsonb_object(ARRAY[{keys}], ARRAY[{values}])) AS raw
       FROM cdp_bulk_stage r"""
-    validate = errors_as_text(f"""
+
+
+def _validate_sql(columns: list[str], normalize: str) -> str:
+    """``cdp_bulk_rows`` from the ``normalize`` query: the kept values, the phone in E.164 where
+    its country's calling code says how, the person key and the errors (``'field', CASE ...``
+    entries, rewritten by ``errors_as_text``)."""
+    # A constant jsonb object is a binary search per row; a CASE of its entries, one test per entry.
+    calling = json.dumps(CALLING_CODES).replace("'", "''")
+    status_names = ", ".join(Order.Status.values)
+    payment_names = ", ".join(value for value in Order.PaymentStatus.values if value)
+    # Order number, payment status, shipping method and UTM: lengths, and the payment status's values.
+    detail_errors = ", ".join(
+        f"'{name}', CASE WHEN length(n.{name}) > {limit} THEN jsonb_build_array('At most {limit} characters.')"
+        + (f" WHEN n.{name} <> ALL (%(payment_statuses)s) THEN jsonb_build_array('Choose one of: {payment_names}.')"
+           if name == "payment_status" else "") + " END"
+        for name, limit in ORDER_TEXT_FIELDS.items())
+    return f"""
     CREATE UNLOGGED TABLE cdp_bulk_rows AS
     SELECT {", ".join(f"n.{name}" for name in KEPT_COLUMNS)},
            CASE WHEN n.phone_digits = '' THEN NULL
                 WHEN n.cand IS NOT NULL AND length(n.cand) BETWEEN 8 AND 15 THEN '+' || n.cand
                 ELSE left(n.phone_digits, 20) END AS phone,
-           CASE WHEN n.email IS NOT NULL THEN '1e:' || n.email
-                WHEN n.cext IS NOT NULL THEN '2x:' || n.src || ':' || n.cext
-                ELSE '3d:' || n.doc_type || ':' || coalesce(n.doc, '') END AS pkey,
+           CASE WHEN n.email IS NOT NULL THEN %(email_key)s || n.email
+                WHEN n.cext IS NOT NULL THEN %(identity_key)s || n.src || ':' || n.cext
+                ELSE %(document_key)s || n.doc_type || ':' || coalesce(n.doc, '') END AS pkey,
            concat_ws(E'\\n',
              'source', CASE WHEN length(n.src) > 50 OR n.src !~ '^[a-z0-9][a-z0-9_.-]*$'
                             THEN jsonb_build_array('Use up to 50 lowercase letters, digits, ''.'', ''_'' or ''-''.') END,
@@ -143,13 +199,11 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                                   'Use an ISO 8601 date or date-time, e.g. 2024-05-31T14:20:00-03:00.')
                                 WHEN n.od < '1970-01-01'::timestamptz OR n.od > now() + interval '2 days'
                                   THEN jsonb_build_array('Out of range (before 1970 or in the future).') END,
-             'status', CASE WHEN n.status <> ALL (ARRAY[{statuses}])
+             'status', CASE WHEN n.status <> ALL (%(statuses)s)
                             THEN jsonb_build_array('Choose one of: {status_names}.') END,
              'currency', CASE WHEN n.currency !~ '^[A-Z]{{3}}$'
                               THEN jsonb_build_array('Use an ISO 4217 code such as ARS, BRL or USD.') END,
-             {amount_error('total_amount', True)}, {amount_error('subtotal', False)},
-             {amount_error('tax_amount', False)}, {amount_error('shipping_cost', False)},
-             {amount_error('discount_amount', False)},
+             {", ".join(_amount_error_sql(name, required=name == "total_amount") for name in AMOUNT_COLUMNS)},
              'payment_method', CASE WHEN length(n.payment_method) > 100
                                     THEN jsonb_build_array('At most 100 characters.') END,
              {detail_errors},
@@ -168,13 +222,13 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                                            THEN jsonb_build_array('Use an ISO 8601 date (YYYY-MM-DD).')
                                          WHEN n.birth_date < '1900-01-01' OR n.birth_date > current_date
                                            THEN jsonb_build_array('Out of range.') END,
-             'customer.phone', CASE WHEN {phone_invalid("n.phone_raw")} THEN jsonb_build_array('{PHONE_MESSAGE}') END,
+             'customer.phone', CASE WHEN {_phone_invalid_sql("n.phone_raw")} THEN jsonb_build_array('{PHONE_MESSAGE}') END,
              'customer.gender', CASE WHEN n.gender_raw IS NOT NULL AND n.gender IS NULL
                                      THEN jsonb_build_array('{GENDER_MESSAGE}') END,
              {", ".join(f"'customer.address.{name}', CASE WHEN length(n.addr_{name}) > {limit} "
                         f"THEN jsonb_build_array('At most {limit} characters.') END"
                         for name, limit in ADDRESS_LIMITS.items() if name in ADDRESS_COLUMNS)},
-             'customer.address.phone', CASE WHEN {phone_invalid("n.addr_phone")}
+             'customer.address.phone', CASE WHEN {_phone_invalid_sql("n.addr_phone")}
                                             THEN jsonb_build_array('{PHONE_MESSAGE}') END,
              'customer.first_name', CASE WHEN length(n.first_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer.last_name', CASE WHEN length(n.last_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
@@ -185,7 +239,7 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
              'customer.address.line1', CASE WHEN n.addr_line1 = '' AND (n.addr_city <> '' OR n.addr_postal_code <> ''
                                               OR n.addr_line2 <> '' OR n.addr_number <> '')
                                             THEN jsonb_build_array('This field is required.') END,
-             'customer.address.type', CASE WHEN lower(n.addr_type) NOT IN ('', 'shipping', 'billing')
+             'customer.address.type', CASE WHEN lower(n.addr_type) <> ALL (%(address_types)s)
                                            THEN jsonb_build_array('Use shipping or billing.') END,
              'items', CASE WHEN n.items_raw IS NOT NULL AND n.items IS NULL THEN jsonb_build_array('Not valid JSON.')
                            WHEN n.items IS NOT NULL AND jsonb_typeof(n.items) <> 'array'
@@ -201,23 +255,16 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
                              THEN jsonb_build_array('Each item needs a sku or a name, a quantity above zero and a unit_price of zero or more.') END
            ) AS errors
       FROM (SELECT m.*,
-                   CASE WHEN ltrim(m.phone_raw) LIKE '+%' THEN m.phone_digits
-                        WHEN ltrim(m.phone_raw) LIKE '00%' THEN substr(m.phone_digits, 3)
+                   CASE WHEN ltrim(m.phone_raw) LIKE '+%%' THEN m.phone_digits
+                        WHEN ltrim(m.phone_raw) LIKE '00%%' THEN substr(m.phone_digits, 3)
                         WHEN m.calling IS NOT NULL THEN
-                          CASE WHEN ltrim(m.phone_digits, '0') LIKE m.calling || '%'
+                          CASE WHEN ltrim(m.phone_digits, '0') LIKE m.calling || '%%'
                                     AND length(ltrim(m.phone_digits, '0')) >= 11
                                THEN ltrim(m.phone_digits, '0')
                                ELSE m.calling || ltrim(m.phone_digits, '0') END
                    END AS cand
               FROM (SELECT c.*, '{calling}'::jsonb ->> c.country AS calling
-                      FROM ({normalize}) c) m) n""")
-    # Rows repeating an order (source, external id) of an earlier row of the file.
-    duplicates = """
-    CREATE UNLOGGED TABLE cdp_bulk_dups AS
-    SELECT src, ext, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext HAVING count(*) > 1"""
-    # TRUNCATE, not DROP: the stage was created in this transaction, so its buffers are freed at
-    # once instead of at commit (a dropped table's pages would be written out meanwhile).
-    return [validate, "TRUNCATE cdp_bulk_stage", duplicates]
+                      FROM ({normalize}) c) m) n"""
 
 
 def errors_as_text(sql: str) -> str:

@@ -6,13 +6,20 @@ import gc
 from contextlib import contextmanager
 
 from cdp.context import Actor
-from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE
+from customers.models import DEFAULT_SOURCE_PRIORITY, MANUAL_PRIORITY, MANUAL_SOURCE, Address
 from customers.registry import has_subscribers, publish_on_commit
 from customers.services.bulk.columns import (
     ADDRESS_COLUMNS,
+    ADDRESSES,
+    CHANGE_LOGS,
+    CUSTOMERS,
+    ORDER_ITEMS,
     ORDER_ROW_FIELDS,
     ORDER_VALUE_FIELDS,
+    ORDERS,
+    PRODUCTS,
     PROFILE_FIELDS,
+    SOURCE_PRIORITIES,
     BulkResult,
 )
 from customers.services.bulk.indexes import indexes_deferred
@@ -21,7 +28,7 @@ from customers.services.bulk.indexes import indexes_deferred
 def priority_values(cursor) -> str:
     """The tenant's ranking as a scratch table (manual on top), for joins."""
     cursor.execute("CREATE UNLOGGED TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int)")
-    cursor.execute("INSERT INTO cdp_bulk_priority SELECT source, priority FROM customers_sourcepriority "
+    cursor.execute(f"INSERT INTO cdp_bulk_priority SELECT source, priority FROM {SOURCE_PRIORITIES} "
                    "UNION ALL SELECT %s, %s ON CONFLICT DO NOTHING", [MANUAL_SOURCE, MANUAL_PRIORITY])
     return "(SELECT source, priority FROM cdp_bulk_priority)"
 
@@ -34,7 +41,7 @@ def apply_profiles(cursor, actor: Actor) -> None:
     fields = [*PROFILE_FIELDS, ("email", "text")]
     for name, sql_type in fields:
         value = "email" if name == "email" else name
-        unique_guard = ("AND NOT EXISTS (SELECT 1 FROM customers_customer o WHERE o.email = cand.val)"
+        unique_guard = (f"AND NOT EXISTS (SELECT 1 FROM {CUSTOMERS} o WHERE o.email = cand.val)"
                         if name == "email" else "")
         cursor.execute(f"""
             WITH cand AS (
@@ -51,7 +58,7 @@ def apply_profiles(cursor, actor: Actor) -> None:
                           ELSE 'bulk import; ' || cand.src || ' outranks '
                                || coalesce(c.field_sources->>'{name}', c.source) END AS reason
                 FROM {"dedup" if name == "email" else "cand"} cand
-                JOIN customers_customer c ON c.id = cand.customer_id
+                JOIN {CUSTOMERS} c ON c.id = cand.customer_id
                 LEFT JOIN {priorities} AS pn(source, priority) ON pn.source = cand.src
                 LEFT JOIN {priorities} AS po(source, priority)
                        ON po.source = coalesce(c.field_sources->>'{name}', c.source)
@@ -61,11 +68,11 @@ def apply_profiles(cursor, actor: Actor) -> None:
                       OR coalesce(pn.priority, {DEFAULT_SOURCE_PRIORITY}) > coalesce(po.priority, {DEFAULT_SOURCE_PRIORITY}))
                  {unique_guard}
             ), upd AS (
-              UPDATE customers_customer c SET {name} = chosen.val, updated_at = now(),
+              UPDATE {CUSTOMERS} c SET {name} = chosen.val, updated_at = now(),
                      field_sources = c.field_sources || jsonb_build_object('{name}', chosen.src)
                 FROM chosen WHERE c.id = chosen.id RETURNING c.id
             )
-            INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by,
+            INSERT INTO {CHANGE_LOGS} (customer_id, field, old_value, new_value, source, changed_by,
                                                      reason, created_at)
             SELECT chosen.id, '{name}', chosen.old, chosen.val::text, chosen.src, %s, left(chosen.reason, 255), now()
               FROM chosen JOIN upd ON upd.id = chosen.id""", [label])
@@ -79,24 +86,24 @@ def apply_profiles(cursor, actor: Actor) -> None:
         chosen AS (
           SELECT c.id, c.document_type AS old_type, c.document_number AS old_doc, d.doc_type, d.doc, d.src,
                  CASE WHEN c.document_number IS NULL THEN 'filled empty value' ELSE 'bulk import' END AS reason
-            FROM dedup d JOIN customers_customer c ON c.id = d.customer_id
+            FROM dedup d JOIN {CUSTOMERS} c ON c.id = d.customer_id
             LEFT JOIN {priorities} AS pn(source, priority) ON pn.source = d.src
             LEFT JOIN {priorities} AS po(source, priority)
                    ON po.source = coalesce(c.field_sources->>'document_number', c.source)
            WHERE NOT c.is_pseudonymized AND (c.document_type, c.document_number) IS DISTINCT FROM (d.doc_type, d.doc)
-             AND NOT EXISTS (SELECT 1 FROM customers_customer o WHERE o.document_type = d.doc_type
+             AND NOT EXISTS (SELECT 1 FROM {CUSTOMERS} o WHERE o.document_type = d.doc_type
                                                                   AND o.document_number = d.doc)
              AND (c.document_number IS NULL
                   OR coalesce(c.field_sources->>'document_number', c.source) = d.src
                   OR coalesce(pn.priority, {DEFAULT_SOURCE_PRIORITY}) > coalesce(po.priority, {DEFAULT_SOURCE_PRIORITY}))
         ), upd AS (
-          UPDATE customers_customer c SET document_type = chosen.doc_type, document_number = chosen.doc,
+          UPDATE {CUSTOMERS} c SET document_type = chosen.doc_type, document_number = chosen.doc,
                  updated_at = now(),
                  field_sources = c.field_sources || jsonb_build_object('document_type', chosen.src,
                                                                        'document_number', chosen.src)
             FROM chosen WHERE c.id = chosen.id RETURNING c.id
         )
-        INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by, reason,
+        INSERT INTO {CHANGE_LOGS} (customer_id, field, old_value, new_value, source, changed_by, reason,
                                                  created_at)
         SELECT chosen.id, f.field, f.old, f.new, chosen.src, %s, chosen.reason, now()
           FROM chosen JOIN upd ON upd.id = chosen.id
@@ -120,7 +127,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
     # cdp_bulk_old (orders of this file already stored, with their old values) exists already;
     # with items, compare item signatures too.
     items_old = ("(SELECT string_agg(concat_ws('|', i.sku, i.name, i.quantity::text, i.unit_price::text), '#' "
-                 "ORDER BY 1) FROM customers_orderitem i WHERE i.order_id = o.id)")
+                 f"ORDER BY 1) FROM {ORDER_ITEMS} i WHERE i.order_id = o.id)")
     cursor.execute(f"""
         CREATE UNLOGGED TABLE cdp_bulk_itemsig AS
         SELECT o.id, {items_old if has_items else "NULL::text"} AS old_items,
@@ -149,19 +156,19 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
             OR (sg.id IS NOT NULL AND sg.old_items IS DISTINCT FROM sg.new_items)""")
     # An erased person's order keeps its scrubbed payload and address (as on the record path).
     cursor.execute(f"""
-        UPDATE customers_order o
+        UPDATE {ORDERS} o
            SET {assignments},
                raw = CASE WHEN c.is_pseudonymized THEN o.raw ELSE v.raw END,
                shipping_address = CASE WHEN c.is_pseudonymized THEN o.shipping_address
                                        ELSE coalesce({address_json}, o.shipping_address) END,
                updated_at = now()
           FROM cdp_bulk_changed ch JOIN cdp_bulk_rows v ON v.row_no = ch.row_no
-               JOIN customers_customer c ON c.id = ch.customer_id
+               JOIN {CUSTOMERS} c ON c.id = ch.customer_id
          WHERE o.id = ch.id""")
     result.updated = cursor.rowcount
     result.unchanged = existing - result.updated
     cursor.execute(f"""
-        INSERT INTO customers_customerchangelog (customer_id, field, old_value, new_value, source, changed_by, reason,
+        INSERT INTO {CHANGE_LOGS} (customer_id, field, old_value, new_value, source, changed_by, reason,
                                                  created_at)
         SELECT ch.customer_id, 'order.' || f.field, f.old, f.new, v.src, %s,
                left('order ' || v.src || ':' || v.ext || ' re-ingested', 255), now()
@@ -181,9 +188,9 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
                AS f(field, old, new)
          WHERE f.old IS DISTINCT FROM f.new""", [actor.label[:255]])
     returning = has_subscribers("order.ingested")  # new order ids for the events
-    with indexes_deferred(cursor, "customers_order", new_orders):
+    with indexes_deferred(cursor, ORDERS, new_orders):
         cursor.execute(f"""
-            INSERT INTO customers_order (customer_id, source, external_order_id, {order_columns},
+            INSERT INTO {ORDERS} (customer_id, source, external_order_id, {order_columns},
                                          shipping_address, raw, created_at, updated_at)
             SELECT w.customer_id, v.src, v.ext, {row_values}, {address_json},
                    v.raw, now(), now()
@@ -199,22 +206,22 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
 
 
 def write_items(cursor) -> None:
-    cursor.execute("""
-        INSERT INTO customers_product (sku, name, category, brand, currency, is_active, metadata, created_at, updated_at)
+    cursor.execute(f"""
+        INSERT INTO {PRODUCTS} (sku, name, category, brand, currency, is_active, metadata, created_at, updated_at)
         SELECT DISTINCT ON (trim(e.item->>'sku')) trim(e.item->>'sku'), left(coalesce(trim(e.item->>'name'), ''), 255),
-               '', '', '', true, '{}', now(), now()
+               '', '', '', true, '{{}}', now(), now()
           FROM cdp_bulk_rows v CROSS JOIN LATERAL jsonb_array_elements(v.items) AS e(item)
          WHERE v.items IS NOT NULL AND nullif(trim(e.item->>'sku'), '') IS NOT NULL
         ON CONFLICT (sku) DO NOTHING""")
     # Items reference existing products: lock them as the foreign-key checks would (see load.py).
-    cursor.execute("""SELECT 1 FROM customers_product WHERE sku IN (
+    cursor.execute(f"""SELECT 1 FROM {PRODUCTS} WHERE sku IN (
                         SELECT trim(e.item->>'sku') FROM cdp_bulk_rows v
                          CROSS JOIN LATERAL jsonb_array_elements(v.items) AS e(item) WHERE v.items IS NOT NULL)
                       FOR KEY SHARE""")
-    cursor.execute("DELETE FROM customers_orderitem i USING cdp_bulk_changed ch WHERE i.order_id = ch.id "
+    cursor.execute(f"DELETE FROM {ORDER_ITEMS} i USING cdp_bulk_changed ch WHERE i.order_id = ch.id "
                    "AND ch.items_changed")
-    cursor.execute("""
-        INSERT INTO customers_orderitem (order_id, product_id, sku, name, quantity, unit_price, total_price)
+    cursor.execute(f"""
+        INSERT INTO {ORDER_ITEMS} (order_id, product_id, sku, name, quantity, unit_price, total_price)
         SELECT o.id, p.id, coalesce(trim(e.item->>'sku'), ''), left(coalesce(trim(e.item->>'name'), ''), 255),
                round(coalesce(e.item->>'quantity', '1')::numeric, 3),
                round(coalesce(e.item->>'unit_price', '0')::numeric, 2),
@@ -222,9 +229,9 @@ def write_items(cursor) -> None:
                      * round(coalesce(e.item->>'unit_price', '0')::numeric, 2), 2)
           FROM cdp_bulk_rows v
           JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-          JOIN customers_order o ON o.source = v.src AND o.external_order_id = v.ext
+          JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext
           CROSS JOIN LATERAL jsonb_array_elements(v.items) WITH ORDINALITY AS e(item, n)
-          LEFT JOIN customers_product p ON p.sku = nullif(trim(e.item->>'sku'), '')
+          LEFT JOIN {PRODUCTS} p ON p.sku = nullif(trim(e.item->>'sku'), '')
          WHERE v.items IS NOT NULL
            AND (NOT w.stored
                 OR EXISTS (SELECT 1 FROM cdp_bulk_changed ch WHERE ch.row_no = v.row_no AND ch.items_changed))
@@ -234,31 +241,32 @@ def write_items(cursor) -> None:
 def write_addresses(cursor) -> None:
     """Remember new addresses (same rule as the record path); the first of a type is the default
     (called when the file has addresses)."""
-    cursor.execute("""
-        INSERT INTO customers_address (customer_id, address_type, recipient_name, line1, line2, number, neighborhood,
+    cursor.execute(f"""
+        INSERT INTO {ADDRESSES} (customer_id, address_type, recipient_name, line1, line2, number, neighborhood,
                                        city, state, postal_code, country, phone, is_default, is_active, source,
                                        created_at, updated_at)
         SELECT a.customer_id, a.t, a.addr_recipient_name, a.addr_line1, a.addr_line2, left(a.addr_number, 20),
                left(a.addr_neighborhood, 100), a.addr_city, a.addr_state, left(a.addr_postal_code, 20),
-               CASE WHEN a.addr_country ~ '^[A-Za-z]{2}$' THEN upper(a.addr_country) ELSE a.country END, '',
-               a.rank = 1 AND NOT EXISTS (SELECT 1 FROM customers_address d WHERE d.customer_id = a.customer_id
+               CASE WHEN a.addr_country ~ '^[A-Za-z]{{2}}$' THEN upper(a.addr_country) ELSE a.country END, '',
+               a.rank = 1 AND NOT EXISTS (SELECT 1 FROM {ADDRESSES} d WHERE d.customer_id = a.customer_id
                                            AND d.address_type = a.t AND d.is_default),
                true, a.src, now(), now()
           FROM (SELECT DISTINCT ON (w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
-                                    lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), 'shipping'))
-                       v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), 'shipping') AS t,
-                       dense_rank() OVER (PARTITION BY w.customer_id, coalesce(nullif(lower(v.addr_type), ''), 'shipping')
+                                    lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
+                       v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s) AS t,
+                       dense_rank() OVER (PARTITION BY w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s)
                                           ORDER BY lower(v.addr_line1), v.addr_number, v.addr_postal_code,
                                                    lower(v.addr_city)) AS rank
                   FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-                  JOIN customers_customer c ON c.id = w.customer_id
+                  JOIN {CUSTOMERS} c ON c.id = w.customer_id
                  WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
                  ORDER BY w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code, lower(v.addr_city),
-                          coalesce(nullif(lower(v.addr_type), ''), 'shipping'), v.od DESC) a
-         WHERE NOT EXISTS (SELECT 1 FROM customers_address e
+                          coalesce(nullif(lower(v.addr_type), ''), %(shipping)s), v.od DESC) a
+         WHERE NOT EXISTS (SELECT 1 FROM {ADDRESSES} e
                             WHERE e.customer_id = a.customer_id AND e.address_type = a.t
                               AND lower(e.line1) = lower(a.addr_line1) AND e.number = left(a.addr_number, 20)
-                              AND e.postal_code = left(a.addr_postal_code, 20) AND lower(e.city) = lower(a.addr_city))""")
+                              AND e.postal_code = left(a.addr_postal_code, 20) AND lower(e.city) = lower(a.addr_city))""",
+                   {"shipping": Address.Type.SHIPPING.value})
 
 
 def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:

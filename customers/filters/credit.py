@@ -1,27 +1,16 @@
-"""FilterSets of the loyalty ledger and the credit lists (API and admin)."""
+"""FilterSets of the credit lists (API)."""
 
 from __future__ import annotations
 
 import django_filters
 
-from cdp.filters import IsoDateTimeFilter
-from customers.models import CreditAccount, CreditPayment, CreditUsage, LoyaltyTransaction
-
-
-class LoyaltyTransactionFilter(django_filters.FilterSet):
-    type = django_filters.MultipleChoiceFilter(choices=LoyaltyTransaction.Type.choices)
-    order = django_filters.NumberFilter(field_name="order_id")
-    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = LoyaltyTransaction
-        fields = ["type", "order", "created_after", "created_before"]
+from cdp.filters import IdFilter, IsoDateTimeFilter
+from customers.models import CreditAccount, CreditPayment, CreditUsage
 
 
 class CreditAccountFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=CreditAccount.Status.choices)
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
 
     class Meta:
         model = CreditAccount
@@ -30,7 +19,7 @@ class CreditAccountFilter(django_filters.FilterSet):
 
 class CreditUsageFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=CreditUsage.Status.choices)
-    order = django_filters.NumberFilter(field_name="order_id")
+    order = IdFilter(field_name="order_id")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt")
 
@@ -40,7 +29,7 @@ class CreditUsageFilter(django_filters.FilterSet):
 
 
 class CreditPaymentFilter(django_filters.FilterSet):
-    usage = django_filters.NumberFilter(field_name="usage_id")
+    usage = IdFilter(field_name="usage_id")
     reference = django_filters.CharFilter()
     paid_after = IsoDateTimeFilter(field_name="paid_at", lookup_expr="gte")
     paid_before = IsoDateTimeFilter(field_name="paid_at", lookup_expr="lt")

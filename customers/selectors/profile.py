@@ -1,4 +1,5 @@
-"""Reads of the customers app: lists for the API and the portal, and the Customer 360."""
+"""Reads of customers: the list for the API and the portal, one customer, its addresses and
+change log, and the Customer 360."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
 from cdp.exceptions import NotFound
-from cdp.ids import parse_id
+from cdp.ids import get_or_not_found, parse_id
 from customers import registry
 from customers.models import (
     Address,
@@ -22,7 +23,7 @@ from customers.models import (
     LoyaltyAccount,
     Order,
 )
-from customers.selectors_sales import counted_statuses
+from customers.selectors.sales import counted_statuses
 
 logger = logging.getLogger(__name__)
 RECENT_ORDERS = 5
@@ -33,44 +34,56 @@ def customer_list() -> QuerySet[Customer]:
     return Customer.objects.all().order_by("-id")
 
 
+def customer_count() -> int:
+    """How many people the tenant knows (merged records are part of their survivor): what the
+    plan's customer limit counts."""
+    return Customer.objects.exclude(status=Customer.Status.MERGED).count()
+
+
 def customer_get(*, customer_id) -> Customer:
-    # isdecimal, not isdigit: "²" is a digit that int() refuses (a 500 the API fuzz test found)
-    customer = Customer.objects.filter(pk=customer_id).first() if str(customer_id).isdecimal() else None
-    if customer is None:
-        raise NotFound("Customer not found.")
-    return customer
+    return get_or_not_found(Customer, customer_id, "Customer not found.")
 
 
-_360_SQL = """
+_360_SQL = f"""
 SELECT
   to_json(c), to_json(l), to_json(k),
   (SELECT coalesce(json_agg(i ORDER BY i.source, i.external_id), '[]')
      FROM (SELECT id, source, external_id, created_at, last_seen_at
-             FROM customers_customeridentity WHERE customer_id = %(id)s) i),
+             FROM {CustomerIdentity._meta.db_table} WHERE customer_id = %(id)s) i),
   (SELECT coalesce(json_agg(a ORDER BY a.address_type, a.is_default DESC, a.id), '[]')
      FROM (SELECT id, address_type, recipient_name, line1, line2, number, neighborhood, city, state, postal_code,
                   country, phone, is_default, is_active, source, created_at, updated_at
-             FROM customers_address WHERE customer_id = %(id)s) a),
+             FROM {Address._meta.db_table} WHERE customer_id = %(id)s) a),
   (SELECT coalesce(json_agg(o ORDER BY o.order_date DESC, o.id DESC), '[]')
      FROM (SELECT id, customer_id, source, external_order_id, order_number, order_date, status, currency, subtotal,
                   tax_amount, shipping_cost, discount_amount, total_amount, payment_method, payment_status,
                   shipping_method, created_at, updated_at
-             FROM customers_order WHERE customer_id = %(id)s ORDER BY order_date DESC, id DESC LIMIT %(recent)s) o),
+             FROM {Order._meta.db_table} WHERE customer_id = %(id)s
+            ORDER BY order_date DESC, id DESC LIMIT %(recent)s) o),
   (SELECT coalesce(json_agg(s ORDER BY s.orders DESC, s.source), '[]')
      FROM (SELECT source, count(*) AS orders,
                   count(*) FILTER (WHERE status = ANY(%(counted)s)) AS counted,
-                  count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-                  count(*) FILTER (WHERE status = 'refunded') AS refunded,
-                  sum(total_amount) FILTER (WHERE status = 'refunded') AS refunded_amount,
+                  count(*) FILTER (WHERE status = %(cancelled)s) AS cancelled,
+                  count(*) FILTER (WHERE status = %(refunded)s) AS refunded,
+                  sum(total_amount) FILTER (WHERE status = %(refunded)s) AS refunded_amount,
                   sum(total_amount) FILTER (WHERE status = ANY(%(counted)s)) AS spent,
                   min(order_date) AS first_order_at, max(order_date) AS last_order_at
-             FROM customers_order WHERE customer_id = %(id)s GROUP BY source) s)
-  FROM customers_customer c
-  LEFT JOIN customers_loyaltyaccount l ON l.customer_id = c.id
-  LEFT JOIN customers_creditaccount k ON k.customer_id = c.id
+             FROM {Order._meta.db_table} WHERE customer_id = %(id)s GROUP BY source) s)
+  FROM {Customer._meta.db_table} c
+  LEFT JOIN {LoyaltyAccount._meta.db_table} l ON l.customer_id = c.id
+  LEFT JOIN {CreditAccount._meta.db_table} k ON k.customer_id = c.id
  WHERE c.id = %(id)s
 """
 _DATETIME_KEYS = ("created_at", "updated_at", "last_seen_at", "order_date", "first_order_at", "last_order_at")
+
+
+def customer_360_row(customer_id: int) -> tuple | None:
+    """The Customer 360's one round trip: the customer, its loyalty and credit accounts (``to_json``
+    rows) and, as JSON lists, its identities, addresses, recent orders and per-source order stats."""
+    with connection.cursor() as cursor:
+        cursor.execute(_360_SQL, {"id": customer_id, "recent": RECENT_ORDERS, "counted": list(counted_statuses()),
+                                  "cancelled": Order.Status.CANCELLED, "refunded": Order.Status.REFUNDED})
+        return cursor.fetchone()
 
 
 def _rows(text) -> list[dict]:
@@ -101,22 +114,13 @@ def _stats(by_source: list[dict]) -> dict:
     }
 
 
-def customer_order_stats(*, customer_id: int) -> dict:
-    """Counts per status and totals over all of the customer's orders, with a per-source split."""
-    return customer_360(customer_id=customer_id, sections=False)["order_stats"]
-
-
 def customer_360(*, customer_id, sections: bool = True) -> dict:
     """Everything known about one customer in one round trip (profile, loyalty and credit accounts,
     identities, addresses, recent orders and order stats, as JSON, each through the customer's
-    indexes), plus the sections other apps registered (analytics
-    scores), each of which may fail alone without breaking the page."""
+    indexes), plus (``sections``) the sections other apps registered (analytics scores), each of
+    which may fail alone without breaking the page."""
     customer_id = parse_id(customer_id)
-    if customer_id is None:
-        raise NotFound("Customer not found.")
-    with connection.cursor() as cursor:
-        cursor.execute(_360_SQL, {"id": customer_id, "recent": RECENT_ORDERS, "counted": list(counted_statuses())})
-        row = cursor.fetchone()
+    row = customer_360_row(customer_id) if customer_id is not None else None
     if row is None:
         raise NotFound("Customer not found.")
     customer = _instance(Customer, row[0])
@@ -159,33 +163,6 @@ def customer_changes(*, customer_id) -> QuerySet[CustomerChangeLog]:
     return CustomerChangeLog.objects.filter(customer_id=customer.pk).order_by("-created_at", "-id")
 
 
-def customer_orders(*, customer_id) -> QuerySet[Order]:
-    customer = customer_get(customer_id=customer_id)
-    return Order.objects.filter(customer_id=customer.pk).order_by("-order_date", "-id")
-
-
 def customer_addresses(*, customer_id) -> QuerySet[Address]:
     customer = customer_get(customer_id=customer_id)
     return Address.objects.filter(customer_id=customer.pk).order_by("address_type", "-is_default", "id")
-
-
-def order_list() -> QuerySet[Order]:
-    return Order.objects.select_related("customer").order_by("-order_date", "-id")
-
-
-def order_detail(*, order_id) -> Order:
-    order = (Order.objects.select_related("customer").prefetch_related("items")
-             .filter(pk=order_id).first()) if str(order_id).isdigit() else None
-    if order is None:
-        raise NotFound("Order not found.")
-    return order
-
-
-def orders_of_erased_customers(*, source: str, external_order_ids) -> set[str]:
-    """The external ids among ``external_order_ids`` of ``source`` whose order belongs to a
-    pseudonymized customer: a source re-sending them must not bring the person's data back."""
-    ids = [str(i) for i in external_order_ids if i]
-    if not ids:
-        return set()
-    return set(Order.objects.filter(source=source, external_order_id__in=ids, customer__is_pseudonymized=True)
-               .values_list("external_order_id", flat=True))

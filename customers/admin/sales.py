@@ -4,15 +4,14 @@ recomputation), and the recomputations themselves, read-only with their progress
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
-from customers.models import CountedSaleRule, Order, SalesRecomputeJob
+from cdp.context import actor_from_request
+from customers.models import CountedSaleRule, Order
 from customers.services.sales import counted_statuses_set
-from tenants.admin_site import TenantModelAdmin, tenant_admin_site
-from tenants.services import actor_from_request
+from tenants.admin_site import TenantModelAdmin
 
 
 class CountedSaleRuleForm(forms.ModelForm):
@@ -27,7 +26,6 @@ class CountedSaleRuleForm(forms.ModelForm):
         fields = ("statuses",)
 
 
-@admin.register(CountedSaleRule, site=tenant_admin_site)
 class CountedSaleRuleAdmin(ServiceFormAdminMixin, TenantModelAdmin):
     form = CountedSaleRuleForm
     list_display = ("__str__", "changed_by", "updated_at")
@@ -45,7 +43,6 @@ class CountedSaleRuleAdmin(ServiceFormAdminMixin, TenantModelAdmin):
         return CountedSaleRule.objects.get(key="sales")
 
 
-@admin.register(SalesRecomputeJob, site=tenant_admin_site)
 class SalesRecomputeJobAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("id", "created_at", "status", "current_step", "statuses_before", "statuses_after", "requested_by")
     list_filter = ("status",)

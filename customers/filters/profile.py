@@ -1,4 +1,4 @@
-"""FilterSets shared by the API lists and the portal lists."""
+"""The customers' FilterSet, shared by the API list and the portal list."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import django_filters
 from django.db.models import Q
 
 from cdp.filters import IsoDateTimeFilter
-
 from customers import registry
-from customers.models import Customer, Order
+from customers.models import Customer
 from customers.services.normalize import document_number_normalize, email_normalize
 
 
@@ -70,25 +69,3 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_country(self, queryset, name, value):
         return queryset.filter(country=value.strip().upper()) if value.strip() else queryset
-
-
-class OrderFilter(django_filters.FilterSet):
-    source = django_filters.CharFilter()
-    status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices)
-    payment_status = django_filters.MultipleChoiceFilter(choices=Order.PaymentStatus.choices)
-    order_number = django_filters.CharFilter()
-    customer = django_filters.NumberFilter(field_name="customer_id")
-    currency = django_filters.CharFilter(method="filter_currency")
-    external_order_id = django_filters.CharFilter()
-    date_after = IsoDateTimeFilter(field_name="order_date", lookup_expr="gte")
-    date_before = IsoDateTimeFilter(field_name="order_date", lookup_expr="lt")
-    total_min = django_filters.NumberFilter(field_name="total_amount", lookup_expr="gte")
-    total_max = django_filters.NumberFilter(field_name="total_amount", lookup_expr="lte")
-
-    class Meta:
-        model = Order
-        fields = ["source", "status", "payment_status", "customer", "currency", "external_order_id", "order_number",
-                  "date_after", "date_before", "total_min", "total_max"]
-
-    def filter_currency(self, queryset, name, value):
-        return queryset.filter(currency=value.strip().upper())

@@ -1,25 +1,24 @@
-"""Customers in the tenant's admin: writes go through the services (logged and audited);
-aggregates, identities, orders and the change log are read-only here."""
+"""Customers: writes go through the profile services (logged and audited); aggregates,
+identities, orders and the change log are read-only here. The "Pseudonymize" and "Merge into…"
+actions are declared here and written in ``customers.admin.privacy`` and ``customers.admin.merge``."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-
-from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin
-from customers.models import (
-    Address,
-    Customer,
-    CustomerChangeLog,
-    CustomerIdentity,
-    Order,
-    OrderItem,
-    Product,
-    SourcePriority,
+from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, model_field_names
+from cdp.context import actor_from_request
+from customers.admin.merge import merge_customers_into
+from customers.admin.orders import OrderInline
+from customers.admin.privacy import pseudonymize_customers
+from customers.models import Address, CustomerChangeLog, CustomerIdentity
+from customers.services.profile import (
+    MANUAL_ONLY_FIELDS,
+    PROFILE_FIELDS,
+    customer_create,
+    customer_update,
+    source_priority_delete,
+    source_priority_set,
 )
-from customers.services import customer_create, customer_update, source_priority_set
-from customers.services.profile import MANUAL_ONLY_FIELDS, PROFILE_FIELDS
-from tenants.admin_site import TenantModelAdmin, tenant_admin_site
-from tenants.services import actor_from_request
+from tenants.admin_site import TenantModelAdmin
 
 AGGREGATES = ("first_purchase_at", "last_purchase_at", "total_orders", "total_spent", "avg_order_value")
 
@@ -36,15 +35,6 @@ class AddressInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class OrderInline(ReadOnlyInline):
-    model = Order
-    fields = ("order_date", "source", "external_order_id", "status", "currency", "total_amount")
-    readonly_fields = fields
-    show_change_link = True
-    ordering = ("-order_date",)
-    max_num = 0
-
-
 class ChangeLogInline(ReadOnlyInline):
     model = CustomerChangeLog
     fields = ("created_at", "field", "old_value", "new_value", "source", "changed_by", "reason")
@@ -52,7 +42,6 @@ class ChangeLogInline(ReadOnlyInline):
     ordering = ("-created_at",)
 
 
-@admin.register(Customer, site=tenant_admin_site)
 class CustomerAdmin(ServiceFormAdminMixin, TenantModelAdmin):
     list_display = ("id", "email", "first_name", "last_name", "document_number", "country", "status", "total_orders",
                     "total_spent", "last_purchase_at")
@@ -69,6 +58,7 @@ class CustomerAdmin(ServiceFormAdminMixin, TenantModelAdmin):
                                    "merged_into", "created_at", "updated_at")}),
     )
     inlines = (IdentityInline, AddressInline, OrderInline, ChangeLogInline)
+    actions = (pseudonymize_customers, merge_customers_into)
     ordering = ("-id",)
     show_full_result_count = False  # an exact COUNT(*) on a million customers on every page is wasteful
 
@@ -93,59 +83,30 @@ class CustomerAdmin(ServiceFormAdminMixin, TenantModelAdmin):
         return customer_create(data=data, actor=actor)
 
 
-class OrderItemInline(ReadOnlyInline):
-    model = OrderItem
-    fields = ("sku", "name", "quantity", "unit_price", "total_price", "product")
-    readonly_fields = fields
-
-
-@admin.register(Order, site=tenant_admin_site)
-class OrderAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
-    """Orders arrive through the ingest service only, so they are read-only here."""
-
-    list_display = ("external_order_id", "order_number", "source", "order_date", "status", "payment_status",
-                    "currency", "total_amount", "customer")
-    list_filter = ("source", "status", "payment_status", "currency", "order_date")
-    search_fields = ("=external_order_id", "=order_number", "=customer__email")
-    list_select_related = ("customer",)
-    autocomplete_fields = ("customer",)
-    date_hierarchy = "order_date"
-    inlines = (OrderItemInline,)
-    ordering = ("-order_date",)
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Order._meta.fields]
-
-
-@admin.register(CustomerChangeLog, site=tenant_admin_site)
 class CustomerChangeLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("created_at", "customer", "field", "old_value", "new_value", "source", "changed_by", "reason")
     list_filter = ("source", "field")
     search_fields = ("=customer__id", "=customer__email", "field")
     list_select_related = ("customer",)
     show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in CustomerChangeLog._meta.fields]
+    readonly_fields = model_field_names(CustomerChangeLog)
 
 
-@admin.register(SourcePriority, site=tenant_admin_site)
-class SourcePriorityAdmin(TenantModelAdmin):
+class SourcePriorityAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    """How much the tenant trusts each source, ranked through ``source_priority_set``."""
+
     list_display = ("source", "priority", "description")
     search_fields = ("source",)
 
-    def save_model(self, request, obj, form, change):
-        saved = source_priority_set(source=obj.source, priority=obj.priority, description=obj.description,
-                                    actor=actor_from_request(request))
-        obj.pk = saved.pk
+    def service_save(self, request, obj, form, change):
+        return source_priority_set(source=form.cleaned_data["source"], priority=form.cleaned_data["priority"],
+                                   description=form.cleaned_data.get("description", ""),
+                                   actor=actor_from_request(request))
 
+    def delete_model(self, request, obj):
+        source_priority_delete(source=obj.source, actor=actor_from_request(request))
 
-@admin.register(Product, site=tenant_admin_site)
-class ProductAdmin(TenantModelAdmin):
-    list_display = ("sku", "name", "category", "brand", "price", "currency", "is_active")
-    list_filter = ("is_active", "category", "brand")
-    search_fields = ("=sku", "name")
-import customers.admin_privacy_merge  # noqa: E402,F401  (privacy and merge admin, actions on CustomerAdmin)
-import customers.admin_loyalty_credit  # noqa: E402,F401  (loyalty and credit admin)
-import customers.admin_sales  # noqa: E402,F401  (the counted-sale rule and its recomputations)
+    def delete_queryset(self, request, queryset):
+        actor = actor_from_request(request)
+        for source in queryset.order_by("source").values_list("source", flat=True):
+            source_priority_delete(source=source, actor=actor)

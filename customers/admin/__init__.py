@@ -1,0 +1,64 @@
+"""The customers app in the tenant's admin, one module per topic; every model is registered here,
+explicitly. Writes go through the services (logged and audited): forms through
+``ServiceFormAdminMixin``, actions through ``service_action``; rows only services write (orders,
+ledgers, merges, logs) are read-only."""
+
+from __future__ import annotations
+
+from customers.admin.credit import CreditAccountAdmin, CreditPaymentAdmin, CreditUsageAdmin
+from customers.admin.loyalty import (
+    LoyaltyAccountAdmin,
+    LoyaltyProgramAdmin,
+    LoyaltyTierRuleAdmin,
+    LoyaltyTransactionAdmin,
+)
+from customers.admin.merge import CustomerMergeAdmin, DuplicateCandidateAdmin
+from customers.admin.orders import OrderAdmin, ProductAdmin
+from customers.admin.profile import CustomerAdmin, CustomerChangeLogAdmin, SourcePriorityAdmin
+from customers.admin.sales import CountedSaleRuleAdmin, SalesRecomputeJobAdmin
+from customers.models import (
+    CountedSaleRule,
+    CreditAccount,
+    CreditPayment,
+    CreditUsage,
+    Customer,
+    CustomerChangeLog,
+    CustomerMerge,
+    DuplicateCandidate,
+    LoyaltyAccount,
+    LoyaltyProgram,
+    LoyaltyTierRule,
+    LoyaltyTransaction,
+    Order,
+    Product,
+    SalesRecomputeJob,
+    SourcePriority,
+)
+from tenants.admin_site import tenant_admin_site
+
+REGISTERED = (
+    # profiles and orders
+    (Customer, CustomerAdmin),
+    (Order, OrderAdmin),
+    (CustomerChangeLog, CustomerChangeLogAdmin),
+    (SourcePriority, SourcePriorityAdmin),
+    (Product, ProductAdmin),
+    # privacy and merges (the "Pseudonymize" and "Merge into…" actions are CustomerAdmin's)
+    (CustomerMerge, CustomerMergeAdmin),
+    (DuplicateCandidate, DuplicateCandidateAdmin),
+    # the counted-sale rule
+    (CountedSaleRule, CountedSaleRuleAdmin),
+    (SalesRecomputeJob, SalesRecomputeJobAdmin),
+    # loyalty
+    (LoyaltyProgram, LoyaltyProgramAdmin),
+    (LoyaltyTierRule, LoyaltyTierRuleAdmin),
+    (LoyaltyAccount, LoyaltyAccountAdmin),
+    (LoyaltyTransaction, LoyaltyTransactionAdmin),
+    # credit
+    (CreditAccount, CreditAccountAdmin),
+    (CreditUsage, CreditUsageAdmin),
+    (CreditPayment, CreditPaymentAdmin),
+)
+
+for model, model_admin in REGISTERED:
+    tenant_admin_site.register(model, model_admin)
