@@ -21,10 +21,17 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
-from analytics.services.ads import blended
-from analytics.services.churn import churn_band_thresholds
-from analytics.services.quality import data_health_score
+from analytics.figures import blended, churn_band_thresholds, data_health_score
+from analytics.history import OrderHistory, day_number
+from analytics.sql import counted_orders_sql
 from customers.models import Customer
+
+
+def order_history_load(*, tenant, as_of: datetime.date) -> OrderHistory:
+    """Counted purchases of customers not merged away, per customer and local day (the tenant's
+    timezone), up to and including ``as_of``: what a run computes from (read once per run)."""
+    customer_id, day, cents = counted_orders_sql(tz=tenant.setting("timezone"))
+    return OrderHistory.from_orders(customer_id, day, cents, until=day_number(as_of))
 
 
 def customer_scores(*, customer_id: int) -> dict | None:

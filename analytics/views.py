@@ -15,12 +15,13 @@ from django.views.decorators.http import require_POST
 
 from analytics import charts, selectors
 from analytics.api.views import segment_csv_response
+from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
 from analytics.models import ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
 from tenants.roles import EXPORT
-from tenants.services import actor_from_request
+from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
 KPI_DAYS = 90
@@ -136,7 +137,7 @@ def segment_list_page(request):
                 segment = segment_create(**form.cleaned_data, actor=actor_from_request(request),
                                          tenant=connection.tenant)
             except ApplicationError as exc:
-                form.add_error("rules" if exc.code == "invalid_rules" else None, exc.message)
+                form.add_error("rules" if exc.code == ErrorCode.RULES_INVALID else None, exc.message)
             else:
                 messages.success(request, f"Segment “{segment.name}” created with {segment.member_count} members.")
                 return redirect("analytics:segment_detail", pk=segment.pk)

@@ -11,9 +11,10 @@ import pandas as pd
 from numpy.dtypes import StringDType
 
 from analytics import conf, registry
+from analytics.figures import churn_band_thresholds
 from analytics.history import EPOCH, OrderHistory, day_number, round_like_python
 from analytics.models import ChurnPredictionLog, ClvCalculationLog, CustomerChurn, CustomerClv
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from analytics.sql import (
     churn_bands_sql,
     churn_write_sql,
@@ -46,14 +47,6 @@ MODEL_COLUMNS = (
 CHURN_C = 1.0
 BANDS = [CustomerChurn.Band.ACTIVE, CustomerChurn.Band.AT_RISK, CustomerChurn.Band.CHURNING,
          CustomerChurn.Band.CHURNED]
-
-
-def churn_band_thresholds() -> dict:
-    """The bands as a marketer reads them: churned = no purchase for the churn window (a fact,
-    the KPI's definition), else by the risk of not buying in the next window."""
-    bands = conf.get("ANALYTICS_CHURN_BANDS")
-    return {"window_days": int(conf.get("ANALYTICS_CHURN_WINDOW_DAYS")), "at_risk": float(bands["at_risk"]),
-            "churning": float(bands["churning"])}
 
 
 def churn_band(probability: float, days_since_last_purchase: int) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 from analytics import btyd, conf
 from analytics.history import OrderHistory, day_number
 from analytics.models import ClvCalculationLog, CustomerClv
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from analytics.sql import clv_write_sql, stage_arrays, table_clear, unstage
 
 TIERS = [CustomerClv.Tier.HIGH, CustomerClv.Tier.MEDIUM, CustomerClv.Tier.LOW]

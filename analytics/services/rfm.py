@@ -8,13 +8,14 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
+from analytics.codes import AuditAction, ErrorCode
 from analytics.history import OrderHistory, day_number, quintile
 from analytics.models import CustomerRfm, RfmSegmentDefinition
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from analytics.sql import rfm_cells_sql, rfm_write_sql, stage_arrays, unstage
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, NotFound
-from tenants.services import audit_record
+from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
+from tenants.services import audit_record, changes_between
 
 # The usual R × F map (M refines nothing by default). Every (R, F) cell is covered, so every
 # scored customer gets a segment; "lost" is checked before the wider "hibernating" box.
@@ -59,14 +60,15 @@ def rfm_definition_update(*, definition_id: int, data: dict, actor: Actor, tenan
         raise NotFound("No such RFM segment definition.")
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError("Unknown fields.", code="invalid", fields={key: ["Not editable."] for key in unknown})
+        raise ApplicationError("Unknown fields.", code=ErrorCode.INVALID, fields={key: ["Not editable."] for key in unknown})
     before = {key: getattr(definition, key) for key in data}
     for key, value in data.items():
         setattr(definition, key, value)
-    definition.full_clean()
+    full_clean_or_raise(definition, "Some fields are invalid.")
     definition.save()
-    audit_record(actor=actor, action="analytics.rfm_definition.update", resource_type="rfm_segment_definition",
-                 resource_id=definition.pk, tenant=tenant, changes={"before": before, "after": data})
+    audit_record(actor=actor, action=AuditAction.RFM_DEFINITION_UPDATE, resource_type="rfm_segment_definition",
+                 resource_id=definition.pk, tenant=tenant,
+                 changes=changes_between(before, {key: getattr(definition, key) for key in data}))
     return definition
 
 

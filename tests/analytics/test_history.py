@@ -13,7 +13,7 @@ from analytics import btyd, sql
 from analytics.history import OrderHistory, day_date, day_number, months, quintile, rank_min, round_like_python
 from analytics.models import CustomerChurn
 from analytics.services import analytics_run, churn_compute, rfm_compute
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from tests.analytics.conftest import synthetic_history
 
 AS_OF = datetime.date(2025, 6, 30)
@@ -57,13 +57,13 @@ def test_reading_the_orders_in_slices_gives_the_same_arrays(alpha, monkeypatch):
 
 
 def test_a_run_reads_the_orders_once(alpha, actor, customer_with, monkeypatch):
-    from analytics.services import history
+    from analytics import selectors
 
     for k in range(4):
         customer_with(alpha, [(AS_OF - D(days=10 * k + 1), 10 * k + 5)])
     calls = []
-    real = history.counted_orders_sql
-    monkeypatch.setattr(history, "counted_orders_sql", lambda **kw: calls.append(kw) or real(**kw))
+    real = selectors.counted_orders_sql
+    monkeypatch.setattr(selectors, "counted_orders_sql", lambda **kw: calls.append(kw) or real(**kw))
     job = analytics_run(tenant=alpha, actor=actor, as_of=AS_OF)
     assert job.status == "succeeded", job.error
     assert len(calls) == 1
