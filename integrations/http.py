@@ -37,6 +37,7 @@ from cdp.http import (  # noqa: F401 - the guard's names, re-exported for the ap
     url_guard,
 )
 from integrations import conf
+from integrations.codes import ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -45,30 +46,30 @@ class SourceError(ApplicationError):
     """A source API failed in a way a sync reports (and a later sync may get past). When the
     source answered, ``status`` and ``response`` hold its answer (never put into the message)."""
 
-    code = "source_error"
+    code = ErrorCode.SOURCE_ERROR
     http_status = 502
     status: int | None = None
     response: requests.Response | None = None
 
 
 class SourceAuthError(SourceError):
-    code = "source_auth_failed"
+    code = ErrorCode.SOURCE_AUTH_FAILED
 
 
 class SourceRateLimited(SourceError):
-    code = "source_rate_limited"
+    code = ErrorCode.SOURCE_RATE_LIMITED
 
 
 class SourceUnavailable(SourceError):
-    code = "source_unavailable"
+    code = ErrorCode.SOURCE_UNAVAILABLE
 
 
 class SourceTimeout(SourceError):
-    code = "source_timeout"
+    code = ErrorCode.SOURCE_TIMEOUT
 
 
 class SourceBadResponse(SourceError):
-    code = "source_bad_response"
+    code = ErrorCode.SOURCE_BAD_RESPONSE
 
 
 @dataclass

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from integrations.api import views
@@ -8,6 +8,8 @@ router.register("integrations", views.IntegrationViewSet, basename="integration"
 router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
-    path("hooks/vtex/<id:integration_id>/", views.VtexHookView.as_view(), name="hooks-vtex"),
+    # Any digits, not ``<id:>``: an id that cannot exist is refused like a wrong secret (403), so
+    # the hook answers every caller the same way (``integrations.services.hooks``).
+    re_path(r"^hooks/vtex/(?P<integration_id>[0-9]+)/$", views.VtexHookView.as_view(), name="hooks-vtex"),
     *router.urls,
 ]
