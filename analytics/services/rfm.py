@@ -89,11 +89,12 @@ def rfm_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHistory
     cells = rfm_cells_sql()
     codes = sorted(set(cells.flat))
     cell_index = np.vectorize(codes.index, otypes=[np.int16])(cells)
-    stage_arrays(table="_rfm_stage", columns=[
+    staged = stage_arrays(table="_rfm_stage", columns=[
         ("customer_id", "int8", facts.customer_id), ("recency_days", "int4", recency),
         ("frequency", "int4", facts.orders), ("monetary_cents", "int8", facts.spend), ("r", "int2", r),
         ("f", "int2", f), ("m", "int2", m), ("segment", "int2", cell_index[r - 1, f - 1, m - 1]),
     ])
-    segments = rfm_write_sql(stage="_rfm_stage", codes=codes, as_of=as_of, replace_current=replace_current)
+    segments = rfm_write_sql(stage="_rfm_stage", codes=codes, as_of=as_of, replace_current=replace_current,
+                             rows=staged)
     unstage("_rfm_stage")
     return {"rows": len(facts), "customers": len(facts), "current_replaced": replace_current, "segments": segments}

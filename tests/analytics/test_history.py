@@ -167,6 +167,28 @@ def test_rewriting_the_result_tables_leaves_their_indexes_as_they_were(alpha, ac
 
 
 
+def test_a_large_rewrite_drops_the_plain_indexes_and_builds_them_once_after_loading(alpha, actor, small_thresholds,
+                                                                                   monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.services.bulk import indexes
+
+    # given loads counted as large (customers' rule, indexes_deferred, decides for analytics too)
+    monkeypatch.setattr(indexes, "DEFER_MIN_ROWS", 1)
+    tables = ["analytics_customerrfm", "analytics_customerclv", "analytics_customerchurn"]
+    before = {table: _indexes(table) for table in tables}
+    synthetic_history(alpha, customers=150, as_of=AS_OF, days=400, seed=3)
+    # when a run rewrites the result tables
+    with CaptureQueriesContext(connection) as queries:
+        job = analytics_run(tenant=alpha, actor=actor, as_of=AS_OF)
+    # then each plain index was dropped before the load and is there again, as it was
+    assert job.status == "succeeded" and job.summary["clv"]["status"] == "ok", job.error or job.summary
+    dropped = " ".join(q["sql"] for q in queries.captured_queries if q["sql"].startswith("DROP INDEX"))
+    assert all(name in dropped for name in ("rfm_current_segment_idx", "clv_tier_idx", "churn_band_idx"))
+    assert {table: _indexes(table) for table in tables} == before
+
+
 def test_churn_factors_are_the_json_the_api_always_showed(alpha, small_thresholds):
     from analytics.services.churn import FEATURE_LABELS, churn_features
 
