@@ -43,7 +43,7 @@ def integration_sync_view(request, pk: int):
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.as_text())
     else:
         messages.success(request, "Sync queued; refresh to follow it.")
     return redirect("integrations:detail", pk=pk)

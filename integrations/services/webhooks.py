@@ -26,10 +26,12 @@ import requests
 from django.db import connection, transaction
 from django.utils import timezone
 
+from analytics import registry as analytics_registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
 from cdp.redact import urls_redact
 from cdp.tasks import enqueue
+from customers import registry as customers_registry
 from integrations import conf, crypto, limits
 from integrations.codes import AuditAction, ErrorCode
 from integrations.http import DeadlineExceeded, ResponseTooLarge, UnsafeUrl, outbound_request, url_guard
@@ -41,8 +43,9 @@ from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_EVENTS = ("customer.created", "customer.updated", "customer.merged", "segment.entered", "segment.left",
-                  "churn.band_changed", "analytics.run_completed", "order.ingested")
+#: What an endpoint may subscribe to: every event customers and analytics publish (their registries
+#: list them; integrations/apps.py forwards each one here).
+WEBHOOK_EVENTS = (*customers_registry.EVENTS, *analytics_registry.EVENTS)
 PING_EVENT = "webhook.ping"
 
 
