@@ -3,7 +3,8 @@ without importing them (the dependency arrows in house-style.md stay one-way).""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 _usage_providers: dict[str, Callable[[], int]] = {}
 
@@ -61,3 +62,15 @@ def quota_check(resource: str, *, tenant, adding: int = 1) -> None:
     """Called by the app that creates ``resource`` (e.g. customers before an ingest commits)."""
     for guard in _quota_guards:
         guard(resource, tenant=tenant, adding=adding)
+
+
+@contextlib.contextmanager
+def quota_guards_disabled() -> Iterator[None]:
+    """No quota guard runs inside the block (tests of other apps than licensing, whose plan
+    limits would only couple the suites); the registered guards are back after it."""
+    saved = list(_quota_guards)
+    _quota_guards.clear()
+    try:
+        yield
+    finally:
+        _quota_guards[:] = saved

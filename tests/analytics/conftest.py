@@ -1,23 +1,18 @@
-"""Analytics test helpers: order histories built through customers' models, in a tenant schema."""
+"""Analytics test helpers: order histories built with customers' factories, in a tenant schema."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
-import itertools
 import zoneinfo
 
 import pytest
 from django_tenants.utils import tenant_context
 
-from cdp.context import Actor
+from tests import fixtures
+from tests.customers.factories import CustomerFactory, OrderFactory
 
-_seq = itertools.count(1)
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
+actor = fixtures.actor  # the suite's one actor fixture, not a copy
 
 
 @pytest.fixture
@@ -52,17 +47,12 @@ def add_customer(tenant, purchases, **fields):
     from customers.models import Customer, Order
     from customers.selectors_sales import counted_statuses
 
-    n = next(_seq)
-    fields.setdefault("email", f"an{n}@example.com")
-    fields.setdefault("country", "AR")
-    customer = Customer.objects.create(first_name=f"C{n}", source="test", **fields)
-    orders = []
-    for index, purchase in enumerate(purchases):
-        day, amount = purchase[0], purchase[1]
-        status = purchase[2] if len(purchase) > 2 else "completed"
-        orders.append(Order(customer=customer, source="test", external_order_id=f"t{n}-{index}",
-                            order_date=local_dt(tenant, day), status=status, currency="ARS",
-                            total_amount=decimal.Decimal(str(amount))))
+    customer = CustomerFactory(source="test", **fields)
+    orders = [OrderFactory.build(customer=customer, source="test", external_order_id=f"t{customer.pk}-{index}",
+                                 order_date=local_dt(tenant, purchase[0]),
+                                 status=purchase[2] if len(purchase) > 2 else "completed",
+                                 total_amount=decimal.Decimal(str(purchase[1])))
+              for index, purchase in enumerate(purchases)]
     Order.objects.bulk_create(orders)
     counted = [o for o in orders if o.status in counted_statuses()]
     if counted:
