@@ -9,10 +9,12 @@ import zoneinfo
 import pytest
 from django_tenants.utils import tenant_context
 
+from analytics.services import analytics_run
 from tests import fixtures
 from tests.customers.factories import CustomerFactory, OrderFactory
 
 actor = fixtures.actor  # the suite's one actor fixture, not a copy
+SCORED_AS_OF = datetime.date(2025, 6, 30)
 
 
 @pytest.fixture
@@ -85,3 +87,14 @@ def synthetic_history(tenant, *, customers: int, as_of: datetime.date, days: int
             day += max(1, int(rng.exponential(1 / rate if rate > 0 else 10_000)))
         made.append(add_customer(tenant, purchases))
     return made
+
+
+@pytest.fixture
+def scored_alpha(world, actor):
+    """Alpha with eight customers scored by a run as of SCORED_AS_OF (the API and portal tests)."""
+    with tenant_context(world.alpha):
+        customers = [add_customer(world.alpha, [(SCORED_AS_OF - datetime.timedelta(days=3 + k), 10 * (k + 1))]
+                                  * (1 + k % 3)) for k in range(8)]
+        job = analytics_run(tenant=world.alpha, actor=actor, as_of=SCORED_AS_OF)
+        assert job.status == "succeeded", job.error
+    return customers
