@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
+from scipy.optimize import minimize
+from scipy.special import expit
 
 from analytics import conf, registry
 from analytics.figures import churn_band_thresholds
@@ -120,9 +122,6 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, *, nonnegative: list[bool], c: f
     ``LogisticRegression(C=c)`` minimises it, but with the coefficients of the ``nonnegative``
     columns kept ≥ 0 (L-BFGS-B bounds): scikit-learn cannot constrain signs, and a free fit may
     give recency a negative weight where it is collinear with the other features."""
-    from scipy.optimize import minimize
-    from scipy.special import expit
-
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     z = (x - mean) / scale
@@ -147,8 +146,6 @@ def churn_contributions(model: dict, frame: pd.DataFrame) -> tuple[np.ndarray, n
     """(risk per customer, contribution of each feature of FEATURES to its log-odds, relative to
     the average customer the model was trained on: > 0 raises the risk, < 0 lowers it). The
     contributions and the intercept add up to the log-odds, so the explanation is the model."""
-    from scipy.special import expit
-
     x = _design(frame)
     columns = model["columns"]
     z = (x - np.array([c["mean"] for c in columns])) / np.array([c["scale"] for c in columns])
@@ -167,6 +164,8 @@ def churn_risk(model: dict, frame: pd.DataFrame) -> np.ndarray:
 def _train(train: pd.DataFrame, labels: np.ndarray):
     """The monotone logistic model on 75% of the customers known at the cutoff, evaluated on the
     other 25% (held out: AUC, Brier score and a calibration table)."""
+    # scikit-learn is imported here, on the first training, not with the module: it takes seconds to
+    # import and every web process and command imports this module (no cycle is hidden here).
     from sklearn.metrics import brier_score_loss, roc_auc_score
     from sklearn.model_selection import train_test_split
 
