@@ -28,7 +28,8 @@ from analytics.services.quality import data_quality_check
 from analytics.services.rfm import rfm_compute
 from analytics.services.segments import segments_materialize
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
+from cdp.exceptions import ApplicationError, Conflict, PermissionDenied
+from cdp.ids import get_or_not_found
 from cdp.tasks import enqueue_on_commit
 from tenants.services import audit_record
 
@@ -114,9 +115,7 @@ def analytics_run_execute(*, job_id: int, tenant, progress: Callable[[str], None
     orders are read once, by the first step that needs them, and every later step computes from
     that same history (so all steps describe one moment)."""
     with transaction.atomic():
-        job = ProcessingJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None:
-            raise NotFound("No such analytics job.")
+        job = get_or_not_found(ProcessingJob, job_id, "No such analytics job.", lock=True)
         if job.status != ProcessingJob.Status.QUEUED:
             return job
         job.status, job.started_at = ProcessingJob.Status.RUNNING, timezone.now()

@@ -14,7 +14,8 @@ from analytics.models import CustomerRfm, RfmSegmentDefinition
 from analytics.selectors import order_history_load
 from analytics.sql import rfm_cells_sql, rfm_write_sql, stage_arrays, unstage
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
+from cdp.exceptions import ApplicationError, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from tenants.services import audit_record, changes_between
 
 # The usual R × F map (M refines nothing by default). Every (R, F) cell is covered, so every
@@ -55,9 +56,7 @@ def rfm_definitions_ensure() -> int:
 @transaction.atomic
 def rfm_definition_update(*, definition_id: int, data: dict, actor: Actor, tenant) -> RfmSegmentDefinition:
     """Edit a definition's box, name or priority; takes effect on the next run."""
-    definition = RfmSegmentDefinition.objects.select_for_update().filter(pk=definition_id).first()
-    if definition is None:
-        raise NotFound("No such RFM segment definition.")
+    definition = get_or_not_found(RfmSegmentDefinition, definition_id, "No such RFM segment definition.", lock=True)
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError("Unknown fields.", code=ErrorCode.INVALID, fields={key: ["Not editable."] for key in unknown})

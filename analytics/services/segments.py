@@ -12,7 +12,8 @@ from analytics.codes import AuditAction, ErrorCode
 from analytics.models import Segment, SegmentCount, SegmentMembership
 from analytics.rules import rules_to_q
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from customers.models import Customer
 from tenants.services import audit_record, changes_between
 
@@ -53,9 +54,7 @@ def segment_create(*, name: str, rules: dict, description: str = "", is_active: 
 @transaction.atomic
 def segment_update(*, segment_id: int, data: dict, actor: Actor, tenant) -> Segment:
     """Change a segment's name, rules or state; members are re-materialized when rules change."""
-    segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
-    if segment is None:
-        raise NotFound("No such segment.")
+    segment = get_or_not_found(Segment, segment_id, "No such segment.", lock=True)
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise ApplicationError("Unknown fields.", code=ErrorCode.INVALID, fields={key: ["Not editable."] for key in unknown})
@@ -78,9 +77,7 @@ def segment_update(*, segment_id: int, data: dict, actor: Actor, tenant) -> Segm
 
 @transaction.atomic
 def segment_delete(*, segment_id: int, actor: Actor, tenant) -> None:
-    segment = Segment.objects.filter(pk=segment_id).first()
-    if segment is None:
-        raise NotFound("No such segment.")
+    segment = get_or_not_found(Segment, segment_id, "No such segment.")
     audit_record(actor=actor, action=AuditAction.SEGMENT_DELETE, resource_type="segment", resource_id=segment.pk,
                  tenant=tenant, changes={"name": segment.name})
     segment.delete()

@@ -11,7 +11,8 @@ from django.db import connection, transaction
 from django.db.utils import IntegrityError
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from cdp.redact import urls_redact
 from integrations import crypto
 from integrations.codes import AuditAction, ErrorCode
@@ -139,9 +140,7 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
     Google's ``oauth_base_url``) drops the stored ones and needs them in the same call, else
     ``credentials_required`` (400 on ``credentials``): an admin cannot redirect secrets an owner
     typed to a host of their choosing."""
-    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound("No such integration.")
+    integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     unknown = set(values) - set(UPDATABLE)
     if unknown:
         raise ApplicationError(f"Cannot update: {', '.join(sorted(unknown))}.")
@@ -194,9 +193,7 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
 def integration_delete(*, integration_id: int, actor: Actor) -> None:
     """Delete an integration with its sync log, raw payloads and spend rows. Orders it ingested
     stay (they belong to customers)."""
-    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound("No such integration.")
+    integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     if integration.sync_lease_alive():
         raise Conflict("A sync is running; try again when it has finished.", code=ErrorCode.SYNC_RUNNING)
     _audit(actor=actor, action=AuditAction.INTEGRATION_DELETE, integration=integration,

@@ -29,7 +29,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict
+from cdp.ids import get_or_not_found
 from cdp.tasks import enqueue, enqueue_on_commit
 from customers.services import MAX_BATCH, order_ingest
 from customers.services.ingest import CREATED, REJECTED, UNCHANGED, UPDATED
@@ -78,9 +79,7 @@ def sync_claim(*, integration_id: int, trigger: str) -> SyncLog:
     limit of syncs. A lease that ran out (its worker died) is taken over: that sync's log is
     closed as interrupted, and this one resumes from the last committed page's cursor. The row
     lock makes two concurrent claims serialize."""
-    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound("No such integration.")
+    integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     if not integration.is_active:
         raise ApplicationError("This integration is inactive.", code=ErrorCode.INTEGRATION_INACTIVE)
     now = timezone.now()
@@ -270,9 +269,7 @@ def integration_sync(*, integration_id: int, trigger: str = "manual") -> SyncLog
 def integration_sync_request(*, integration_id: int, actor: Actor) -> Integration:
     """Ask the worker to sync now (queue ``syncs``). Raises Conflict if one is running."""
     with transaction.atomic():
-        integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-        if integration is None:
-            raise NotFound("No such integration.")
+        integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
         if not integration.is_active:
             raise ApplicationError("This integration is inactive.", code=ErrorCode.INTEGRATION_INACTIVE)
         if integration.sync_lease_alive():

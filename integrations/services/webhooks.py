@@ -29,6 +29,7 @@ from django.utils import timezone
 from analytics import registry as analytics_registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from cdp.redact import urls_redact
 from cdp.tasks import enqueue
 from customers import registry as customers_registry
@@ -88,9 +89,7 @@ def webhook_endpoint_update(*, endpoint_id: int, actor: Actor, url: str | None =
                             description: str | None = None, is_active: bool | None = None,
                             secret: str | None = None) -> WebhookEndpoint:
     """Update an endpoint; re-activating one clears its failure count."""
-    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
-    if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
+    endpoint = get_or_not_found(WebhookEndpoint, endpoint_id, "No such webhook endpoint.", lock=True)
     changes = {}
     if url is not None and url != endpoint.url:
         changes["url"], endpoint.url = [endpoint.url, url], url
