@@ -1,5 +1,6 @@
 """Analytics in the tenant's admin: runs and logs are read-only records; definitions and segments
-are edited through the services (validated and audited); actions start runs and materialize."""
+are edited through the services (validated and audited, refusals shown on the form); actions start
+runs and materialize."""
 
 from __future__ import annotations
 
@@ -17,27 +18,25 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
+from analytics.rules import RuleError, rules_to_q
 from analytics.services import (
     analytics_run_enqueue,
     rfm_definition_update,
     segment_create,
+    segment_delete,
     segment_materialize,
     segment_update,
 )
-from analytics.rules import RuleError, rules_to_q
 from analytics.services.rfm import EDITABLE_FIELDS
-from cdp.admin_mixins import ReadOnlyAdminMixin
+from analytics.services.segments import FIELDS as SEGMENT_FIELDS
+from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceDeleteAdminMixin, ServiceFormAdminMixin, service_action
+from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
-from tenants.services import actor_from_request
-
-
-class ReadOnlyAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
-    pass
 
 
 @admin.register(ProcessingJob, site=tenant_admin_site)
-class ProcessingJobAdmin(ReadOnlyAdmin):
+class ProcessingJobAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("id", "as_of", "status", "requested_by", "created_at", "duration_seconds")
     list_filter = ("status",)
     search_fields = ("requested_by",)
@@ -48,19 +47,20 @@ class ProcessingJobAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Start a new run for the same as-of date")
     def run_again(self, request, queryset):
+        # One run per tenant at a time: the newest selected run's date, not one run per row.
         job = queryset.order_by("-created_at").first()
         if job is None:
             return
         try:
             new = analytics_run_enqueue(tenant=connection.tenant, actor=actor_from_request(request), as_of=job.as_of)
         except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, exc.as_text(), messages.ERROR)
         else:
             self.message_user(request, f"Run {new.pk} started for {new.as_of}.")
 
 
 @admin.register(ClvCalculationLog, site=tenant_admin_site)
-class ClvCalculationLogAdmin(ReadOnlyAdmin):
+class ClvCalculationLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("as_of", "status", "time_unit", "customers_used", "repeat_customers", "log_likelihood",
                     "created_at")
     list_filter = ("status", "time_unit")
@@ -70,7 +70,7 @@ class ClvCalculationLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChurnPredictionLog, site=tenant_admin_site)
-class ChurnPredictionLogAdmin(ReadOnlyAdmin):
+class ChurnPredictionLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("as_of", "method", "auc", "brier", "train_customers", "test_customers", "scored_customers")
     list_filter = ("method",)
     readonly_fields = ("job", "as_of", "method", "message", "cutoff", "window_days", "train_customers",
@@ -79,14 +79,17 @@ class ChurnPredictionLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DataQualityCheck, site=tenant_admin_site)
-class DataQualityCheckAdmin(ReadOnlyAdmin):
+class DataQualityCheckAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("as_of", "code", "severity", "checked", "failed")
     list_filter = ("severity", "code")
     readonly_fields = ("as_of", "code", "label", "target", "severity", "checked", "failed", "sample_ids")
 
 
 @admin.register(RfmSegmentDefinition, site=tenant_admin_site)
-class RfmSegmentDefinitionAdmin(TenantModelAdmin):
+class RfmSegmentDefinitionAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    """The defaults are created by the first run; editing one changes the next run (never added or
+    deleted here: a run needs every cell of the grid covered)."""
+
     list_display = ("name", "code", "priority", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max", "is_active")
     list_editable = ("is_active",)
     readonly_fields = ("code",)
@@ -98,16 +101,16 @@ class RfmSegmentDefinitionAdmin(TenantModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
-        rfm_definition_update(definition_id=obj.pk, data=data, actor=actor_from_request(request),
-                              tenant=connection.tenant)
+        return rfm_definition_update(definition_id=obj.pk, data=data, actor=actor_from_request(request),
+                                     tenant=connection.tenant)
 
 
 class SegmentAdminForm(forms.ModelForm):
     class Meta:
         model = Segment
-        fields = ("name", "description", "rules", "is_active")
+        fields = SEGMENT_FIELDS
 
     def clean_rules(self):
         try:
@@ -118,28 +121,26 @@ class SegmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Segment, site=tenant_admin_site)
-class SegmentAdmin(TenantModelAdmin):
+class SegmentAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
     form = SegmentAdminForm
     list_display = ("name", "is_active", "member_count", "materialized_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
     readonly_fields = ("member_count", "materialized_at", "created_by")
-    fields = ("name", "description", "rules", "is_active", "member_count", "materialized_at", "created_by")
+    fields = (*SEGMENT_FIELDS, "member_count", "materialized_at", "created_by")
     actions = ["materialize"]
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
-            data = {name: form.cleaned_data[name] for name in form.changed_data
-                    if name in ("name", "description", "rules", "is_active")}
-            saved = segment_update(segment_id=obj.pk, data=data, actor=actor, tenant=connection.tenant)
-        else:
-            saved = segment_create(name=obj.name, description=obj.description, rules=obj.rules,
-                                   is_active=obj.is_active, actor=actor, tenant=connection.tenant)
-        obj.pk = saved.pk
+            data = {name: form.cleaned_data[name] for name in form.changed_data if name in SEGMENT_FIELDS}
+            return segment_update(segment_id=obj.pk, data=data, actor=actor, tenant=connection.tenant)
+        return segment_create(**{name: form.cleaned_data[name] for name in SEGMENT_FIELDS}, actor=actor,
+                              tenant=connection.tenant)
 
-    @admin.action(description="Recompute members now")
-    def materialize(self, request, queryset):
-        for segment in queryset:
-            segment_materialize(segment=segment, as_of=timezone.localdate())
-        self.message_user(request, f"{queryset.count()} segment(s) recomputed.")
+    def service_delete(self, request, obj):
+        segment_delete(segment_id=obj.pk, actor=actor_from_request(request), tenant=connection.tenant)
+
+    @service_action(description="Recompute members now", done="segment(s) recomputed")
+    def materialize(segment, *, actor, request):
+        segment_materialize(segment=segment, as_of=timezone.localdate())

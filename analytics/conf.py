@@ -1,10 +1,11 @@
-"""Analytics settings with their defaults; override any ``ANALYTICS_*`` name in Django settings."""
+"""Analytics settings with their defaults (``cdp.conf``: a Django setting of the same name wins,
+and ``ANALYTICS_*`` environment variables become settings)."""
 
 from __future__ import annotations
 
-from django.conf import settings
+from cdp.conf import AppSettings
 
-DEFAULTS = {
+conf = AppSettings({
     # Risk floors of the bands of customers who bought within the churn window: at risk from an
     # even chance of not buying in the next window, churning from three in four. Customers whose
     # last purchase is a window or more ago are "churned" whatever their risk (the KPIs' count).
@@ -25,9 +26,7 @@ DEFAULTS = {
     "ANALYTICS_CLV_TIERS": {"high": 80.0, "medium": 50.0},
     # A running job older than this is considered dead (worker lost) and may be replaced.
     "ANALYTICS_JOB_STALE_AFTER_MINUTES": 180,
+    # Offending records listed per data-quality check.
     "ANALYTICS_DQ_SAMPLE_SIZE": 50,
-}
-
-
-def get(name: str):
-    return getattr(settings, name, DEFAULTS[name])
+})
+get = conf.get

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from analytics.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 
 MAX_DEPTH = 4
@@ -61,7 +62,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
 
 
 class RuleError(ApplicationError):
-    code = "invalid_rules"
+    code = ErrorCode.RULES_INVALID
 
 
 def _coerce(kind: str, value, where: str):

@@ -21,10 +21,17 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
-from analytics.services.ads import blended
-from analytics.services.churn import churn_band_thresholds
-from analytics.services.quality import data_health_score
+from analytics.figures import blended, churn_band_thresholds, data_health_score
+from analytics.history import OrderHistory, day_number
+from analytics.sql import counted_orders_sql
 from customers.models import Customer
+
+
+def order_history_load(*, tenant, as_of: datetime.date) -> OrderHistory:
+    """Counted purchases of customers not merged away, per customer and local day (the tenant's
+    timezone), up to and including ``as_of``: what a run computes from (read once per run)."""
+    customer_id, day, cents = counted_orders_sql(tz=tenant.setting("timezone"))
+    return OrderHistory.from_orders(customer_id, day, cents, until=day_number(as_of))
 
 
 def customer_scores(*, customer_id: int) -> dict | None:
@@ -83,10 +90,6 @@ def clv_tier_filter():
 
 def job_list():
     return ProcessingJob.objects.order_by("-created_at", "-id")
-
-
-def job_latest_succeeded() -> ProcessingJob | None:
-    return ProcessingJob.objects.filter(status=ProcessingJob.Status.SUCCEEDED).order_by("-finished_at", "-id").first()
 
 
 def rfm_segment_summary() -> list[dict]:
@@ -237,3 +240,44 @@ def segment_members(*, segment: Segment):
     return (Customer.objects.filter(analytics_segment_memberships__segment=segment)
             .select_related("analytics_rfm", "analytics_clv", "analytics_churn").order_by("id"))
 
+
+
+#: The colour of each churn band wherever it is drawn (the dashboard's chart).
+CHURN_BAND_COLORS = {CustomerChurn.Band.ACTIVE: "#16a34a", CustomerChurn.Band.AT_RISK: "#ca8a04",
+                     CustomerChurn.Band.CHURNING: "#ea580c", CustomerChurn.Band.CHURNED: "#6b7280"}
+CLV_TIERS = (CustomerClv.Tier.HIGH, CustomerClv.Tier.MEDIUM, CustomerClv.Tier.LOW)
+
+
+def dashboard_figures(*, tenant, kpi_days: int = 90, period_days: int = 30, cohort_months: int = 12) -> dict:
+    """Everything the analytics dashboard shows, as figures (the page only draws them): the daily
+    KPIs of the last ``kpi_days`` (oldest first) and the latest day; revenue, orders and average
+    order value over the last ``period_days`` of them; RFM segments; the CLV summary and customers
+    per tier; the churn summary and customers per band with the band's colour; CAC and ROAS up to
+    the latest KPI day; the last ``cohort_months`` cohorts, each with one cell (or None) per month
+    since acquisition; data quality; the latest runs; which analyses the plan includes."""
+    kpis = list(kpi_list().order_by("-date")[:kpi_days])[::-1]
+    latest = kpis[-1] if kpis else None
+    period = kpis[-period_days:]
+    revenue = sum(k.revenue for k in period)
+    orders = sum(k.orders for k in period)
+    clv, churn = clv_summary(), churn_summary()
+    cohorts = cohort_matrix()[-cohort_months:]
+    months = range(max((cell["months_since"] for c in cohorts for cell in c["cells"]), default=0) + 1)
+    for cohort in cohorts:
+        by_month = {cell["months_since"]: cell for cell in cohort["cells"]}
+        cohort["row"] = [(month, by_month.get(month)) for month in months]
+    return {
+        "kpis": kpis, "latest": latest, "period_days": period_days,
+        "revenue": revenue, "orders": orders, "average_order_value": (revenue / orders) if orders else 0,
+        "segments": rfm_segment_summary(),
+        "clv": clv,
+        "clv_tiers": [(tier, clv["by_tier"].get(tier, {}).get("customers", 0)) for tier in CLV_TIERS],
+        "churn": churn,
+        "churn_bands": [{"band": band, "customers": n, "color": CHURN_BAND_COLORS[band]}
+                        for band, n in churn["bands"].items()],
+        "ads": ad_performance_summary(end=latest.date if latest else None, days=period_days),
+        "cohorts": cohorts, "months": months,
+        "quality": data_quality_latest(),
+        "jobs": job_list()[:5],
+        "features": {key: tenant.feature_enabled(key) for key in ("rfm_analysis", "clv_prediction", "churn_detection")},
+    }

@@ -5,8 +5,15 @@ customers; merged customers excluded; local dates in the tenant's timezone) and 
 ``analytics.history`` with numpy. Per-customer
 results come back in bulk: a binary COPY of the arrays into a temporary table (``stage_arrays``)
 and one ``INSERT … SELECT`` into the result table, or a text COPY for churn rows and their JSON.
-A result table that is replaced whole is emptied and its plain indexes rebuilt (``_rewrite``).
-Nothing here loops per customer.
+A result table that is replaced whole is emptied and loaded with its plain indexes built once
+afterwards (``_rewrite``, customers' ``indexes_deferred``). Nothing here loops per customer.
+
+Why this module reads customers' tables directly (``Customer``, ``Order``), where other apps go
+through customers' services and selectors: a run reads every counted order of the tenant once,
+as a few binary arrays, and a selector returning rows or a queryset would cost more than the
+computation it feeds. What it reads is still customers' to define: which orders count
+(``counted_statuses``, the tenant's counted-sale rule) and what a merged customer is
+(``Customer.Status.MERGED``) are taken from customers and passed as parameters, never restated.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from analytics.models import (
     RfmSnapshot,
 )
 from customers.models import Customer, Order
-from customers.selectors import counted_statuses
+from customers.selectors.sales import counted_statuses
+from customers.services.bulk.indexes import indexes_deferred
 
 # Aggregates over millions of rows stay in memory, for the step's transaction only.
 WORK_MEM = "SET LOCAL work_mem = '256MB'"
@@ -69,8 +77,8 @@ def counted_orders_sql(*, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             [">i8", ">i4", ">i8"])
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
     # Merged customers are few: dropping their orders here is cheaper than an anti-join per order.
-    (merged,) = _fetch_arrays(f"SELECT array_send(array_agg(id)) FROM {customers} WHERE status = 'merged'", None,
-                              [">i8"])
+    (merged,) = _fetch_arrays(f"SELECT array_send(array_agg(id)) FROM {customers} WHERE status = %(merged)s",
+                              {"merged": Customer.Status.MERGED}, [">i8"])
     if len(merged):
         keep = ~np.isin(customer_id, merged)
         customer_id, day, cents = customer_id[keep], day[keep], cents[keep]
@@ -92,11 +100,11 @@ def attributed_orders_sql(*, tz: str, until: datetime.date) -> list[tuple]:
               FROM (SELECT o.order_date::date AS day, lower(trim(o.utm_source)) AS source,
                            trim(o.utm_campaign) AS campaign, (o.total_amount * 100)::bigint AS cents,
                            row_number() OVER (PARTITION BY o.customer_id ORDER BY o.order_date, o.id) = 1 AS first
-                      FROM {orders} o JOIN {customers} c ON c.id = o.customer_id AND c.status <> 'merged'
+                      FROM {orders} o JOIN {customers} c ON c.id = o.customer_id AND c.status <> %(merged)s
                      WHERE o.status = ANY(%(statuses)s)) x
              WHERE source <> '' AND day <= %(until)s
              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-            """, {"statuses": list(counted_statuses()), "until": until})
+            """, {"statuses": list(counted_statuses()), "merged": Customer.Status.MERGED, "until": until})
         rows = cursor.fetchall()
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
     return rows
@@ -181,25 +189,17 @@ def unstage(*tables: str) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _rewrite(cursor, model, load) -> None:
-    """Replace every row of ``model``'s table by what ``load(cursor)`` inserts: empty it, drop its
-    plain indexes (the ones no constraint owns), load, and rebuild them. Building an index once
-    over a million keys is several times cheaper than a million insertions; readers wait for the
-    commit."""
+def _rewrite(cursor, model, load, *, rows: int) -> None:
+    """Replace every row of ``model``'s table by the ``rows`` that ``load(cursor)`` inserts: empty
+    it, then load with its plain indexes dropped and rebuilt once afterwards when the load is
+    large (customers' ``indexes_deferred``, the one rule for that: unique indexes stay, a lock it
+    cannot get in time keeps the indexes). Building an index once over a million keys is several
+    times cheaper than a million insertions; readers wait for the commit (TRUNCATE locks the
+    table until then anyway)."""
     table = model._meta.db_table
-    cursor.execute(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = %s::regclass "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-        [table],
-    )
-    indexes = cursor.fetchall()
     cursor.execute(f"TRUNCATE {table}")
-    for name, _definition in indexes:
-        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    load(cursor)
-    for _name, definition in indexes:
-        cursor.execute(definition)
+    with indexes_deferred(cursor, table, rows):
+        load(cursor)
 
 
 def table_clear(*, model) -> None:
@@ -228,8 +228,9 @@ def rfm_cells_sql() -> np.ndarray:
     return cells
 
 
-def rfm_write_sql(*, stage: str, codes: list[str], as_of: datetime.date, replace_current: bool) -> dict[str, int]:
-    """From ``stage`` (customer_id, recency_days, frequency, monetary_cents, r, f, m, segment = an
+def rfm_write_sql(*, stage: str, codes: list[str], as_of: datetime.date, replace_current: bool,
+                  rows: int) -> dict[str, int]:
+    """From ``stage`` (``rows`` rows) (customer_id, recency_days, frequency, monetary_cents, r, f, m, segment = an
     index into ``codes``): replace the snapshot for ``as_of`` and, if ``replace_current``, every
     current row. Returns the customers per segment, ordered by segment."""
     columns = "customer_id, as_of, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_score, segment"
@@ -245,14 +246,15 @@ def rfm_write_sql(*, stage: str, codes: list[str], as_of: datetime.date, replace
         cursor.execute(f"INSERT INTO {RfmSnapshot._meta.db_table} ({columns}) {select}", params)
         if replace_current:
             _rewrite(cursor, CustomerRfm,
-                     lambda c: c.execute(f"INSERT INTO {CustomerRfm._meta.db_table} ({columns}) {select}", params))
+                     lambda c: c.execute(f"INSERT INTO {CustomerRfm._meta.db_table} ({columns}) {select}", params),
+                     rows=rows)
         cursor.execute(f"SELECT (%(codes)s::text[])[segment + 1] AS code, COUNT(*) FROM {stage} GROUP BY 1 ORDER BY 1",
                        params)
         return dict(cursor.fetchall())
 
 
-def clv_write_sql(*, stage: str, log_id: int, as_of: datetime.date, tiers: list[str]) -> None:
-    """Replace every CLV row by ``stage`` (customer_id, frequency, recency, t, monetary_cents,
+def clv_write_sql(*, stage: str, log_id: int, as_of: datetime.date, tiers: list[str], rows: int) -> None:
+    """Replace every CLV row by ``stage`` (``rows`` rows) (customer_id, frequency, recency, t, monetary_cents,
     probability_alive, expected_purchases, predicted_cents, historical_cents, total_cents, tier =
     an index into ``tiers``, percentile)."""
     insert = f"""
@@ -265,11 +267,11 @@ def clv_write_sql(*, stage: str, log_id: int, as_of: datetime.date, tiers: list[
     """
     params = {"log": log_id, "as_of": as_of, "tiers": tiers}
     with connection.cursor() as cursor:
-        _rewrite(cursor, CustomerClv, lambda c: c.execute(insert, params))
+        _rewrite(cursor, CustomerClv, lambda c: c.execute(insert, params), rows=rows)
 
 
-def churn_write_sql(*, chunks) -> int:
-    """Replace every churn row by ``chunks``: COPY text (tab-separated lines of customer_id,
+def churn_write_sql(*, chunks, rows: int) -> int:
+    """Replace every churn row by the ``rows`` rows of ``chunks``: COPY text (tab-separated lines of customer_id,
     log_id, as_of, probability, band, method, days_since_last_purchase, predicted_churn_date,
     factors as JSON). Written while the caller formats the next chunk. Returns the row count."""
     table, count = CustomerChurn._meta.db_table, [0]
@@ -286,7 +288,7 @@ def churn_write_sql(*, chunks) -> int:
                 count[0] += rows
 
     with connection.cursor() as cursor:
-        _rewrite(cursor, CustomerChurn, load)
+        _rewrite(cursor, CustomerChurn, load, rows=rows)
     return count[0]
 
 

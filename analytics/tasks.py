@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-import logging
-import zoneinfo
-
 from celery import shared_task
 from django.db import connection
-from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from analytics.services import analytics_nightly_run, analytics_run_execute
 
 NIGHTLY_LOCAL_HOUR = 2  # the dispatcher runs hourly; each tenant runs once, at 02:xx its own time
 
@@ -19,8 +14,6 @@ NIGHTLY_LOCAL_HOUR = 2  # the dispatcher runs hourly; each tenant runs once, at 
              soft_time_limit=3300, time_limit=3600)
 def analytics_run_execute_task(self, *, job_id: int) -> None:
     """Runs in the tenant schema the message carries."""
-    from analytics.services import analytics_run_execute
-
     analytics_run_execute(job_id=job_id, tenant=connection.tenant)
 
 
@@ -28,17 +21,5 @@ def analytics_run_execute_task(self, *, job_id: int) -> None:
 def analytics_nightly_task() -> int | None:
     """Per tenant, from the hourly dispatcher: at the tenant's local 02:00 hour, analyse the day
     that just ended. Returns the job id, or None when it is not the hour or a run is in progress."""
-    from analytics.services import analytics_run
-    from cdp.context import Actor
-    from cdp.exceptions import Conflict
-
-    tenant = connection.tenant
-    local = timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.setting("timezone")))
-    if local.hour != NIGHTLY_LOCAL_HOUR:
-        return None
-    try:
-        job = analytics_run(tenant=tenant, actor=Actor.system("beat"), as_of=local.date() - datetime.timedelta(days=1))
-    except Conflict:
-        logger.info("analytics nightly run skipped for %s: a run is in progress", tenant.slug)
-        return None
-    return job.pk
+    job = analytics_nightly_run(tenant=connection.tenant, hour=NIGHTLY_LOCAL_HOUR)
+    return job.pk if job is not None else None

@@ -15,12 +15,13 @@ from django.views.decorators.http import require_POST
 
 from analytics import charts, selectors
 from analytics.api.views import segment_csv_response
+from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
 from analytics.models import ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
 from tenants.roles import EXPORT
-from tenants.services import actor_from_request
+from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
 KPI_DAYS = 90
@@ -32,48 +33,33 @@ def _customers_url(**params) -> str:
 
 @portal_page()
 def dashboard_page(request):
-    tenant = connection.tenant
-    kpis = list(selectors.kpi_list().order_by("-date")[:KPI_DAYS])[::-1]
-    latest = kpis[-1] if kpis else None
-    last_30 = kpis[-30:]
-    revenue_30 = sum(k.revenue for k in last_30)
-    orders_30 = sum(k.orders for k in last_30)
-    segments = selectors.rfm_segment_summary()
-    clv = selectors.clv_summary()
-    churn = selectors.churn_summary()
-    cohorts = selectors.cohort_matrix()[-12:]
-    max_months = max((cell["months_since"] for c in cohorts for cell in c["cells"]), default=0)
-    for cohort in cohorts:
-        by_month = {cell["months_since"]: cell for cell in cohort["cells"]}
-        cohort["row"] = [(m, by_month.get(m), charts.heat_color(by_month[m]["retention"]) if m in by_month else "")
-                         for m in range(max_months + 1)]
-    quality = selectors.data_quality_latest()
-    band_colors = {"active": "#16a34a", "at_risk": "#ca8a04", "churning": "#ea580c", "churned": "#6b7280"}
-    ads = selectors.ad_performance_summary(end=latest.date if latest else None)
+    figures = selectors.dashboard_figures(tenant=connection.tenant, kpi_days=KPI_DAYS)
+    kpis, clv, churn, ads = figures["kpis"], figures["clv"], figures["churn"], figures["ads"]
+    cohorts = [{**cohort, "row": [(month, cell, charts.heat_color(cell["retention"]) if cell else "")
+                                  for month, cell in cohort["row"]]} for cohort in figures["cohorts"]]
     context = {
-        "latest": latest,
-        "revenue_30": revenue_30,
-        "orders_30": orders_30,
-        "aov_30": (revenue_30 / orders_30) if orders_30 else 0,
+        "latest": figures["latest"],
+        "revenue_30": figures["revenue"],
+        "orders_30": figures["orders"],
+        "aov_30": figures["average_order_value"],
         "revenue_chart": charts.line_chart([(k.date.isoformat(), float(k.revenue)) for k in kpis],
                                            title=f"Revenue per day, last {KPI_DAYS} days"),
         "active_chart": charts.line_chart([(k.date.isoformat(), k.active_90) for k in kpis],
                                           title="Customers active in the last 90 days", color="#16a34a"),
-        "segments": segments,
+        "segments": figures["segments"],
         "segments_chart": charts.bar_chart(
             [{"label": s["name"], "value": s["customers"], "color": s["color"], "note": f'{s["revenue"]:,.0f} revenue',
-              "href": _customers_url(rfm_segment=s["segment"])} for s in segments if s["customers"]],
+              "href": _customers_url(rfm_segment=s["segment"])} for s in figures["segments"] if s["customers"]],
             title="Customers per RFM segment"),
         "clv": clv,
         "clv_chart": charts.bar_chart(
             [{"label": f'{h["from"]:,.0f}–{h["to"]:,.0f}', "value": h["customers"]} for h in clv["histogram"]],
             title="Customers by total CLV"),
-        "clv_tiers": [(tier, clv["by_tier"].get(tier, {}).get("customers", 0), _customers_url(clv_tier=tier))
-                      for tier in ("high", "medium", "low")],
+        "clv_tiers": [(tier, n, _customers_url(clv_tier=tier)) for tier, n in figures["clv_tiers"]],
         "churn": churn,
         "churn_chart": charts.bar_chart(
-            [{"label": band.replace("_", " ").title(), "value": n, "color": band_colors[band],
-              "href": _customers_url(churn_band=band)} for band, n in churn["bands"].items()],
+            [{"label": b["band"].replace("_", " ").title(), "value": b["customers"], "color": b["color"],
+              "href": _customers_url(churn_band=b["band"])} for b in figures["churn_bands"]],
             title="Customers per churn band"),
         "ads": ads,
         "ads_chart": charts.bar_chart(
@@ -82,19 +68,18 @@ def dashboard_page(request):
              for c in ads["campaigns"] if c["cac"] is not None],
             title=_("Cost to acquire a customer (CAC) per campaign, last 30 days")),
         "cohorts": cohorts,
-        "months": range(max_months + 1),
-        "quality": quality,
-        "jobs": selectors.job_list()[:5],
+        "months": figures["months"],
+        "quality": figures["quality"],
+        "jobs": figures["jobs"],
         "run_form": RunForm(),
         "can_run": "analytics" in request.capabilities,
-        "features": {key: tenant.feature_enabled(key) for key in ("rfm_analysis", "clv_prediction",
-                                                                  "churn_detection")},
+        "features": figures["features"],
     }
     return render(request, "analytics/dashboard.html", context)
 
 
-@require_POST
 @portal_page("analytics")
+@require_POST
 def run_start_page(request):
     form = RunForm(request.POST)
     if form.is_valid():
@@ -102,7 +87,7 @@ def run_start_page(request):
             job = analytics_run_enqueue(tenant=connection.tenant, actor=actor_from_request(request),
                                         as_of=form.cleaned_data.get("as_of"))
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, exc.as_text())
         else:
             messages.success(request, f"Analytics run {job.pk} started.")
             return redirect("analytics:run_detail", pk=job.pk)
@@ -136,7 +121,7 @@ def segment_list_page(request):
                 segment = segment_create(**form.cleaned_data, actor=actor_from_request(request),
                                          tenant=connection.tenant)
             except ApplicationError as exc:
-                form.add_error("rules" if exc.code == "invalid_rules" else None, exc.message)
+                form.add_error("rules" if exc.code == ErrorCode.RULES_INVALID else None, exc.message)
             else:
                 messages.success(request, f"Segment “{segment.name}” created with {segment.member_count} members.")
                 return redirect("analytics:segment_detail", pk=segment.pk)

@@ -7,6 +7,7 @@
   listed and viewed, never added, changed or deleted.
 - Actions on selected rows call a service per row (``service_action``): every row is tried, each
   refusal is reported with its row, successes are counted.
+- Deletes go through a service too (``ServiceDeleteAdminMixin``), one object or the selected ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
@@ -67,9 +70,61 @@ class ServiceFormAdminMixin:
 
         return ServiceForm
 
+    def get_changelist_form(self, request, **kwargs):
+        """Rows edited in the list (``list_editable``) are written by the same ``service_save``
+        (``obj`` is the row), one call per row that changed; a refusal is an error on its row."""
+        form_class = super().get_changelist_form(request, **kwargs)
+        model_admin = self
+
+        class ServiceRowForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                if self._errors or not self.has_changed():
+                    return
+                try:
+                    self.saved = model_admin.service_save(request, self.instance, self, True)
+                except ApplicationError as exc:
+                    form_errors_add(self, exc)
+
+        return ServiceRowForm
+
     def save_model(self, request, obj, form, change):
         # Written by the service while the form validated; the admin's messages and log use obj.
         instance_copy(obj, form.saved)
+
+
+class ServiceDeleteAdminMixin:
+    """An admin whose deletes go through a service (``service_delete(request, obj)``, which audits):
+    the object's delete page and the "delete selected" action alike, never Django's ORM delete. A
+    refusal (``ApplicationError``) is an error message and nothing is deleted (the selected rows are
+    deleted all or none), never a 500 and never Django's "successfully deleted" after it."""
+
+    def service_delete(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.order_by("pk"):
+            self.service_delete(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)  # atomic: a refusal undoes it all
+        except ApplicationError as exc:
+            self.message_user(request, exc.as_text(), level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def response_action(self, request, queryset):
+        if request.POST.get("action") != "delete_selected":
+            return super().response_action(request, queryset)
+        try:
+            with transaction.atomic():
+                return super().response_action(request, queryset)
+        except ApplicationError as exc:
+            self.message_user(request, f"{exc.as_text()} Nothing was deleted.", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 def instance_copy(target, source) -> None:

@@ -42,6 +42,10 @@ class EventBus:
     def has_subscribers(self, event: str) -> bool:
         return bool(self._subscribers.get(event))
 
+    def subscribers(self, event: str) -> tuple[Callable[..., None], ...]:
+        """The handlers of ``event``, in subscription order (what an app wired, for its tests)."""
+        return tuple(self._subscribers.get(event, ()))
+
     def publish(self, events: list[tuple[str, dict]]) -> None:
         """Deliver ``[(event, kwargs), ...]`` now, event by event name in order of first appearance.
         Services call ``publish_on_commit`` instead."""

@@ -8,25 +8,34 @@ was enqueued from. Looking the task up in the app's registry (rather than ``send
 
 from __future__ import annotations
 
-from importlib import import_module
+import importlib
 
 from celery import current_app
+from celery.exceptions import NotRegistered
 from django.db import transaction
-
-
-def _task(name: str):
-    tasks = current_app.tasks
-    if name not in tasks:
-        # Only a worker runs Celery's autodiscovery: in a web process or a command, the module
-        # defining the task is imported on its first use (by name, at call time: no import cycle).
-        import_module(name.rpartition(".")[0])
-    return tasks[name]
 
 
 def enqueue(name: str, /, *, options: dict | None = None, **kwargs):
     """Send task ``name`` (its dotted name, e.g. ``"integrations.tasks.integration_sync_task"``) with
-    keyword arguments ``kwargs``; ``options`` go to ``apply_async`` (countdown, queue...)."""
-    return _task(name).apply_async(kwargs=kwargs, **(options or {}))
+    keyword arguments ``kwargs``; ``options`` go to ``apply_async`` (countdown, queue...).
+
+    The call is the one a caller importing the task would make (``task.delay(**kwargs)``, or
+    ``apply_async`` with only what was given), so whatever watches a task's ``delay`` or
+    ``apply_async`` (a test's stand-in for the broker, instrumentation) sees the same call."""
+    task = task_by_name(name)
+    if not options:
+        return task.delay(**kwargs)
+    return task.apply_async(**({"kwargs": kwargs} if kwargs else {}), **options)
+
+
+def task_by_name(name: str):
+    """The registered task ``name``, importing its module first when no one has yet (a web process
+    imports no tasks module of its own accord; the worker's autodiscovery does)."""
+    try:
+        return current_app.tasks[name]
+    except NotRegistered:
+        importlib.import_module(name.rpartition(".")[0])
+        return current_app.tasks[name]
 
 
 def enqueue_on_commit(name: str, /, *, options: dict | None = None, **kwargs) -> None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cdp.admin_mixins import ServiceFormAdminMixin
-from cdp.exceptions import ApplicationError
+from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceDeleteAdminMixin, ServiceFormAdminMixin, service_action
+from cdp.context import actor_from_request
 from integrations import services
 from integrations.models import AdSpendDaily, Integration, SyncLog, WebhookDelivery, WebhookEndpoint
 from tenants.admin_site import ShowSecretOnceAdminMixin, TenantModelAdmin, tenant_admin_site
-from tenants.services import actor_from_request
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -53,7 +52,7 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration, site=tenant_admin_site)
-class IntegrationAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+class IntegrationAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
     form = IntegrationAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "sync_frequency", "is_active", "state", "last_sync_at", "last_sync_status"]
@@ -75,30 +74,16 @@ class IntegrationAdmin(ServiceFormAdminMixin, TenantModelAdmin):
         return services.integration_create(actor=actor, integration_type=data["integration_type"],
                                            credentials=data.get("credentials") or {}, **values)
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         services.integration_delete(integration_id=obj.pk, actor=actor_from_request(request))
 
-    @admin.action(description="Sync now")
-    def sync_now(self, request, queryset):
-        for integration in queryset:
-            try:
-                services.integration_sync_request(integration_id=integration.pk, actor=actor_from_request(request))
-            except ApplicationError as exc:
-                self.message_user(request, f"{integration}: {exc.message}", messages.WARNING)
-            else:
-                self.message_user(request, f"{integration}: sync queued.", messages.SUCCESS)
-
-
-class ReadOnlyAdmin(TenantModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    @service_action(description="Sync now", done="sync(s) queued")
+    def sync_now(integration, *, actor, request):
+        services.integration_sync_request(integration_id=integration.pk, actor=actor)
 
 
 @admin.register(SyncLog, site=tenant_admin_site)
-class SyncLogAdmin(ReadOnlyAdmin):
+class SyncLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ["integration", "started_at", "trigger", "status", "pages", "records_created", "records_updated",
                     "records_rejected", "duration_ms"]
     list_filter = ["status", "trigger", "integration"]
@@ -106,7 +91,7 @@ class SyncLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AdSpendDaily, site=tenant_admin_site)
-class AdSpendDailyAdmin(ReadOnlyAdmin):
+class AdSpendDailyAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ["date", "channel", "campaign_name", "spend", "clicks", "impressions", "conversions",
                     "conversion_value"]
     list_filter = ["channel"]
@@ -124,7 +109,8 @@ class WebhookEndpointAdminForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint, site=tenant_admin_site)
-class WebhookEndpointAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, TenantModelAdmin):
+class WebhookEndpointAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, ServiceDeleteAdminMixin,
+                           TenantModelAdmin):
     form = WebhookEndpointAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "is_active", "consecutive_failures", "disabled_at", "created_at"]
@@ -147,31 +133,24 @@ class WebhookEndpointAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, Tena
         self.show_secret_once(request, label="Signing secret", secret=secret)
         return endpoint
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         services.webhook_endpoint_delete(endpoint_id=obj.pk, actor=actor_from_request(request))
 
-    @admin.action(description=_("Send a test ping"))
-    def ping(self, request, queryset):
-        for endpoint in queryset:
-            services.webhook_ping(endpoint_id=endpoint.pk, actor=actor_from_request(request))
-            self.message_user(request, _("%(url)s: ping queued; its answer appears in the webhook deliveries.")
-                              % {"url": endpoint.url}, messages.SUCCESS)
+    @service_action(description=_("Send a test ping"),
+                    done=_("ping(s) queued; their answers appear in the webhook deliveries"))
+    def ping(endpoint, *, actor, request):
+        services.webhook_ping(endpoint_id=endpoint.pk, actor=actor)
 
 
 @admin.register(WebhookDelivery, site=tenant_admin_site)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ["created_at", "endpoint", "event", "status", "attempts", "response_code", "response_time_ms"]
     list_filter = ["status", "event"]
     list_select_related = ["endpoint"]
     actions = ["redeliver"]
 
-    @admin.action(description="Redeliver")
-    def redeliver(self, request, queryset):
-        for delivery in queryset:
-            try:
-                services.webhook_redeliver(endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk,
-                                           actor=actor_from_request(request))
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.WARNING)
+    @service_action(description="Redeliver", done="delivery(ies) queued again")
+    def redeliver(delivery, *, actor, request):
+        services.webhook_redeliver(endpoint_id=delivery.endpoint_id, delivery_id=delivery.pk, actor=actor)
 
 

@@ -2,21 +2,15 @@ from django.apps import AppConfig
 
 from cdp.events import batch_handler
 
-#: Events other apps publish that we forward to webhook endpoints.
-CUSTOMERS_EVENTS = ("order.ingested", "customer.created", "customer.updated", "customer.merged")
-ANALYTICS_EVENTS = ("segment.entered", "segment.left", "churn.band_changed", "analytics.run_completed")
 
-
-def _forwarder(event: str):
+def _forwarder(event: str, emit):
     @batch_handler
     def forward(*, events: list[dict]) -> None:
         # Runs after the publisher's commit, in its tenant schema: store the deliveries and let
         # the worker send them. Nothing stored for one event means no endpoint wants this event
         # now, nor the rest of the batch (a bulk import publishes a million at once).
-        from integrations.services import webhook_emit
-
         for payload in events:
-            if not webhook_emit(event=event, payload=payload):
+            if not emit(event=event, payload=payload):
                 break
 
     forward.__name__ = f"webhook_forward_{event.replace('.', '_')}"
@@ -31,18 +25,18 @@ class IntegrationsConfig(AppConfig):
         from analytics import registry as analytics_registry
         from cdp import registry
         from customers import registry as customers_registry
+        from integrations.privacy import integrations_erase
         from integrations.selectors import ad_spend_rows
+        from integrations.services import webhook_emit
 
         registry.register_portal_nav("Integrations", "integrations:list", order=40, capability="integrations")
-        from integrations.privacy import integrations_erase
-
         # Erasing a person scrubs our raw payloads and webhook bodies in the same transaction.
         customers_registry.register_erasure_handler("integrations", integrations_erase)
 
         # Synced ad spend feeds analytics' CAC and ROAS; the demo store advertises too.
         analytics_registry.register_spend_provider(ad_spend_rows)
         registry.register_demo_data_command("load_ads_demo")
-        for event in CUSTOMERS_EVENTS:
-            customers_registry.subscribe(event, _forwarder(event))
-        for event in ANALYTICS_EVENTS:
-            analytics_registry.subscribe(event, _forwarder(event))
+        # Every event customers and analytics publish becomes a webhook (their registries list them).
+        for bus_registry in (customers_registry, analytics_registry):
+            for event in bus_registry.EVENTS:
+                bus_registry.subscribe(event, _forwarder(event, webhook_emit))

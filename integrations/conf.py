@@ -1,15 +1,14 @@
-"""Integration settings: Django settings override the environment, which overrides the defaults.
+"""Integration settings with their defaults (``cdp.conf``: a Django setting of the same name wins,
+and ``INTEGRATIONS_*`` / ``CDP_CREDENTIALS_*`` environment variables become settings).
 
 Tests lower the waits (``settings.INTEGRATIONS_HTTP_BACKOFF_BASE = 0.01``) without touching code.
 """
 
 from __future__ import annotations
 
-import os
+from cdp.conf import AppSettings
 
-from django.conf import settings
-
-DEFAULTS = {
+conf = AppSettings({
     "INTEGRATIONS_HTTP_TIMEOUT": 30.0,  # seconds per connect and per read (a silent source fails early)
     "INTEGRATIONS_HTTP_DEADLINE": 120.0,  # seconds per attempt, wall clock: connect + headers + whole body
     "INTEGRATIONS_HTTP_MAX_BYTES": 64 * 1024 * 1024,  # a larger answer is an error, read no further
@@ -36,15 +35,8 @@ DEFAULTS = {
     "INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS": 6,
     "INTEGRATIONS_WEBHOOK_BACKOFF_BASE": 30,  # seconds: 30, 60, 120, 240, 480...
     "INTEGRATIONS_WEBHOOK_DISABLE_AFTER": 15,  # consecutive failed attempts before auto-disable
-}
-
-_TYPES = {name: type(value) for name, value in DEFAULTS.items()}
-
-
-def get(name: str):
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    raw = os.environ.get(name)
-    if raw is not None and raw.strip():
-        return _TYPES[name](raw)
-    return DEFAULTS[name]
+    # Fernet keys for credentials and webhook secrets, comma-separated, newest first (the first
+    # encrypts, all decrypt: integrations.crypto). Empty: a key generated under $CDP_DATA_DIR.
+    "CDP_CREDENTIALS_KEYS": "",
+})
+get = conf.get

@@ -1,6 +1,7 @@
 """Encryption at rest for credentials and webhook secrets (Fernet, AES-128-CBC + HMAC-SHA256).
 
-Keys: ``CDP_CREDENTIALS_KEYS`` is a comma-separated list of Fernet keys, newest first. The first
+Keys: the setting ``CDP_CREDENTIALS_KEYS`` (from the environment variable of that name, through the
+settings module: ``integrations.conf``) is a comma-separated list of Fernet keys, newest first. The first
 encrypts; all decrypt, so a key can be rotated in without downtime: prepend a new key, run
 ``manage.py rotate_credentials`` (re-encrypts every row with the newest key), then drop the old
 key. Without the variable (development), one key is generated under ``$CDP_DATA_DIR/secrets/``.
@@ -13,18 +14,19 @@ import base64
 import functools
 import hashlib
 import json
-import os
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from cdp.exceptions import ApplicationError
 from cdp.secrets import local_secret
+from integrations import conf
+from integrations.codes import ErrorCode
 
 ENV = "CDP_CREDENTIALS_KEYS"
 
 
 class CredentialsUnreadable(ApplicationError):
-    code = "credentials_unreadable"
+    code = ErrorCode.CREDENTIALS_UNREADABLE
     http_status = 409
 
 
@@ -43,11 +45,11 @@ def _multifernet(env_value: str) -> MultiFernet:
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as exc:
-        raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code="bad_credentials_key") from exc
+        raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code=ErrorCode.CREDENTIALS_KEY_INVALID) from exc
 
 
 def fernet() -> MultiFernet:
-    return _multifernet(os.environ.get(ENV, ""))
+    return _multifernet(conf.get(ENV) or "")
 
 
 def encrypt_json(value: dict) -> str:

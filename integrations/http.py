@@ -37,6 +37,7 @@ from cdp.http import (  # noqa: F401 - the guard's names, re-exported for the ap
     url_guard,
 )
 from integrations import conf
+from integrations.codes import ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -45,30 +46,30 @@ class SourceError(ApplicationError):
     """A source API failed in a way a sync reports (and a later sync may get past). When the
     source answered, ``status`` and ``response`` hold its answer (never put into the message)."""
 
-    code = "source_error"
+    code = ErrorCode.SOURCE_ERROR
     http_status = 502
     status: int | None = None
     response: requests.Response | None = None
 
 
 class SourceAuthError(SourceError):
-    code = "source_auth_failed"
+    code = ErrorCode.SOURCE_AUTH_FAILED
 
 
 class SourceRateLimited(SourceError):
-    code = "source_rate_limited"
+    code = ErrorCode.SOURCE_RATE_LIMITED
 
 
 class SourceUnavailable(SourceError):
-    code = "source_unavailable"
+    code = ErrorCode.SOURCE_UNAVAILABLE
 
 
 class SourceTimeout(SourceError):
-    code = "source_timeout"
+    code = ErrorCode.SOURCE_TIMEOUT
 
 
 class SourceBadResponse(SourceError):
-    code = "source_bad_response"
+    code = ErrorCode.SOURCE_BAD_RESPONSE
 
 
 @dataclass
@@ -91,6 +92,30 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """Why an attempt may pass on a later try, and what to say when the tries run out."""
+
+    error: type[SourceError]  # raised when no try is left
+    giving_up: str  # "{where}: {giving_up} after N attempts."
+    why: str  # the log line's reason
+    wait: float  # seconds before the next try
+
+
+def _refused(where: str, response: requests.Response) -> SourceError:
+    """The error of a final answer that is not a success (3xx, 4xx but 429): no retry helps.
+    ``status`` and ``response`` travel with it, never into its message."""
+    status = response.status_code
+    if status in (401, 403):
+        error = SourceAuthError(f"{where}: credentials refused ({status}). Check the integration's credentials.")
+    elif status < 400:
+        error = SourceError(f"{where}: redirected ({status}); set the base URL to the final address.")
+    else:
+        error = SourceError(f"{where}: request refused ({status}).")
+    error.status, error.response = status, response
+    return error
 
 
 class HttpClient:
@@ -130,6 +155,9 @@ class HttpClient:
 
     def request(self, method: str, path: str, *, params=None, json_body=None, data=None,
                 headers: dict | None = None, expect_json: bool = True):
+        """Send the request; retry what may pass on a second try (``_Retry``: timeouts, connection
+        errors, 429 and 5xx), at most ``max_retries`` times; refuse the rest (``_refused``);
+        return the parsed JSON (or the response when ``expect_json`` is False)."""
         where = f"{self.label} {method} {path.split('?')[0]}"
         url = self.url(path)
         host = urlsplit(url).netloc
@@ -138,77 +166,56 @@ class HttpClient:
             self._guarded_hosts.add(host)
         attempt = 0
         while True:
-            started = time.perf_counter()
-            self.stats.requests += 1
-            try:
-                # A total deadline and a size cap per attempt; no redirects (a public host could send
-                # us on to an internal one); the host was guarded above, each connection is checked.
-                response = outbound_request(method, url, session=self.session, check_url=False,
-                                            timeout=self.timeout, deadline=self.deadline, max_bytes=self.max_bytes,
-                                            params=params, json=json_body, data=data,
+            response, retry = self._attempt(where, method, url, attempt, params=params, json=json_body, data=data,
                                             headers={**self.headers, **(headers or {})})
-            except ResponseTooLarge as exc:
-                self.stats.wait_seconds += time.perf_counter() - started
-                raise SourceBadResponse(f"{where}: the answer is larger than {exc.limit} bytes "
-                                        f"(INTEGRATIONS_HTTP_MAX_BYTES); stopped reading.") from None
-            except requests.Timeout as exc:
-                self.stats.wait_seconds += time.perf_counter() - started
-                what = (f"complete answer within {self.deadline:g}s" if isinstance(exc, DeadlineExceeded)
-                        else f"answer within {self.timeout:g}s")
-                if attempt >= self.max_retries:
-                    raise SourceTimeout(f"{where}: no {what} after {attempt + 1} attempts.")
-                logger.warning("%s timed out (attempt %d); retrying", where, attempt + 1)
-                self._retry(attempt)
-                attempt += 1
-                continue
-            except requests.ConnectionError:
-                self.stats.wait_seconds += time.perf_counter() - started
-                if attempt >= self.max_retries:
-                    raise SourceUnavailable(f"{where}: could not connect after {attempt + 1} attempts.")
-                logger.warning("%s could not connect (attempt %d); retrying", where, attempt + 1)
-                self._retry(attempt)
-                attempt += 1
-                continue
-            self.stats.wait_seconds += time.perf_counter() - started
-            status = response.status_code
-            if status == 429:
-                if attempt >= self.max_retries:
-                    raise SourceRateLimited(f"{where}: rate limited (429) after {attempt + 1} attempts.")
-                wait = _retry_after_seconds(response.headers.get("Retry-After"))
-                wait = self._backoff(attempt) if wait is None else min(wait, self.retry_after_cap)
-                logger.warning("%s rate limited; waiting %.2fs (attempt %d)", where, wait, attempt + 1)
-                self.stats.retries += 1
-                self._sleep(wait)
-                attempt += 1
-                continue
-            if status >= 500:
-                if attempt >= self.max_retries:
-                    raise SourceUnavailable(f"{where}: server error {status} after {attempt + 1} attempts.")
-                logger.warning("%s answered %d (attempt %d); retrying", where, status, attempt + 1)
-                self._retry(attempt)
-                attempt += 1
-                continue
-            if status >= 300:
-                if status in (401, 403):
-                    error = SourceAuthError(f"{where}: credentials refused ({status}). "
-                                            "Check the integration's credentials.")
-                elif status < 400:
-                    error = SourceError(f"{where}: redirected ({status}); set the base URL to the final address.")
-                else:
-                    error = SourceError(f"{where}: request refused ({status}).")
-                error.status, error.response = status, response
-                raise error
-            if not expect_json:
-                return response
-            try:
-                return response.json()
-            except (ValueError, json.JSONDecodeError):
-                raise SourceBadResponse(f"{where}: the answer is not valid JSON (status {status}, "
-                                        f"{len(response.content)} bytes).") from None
+            if retry is None:
+                break
+            if attempt >= self.max_retries:
+                raise retry.error(f"{where}: {retry.giving_up} after {attempt + 1} attempts.")
+            logger.warning("%s %s (attempt %d); retrying in %.2fs", where, retry.why, attempt + 1, retry.wait)
+            self.stats.retries += 1
+            self._sleep(retry.wait)
+            attempt += 1
+        if response.status_code >= 300:
+            raise _refused(where, response)
+        if not expect_json:
+            return response
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError):
+            raise SourceBadResponse(f"{where}: the answer is not valid JSON (status {response.status_code}, "
+                                    f"{len(response.content)} bytes).") from None
 
-    def _retry(self, attempt: int) -> None:
-        self.stats.retries += 1
-        self._sleep(self._backoff(attempt))
+    def _attempt(self, where: str, method: str, url: str, attempt: int, **kwargs):
+        """One try: ``(response, None)``, or ``(None or response, _Retry)`` when it may pass on a
+        later try. An answer too large is final (``SourceBadResponse``). Time spent counts as wait."""
+        started = time.perf_counter()
+        self.stats.requests += 1
+        try:
+            # A total deadline and a size cap per attempt; no redirects (a public host could send
+            # us on to an internal one); the host was guarded, each connection is checked.
+            response = outbound_request(method, url, session=self.session, check_url=False, timeout=self.timeout,
+                                        deadline=self.deadline, max_bytes=self.max_bytes, **kwargs)
+        except ResponseTooLarge as exc:
+            raise SourceBadResponse(f"{where}: the answer is larger than {exc.limit} bytes "
+                                    f"(INTEGRATIONS_HTTP_MAX_BYTES); stopped reading.") from None
+        except requests.Timeout as exc:
+            what = (f"complete answer within {self.deadline:g}s" if isinstance(exc, DeadlineExceeded)
+                    else f"answer within {self.timeout:g}s")
+            return None, _Retry(SourceTimeout, f"no {what}", "timed out", self._backoff(attempt))
+        except requests.ConnectionError:
+            return None, _Retry(SourceUnavailable, "could not connect", "could not connect", self._backoff(attempt))
+        finally:
+            self.stats.wait_seconds += time.perf_counter() - started
+        status = response.status_code
+        if status == 429:
+            wait = _retry_after_seconds(response.headers.get("Retry-After"))
+            wait = self._backoff(attempt) if wait is None else min(wait, self.retry_after_cap)
+            return response, _Retry(SourceRateLimited, "rate limited (429)", "rate limited", wait)
+        if status >= 500:
+            return response, _Retry(SourceUnavailable, f"server error {status}", f"answered {status}",
+                                    self._backoff(attempt))
+        return response, None
 
     def get(self, path: str, **kwargs):
         return self.request("GET", path, **kwargs)

@@ -11,6 +11,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from cdp.models import TimeStampedModel
 from cdp.redact import url_redact
@@ -65,8 +66,6 @@ class Integration(TimeStampedModel):
 
     def sync_lease_alive(self, now=None) -> bool:
         """True while a running sync holds this integration (its lease has not run out)."""
-        from django.utils import timezone
-
         return self.state == self.State.RUNNING and self.lease_expires_at is not None and \
             self.lease_expires_at > (now or timezone.now())
 

@@ -15,16 +15,17 @@ from celery import shared_task
 
 from cdp.exceptions import Conflict
 from integrations import conf
+from integrations.http import SourceError
+from integrations.limits import busy_countdown, tenant_slot
+from integrations.services import integration_sync, integrations_sync_due, vtex_order_fetch
+from integrations.services.sync import TenantSyncsBusy
+from integrations.services.webhooks import webhooks_drain, webhooks_kick, webhooks_wake_due
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
 def integration_sync_task(self, *, integration_id: int, trigger: str = "manual", deferrals: int = 0) -> str | None:
-    from integrations.limits import busy_countdown
-    from integrations.services import integration_sync
-    from integrations.services.sync import TenantSyncsBusy
-
     try:
         return integration_sync(integration_id=integration_id, trigger=trigger).status
     except TenantSyncsBusy:
@@ -38,18 +39,12 @@ def integration_sync_task(self, *, integration_id: int, trigger: str = "manual",
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
 def integrations_sync_due_task() -> int:
     """Per tenant (enqueued by tenants_dispatch_task from beat): start the due syncs."""
-    from integrations.services import integrations_sync_due
-
     return integrations_sync_due()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=1500, time_limit=1560)
 def vtex_order_fetch_task(self, *, integration_id: int, order_id: str, failures: int = 0,
                           deferrals: int = 0) -> str | None:
-    from integrations.http import SourceError
-    from integrations.limits import busy_countdown, tenant_slot
-    from integrations.services import vtex_order_fetch
-
     kwargs = {"integration_id": integration_id, "order_id": order_id, "failures": failures, "deferrals": deferrals}
     with tenant_slot("fetches", limit=int(conf.get("INTEGRATIONS_TENANT_FETCH_CONCURRENCY")), ttl=1560) as held:
         if not held:
@@ -66,16 +61,12 @@ def vtex_order_fetch_task(self, *, integration_id: int, order_id: str, failures:
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
 def webhook_drain_task() -> int:
     """Per tenant: attempt its due deliveries for a while (one drain per tenant at a time)."""
-    from integrations.services.webhooks import webhooks_drain
-
     return webhooks_drain()
 
 
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=55)
 def webhooks_wake_due_task() -> int:
     """Public schema, from beat every minute: queue the drains of tenants with retries due."""
-    from integrations.services.webhooks import webhooks_wake_due
-
     return webhooks_wake_due()
 
 
@@ -83,13 +74,4 @@ def webhooks_wake_due_task() -> int:
 def webhook_deliver_task(*, delivery_id: int, retry: bool = True) -> None:
     """Deliveries are sent by the tenant's drain now; a message queued before that change asks
     for one."""
-    from integrations.services.webhooks import webhooks_kick
-
     webhooks_kick(force=True)
-
-
-@shared_task(acks_late=True)
-def webhook_emit_task(*, event: str, payload: dict) -> int:
-    from integrations.services import webhook_emit
-
-    return len(webhook_emit(event=event, payload=payload))

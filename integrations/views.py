@@ -11,7 +11,7 @@ from cdp.exceptions import ApplicationError, NotFound
 from integrations import selectors, services
 from integrations.filters import IntegrationFilter, SyncLogFilter
 from tenants.roles import INTEGRATIONS
-from tenants.services import actor_from_request
+from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
 
@@ -25,7 +25,7 @@ def integration_list_page(request):
 @portal_page(INTEGRATIONS)
 def integration_detail_page(request, pk: int):
     try:
-        integration = services.integration_get(integration_id=pk)
+        integration = selectors.integration_get(integration_id=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     logs = selectors.sync_log_list(integration_id=pk)
@@ -43,7 +43,7 @@ def integration_sync_view(request, pk: int):
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.as_text())
     else:
         messages.success(request, "Sync queued; refresh to follow it.")
     return redirect("integrations:detail", pk=pk)

@@ -4,7 +4,6 @@ tenant's plan switches them off."""
 
 from __future__ import annotations
 
-import django_filters
 from django.db import connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,29 +15,25 @@ from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.api import serializers
-from analytics.models import (
-    AdPerformanceDaily,
-    CustomerChurn,
-    CustomerClv,
-    CustomerRfm,
-    ProcessingJob,
-    RfmSegmentDefinition,
-    Segment,
-)
+from analytics.codes import ErrorCode
+from analytics.filters import AdPerformanceFilter, ChurnFilter, ClvFilter, KpiFilter, RfmFilter, RunFilter, SegmentFilter
+from analytics.models import CustomerChurn, CustomerClv, CustomerRfm, ProcessingJob, RfmSegmentDefinition, Segment
 from analytics.services import analytics_run_enqueue, rfm_definition_update, segment_create, segment_delete, segment_update
 from analytics.services.jobs import STEP_FEATURES
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
 from cdp.csv import csv_lines
-from cdp.exceptions import NotFound, PermissionDenied
+from cdp.exceptions import PermissionDenied
+from cdp.ids import get_or_not_found
 from tenants.roles import EXPORT
-from tenants.services import actor_from_request, data_export_record
+from cdp.context import actor_from_request
+from tenants.services import data_export_record
 
 ANALYTICS = "analytics"
 
 
 def require_feature(step: str) -> None:
     if not connection.tenant.feature_enabled(STEP_FEATURES[step]):
-        raise PermissionDenied(f"Your plan does not include {step}.", code="feature_disabled")
+        raise PermissionDenied(f"Your plan does not include {step}.", code=ErrorCode.FEATURE_DISABLED)
 
 
 class FeatureGated:
@@ -56,7 +51,7 @@ class RunViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     serializer_class = serializers.ProcessingJobOutputSerializer
     ordering = ["-created_at", "-id"]
     ordering_fields = ["created_at", "as_of", "status"]
-    filterset_fields = ["status", "as_of"]
+    filterset_class = RunFilter
     required_capabilities = {"create": ANALYTICS}
 
     def get_queryset(self):
@@ -72,13 +67,6 @@ class RunViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         return Response(serializers.ProcessingJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RfmFilter(django_filters.FilterSet):
-    class Meta:
-        model = CustomerRfm
-        fields = {"segment": ["exact"], "r_score": ["exact"], "f_score": ["exact"], "m_score": ["exact"],
-                  "recency_days": ["lte", "gte"], "monetary": ["lte", "gte"]}
-
-
 class RfmViewSet(FeatureGated, ReadOnlyViewSet):
     """Current RFM rows; ``segments/`` summarizes them per segment."""
 
@@ -88,7 +76,6 @@ class RfmViewSet(FeatureGated, ReadOnlyViewSet):
     ordering = "customer_id"
     ordering_fields = ["customer_id", "recency_days", "frequency", "monetary", "rfm_score"]
     lookup_field = "customer_id"
-    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return CustomerRfm.objects.all()
@@ -117,15 +104,10 @@ class RfmDefinitionViewSet(FeatureGated, BaseViewSetMixin, mixins.ListModelMixin
     def partial_update(self, request, pk=None):
         data = serializers.RfmSegmentDefinitionSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        definition = rfm_definition_update(definition_id=int(pk), data=dict(data.validated_data),
+        definition = rfm_definition_update(definition_id=get_or_not_found(
+            RfmSegmentDefinition, pk, "No such RFM segment definition.").pk, data=dict(data.validated_data),
                                            actor=actor_from_request(request), tenant=connection.tenant)
         return Response(serializers.RfmSegmentDefinitionSerializer(definition).data)
-
-
-class ClvFilter(django_filters.FilterSet):
-    class Meta:
-        model = CustomerClv
-        fields = {"tier": ["exact"], "total_clv": ["gte", "lte"], "probability_alive": ["gte", "lte"]}
 
 
 class ClvViewSet(FeatureGated, ReadOnlyViewSet):
@@ -137,7 +119,6 @@ class ClvViewSet(FeatureGated, ReadOnlyViewSet):
     ordering = "-total_clv"
     ordering_fields = ["customer_id", "total_clv", "predicted_value", "probability_alive", "percentile"]
     lookup_field = "customer_id"
-    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return CustomerClv.objects.order_by("-total_clv", "customer_id")
@@ -146,12 +127,6 @@ class ClvViewSet(FeatureGated, ReadOnlyViewSet):
     @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def summary(self, request):
         return Response(selectors.clv_summary())
-
-
-class ChurnFilter(django_filters.FilterSet):
-    class Meta:
-        model = CustomerChurn
-        fields = {"band": ["exact"], "probability": ["gte", "lte"], "method": ["exact"]}
 
 
 class ChurnViewSet(FeatureGated, ReadOnlyViewSet):
@@ -163,7 +138,6 @@ class ChurnViewSet(FeatureGated, ReadOnlyViewSet):
     ordering = "-probability"
     ordering_fields = ["customer_id", "probability", "days_since_last_purchase"]
     lookup_field = "customer_id"
-    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return CustomerChurn.objects.order_by("-probability", "customer_id")
@@ -182,15 +156,6 @@ class CohortView(APIView):
         return Response({"cohorts": selectors.cohort_matrix()})
 
 
-class KpiFilter(django_filters.FilterSet):
-    start = django_filters.DateFilter(field_name="date", lookup_expr="gte")
-    end = django_filters.DateFilter(field_name="date", lookup_expr="lte")
-
-    class Meta:
-        model = selectors.DailyKpi
-        fields = ["start", "end"]
-
-
 class KpiViewSet(ReadOnlyViewSet):
     """Daily KPIs; filter with ``start`` and ``end`` (inclusive dates)."""
 
@@ -203,15 +168,6 @@ class KpiViewSet(ReadOnlyViewSet):
 
     def get_queryset(self):
         return selectors.kpi_list()
-
-
-class AdPerformanceFilter(django_filters.FilterSet):
-    start = django_filters.DateFilter(field_name="date", lookup_expr="gte")
-    end = django_filters.DateFilter(field_name="date", lookup_expr="lte")
-
-    class Meta:
-        model = AdPerformanceDaily
-        fields = ["start", "end", "channel", "campaign_id"]
 
 
 class AdPerformanceViewSet(ReadOnlyViewSet):
@@ -254,8 +210,7 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
     serializer_class = serializers.SegmentOutputSerializer
     ordering = "name"
     ordering_fields = ["name", "member_count", "created_at"]
-    filterset_class = None
-    filterset_fields = ["is_active"]
+    filterset_class = SegmentFilter
     required_capabilities = {"create": ANALYTICS, "update": ANALYTICS, "partial_update": ANALYTICS,
                              "destroy": ANALYTICS, "export": EXPORT}
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -264,10 +219,7 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
         return Segment.objects.all()
 
     def _segment(self, pk) -> Segment:
-        segment = Segment.objects.filter(pk=pk).first() if str(pk).isdigit() else None
-        if segment is None:
-            raise NotFound("No such segment.")
-        return segment
+        return get_or_not_found(Segment, pk, "No such segment.")
 
     @extend_schema(request=serializers.SegmentInputSerializer, responses={201: serializers.SegmentOutputSerializer})
     def create(self, request):
@@ -289,9 +241,9 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=serializers.SegmentMemberOutputSerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, ordering=["id"], ordering_fields=["id"])
     def members(self, request, pk=None):
-        queryset = selectors.segment_members(segment=self._segment(pk))
+        queryset = self.filter_queryset(selectors.segment_members(segment=self._segment(pk)))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True).data)
 

@@ -3,6 +3,7 @@
 from analytics.services.churn import churn_compute
 from analytics.services.clv import clv_compute
 from analytics.services.jobs import (
+    analytics_nightly_run,
     analytics_run,
     analytics_run_enqueue,
     analytics_run_execute,
@@ -21,6 +22,7 @@ from analytics.services.segments import (
 )
 
 __all__ = [
+    "analytics_nightly_run",
     "analytics_run",
     "analytics_run_enqueue",
     "analytics_run_execute",

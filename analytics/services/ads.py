@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from analytics.figures import money
 from analytics.history import day_number
 from analytics.registry import spend_rows
 from analytics.sql import ad_performance_write_sql, attributed_orders_sql
@@ -29,16 +30,11 @@ CHANNEL_SOURCES = {
     "facebook_ads": ("facebook", "fb", "facebook_ads", "instagram", "ig", "meta", "facebook.com"),
 }
 _CHANNEL_OF = {source: channel for channel, sources in CHANNEL_SOURCES.items() for source in sources}
-CENT = Decimal("0.01")
 
 
 def campaign_key(value: str) -> str:
     """How campaign ids and names are compared: lower case, letters and digits only."""
     return re.sub(r"[^0-9a-z]", "", (value or "").lower())
-
-
-def _money(value) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def ad_performance_compute(*, tenant, as_of: datetime.date, since: datetime.date | None) -> dict:
@@ -78,18 +74,11 @@ def ad_performance_compute(*, tenant, as_of: datetime.date, since: datetime.date
         attributed += orders
     rows = []
     for (day, channel, campaign_id), cell in sorted(cells.items()):
-        revenue = _money(Decimal(cell["cents"]) / 100)
-        rows.append((day, channel, campaign_id, cell["name"], _money(cell["spend"]), cell["clicks"],
+        revenue = money(Decimal(cell["cents"]) / 100)
+        rows.append((day, channel, campaign_id, cell["name"], money(cell["spend"]), cell["clicks"],
                      cell["impressions"], cell["orders"], revenue, cell["new"],
-                     _money(cell["spend"] / cell["new"]) if cell["new"] and cell["spend"] else None,
+                     money(cell["spend"] / cell["new"]) if cell["new"] and cell["spend"] else None,
                      round(float(revenue / cell["spend"]), 4) if cell["spend"] else None, as_of))
     written = ad_performance_write_sql(as_of=as_of, rows=rows)
     return {"daily_spend": daily_spend, "rows": written, "attributed_orders": attributed,
             "spend_rows_other_currency": skipped}
-
-
-def blended(spend: Decimal, new_customers: int, revenue: Decimal) -> tuple[Decimal | None, float | None]:
-    """(CAC, ROAS) of a period from all its spend, new customers and revenue."""
-    cac = _money(spend / new_customers) if spend and new_customers else None
-    roas = round(float(revenue / spend), 4) if spend else None
-    return cac, roas

@@ -9,11 +9,14 @@ import time
 import numpy as np
 import pandas as pd
 from numpy.dtypes import StringDType
+from scipy.optimize import minimize
+from scipy.special import expit
 
 from analytics import conf, registry
+from analytics.figures import churn_band_thresholds
 from analytics.history import EPOCH, OrderHistory, day_number, round_like_python
 from analytics.models import ChurnPredictionLog, ClvCalculationLog, CustomerChurn, CustomerClv
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from analytics.sql import (
     churn_bands_sql,
     churn_write_sql,
@@ -46,14 +49,6 @@ MODEL_COLUMNS = (
 CHURN_C = 1.0
 BANDS = [CustomerChurn.Band.ACTIVE, CustomerChurn.Band.AT_RISK, CustomerChurn.Band.CHURNING,
          CustomerChurn.Band.CHURNED]
-
-
-def churn_band_thresholds() -> dict:
-    """The bands as a marketer reads them: churned = no purchase for the churn window (a fact,
-    the KPI's definition), else by the risk of not buying in the next window."""
-    bands = conf.get("ANALYTICS_CHURN_BANDS")
-    return {"window_days": int(conf.get("ANALYTICS_CHURN_WINDOW_DAYS")), "at_risk": float(bands["at_risk"]),
-            "churning": float(bands["churning"])}
 
 
 def churn_band(probability: float, days_since_last_purchase: int) -> str:
@@ -127,9 +122,6 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, *, nonnegative: list[bool], c: f
     ``LogisticRegression(C=c)`` minimises it, but with the coefficients of the ``nonnegative``
     columns kept ≥ 0 (L-BFGS-B bounds): scikit-learn cannot constrain signs, and a free fit may
     give recency a negative weight where it is collinear with the other features."""
-    from scipy.optimize import minimize
-    from scipy.special import expit
-
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     z = (x - mean) / scale
@@ -154,8 +146,6 @@ def churn_contributions(model: dict, frame: pd.DataFrame) -> tuple[np.ndarray, n
     """(risk per customer, contribution of each feature of FEATURES to its log-odds, relative to
     the average customer the model was trained on: > 0 raises the risk, < 0 lowers it). The
     contributions and the intercept add up to the log-odds, so the explanation is the model."""
-    from scipy.special import expit
-
     x = _design(frame)
     columns = model["columns"]
     z = (x - np.array([c["mean"] for c in columns])) / np.array([c["scale"] for c in columns])
@@ -174,6 +164,8 @@ def churn_risk(model: dict, frame: pd.DataFrame) -> np.ndarray:
 def _train(train: pd.DataFrame, labels: np.ndarray):
     """The monotone logistic model on 75% of the customers known at the cutoff, evaluated on the
     other 25% (held out: AUC, Brier score and a calibration table)."""
+    # scikit-learn is imported here, on the first training, not with the module: it takes seconds to
+    # import and every web process and command imports this module (no cycle is hidden here).
     from sklearn.metrics import brier_score_loss, roc_auc_score
     from sklearn.model_selection import train_test_split
 
@@ -251,7 +243,7 @@ def _write_scores(*, log, as_of, current, window, probabilities, factors: list[t
                         + _factor_json(feature[part], value[part], weight[part], digits))
             yield len(line), "".join((line + "]\n").tolist())
 
-    churn_write_sql(chunks=chunks())
+    churn_write_sql(chunks=chunks(), rows=len(ids))
     return ids, band
 
 
@@ -268,53 +260,16 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHisto
     history = history.until(day_number(as_of))
     train = churn_features(history=history, as_of=cutoff, window=window)
     current = churn_features(history=history, as_of=as_of, window=window)
-    # Churned = no purchase in (cutoff, as_of]: as of as_of, the last purchase is a window or more ago.
-    # Everyone known at the cutoff is a current customer too.
-    position = np.searchsorted(current["customer_id"].to_numpy(), train["customer_id"].to_numpy())
-    labels = (current["recency_days"].to_numpy()[position] >= window).astype(int)
-    positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
+    labels = _churn_labels(train=train, current=current, window=window)
     log = ChurnPredictionLog(job=job, as_of=as_of, cutoff=cutoff, window_days=window,
-                             churn_rate=round(positives / len(labels), 4) if len(labels) else None)
+                             churn_rate=round(int(labels.sum()) / len(labels), 4) if len(labels) else None)
     timings = {"features": round(time.perf_counter() - started, 4)}
-
-    enough = (len(train) >= int(conf.get("ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS"))
-              and min(positives, negatives) >= int(conf.get("ANALYTICS_CHURN_MIN_CLASS_SIZE")))
     # Only when someone listens (webhooks): remember the bands to report who moved.
     previous = churn_bands_sql(bands=BANDS) if registry.bus.has_subscribers("churn.band_changed") else None
-    scored = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=int))
-    if enough:
-        step = time.perf_counter()
-        model, metrics = _train(train, labels)
-        timings["train"] = round(time.perf_counter() - step, 4)
-        log.method = ChurnPredictionLog.Method.MODEL
-        log.message = (f"Learned from what {metrics['train']} customers did after {cutoff} (churn = no purchase in "
-                       f"the next {window} days), checked on {metrics['test']} other customers it had not seen.")
-        log.train_customers, log.test_customers = metrics["train"], metrics["test"]
-        log.auc, log.brier, log.calibration = metrics["auc"], metrics["brier"], metrics["calibration"]
-        log.coefficients = model
-        log.save()
-        scored = _write_model_scores(model=model, current=current, log=log, as_of=as_of, window=window)
+    if _enough_to_train(train, labels):
+        scored = _score_with_model(log=log, train=train, labels=labels, current=current, timings=timings)
     else:
-        reason = (f"History too short to train: {len(train)} customers known at {cutoff} "
-                  f"({positives} churned, {negatives} stayed).")
-        clv_ok = ClvCalculationLog.objects.filter(as_of=as_of, status=ClvCalculationLog.Status.OK).exists()
-        if clv_ok and CustomerClv.objects.filter(as_of=as_of).exists():
-            log.method = ChurnPredictionLog.Method.FALLBACK
-            log.message = f"{reason} Using 1 − probability alive from the BG/NBD fit instead."
-            log.save()
-            ids, alive = clv_probability_alive_sql(as_of=as_of)
-            known = current[current["customer_id"].isin(ids)]
-            alive = alive[np.searchsorted(ids, known["customer_id"].to_numpy())]
-            feature = np.full(len(known), _FEATURE_INDEX["probability_alive"])
-            # Its effect is relative to the average customer too: less likely alive raises the risk.
-            weight = alive.mean() - alive if len(alive) else alive
-            scored = _write_scores(log=log, as_of=as_of, current=known, window=window, probabilities=1.0 - alive,
-                                   factors=[(feature, alive, weight, 4)])
-        else:
-            log.method = ChurnPredictionLog.Method.NONE
-            log.message = f"{reason} No CLV fit to fall back on either, so no churn scores."
-            log.save()
-            table_clear(model=CustomerChurn)
+        scored = _score_without_model(log=log, train=train, labels=labels, current=current)
     if previous is not None:
         _publish_band_changes(previous, scored)
     timings["total"] = round(time.perf_counter() - started, 4)
@@ -322,6 +277,62 @@ def churn_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHisto
     log.timings = timings
     log.save(update_fields=["scored_customers", "timings", "updated_at"])
     return log
+
+
+def _churn_labels(*, train: pd.DataFrame, current: pd.DataFrame, window: int) -> np.ndarray:
+    """1 for each customer known at the cutoff who churned: no purchase in (cutoff, as_of], so as
+    of as_of their last purchase is a window or more ago (everyone known at the cutoff is a
+    current customer too)."""
+    position = np.searchsorted(current["customer_id"].to_numpy(), train["customer_id"].to_numpy())
+    return (current["recency_days"].to_numpy()[position] >= window).astype(int)
+
+
+def _enough_to_train(train: pd.DataFrame, labels: np.ndarray) -> bool:
+    positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
+    return (len(train) >= int(conf.get("ANALYTICS_CHURN_MIN_TRAIN_CUSTOMERS"))
+            and min(positives, negatives) >= int(conf.get("ANALYTICS_CHURN_MIN_CLASS_SIZE")))
+
+
+def _score_with_model(*, log: ChurnPredictionLog, train, labels, current, timings: dict):
+    """Train and evaluate the model (recorded on ``log``), then score every current customer."""
+    step = time.perf_counter()
+    model, metrics = _train(train, labels)
+    timings["train"] = round(time.perf_counter() - step, 4)
+    log.method = ChurnPredictionLog.Method.MODEL
+    log.message = (f"Learned from what {metrics['train']} customers did after {log.cutoff} (churn = no purchase in "
+                   f"the next {log.window_days} days), checked on {metrics['test']} other customers it had not seen.")
+    log.train_customers, log.test_customers = metrics["train"], metrics["test"]
+    log.auc, log.brier, log.calibration = metrics["auc"], metrics["brier"], metrics["calibration"]
+    log.coefficients = model
+    log.save()
+    return _write_model_scores(model=model, current=current, log=log, as_of=log.as_of, window=log.window_days)
+
+
+def _score_without_model(*, log: ChurnPredictionLog, train, labels, current):
+    """Too little history to train: 1 − probability alive from this run's CLV fit when there is
+    one (its factor is that probability), else no scores at all. ``log`` says which and why."""
+    positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
+    reason = (f"History too short to train: {len(train)} customers known at {log.cutoff} "
+              f"({positives} churned, {negatives} stayed).")
+    as_of = log.as_of
+    clv_ok = ClvCalculationLog.objects.filter(as_of=as_of, status=ClvCalculationLog.Status.OK).exists()
+    if not (clv_ok and CustomerClv.objects.filter(as_of=as_of).exists()):
+        log.method = ChurnPredictionLog.Method.NONE
+        log.message = f"{reason} No CLV fit to fall back on either, so no churn scores."
+        log.save()
+        table_clear(model=CustomerChurn)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=int)
+    log.method = ChurnPredictionLog.Method.FALLBACK
+    log.message = f"{reason} Using 1 − probability alive from the BG/NBD fit instead."
+    log.save()
+    ids, alive = clv_probability_alive_sql(as_of=as_of)
+    known = current[current["customer_id"].isin(ids)]
+    alive = alive[np.searchsorted(ids, known["customer_id"].to_numpy())]
+    feature = np.full(len(known), _FEATURE_INDEX["probability_alive"])
+    # Its effect is relative to the average customer too: less likely alive raises the risk.
+    weight = alive.mean() - alive if len(alive) else alive
+    return _write_scores(log=log, as_of=as_of, current=known, window=log.window_days, probabilities=1.0 - alive,
+                         factors=[(feature, alive, weight, 4)])
 
 
 def _publish_band_changes(previous: tuple[np.ndarray, np.ndarray], scored: tuple[np.ndarray, np.ndarray]) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from analytics import btyd, conf
 from analytics.history import OrderHistory, day_number
 from analytics.models import ClvCalculationLog, CustomerClv
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from analytics.sql import clv_write_sql, stage_arrays, table_clear, unstage
 
 TIERS = [CustomerClv.Tier.HIGH, CustomerClv.Tier.MEDIUM, CustomerClv.Tier.LOW]
@@ -99,7 +99,7 @@ def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int |
     percentile = np.searchsorted(np.sort(total), total, side="right") / len(total) * 100
     tiers = conf.get("ANALYTICS_CLV_TIERS")
     tier = np.where(percentile > tiers["high"], 0, np.where(percentile > tiers["medium"], 1, 2))
-    stage_arrays(table="_clv_stage", columns=[
+    staged = stage_arrays(table="_clv_stage", columns=[
         ("customer_id", "int8", out["customer_id"].to_numpy()), ("frequency", "int4", out["frequency"].to_numpy()),
         ("recency", "float8", out["recency"].to_numpy()), ("t", "float8", out["T"].to_numpy()),
         ("monetary_cents", "int8", _cents(out["monetary"])),
@@ -109,7 +109,7 @@ def clv_compute(*, tenant, as_of: datetime.date, job=None, horizon_months: int |
         ("historical_cents", "int8", _cents(out["historical"])), ("total_cents", "int8", _cents(total)),
         ("tier", "int2", tier), ("percentile", "float8", np.round(percentile, 3)),
     ])
-    clv_write_sql(stage="_clv_stage", log_id=log.pk, as_of=as_of, tiers=[str(t) for t in TIERS])
+    clv_write_sql(stage="_clv_stage", log_id=log.pk, as_of=as_of, tiers=[str(t) for t in TIERS], rows=staged)
     unstage("_clv_stage")
     timings["predict_and_write"] = round(time.perf_counter() - step, 4)
     timings["total"] = round(time.perf_counter() - started, 4)

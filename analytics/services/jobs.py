@@ -8,6 +8,7 @@ constraint ``uniq_active_analytics_job`` lets one job per tenant schema be queue
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 import traceback
 import zoneinfo
@@ -17,26 +18,32 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from analytics import conf, registry
+from analytics.codes import AuditAction, ErrorCode
 from analytics.models import STEPS, ProcessingJob
-from analytics.services.history import HISTORY_STEPS, order_history_load
+from analytics.selectors import order_history_load
+from analytics.services.churn import churn_compute, churn_step_summary
+from analytics.services.clv import clv_compute, clv_step_summary
+from analytics.services.metrics import cohorts_compute, kpis_compute
+from analytics.services.quality import data_quality_check
+from analytics.services.rfm import rfm_compute
+from analytics.services.segments import segments_materialize
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
+from cdp.exceptions import ApplicationError, Conflict, PermissionDenied
+from cdp.ids import get_or_not_found
+from cdp.tasks import enqueue_on_commit
 from tenants.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 # step -> the tenant feature switch that must be on for it to run
 STEP_FEATURES = {"rfm": "rfm_analysis", "clv": "clv_prediction", "churn": "churn_detection"}
+#: Steps that compute from the order history (a run reads it once and hands it to each).
+HISTORY_STEPS = ("rfm", "clv", "churn", "cohorts", "kpis")
 
 
 def _step_functions() -> dict[str, Callable[..., object]]:
     """Each step as ``f(tenant=, as_of=, job=, history=)``; ``history`` is the run's order history
     for the steps that compute from it (``HISTORY_STEPS``), None for the others."""
-    from analytics.services.churn import churn_compute, churn_step_summary
-    from analytics.services.clv import clv_compute, clv_step_summary
-    from analytics.services.metrics import cohorts_compute, kpis_compute
-    from analytics.services.quality import data_quality_check
-    from analytics.services.rfm import rfm_compute
-    from analytics.services.segments import segments_materialize
-
     return {
         "rfm": rfm_compute,
         "clv": lambda **kw: clv_step_summary(clv_compute(**kw)),
@@ -60,10 +67,10 @@ def analytics_steps_resolve(*, tenant, only: list[str] | None) -> tuple[list[str
         unknown = sorted(set(only) - set(STEPS))
         if unknown:
             raise ApplicationError(f"Unknown step(s): {', '.join(unknown)}. Known: {', '.join(STEPS)}.",
-                                   code="invalid_step", fields={"only": [f"Unknown: {', '.join(unknown)}"]})
+                                   code=ErrorCode.STEP_INVALID, fields={"only": [f"Unknown: {', '.join(unknown)}"]})
         disabled = [s for s in only if s in STEP_FEATURES and not tenant.feature_enabled(STEP_FEATURES[s])]
         if disabled:
-            raise PermissionDenied(f"Your plan does not include: {', '.join(disabled)}.", code="feature_disabled")
+            raise PermissionDenied(f"Your plan does not include: {', '.join(disabled)}.", code=ErrorCode.FEATURE_DISABLED)
         return [s for s in STEPS if s in only], []
     skipped = [s for s in STEPS if s in STEP_FEATURES and not tenant.feature_enabled(STEP_FEATURES[s])]
     return [s for s in STEPS if s not in skipped], skipped
@@ -85,18 +92,18 @@ def analytics_run_start(*, tenant, actor: Actor, as_of: datetime.date | None = N
     steps, skipped = analytics_steps_resolve(tenant=tenant, only=only)
     as_of = as_of or tenant_today(tenant=tenant)
     if as_of > tenant_today(tenant=tenant):
-        raise ApplicationError("The as-of date cannot be in the future.", code="invalid_as_of",
+        raise ApplicationError("The as-of date cannot be in the future.", code=ErrorCode.AS_OF_INVALID,
                                fields={"as_of": ["In the future."]})
     _expire_stale_jobs()
     try:
         with transaction.atomic():
             job = ProcessingJob.objects.create(as_of=as_of, steps=steps, requested_by=actor.label[:255],
                                                summary={"skipped": {s: "feature_disabled" for s in skipped}})
-            audit_record(actor=actor, action="analytics.run.start", resource_type="processing_job",
+            audit_record(actor=actor, action=AuditAction.RUN_START, resource_type="processing_job",
                          resource_id=job.pk, tenant=tenant, changes={"as_of": as_of, "steps": steps})
     except IntegrityError:
         active = ProcessingJob.objects.filter(status__in=ProcessingJob.ACTIVE).first()
-        raise Conflict("An analytics run is already queued or running for this tenant.", code="run_in_progress",
+        raise Conflict("An analytics run is already queued or running for this tenant.", code=ErrorCode.RUN_IN_PROGRESS,
                        fields={"job": [str(active.pk)] if active else []}) from None
     return job
 
@@ -108,9 +115,7 @@ def analytics_run_execute(*, job_id: int, tenant, progress: Callable[[str], None
     orders are read once, by the first step that needs them, and every later step computes from
     that same history (so all steps describe one moment)."""
     with transaction.atomic():
-        job = ProcessingJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None:
-            raise NotFound("No such analytics job.")
+        job = get_or_not_found(ProcessingJob, job_id, "No such analytics job.", lock=True)
         if job.status != ProcessingJob.Status.QUEUED:
             return job
         job.status, job.started_at = ProcessingJob.Status.RUNNING, timezone.now()
@@ -161,11 +166,23 @@ def analytics_run(*, tenant, actor: Actor, as_of: datetime.date | None = None, o
 def analytics_run_enqueue(*, tenant, actor: Actor, as_of: datetime.date | None = None,
                           only: list[str] | None = None) -> ProcessingJob:
     """Start a run and hand it to the analytics queue after commit (the API, portal and admin)."""
-    from analytics.tasks import analytics_run_execute_task
-
     job = analytics_run_start(tenant=tenant, actor=actor, as_of=as_of, only=only)
-    transaction.on_commit(lambda: analytics_run_execute_task.delay(job_id=job.pk))
+    enqueue_on_commit("analytics.tasks.analytics_run_execute_task", job_id=job.pk)
     return job
+
+
+def analytics_nightly_run(*, tenant, hour: int) -> ProcessingJob | None:
+    """The nightly run of ``tenant`` when its local time is ``hour`` o'clock: analyse the day that
+    just ended. None when it is another hour, or when a run is already queued or running (that
+    one goes on; tomorrow's night run follows)."""
+    local = timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.setting("timezone")))
+    if local.hour != hour:
+        return None
+    try:
+        return analytics_run(tenant=tenant, actor=Actor.system("beat"), as_of=local.date() - datetime.timedelta(days=1))
+    except Conflict:
+        logger.info("analytics nightly run skipped for %s: a run is in progress", tenant.slug)
+        return None
 
 
 def analytics_recompute_after_rule_change(*, tenant, actor: Actor, inline: bool) -> dict:

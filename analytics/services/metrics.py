@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from analytics.figures import blended
 from analytics.history import OrderHistory, day_date, day_number
-from analytics.services.ads import ad_performance_compute, blended
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
+from analytics.services.ads import ad_performance_compute
 from analytics.sql import cohorts_write_sql, kpis_write_sql
 
 

@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from analytics import conf
+from analytics.figures import data_health_score
 from analytics.models import DataQualityCheck
 from customers.models import Customer, DuplicateCandidate, Order, OrderItem
 from customers.selectors import counted_statuses
@@ -17,7 +18,6 @@ PHONE_RE = r"^\+[1-9][0-9]{6,14}$"
 # Digits expected per document type; other types need 5–20 digits.
 DOCUMENT_RES = {"dni": r"^[0-9]{7,8}$", "cpf": r"^[0-9]{11}$", "cuit": r"^[0-9]{11}$", "cuil": r"^[0-9]{11}$",
                 "rut": r"^[0-9]{8,9}$"}
-SEVERITY_WEIGHT = {"error": 3, "warning": 2, "info": 1}
 #: An order still waiting for its payment after this long was most likely never paid.
 STALE_PENDING = datetime.timedelta(days=14)
 
@@ -93,11 +93,3 @@ def data_quality_check(*, tenant, as_of: datetime.date, job=None) -> dict:
     DataQualityCheck.objects.bulk_create(results)
     return {"rows": len(results), "health_score": data_health_score(results),
             "failed": {check.code: check.failed for check in results}}
-
-
-def data_health_score(checks) -> float:
-    """0–100: the pass rates of the checks, weighted by severity (errors count three times)."""
-    total = sum(SEVERITY_WEIGHT[c.severity] for c in checks)
-    if not total:
-        return 100.0
-    return round(100 * sum(SEVERITY_WEIGHT[c.severity] * c.pass_rate for c in checks) / total, 1)

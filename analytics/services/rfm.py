@@ -8,13 +8,15 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
+from analytics.codes import AuditAction, ErrorCode
 from analytics.history import OrderHistory, day_number, quintile
 from analytics.models import CustomerRfm, RfmSegmentDefinition
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from analytics.sql import rfm_cells_sql, rfm_write_sql, stage_arrays, unstage
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, NotFound
-from tenants.services import audit_record
+from cdp.exceptions import ApplicationError, full_clean_or_raise
+from cdp.ids import get_or_not_found
+from tenants.services import audit_record, changes_between
 
 # The usual R × F map (M refines nothing by default). Every (R, F) cell is covered, so every
 # scored customer gets a segment; "lost" is checked before the wider "hibernating" box.
@@ -54,19 +56,18 @@ def rfm_definitions_ensure() -> int:
 @transaction.atomic
 def rfm_definition_update(*, definition_id: int, data: dict, actor: Actor, tenant) -> RfmSegmentDefinition:
     """Edit a definition's box, name or priority; takes effect on the next run."""
-    definition = RfmSegmentDefinition.objects.select_for_update().filter(pk=definition_id).first()
-    if definition is None:
-        raise NotFound("No such RFM segment definition.")
+    definition = get_or_not_found(RfmSegmentDefinition, definition_id, "No such RFM segment definition.", lock=True)
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ApplicationError("Unknown fields.", code="invalid", fields={key: ["Not editable."] for key in unknown})
+        raise ApplicationError("Unknown fields.", code=ErrorCode.INVALID, fields={key: ["Not editable."] for key in unknown})
     before = {key: getattr(definition, key) for key in data}
     for key, value in data.items():
         setattr(definition, key, value)
-    definition.full_clean()
+    full_clean_or_raise(definition, "Some fields are invalid.")
     definition.save()
-    audit_record(actor=actor, action="analytics.rfm_definition.update", resource_type="rfm_segment_definition",
-                 resource_id=definition.pk, tenant=tenant, changes={"before": before, "after": data})
+    audit_record(actor=actor, action=AuditAction.RFM_DEFINITION_UPDATE, resource_type="rfm_segment_definition",
+                 resource_id=definition.pk, tenant=tenant,
+                 changes=changes_between(before, {key: getattr(definition, key) for key in data}))
     return definition
 
 
@@ -87,11 +88,12 @@ def rfm_compute(*, tenant, as_of: datetime.date, job=None, history: OrderHistory
     cells = rfm_cells_sql()
     codes = sorted(set(cells.flat))
     cell_index = np.vectorize(codes.index, otypes=[np.int16])(cells)
-    stage_arrays(table="_rfm_stage", columns=[
+    staged = stage_arrays(table="_rfm_stage", columns=[
         ("customer_id", "int8", facts.customer_id), ("recency_days", "int4", recency),
         ("frequency", "int4", facts.orders), ("monetary_cents", "int8", facts.spend), ("r", "int2", r),
         ("f", "int2", f), ("m", "int2", m), ("segment", "int2", cell_index[r - 1, f - 1, m - 1]),
     ])
-    segments = rfm_write_sql(stage="_rfm_stage", codes=codes, as_of=as_of, replace_current=replace_current)
+    segments = rfm_write_sql(stage="_rfm_stage", codes=codes, as_of=as_of, replace_current=replace_current,
+                             rows=staged)
     unstage("_rfm_stage")
     return {"rows": len(facts), "customers": len(facts), "current_replaced": replace_current, "segments": segments}

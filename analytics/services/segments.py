@@ -8,12 +8,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from analytics import registry
+from analytics.codes import AuditAction, ErrorCode
 from analytics.models import Segment, SegmentCount, SegmentMembership
 from analytics.rules import rules_to_q
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from customers.models import Customer
-from tenants.services import audit_record
+from tenants.services import audit_record, changes_between
 
 FIELDS = ("name", "description", "rules", "is_active")
 
@@ -23,6 +25,18 @@ def segment_queryset(*, rules):
     return Customer.objects.filter(rules_to_q(rules)).exclude(status=Customer.Status.MERGED)
 
 
+def _segment_save(segment: Segment) -> None:
+    """Validate and save; a name already taken is a 409 ``segment_exists`` (not the 400 that the
+    model's unique check would give)."""
+    full_clean_or_raise(segment, "Some fields are invalid.", validate_unique=False)
+    try:
+        with transaction.atomic():
+            segment.save()
+    except IntegrityError:
+        raise Conflict("A segment with that name exists.", code=ErrorCode.SEGMENT_EXISTS,
+                       fields={"name": ["Taken."]}) from None
+
+
 @transaction.atomic
 def segment_create(*, name: str, rules: dict, description: str = "", is_active: bool = True, actor: Actor,
                    tenant) -> Segment:
@@ -30,13 +44,8 @@ def segment_create(*, name: str, rules: dict, description: str = "", is_active: 
     rules_to_q(rules)
     segment = Segment(name=(name or "").strip(), description=description, rules=rules, is_active=is_active,
                       created_by=actor.label[:255])
-    segment.full_clean(validate_unique=False)  # the unique name answers 409 below, not 400
-    try:
-        with transaction.atomic():
-            segment.save()
-    except IntegrityError:
-        raise Conflict("A segment with that name exists.", code="segment_exists", fields={"name": ["Taken."]}) from None
-    audit_record(actor=actor, action="analytics.segment.create", resource_type="segment", resource_id=segment.pk,
+    _segment_save(segment)
+    audit_record(actor=actor, action=AuditAction.SEGMENT_CREATE, resource_type="segment", resource_id=segment.pk,
                  tenant=tenant, changes={"name": segment.name, "rules": rules})
     segment_materialize(segment=segment, as_of=timezone.localdate())
     return segment
@@ -45,25 +54,18 @@ def segment_create(*, name: str, rules: dict, description: str = "", is_active: 
 @transaction.atomic
 def segment_update(*, segment_id: int, data: dict, actor: Actor, tenant) -> Segment:
     """Change a segment's name, rules or state; members are re-materialized when rules change."""
-    segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
-    if segment is None:
-        raise NotFound("No such segment.")
+    segment = get_or_not_found(Segment, segment_id, "No such segment.", lock=True)
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in unknown})
+        raise ApplicationError("Unknown fields.", code=ErrorCode.INVALID, fields={key: ["Not editable."] for key in unknown})
     if "rules" in data:
         rules_to_q(data["rules"])
     before = {key: getattr(segment, key) for key in data}
     for key, value in data.items():
         setattr(segment, key, value)
-    segment.full_clean(validate_unique=False)  # the unique name answers 409 below, not 400
-    try:
-        with transaction.atomic():
-            segment.save()
-    except IntegrityError:
-        raise Conflict("A segment with that name exists.", code="segment_exists", fields={"name": ["Taken."]}) from None
-    audit_record(actor=actor, action="analytics.segment.update", resource_type="segment", resource_id=segment.pk,
-                 tenant=tenant, changes={"before": before, "after": data})
+    _segment_save(segment)
+    audit_record(actor=actor, action=AuditAction.SEGMENT_UPDATE, resource_type="segment", resource_id=segment.pk,
+                 tenant=tenant, changes=changes_between(before, {key: getattr(segment, key) for key in data}))
     if segment.is_active:
         segment_materialize(segment=segment, as_of=timezone.localdate())
     else:
@@ -75,10 +77,8 @@ def segment_update(*, segment_id: int, data: dict, actor: Actor, tenant) -> Segm
 
 @transaction.atomic
 def segment_delete(*, segment_id: int, actor: Actor, tenant) -> None:
-    segment = Segment.objects.filter(pk=segment_id).first()
-    if segment is None:
-        raise NotFound("No such segment.")
-    audit_record(actor=actor, action="analytics.segment.delete", resource_type="segment", resource_id=segment.pk,
+    segment = get_or_not_found(Segment, segment_id, "No such segment.")
+    audit_record(actor=actor, action=AuditAction.SEGMENT_DELETE, resource_type="segment", resource_id=segment.pk,
                  tenant=tenant, changes={"name": segment.name})
     segment.delete()
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from integrations.api import views
@@ -8,9 +8,8 @@ router.register("integrations", views.IntegrationViewSet, basename="integration"
 router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
-    # <int:>, not <id:>: the hook answers every integration it cannot use (unknown, impossible id,
-    # wrong secret) with the same 403, so a caller learns nothing from the status (the service
-    # parses the id).
-    path("hooks/vtex/<int:integration_id>/", views.VtexHookView.as_view(), name="hooks-vtex"),
+    # Any digits, not ``<id:>``: an id that cannot exist is refused like a wrong secret (403), so
+    # the hook answers every caller the same way (``integrations.services.hooks``).
+    re_path(r"^hooks/vtex/(?P<integration_id>[0-9]+)/$", views.VtexHookView.as_view(), name="hooks-vtex"),
     *router.urls,
 ]

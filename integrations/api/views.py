@@ -16,10 +16,11 @@ from cdp.api.viewsets import BaseViewSetMixin
 from integrations import selectors, services
 from integrations.api import serializers
 from integrations.api.throttling import VtexHookThrottle
+from integrations.codes import ErrorCode
 from integrations.filters import IntegrationFilter, SyncLogFilter, WebhookDeliveryFilter, WebhookEndpointFilter
 from tenants.models import Tenant
 from tenants.roles import INTEGRATIONS
-from tenants.services import actor_from_request
+from cdp.context import actor_from_request
 
 ALL_ACTIONS = ("list", "retrieve", "create", "update", "partial_update", "destroy", "sync", "syncs",
                "deliveries", "redeliver", "ping")
@@ -58,7 +59,7 @@ class IntegrationViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.ListMo
     def partial_update(self, request, pk=None):
         data = serializers.IntegrationUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        integration = services.integration_update(integration_id=services.integration_get(integration_id=pk).pk,
+        integration = services.integration_update(integration_id=selectors.integration_get(integration_id=pk).pk,
                                                   actor=actor_from_request(request), **data.validated_data)
         return Response(serializers.IntegrationOutputSerializer(integration).data)
 
@@ -68,7 +69,7 @@ class IntegrationViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.ListMo
         return self.partial_update(request, pk)
 
     def destroy(self, request, pk=None):
-        services.integration_delete(integration_id=services.integration_get(integration_id=pk).pk,
+        services.integration_delete(integration_id=selectors.integration_get(integration_id=pk).pk,
                                     actor=actor_from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -76,7 +77,7 @@ class IntegrationViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.ListMo
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Queue a sync on the worker (queue ``syncs``); 409 ``sync_running`` if one is running."""
-        integration = services.integration_get(integration_id=pk)
+        integration = selectors.integration_get(integration_id=pk)
         integration = services.integration_sync_request(integration_id=integration.pk,
                                                         actor=actor_from_request(request))
         integration.refresh_from_db()
@@ -88,7 +89,7 @@ class IntegrationViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.ListMo
             ordering_fields=["started_at", "id"], search_fields=[])
     def syncs(self, request, pk=None):
         """The sync log: status, pages, records created/updated/rejected, duration, error text."""
-        integration = services.integration_get(integration_id=pk)
+        integration = selectors.integration_get(integration_id=pk)
         queryset = self.filter_queryset(selectors.sync_log_list(integration_id=integration.pk))  # after the 404 check
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializers.SyncLogOutputSerializer(page, many=True).data)
@@ -124,7 +125,7 @@ class WebhookEndpointViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.Li
         data = serializers.WebhookEndpointUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         endpoint = services.webhook_endpoint_update(
-            endpoint_id=services.webhook_endpoint_get(endpoint_id=pk).pk, actor=actor_from_request(request),
+            endpoint_id=selectors.webhook_endpoint_get(endpoint_id=pk).pk, actor=actor_from_request(request),
             **data.validated_data)
         return Response(serializers.WebhookEndpointOutputSerializer(endpoint).data)
 
@@ -134,7 +135,7 @@ class WebhookEndpointViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.Li
         return self.partial_update(request, pk)
 
     def destroy(self, request, pk=None):
-        services.webhook_endpoint_delete(endpoint_id=services.webhook_endpoint_get(endpoint_id=pk).pk,
+        services.webhook_endpoint_delete(endpoint_id=selectors.webhook_endpoint_get(endpoint_id=pk).pk,
                                         actor=actor_from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -143,7 +144,7 @@ class WebhookEndpointViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.Li
             ordering_fields=["created_at", "id"], search_fields=[])
     def deliveries(self, request, pk=None):
         """The delivery log of this endpoint, newest first."""
-        endpoint = services.webhook_endpoint_get(endpoint_id=pk)
+        endpoint = selectors.webhook_endpoint_get(endpoint_id=pk)
         queryset = self.filter_queryset(selectors.webhook_delivery_list(endpoint_id=endpoint.pk))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializers.WebhookDeliveryOutputSerializer(page, many=True).data)
@@ -155,7 +156,7 @@ class WebhookEndpointViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.Li
         """Send a past delivery again (a new delivery with the same event id)."""
         data = serializers.RedeliverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint = services.webhook_endpoint_get(endpoint_id=pk)
+        endpoint = selectors.webhook_endpoint_get(endpoint_id=pk)
         delivery = services.webhook_redeliver(endpoint_id=endpoint.pk, delivery_id=data.validated_data["delivery_id"],
                                               actor=actor_from_request(request))
         delivery.refresh_from_db()
@@ -166,7 +167,7 @@ class WebhookEndpointViewSet(IntegrationsCapability, BaseViewSetMixin, mixins.Li
     def ping(self, request, pk=None):
         """Queue a signed ``webhook.ping`` (202, delivery ``pending``); the worker sends it once and
         the receiver's answer shows in ``deliveries/`` (filter ``event=webhook.ping``)."""
-        endpoint = services.webhook_endpoint_get(endpoint_id=pk)
+        endpoint = selectors.webhook_endpoint_get(endpoint_id=pk)
         delivery = services.webhook_ping(endpoint_id=endpoint.pk, actor=actor_from_request(request))
         return Response(serializers.WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -178,7 +179,7 @@ class ActiveTenant(BasePermission):
     def has_permission(self, request, view) -> bool:
         tenant = getattr(connection, "tenant", None)
         if tenant is not None and tenant.schema_name != "public" and tenant.status != Tenant.Status.ACTIVE:
-            raise exceptions.PermissionDenied(f"This tenant is {tenant.status}.", code="tenant_inactive")
+            raise exceptions.PermissionDenied(f"This tenant is {tenant.status}.", code=ErrorCode.TENANT_INACTIVE)
         return True
 
 

@@ -34,8 +34,5 @@ class AdsConnector(Connector):
             since = today - datetime.timedelta(days=int(conf.get("INTEGRATIONS_INITIAL_BACKFILL_DAYS")))
         return min(since, today), today
 
-    def store_raw(self, items: list[dict]) -> None:
-        """Spend rows keep their source row in ``raw``; nothing separate to store."""
-
     def currency(self) -> str:
         return (self.config.get("currency") or "").upper()

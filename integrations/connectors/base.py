@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from integrations import conf
+from integrations.codes import ErrorCode
 from integrations.http import HttpClient, HttpStats, SourceAuthError, SourceError
 
 
@@ -53,10 +54,10 @@ class Connector:
         self._lock = threading.Lock()
         missing = [key for key in self.required_credentials if not self.credentials.get(key)]
         if missing:
-            raise SourceError(f"Missing credentials: {', '.join(missing)}.", code="credentials_missing")
+            raise SourceError(f"Missing credentials: {', '.join(missing)}.", code=ErrorCode.CREDENTIALS_MISSING)
         missing = [key for key in self.required_config if not self.config.get(key)]
         if missing:
-            raise SourceError(f"Missing configuration: {', '.join(missing)}.", code="config_missing")
+            raise SourceError(f"Missing configuration: {', '.join(missing)}.", code=ErrorCode.CONFIG_MISSING)
 
     @classmethod
     def production_base_url(cls, integration) -> str:
@@ -129,9 +130,6 @@ class Connector:
 
     # --- what subclasses implement --------------------------------------------------------------------
     def pages(self, cursor: dict) -> Iterator[Page]:
-        raise NotImplementedError
-
-    def store_raw(self, items: list[dict]) -> None:
         raise NotImplementedError
 
     def records(self, items: list[dict]) -> list[dict]:

@@ -7,7 +7,7 @@ order sources, so an inbound CRM hook would be a second door for the same thing;
 and only the CDP has, is one deduplicated profile per customer, with its merges and erasures.
 
 Wire format: each batch is ``POST {base_url}`` with the body and headers of our outgoing webhooks
-(``integrations.services.webhooks``), event ``customers.upsert``, signed with the integration's
+(``integrations.signing``), event ``customers.upsert``, signed with the integration's
 ``signing_secret`` credential: ``{"id", "event", "created_at", "tenant", "data": {"customers":
 [profile...]}}`` (fields: ``integrations.selectors.CRM_PROFILE_FIELDS``). A 2xx answer accepts
 the batch; receivers upsert by ``id``, since a batch may arrive twice (retries, the window
@@ -26,6 +26,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from integrations import conf
 from integrations.connectors.base import Connector, Page, iso, parse_iso
+from integrations.selectors import crm_profiles_changed
+from integrations.signing import webhook_envelope, webhook_signed_headers
 
 EVENT = "customers.upsert"
 
@@ -36,8 +38,6 @@ class CrmWebhookConnector(Connector):
     since: datetime.datetime | None = None  # the window's start, once pages() has begun
 
     def pages(self, cursor: dict) -> Iterator[Page]:
-        from integrations.selectors import crm_profiles_changed
-
         since = parse_iso(cursor["since"]) if cursor.get("since") else None
         until = parse_iso(cursor["until"]) if cursor.get("until") else self.now()
         after = (parse_iso(cursor["after"][0]), int(cursor["after"][1])) if cursor.get("after") else None
@@ -57,8 +57,6 @@ class CrmWebhookConnector(Connector):
 
     def push(self, profiles: list[dict]) -> None:
         """One signed POST; raises ``SourceError`` unless the CRM answers 2xx (after retries)."""
-        from integrations.services.webhooks import webhook_envelope, webhook_signed_headers
-
         batch_id = str(uuid.uuid4())
         envelope = webhook_envelope(event=EVENT, payload={"customers": profiles}, event_id=batch_id)
         body = json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
@@ -66,9 +64,6 @@ class CrmWebhookConnector(Connector):
                                          event_id=batch_id, delivery=batch_id, body=body)
         # The URL as given (Connector strips a trailing slash, which may matter to the CRM).
         self.client().post(self.integration.base_url, data=body, headers=headers, expect_json=False)
-
-    def store_raw(self, items: list[dict]) -> None:
-        """Nothing came in."""
 
     def records(self, items: list[dict]) -> list[dict]:
         return items

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from integrations import conf
 from integrations.connectors.base import Connector, OAuthRefresh, Page, iso
+from integrations.selectors import ml_pack_orders
 
 RELAY_EMAIL_DOMAINS = ("mail.mercadolivre.com", "mail.mercadolibre.com")
 STATUS_MAP = {
@@ -152,16 +153,10 @@ class MercadoLibreConnector(OAuthRefresh, Connector):
                 return
             yield Page(items=results, cursor={**window, "position": offset}, window=window)
 
-    def store_raw(self, items: list[dict]) -> None:
-        from integrations.services.raw import ml_orders_store
-
-        ml_orders_store(integration=self.integration, orders=items)
-
     def records(self, items: list[dict]) -> list[dict]:
         """Orders grouped by pack; a pack's other orders come from the raw table (they may have
-        arrived on an earlier page), so the cart's record is complete whatever the paging."""
-        from integrations.services.raw import ml_pack_orders
-
+        arrived on an earlier page, stored with this page's payloads before this runs), so the
+        cart's record is complete whatever the paging."""
         packs = sorted({str(o["pack_id"]) for o in items if o.get("pack_id")})
         stored = ml_pack_orders(integration=self.integration, pack_ids=packs) if packs else {}
         records, seen = [], set()

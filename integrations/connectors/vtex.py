@@ -191,11 +191,6 @@ class VtexConnector(Connector):
             yield Page(items=details, cursor=window_cursor, window={"since": iso(since), "until": iso(until)})
             done_page = page
 
-    def store_raw(self, items: list[dict]) -> None:
-        from integrations.services.raw import vtex_orders_store
-
-        vtex_orders_store(integration=self.integration, details=items)
-
     def records(self, items: list[dict]) -> list[dict]:
         return [vtex_order_record(item) for item in items]
 

@@ -1,4 +1,5 @@
-"""Every write of the integrations app (re-exported per topic)."""
+"""Every write of the integrations app (re-exported per topic). Reads are in
+``integrations.selectors``; the signing scheme in ``integrations.signing``."""
 
 from integrations.services.hooks import vtex_hook_receive, vtex_order_fetch
 from integrations.services.integrations import (
@@ -6,33 +7,25 @@ from integrations.services.integrations import (
     integration_create,
     integration_credentials,
     integration_delete,
-    integration_get,
     integration_update,
 )
-from integrations.services.sync import (
-    integration_sync,
-    integration_sync_request,
-    integrations_due,
-    integrations_sync_due,
-)
+from integrations.services.sync import integration_sync, integration_sync_request, integrations_sync_due
 from integrations.services.webhooks import (
     WEBHOOK_EVENTS,
     webhook_delivery_attempt,
     webhook_emit,
     webhook_endpoint_create,
     webhook_endpoint_delete,
-    webhook_endpoint_get,
     webhook_endpoint_update,
     webhook_ping,
     webhook_redeliver,
-    webhook_sign,
-    webhook_signature_verify,
 )
+from integrations.signing import webhook_sign, webhook_signature_verify
 
 __all__ = [
     "WEBHOOK_EVENTS", "credentials_rotate_all", "integration_create", "integration_credentials",
-    "integration_delete", "integration_get", "integration_sync", "integration_sync_request", "integration_update",
-    "integrations_due", "integrations_sync_due", "vtex_hook_receive", "vtex_order_fetch", "webhook_delivery_attempt",
-    "webhook_emit", "webhook_endpoint_create", "webhook_endpoint_delete", "webhook_endpoint_get",
-    "webhook_endpoint_update", "webhook_ping", "webhook_redeliver", "webhook_sign", "webhook_signature_verify",
+    "integration_delete", "integration_sync", "integration_sync_request", "integration_update",
+    "integrations_sync_due", "vtex_hook_receive", "vtex_order_fetch", "webhook_delivery_attempt",
+    "webhook_emit", "webhook_endpoint_create", "webhook_endpoint_delete", "webhook_endpoint_update", "webhook_ping",
+    "webhook_redeliver", "webhook_sign", "webhook_signature_verify",
 ]

@@ -20,16 +20,23 @@ import secrets as pysecrets
 from django.db import connection, transaction
 
 from cdp.exceptions import ApplicationError, PermissionDenied
+from cdp.ids import parse_id
+from cdp.tasks import enqueue_on_commit
+from customers.services import order_ingest
+from customers.services.ingest import REJECTED
 from integrations import crypto
-from integrations.connectors.vtex import VtexConnector
+from integrations.codes import ErrorCode
+from integrations.connectors.vtex import VtexConnector, vtex_order_record
 from integrations.models import Integration
 from integrations.services.integrations import integration_credentials, integration_credentials_store
+from integrations.services.raw import vtex_orders_store
+from integrations.services.sync import sync_actor
 
 logger = logging.getLogger(__name__)
 
 
 class HookRefused(PermissionDenied):
-    code = "hook_refused"
+    code = ErrorCode.HOOK_REFUSED
 
 
 _COMPARE_KEY = pysecrets.token_bytes(32)  # per process: the digests below are never stored or shown
@@ -47,7 +54,7 @@ def _secret_matches(expected: str, given: str | None) -> bool:
 def vtex_hook_receive(*, integration_id, secret: str, payload) -> dict:
     """Check the caller and queue the order fetch. Unknown integration and wrong secret get the
     same refusal, so the endpoint does not reveal which integrations exist."""
-    pk = int(integration_id) if str(integration_id).isdigit() and int(integration_id) < 2**63 else None
+    pk = parse_id(integration_id)  # None: an id that cannot exist is looked up (and refused) all the same
     integration = Integration.objects.filter(pk=pk, integration_type=Integration.Type.VTEX).first()
     expected = ""
     if integration is not None and integration.is_active:
@@ -55,26 +62,19 @@ def vtex_hook_receive(*, integration_id, secret: str, payload) -> dict:
     if not _secret_matches(expected, secret):
         raise HookRefused("Hook credentials refused.")
     if not isinstance(payload, dict):
-        raise ApplicationError("Send a JSON object.", code="invalid_hook_payload")
+        raise ApplicationError("Send a JSON object.", code=ErrorCode.HOOK_PAYLOAD_INVALID)
     if payload.get("hookConfig") == "ping":
         return {"status": "pong"}
     order_id = str(payload.get("OrderId") or "").strip()
     if not order_id or len(order_id) > 64 or "/" in order_id:
-        raise ApplicationError("OrderId is required.", code="invalid_hook_payload",
+        raise ApplicationError("OrderId is required.", code=ErrorCode.HOOK_PAYLOAD_INVALID,
                                fields={"OrderId": ["This field is required."]})
-    from integrations.tasks import vtex_order_fetch_task
-
-    transaction.on_commit(lambda: vtex_order_fetch_task.delay(integration_id=integration.pk, order_id=order_id))
+    enqueue_on_commit("integrations.tasks.vtex_order_fetch_task", integration_id=integration.pk, order_id=order_id)
     return {"status": "queued", "order_id": order_id}
 
 
 def vtex_order_fetch(*, integration_id: int, order_id: str) -> str:
     """Fetch one VTEX order and ingest it (raw payload kept). Returns the ingest outcome."""
-    from customers.services import order_ingest
-    from integrations.connectors.vtex import vtex_order_record
-    from integrations.services.raw import vtex_orders_store
-    from integrations.services.sync import _sync_actor
-
     integration = Integration.objects.get(pk=integration_id)
     credentials = integration_credentials(integration=integration)
     connector = VtexConnector(integration=integration, credentials=credentials,
@@ -87,9 +87,9 @@ def vtex_order_fetch(*, integration_id: int, order_id: str) -> str:
         raise
     with transaction.atomic():
         vtex_orders_store(integration=integration, details=[detail])
-        result = order_ingest(records=[vtex_order_record(detail)], actor=_sync_actor(integration),
+        result = order_ingest(records=[vtex_order_record(detail)], actor=sync_actor(integration),
                               tenant=connection.tenant, default_source=integration.source, lenient_profile=True)
     outcome = result.results[0]
-    if outcome.status == "rejected":
+    if outcome.status == REJECTED:
         logger.warning("VTEX order %s from hook rejected: %s", order_id, outcome.errors)
     return outcome.status

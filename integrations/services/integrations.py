@@ -7,16 +7,19 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.utils import IntegrityError
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from cdp.redact import urls_redact
 from integrations import crypto
+from integrations.codes import AuditAction, ErrorCode
 from integrations.connectors import credential_urls
 from integrations.http import url_guard
-from integrations.models import Integration
+from integrations.models import Integration, WebhookEndpoint
+from tenants.services import audit_record
 
 #: Credentials each type needs (others may be given; everything in ``credentials`` is secret).
 REQUIRED_CREDENTIALS = {
@@ -95,10 +98,6 @@ def _urls_guard(*, base_url: str | None = None, config: dict | None = None) -> N
 
 
 def _audit(*, actor: Actor, action: str, integration: Integration, changes: dict | None = None) -> None:
-    from django.db import connection
-
-    from tenants.services import audit_record
-
     audit_record(actor=actor, action=action, resource_type="integration", resource_id=integration.pk,
                  tenant=connection.tenant, changes=urls_redact(changes or {}))
 
@@ -125,18 +124,11 @@ def integration_create(*, integration_type: str, account_name: str, credentials:
             integration.save()
     except IntegrityError:
         raise Conflict(f"A {integration_type} integration for '{account_name}' already exists.",
-                       code="integration_exists", fields={"account_name": ["Already connected."]}) from None
-    _audit(actor=actor, action="integration.create", integration=integration, changes={
+                       code=ErrorCode.INTEGRATION_EXISTS, fields={"account_name": ["Already connected."]}) from None
+    _audit(actor=actor, action=AuditAction.INTEGRATION_CREATE, integration=integration, changes={
         "integration_type": integration_type, "account_name": account_name, "base_url": base_url,
         "sync_frequency": sync_frequency, "credentials": sorted(credentials)})  # key names only
     return integration
-
-
-def integration_get(*, integration_id) -> Integration:
-    try:
-        return Integration.objects.get(pk=integration_id)
-    except (Integration.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such integration.") from None
 
 
 @transaction.atomic
@@ -148,9 +140,7 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
     Google's ``oauth_base_url``) drops the stored ones and needs them in the same call, else
     ``credentials_required`` (400 on ``credentials``): an admin cannot redirect secrets an owner
     typed to a host of their choosing."""
-    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound("No such integration.")
+    integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     unknown = set(values) - set(UPDATABLE)
     if unknown:
         raise ApplicationError(f"Cannot update: {', '.join(sorted(unknown))}.")
@@ -183,7 +173,7 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
     if missing:
         message = (f"Where the credentials are sent changed: enter them again ({', '.join(missing)}); "
                    "stored credentials are never sent to a new host.")
-        raise ApplicationError("Re-enter the credentials for the new host.", code="credentials_required",
+        raise ApplicationError("Re-enter the credentials for the new host.", code=ErrorCode.CREDENTIALS_REQUIRED,
                                fields={"credentials": [message]})
     _validate(integration_type=integration.integration_type, credentials=merged, config=integration.config,
               base_url=integration.base_url)
@@ -194,8 +184,8 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
         with transaction.atomic():
             integration.save()
     except IntegrityError:
-        raise Conflict("Another integration has this type and account.", code="integration_exists") from None
-    _audit(actor=actor, action="integration.update", integration=integration, changes=changes)
+        raise Conflict("Another integration has this type and account.", code=ErrorCode.INTEGRATION_EXISTS) from None
+    _audit(actor=actor, action=AuditAction.INTEGRATION_UPDATE, integration=integration, changes=changes)
     return integration
 
 
@@ -203,12 +193,10 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
 def integration_delete(*, integration_id: int, actor: Actor) -> None:
     """Delete an integration with its sync log, raw payloads and spend rows. Orders it ingested
     stay (they belong to customers)."""
-    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound("No such integration.")
+    integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     if integration.sync_lease_alive():
-        raise Conflict("A sync is running; try again when it has finished.", code="sync_running")
-    _audit(actor=actor, action="integration.delete", integration=integration,
+        raise Conflict("A sync is running; try again when it has finished.", code=ErrorCode.SYNC_RUNNING)
+    _audit(actor=actor, action=AuditAction.INTEGRATION_DELETE, integration=integration,
            changes={"integration_type": integration.integration_type, "account_name": integration.account_name})
     integration.delete()
 
@@ -222,8 +210,6 @@ def integration_credentials_store(*, integration_id: int, credentials: dict) -> 
 
 def credentials_rotate_all() -> int:
     """Re-encrypt every stored secret of the current schema with the newest key."""
-    from integrations.models import WebhookEndpoint
-
     count = 0
     with transaction.atomic():
         for integration in Integration.objects.select_for_update().exclude(credentials_encrypted=""):

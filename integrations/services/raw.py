@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime
 import decimal
 
+from customers.selectors import orders_of_erased_customers
 from integrations.connectors.base import parse_iso, trim_fraction
-from integrations.models import AdSpendDaily, MercadoLibreOrder, VtexOrder
+from integrations.models import AdSpendDaily, Integration, MercadoLibreOrder, VtexOrder
 
 
 def _when(value) -> datetime.datetime | None:
@@ -34,8 +35,6 @@ def _upsert(model, rows: list, *, erased: set, unique_fields: list[str], update_
 def vtex_orders_store(*, integration, details: list[dict]) -> int:
     """Upsert VTEX order details by (integration, orderId); the newest fetch wins, except over an
     erased person's payload."""
-    from customers.selectors import orders_of_erased_customers
-
     rows = {}
     for detail in details:
         if isinstance(detail, dict) and detail.get("orderId"):
@@ -52,8 +51,6 @@ def vtex_orders_store(*, integration, details: list[dict]) -> int:
 def ml_orders_store(*, integration, orders: list[dict]) -> int:
     """Upsert MercadoLibre orders by (integration, id); ids are stored as strings. An erased
     person's payload is not overwritten (their orders are ingested as ``pack-<id>`` or ``<id>``)."""
-    from customers.selectors import orders_of_erased_customers
-
     rows = {}
     for order in orders:
         if isinstance(order, dict) and order.get("id") is not None:
@@ -70,13 +67,15 @@ def ml_orders_store(*, integration, orders: list[dict]) -> int:
     return len(rows)
 
 
-def ml_pack_orders(*, integration, pack_ids: list[str]) -> dict[str, list[dict]]:
-    """Every stored order of each pack (cart), by pack id."""
-    packs: dict[str, list[dict]] = {}
-    for pack_id, payload in (MercadoLibreOrder.objects.filter(integration=integration, pack_id__in=pack_ids)
-                             .order_by("order_id").values_list("pack_id", "payload")):
-        packs.setdefault(pack_id, []).append(payload)
-    return packs
+def raw_payloads_store(*, integration: Integration, items: list[dict]) -> int:
+    """Keep a sync page's payloads as received, before they are ingested: order sources' orders
+    (VTEX details, MercadoLibre orders). Ad platforms keep their source row in each spend row's
+    ``raw``, and a CRM push receives nothing, so there is nothing to store for them."""
+    if integration.integration_type == Integration.Type.VTEX:
+        return vtex_orders_store(integration=integration, details=items)
+    if integration.integration_type == Integration.Type.MERCADOLIBRE:
+        return ml_orders_store(integration=integration, orders=items)
+    return 0
 
 
 SPEND_FIELDS = ("channel", "campaign_name", "currency", "spend", "clicks", "impressions", "conversions",

@@ -25,37 +25,40 @@ import threading
 import time
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict
+from cdp.ids import get_or_not_found
+from cdp.tasks import enqueue, enqueue_on_commit
+from customers.services import MAX_BATCH, order_ingest
+from customers.services.ingest import CREATED, REJECTED, UNCHANGED, UPDATED
 from integrations import conf, crypto
+from integrations.codes import AuditAction, ErrorCode
 from integrations.connectors import connector_for
 from integrations.models import Integration, SyncLog
+from integrations.selectors import integrations_due
 from integrations.services.integrations import integration_credentials, integration_credentials_store
-from integrations.services.raw import ad_spend_upsert
+from integrations.services.raw import ad_spend_upsert, raw_payloads_store
+from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-FREQUENCY_INTERVALS = {
-    Integration.Frequency.HOURLY: datetime.timedelta(hours=1),
-    Integration.Frequency.DAILY: datetime.timedelta(days=1),
-    Integration.Frequency.WEEKLY: datetime.timedelta(weeks=1),
-}
 MAX_REJECTIONS_KEPT = 20
 
 
-def _sync_actor(integration: Integration) -> Actor:
+def sync_actor(integration: Integration) -> Actor:
+    """Who writes what an integration brings in (its syncs and its inbound hooks), in the audit."""
     return Actor.system(f"sync:{integration.integration_type}:{integration.account_name}"[:255])
 
 
 class TenantSyncsBusy(Conflict):
-    code = "tenant_syncs_busy"
+    code = ErrorCode.TENANT_SYNCS_BUSY
 
 
 class SyncLeaseLost(ApplicationError):
-    code = "sync_lease_lost"
+    code = ErrorCode.SYNC_LEASE_LOST
     http_status = 409
 
 
@@ -76,14 +79,12 @@ def sync_claim(*, integration_id: int, trigger: str) -> SyncLog:
     limit of syncs. A lease that ran out (its worker died) is taken over: that sync's log is
     closed as interrupted, and this one resumes from the last committed page's cursor. The row
     lock makes two concurrent claims serialize."""
-    integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-    if integration is None:
-        raise NotFound("No such integration.")
+    integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     if not integration.is_active:
-        raise ApplicationError("This integration is inactive.", code="integration_inactive")
+        raise ApplicationError("This integration is inactive.", code=ErrorCode.INTEGRATION_INACTIVE)
     now = timezone.now()
     if integration.sync_lease_alive(now):
-        raise Conflict("A sync of this integration is already running.", code="sync_running")
+        raise Conflict("A sync of this integration is already running.", code=ErrorCode.SYNC_RUNNING)
     _tenant_syncs_lock()
     running = Integration.objects.filter(state=Integration.State.RUNNING, lease_expires_at__gt=now).exclude(
         pk=integration.pk).count()
@@ -92,7 +93,7 @@ def sync_claim(*, integration_id: int, trigger: str) -> SyncLog:
         raise TenantSyncsBusy(f"This tenant already runs {running} sync(s) (limit {limit}); this one waits its turn.")
     if integration.state == Integration.State.RUNNING:
         SyncLog.objects.filter(integration=integration, status=SyncLog.Status.IN_PROGRESS).update(
-            status=SyncLog.Status.ERROR, error_code="interrupted", finished_at=now,
+            status=SyncLog.Status.ERROR, error_code=ErrorCode.SYNC_INTERRUPTED, finished_at=now,
             error="The worker running this sync stopped; the next sync resumed from the last committed page.")
     log = SyncLog.objects.create(integration=integration, trigger=trigger, window=dict(integration.cursor))
     integration.state = Integration.State.RUNNING
@@ -117,9 +118,7 @@ def sync_lease_renew(*, log: SyncLog) -> None:
 
 
 def _ingest_orders(*, integration: Integration, records: list[dict], actor: Actor) -> dict:
-    from customers.services import MAX_BATCH, order_ingest
-
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "rejections": []}
+    counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0, REJECTED: 0, "rejections": []}
     for start in range(0, len(records), MAX_BATCH):
         chunk = records[start:start + MAX_BATCH]
         # lenient: a store's unreadable phone is left out, not a reason to lose the order
@@ -127,7 +126,7 @@ def _ingest_orders(*, integration: Integration, records: list[dict], actor: Acto
                               default_source=integration.source, lenient_profile=True)
         for item in result.results:
             counts[item.status] += 1
-            if item.status == "rejected" and len(counts["rejections"]) < MAX_REJECTIONS_KEPT:
+            if item.status == REJECTED and len(counts["rejections"]) < MAX_REJECTIONS_KEPT:
                 counts["rejections"].append({"external_order_id": str(chunk[item.index].get("external_order_id")),
                                              "errors": item.errors})
     return counts
@@ -138,7 +137,7 @@ def sync_page_commit(*, connector, log: SyncLog, page, actor: Actor) -> dict:
     integration = connector.integration
     with transaction.atomic():
         sync_lease_renew(log=log)  # the heartbeat, and the fence: only the lease holder commits
-        connector.store_raw(page.items)
+        raw_payloads_store(integration=integration, items=page.items)
         records = connector.records(page.items)
         if connector.kind == "orders":
             counts = _ingest_orders(integration=integration, records=records, actor=actor)
@@ -235,7 +234,7 @@ def integration_sync(*, integration_id: int, trigger: str = "manual") -> SyncLog
             integration_credentials_store(integration_id=integration_id, credentials=new)
 
         connector = connector_for(integration, credentials=credentials, on_credentials_change=credentials_changed)
-        actor = _sync_actor(integration)
+        actor = sync_actor(integration)
         rejected = 0
         pages = connector.pages(dict(integration.cursor or {}))
         if connector.prefetch_safe:
@@ -261,7 +260,7 @@ def integration_sync(*, integration_id: int, trigger: str = "manual") -> SyncLog
         message = crypto.mask(f"{type(exc).__name__}: {exc}", secrets)
         logger.error("sync %s of integration %s crashed: %s", log.pk, integration_id, message)
         return _finish(log=log, status=SyncLog.Status.ERROR, started=started,
-                       http_wait=fetch_wait, error_code="internal_error",
+                       http_wait=fetch_wait, error_code=ErrorCode.INTERNAL_ERROR,
                        error=message)
     status = SyncLog.Status.PARTIAL if rejected else SyncLog.Status.SUCCESS
     return _finish(log=log, status=status, started=started, http_wait=fetch_wait)
@@ -269,48 +268,21 @@ def integration_sync(*, integration_id: int, trigger: str = "manual") -> SyncLog
 
 def integration_sync_request(*, integration_id: int, actor: Actor) -> Integration:
     """Ask the worker to sync now (queue ``syncs``). Raises Conflict if one is running."""
-    from integrations.tasks import integration_sync_task
-    from tenants.services import audit_record
-
     with transaction.atomic():
-        integration = Integration.objects.select_for_update().filter(pk=integration_id).first()
-        if integration is None:
-            raise NotFound("No such integration.")
+        integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
         if not integration.is_active:
-            raise ApplicationError("This integration is inactive.", code="integration_inactive")
+            raise ApplicationError("This integration is inactive.", code=ErrorCode.INTEGRATION_INACTIVE)
         if integration.sync_lease_alive():
-            raise Conflict("A sync of this integration is already running.", code="sync_running")
-        audit_record(actor=actor, action="integration.sync_requested", resource_type="integration",
+            raise Conflict("A sync of this integration is already running.", code=ErrorCode.SYNC_RUNNING)
+        audit_record(actor=actor, action=AuditAction.INTEGRATION_SYNC_REQUESTED, resource_type="integration",
                      resource_id=integration.pk, tenant=connection.tenant)
-        transaction.on_commit(lambda: integration_sync_task.delay(integration_id=integration.pk, trigger="manual"))
+        enqueue_on_commit("integrations.tasks.integration_sync_task", integration_id=integration.pk, trigger="manual")
     return integration
-
-
-def integrations_due(*, now: datetime.datetime | None = None) -> list[int]:
-    """Ids of active, scheduled integrations whose frequency says they are due, and of those
-    whose sync died with its worker (lease run out): they resume from their cursor now."""
-    now = now or timezone.now()
-    due = []
-    for integration in Integration.objects.filter(is_active=True).filter(
-            Q(state=Integration.State.IDLE) | Q(state=Integration.State.RUNNING, lease_expires_at__lte=now)
-            | Q(state=Integration.State.RUNNING, lease_expires_at__isnull=True)).exclude(
-            sync_frequency=Integration.Frequency.MANUAL):
-        if integration.state == Integration.State.RUNNING:
-            due.append(integration.pk)
-            continue
-        interval = FREQUENCY_INTERVALS[integration.sync_frequency]
-        # A little slack, so a dispatcher running every 15 minutes does not skip a whole period.
-        slack = datetime.timedelta(minutes=5)
-        if integration.last_sync_at is None or integration.last_sync_at <= now - interval + slack:
-            due.append(integration.pk)
-    return due
 
 
 def integrations_sync_due() -> int:
     """Enqueue a sync for each due integration of the current tenant; returns how many."""
-    from integrations.tasks import integration_sync_task
-
     ids = integrations_due()
     for integration_id in ids:
-        integration_sync_task.delay(integration_id=integration_id, trigger="schedule")
+        enqueue("integrations.tasks.integration_sync_task", integration_id=integration_id, trigger="schedule")
     return len(ids)

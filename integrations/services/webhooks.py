@@ -1,25 +1,7 @@
 """Outgoing webhooks: endpoints, signed deliveries, retries, auto-disable, redeliver and ping.
 
-Signature scheme (documented for receivers)
--------------------------------------------
-Every delivery is an HTTP POST with a JSON body::
-
-    {"id": "<event uuid>", "event": "customer.created", "created_at": "<ISO 8601>",
-     "tenant": "<tenant slug>", "data": {...}}
-
-and these headers::
-
-    Content-Type: application/json
-    X-CDP-Event: customer.created
-    X-CDP-Delivery: <delivery id>          (differs between redeliveries of one event)
-    X-CDP-Event-Id: <event uuid>           (the same for redeliveries: use it to deduplicate)
-    X-CDP-Timestamp: <unix seconds>
-    X-CDP-Signature: sha256=<hex>
-
-where ``<hex>`` = HMAC-SHA256(key = the endpoint's secret, message = "{timestamp}.{raw body}")
-as lowercase hex. To verify: recompute over the exact raw body bytes, compare in constant time
-(``hmac.compare_digest``), and reject timestamps more than 5 minutes from now (replays).
-``webhook_signature_verify`` below is a reference implementation.
+Every delivery is a signed POST of the event's envelope (``integrations.signing`` documents the
+body, the headers and how a receiver verifies the signature).
 
 Delivery: a 2xx answer, complete within INTEGRATIONS_WEBHOOK_TIMEOUT seconds (wall clock, from
 connecting to the last byte) and no larger than INTEGRATIONS_WEBHOOK_MAX_RESPONSE_BYTES, is
@@ -34,56 +16,38 @@ worker slot; retries are sent when due (within a minute of their time).
 from __future__ import annotations
 
 import datetime
-import hashlib
-import hmac
 import json
 import logging
 import secrets as pysecrets
 import time
+import uuid
 
 import requests
 from django.db import connection, transaction
 from django.utils import timezone
 
+from analytics import registry as analytics_registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from cdp.redact import urls_redact
-from integrations import conf, crypto
+from cdp.tasks import enqueue
+from customers import registry as customers_registry
+from integrations import conf, crypto, limits
+from integrations.codes import AuditAction, ErrorCode
 from integrations.http import DeadlineExceeded, ResponseTooLarge, UnsafeUrl, outbound_request, url_guard
 from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.selectors import webhook_endpoint_get
+from integrations.signing import webhook_envelope, webhook_signed_headers
+from tenants.selectors import tenant_list_active
+from tenants.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_EVENTS = ("customer.created", "customer.updated", "customer.merged", "segment.entered", "segment.left",
-                  "churn.band_changed", "analytics.run_completed", "order.ingested")
+#: What an endpoint may subscribe to: every event customers and analytics publish (their registries
+#: list them; integrations/apps.py forwards each one here).
+WEBHOOK_EVENTS = (*customers_registry.EVENTS, *analytics_registry.EVENTS)
 PING_EVENT = "webhook.ping"
-SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-def webhook_sign(*, secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def webhook_signed_headers(*, secret: str, event: str, event_id: str, delivery: str, body: bytes) -> dict:
-    """The headers of every signed request we send (webhook deliveries, CRM pushes)."""
-    timestamp = int(time.time())
-    signature = webhook_sign(secret=secret, timestamp=timestamp, body=body)
-    return {"Content-Type": "application/json", "User-Agent": "CDP-Webhooks/1.0", "X-CDP-Event": event,
-            "X-CDP-Delivery": delivery, "X-CDP-Event-Id": event_id, "X-CDP-Timestamp": str(timestamp),
-            "X-CDP-Signature": signature}
-
-
-def webhook_signature_verify(*, secret: str, timestamp: str, body: bytes, signature: str,
-                             now: float | None = None) -> bool:
-    """True when ``signature`` is ours for this body and timestamp, and the timestamp is fresh."""
-    try:
-        ts = int(timestamp)
-    except (TypeError, ValueError):
-        return False
-    if abs((now or time.time()) - ts) > SIGNATURE_TOLERANCE_SECONDS:
-        return False
-    return hmac.compare_digest(webhook_sign(secret=secret, timestamp=ts, body=body), signature or "")
 
 
 def _clean_events(events) -> list[str]:
@@ -97,8 +61,6 @@ def _clean_events(events) -> list[str]:
 
 
 def _audit(*, actor: Actor, action: str, endpoint: WebhookEndpoint, changes: dict | None = None) -> None:
-    from tenants.services import audit_record
-
     audit_record(actor=actor, action=action, resource_type="webhook_endpoint", resource_id=endpoint.pk,
                  tenant=connection.tenant, changes=urls_redact(changes or {}))
 
@@ -117,16 +79,9 @@ def webhook_endpoint_create(*, url: str, events: list[str], actor: Actor, descri
     url_guard(url, field="url")
     endpoint.save()
     _wanted_clear()
-    _audit(actor=actor, action="webhook_endpoint.create", endpoint=endpoint,
+    _audit(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_CREATE, endpoint=endpoint,
            changes={"url": url, "events": endpoint.events})
     return endpoint, secret
-
-
-def webhook_endpoint_get(*, endpoint_id) -> WebhookEndpoint:
-    try:
-        return WebhookEndpoint.objects.get(pk=endpoint_id)
-    except (WebhookEndpoint.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such webhook endpoint.") from None
 
 
 @transaction.atomic
@@ -134,9 +89,7 @@ def webhook_endpoint_update(*, endpoint_id: int, actor: Actor, url: str | None =
                             description: str | None = None, is_active: bool | None = None,
                             secret: str | None = None) -> WebhookEndpoint:
     """Update an endpoint; re-activating one clears its failure count."""
-    endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
-    if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
+    endpoint = get_or_not_found(WebhookEndpoint, endpoint_id, "No such webhook endpoint.", lock=True)
     changes = {}
     if url is not None and url != endpoint.url:
         changes["url"], endpoint.url = [endpoint.url, url], url
@@ -161,40 +114,31 @@ def webhook_endpoint_update(*, endpoint_id: int, actor: Actor, url: str | None =
         url_guard(endpoint.url, field="url")
     endpoint.save()
     _wanted_clear()
-    _audit(actor=actor, action="webhook_endpoint.update", endpoint=endpoint, changes=changes)
+    _audit(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_UPDATE, endpoint=endpoint, changes=changes)
     return endpoint
 
 
 @transaction.atomic
 def webhook_endpoint_delete(*, endpoint_id: int, actor: Actor) -> None:
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
-    _audit(actor=actor, action="webhook_endpoint.delete", endpoint=endpoint, changes={"url": endpoint.url})
+    _audit(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_DELETE, endpoint=endpoint, changes={"url": endpoint.url})
     endpoint.delete()
     _wanted_clear()
 
 
-def webhook_envelope(*, event: str, payload: dict, event_id: str) -> dict:
-    """The body of everything we send signed: ``{"id", "event", "created_at", "tenant", "data"}``."""
-    tenant = getattr(connection, "tenant", None)
-    return {"id": event_id, "event": event, "created_at": timezone.now().isoformat(),
-            "tenant": getattr(tenant, "slug", ""), "data": payload}
-
-
 DRAIN = "webhooks"  # the slot, flag and due-index name of the per-tenant drain
+DRAIN_TASK = "integrations.tasks.webhook_drain_task"
 
 
 def webhooks_kick(*, force: bool = False) -> None:
     """After commit: make sure a drain of the current tenant's deliveries is queued. Many events
     ask for one; one task is queued until it runs (``force`` queues one regardless: the sweep)."""
-    from integrations import limits
-    from integrations.tasks import webhook_drain_task
-
     schema = connection.schema_name
 
     def send():
         limits.due_mark(DRAIN, when=time.time(), schema=schema)
         if force or limits.flag_set_once(DRAIN, ttl=600, schema=schema):
-            webhook_drain_task.delay()
+            enqueue(DRAIN_TASK)
 
     transaction.on_commit(send)
 
@@ -223,8 +167,6 @@ def webhooks_drain(*, budget: float | None = None) -> int:
     tenant's slow receivers hold one worker slot at most, never the pool; a drain that ends with
     work left queues its follow-up behind the tasks already waiting (other tenants' drains, syncs).
     Retries come due later: ``webhooks_wake_due`` (every minute) queues the drain then."""
-    from integrations import limits
-
     budget = float(conf.get("INTEGRATIONS_WEBHOOK_DRAIN_SECONDS") if budget is None else budget)
     hold = budget + float(conf.get("INTEGRATIONS_WEBHOOK_TIMEOUT")) + 120  # a killed drain frees it then
     token = limits.slot_try_acquire(DRAIN, limit=1, ttl=hold)
@@ -261,16 +203,12 @@ def webhooks_wake_due(*, now: float | None = None) -> int:
     """Public schema, every minute: queue a drain for each active tenant whose retries (or
     deliveries whose drain was lost with its worker) are due by ``now`` (unix seconds). Returns
     how many were queued."""
-    from integrations import limits
-    from integrations.tasks import webhook_drain_task
-    from tenants.selectors import tenant_list_active
-
     due = set(limits.due_schemas(DRAIN, now=time.time() if now is None else now))
     if not due:
         return 0
     count = 0
     for tenant in tenant_list_active().filter(schema_name__in=due):
-        webhook_drain_task.apply_async(headers={"_schema_name": tenant.schema_name})
+        enqueue(DRAIN_TASK, options={"headers": {"_schema_name": tenant.schema_name}})
         count += 1
     return count
 
@@ -302,15 +240,13 @@ def webhook_emit(*, event: str, payload: dict) -> list[int]:
     """Queue ``event`` for every active endpoint of the current tenant that subscribes to it.
     Deliveries are stored now and sent by the worker after commit. Returns the delivery ids."""
     if event not in WEBHOOK_EVENTS:
-        raise ApplicationError(f"Unknown webhook event '{event}'.", code="unknown_event")
+        raise ApplicationError(f"Unknown webhook event '{event}'.", code=ErrorCode.EVENT_UNKNOWN)
     wanted = _wanted_events()
     if event not in wanted and "*" not in wanted:
         return []
     endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True).only("id", "events") if e.wants(event)]
     if not endpoints:
         return []
-    import uuid
-
     event_id = str(uuid.uuid4())
     envelope = webhook_envelope(event=event, payload=payload, event_id=event_id)
     with transaction.atomic():
@@ -419,10 +355,10 @@ def webhook_redeliver(*, endpoint_id: int, delivery_id: int, actor: Actor) -> We
     if original is None:
         raise NotFound("No such delivery for this endpoint.")
     if not original.endpoint.is_active:
-        raise ApplicationError("The endpoint is disabled; enable it first.", code="endpoint_disabled")
+        raise ApplicationError("The endpoint is disabled; enable it first.", code=ErrorCode.ENDPOINT_DISABLED)
     copy = WebhookDelivery.objects.create(endpoint_id=endpoint_id, event=original.event, event_id=original.event_id,
                                           payload=original.payload, redelivery_of=original)
-    _audit(actor=actor, action="webhook_delivery.redeliver", endpoint=original.endpoint,
+    _audit(actor=actor, action=AuditAction.WEBHOOK_DELIVERY_REDELIVER, endpoint=original.endpoint,
            changes={"delivery": original.pk, "new_delivery": copy.pk})
     webhooks_kick()
     return copy
@@ -435,13 +371,11 @@ def webhook_ping(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
     receiver's answer appears in the endpoint's delivery log. Never sent from here: a web request
     must not wait on a host the tenant chose. Works on a disabled endpoint, to test it before
     enabling."""
-    import uuid
-
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     event_id = str(uuid.uuid4())
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint, event=PING_EVENT, event_id=event_id,
         payload=webhook_envelope(event=PING_EVENT, payload={"endpoint_id": endpoint.pk}, event_id=event_id))
-    _audit(actor=actor, action="webhook_endpoint.ping", endpoint=endpoint)
+    _audit(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_PING, endpoint=endpoint)
     webhooks_kick()
     return delivery

@@ -1,23 +1,20 @@
-"""Analytics test helpers: order histories built through customers' models, in a tenant schema."""
+"""Analytics test helpers: order histories built with customers' factories, in a tenant schema."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
-import itertools
 import zoneinfo
 
 import pytest
 from django_tenants.utils import tenant_context
 
-from cdp.context import Actor
+from analytics.services import analytics_run
+from tests import fixtures
+from tests.customers.factories import CustomerFactory, OrderFactory
 
-_seq = itertools.count(1)
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
+actor = fixtures.actor  # the suite's one actor fixture, not a copy
+SCORED_AS_OF = datetime.date(2025, 6, 30)
 
 
 @pytest.fixture
@@ -52,17 +49,12 @@ def add_customer(tenant, purchases, **fields):
     from customers.models import Customer, Order
     from customers.selectors import counted_statuses
 
-    n = next(_seq)
-    fields.setdefault("email", f"an{n}@example.com")
-    fields.setdefault("country", "AR")
-    customer = Customer.objects.create(first_name=f"C{n}", source="test", **fields)
-    orders = []
-    for index, purchase in enumerate(purchases):
-        day, amount = purchase[0], purchase[1]
-        status = purchase[2] if len(purchase) > 2 else "completed"
-        orders.append(Order(customer=customer, source="test", external_order_id=f"t{n}-{index}",
-                            order_date=local_dt(tenant, day), status=status, currency="ARS",
-                            total_amount=decimal.Decimal(str(amount))))
+    customer = CustomerFactory(source="test", **fields)
+    orders = [OrderFactory.build(customer=customer, source="test", external_order_id=f"t{customer.pk}-{index}",
+                                 order_date=local_dt(tenant, purchase[0]),
+                                 status=purchase[2] if len(purchase) > 2 else "completed",
+                                 total_amount=decimal.Decimal(str(purchase[1])))
+              for index, purchase in enumerate(purchases)]
     Order.objects.bulk_create(orders)
     counted = [o for o in orders if o.status in counted_statuses()]
     if counted:
@@ -95,3 +87,14 @@ def synthetic_history(tenant, *, customers: int, as_of: datetime.date, days: int
             day += max(1, int(rng.exponential(1 / rate if rate > 0 else 10_000)))
         made.append(add_customer(tenant, purchases))
     return made
+
+
+@pytest.fixture
+def scored_alpha(world, actor):
+    """Alpha with eight customers scored by a run as of SCORED_AS_OF (the API and portal tests)."""
+    with tenant_context(world.alpha):
+        customers = [add_customer(world.alpha, [(SCORED_AS_OF - datetime.timedelta(days=3 + k), 10 * (k + 1))]
+                                  * (1 + k % 3)) for k in range(8)]
+        job = analytics_run(tenant=world.alpha, actor=actor, as_of=SCORED_AS_OF)
+        assert job.status == "succeeded", job.error
+    return customers

@@ -14,7 +14,7 @@ from scipy.special import logit
 from analytics.models import ChurnPredictionLog, CustomerChurn
 from analytics.services import churn_compute
 from analytics.services.churn import FEATURES, churn_contributions, churn_features, churn_risk
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from tests.analytics.conftest import synthetic_history
 
 AS_OF = datetime.date(2025, 6, 30)

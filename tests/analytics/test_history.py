@@ -13,7 +13,7 @@ from analytics import btyd, sql
 from analytics.history import OrderHistory, day_date, day_number, months, quintile, rank_min, round_like_python
 from analytics.models import CustomerChurn
 from analytics.services import analytics_run, churn_compute, rfm_compute
-from analytics.services.history import order_history_load
+from analytics.selectors import order_history_load
 from tests.analytics.conftest import synthetic_history
 
 AS_OF = datetime.date(2025, 6, 30)
@@ -57,13 +57,13 @@ def test_reading_the_orders_in_slices_gives_the_same_arrays(alpha, monkeypatch):
 
 
 def test_a_run_reads_the_orders_once(alpha, actor, customer_with, monkeypatch):
-    from analytics.services import history
+    from analytics import selectors
 
     for k in range(4):
         customer_with(alpha, [(AS_OF - D(days=10 * k + 1), 10 * k + 5)])
     calls = []
-    real = history.counted_orders_sql
-    monkeypatch.setattr(history, "counted_orders_sql", lambda **kw: calls.append(kw) or real(**kw))
+    real = selectors.counted_orders_sql
+    monkeypatch.setattr(selectors, "counted_orders_sql", lambda **kw: calls.append(kw) or real(**kw))
     job = analytics_run(tenant=alpha, actor=actor, as_of=AS_OF)
     assert job.status == "succeeded", job.error
     assert len(calls) == 1
@@ -165,6 +165,28 @@ def test_rewriting_the_result_tables_leaves_their_indexes_as_they_were(alpha, ac
     assert {table: _indexes(table) for table in tables} == before
     assert all(before.values())
 
+
+
+def test_a_large_rewrite_drops_the_plain_indexes_and_builds_them_once_after_loading(alpha, actor, small_thresholds,
+                                                                                   monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.services.bulk import indexes
+
+    # given loads counted as large (customers' rule, indexes_deferred, decides for analytics too)
+    monkeypatch.setattr(indexes, "DEFER_MIN_ROWS", 1)
+    tables = ["analytics_customerrfm", "analytics_customerclv", "analytics_customerchurn"]
+    before = {table: _indexes(table) for table in tables}
+    synthetic_history(alpha, customers=150, as_of=AS_OF, days=400, seed=3)
+    # when a run rewrites the result tables
+    with CaptureQueriesContext(connection) as queries:
+        job = analytics_run(tenant=alpha, actor=actor, as_of=AS_OF)
+    # then each plain index was dropped before the load and is there again, as it was
+    assert job.status == "succeeded" and job.summary["clv"]["status"] == "ok", job.error or job.summary
+    dropped = " ".join(q["sql"] for q in queries.captured_queries if q["sql"].startswith("DROP INDEX"))
+    assert all(name in dropped for name in ("rfm_current_segment_idx", "clv_tier_idx", "churn_band_idx"))
+    assert {table: _indexes(table) for table in tables} == before
 
 
 def test_churn_factors_are_the_json_the_api_always_showed(alpha, small_thresholds):

@@ -119,3 +119,14 @@ def test_a_completed_run_is_published(store, actor, alpha, heard, django_capture
         job = analytics_run(tenant=alpha, actor=actor, as_of=AS_OF, only=["rfm"])
     (event, payload), = [item for item in heard if item[0] == "analytics.run_completed"]
     assert payload == {"job_id": job.pk, "as_of": "2025-06-30", "status": "succeeded", "rows": {"rfm": 3}}
+
+
+def test_an_update_is_audited_as_the_fields_that_changed(store, actor, alpha):
+    from tenants.models import AuditLog
+
+    segment = segment_create(name="AR", rules={"op": "and", "rules": [
+        {"field": "country", "operator": "eq", "value": "AR"}]}, actor=actor, tenant=alpha)
+    segment_update(segment_id=segment.pk, data={"name": "Argentina", "is_active": True}, actor=actor, tenant=alpha)
+    entry = AuditLog.objects.filter(action="analytics.segment.update", resource_id=str(segment.pk)).get()
+    # one diff shape everywhere ({field: [old, new]}); the unchanged is_active is not in it
+    assert entry.changes == {"name": ["AR", "Argentina"]}

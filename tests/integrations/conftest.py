@@ -4,8 +4,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from cdp.context import Actor
+from cdp.registry import quota_guards_disabled
+from tests import fixtures
 from tests.integrations import fakes
+
+actor = fixtures.actor  # the suite's one actor fixture, not a copy
 
 
 @pytest.fixture(autouse=True)
@@ -43,17 +46,8 @@ def _fresh_outbound_slots():
 @pytest.fixture(autouse=True)
 def _no_plan_quota():
     """Plan quotas are licensing's to test; here they would only couple the suites."""
-    from cdp import registry as cdp_registry
-
-    saved = list(cdp_registry._quota_guards)
-    cdp_registry._quota_guards.clear()
-    yield
-    cdp_registry._quota_guards[:] = saved
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
+    with quota_guards_disabled():
+        yield
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def test_crm_integration_needs_an_endpoint_and_a_secret_and_is_scheduled(world, 
     assert created.status_code == 201, created.content
     from django_tenants.utils import tenant_context
 
-    from integrations.services import integrations_due
+    from integrations.selectors import integrations_due
 
     with tenant_context(world.alpha):
         assert created.json()["id"] in integrations_due()

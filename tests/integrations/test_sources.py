@@ -276,23 +276,23 @@ def test_facebook_interrupted_paging_resumes_from_cursor(in_alpha, meta, actor):
     assert meta.hits("/insights")[-3].query["after"] == "2"
 
 
-def test_credentials_are_encrypted_at_rest_and_rotate(in_alpha, meli, actor, monkeypatch):
+def test_credentials_are_encrypted_at_rest_and_rotate(in_alpha, meli, actor, settings):
     from cryptography.fernet import Fernet
     from django.core.management import call_command
 
     from integrations.services import integration_credentials
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    monkeypatch.setenv("CDP_CREDENTIALS_KEYS", old)
+    settings.CDP_CREDENTIALS_KEYS = old  # the environment variable becomes this setting
     integration = make_ml_integration(meli, actor)
     token = Integration.objects.get(pk=integration.pk).credentials_encrypted
     assert meli.client_secret not in token
 
     # a new key first, the old one kept: old tokens still read; rotate re-encrypts with the new
-    monkeypatch.setenv("CDP_CREDENTIALS_KEYS", f"{new},{old}")
+    settings.CDP_CREDENTIALS_KEYS = f"{new},{old}"
     assert integration_credentials(integration=integration)["client_secret"] == meli.client_secret
     call_command("rotate_credentials", "--tenant", "alpha")
-    monkeypatch.setenv("CDP_CREDENTIALS_KEYS", new)
+    settings.CDP_CREDENTIALS_KEYS = new
     integration.refresh_from_db()
     assert integration.credentials_encrypted != token
     assert integration_credentials(integration=integration)["client_secret"] == meli.client_secret

@@ -245,7 +245,7 @@ def test_stale_claim_is_taken_over(in_alpha, vtex, actor, settings):
 
 
 def test_due_integrations_by_frequency(in_alpha, vtex, actor):
-    from integrations.services import integrations_due
+    from integrations.selectors import integrations_due
 
     hourly = make_vtex_integration(vtex, actor, sync_frequency="hourly")
     Integration.objects.filter(pk=hourly.pk).update(last_sync_at=days_ago(0.5 / 24))

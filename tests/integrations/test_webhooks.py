@@ -265,7 +265,7 @@ def test_every_published_event_is_forwarded_to_webhooks(event):
     from customers import registry as customers_registry
 
     bus = customers_registry.bus if event in customers_registry.EVENTS else analytics_registry.bus
-    assert any(h.__name__ == f"webhook_forward_{event.replace('.', '_')}" for h in bus._subscribers[event])
+    assert any(h.__name__ == f"webhook_forward_{event.replace('.', '_')}" for h in bus.subscribers(event))
 
 
 def test_inbound_hook_odd_input_is_refused_not_crashed(world, vtex, actor):

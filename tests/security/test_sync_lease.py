@@ -112,7 +112,7 @@ def test_a_dead_workers_lease_runs_out_and_the_next_sync_resumes_from_its_cursor
 
 
 def test_the_schedule_picks_up_a_sync_whose_lease_ran_out(in_alpha, vtex, actor, clock):
-    from integrations.services import integrations_due
+    from integrations.selectors import integrations_due
     from integrations.services.sync import sync_claim
 
     integration = make_vtex_integration(vtex, actor, sync_frequency="daily")

@@ -12,17 +12,15 @@ import datetime
 import random
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
+from cdp.commands import TenantCommand
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict
+from cdp.exceptions import Conflict
 from customers.demo import ORIGIN, SEASON
 from integrations.models import Integration
 from integrations.services import integration_create
 from integrations.services.raw import ad_spend_upsert
-from tenants.models import Tenant
 
 #: (integration type, account, campaign id, campaign name, ARS per day on an average day). Names
 #: match the UTM campaigns of customers.demo once lowercased without punctuation.
@@ -71,26 +69,16 @@ def demo_spend_rows(*, kind: str, until: datetime.date) -> list[dict]:
     return rows
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
     help = "Load the demo store's ad accounts and daily campaign spend (idempotent): load_ads_demo --tenant SLUG"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True)
-
-    def handle(self, *args, tenant, **options):
-        target = Tenant.objects.filter(slug=tenant).exclude(schema_name="public").first()
-        if target is None:
-            raise CommandError(f"Unknown tenant '{tenant}'.")
+    def handle_tenant(self, tenant, *args, **options):
         actor = Actor.system("command:load_ads_demo")
         until = timezone.localdate()
         totals = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-        try:
-            with tenant_context(target):
-                for kind in ACCOUNTS:
-                    counts = ad_spend_upsert(integration=_account(kind, actor), currency="ARS",
-                                             rows=demo_spend_rows(kind=kind, until=until))
-                    for key in totals:
-                        totals[key] += counts[key]
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
-        self.stdout.write(f"Demo ad spend for {target.slug}: " + ", ".join(f"{v:,} {k}" for k, v in totals.items()))
+        for kind in ACCOUNTS:
+            counts = ad_spend_upsert(integration=_account(kind, actor), currency="ARS",
+                                     rows=demo_spend_rows(kind=kind, until=until))
+            for key in totals:
+                totals[key] += counts[key]
+        self.stdout.write(f"Demo ad spend for {tenant.slug}: " + ", ".join(f"{v:,} {k}" for k, v in totals.items()))

@@ -3,34 +3,30 @@ CDP_CREDENTIALS_KEYS (put the new key first, keep the old ones after it, run thi
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
-from django_tenants.utils import tenant_context
+from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
+from cdp.commands import CdpCommand, tenant_by_slug
 from cdp.exceptions import ApplicationError
+from integrations.services import credentials_rotate_all
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Re-encrypt integration credentials and webhook secrets with the newest credentials key."
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", help="Only this tenant (slug); default: every tenant.")
 
-    def handle(self, *args, **options):
-        from integrations.services import credentials_rotate_all
-        from tenants.models import Tenant
-
-        tenants = Tenant.objects.exclude(schema_name="public").order_by("slug")
-        if options.get("tenant"):
-            tenants = tenants.filter(slug=options["tenant"])
-            if not tenants.exists():
-                raise CommandError(f"No tenant '{options['tenant']}'.")
+    def handle(self, *args, tenant: str | None = None, **options):
+        tenants = ([tenant_by_slug(tenant)] if tenant else
+                   get_tenant_model().objects.exclude(schema_name=get_public_schema_name()).order_by("slug"))
         total = 0
-        for tenant in tenants:
+        for each in tenants:
             try:
-                with tenant_context(tenant):
+                with tenant_context(each):
                     count = credentials_rotate_all()
             except ApplicationError as exc:
-                raise CommandError(f"{tenant.slug}: {exc.message}") from exc
+                # Which tenant stopped the rotation (the ones before it are done).
+                raise ApplicationError(f"{each.slug}: {exc.message}", code=exc.code, fields=exc.fields) from exc
             total += count
-            self.stdout.write(f"{tenant.slug}: {count} secrets re-encrypted")
+            self.stdout.write(f"{each.slug}: {count} secrets re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"Done: {total} secrets re-encrypted with the newest key."))

@@ -1,28 +1,17 @@
+"""The analytics API: runs, scores, summaries, segments; capabilities, plan features and tenants."""
+
 import datetime
 import json
 
 import pytest
+
 from django_tenants.utils import tenant_context
 
 from analytics.models import ProcessingJob, Segment
-from tests.analytics.conftest import add_customer
 from tests.conftest import api_client
 
 AS_OF = datetime.date(2025, 6, 30)
 D = datetime.timedelta
-
-
-@pytest.fixture
-def scored_alpha(world):
-    from analytics.services import analytics_run
-    from cdp.context import Actor
-
-    with tenant_context(world.alpha):
-        customers = [add_customer(world.alpha, [(AS_OF - D(days=3 + k), 10 * (k + 1))] * (1 + k % 3))
-                     for k in range(8)]
-        job = analytics_run(tenant=world.alpha, actor=Actor.system("tests"), as_of=AS_OF)
-        assert job.status == "succeeded", job.error
-    return customers
 
 
 def test_start_run_needs_the_analytics_capability_and_answers_202(world, alpha_client, api_key):
@@ -85,14 +74,6 @@ def test_customer_360_and_customer_list_include_analytics(world, api_key, scored
         segment = target.analytics_rfm.segment
     listed = client.get("/api/v1/customers/", {"rfm_segment": segment}).json()
     assert target.pk in [row["id"] for row in listed["results"]]
-
-
-def test_customer_360_page_shows_the_scores_with_their_template(world, alpha_client, scored_alpha):
-    target = scored_alpha[0]
-    with tenant_context(world.alpha):
-        rfm = target.analytics_rfm
-    page = alpha_client(world.user("alpha_viewer")).get(f"/customers/{target.pk}/").content.decode()
-    assert 'id="scores-h"' in page and f"RFM {rfm.rfm_score}" in page
 
 
 def test_switched_off_feature_answers_403(world, api_key):
@@ -158,49 +139,29 @@ def test_cross_tenant_access_is_denied(world, api_key, alpha_client, scored_alph
         assert not Segment.objects.exists()
 
 
-def test_portal_dashboard_and_pages_render_with_drill_down_links(world, alpha_client, scored_alpha):
-    viewer = alpha_client(world.user("alpha_viewer"))
-    page = viewer.get("/analytics/")
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "<svg" in html and "/customers/?rfm_segment=" in html and "Run analytics now" not in html
-    analyst = alpha_client(world.user("alpha_analyst"))
-    assert "Run analytics now" in analyst.get("/analytics/").content.decode()
-    assert viewer.post("/analytics/run/").status_code == 403
-    quality = viewer.get("/analytics/data-quality/").content.decode()
-    assert "Data-health score" in quality and f"/customers/{scored_alpha[0].pk}/" in quality
-    created = analyst.post("/analytics/segments/", {"name": "Portal seg", "description": "",
-                                                     "rules": json.dumps({"op": "and", "rules": [
-                                                         {"field": "country", "operator": "eq", "value": "AR"}]}),
-                                                     "is_active": "on"})
-    assert created.status_code == 302
-    detail = analyst.get(created["Location"])
-    # the export link is for holders of ``export`` (admins, owners): tests/security/test_exports.py
-    assert detail.status_code == 200 and "Export CSV" not in detail.content.decode()
-    assert "Export CSV" in alpha_client(world.user("alpha_admin")).get(created["Location"]).content.decode()
-    bad = analyst.post("/analytics/segments/", {"name": "Bad", "rules": json.dumps({"op": "nope"})})
-    assert bad.status_code == 200 and "op must be" in bad.content.decode()
-    assert alpha_client(world.user("outsider")).get("/analytics/").status_code == 403
+@pytest.mark.parametrize("path", ["/api/v1/analytics/rfm/9999999999999999999/", "/api/v1/analytics/clv/%C2%B2/",
+                                  "/api/v1/analytics/churn/99999999999999999999999/",
+                                  "/api/v1/analytics/segments/9999999999999999999/members/",
+                                  "/api/v1/analytics/segments/9999999999999999999/export.csv"])
+def test_ids_that_cannot_exist_are_404_not_500(world, api_key, path):
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "export"]))
+    assert client.get(path).status_code == 404
 
 
-def test_nightly_task_runs_only_at_the_tenants_local_hour(world, monkeypatch):
-    from analytics import tasks
-
-    with tenant_context(world.alpha):
-        monkeypatch.setattr(tasks, "NIGHTLY_LOCAL_HOUR", 99)
-        assert tasks.analytics_nightly_task() is None
-        import zoneinfo
-
-        from django.utils import timezone
-        hour = timezone.now().astimezone(zoneinfo.ZoneInfo(world.alpha.setting("timezone"))).hour
-        monkeypatch.setattr(tasks, "NIGHTLY_LOCAL_HOUR", hour)
-        job_id = tasks.analytics_nightly_task()
-        assert ProcessingJob.objects.get(pk=job_id).status == "succeeded"
+def test_definitions_and_segments_that_cannot_exist_are_404_on_write(world, api_key):
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "analytics"]))
+    for path in ("/api/v1/analytics/rfm/definitions/9999999999999999999/",
+                 "/api/v1/analytics/segments/9999999999999999999/"):
+        assert client.patch(path, {"name": "x"}, content_type="application/json").status_code == 404
+    assert client.delete("/api/v1/analytics/segments/9999999999999999999/").status_code == 404
 
 
-def test_beat_entry_dispatches_the_nightly_task():
-    from cdp.schedules import BEAT_SCHEDULE
-
-    entry = BEAT_SCHEDULE["analytics-nightly-per-tenant"]
-    assert entry["task"] == "tenants.tasks.tenants_dispatch_task"
-    assert entry["kwargs"]["task_name"] == "analytics.tasks.analytics_nightly_task" and entry["options"]["expires"]
+def test_segment_members_are_ordered_only_by_what_the_list_allows(world, alpha_client, scored_alpha):
+    client = alpha_client(world.user("alpha_analyst"))
+    created = client.post("/api/v1/analytics/segments/", {"name": "All AR", "rules": {"op": "and", "rules": [
+        {"field": "country", "operator": "eq", "value": "AR"}]}}, content_type="application/json").json()
+    members = f"/api/v1/analytics/segments/{created['id']}/members/"
+    ids = [row["id"] for row in client.get(f"{members}?ordering=-id").json()["results"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 8
+    refused = client.get(f"{members}?ordering=email")
+    assert refused.status_code == 400 and "Cannot sort by email" in refused.json()["error"]["fields"]["ordering"][0]
