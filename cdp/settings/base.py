@@ -316,3 +316,17 @@ LOGGING["filters"] = {"context": {"()": "cdp.ops.logs.ContextFilter"}}
 LOGGING["formatters"]["json"] = {"()": "cdp.ops.logs.JsonFormatter"}
 LOGGING["formatters"]["plain"]["format"] = "%(asctime)s %(levelname)s %(name)s [%(tenant)s %(request_id)s] %(message)s"
 LOGGING["handlers"]["console"].update(filters=["context"], formatter="json" if CDP_LOG_FORMAT == "json" else "plain")
+
+# A streaming replica for the long analytics and customer reads (cdp/ops/replica.py): used only
+# while fresh enough, never for a page that must show the reader's own last write.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {**database_config(os.environ["DATABASE_REPLICA_URL"]), "TEST": {"MIRROR": "default"}}
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", "2")
+DATABASE_ROUTERS = ["cdp.ops.replica.ReplicaRouter", *DATABASE_ROUTERS]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "cdp.ops.replica.ReplicaMiddleware")
+CDP_REPLICA_APPS = env_list("CDP_REPLICA_APPS", "analytics,customers")
+CDP_REPLICA_PATHS = env_list("CDP_REPLICA_PATHS", "/api/v1/analytics/,/analytics/,/api/v1/customers/,/customers/")
+CDP_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("CDP_REPLICA_MAX_LAG_SECONDS", "10"))
+CDP_REPLICA_PIN_SECONDS = int(os.environ.get("CDP_REPLICA_PIN_SECONDS", "300"))
+CDP_REPLICA_RETRY_SECONDS = float(os.environ.get("CDP_REPLICA_RETRY_SECONDS", "5"))
