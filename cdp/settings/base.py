@@ -330,3 +330,14 @@ CDP_REPLICA_PATHS = env_list("CDP_REPLICA_PATHS", "/api/v1/analytics/,/analytics
 CDP_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("CDP_REPLICA_MAX_LAG_SECONDS", "10"))
 CDP_REPLICA_PIN_SECONDS = int(os.environ.get("CDP_REPLICA_PIN_SECONDS", "300"))
 CDP_REPLICA_RETRY_SECONDS = float(os.environ.get("CDP_REPLICA_RETRY_SECONDS", "5"))
+
+# Behind PgBouncer in transaction pooling (CDP_PGBOUNCER=transaction): the search path is set
+# inside every transaction (cdp/ops/pgbouncer_backend), no server-side cursors (they live in one
+# server connection) and no prepared statements (PgBouncer before 1.21 does not carry them over).
+CDP_PGBOUNCER = os.environ.get("CDP_PGBOUNCER", "").strip().lower()
+if CDP_PGBOUNCER == "transaction":
+    for _alias in DATABASES:
+        DATABASES[_alias]["ENGINE"] = "cdp.ops.pgbouncer_backend"
+        DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES[_alias]["OPTIONS"]["prepare_threshold"] = None
+    TENANT_LIMIT_SET_CALLS = False

@@ -167,3 +167,30 @@ def standby(world, tmp_path):
     node.remove()
 
 
+
+
+#: Tests too slow for ``make test`` (a nested test run, a 10-minute soak): ``make ops-check``.
+ops_check = pytest.mark.skipif(not os.environ.get("CDP_OPS_CHECK"), reason="slow: runs in make ops-check")
+
+
+@pytest.fixture
+def pgbouncer(world, tmp_path):
+    """Debian's PgBouncer in transaction pooling in front of the test database's server, with
+    a pool of ONE server connection per database: any statement that depends on state left by
+    another (a SET) meets whatever the previous client left there."""
+    from cdp.ops import pgbouncer as bouncer
+
+    try:
+        bouncer.executable()
+    except FileNotFoundError:
+        if os.environ.get("CI") or os.environ.get("CDP_OPS_CHECK"):
+            raise
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+    port = free_port()
+    ini = bouncer.write_config(tmp_path / "pgbouncer", server_socket_dir=Path(connection.settings_dict["HOST"]),
+                               port=port, pool_size=1)
+    process = bouncer.start(ini)
+    pgctl.wait_for(lambda: psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
+                                           connect_timeout=2).close() or True, timeout=30, what="pgbouncer")
+    yield port
+    bouncer.stop(process)
