@@ -133,4 +133,11 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "cdp.ops.tasks.retention_tenant_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # Daily backup with retention (CDP_BACKUP_KEEP) when CDP_BACKUP_DIR is set: a base backup of the
+    # embedded server (WAL is archived continuously in between) or a pg_dump of DATABASE_URL.
+    "ops-backup-daily": {
+        "task": "cdp.ops.tasks.backup_task",
+        "schedule": crontab(minute=30, hour=1),
+        "options": {"queue": "default", "expires": 6 * 3600},
+    },
 }

@@ -112,7 +112,7 @@ def client_args(url: str, *, dbname: bool = True) -> tuple[list[str], dict]:
 
 def append_settings(pgdata: Path, values: dict[str, str]) -> None:
     """Add settings to the cluster's postgresql.auto.conf (read last, so they win)."""
-    lines = "".join(f"{name} = '{value}'\n" for name, value in values.items())
+    lines = "".join(f"{name} = '{str(value).replace(chr(39), chr(39) * 2)}'\n" for name, value in values.items())
     with open(pgdata / "postgresql.auto.conf", "a") as handle:
         handle.write(lines)
 
@@ -126,7 +126,12 @@ def start(pgdata: Path, *, socket_dir: Path | None = None, wait: bool = True, ti
             "-t", str(int(timeout)), "start"]
     if wait:
         args.insert(1, "-w")
-    run(args, as_server=True, timeout=timeout + 10)
+    try:
+        run(args, as_server=True, timeout=timeout + 10)
+    except RuntimeError as exc:
+        log = pgdata / "log"
+        tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+        raise RuntimeError(f"{exc}\n{tail}") from exc
     return socket_dir
 
 

@@ -341,3 +341,15 @@ if CDP_PGBOUNCER == "transaction":
         DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES[_alias]["OPTIONS"]["prepare_threshold"] = None
     TENANT_LIMIT_SET_CALLS = False
+
+# Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
+CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")
+CDP_BACKUP_KEEP = int(os.environ.get("CDP_BACKUP_KEEP", "7"))
+
+# A task taken by a worker that dies (its machine, or kill -9) is given to another worker once
+# its visibility timeout passes (acks_late: unacknowledged until done). Longer than the longest
+# task or its ETA, or a slow task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CDP_CELERY_VISIBILITY_TIMEOUT", "7200")),
+    "unacked_restore_interval": int(os.environ.get("CDP_CELERY_RESTORE_INTERVAL", "30")),
+}

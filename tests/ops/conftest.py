@@ -161,8 +161,24 @@ class Standby:
 
 
 @pytest.fixture
-def standby(world, tmp_path):
-    node = Standby(tmp_path / "standby")
+def server_dir():
+    """A directory for clusters and PgBouncer that the server user can reach: under the data
+    directory, not pytest's tmp_path (a concurrent pytest of another checkout resets the shared
+    /tmp/pytest-of-<user> to 0700, cutting a running server off its files)."""
+    import shutil
+    import uuid
+
+    from cdp import embedded
+
+    path = embedded.data_dir() / "ops-tests" / uuid.uuid4().hex[:8]
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def standby(world, server_dir):
+    node = Standby(server_dir / "standby")
     yield node
     node.remove()
 
@@ -174,7 +190,7 @@ ops_check = pytest.mark.skipif(not os.environ.get("CDP_OPS_CHECK"), reason="slow
 
 
 @pytest.fixture
-def pgbouncer(world, tmp_path):
+def pgbouncer(world, server_dir):
     """Debian's PgBouncer in transaction pooling in front of the test database's server, with
     a pool of ONE server connection per database: any statement that depends on state left by
     another (a SET) meets whatever the previous client left there."""
@@ -187,7 +203,7 @@ def pgbouncer(world, tmp_path):
             raise
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
     port = free_port()
-    ini = bouncer.write_config(tmp_path / "pgbouncer", server_socket_dir=Path(connection.settings_dict["HOST"]),
+    ini = bouncer.write_config(server_dir / "pgbouncer", server_socket_dir=Path(connection.settings_dict["HOST"]),
                                port=port, pool_size=1)
     process = bouncer.start(ini)
     pgctl.wait_for(lambda: psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",

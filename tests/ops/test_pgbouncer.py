@@ -89,14 +89,14 @@ def test_the_app_through_pgbouncer_answers_each_tenant_with_its_own_data(world, 
 
 
 @ops_check
-def test_tenant_isolation_tests_pass_through_pgbouncer(tmp_path):
+def test_tenant_isolation_tests_pass_through_pgbouncer(server_dir, tmp_path):
     """The isolation and platform tests, in a test run of their own whose every connection goes
     through PgBouncer in transaction pooling (its own test database: created through PgBouncer)."""
     from cdp.ops import pgbouncer as bouncer
     from tests.ops.conftest import free_port
 
     port = free_port()
-    ini = bouncer.write_config(tmp_path / "pgbouncer", server_socket_dir=Path(connection.settings_dict["HOST"]),
+    ini = bouncer.write_config(server_dir / "pgbouncer", server_socket_dir=Path(connection.settings_dict["HOST"]),
                                port=port, pool_size=2)
     process = bouncer.start(ini)
     try:
