@@ -20,7 +20,7 @@ from cdp.ops import pgctl
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-def test_db_url(dbname: str | None = None) -> str:
+def db_url(dbname: str | None = None) -> str:
     info = connection.settings_dict
     return pgctl.url_for(Path(info["HOST"]), dbname or info["NAME"], info["USER"] or "postgres")
 
@@ -84,7 +84,7 @@ class Committed:
 @pytest.fixture
 def committed(world):
     """Commit in a thread; whatever it committed in public, alpha and beta is deleted at the end."""
-    keeper = Committed(test_db_url(), ("public", "alpha", "beta"))
+    keeper = Committed(db_url(), ("public", "alpha", "beta"))
     keeper.mark()
     yield in_thread
     keeper.restore()
@@ -110,7 +110,7 @@ class WebServer:
             [sys.executable, "-m", "gunicorn", "cdp.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", "1", "--threads", "2", "--timeout", "60"],
             cwd=BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": "cdp.settings.test",
-                               "DATABASE_URL": test_db_url(), **env},
+                               "DATABASE_URL": db_url(), **env},
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         pgctl.wait_for(lambda: requests.get(self.base + "/healthz", timeout=2).status_code == 200,
                        timeout=90, what="the web server")
@@ -139,7 +139,7 @@ class Standby:
 
     def __init__(self, pgdata: Path):
         self.pgdata = pgdata
-        pgctl.clone(test_db_url("postgres"), pgdata, standby=True)
+        pgctl.clone(db_url("postgres"), pgdata, standby=True)
         self.socket_dir = pgctl.start(pgdata)
         self.url = pgctl.url_for(self.socket_dir, connection.settings_dict["NAME"])
         pgctl.wait_for(lambda: self.query("SELECT status = 'streaming' FROM pg_stat_wal_receiver"),
@@ -151,7 +151,7 @@ class Standby:
             return row[0] if row else None
 
     def wait_replayed(self, timeout: float = 120):
-        with psycopg.connect(test_db_url(), autocommit=True) as conn:
+        with psycopg.connect(db_url(), autocommit=True) as conn:
             target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
         pgctl.wait_for(lambda: self.query("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [str(target)]),
                        timeout=timeout, what="the standby to replay")

@@ -18,7 +18,7 @@ import psycopg
 
 from cdp.context import Actor
 from cdp.ops import pgctl
-from tests.ops.conftest import BASE_DIR, ops_check, test_db_url
+from tests.ops.conftest import BASE_DIR, ops_check, db_url
 
 FP = {"FP_SLUG": "alpha", "FP_EMAIL": "ops-backup-1@example.com", "FP_ACCOUNT": "ops-backup-store",
       "FP_MACHINE": "ops-backup-machine"}
@@ -71,7 +71,7 @@ def _seed():
 
 def _installation_from_test_cluster(data_dir: Path, source_data_dir: Path) -> None:
     """A real installation in seconds: the test cluster cloned, its test database renamed cdp."""
-    pgctl.clone(test_db_url("postgres"), data_dir / "pgdata", standby=False)
+    pgctl.clone(db_url("postgres"), data_dir / "pgdata", standby=False)
     pgctl.start(data_dir / "pgdata")
     try:
         with psycopg.connect(pgctl.url_for(data_dir / "pgdata", "postgres"), autocommit=True) as conn:

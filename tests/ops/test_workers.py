@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from cdp.ops import pgctl
-from tests.ops.conftest import BASE_DIR, test_db_url
+from tests.ops.conftest import BASE_DIR, db_url
 
 
 class Worker:
     def __init__(self, name: str, queues: str, probe_log: Path, log: Path):
         self.name = f"{name}@ops-test"
         self.log = open(log, "w")
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cdp.settings.test", "DATABASE_URL": test_db_url(),
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cdp.settings.test", "DATABASE_URL": db_url(),
                "OPS_PROBE_LOG": str(probe_log), "CDP_CELERY_VISIBILITY_TIMEOUT": "4",
                "CDP_CELERY_RESTORE_INTERVAL": "2"}
         self.process = subprocess.Popen(
