@@ -241,6 +241,7 @@ def _create_month(cursor, table: str, month: datetime.date, is_date: bool, *, mo
     low, high = _bound(month, is_date), _bound(month_add(month, 1), is_date)
     if not move_from_default:
         cursor.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(table)} FOR VALUES FROM ({low}) TO ({high})")
+        _copy_storage_parameters(cursor, table, name)
         return True
     column = _partition_column(cursor, table)
     default = _q(table + "_default")
@@ -248,7 +249,18 @@ def _create_month(cursor, table: str, month: datetime.date, is_date: bool, *, mo
     cursor.execute(f"WITH moved AS (DELETE FROM {default} WHERE {_q(column)} >= {low} AND {_q(column)} < {high} "
                    f"RETURNING *) INSERT INTO {_q(name)} SELECT * FROM moved")
     cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} FOR VALUES FROM ({low}) TO ({high})")
+    _copy_storage_parameters(cursor, table, name)
     return True
+
+
+def _copy_storage_parameters(cursor, table: str, name: str) -> None:
+    """A partitioned table has no storage parameters of its own: its default partition holds the
+    table's (autovacuum settings of a migration) and each new month gets them too."""
+    cursor.execute("SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = to_regclass(%s)",
+                   [_q(table + "_default")])
+    row = cursor.fetchone()
+    if row and row[0]:
+        cursor.execute(f"ALTER TABLE {_q(name)} SET ({row[0]})")
 
 
 def _partition_column(cursor, table: str) -> str:

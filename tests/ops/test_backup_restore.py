@@ -18,7 +18,7 @@ import psycopg
 
 from cdp.context import Actor
 from cdp.ops import pgctl
-from tests.ops.conftest import BASE_DIR, ops_check, db_url
+from tests.ops.conftest import BASE_DIR, db_url, ops_check
 
 FP = {"FP_SLUG": "alpha", "FP_EMAIL": "ops-backup-1@example.com", "FP_ACCOUNT": "ops-backup-store",
       "FP_MACHINE": "ops-backup-machine"}

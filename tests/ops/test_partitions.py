@@ -233,3 +233,25 @@ def test_beat_runs_retention_for_public_and_every_tenant():
     fan_out = BEAT_SCHEDULE["ops-retention-per-tenant"]
     assert fan_out["kwargs"]["task_name"] == "cdp.ops.tasks.retention_tenant_task"
     assert all("expires" in entry["options"] for entry in BEAT_SCHEDULE.values())
+
+
+def test_hot_tables_carry_their_autovacuum_settings_and_extended_statistics(alpha):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE oid IN "
+                       "('customers_customer'::regclass, 'customers_order'::regclass)")
+        options = {name: set(opts or []) for name, opts in cursor.fetchall()}
+        cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxnamespace = 'alpha'::regnamespace")
+        statistics = {row[0] for row in cursor.fetchall()}
+    assert "autovacuum_vacuum_scale_factor=0.05" in options["customers_customer"]
+    assert "autovacuum_analyze_scale_factor=0.02" in options["customers_order"]
+    assert {"customers_order_source_status_stats", "customers_customer_country_type_status_stats"} <= statistics
+
+
+def test_new_audit_months_inherit_the_autovacuum_settings(world):
+    month = partitions.month_add(THIS_MONTH, 30)
+    with tenant_context(world.public):
+        partitions.partitions_ensure(schema="public", today=month, months_ahead=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)",
+                           [partitions.partition_name("tenants_auditlog", month)])
+            assert "autovacuum_analyze_scale_factor=0.02" in cursor.fetchone()[0]
