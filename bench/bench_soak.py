@@ -8,9 +8,13 @@ reports p50/p99 per kind, the errors (must be 0: any answer but 2xx or a transpo
 memory (RSS) of every process of the server at the start (after one minute of warm-up at the same
 load) and at the end: it must stay flat (growth under 15% or 30 MB per process).
 
-Knobs: BENCH_SOAK_SECONDS (600), BENCH_SOAK_WARMUP (60), BENCH_SOAK_INGEST (2 batches of 10 orders
-per second), BENCH_SOAK_VALIDATE (20/s), BENCH_SOAK_360 (10/s), BENCH_SOAK_PORTAL (4/s),
+Knobs: BENCH_SOAK_SECONDS (600), BENCH_SOAK_WARMUP (60), BENCH_SOAK_INGEST (1 batch of 10 orders
+per second), BENCH_SOAK_VALIDATE (10/s), BENCH_SOAK_360 (5/s), BENCH_SOAK_PORTAL (2/s): a rate the
+2-core reference machine sustains with the rest of its work (a rate above capacity only measures
+a growing queue),
 BENCH_SOAK_CLIENTS (32 client threads). Uses the ``soak`` tenant of CDP_DATA_DIR (created once).
+BENCH_SOAK_STRICT=1 exits 1 unless the target is met, ``errors`` only on errors (``make ops-check``
+runs a short soak that way: memory flatness needs the full 10 minutes to mean something).
 """
 
 from __future__ import annotations
@@ -145,8 +149,8 @@ def _processes(root_pid: int) -> dict[str, int]:
 
 def main() -> None:
     seconds, warmup = _env("BENCH_SOAK_SECONDS", 600), _env("BENCH_SOAK_WARMUP", 60)
-    rates = {"ingest": _env("BENCH_SOAK_INGEST", 2), "license": _env("BENCH_SOAK_VALIDATE", 20),
-             "customer360": _env("BENCH_SOAK_360", 10), "portal": _env("BENCH_SOAK_PORTAL", 4)}
+    rates = {"ingest": _env("BENCH_SOAK_INGEST", 1), "license": _env("BENCH_SOAK_VALIDATE", 10),
+             "customer360": _env("BENCH_SOAK_360", 5), "portal": _env("BENCH_SOAK_PORTAL", 2)}
     world = _setup()
     port = _free_port()
     server = _serve(port)
@@ -260,7 +264,8 @@ def main() -> None:
         print(f"{name:<28}{'(new)':>14}{memory_end[name] / 2**20:>12.1f}")
     verdict = "meets" if total_errors == 0 and flat else "MISSES"
     print(f"errors {total_errors} (target 0), memory {'flat' if flat else 'GROWING'}: {verdict} the target")
-    if verdict != "meets" and os.environ.get("BENCH_SOAK_STRICT"):
+    strict = os.environ.get("BENCH_SOAK_STRICT", "")
+    if (strict == "errors" and total_errors) or (strict and strict != "errors" and verdict != "meets"):
         raise SystemExit(1)
 
 
