@@ -1,7 +1,9 @@
 """Production: every secret comes from the environment; cookies only over HTTPS."""
 
+import os
+
 from cdp.settings.base import *  # noqa: F401,F403
-from cdp.settings.base import LOGGING, SECRET_KEY, os
+from cdp.settings.base import LOGGING, SECRET_KEY
 
 if not SECRET_KEY:
     raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
