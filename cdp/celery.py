@@ -14,6 +14,7 @@ app.conf.task_routes = {
     "integrations.*": {"queue": "syncs"},
 }
 app.autodiscover_tasks()
+app.autodiscover_tasks(["cdp.ops"])  # the core's own tasks (backups, retention)
 
 
 @celeryd_init.connect
@@ -25,3 +26,10 @@ def _start_embedded_services(**kwargs):
     from cdp import embedded
 
     embedded.start()
+
+
+# Task durations for the metrics, task ids in the log lines (cdp/ops/).
+from cdp.ops import logs as _ops_logs, metrics as _ops_metrics  # noqa: E402
+
+_ops_metrics.connect_celery_signals()
+_ops_logs.connect_celery_signals()

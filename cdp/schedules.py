@@ -118,4 +118,26 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "analytics.tasks.analytics_nightly_task"},
         "options": {"queue": "default", "expires": 1800},
     },
+    # Partitions of the coming months are created ahead (an insert never waits for DDL) and months past
+    # retention are dropped whole: public tables (audit, validation log) keep the longest tenant's
+    # data_retention_days, tenant tables (sync logs, deliveries) the tenant's own, RFM snapshots 12
+    # months, segment sizes 24, raw payloads and webhook bodies their own settings (cdp/ops/retention.py).
+    "ops-retention-public": {
+        "task": "cdp.ops.tasks.retention_public_task",
+        "schedule": crontab(minute=51, hour=3),
+        "options": {"queue": "default", "expires": 3600},
+    },
+    "ops-retention-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=55, hour=3),
+        "kwargs": {"task_name": "cdp.ops.tasks.retention_tenant_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Daily backup with retention (CDP_BACKUP_KEEP) when CDP_BACKUP_DIR is set: a base backup of the
+    # embedded server (WAL is archived continuously in between) or a pg_dump of DATABASE_URL.
+    "ops-backup-daily": {
+        "task": "cdp.ops.tasks.backup_task",
+        "schedule": crontab(minute=30, hour=1),
+        "options": {"queue": "default", "expires": 6 * 3600},
+    },
 }

@@ -48,7 +48,10 @@ class Integration(TimeStampedModel):
     sync_started_at = models.DateTimeField(null=True, blank=True)
     # The running sync's lease: its log entry holds the integration until lease_expires_at, and
     # renews it as it works. Only the holder may commit pages or finish (a fencing token).
-    lease_log = models.ForeignKey("SyncLog", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint: sync logs are partitioned by month (cdp/ops/partitions.py), and a
+    # partitioned table's id is unique only together with its month, which a foreign key cannot name.
+    lease_log = models.ForeignKey("SyncLog", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  db_constraint=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     cursor = models.JSONField(default=dict, blank=True, help_text="Where the next sync resumes.")
     last_sync_at = models.DateTimeField(null=True, blank=True)
@@ -208,7 +211,9 @@ class WebhookDelivery(models.Model):
     error = models.CharField(max_length=500, blank=True)
     next_retry_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint: deliveries are partitioned by month (see Integration.lease_log).
+    redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                      db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

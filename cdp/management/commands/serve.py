@@ -10,6 +10,7 @@ process group after STOP_TIMEOUT), then the servers.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,10 +39,16 @@ class Command(BaseCommand):
         python = sys.executable
         run_dir = data_dir() / "run"
         run_dir.mkdir(exist_ok=True)
+        # Metrics of every child add up at /metrics (prometheus-client's multiprocess mode): each
+        # process writes its samples here; emptied at start so a previous run's do not count.
+        metrics_dir = data_dir() / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir()
+        child_env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         commands = {
             "web": [python, "-m", "gunicorn", "cdp.wsgi:application", "--bind", f"{host}:{port}",
                     "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
-                    "--graceful-timeout", "10"],
+                    "--graceful-timeout", "10", "--config", "python:cdp.ops.gunicorn_conf"],
         }
         if not no_celery:
             commands["worker"] = [python, "-m", "celery", "-A", "cdp", "worker", "--loglevel", "INFO",
@@ -62,7 +69,7 @@ class Command(BaseCommand):
         exit_code = 0
         try:
             for name, command in commands.items():
-                children[name] = subprocess.Popen(command, start_new_session=True)
+                children[name] = subprocess.Popen(command, env=child_env, start_new_session=True)
 
             base = f"http://{{host}}:{port}"
             self.stdout.write(self.style.SUCCESS("\nCDP is running. Open:"))

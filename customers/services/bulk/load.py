@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from cdp import registry as cdp_registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError
+from cdp.ops import metrics as ops_metrics
 from customers.codes import AuditAction, ErrorCode
 from customers.models import Customer
 from customers.selectors.sales import counted_statuses
@@ -94,6 +95,9 @@ def orders_bulk_load(
         cursor.execute(DROP_SCRATCH_TABLES)
         audit_record(actor=actor, action=AuditAction.ORDERS_BULK_LOAD, resource_type="order", tenant=tenant,
                      changes={"file": path.name, **result.as_dict()})
+    ops_metrics.orders_ingested(source=default_source, counts={
+        "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+        "rejected": len(result.rejected)})
     return result
 
 

@@ -1,0 +1,25 @@
+"""One row per license validation: monthly partitions, dropped past retention (issue #19)."""
+
+from django.db import migrations
+
+
+def _converter(table, column, reverse=False):
+    def run(apps, schema_editor):
+        from cdp.ops.partitions import partition_convert, partition_revert
+
+        (partition_revert if reverse else partition_convert)(table=table, column=column)
+    return run
+
+
+def _partition(table, column):
+    """Monthly range partitions for an append-only table (cdp/ops/partitions.py explains how)."""
+    return migrations.RunPython(_converter(table, column), _converter(table, column, reverse=True), elidable=False)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [("licensing", "0002_seed_plans")]
+
+    operations = [
+        _partition("licensing_validationlog", "created_at"),
+    ]
