@@ -6,14 +6,16 @@ go through the same SQL steps as a CSV file (``load.rows_resolve_and_write``): a
 orders is a few dozen statements instead of ten per order.
 
 Concurrency. A file holds the tenant's ingest lock exclusively; a batch holds it shared (no file
-load and no change of the counted-sale rule meanwhile) and, before it reads anything, takes one
-advisory lock per key it names: each email, (source, customer id), document and order. Two
-batches naming the same new person (or order) therefore run one after the other, the second
-finding what the first committed; batches naming different people run side by side. Keys are
-locked in the order of their lock ids, so two batches never wait on each other. The customers a
-batch reaches are then locked by id (see ``load._known_customers_match``), which covers one person
-reached through different keys. Should PostgreSQL still report a deadlock, the batch is retried
-from its savepoint.
+load and no change of the counted-sale rule meanwhile, but any number of batches side by side).
+Batches naming the same new person or order meet on the unique constraints (email, document,
+source identity, order): the second waits for the first to commit, fails on the constraint, and
+runs again from its savepoint, then finding the first one's rows (as the record-by-record path
+did per record). The customers a batch reaches are locked by id before it writes them (see
+``load._known_customers_match``), so two batches adding orders to one customer take turns and
+its aggregates stay exact. A lock per key was tried and dropped: a batch of 1,000 orders names
+about 4,000 keys, and a few such batches overflow PostgreSQL's lock table
+(``max_locks_per_transaction``), while hashing keys into fewer locks made unrelated batches wait
+on each other.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg.types.json import Jsonb
 
 from cdp.context import Actor
@@ -44,8 +46,10 @@ from customers.services.bulk.writes import publish_events
 from customers.services.locks import ingest_lock_shared
 from customers.services.validation import ORDER_TEXT_FIELDS, CleanOrder
 
-#: Attempts of a batch that PostgreSQL chose as a deadlock's victim.
-DEADLOCK_ATTEMPTS = 3
+#: Attempts of a batch that lost a race on a unique key or a deadlock to a concurrent batch.
+ATTEMPTS = 5
+#: unique_violation, deadlock_detected
+RETRIED = ("23505", "40P01")
 
 #: ``cdp_bulk_rows`` as the CSV feed's validation step makes it (``validation_sql.KEPT_COLUMNS``,
 #: then the phone, the person key and the errors), with the types the later steps expect.
@@ -101,29 +105,6 @@ def _row(index: int, clean: CleanOrder) -> tuple:
     return tuple(values[name] for name in ROW_COLUMNS)
 
 
-def _lock_keys(cleaned: list[tuple[int, CleanOrder]]) -> list[str]:
-    """Every person and order key the batch names (see the module docstring)."""
-    keys = set()
-    for _, clean in cleaned:
-        keys.add(f"o:{clean.source}:{clean.external_order_id}")
-        if clean.profile.get("email"):
-            keys.add("e:" + clean.profile["email"])
-        if clean.customer_external_id:
-            keys.add(f"x:{clean.source}:{clean.customer_external_id}")
-        if clean.profile.get("document_number"):
-            keys.add(f"d:{clean.profile['document_type']}:{clean.profile['document_number']}")
-    return sorted(keys)
-
-
-def batch_keys_lock(cursor, keys: list[str]) -> None:
-    """Until the transaction ends: the advisory lock of each key, in the tenant's key space,
-    taken in the order of the lock ids (a hash collision only makes two batches take turns)."""
-    cursor.execute("""
-        SELECT count(pg_advisory_xact_lock(t, k))
-          FROM (SELECT DISTINCT hashtext(%s) AS t, hashtext(key) AS k FROM unnest(%s::text[]) AS key
-                 ORDER BY 1, 2) keys""", [f"customers.ingest.keys:{connection.schema_name}", keys])
-
-
 def _outcomes(cursor) -> list[RowOutcome]:
     """Each staged row's order, its customer (the order's: a stored order keeps its customer) and
     what happened to it."""
@@ -146,12 +127,10 @@ def records_write(*, cleaned: list[tuple[int, CleanOrder]], actor: Actor, tenant
     (events are published when it commits); raises QuotaExceeded (nothing written) past the
     plan's customer limit."""
     rows = [_row(index, clean) for index, clean in cleaned]
-    keys = _lock_keys(cleaned)
-    for attempt in range(DEADLOCK_ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic(), records_mode(), connection.cursor() as cursor:
                 ingest_lock_shared(cursor)
-                batch_keys_lock(cursor, keys)
                 # Read under the lock: a change of the rule waits for the batches running.
                 statuses = counted or counted_statuses()
                 cursor.execute(DROP_SCRATCH_TABLES)
@@ -166,7 +145,10 @@ def records_write(*, cleaned: list[tuple[int, CleanOrder]], actor: Actor, tenant
                 publish_events(cursor, created)
                 cursor.execute(DROP_SCRATCH_TABLES)
             return outcomes
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_ATTEMPTS - 1:
+        except (IntegrityError, OperationalError) as exc:
+            # Lost a race on a unique key (a concurrent batch created the same person, identity or
+            # order, and committed while we waited on it) or chosen as a deadlock's victim: nothing
+            # of this attempt is kept; the next one finds the winner's rows.
+            if getattr(exc.__cause__, "sqlstate", None) not in RETRIED or attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")

@@ -252,17 +252,24 @@ def write_addresses(cursor) -> None:
                a.rank = 1 AND NOT EXISTS (SELECT 1 FROM {ADDRESSES} d WHERE d.customer_id = a.customer_id
                                            AND d.address_type = a.t AND d.is_default),
                true, a.src, now(), now()
-          FROM (SELECT DISTINCT ON (w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
-                                    lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
-                       v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s) AS t,
-                       dense_rank() OVER (PARTITION BY w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s)
-                                          ORDER BY lower(v.addr_line1), v.addr_number, v.addr_postal_code,
-                                                   lower(v.addr_city)) AS rank
-                  FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-                  JOIN {CUSTOMERS} c ON c.id = w.customer_id
-                 WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
-                 ORDER BY w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code, lower(v.addr_city),
-                          coalesce(nullif(lower(v.addr_type), ''), %(shipping)s), v.od DESC) a
+          FROM (SELECT d.*, row_number() OVER (PARTITION BY d.customer_id, d.t
+                                               ORDER BY d.first_od, lower(d.addr_line1), d.addr_number,
+                                                        d.addr_postal_code, lower(d.addr_city)) AS rank
+                  FROM (SELECT DISTINCT ON (w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+                                            lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
+                               v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s) AS t,
+                               -- the address first used (by order date) becomes the default, as
+                               -- when the orders arrive one by one
+                               min(v.od) OVER (PARTITION BY w.customer_id, lower(v.addr_line1), v.addr_number,
+                                                            v.addr_postal_code, lower(v.addr_city),
+                                                            coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
+                                 AS first_od
+                          FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
+                          JOIN {CUSTOMERS} c ON c.id = w.customer_id
+                         WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
+                         ORDER BY w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+                                  lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s),
+                                  v.od DESC) d) a
          WHERE NOT EXISTS (SELECT 1 FROM {ADDRESSES} e
                             WHERE e.customer_id = a.customer_id AND e.address_type = a.t
                               AND lower(e.line1) = lower(a.addr_line1) AND e.number = left(a.addr_number, 20)
