@@ -42,7 +42,7 @@ from customers.services.bulk.columns import (
 )
 from customers.services.bulk.load import rows_resolve_and_write
 from customers.services.bulk.validation_sql import KEPT_COLUMNS
-from customers.services.bulk.writes import publish_events
+from customers.services.bulk.writes import gc_paused, publish_events
 from customers.services.locks import ingest_lock_shared
 from customers.services.validation import ORDER_TEXT_FIELDS, CleanOrder
 
@@ -126,7 +126,8 @@ def records_write(*, cleaned: list[tuple[int, CleanOrder]], actor: Actor, tenant
     rules of the bulk engine; returns one outcome per record. Runs in the caller's transaction
     (events are published when it commits); raises QuotaExceeded (nothing written) past the
     plan's customer limit."""
-    rows = [_row(index, clean) for index, clean in cleaned]
+    with gc_paused():
+        rows = [_row(index, clean) for index, clean in cleaned]
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic(), records_mode(), connection.cursor() as cursor:
@@ -138,7 +139,8 @@ def records_write(*, cleaned: list[tuple[int, CleanOrder]], actor: Actor, tenant
                 with cursor.cursor.copy(f"COPY cdp_bulk_rows ({', '.join(ROW_COLUMNS)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
-                cursor.execute("ANALYZE cdp_bulk_rows")
+                # Statistics for the join keys only (as the file feed does)
+                cursor.execute("ANALYZE cdp_bulk_rows (row_no, src, ext, email, cext, doc_type, doc, pkey)")
                 created = rows_resolve_and_write(cursor, actor=actor, tenant=tenant, result=BulkResult(),
                                                  counted=statuses, say=lambda message: None)
                 outcomes = _outcomes(cursor)
