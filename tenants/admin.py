@@ -33,13 +33,20 @@ from tenants.models import (
     Invitation,
     Membership,
     SystemConfig,
+    SystemEvent,
     Tenant,
     User,
     UserSession,
 )
 from tenants.portal_forms import role_choices, scope_choices
 from tenants.roles import AUDIT, KEYS, MEMBERS, SECURITY
-from tenants.selectors import user_capabilities, user_sessions_all, user_sessions_for_tenant
+from tenants.selectors import (
+    system_events_daily,
+    system_events_with_occurrences,
+    user_capabilities,
+    user_sessions_all,
+    user_sessions_for_tenant,
+)
 from tenants.services import (
     actor_from_request,
     api_key_create,
@@ -647,3 +654,37 @@ tenant_admin_site.register(Invitation, TenantInvitationAdmin)
 tenant_admin_site.register(ApiKey, TenantApiKeyAdmin)
 tenant_admin_site.register(AuditLog, TenantAuditLogAdmin)
 tenant_admin_site.register(UserSession, TenantUserSessionAdmin)
+
+
+@admin.register(SystemEvent)
+class SystemEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The operators' screen of system events: deployments, migrations, configuration changes and
+    unhandled errors, filtered and counted per day; an error row says how often its cause (its
+    fingerprint) occurred in the last 30 days. Written only by tenants.services.system_events."""
+
+    change_list_template = "admin/tenants/systemevent/change_list.html"
+    list_display = ("created_at", "kind", "level", "title", "occurrences", "tenant", "user", "request_id", "release")
+    list_filter = ("kind", "level", "created_at", "release", "tenant")
+    list_select_related = ("tenant", "user")
+    search_fields = ("title", "fingerprint", "request_id", "path")
+    date_hierarchy = "created_at"
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            daily = system_events_daily(events=changelist.queryset)
+            peak = max((row["total"] for row in daily), default=0) or 1
+            for index, row in enumerate(daily):  # bar geometry of the chart, 70 px high
+                row["height"] = round(70 * row["total"] / peak)
+                row["x"], row["y"] = index * 34 + 4, 70 - row["height"]
+            response.context_data["daily"] = daily
+            response.context_data["chart_width"] = len(daily) * 34 + 8
+        return response
+
+    def get_queryset(self, request):
+        return system_events_with_occurrences(events=super().get_queryset(request))
+
+    @admin.display(description=gettext_lazy("Occurrences (30 days)"))
+    def occurrences(self, obj) -> str:
+        return str(obj.occurrences) if obj.fingerprint else ""

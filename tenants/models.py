@@ -418,3 +418,43 @@ def validate_slug(slug: str) -> None:
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg-"):
         raise ValidationError(f"'{slug}' is reserved.", code="reserved_slug")
+
+
+class SystemEvent(models.Model):
+    """What happened to the platform itself (seed 004 ``system_events``): deployments, migrations,
+    configuration changes and unhandled errors, with the request id, tenant and user they happened
+    under. Append-only; errors with one cause share a ``fingerprint`` (the operators' screen groups
+    and counts them). Kept ``CDP_SYSTEM_EVENT_RETENTION_DAYS`` days."""
+
+    class Kind(models.TextChoices):
+        DEPLOYMENT = "deployment", "Deployment"
+        MIGRATION = "migration", "Migration"
+        CONFIG_CHANGE = "config_change", "Configuration change"
+        ERROR = "error", "Unhandled error"
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    title = models.CharField(max_length=255)
+    detail = models.TextField(blank=True, help_text="Personal data (e-mails, long numbers) is masked before saving.")
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="Errors with the same cause share it.")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    request_id = models.CharField(max_length=64, blank=True)
+    method = models.CharField(max_length=8, blank=True)
+    path = models.CharField(max_length=255, blank=True)
+    release = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="sysevent_kind_time"),
+                   models.Index(fields=["fingerprint", "-created_at"], name="sysevent_fingerprint_time")]
+        verbose_name = "system event"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.title}"

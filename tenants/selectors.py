@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+import datetime
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp import registry
-from tenants.models import ApiKey, AuditLog, Invitation, Membership, Tenant, User, UserSession
+from tenants.models import ApiKey, AuditLog, Invitation, Membership, SystemEvent, Tenant, User, UserSession
 from tenants.roles import capabilities_for_role
 
 
@@ -90,3 +93,26 @@ def user_sessions_for_user(*, user: User) -> QuerySet[UserSession]:
 def user_sessions_all() -> QuerySet[UserSession]:
     """Every session (operators)."""
     return UserSession.objects.select_related("user", "tenant").order_by("-last_seen_at", "-id")
+
+
+def system_events_daily(*, events: QuerySet[SystemEvent], days: int = 14) -> list[dict]:
+    """Counts per day (UTC) and kind of ``events`` over the last ``days`` days, oldest first, every
+    day present (zeros included): ``[{"day": date, "counts": {kind: n}, "total": n}]``."""
+    today = timezone.now().date()
+    first = today - datetime.timedelta(days=days - 1)
+    rows = (events.order_by().filter(created_at__date__gte=first).annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))
+            .values("day", "kind").annotate(n=Count("id")))
+    by_day: dict[datetime.date, dict[str, int]] = {first + datetime.timedelta(days=i): {} for i in range(days)}
+    for row in rows:
+        if row["day"] in by_day:
+            by_day[row["day"]][row["kind"]] = row["n"]
+    return [{"day": day, "counts": counts, "total": sum(counts.values())} for day, counts in by_day.items()]
+
+
+def system_events_with_occurrences(*, events: QuerySet[SystemEvent], days: int = 30) -> QuerySet[SystemEvent]:
+    """``events`` with ``occurrences``: how many events of the same fingerprint (the same cause of
+    error) happened in the last ``days`` days (0 for events without one)."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    same = (SystemEvent.objects.filter(fingerprint=OuterRef("fingerprint"), created_at__gte=since)
+            .exclude(fingerprint="").order_by().values("fingerprint").annotate(n=Count("id")).values("n"))
+    return events.annotate(occurrences=Coalesce(Subquery(same), 0))

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tenants.models import AuditLog
 from tenants.selectors import tenant_list_active
+from tenants.services.system_events import system_events_prune
 
 
 @shared_task(acks_late=True)
@@ -49,3 +50,9 @@ def user_sessions_cleanup_task() -> dict:
     from tenants.services import user_sessions_cleanup
 
     return user_sessions_cleanup()
+
+
+@shared_task(acks_late=True)
+def system_events_prune_task() -> int:
+    """Public schema: delete system events older than CDP_SYSTEM_EVENT_RETENTION_DAYS."""
+    return system_events_prune()
