@@ -43,6 +43,10 @@ from tenants.roles import BILLING
 from tenants.services import actor_from_request
 
 
+# Products, orders and invoices are found by their SKU or number, not by an id (DRF's default pattern).
+NATURAL_KEY_PATTERN = r"[^/.]+"
+
+
 class ProductFilter(filters.FilterSet):
     category = filters.CharFilter(field_name="category__slug")
     is_subscription = filters.BooleanFilter(method="filter_subscription")
@@ -60,6 +64,7 @@ class ProductViewSet(ReadOnlyViewSet):
 
     serializer_class = s.BillingProductOutputSerializer
     lookup_field = "sku"
+    lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("name", "id")
     ordering_fields = ["name", "price", "created_at"]
     filterset_class = ProductFilter
@@ -192,6 +197,7 @@ class OrderViewSet(ReadOnlyViewSet):
 
     serializer_class = s.BillingOrderOutputSerializer
     lookup_field = "order_number"
+    lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("-created_at", "-id")
     ordering_fields = ["created_at", "total"]
     filterset_fields = ["status", "kind"]
@@ -235,6 +241,7 @@ class InvoiceViewSet(ReadOnlyViewSet):
 
     serializer_class = s.BillingInvoiceOutputSerializer
     lookup_field = "number"
+    lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("-issued_at", "-id")
     ordering_fields = ["issued_at", "total", "number"]
     filterset_fields = ["kind"]
@@ -258,7 +265,6 @@ class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Destr
     """Saved cards (brand, last 4, expiry). ``POST`` a gateway token to save one as the default."""
 
     serializer_class = s.BillingPaymentMethodOutputSerializer
-    lookup_value_regex = r"\d+"
     ordering = ("-is_default", "-created_at", "-id")
     ordering_fields = ["created_at", "is_default"]
     required_capabilities = {"list": BILLING, "create": BILLING, "destroy": BILLING}
@@ -275,7 +281,7 @@ class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Destr
         return Response(s.BillingPaymentMethodOutputSerializer(method).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
-        payment_method_delete(tenant=connection.tenant, payment_method_id=int(pk), actor=actor_from_request(request))
+        payment_method_delete(tenant=connection.tenant, payment_method_id=self.kwargs["pk"], actor=actor_from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -32,7 +32,8 @@ from billing.selectors import tax_rate_for, tenant_billing_address
 from billing.services.errors import CouponInvalid
 from billing.services.numbering import document_number, number_next, order_number_next
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from cdp.ids import get_or_not_found
 from tenants.models import Tenant
 from tenants.services import audit_record
 
@@ -343,9 +344,8 @@ def payment_method_add(*, tenant: Tenant, gateway_code: str, token: str, actor: 
 
 def payment_method_delete(*, tenant: Tenant, payment_method_id: int, actor: Actor) -> None:
     with transaction.atomic():
-        method = PaymentMethod.objects.select_for_update().filter(tenant=tenant, pk=payment_method_id).first()
-        if method is None:
-            raise NotFound("No such payment method.")
+        method = get_or_not_found(PaymentMethod.objects.filter(tenant=tenant), payment_method_id,
+                                  "No such payment method.", lock=True)
         audit_record(actor=actor, action="payment_method.delete", resource_type="billing_payment_method",
                      resource_id=method.pk, tenant=tenant, changes={"brand": method.brand, "last4": method.last4})
         method.delete()

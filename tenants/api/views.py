@@ -80,7 +80,6 @@ class MembershipViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     ordering = "user__email"
     ordering_fields = ["created_at", "role", "user__email"]
     search_fields = ["user__email", "user__full_name"]
-    lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -123,7 +122,6 @@ class InvitationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     ordering = "-created_at"
     ordering_fields = ["created_at", "email"]
     search_fields = ["email"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return invitations_open(tenant=connection.tenant)
