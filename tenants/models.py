@@ -22,6 +22,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 from cdp.context import Actor
 from cdp.models import TimeStampedModel
+from tenants.codes import ErrorCode
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -414,7 +415,7 @@ def validate_slug(slug: str) -> None:
     if not SLUG_RE.match(slug or ""):
         raise ValidationError(
             "Use 3-50 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen.",
-            code="invalid_slug",
+            code=ErrorCode.SLUG_INVALID,
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg-"):
-        raise ValidationError(f"'{slug}' is reserved.", code="reserved_slug")
+        raise ValidationError(f"'{slug}' is reserved.", code=ErrorCode.SLUG_RESERVED)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api import serializers as s
+from billing.codes import ErrorCode
 from billing.models import Order, PaymentAttempt, Product
 from billing.pdf import invoice_pdf
 from billing.selectors import invoice_list, order_list, payment_method_list, product_list
@@ -41,7 +42,6 @@ from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.roles import BILLING
 from tenants.services import actor_from_request
-
 
 # Products, orders and invoices are found by their SKU or number, not by an id (DRF's default pattern).
 NATURAL_KEY_PATTERN = r"[^/.]+"
@@ -118,13 +118,13 @@ def checkout_recover(order: Order) -> tuple[int, dict] | None:
     if order.paid_at is not None:
         return status.HTTP_201_CREATED, {**data, "licenses": []}
     if order.status == Order.Status.PAYMENT_FAILED:
-        body = error_body("payment_declined", "The payment was declined.", {"payment": ["The payment failed."]})
+        body = error_body(ErrorCode.PAYMENT_DECLINED, "The payment was declined.", {"payment": ["The payment failed."]})
         return status.HTTP_402_PAYMENT_REQUIRED, {**body, "decline_code": "", "order": data}
     if order.status == Order.Status.PENDING:
         waiting = order.attempts.filter(status=PaymentAttempt.Status.PENDING).exclude(transaction_id="").exists()
         return (status.HTTP_202_ACCEPTED, {**data, "licenses": []}) if waiting else None
     message = f"{order.failure_reason or 'The order could not be completed.'} The charge was refunded."
-    return status.HTTP_409_CONFLICT, {**error_body("payment_refunded", message), "order": data}
+    return status.HTTP_409_CONFLICT, {**error_body(ErrorCode.PAYMENT_REFUNDED, message), "order": data}
 
 
 IDEMPOTENCY_PARAMETERS = [
@@ -272,7 +272,8 @@ class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Destr
     def get_queryset(self):
         return payment_method_list(tenant=connection.tenant).order_by(*self.ordering)
 
-    @extend_schema(request=s.BillingPaymentMethodInputSerializer, responses={201: s.BillingPaymentMethodOutputSerializer})
+    @extend_schema(request=s.BillingPaymentMethodInputSerializer,
+                   responses={201: s.BillingPaymentMethodOutputSerializer})
     def create(self, request):
         data = s.BillingPaymentMethodInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -281,7 +282,8 @@ class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Destr
         return Response(s.BillingPaymentMethodOutputSerializer(method).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
-        payment_method_delete(tenant=connection.tenant, payment_method_id=self.kwargs["pk"], actor=actor_from_request(request))
+        payment_method_delete(tenant=connection.tenant, payment_method_id=self.kwargs["pk"],
+                              actor=actor_from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -310,7 +312,7 @@ class PaymentCallbackView(APIView):
         # The header is text from an unauthenticated stranger: anything not ASCII cannot be our hex.
         given = request.headers.get("X-CDP-Signature", "")
         if not given.isascii() or not hmac.compare_digest(callback_signature(body), given):
-            return Response(error_body("bad_signature", "The signature does not match."), status=400)
+            return Response(error_body(ErrorCode.SIGNATURE_INVALID, "The signature does not match."), status=400)
         try:
             event = json.loads(body)
             event_id, kind = _event_text(event["id"], 255), _event_text(event["type"], 64)
@@ -319,13 +321,13 @@ class PaymentCallbackView(APIView):
             metadata = obj.get("metadata") or {}
             idempotency_key = _event_text(metadata.get("cdp_idempotency_key", ""), 255, allow_empty=True)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            return Response(error_body("invalid", "Expected a gateway event."), status=400)
+            return Response(error_body(ApplicationError.code, "Expected a gateway event."), status=400)
         try:
             result = payment_callback_apply(gateway_code=gateway, event_id=event_id, kind=kind,
                                             transaction_id=transaction_id, idempotency_key=idempotency_key,
                                             actor=Actor.system(f"gateway:{gateway}"))
         except NotFound:
-            return Response(error_body("not_found", "Unknown gateway."), status=404)
+            return Response(error_body(NotFound.code, "Unknown gateway."), status=404)
         return Response({"result": result})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from billing.codes import AuditAction, ErrorCode
 from billing.models import Review
 from cdp.context import Actor
 from cdp.exceptions import Conflict, full_clean_or_raise
@@ -18,8 +19,9 @@ def review_create(*, product, tenant: Tenant, rating: int, actor: Actor, title: 
     try:
         with transaction.atomic():
             review.save()
-            audit_record(actor=actor, action="review.create", resource_type="billing_review", resource_id=review.pk,
+            audit_record(actor=actor, action=AuditAction.REVIEW_CREATE, resource_type="billing_review",
+                         resource_id=review.pk,
                          tenant=tenant, changes={"product": product.sku, "rating": rating})
     except IntegrityError as exc:
-        raise Conflict("Your organization has already reviewed this product.", code="review_exists") from exc
+        raise Conflict("Your organization has already reviewed this product.", code=ErrorCode.REVIEW_EXISTS) from exc
     return review

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import conf
+from billing.codes import AuditAction, ErrorCode
 from billing.gateways import gateway_for
 from billing.models import (
     Coupon,
@@ -83,7 +84,7 @@ def coupon_resolve(*, code: str, tenant: Tenant, now: datetime.datetime) -> Coup
 def gateway_resolve(*, code: str) -> PaymentGateway:
     gateway = PaymentGateway.objects.filter(code=code, is_active=True).first()
     if gateway is None:
-        raise ApplicationError("Unknown payment gateway.", code="gateway_unknown",
+        raise ApplicationError("Unknown payment gateway.", code=ErrorCode.GATEWAY_UNKNOWN,
                                fields={"payment": {"gateway": [f"No active gateway '{code}'."]}})
     return gateway
 
@@ -113,7 +114,7 @@ def _resolve_items(*, tenant: Tenant, items: list[dict]) -> list[tuple[Product, 
     if subscriptions and Subscription.objects.filter(tenant=tenant).exclude(
             status=Subscription.Status.CANCELLED).exists():
         raise Conflict("Your organization already has a subscription: change its plan instead.",
-                       code="subscription_exists")
+                       code=ErrorCode.SUBSCRIPTION_EXISTS)
     return resolved
 
 
@@ -169,7 +170,7 @@ def order_create(*, tenant: Tenant, cart: PricedCart, products: list[Product | N
                       discount_amount=line.discount, tax_amount=line.tax, total=line.total)
             for line, product in zip(cart.lines, products)
         ])
-        audit_record(actor=actor, action="order.create", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_CREATE, resource_type="billing_order", resource_id=order.pk,
                      tenant=tenant, changes={"order_number": order.order_number, "total": order.total,
                                              "coupon": coupon.code if coupon else None})
     return order
@@ -186,7 +187,7 @@ def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str
         if order.status == Order.Status.PAID:
             return CheckoutResult(order=order, invoice=order.invoices.filter(kind=Invoice.Kind.INVOICE).first())
         if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-            raise Conflict(f"Order {order.order_number} is {order.status}.", code="order_not_payable")
+            raise Conflict(f"Order {order.order_number} is {order.status}.", code=ErrorCode.ORDER_NOT_PAYABLE)
         if attempt_id is not None:
             PaymentAttempt.objects.filter(pk=attempt_id).update(status=PaymentAttempt.Status.SUCCEEDED,
                                                                 transaction_id=transaction_id, updated_at=now)
@@ -198,7 +199,7 @@ def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str
         if card is not None and token and order.gateway_id:
             payment_method_save(tenant=order.tenant, gateway=order.gateway, reference=token, card=card, actor=actor)
         licenses = subscription_paid_order_apply(order=order, actor=actor, now=now)
-        audit_record(actor=actor, action="order.paid", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_PAID, resource_type="billing_order", resource_id=order.pk,
                      tenant=order.tenant, changes={"order_number": order.order_number, "invoice": invoice.number,
                                                    "total": order.total, "transaction": transaction_id})
     return CheckoutResult(order=order, invoice=invoice, licenses=licenses, paid_now=True)
@@ -261,22 +262,22 @@ def order_refund(*, order: Order, actor: Actor, amount: Decimal | None = None, r
     order = Order.objects.select_related("gateway", "tenant").get(pk=order.pk)
     if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
         raise Conflict(f"Only a paid order can be refunded; {order.order_number} is {order.status}.",
-                       code="order_not_refundable")
+                       code=ErrorCode.ORDER_NOT_REFUNDABLE)
     refundable = order.total - order.refunded_amount
     amount = q2(amount) if amount is not None else refundable
     if amount <= 0 or amount > refundable:
         raise ApplicationError(f"The refund is more than 0 and at most {refundable}.",
-                               code="refund_amount_invalid", fields={"amount": [f"At most {refundable}."]})
+                               code=ErrorCode.REFUND_AMOUNT_INVALID, fields={"amount": [f"At most {refundable}."]})
     credit_no = order.invoices.filter(kind=Invoice.Kind.CREDIT_NOTE).count() + 1
     if order.gateway_id and order.gateway_transaction_id and amount > 0:
         result = gateway_for(order.gateway).refund(transaction_id=order.gateway_transaction_id, amount=amount,
                                                    idempotency_key=f"{order.order_number}-r{credit_no}")
         if result.status != "succeeded":
-            raise ApplicationError(f"The gateway refused the refund: {result.message}", code="refund_failed")
+            raise ApplicationError(f"The gateway refused the refund: {result.message}", code=ErrorCode.REFUND_FAILED)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if amount > locked.total - locked.refunded_amount:
-            raise Conflict("The order was refunded meanwhile.", code="order_not_refundable")
+            raise Conflict("The order was refunded meanwhile.", code=ErrorCode.ORDER_NOT_REFUNDABLE)
         invoice = locked.invoices.filter(kind=Invoice.Kind.INVOICE).first()
         tax = q2(amount * locked.tax_amount / locked.total) if locked.total else Decimal("0.00")
         series = conf.get("BILLING_CREDIT_NOTE_SERIES")
@@ -298,7 +299,7 @@ def order_refund(*, order: Order, actor: Actor, amount: Decimal | None = None, r
         locked.save(update_fields=["refunded_amount", "status", "updated_at"])
         if full:
             order_refund_entitlements_revoke(order=locked, actor=actor, now=now)
-        audit_record(actor=actor, action="order.refund", resource_type="billing_order", resource_id=locked.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_REFUND, resource_type="billing_order", resource_id=locked.pk,
                      tenant=locked.tenant, changes={"amount": amount, "credit_note": note.number, "reason": reason})
     return note
 
@@ -318,7 +319,7 @@ def payment_method_save(*, tenant: Tenant, gateway: PaymentGateway, reference: s
                                    last4=card.last4 or "0000", exp_month=card.exp_month, exp_year=card.exp_year)
             full_clean_or_raise(method, "The card could not be saved.", exclude=["tenant", "gateway", "is_default"])
             method.save()
-            audit_record(actor=actor, action="payment_method.add", resource_type="billing_payment_method",
+            audit_record(actor=actor, action=AuditAction.PAYMENT_METHOD_ADD, resource_type="billing_payment_method",
                          resource_id=method.pk, tenant=tenant, changes={"brand": method.brand,
                                                                         "last4": method.last4})
         if make_default and not method.is_default:
@@ -337,7 +338,7 @@ def payment_method_add(*, tenant: Tenant, gateway_code: str, token: str, actor: 
     adapter = gateway_for(gateway)
     card = adapter.card_for(token) if hasattr(adapter, "card_for") else None
     if card is None:
-        raise ApplicationError("The gateway does not know this card token.", code="token_invalid",
+        raise ApplicationError("The gateway does not know this card token.", code=ErrorCode.TOKEN_INVALID,
                                fields={"token": ["Unknown token."]})
     return payment_method_save(tenant=tenant, gateway=gateway, reference=token, card=card, actor=actor)
 
@@ -346,6 +347,6 @@ def payment_method_delete(*, tenant: Tenant, payment_method_id: int, actor: Acto
     with transaction.atomic():
         method = get_or_not_found(PaymentMethod.objects.filter(tenant=tenant), payment_method_id,
                                   "No such payment method.", lock=True)
-        audit_record(actor=actor, action="payment_method.delete", resource_type="billing_payment_method",
+        audit_record(actor=actor, action=AuditAction.PAYMENT_METHOD_DELETE, resource_type="billing_payment_method",
                      resource_id=method.pk, tenant=tenant, changes={"brand": method.brand, "last4": method.last4})
         method.delete()

@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import conf
+from billing.codes import AttemptCode, AuditAction, ErrorCode
 from billing.gateways import GatewayUnavailable, gateway_for
 from billing.models import (
     CouponRedemption,
@@ -84,13 +85,13 @@ def _subscription_guard(*, tenant_id: int, exclude_order_id: int | None = None) 
     subscription checkout whose payment is not settled yet. Run under ``_tenant_payment_lock``."""
     if Subscription.objects.filter(tenant_id=tenant_id).exclude(status=Subscription.Status.CANCELLED).exists():
         raise Conflict("Your organization already has a subscription: change its plan instead.",
-                       code="subscription_exists")
+                       code=ErrorCode.SUBSCRIPTION_EXISTS)
     in_flight = (Order.objects.filter(tenant_id=tenant_id, kind=Order.Kind.CHECKOUT, status=Order.Status.PENDING,
                                       items__product__interval__in=SUBSCRIPTION_INTERVALS)
                  .exclude(pk=exclude_order_id).values_list("order_number", flat=True).first())
     if in_flight:
         raise Conflict(f"A subscription checkout of your organization is being paid (order {in_flight}); "
-                       "wait for it to finish.", code="checkout_in_progress")
+                       "wait for it to finish.", code=ErrorCode.CHECKOUT_IN_PROGRESS)
 
 
 def _buys_subscription(order: Order) -> bool:
@@ -105,11 +106,11 @@ def _attempt_open(*, order_id: int, gateway: PaymentGateway) -> tuple[Order, Pay
         _tenant_payment_lock(tenant_id)
         order = Order.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=order_id)
         if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-            raise Conflict(f"Order {order.order_number} is {order.status}.", code="order_not_payable")
+            raise Conflict(f"Order {order.order_number} is {order.status}.", code=ErrorCode.ORDER_NOT_PAYABLE)
         if order.attempts.filter(status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.SUCCEEDED,
                                              PaymentAttempt.Status.REFUND_PENDING]).exists():
             raise Conflict(f"A payment of order {order.order_number} is still being settled.",
-                           code="payment_in_progress")
+                           code=ErrorCode.PAYMENT_IN_PROGRESS)
         if _buys_subscription(order):
             _subscription_guard(tenant_id=tenant_id, exclude_order_id=order.pk)
         if order.coupon_id and not CouponRedemption.objects.filter(order=order).exists():
@@ -134,7 +135,7 @@ def order_checkout(*, tenant: Tenant, items: list[dict], gateway_code: str, toke
     ``idempotency_record_id`` links the order to the client's idempotency key (same transaction)."""
     now = now or timezone.now()
     if tenant.is_public:
-        raise ApplicationError("The platform does not buy from itself.", code="tenant_required")
+        raise ApplicationError("The platform does not buy from itself.", code=ErrorCode.TENANT_REQUIRED)
     gateway = gateway_resolve(code=gateway_code)
     if not token:
         raise ApplicationError("A payment token is required.", fields={"payment": {"token": ["Required."]}})
@@ -171,13 +172,13 @@ def order_payment_retry(*, order: Order, actor: Actor, gateway_code: str | None 
     now = now or timezone.now()
     if order.status != Order.Status.PAYMENT_FAILED:
         raise Conflict(f"Only a failed order can be retried; {order.order_number} is {order.status}.",
-                       code="order_not_retryable")
+                       code=ErrorCode.ORDER_NOT_RETRYABLE)
     if token:
         gateway = gateway_resolve(code=gateway_code or (order.gateway.code if order.gateway_id else "sandbox"))
     else:
         method = PaymentMethod.objects.filter(tenant=order.tenant, is_default=True).select_related("gateway").first()
         if method is None:
-            raise ApplicationError("No saved payment method to retry with.", code="payment_method_required")
+            raise ApplicationError("No saved payment method to retry with.", code=ErrorCode.PAYMENT_METHOD_REQUIRED)
         gateway, token = method.gateway, method.reference
     return order_pay(order=order, gateway=gateway, token=token, actor=actor, now=now)
 
@@ -196,7 +197,8 @@ def _charge(*, order: Order, attempt: PaymentAttempt, gateway: PaymentGateway, t
             metadata={"order_number": order.order_number, "tenant": order.tenant.slug})
     except GatewayUnavailable as exc:
         if not exc.maybe_charged:
-            _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="gateway_unavailable",
+            _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR,
+                          code=AttemptCode.GATEWAY_UNAVAILABLE,
                           message=exc.message, actor=actor)
             raise
         # The gateway may have charged: the attempt stays pending, and the reconciler asks later.
@@ -236,7 +238,7 @@ def _attempt_fail(*, attempt_id: int, status: str, code: str, message: str, acto
             order.status = Order.Status.PAYMENT_FAILED
             order.save(update_fields=["status", "updated_at"])
             _coupon_release(order=order)
-            audit_record(actor=actor, action="order.payment_failed", resource_type="billing_order",
+            audit_record(actor=actor, action=AuditAction.ORDER_PAYMENT_FAILED, resource_type="billing_order",
                          resource_id=order.pk, tenant=order.tenant, changes={"decline_code": code})
     return order
 
@@ -283,14 +285,14 @@ def _settle_success(*, attempt_id: int, transaction_id: str, actor: Actor, now: 
             order.paid_at is not None:
         if order.gateway_transaction_id == transaction_id:
             return Settled("already", order)
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="duplicate_payment",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.DUPLICATE_PAYMENT,
                            reason=f"Order {order.order_number} was already paid by another charge.")
     if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="order_closed",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.ORDER_CLOSED,
                            reason=f"Order {order.order_number} is {order.get_status_display().lower()}.")
     if order.kind == Order.Kind.PRORATION and not in_request:
         # The plan change that ordered it gave up when its answer was lost; it is not applied late.
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="plan_change_abandoned",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.PLAN_CHANGE_ABANDONED,
                            reason="The plan change was not completed.")
     try:
         result = order_finalize(order_id=order.pk, attempt_id=attempt.pk, transaction_id=transaction_id,
@@ -300,11 +302,11 @@ def _settle_success(*, attempt_id: int, transaction_id: str, actor: Actor, now: 
                   else "The order could not be completed.")
         logger.warning("order %s could not be finalized after charge %s: %s", order.order_number,
                        transaction_id, exc)
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="finalize_failed", reason=reason)
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.FINALIZE_FAILED, reason=reason)
     except ApplicationError as exc:
         return _compensate(attempt_id=attempt.pk, actor=actor, code=exc.code, reason=exc.message)
     if result.order.gateway_transaction_id != transaction_id:  # another charge paid it meanwhile
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="duplicate_payment",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.DUPLICATE_PAYMENT,
                            reason=f"Order {order.order_number} was already paid by another charge.")
     # "already": a concurrent settle of this same charge (callback, reconciler) got there first.
     return Settled("completed" if result.paid_now else "already", result.order, result=result)
@@ -324,7 +326,8 @@ def _compensate(*, attempt_id: int, actor: Actor, code: str, reason: str) -> Set
             order.failure_reason = reason[:255]
             order.gateway_transaction_id = order.gateway_transaction_id or attempt.transaction_id
             order.save(update_fields=["failure_reason", "gateway_transaction_id", "updated_at"])
-        audit_record(actor=actor, action="order.charge_reversal", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_CHARGE_REVERSAL, resource_type="billing_order",
+                     resource_id=order.pk,
                      tenant=order.tenant, changes={"attempt": attempt.idempotency_key, "code": code,
                                                    "transaction": attempt.transaction_id, "reason": reason})
     return _refund_attempt(attempt_id=attempt_id, actor=actor)
@@ -362,7 +365,8 @@ def _refund_attempt(*, attempt_id: int, actor: Actor) -> Settled:
             order.status, order.refunded_amount = Order.Status.REFUNDED, order.total
             order.save(update_fields=["status", "refunded_amount", "updated_at"])
             _coupon_release(order=order)
-        audit_record(actor=actor, action="order.charge_refunded", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_CHARGE_REFUNDED, resource_type="billing_order",
+                     resource_id=order.pk,
                      tenant=order.tenant, changes={"attempt": attempt.idempotency_key, "refund": refund_id,
                                                    "amount": attempt.amount, "reason": reason})
     return Settled("refunded", order, reason=reason)
@@ -398,7 +402,8 @@ def payment_callback_apply(*, gateway_code: str, event_id: str, kind: str, trans
             outcome = "applied"
     elif attempt is not None and kind == "payment_intent.payment_failed":
         if attempt.status == PaymentAttempt.Status.PENDING and attempt.order.status == Order.Status.PENDING:
-            _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code="callback_failed",
+            _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED,
+                          code=AttemptCode.CALLBACK_FAILED,
                           message="The payment failed.", actor=actor, transaction_id=transaction_id)
             outcome = "applied"
     try:
@@ -477,7 +482,7 @@ def _reconcile_one(*, attempt_id: int, actor: Actor, now: datetime.datetime, aba
         logger.warning("gateway unreachable while reconciling %s: %s", attempt.idempotency_key, exc.message)
         return "unreachable"
     if found is None:
-        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="not_charged",
+        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code=AttemptCode.NOT_CHARGED,
                       message="The gateway has no charge for this attempt.", actor=actor)
         return "failed"
     if found.status == "succeeded":
@@ -485,11 +490,13 @@ def _reconcile_one(*, attempt_id: int, actor: Actor, now: datetime.datetime, aba
                                            now=now), actor=actor, now=now)
     if found.status == "declined":
         _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED,
-                      code=found.decline_code or "declined", message=found.message or "The payment was declined.",
-                      actor=actor, transaction_id=found.transaction_id)
+                      code=found.decline_code or AttemptCode.DECLINED,
+                      message=found.message or "The payment was declined.", actor=actor,
+                      transaction_id=found.transaction_id)
         return "failed"
     if attempt.created_at < abandon:  # the customer never completed 3-D Secure; a late success refunds
-        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="authentication_abandoned",
+        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR,
+                      code=AttemptCode.AUTHENTICATION_ABANDONED,
                       message="The customer did not complete the payment.", actor=actor,
                       transaction_id=found.transaction_id)
         return "failed"

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import conf
+from billing.codes import AttemptCode, AuditAction, ErrorCode
 from billing.models import MrrMovement, Order, PaymentMethod, Product, Subscription
 from billing.money import CartLine, Discount, price_cart, q2
 from billing.selectors import tax_rate_for, tenant_billing_address
@@ -29,7 +30,7 @@ from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict
 from licensing.models import License, Plan
 from licensing.services import license_issue, license_reinstate, license_suspend, license_update
-from tenants.services import audit_record
+from tenants.services import audit_record, changes_between
 
 
 def add_interval(moment: datetime.datetime, interval: str, count: int = 1) -> datetime.datetime:
@@ -88,7 +89,7 @@ def subscription_paid_order_apply(*, order: Order, actor: Actor, now: datetime.d
                 current_period_start=now, current_period_end=end, payment_method=method)
             Order.objects.filter(pk=order.pk).update(subscription=subscription)
             _movement(subscription, MrrMovement.Kind.NEW, subscription.mrr, now)
-            audit_record(actor=actor, action="subscription.start", resource_type="billing_subscription",
+            audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_START, resource_type="billing_subscription",
                          resource_id=subscription.pk, tenant=order.tenant,
                          changes={"product": product.sku, "period_end": end})
             expires_at = end + _grace()
@@ -157,7 +158,7 @@ def _advance(subscription_id: int, order: Order, actor: Actor, now: datetime.dat
             if license.status == License.Status.SUSPENDED:
                 license = license_reinstate(license=license, actor=actor)
             license_update(license=license, actor=actor, expires_at=sub.current_period_end + _grace())
-        audit_record(actor=actor, action="subscription.renew", resource_type="billing_subscription",
+        audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_RENEW, resource_type="billing_subscription",
                      resource_id=sub.pk, tenant=sub.tenant,
                      changes={"order": order.order_number, "period_end": sub.current_period_end,
                               "reinstated": was_suspended})
@@ -172,7 +173,7 @@ def subscription_charge(*, subscription: Subscription, actor: Actor, now: dateti
     sub = Subscription.objects.select_related("tenant", "product", "payment_method__gateway").get(pk=subscription.pk)
     order = _renewal_order(sub, actor, now)
     paid = False
-    decline = "no_payment_method"
+    decline = AttemptCode.NO_PAYMENT_METHOD
     if order.total == 0:
         from billing.services.orders import order_finalize
 
@@ -205,7 +206,7 @@ def subscription_charge(*, subscription: Subscription, actor: Actor, now: dateti
         sub.next_retry_at = (sub.dunning_started_at + datetime.timedelta(days=retry_days[index])
                              if index < len(retry_days) else None)
         sub.save()
-        audit_record(actor=actor, action="subscription.payment_failed", resource_type="billing_subscription",
+        audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_PAYMENT_FAILED, resource_type="billing_subscription",
                      resource_id=sub.pk, tenant=sub.tenant,
                      changes={"order": order.order_number, "attempt": sub.failed_attempts, "decline": decline,
                               "next_retry_at": sub.next_retry_at})
@@ -224,9 +225,9 @@ def _cancel(sub: Subscription, *, actor: Actor, now: datetime.datetime, reason: 
     license = _license(sub)
     if revoke_license and license is not None and license.status != License.Status.CANCELLED:
         license_update(license=license, actor=actor, status=License.Status.CANCELLED)
-    audit_record(actor=actor, action="subscription.cancel", resource_type="billing_subscription",
-                 resource_id=sub.pk, tenant=sub.tenant, changes={"reason": reason, "status": [previous_status,
-                                                                                               sub.status]})
+    audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_CANCEL, resource_type="billing_subscription",
+                 resource_id=sub.pk, tenant=sub.tenant,
+                 changes={"reason": reason, **changes_between({"status": previous_status}, {"status": sub.status})})
 
 
 def subscription_dunning_step(*, subscription: Subscription, actor: Actor, now: datetime.datetime) -> str:
@@ -255,7 +256,7 @@ def subscription_dunning_step(*, subscription: Subscription, actor: Actor, now: 
                 license = _license(locked)
                 if license is not None and license.status != License.Status.CANCELLED:
                     license_suspend(license=license, actor=actor, reason="Payment overdue")
-                audit_record(actor=actor, action="subscription.suspend", resource_type="billing_subscription",
+                audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_SUSPEND, resource_type="billing_subscription",
                              resource_id=locked.pk, tenant=locked.tenant, changes={"dunning": "suspended"})
                 _notify(locked, "suspended")
                 return "suspended" if action == "waiting" else f"{action}+suspended"
@@ -288,7 +289,7 @@ def subscription_payment_retry(*, subscription: Subscription, actor: Actor,
     """The owner pays a past-due subscription now (e.g. after saving a new card)."""
     now = now or timezone.now()
     if subscription.status != Subscription.Status.PAST_DUE:
-        raise Conflict("Only a past-due subscription can be paid now.", code="subscription_not_past_due")
+        raise Conflict("Only a past-due subscription can be paid now.", code=ErrorCode.SUBSCRIPTION_NOT_PAST_DUE)
     return subscription_charge(subscription=subscription, actor=actor, now=now)
 
 
@@ -303,7 +304,8 @@ def subscription_cancel(*, subscription: Subscription, actor: Actor, at_period_e
         if at_period_end:
             sub.cancel_at_period_end = True
             sub.save(update_fields=["cancel_at_period_end", "updated_at"])
-            audit_record(actor=actor, action="subscription.cancel_scheduled", resource_type="billing_subscription",
+            audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_CANCEL_SCHEDULED,
+                         resource_type="billing_subscription",
                          resource_id=sub.pk, tenant=sub.tenant, changes={"at": sub.current_period_end})
         else:
             _cancel(sub, actor=actor, now=now, reason="owner")
@@ -342,16 +344,16 @@ def subscription_change_plan(*, subscription: Subscription, product: Product, ac
     now = now or timezone.now()
     sub = Subscription.objects.select_related("tenant", "product", "payment_method__gateway").get(pk=subscription.pk)
     if sub.status != Subscription.Status.ACTIVE:
-        raise Conflict("Only an active subscription can change plan.", code="subscription_not_active")
+        raise Conflict("Only an active subscription can change plan.", code=ErrorCode.SUBSCRIPTION_NOT_ACTIVE)
     if not product.is_subscription or not product.is_active:
         raise ApplicationError("Choose an active subscription product.", fields={"product": ["Not a plan."]})
     if product.pk == sub.product_id:
-        raise Conflict("That is already the current plan.", code="plan_unchanged")
+        raise Conflict("That is already the current plan.", code=ErrorCode.PLAN_UNCHANGED)
     proration = proration_quote(subscription=sub, product=product, now=now)
     order = None
     if proration.net > 0:
         if sub.payment_method is None:
-            raise ApplicationError("Save a payment method before upgrading.", code="payment_method_required")
+            raise ApplicationError("Save a payment method before upgrading.", code=ErrorCode.PAYMENT_METHOD_REQUIRED)
         address = tenant_billing_address(tenant=sub.tenant)
         rate = tax_rate_for(country=address["country"], state=address["state"])
         cart = price_cart(lines=[CartLine(product.sku, f"{sub.product.name} → {product.name} (prorated)"[:255],
@@ -378,9 +380,10 @@ def subscription_change_plan(*, subscription: Subscription, product: Product, ac
         if license is not None and product.plan_code:
             plan = Plan.objects.get(code=product.plan_code)
             license_update(license=license, actor=actor, plan=plan, expires_at=locked.current_period_end + _grace())
-        audit_record(actor=actor, action="subscription.change_plan", resource_type="billing_subscription",
+        audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_CHANGE_PLAN, resource_type="billing_subscription",
                      resource_id=locked.pk, tenant=locked.tenant,
-                     changes={"product": [old_sku, product.sku], "credit": proration.credit,
+                     changes={**changes_between({"product": old_sku}, {"product": product.sku}),
+                              "credit": proration.credit,
                               "charge": proration.charge, "net": proration.net,
                               "order": order.order_number if order else None})
     return locked, proration, order

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound
+from tenants.codes import AuditAction
 from tenants.models import ApiKey, Tenant
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 from tenants.services.audit import audit_record
@@ -86,7 +87,7 @@ def api_key_create(
         )
         audit_record(
             actor=actor,
-            action="api_key.create",
+            action=AuditAction.API_KEY_CREATE,
             resource_type="api_key",
             resource_id=api_key.pk,
             tenant=tenant,
@@ -106,7 +107,7 @@ def api_key_revoke(*, api_key_id: int, tenant: Tenant, actor: Actor) -> ApiKey:
             api_key.save(update_fields=["revoked_at", "updated_at"])
             audit_record(
                 actor=actor,
-                action="api_key.revoke",
+                action=AuditAction.API_KEY_REVOKE,
                 resource_type="api_key",
                 resource_id=api_key.pk,
                 tenant=tenant,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from cdp.context import Actor, request_ip
+from tenants.codes import AuditAction
 from tenants.models import AuditLog, Tenant
 
 
@@ -61,7 +62,8 @@ def data_export_record(*, actor: Actor, tenant: Tenant, resource_type: str, reso
     from django.db import transaction
 
     with transaction.atomic():
-        return audit_record(actor=actor, action="data.export", resource_type=resource_type, resource_id=resource_id,
+        return audit_record(actor=actor, action=AuditAction.DATA_EXPORT, resource_type=resource_type,
+                            resource_id=resource_id,
                             tenant=tenant, changes={"rows": rows, "format": fmt, **(details or {})})
 
 

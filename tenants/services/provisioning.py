@@ -9,6 +9,7 @@ from django.db import transaction
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -83,11 +84,11 @@ def tenant_provision(
     clean_settings = tenant_settings_clean(settings)
 
     if Tenant.objects.filter(slug=slug).exists() or Tenant.objects.filter(schema_name=schema_name_for(slug)).exists():
-        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="slug_taken",
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code=ErrorCode.SLUG_TAKEN,
                        fields={"slug": ["Already taken."]})
     taken = list(Domain.objects.filter(domain__in=domains).values_list("domain", flat=True))
     if taken:
-        raise Conflict(f"Domain '{taken[0]}' already belongs to another tenant.", code="domain_taken",
+        raise Conflict(f"Domain '{taken[0]}' already belongs to another tenant.", code=ErrorCode.DOMAIN_TAKEN,
                        fields={"domain": ["Already taken."]})
 
     from tenants.services.audit import audit_record
@@ -98,7 +99,7 @@ def tenant_provision(
         tenant.save(verbosity=0)
         for index, host in enumerate(domains):
             Domain.objects.create(domain=host, tenant=tenant, is_primary=index == 0)
-        audit_record(actor=actor, action="tenant.provision", resource_type="tenant", resource_id=tenant.pk,
+        audit_record(actor=actor, action=AuditAction.TENANT_PROVISION, resource_type="tenant", resource_id=tenant.pk,
                      tenant=tenant, changes={"slug": slug, "name": name, "type": type, "domains": domains})
     return tenant
 
@@ -121,6 +122,6 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **fields) -> Tenant:
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()
-            audit_record(actor=actor, action="tenant.update", resource_type="tenant", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.TENANT_UPDATE, resource_type="tenant", resource_id=locked.pk,
                          tenant=locked, changes=changes)
     return locked

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import ApiKey, Membership, Tenant, User, UserSession, session_idle_limit, session_key_hash
 from tenants.roles import SECURITY
 from tenants.selectors import user_capabilities, user_session_scope_q
@@ -55,7 +56,7 @@ _PG_KEY_HASH = "encode(sha256(convert_to({column}, 'UTF8')), 'hex')"
 class SessionEnded(ApplicationError):
     """The session was ended (revoked, signed out, expired); the request must be signed out."""
 
-    code = "session_ended"
+    code = ErrorCode.SESSION_ENDED
     http_status = 401
 
 
@@ -184,7 +185,7 @@ def _revoke_rows(sessions: list[UserSession], *, actor: Actor) -> None:
         session.save(update_fields=["ended_at", "end_reason", "revoked_by"])
         audit_record(
             actor=actor,
-            action="user_session.revoke",
+            action=AuditAction.USER_SESSION_REVOKE,
             resource_type="user_session",
             resource_id=session.pk,
             tenant=session.tenant,
