@@ -18,7 +18,7 @@ from tenants.services.memberships import (
     membership_set,
     user_create,
 )
-from tenants.services.provisioning import tenant_provision, tenant_update
+from tenants.services.provisioning import platform_tenant_ensure, tenant_provision, tenant_update
 from tenants.services.sessions import (
     SessionEnded,
     user_session_end,
@@ -51,6 +51,7 @@ __all__ = [
     "feature_flag_is_enabled",
     "membership_remove",
     "membership_set",
+    "platform_tenant_ensure",
     "tenant_provision",
     "tenant_update",
     "user_create",

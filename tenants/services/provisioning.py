@@ -6,11 +6,13 @@ import zoneinfo
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_tenants.utils import get_public_schema_name
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from tenants.codes import AuditAction, ErrorCode
 from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
+from tenants.services.audit import audit_record, changes_between
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -91,8 +93,6 @@ def tenant_provision(
         raise Conflict(f"Domain '{taken[0]}' already belongs to another tenant.", code=ErrorCode.DOMAIN_TAKEN,
                        fields={"domain": ["Already taken."]})
 
-    from tenants.services.audit import audit_record
-
     with transaction.atomic():
         tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name, type=type, settings=clean_settings)
         tenant.full_clean(exclude=["schema_name"])
@@ -104,10 +104,25 @@ def tenant_provision(
     return tenant
 
 
+def platform_tenant_ensure(*, hosts: tuple[str, ...], actor: Actor) -> Tenant:
+    """The public tenant (the platform's own schema, on ``hosts``), created the first time it is
+    asked for; idempotent. The creation and every host added are audited."""
+    with transaction.atomic():
+        public, created = Tenant.objects.get_or_create(
+            schema_name=get_public_schema_name(), defaults={"name": "CDP platform", "slug": "platform"})
+        added = []
+        for index, host in enumerate(hosts):
+            _, made = Domain.objects.get_or_create(domain=host, defaults={"tenant": public, "is_primary": index == 0})
+            if made:
+                added.append(host)
+        if created or added:
+            audit_record(actor=actor, action=AuditAction.TENANT_PROVISION, resource_type="tenant",
+                         resource_id=public.pk, changes={"slug": public.slug, "domains": added})
+    return public
+
+
 def tenant_update(*, tenant: Tenant, actor: Actor, **fields) -> Tenant:
     """Change a tenant's editable fields; settings are merged over the current ones and validated."""
-    from tenants.services.audit import audit_record, changes_between
-
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
