@@ -45,6 +45,15 @@ class ServiceFormAdminMixin:
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
+        return self._service_form(request, form_class, lambda form: obj, change)
+
+    def get_changelist_form(self, request, **kwargs):
+        # ``list_editable`` rows are change forms too: each goes through the service (an untouched
+        # row passes no field), and a refusal is an error on that row of the list.
+        form_class = super().get_changelist_form(request, **kwargs)
+        return self._service_form(request, form_class, lambda form: form.instance, True)
+
+    def _service_form(self, request, form_class, obj_of, change: bool):
         model_admin = self
 
         class ServiceForm(form_class):
@@ -53,7 +62,7 @@ class ServiceFormAdminMixin:
                 if self._errors:
                     return
                 try:
-                    self.saved = model_admin.service_save(request, obj, self, change)
+                    self.saved = model_admin.service_save(request, obj_of(self), self, change)
                 except ApplicationError as exc:
                     form_errors_add(self, exc)
 
@@ -121,3 +130,10 @@ def form_errors_add(form, exc: ApplicationError) -> None:
     rest = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items() if name not in shown)
     if rest or not shown:
         form.add_error(None, f"{exc.message} {rest}".strip())
+
+
+def form_changes(form, *, change: bool, fields) -> dict:
+    """What a ``service_save`` passes on: the form's cleaned values of ``fields``; on a change form
+    only those the person changed (an update service then audits exactly what was edited)."""
+    names = form.changed_data if change else list(form.cleaned_data)
+    return {name: form.cleaned_data[name] for name in names if name in fields and name in form.cleaned_data}

@@ -10,11 +10,18 @@ from django.db import connection
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
-
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tenants.utils import get_public_schema_name
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceFormAdminMixin,
+    form_changes,
+    service_action,
+)
+from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
 from tenants.admin_site import ShowSecretOnceAdminMixin, TenantScopedAdmin, holds, tenant_admin_site
 from tenants.auth import CountingAdminAuthenticationForm
@@ -41,49 +48,78 @@ from tenants.portal_forms import role_choices, scope_choices
 from tenants.roles import AUDIT, KEYS, MEMBERS, SECURITY
 from tenants.selectors import user_capabilities, user_sessions_all, user_sessions_for_tenant
 from tenants.services import (
-    actor_from_request,
     api_key_create,
     api_key_revoke,
+    domain_create,
+    domain_delete,
+    domain_update,
+    feature_flag_create,
+    feature_flag_delete,
+    feature_flag_update,
     grantable_roles,
     invitation_create,
     invitation_revoke,
     membership_remove,
     membership_role_change,
     membership_set,
+    system_config_create,
+    system_config_delete,
+    system_config_update,
     tenant_provision,
     tenant_update,
     user_session_revoke,
 )
+from tenants.services.domains import DOMAIN_EDITABLE
+from tenants.services.flags import FEATURE_FLAG_EDITABLE
 from tenants.services.jump import jump_url
 from tenants.services.memberships import check_may_manage, membership_authority
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
+from tenants.services.system_config import SYSTEM_CONFIG_EDITABLE
 
 # The operators' sign-in counts a refused (non-staff) account as a failed attempt (django-axes).
 admin.site.login_form = CountingAdminAuthenticationForm
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(ReadOnlyInline):
+    """Read-only here: host names change through the Domain admin, which audits them."""
+
     model = Domain
-    extra = 0
     fields = ("domain", "is_primary")
+    readonly_fields = fields
+    show_change_link = True
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
     """Read-only here: memberships change through the Membership admin, which audits them."""
 
     model = Membership
-    extra = 0
     fields = ("user", "tenant", "role", "created_at")
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
+
+def _refusal_to_403(call):
+    """A refusal raised where the admin cannot show a form error (delete) becomes its 403 page."""
+    try:
+        return call()
+    except ApplicationError as exc:
+        raise PermissionDenied(exc.as_text()) from exc
+
+
+def _host_tenant() -> Tenant | None:
+    """The tenant whose admin this is (None in the operators' admin, on the platform's host)."""
+    tenant = connection.tenant
+    return None if tenant.schema_name == get_public_schema_name() else tenant
+
+
+def _delete_each(modeladmin, request, queryset, delete_model) -> None:
+    """Bulk delete through the per-row service (each row audited), refusing like a single delete."""
+    for obj in queryset.order_by("pk"):
+        delete_model(request, obj)
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "type", "status", "primary_domain", "member_count", "created_at", "open_admin")
     list_filter = ("type", "status", "onboarding_completed")
     search_fields = ("name", "slug", "domains__domain")
@@ -138,15 +174,13 @@ class TenantAdmin(admin.ModelAdmin):
         url = reverse("admin:tenants_tenant_jump", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">Open admin ↗</a>', url)
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in TENANT_EDITABLE}
-            saved = tenant_update(tenant=obj, actor=actor, **fields)
-        else:
-            saved = tenant_provision(slug=obj.slug, name=obj.name, type=obj.type, actor=actor,
-                                     domain=form.cleaned_data.get("domain") or None)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+            return tenant_update(tenant=obj, actor=actor, **form_changes(form, change=True, fields=TENANT_EDITABLE))
+        data = form.cleaned_data
+        return tenant_provision(slug=data["slug"], name=data["name"], type=data["type"], actor=actor,
+                                domain=data.get("domain") or None)
 
     def get_urls(self):
         return [
@@ -158,30 +192,45 @@ class TenantAdmin(admin.ModelAdmin):
         """Send a superuser to this tenant's admin, signed in there by a one-time token."""
         if not request.user.is_superuser:
             raise PermissionDenied("Only superusers can enter a tenant's admin.")
-        tenant = Tenant.objects.get(pk=pk)
+        tenant = self.get_object(request, str(pk))  # never the platform's own (public) tenant
+        if tenant is None:
+            raise Http404("No such tenant.")
         return HttpResponseRedirect(jump_url(user=request.user, tenant=tenant, request=request))
 
-    @admin.action(description="Suspend selected tenants")
-    def suspend(self, request, queryset):
-        self._set_status(request, queryset, Tenant.Status.SUSPENDED)
+    @service_action(description="Suspend selected tenants", done="tenant(s) suspended")
+    def suspend(tenant, *, actor, request):
+        tenant_update(tenant=tenant, actor=actor, status=Tenant.Status.SUSPENDED)
 
-    @admin.action(description="Activate selected tenants")
-    def activate(self, request, queryset):
-        self._set_status(request, queryset, Tenant.Status.ACTIVE)
-
-    def _set_status(self, request, queryset, status):
-        actor = actor_from_request(request)
-        for tenant in queryset:
-            tenant_update(tenant=tenant, actor=actor, status=status)
-        self.message_user(request, f"{queryset.count()} tenant(s) set to {status}.")
+    @service_action(description="Activate selected tenants", done="tenant(s) activated")
+    def activate(tenant, *, actor, request):
+        tenant_update(tenant=tenant, actor=actor, status=Tenant.Status.ACTIVE)
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    """A tenant's host names, written through the domain services (audited on the tenant's trail)."""
+
     list_display = ("domain", "tenant", "is_primary")
     list_filter = ("is_primary",)
     search_fields = ("domain", "tenant__name", "tenant__slug")
     autocomplete_fields = ("tenant",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant",) if obj is not None else ()
+
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            return domain_update(host=obj, actor=actor, **form_changes(form, change=True, fields=DOMAIN_EDITABLE))
+        data = form.cleaned_data
+        return domain_create(tenant=data["tenant"], domain=data["domain"], is_primary=data["is_primary"],
+                             actor=actor)
+
+    def delete_model(self, request, obj):
+        _refusal_to_403(lambda: domain_delete(host=obj, actor=actor_from_request(request)))
+
+    def delete_queryset(self, request, queryset):
+        _delete_each(self, request, queryset, self.delete_model)
 
 
 @admin.register(User)
@@ -208,14 +257,6 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description="Tenants")
     def tenant_list(self, obj):
         return ", ".join(f"{m.tenant.slug} ({m.role})" for m in obj.memberships.all())
-
-
-def _refusal_to_403(call):
-    """A refusal raised where the admin cannot show a form error (delete) becomes its 403 page."""
-    try:
-        return call()
-    except ApplicationError as exc:
-        raise PermissionDenied(exc.message) from exc
 
 
 @admin.register(Membership)
@@ -269,21 +310,11 @@ class InvitationAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def invitation_tenant(self, request, obj):
-        return obj.tenant
-
-    @admin.action(description=gettext_lazy("Withdraw selected invitations"))
-    def revoke_invitations(self, request, queryset):
-        actor = actor_from_request(request)
-        done = 0
-        for invitation in queryset.select_related("tenant"):
-            try:
-                invitation_revoke(invitation_id=invitation.pk, tenant=self.invitation_tenant(request, invitation),
-                                  actor=actor)
-                done += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{invitation.email}: {exc.message}", messages.ERROR)
-        self.message_user(request, _("%(count)d invitation(s) withdrawn.") % {"count": done})
+    @service_action(description=gettext_lazy("Withdraw selected invitations"),
+                    done=gettext_lazy("invitation(s) withdrawn"))
+    def revoke_invitations(invitation, *, actor, request):
+        # The tenant admin lists its own invitations only, so the row's tenant is the host's.
+        invitation_revoke(invitation_id=invitation.pk, tenant=invitation.tenant, actor=actor)
 
 
 @admin.register(Invitation)
@@ -357,12 +388,10 @@ class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
         self.show_secret_once(request, label=_("Your new API key"), secret=issued.key)
         return issued.api_key
 
-    @admin.action(description="Revoke selected keys")
-    def revoke(self, request, queryset):
-        actor = actor_from_request(request)
-        for api_key in queryset:
-            api_key_revoke(api_key_id=api_key.pk, tenant=api_key.tenant, actor=actor)
-        self.message_user(request, f"{queryset.count()} key(s) revoked.")
+    @service_action(description="Revoke selected keys", done="key(s) revoked")
+    def revoke(api_key, *, actor, request):
+        # The tenant admin lists its own keys only, so the row's tenant is the host's.
+        api_key_revoke(api_key_id=api_key.pk, tenant=api_key.tenant, actor=actor)
 
 
 @admin.register(ApiKey)
@@ -437,10 +466,6 @@ class UserSessionAdminMixin(ReadOnlyAdminMixin):
     def session_status(self, obj):
         return obj.status
 
-    def revoke_tenant(self, request) -> Tenant | None:
-        """The host the admin acts on (None: the platform)."""
-        return None
-
     def has_revoke_permission(self, request) -> bool:
         user = request.user
         return user.is_active and (user.is_superuser or user.has_perm("tenants.change_usersession"))
@@ -451,22 +476,10 @@ class UserSessionAdminMixin(ReadOnlyAdminMixin):
             raise Http404("No such session.")
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Revoke selected sessions", permissions=["revoke"])
-    def revoke_sessions(self, request, queryset):
-        actor = actor_from_request(request)
-        tenant = self.revoke_tenant(request)
-        revoked = already_ended = 0
-        for session in queryset.order_by("pk"):
-            was_open = session.ended_at is None
-            try:
-                user_session_revoke(session_id=session.pk, actor=actor, tenant=tenant)
-            except ApplicationError as exc:
-                self.message_user(request, f"{session}: {exc.message}", messages.ERROR)
-                continue
-            revoked += was_open
-            already_ended += not was_open
-        note = f" ({already_ended} had already ended)" if already_ended else ""
-        self.message_user(request, f"{revoked} session(s) revoked{note}.")
+    @service_action(description="Revoke selected sessions", done="session(s) revoked (an ended one stays ended)",
+                    permissions=("revoke",))
+    def revoke_sessions(session, *, actor, request):
+        user_session_revoke(session_id=session.pk, actor=actor, tenant=_host_tenant())
 
 
 @admin.register(UserSession)
@@ -476,18 +489,49 @@ class UserSessionAdmin(UserSessionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FeatureFlag)
-class FeatureFlagAdmin(admin.ModelAdmin):
+class FeatureFlagAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    """Flags are written through the flag services (audited), from the form and the list alike."""
+
     list_display = ("key", "enabled", "rollout_percentage", "description", "updated_at")
     list_filter = ("enabled",)
     list_editable = ("enabled", "rollout_percentage")
     search_fields = ("key", "description")
     filter_horizontal = ("tenants",)
 
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        fields = form_changes(form, change=change, fields=FEATURE_FLAG_EDITABLE)
+        if change:
+            return feature_flag_update(flag=obj, actor=actor, **fields)
+        return feature_flag_create(actor=actor, **fields)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service wrote the flag's tenants
+
+    def delete_model(self, request, obj):
+        _refusal_to_403(lambda: feature_flag_delete(flag=obj, actor=actor_from_request(request)))
+
+    def delete_queryset(self, request, queryset):
+        _delete_each(self, request, queryset, self.delete_model)
+
 
 @admin.register(SystemConfig)
-class SystemConfigAdmin(admin.ModelAdmin):
+class SystemConfigAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = ("key", "description", "updated_at")
     search_fields = ("key", "description")
+
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        fields = form_changes(form, change=change, fields=SYSTEM_CONFIG_EDITABLE)
+        if change:
+            return system_config_update(config=obj, actor=actor, **fields)
+        return system_config_create(actor=actor, **fields)
+
+    def delete_model(self, request, obj):
+        _refusal_to_403(lambda: system_config_delete(config=obj, actor=actor_from_request(request)))
+
+    def delete_queryset(self, request, queryset):
+        _delete_each(self, request, queryset, self.delete_model)
 
 
 # --- The tenant's own admin ---------------------------------------------------------------------
@@ -564,9 +608,6 @@ class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantS
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
 
-    def invitation_tenant(self, request, obj):
-        return connection.tenant
-
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
@@ -634,9 +675,6 @@ class TenantUserSessionAdmin(UserSessionAdminMixin, TenantScopedAdmin):
 
     def has_module_permission(self, request) -> bool:
         return holds(request.user, SECURITY)
-
-    def revoke_tenant(self, request):
-        return connection.tenant
 
     def has_revoke_permission(self, request) -> bool:
         return holds(request.user, SECURITY)

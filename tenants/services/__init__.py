@@ -1,9 +1,15 @@
 """Every write to tenants, users, keys, flags and the audit trail goes through these services."""
 
-from tenants.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke
 from cdp.context import actor_from_request  # moved to cdp (interface code); kept here while callers move
+from tenants.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke
 from tenants.services.audit import audit_record, audit_redact, changes_between, data_export_record
-from tenants.services.flags import feature_flag_is_enabled
+from tenants.services.domains import domain_create, domain_delete, domain_update
+from tenants.services.flags import (
+    feature_flag_create,
+    feature_flag_delete,
+    feature_flag_is_enabled,
+    feature_flag_update,
+)
 from tenants.services.invitations import (
     InvitationInvalid,
     invitation_accept,
@@ -30,6 +36,7 @@ from tenants.services.sessions import (
     user_sessions_prune,
     user_sessions_revoke_for_user,
 )
+from tenants.services.system_config import system_config_create, system_config_delete, system_config_update
 
 __all__ = [
     "InvitationInvalid",
@@ -48,10 +55,19 @@ __all__ = [
     "audit_redact",
     "changes_between",
     "data_export_record",
+    "domain_create",
+    "domain_delete",
+    "domain_update",
+    "feature_flag_create",
+    "feature_flag_delete",
     "feature_flag_is_enabled",
+    "feature_flag_update",
     "membership_remove",
     "membership_set",
     "platform_tenant_ensure",
+    "system_config_create",
+    "system_config_delete",
+    "system_config_update",
     "tenant_provision",
     "tenant_update",
     "user_create",

@@ -22,6 +22,8 @@ EDITABLE_FIELDS = ("name", "type", "status", "status_reason", "settings", "brand
 
 def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> dict:
     """Defaults merged with ``value`` and validated; raises ApplicationError with per-key messages."""
+    if not isinstance(value, dict | None):
+        raise ApplicationError("Invalid tenant settings.", fields={"settings": ["Settings are a JSON object."]})
     merged = {**DEFAULT_TENANT_SETTINGS, **(base or {}), **(value or {})}
     merged["features"] = {**DEFAULT_TENANT_SETTINGS["features"], **(base or {}).get("features", {}),
                           **(value or {}).get("features", {})}
