@@ -18,6 +18,7 @@ from licensing.selectors import license_current, releases_for_tenant
 from tenants.models import Tenant
 from tenants.services import audit_record, changes_between
 
+PRODUCT_EDITABLE = ("name", "description", "is_active")
 RELEASE_EDITABLE = ("status", "is_critical", "changelog", "download_url")
 
 
@@ -34,7 +35,7 @@ def product_create(*, code: str, name: str, actor: Actor, description: str = "")
 
 
 def product_update(*, product: Product, actor: Actor, **fields) -> Product:
-    unknown = set(fields) - {"name", "description", "is_active"}
+    unknown = set(fields) - set(PRODUCT_EDITABLE)
     if unknown:
         raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
     with transaction.atomic():

@@ -366,14 +366,3 @@ def validation_log_flush(*, limit: int | None = None) -> int:
             Machine.objects.filter(license_id=license_id, fingerprint=fingerprint).update(
                 last_seen_at=datetime.datetime.fromisoformat(seen), last_ip=ip)
     return len(rows)
-
-
-def validation_stats(*, license: License, since: datetime.datetime | None = None) -> dict:
-    """Counts per answer code for the admin (after a flush, so the numbers are current)."""
-    from django.db.models import Count
-
-    validation_log_flush()
-    qs = ValidationLog.objects.filter(license=license)
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    return dict(qs.values_list("code").annotate(n=Count("id")).values_list("code", "n"))
