@@ -54,6 +54,11 @@ class AttemptCode(StrEnum):
 
 
 class AuditAction(StrEnum):
+    CATEGORY_CREATE = "category.create"
+    CATEGORY_DELETE = "category.delete"
+    CATEGORY_UPDATE = "category.update"
+    COUPON_CREATE = "coupon.create"
+    COUPON_UPDATE = "coupon.update"
     ORDER_CHARGE_REFUNDED = "order.charge_refunded"
     ORDER_CHARGE_REVERSAL = "order.charge_reversal"
     ORDER_CREATE = "order.create"
@@ -61,8 +66,13 @@ class AuditAction(StrEnum):
     ORDER_PAYMENT_FAILED = "order.payment_failed"
     ORDER_REFUND = "order.refund"
     PAYMENT_METHOD_ADD = "payment_method.add"
+    PAYMENT_GATEWAY_CREATE = "payment_gateway.create"
+    PAYMENT_GATEWAY_UPDATE = "payment_gateway.update"
     PAYMENT_METHOD_DELETE = "payment_method.delete"
+    PRODUCT_CREATE = "billing_product.create"  # not "product.": licensing's products are another thing
+    PRODUCT_UPDATE = "billing_product.update"
     REVIEW_CREATE = "review.create"
+    REVIEW_UPDATE = "review.update"
     SUBSCRIPTION_CANCEL = "subscription.cancel"
     SUBSCRIPTION_CANCEL_SCHEDULED = "subscription.cancel_scheduled"
     SUBSCRIPTION_CHANGE_PLAN = "subscription.change_plan"
@@ -70,3 +80,5 @@ class AuditAction(StrEnum):
     SUBSCRIPTION_RENEW = "subscription.renew"
     SUBSCRIPTION_START = "subscription.start"
     SUBSCRIPTION_SUSPEND = "subscription.suspend"
+    TAX_RATE_CREATE = "tax_rate.create"
+    TAX_RATE_UPDATE = "tax_rate.update"

@@ -1,6 +1,21 @@
 """Every write in billing goes through these services."""
 
-from billing.services.catalog import review_create
+from billing.services.catalog import (
+    catalog_demo_load,
+    category_create,
+    category_delete,
+    category_update,
+    coupon_create,
+    coupon_update,
+    payment_gateway_create,
+    payment_gateway_update,
+    product_create,
+    product_update,
+    review_create,
+    review_update,
+    tax_rate_create,
+    tax_rate_update,
+)
 from billing.services.errors import CouponInvalid, PaymentDeclined, PaymentReversed
 from billing.services.idempotency import (
     IdempotencyConflict,
@@ -42,6 +57,8 @@ __all__ = [
     "PaymentReversed", "add_interval", "idempotency_prune", "idempotent_run", "order_pay", "payments_reconcile", "billing_cycle_run", "coupon_resolve",
     "invoice_issue", "order_checkout", "order_finalize", "order_payment_retry", "order_quote", "order_refund",
     "payment_callback_apply", "payment_method_add", "payment_method_delete", "payment_method_save",
-    "proration_quote", "review_create", "subscription_cancel", "subscription_change_plan", "subscription_charge",
+    "proration_quote", "review_create", "review_update", "catalog_demo_load", "category_create",
+    "category_delete", "category_update", "coupon_create", "coupon_update", "payment_gateway_create",
+    "payment_gateway_update", "product_create", "product_update", "tax_rate_create", "tax_rate_update", "subscription_cancel", "subscription_change_plan", "subscription_charge",
     "subscription_dunning_step", "subscription_payment_retry",
 ]
