@@ -183,6 +183,12 @@ class Membership(TimeStampedModel):
         return f"{self.user} @ {self.tenant.slug} ({self.role})"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        """Not used, not withdrawn, not expired."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
 class Invitation(TimeStampedModel):
     """An offer to join a tenant with a role, sent by e-mail. People join a tenant only this way.
 
@@ -193,6 +199,7 @@ class Invitation(TimeStampedModel):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
+    objects = InvitationQuerySet.as_manager()
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

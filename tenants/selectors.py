@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp import registry
@@ -27,8 +26,7 @@ def user_capabilities(*, user: User, tenant: Tenant) -> frozenset[str]:
 
 def invitations_open(*, tenant: Tenant) -> QuerySet[Invitation]:
     """Pending (not used, not revoked, not expired) invitations of ``tenant``, newest first."""
-    return (Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True,
-                                      expires_at__gt=timezone.now()).order_by("-created_at", "-id"))
+    return Invitation.objects.filter(tenant=tenant).pending().order_by("-created_at", "-id")
 
 
 def members_of(*, tenant: Tenant) -> QuerySet[Membership]:

@@ -21,9 +21,9 @@ from rest_framework.views import APIView
 
 from billing.api import serializers as s
 from billing.codes import ErrorCode
-from billing.models import Order, PaymentAttempt, Product
+from billing.models import Invoice, Order, PaymentAttempt, PaymentMethod, Product
 from billing.pdf import invoice_pdf
-from billing.selectors import invoice_list, order_list, payment_method_list, product_list
+from billing.selectors import order_list, product_list
 from billing.services import (
     PaymentDeclined,
     PaymentReversed,
@@ -37,7 +37,7 @@ from billing.services import (
 )
 from billing.services.idempotency import idempotency_key_clean, idempotency_principal
 from cdp.api.errors import error_body
-from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
+from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet, TenantScopedViewSetMixin
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.roles import BILLING
@@ -192,10 +192,11 @@ class CheckoutView(APIView):
         return response
 
 
-class OrderViewSet(ReadOnlyViewSet):
+class OrderViewSet(TenantScopedViewSetMixin, ReadOnlyViewSet):
     """The tenant's orders; ``retry`` pays a failed one again; ``refund`` is for platform staff."""
 
     serializer_class = s.BillingOrderOutputSerializer
+    queryset = Order.objects.select_related("coupon").prefetch_related("items", "invoices")
     lookup_field = "order_number"
     lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("-created_at", "-id")
@@ -203,9 +204,6 @@ class OrderViewSet(ReadOnlyViewSet):
     filterset_fields = ["status", "kind"]
     search_fields = ["order_number"]
     required_capabilities = {"list": BILLING, "retrieve": BILLING, "retry": BILLING, "refund": BILLING}
-
-    def get_queryset(self):
-        return order_list(tenant=connection.tenant).order_by(*self.ordering)
 
     @extend_schema(operation_id="billing_order_retry", request=s.BillingRetryInputSerializer,
                    responses={201: s.BillingCheckoutOutputSerializer, 402: OpenApiResponse(description="declined")})
@@ -236,10 +234,11 @@ class OrderViewSet(ReadOnlyViewSet):
         return Response(s.BillingInvoiceOutputSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
-class InvoiceViewSet(ReadOnlyViewSet):
+class InvoiceViewSet(TenantScopedViewSetMixin, ReadOnlyViewSet):
     """Invoices and credit notes of the tenant, with their PDF."""
 
     serializer_class = s.BillingInvoiceOutputSerializer
+    queryset = Invoice.objects.select_related("order")
     lookup_field = "number"
     lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("-issued_at", "-id")
@@ -247,9 +246,6 @@ class InvoiceViewSet(ReadOnlyViewSet):
     filterset_fields = ["kind"]
     search_fields = ["number", "order__order_number"]
     required_capabilities = {"list": BILLING, "retrieve": BILLING, "pdf": BILLING}
-
-    def get_queryset(self):
-        return invoice_list(tenant=connection.tenant).order_by(*self.ordering)
 
     @extend_schema(operation_id="billing_invoice_pdf", responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"], url_path="pdf")
@@ -260,17 +256,15 @@ class InvoiceViewSet(ReadOnlyViewSet):
         return response
 
 
-class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
-                           viewsets.GenericViewSet):
+class PaymentMethodViewSet(TenantScopedViewSetMixin, BaseViewSetMixin, mixins.ListModelMixin,
+                           mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Saved cards (brand, last 4, expiry). ``POST`` a gateway token to save one as the default."""
 
     serializer_class = s.BillingPaymentMethodOutputSerializer
+    queryset = PaymentMethod.objects.select_related("gateway")
     ordering = ("-is_default", "-created_at", "-id")
     ordering_fields = ["created_at", "is_default"]
     required_capabilities = {"list": BILLING, "create": BILLING, "destroy": BILLING}
-
-    def get_queryset(self):
-        return payment_method_list(tenant=connection.tenant).order_by(*self.ordering)
 
     @extend_schema(request=s.BillingPaymentMethodInputSerializer,
                    responses={201: s.BillingPaymentMethodOutputSerializer})
