@@ -8,6 +8,8 @@ was enqueued from. Looking the task up in the app's registry (rather than ``send
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from celery import current_app
 from django.db import transaction
 
@@ -15,7 +17,15 @@ from django.db import transaction
 def enqueue(name: str, /, *, options: dict | None = None, **kwargs):
     """Send task ``name`` (its dotted name, e.g. ``"integrations.tasks.integration_sync_task"``) with
     keyword arguments ``kwargs``; ``options`` go to ``apply_async`` (countdown, queue...)."""
-    return current_app.tasks[name].apply_async(kwargs=kwargs, **(options or {}))
+    return _task(name).apply_async(kwargs=kwargs, **(options or {}))
+
+
+def _task(name: str):
+    # Outside a worker (web processes, tests) Celery's autodiscovery has not run: a task is
+    # registered when its module is imported, so the module the name points to is imported first.
+    if name not in current_app.tasks:
+        import_module(name.rpartition(".")[0])
+    return current_app.tasks[name]
 
 
 def enqueue_on_commit(name: str, /, *, options: dict | None = None, **kwargs) -> None:

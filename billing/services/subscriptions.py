@@ -28,6 +28,7 @@ from billing.services.orders import IssuedKey, order_create
 from billing.services.payments import order_pay
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict
+from cdp.tasks import enqueue_on_commit
 from licensing.models import License, Plan
 from licensing.services import license_issue, license_reinstate, license_suspend, license_update
 from tenants.services import audit_record, changes_between
@@ -47,10 +48,7 @@ def _grace() -> datetime.timedelta:
 
 
 def _notify(subscription: Subscription, kind: str) -> None:
-    from billing.tasks import billing_notify_task
-
-    sub_id = subscription.pk
-    transaction.on_commit(lambda: billing_notify_task.delay(subscription_id=sub_id, kind=kind))
+    enqueue_on_commit("billing.tasks.billing_notify_task", subscription_id=subscription.pk, kind=kind)
 
 
 def _movement(subscription: Subscription, kind: str, amount: Decimal, now: datetime.datetime) -> None:

@@ -2,7 +2,13 @@
 
 from cdp.context import actor_from_request  # moved to cdp (interface code); kept here while callers move
 from tenants.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke
-from tenants.services.audit import audit_record, audit_redact, changes_between, data_export_record
+from tenants.services.audit import (
+    audit_record,
+    audit_redact,
+    audit_retention_prune,
+    changes_between,
+    data_export_record,
+)
 from tenants.services.domains import domain_create, domain_delete, domain_update
 from tenants.services.flags import (
     feature_flag_create,
@@ -27,6 +33,7 @@ from tenants.services.memberships import (
 from tenants.services.provisioning import platform_tenant_ensure, tenant_provision, tenant_update
 from tenants.services.sessions import (
     SessionEnded,
+    django_sessions_prune,
     user_session_end,
     user_session_revoke,
     user_session_start,
@@ -53,8 +60,10 @@ __all__ = [
     "api_key_revoke",
     "audit_record",
     "audit_redact",
+    "audit_retention_prune",
     "changes_between",
     "data_export_record",
+    "django_sessions_prune",
     "domain_create",
     "domain_delete",
     "domain_update",

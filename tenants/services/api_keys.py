@@ -69,7 +69,8 @@ def api_key_create(
             ceiling &= frozenset(capabilities)
         above = [scope for scope in scopes if scope not in ceiling]
         if above:
-            errors["scopes"] = [_("You cannot grant scope(s) you do not hold: %(scopes)s.") % {"scopes": ", ".join(above)}]
+            errors["scopes"] = [_("You cannot grant scope(s) you do not hold: %(scopes)s.")
+                                % {"scopes": ", ".join(above)}]
     if errors:
         raise ApplicationError("The API key could not be created.", fields=errors)
 

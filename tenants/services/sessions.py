@@ -211,7 +211,8 @@ def django_sessions_delete(*, key_hashes: list[str]) -> int:
     middleware still refuses it."""
     if not key_hashes or settings.SESSION_ENGINE not in DB_SESSION_ENGINES:
         return 0
-    table = f"{connection.ops.quote_name(settings.PUBLIC_SCHEMA_NAME)}.{connection.ops.quote_name(Session._meta.db_table)}"
+    quote = connection.ops.quote_name
+    table = f"{quote(settings.PUBLIC_SCHEMA_NAME)}.{quote(Session._meta.db_table)}"
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {table} WHERE {_PG_KEY_HASH.format(column='session_key')} = ANY(%s)", [list(key_hashes)]
@@ -310,6 +311,12 @@ def user_sessions_prune(*, retention_days: int = SESSION_ROW_RETENTION_DAYS,
     now = now or timezone.now()
     keep = max(datetime.timedelta(days=retention_days), datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE))
     deleted, _ = UserSession.objects.filter(ended_at__lt=now - keep).delete()
+    return deleted
+
+
+def django_sessions_prune(*, now: datetime.datetime | None = None) -> int:
+    """Delete expired Django sessions (the shared table); returns how many."""
+    deleted, _ = Session.objects.filter(expire_date__lt=now or timezone.now()).delete()
     return deleted
 
 
