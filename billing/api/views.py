@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 
 from django.db import connection
 from django.http import HttpResponse
@@ -19,6 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing import conf
 from billing.api import serializers as s
 from billing.codes import ErrorCode
 from billing.models import Invoice, Order, PaymentAttempt, PaymentMethod, Product
@@ -38,10 +38,9 @@ from billing.services import (
 from billing.services.idempotency import idempotency_key_clean, idempotency_principal
 from cdp.api.errors import error_body
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet, TenantScopedViewSetMixin
-from cdp.context import Actor
+from cdp.context import Actor, actor_from_request
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.roles import BILLING
-from tenants.services import actor_from_request
 
 # Products, orders and invoices are found by their SKU or number, not by an id (DRF's default pattern).
 NATURAL_KEY_PATTERN = r"[^/.]+"
@@ -281,14 +280,8 @@ class PaymentMethodViewSet(TenantScopedViewSetMixin, BaseViewSetMixin, mixins.Li
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def callback_secret() -> bytes:
-    from cdp.secrets import local_secret
-
-    return (os.environ.get("CDP_BILLING_CALLBACK_SECRET") or local_secret("billing_callback")).encode()
-
-
 def callback_signature(body: bytes) -> str:
-    return hmac.new(callback_secret(), body, hashlib.sha256).hexdigest()
+    return hmac.new(conf.callback_secret(), body, hashlib.sha256).hexdigest()
 
 
 class PaymentCallbackView(APIView):

@@ -31,7 +31,7 @@ def license_file_issue(*, license: License, actor: Actor, days: int | None = Non
     if not license.is_usable():
         raise ApplicationError(f"A {license.status} or expired license cannot be exported.",
                                code=ErrorCode.LICENSE_INACTIVE)
-    days = days or conf.get_int("CDP_LICENSE_FILE_DAYS")
+    days = days or conf.get("CDP_LICENSE_FILE_DAYS")
     if days < 1:
         raise ApplicationError("A file is valid for at least one day.", fields={"days": ["At least 1."]})
     now = timezone.now().replace(microsecond=0)

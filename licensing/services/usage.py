@@ -151,7 +151,7 @@ def _tenant_api_limit(redis, tenant: Tenant, cached: bytes | None) -> tuple[int 
     license = license_current(tenant=tenant)
     limit = license.limit("api_calls_per_month") if license else None
     redis.set(store.tenant_limits_key(tenant.pk), json.dumps({"limit": limit, "license": license and license.pk}),
-              ex=conf.get_int("CDP_LICENSE_CACHE_SECONDS"))
+              ex=conf.get("CDP_LICENSE_CACHE_SECONDS"))
     return limit, license and license.pk
 
 

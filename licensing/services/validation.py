@@ -86,7 +86,7 @@ def _snapshot_load(key_hash: str) -> dict | None:
 def _snapshot_store(redis, key_hash: str, snapshot: dict | None) -> None:
     # A miss is cached too ("0"), so a well-formed unknown key cannot hammer the database.
     redis.set(store.snapshot_key(key_hash), json.dumps(snapshot) if snapshot else "0",
-              ex=conf.get_int("CDP_LICENSE_CACHE_SECONDS"))
+              ex=conf.get("CDP_LICENSE_CACHE_SECONDS"))
 
 
 def _snapshot_fresh(redis, key_hash: str) -> dict | None:
@@ -321,10 +321,10 @@ def collision_resolve(*, collision: Collision, actor: Actor) -> Collision:
 
 def validation_log_push(redis, entry: list) -> None:
     """Buffer one log row in Redis; flush when the batch is full or the last flush is old enough."""
-    batch = conf.get_int("CDP_LICENSE_LOG_BATCH")
+    batch = conf.get("CDP_LICENSE_LOG_BATCH")
     pipe = redis.pipeline(transaction=False)
     pipe.rpush(store.LOG_BUFFER, json.dumps(entry, separators=(",", ":")))
-    pipe.set(store.LOG_FLUSH_FLAG, "1", nx=True, ex=max(1, conf.get_int("CDP_LICENSE_LOG_FLUSH_SECONDS")))
+    pipe.set(store.LOG_FLUSH_FLAG, "1", nx=True, ex=max(1, conf.get("CDP_LICENSE_LOG_FLUSH_SECONDS")))
     length, flag_was_absent = pipe.execute()
     if length >= batch or flag_was_absent:
         validation_log_flush()
@@ -336,7 +336,7 @@ def validation_log_flush(*, limit: int | None = None) -> int:
     Also brings ``License.last_validated_at`` and each machine's last IP and time up to date, one
     UPDATE per license and machine seen in the batch rather than one per request."""
     redis = store.client()
-    limit = limit or max(conf.get_int("CDP_LICENSE_LOG_BATCH"), 1) * 4
+    limit = limit or max(conf.get("CDP_LICENSE_LOG_BATCH"), 1) * 4
     pipe = redis.pipeline(transaction=True)
     pipe.lrange(store.LOG_BUFFER, 0, limit - 1)
     pipe.ltrim(store.LOG_BUFFER, limit, -1)
