@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdp.admin_mixins import form_errors_add
-from cdp.context import client_ip
+from cdp.context import actor_from_request, client_ip
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
@@ -43,7 +43,6 @@ from tenants.selectors import (
 )
 from tenants.services import (
     InvitationInvalid,
-    actor_from_request,
     api_key_create,
     api_key_revoke,
     grantable_roles,

@@ -15,13 +15,12 @@ from rest_framework.views import APIView
 
 from cdp.api.errors import error_body
 from cdp.api.viewsets import ReadOnlyViewSet
-from cdp.context import client_ip
+from cdp.context import actor_from_request, client_ip
 from cdp.exceptions import ApplicationError
 from licensing import signing
 from licensing.api import serializers
 from licensing.selectors import license_usage, releases_for_tenant
 from licensing.services import license_validate, release_download, validation_body
-from tenants.services import actor_from_request
 
 MAX_BODY = 4096
 
