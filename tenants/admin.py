@@ -45,7 +45,7 @@ from tenants.models import (
     UserSession,
 )
 from tenants.portal_forms import role_choices, scope_choices
-from tenants.roles import AUDIT, KEYS, MEMBERS, SECURITY
+from tenants.roles import AUDIT, CAPABILITIES, KEYS, MEMBERS, SECURITY
 from tenants.selectors import user_capabilities, user_sessions_all, user_sessions_for_tenant
 from tenants.services import (
     api_key_create,
@@ -397,8 +397,6 @@ class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(ApiKeyAdminMixin, admin.ModelAdmin):
     def grantable_scopes(self, request):
-        from tenants.roles import CAPABILITIES
-
         return CAPABILITIES  # operators holding the model permission grant any scope
     list_display = ("name", "tenant", "prefix", "scopes", "key_status", "last_used_at", "created_at")
     list_filter = ("tenant", "revoked_at", "created_at")
