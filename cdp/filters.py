@@ -9,6 +9,8 @@ from django import forms
 from django_filters.fields import IsoDateTimeField
 from rest_framework import exceptions, filters
 
+from cdp.ids import MAX_ID
+
 MAX_UTC_OFFSET = datetime.timedelta(hours=14)  # the widest real offset (Pacific/Kiritimati)
 
 
@@ -28,6 +30,18 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A whole positive id that fits a bigint (``cdp.ids.MAX_ID``): anything else is a 400 on the
+    field, never a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class StrictOrderingFilter(filters.OrderingFilter):
