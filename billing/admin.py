@@ -11,7 +11,6 @@ through per-row service actions.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count, Q
 from django.template.response import TemplateResponse
 from django.utils.safestring import mark_safe
@@ -43,9 +42,15 @@ from billing.services.catalog import (
     REVIEW_EDITABLE,
     TAX_RATE_EDITABLE,
 )
-from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, form_changes, service_action
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceDeleteAdminMixin,
+    ServiceFormAdminMixin,
+    form_changes,
+    service_action,
+)
 from cdp.context import actor_from_request
-from cdp.exceptions import ApplicationError
 
 
 class CatalogAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
@@ -71,7 +76,7 @@ class CatalogAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(m.Category)
-class CategoryAdmin(CatalogAdmin):
+class CategoryAdmin(ServiceDeleteAdminMixin, CatalogAdmin):
     list_display = ("name", "slug", "sort_order", "product_count")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -86,15 +91,8 @@ class CategoryAdmin(CatalogAdmin):
     def has_delete_permission(self, request, obj=None):
         return admin.ModelAdmin.has_delete_permission(self, request, obj)  # products stay, uncategorized
 
-    def delete_model(self, request, obj):
-        try:
-            category_delete(category=obj, actor=actor_from_request(request))
-        except ApplicationError as exc:
-            raise PermissionDenied(exc.as_text()) from exc
-
-    def delete_queryset(self, request, queryset):
-        for category in queryset.order_by("pk"):
-            self.delete_model(request, category)
+    def service_delete(self, request, obj):
+        category_delete(category=obj, actor=actor_from_request(request))
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_products=Count("products"))

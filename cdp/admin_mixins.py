@@ -7,16 +7,20 @@
   listed and viewed, never added, changed or deleted.
 - Actions on selected rows call a service per row (``service_action``): every row is tried, each
   refusal is reported with its row, successes are counted.
+- Deletes go through a service too (``ServiceDeleteAdminMixin``), one object or the selected ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from cdp.context import actor_from_request
-from cdp.exceptions import ApplicationError
+from cdp.exceptions import ApplicationError, PermissionDenied
 
 
 class ReadOnlyAdminMixin:
@@ -33,6 +37,14 @@ class ReadOnlyAdminMixin:
         return False
 
 
+def model_field_names(model, *extra: str, exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """The names of ``model``'s concrete fields, the ones Django's forms leave out (``created_at``)
+    included, then ``extra`` (computed columns): the ``readonly_fields`` of a read-only admin that
+    shows every column of its rows."""
+    left_out = set(exclude)
+    return (*(field.name for field in model._meta.concrete_fields if field.name not in left_out), *extra)
+
+
 class ServiceFormAdminMixin:
     """An admin whose writes go through a service, called as the form's last validation step (after
     the field and model checks). A refusal (``ApplicationError``) becomes errors on the form, shown
@@ -45,15 +57,6 @@ class ServiceFormAdminMixin:
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        return self._service_form(request, form_class, lambda form: obj, change)
-
-    def get_changelist_form(self, request, **kwargs):
-        # ``list_editable`` rows are change forms too: each goes through the service (an untouched
-        # row passes no field), and a refusal is an error on that row of the list.
-        form_class = super().get_changelist_form(request, **kwargs)
-        return self._service_form(request, form_class, lambda form: form.instance, True)
-
-    def _service_form(self, request, form_class, obj_of, change: bool):
         model_admin = self
 
         class ServiceForm(form_class):
@@ -62,15 +65,76 @@ class ServiceFormAdminMixin:
                 if self._errors:
                     return
                 try:
-                    self.saved = model_admin.service_save(request, obj_of(self), self, change)
+                    self.saved = model_admin.service_save(request, obj, self, change)
                 except ApplicationError as exc:
                     form_errors_add(self, exc)
 
         return ServiceForm
 
+    def get_changelist_form(self, request, **kwargs):
+        """Rows edited in the list (``list_editable``) are written by the same ``service_save``
+        (``obj`` is the row), one call per row that changed; a refusal is an error on its row."""
+        form_class = super().get_changelist_form(request, **kwargs)
+        model_admin = self
+
+        class ServiceRowForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                if self._errors or not self.has_changed():
+                    return
+                try:
+                    self.saved = model_admin.service_save(request, self.instance, self, True)
+                except ApplicationError as exc:
+                    form_errors_add(self, exc)
+
+        return ServiceRowForm
+
     def save_model(self, request, obj, form, change):
         # Written by the service while the form validated; the admin's messages and log use obj.
         instance_copy(obj, form.saved)
+
+
+class ServiceDeleteAdminMixin:
+    """An admin whose deletes go through a service (``service_delete(request, obj)``, which audits):
+    the object's delete page and the "delete selected" action alike, never Django's ORM delete. A
+    refusal (``ApplicationError``) is an error message and nothing is deleted (the selected rows are
+    deleted all or none), never a 500 and never Django's "successfully deleted" after it. A refusal
+    because the person may not do it (``cdp.exceptions.PermissionDenied``, e.g. an admin removing
+    an owner) is the admin's 403 page, as when the model's delete permission is missing."""
+
+    def service_delete(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.order_by("pk"):
+            self.service_delete(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)  # atomic: a refusal undoes it all
+        except ApplicationError as exc:
+            _forbidden_or_pass(exc)
+            self.message_user(request, exc.as_text(), level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def response_action(self, request, queryset):
+        if request.POST.get("action") != "delete_selected":
+            return super().response_action(request, queryset)
+        try:
+            with transaction.atomic():
+                return super().response_action(request, queryset)
+        except ApplicationError as exc:
+            _forbidden_or_pass(exc)
+            self.message_user(request, f"{exc.as_text()} Nothing was deleted.", level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _forbidden_or_pass(exc: ApplicationError) -> None:
+    if isinstance(exc, PermissionDenied):
+        raise DjangoPermissionDenied(exc.as_text()) from exc
 
 
 def instance_copy(target, source) -> None:
@@ -94,10 +158,11 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 def service_action(*, description: str, done: str,
-                   permissions: tuple[str, ...] | None = None):
-    """An admin action that calls ``call(row, actor=..., request=...)`` for each selected row, in id
-    order: each ``ApplicationError`` is reported with its row (the others still run), and the
-    successes are counted ("3 customers pseudonymized.").
+                   permissions: tuple[str, ...] | None = None, ordering: tuple[str, ...] = ("pk",)):
+    """An admin action that calls ``call(row, actor=..., request=...)`` for each selected row, in
+    ``ordering`` (id order unless the rows depend on each other: newest first to undo a chain):
+    each ``ApplicationError`` is reported with its row (the others still run), and the successes
+    are counted ("3 customers pseudonymized.").
 
         @service_action(description="Suspend new usage", done="account(s) suspended")
         def suspend(account, *, actor, request):
@@ -107,7 +172,7 @@ def service_action(*, description: str, done: str,
         def action(modeladmin, request, queryset):
             actor = actor_from_request(request)
             succeeded = 0
-            for row in queryset.order_by("pk"):
+            for row in queryset.order_by(*ordering):
                 try:
                     call(row, actor=actor, request=request)
                     succeeded += 1

@@ -17,6 +17,7 @@ from django_tenants.utils import get_public_schema_name
 from cdp.admin_mixins import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
+    ServiceDeleteAdminMixin,
     ServiceFormAdminMixin,
     form_changes,
     service_action,
@@ -98,24 +99,10 @@ class MembershipInline(ReadOnlyInline):
     show_change_link = True
 
 
-def _refusal_to_403(call):
-    """A refusal raised where the admin cannot show a form error (delete) becomes its 403 page."""
-    try:
-        return call()
-    except ApplicationError as exc:
-        raise PermissionDenied(exc.as_text()) from exc
-
-
 def _host_tenant() -> Tenant | None:
     """The tenant whose admin this is (None in the operators' admin, on the platform's host)."""
     tenant = connection.tenant
     return None if tenant.schema_name == get_public_schema_name() else tenant
-
-
-def _delete_each(modeladmin, request, queryset, delete_model) -> None:
-    """Bulk delete through the per-row service (each row audited), refusing like a single delete."""
-    for obj in queryset.order_by("pk"):
-        delete_model(request, obj)
 
 
 @admin.register(Tenant)
@@ -207,7 +194,7 @@ class TenantAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+class DomainAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
     """A tenant's host names, written through the domain services (audited on the tenant's trail)."""
 
     list_display = ("domain", "tenant", "is_primary")
@@ -226,11 +213,8 @@ class DomainAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
         return domain_create(tenant=data["tenant"], domain=data["domain"], is_primary=data["is_primary"],
                              actor=actor)
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: domain_delete(host=obj, actor=actor_from_request(request)))
-
-    def delete_queryset(self, request, queryset):
-        _delete_each(self, request, queryset, self.delete_model)
+    def service_delete(self, request, obj):
+        domain_delete(host=obj, actor=actor_from_request(request))
 
 
 @admin.register(User)
@@ -260,7 +244,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
     """Operators may attach any user and give any role (the last-owner rule still holds)."""
 
     list_display = ("user", "tenant", "role", "created_at")
@@ -272,12 +256,6 @@ class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("user", "tenant", "created_at") if obj is not None else ()
 
-    def get_actions(self, request):
-        # Bulk delete would skip the service (and its last-owner rule and audit entry).
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
@@ -286,9 +264,8 @@ class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
         return membership_set(user=form.cleaned_data["user"], tenant=form.cleaned_data["tenant"],
                               role=form.cleaned_data["role"], actor=actor)
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: membership_remove(membership_id=obj.pk, tenant=obj.tenant,
-                                                  actor=actor_from_request(request)))
+    def service_delete(self, request, obj):
+        membership_remove(membership_id=obj.pk, tenant=obj.tenant, actor=actor_from_request(request))
 
 
 class InvitationAdminMixin:
@@ -487,7 +464,7 @@ class UserSessionAdmin(UserSessionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FeatureFlag)
-class FeatureFlagAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+class FeatureFlagAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
     """Flags are written through the flag services (audited), from the form and the list alike."""
 
     list_display = ("key", "enabled", "rollout_percentage", "description", "updated_at")
@@ -506,15 +483,12 @@ class FeatureFlagAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # the service wrote the flag's tenants
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: feature_flag_delete(flag=obj, actor=actor_from_request(request)))
-
-    def delete_queryset(self, request, queryset):
-        _delete_each(self, request, queryset, self.delete_model)
+    def service_delete(self, request, obj):
+        feature_flag_delete(flag=obj, actor=actor_from_request(request))
 
 
 @admin.register(SystemConfig)
-class SystemConfigAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+class SystemConfigAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("key", "description", "updated_at")
     search_fields = ("key", "description")
 
@@ -525,17 +499,14 @@ class SystemConfigAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
             return system_config_update(config=obj, actor=actor, **fields)
         return system_config_create(actor=actor, **fields)
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: system_config_delete(config=obj, actor=actor_from_request(request)))
-
-    def delete_queryset(self, request, queryset):
-        _delete_each(self, request, queryset, self.delete_model)
+    def service_delete(self, request, obj):
+        system_config_delete(config=obj, actor=actor_from_request(request))
 
 
 # --- The tenant's own admin ---------------------------------------------------------------------
 
 
-class TenantMembershipAdmin(ServiceFormAdminMixin, TenantScopedAdmin):
+class TenantMembershipAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantScopedAdmin):
     """The tenant's members. Nobody is picked from the platform's users: "Add" sends to the
     invitation form; a change is a role change within the hierarchy; the user never changes."""
 
@@ -588,9 +559,8 @@ class TenantMembershipAdmin(ServiceFormAdminMixin, TenantScopedAdmin):
         return membership_role_change(membership_id=obj.pk, tenant=connection.tenant, role=form.cleaned_data["role"],
                                       actor=actor_from_request(request))
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: membership_remove(membership_id=obj.pk, tenant=connection.tenant,
-                                                  actor=actor_from_request(request)))
+    def service_delete(self, request, obj):
+        membership_remove(membership_id=obj.pk, tenant=connection.tenant, actor=actor_from_request(request))
 
 
 class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantScopedAdmin):

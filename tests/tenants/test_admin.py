@@ -127,3 +127,33 @@ def test_system_settings_are_audited(world, public_client):
     assert client.post(url, posted_form(client, url, value=json.dumps({"on": True}))).status_code == 302
     assert AuditLog.objects.get(action="system_config.update").changes == {"value": [{"on": False}, {"on": True}]}
     assert AuditLog.objects.filter(action="system_config.create", tenant=None).exists()
+
+
+def test_deleting_the_selected_host_names_goes_through_the_service_row_by_row(world, public_client):
+    from cdp.context import Actor
+    from tenants.services import domain_create
+
+    hosts = [domain_create(tenant=world.beta, domain=f"bulk{n}.beta.example", is_primary=False,
+                           actor=Actor.system("tests")) for n in (1, 2)]
+    client = public_client(world.staff)
+    response = client.post("/admin/tenants/domain/", {
+        "action": "delete_selected", "_selected_action": [str(h.pk) for h in hosts], "post": "yes"})
+    assert response.status_code == 302
+    assert not Domain.objects.filter(pk__in=[h.pk for h in hosts]).exists()
+    assert AuditLog.objects.filter(action="domain.delete", resource_id__in=[str(h.pk) for h in hosts]).count() == 2
+
+
+def test_a_refused_delete_is_a_message_and_nothing_is_deleted(world, public_client):
+    from tenants.models import Membership
+
+    owner = Membership.objects.get(tenant=world.alpha, role="owner")
+    viewer = Membership.objects.get(tenant=world.alpha, role="viewer")
+    client = public_client(world.staff)
+    # the last owner, alone and among other rows: refused, and the other row stays too
+    alone = client.post(f"/admin/tenants/membership/{owner.pk}/delete/", {"post": "yes"}, follow=True)
+    assert alone.status_code == 200
+    assert "at least one owner" in " ".join(str(m) for m in alone.context["messages"])
+    both = client.post("/admin/tenants/membership/", {
+        "action": "delete_selected", "_selected_action": [str(owner.pk), str(viewer.pk)], "post": "yes"}, follow=True)
+    assert "Nothing was deleted" in " ".join(str(m) for m in both.context["messages"])
+    assert Membership.objects.filter(pk__in=[owner.pk, viewer.pk]).count() == 2
