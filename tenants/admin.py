@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -27,6 +30,7 @@ from cdp.exceptions import ApplicationError
 from tenants.admin_site import ShowSecretOnceAdminMixin, TenantScopedAdmin, holds, tenant_admin_site
 from tenants.auth import CountingAdminAuthenticationForm
 from tenants.forms import (
+    AdminPasswordChangeForm,
     ApiKeyCreateForm,
     InvitationAdminForm,
     TenantProvisionForm,
@@ -68,12 +72,14 @@ from tenants.services import (
     system_config_update,
     tenant_provision,
     tenant_update,
+    user_create,
     user_session_revoke,
+    user_update,
 )
 from tenants.services.domains import DOMAIN_EDITABLE
 from tenants.services.flags import FEATURE_FLAG_EDITABLE
 from tenants.services.jump import jump_url
-from tenants.services.memberships import check_may_manage, membership_authority
+from tenants.services.memberships import USER_EDITABLE, check_may_manage, membership_authority
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
 from tenants.services.system_config import SYSTEM_CONFIG_EDITABLE
 
@@ -218,7 +224,10 @@ class DomainAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdm
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceFormAdminMixin, BaseUserAdmin):
+    """Operators' user admin: created by ``user_create``, changed by ``user_update`` and given a
+    password by ``user_password_set``, each audited (who made whom staff or superuser)."""
+
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "is_staff", "is_superuser", "is_active", "tenant_list", "last_login")
@@ -241,6 +250,28 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description="Tenants")
     def tenant_list(self, obj):
         return ", ".join(f"{m.tenant.slug} ({m.role})" for m in obj.memberships.all())
+
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            return user_update(user=obj, actor=actor, **form_changes(form, change=True, fields=USER_EDITABLE))
+        data = form.cleaned_data
+        return user_create(email=data["email"], password=data.get("password1") or None,
+                           full_name=data.get("full_name", ""), actor=actor)
+
+    def save_related(self, request, form, formsets, change):
+        # The service wrote the groups and permissions (no form.save_m2m()); the memberships inline
+        # is read-only, its formset saves nothing but is "saved" for the admin's change message.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django builds the form as ``change_password_form(user, data)``: a copy of this admin for
+        # this request binds the actor the password service audits.
+        per_request = copy.copy(self)
+        per_request.change_password_form = functools.partial(AdminPasswordChangeForm,
+                                                             actor=actor_from_request(request))
+        return BaseUserAdmin.user_change_password(per_request, request, id, form_url)
 
 
 @admin.register(Membership)

@@ -48,4 +48,6 @@ class AuditAction(StrEnum):
     TENANT_PROVISION = "tenant.provision"
     TENANT_UPDATE = "tenant.update"
     USER_CREATE = "user.create"
+    USER_PASSWORD_SET = "user.password_set"
+    USER_UPDATE = "user.update"
     USER_SESSION_REVOKE = "user_session.revoke"

@@ -29,6 +29,8 @@ from tenants.services.memberships import (
     membership_role_change,
     membership_set,
     user_create,
+    user_password_set,
+    user_update,
 )
 from tenants.services.provisioning import platform_tenant_ensure, tenant_provision, tenant_update
 from tenants.services.sessions import (
@@ -80,6 +82,8 @@ __all__ = [
     "tenant_provision",
     "tenant_update",
     "user_create",
+    "user_password_set",
+    "user_update",
     "user_session_end",
     "user_session_revoke",
     "user_session_start",

@@ -57,6 +57,61 @@ def user_create(*, email: str, password: str | None, full_name: str = "", is_sta
     return user
 
 
+USER_EDITABLE = ("email", "full_name", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def _user_state(user: User) -> dict:
+    return {"email": user.email, "full_name": user.full_name, "is_active": user.is_active,
+            "is_staff": user.is_staff, "is_superuser": user.is_superuser,
+            "groups": sorted(user.groups.values_list("name", flat=True)),
+            "user_permissions": sorted(f"{app}.{codename}" for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"))}
+
+
+def user_update(*, user: User, actor: Actor, **fields) -> User:
+    """Change a user's e-mail, name, access flags, groups or permissions (platform operators):
+    audited with each changed field as ``[old, new]``, so who made whom a superuser is on record."""
+    unknown = set(fields) - set(USER_EDITABLE)
+    if unknown:
+        raise ApplicationError(f"Not editable: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = _user_state(user)
+        if "email" in fields:
+            email = (fields["email"] or "").strip().lower()
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ApplicationError("That email is already registered.", fields={"email": ["Already registered."]})
+            fields["email"] = email
+        for name in ("email", "full_name", "is_active", "is_staff", "is_superuser"):
+            if name in fields:
+                setattr(user, name, fields[name])
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            raise ApplicationError("The user could not be saved.", fields=exc.message_dict) from exc
+        user.save()
+        if "groups" in fields:
+            user.groups.set(fields["groups"])
+        if "user_permissions" in fields:
+            user.user_permissions.set(fields["user_permissions"])
+        changes = changes_between(before, _user_state(user))
+        if changes:
+            audit_record(actor=actor, action=AuditAction.USER_UPDATE, resource_type="user", resource_id=user.pk,
+                         changes=changes)
+    return user
+
+
+def user_password_set(*, user: User, password: str, actor: Actor) -> User:
+    """Set a user's password (an operator's reset); audited without the password, of course."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(actor=actor, action=AuditAction.USER_PASSWORD_SET, resource_type="user", resource_id=user.pk,
+                     changes={"email": user.email})
+    return user
+
+
 def role_check(role: str) -> None:
     if role not in Role.values:
         raise ApplicationError(_("Unknown role."), code=ErrorCode.ROLE_INVALID,

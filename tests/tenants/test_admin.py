@@ -157,3 +157,38 @@ def test_a_refused_delete_is_a_message_and_nothing_is_deleted(world, public_clie
         "action": "delete_selected", "_selected_action": [str(owner.pk), str(viewer.pk)], "post": "yes"}, follow=True)
     assert "Nothing was deleted" in " ".join(str(m) for m in both.context["messages"])
     assert Membership.objects.filter(pk__in=[owner.pk, viewer.pk]).count() == 2
+
+
+def test_operators_create_change_and_reset_users_through_audited_services(world, public_client):
+    from tenants.models import User
+
+    client = public_client(world.staff)
+    password = "Another-Horse-43"
+    inlines = client.get("/admin/tenants/user/add/").context["inline_admin_formsets"]
+    management = {f"{inline.formset.prefix}-{name}": "0" for inline in inlines
+                  for name in ("TOTAL_FORMS", "INITIAL_FORMS")}
+    response = client.post("/admin/tenants/user/add/", {
+        "email": "New.Operator@CDP.test", "full_name": "New Operator", "usable_password": "true",
+        "password1": password, "password2": password, **management})
+    assert response.status_code == 302
+    user = User.objects.get(email="new.operator@cdp.test")
+    assert user.check_password(password)
+    assert AuditLog.objects.filter(action="user.create", resource_id=str(user.pk)).exists()
+    # who made whom staff and superuser is on record, field by field
+    url = f"/admin/tenants/user/{user.pk}/change/"
+    assert client.post(url, posted_form(client, url, is_staff="on", is_superuser="on")).status_code == 302
+    user.refresh_from_db()
+    assert user.is_staff and user.is_superuser
+    assert AuditLog.objects.get(action="user.update", resource_id=str(user.pk)).changes == {
+        "is_staff": [False, True], "is_superuser": [False, True]}
+    # an e-mail someone else holds is an error on the form, and nothing changes
+    taken = client.post(url, posted_form(client, url, email=world.staff.email))
+    assert taken.status_code == 200 and "email" in taken.context["adminform"].form.errors
+    # a password reset by an operator is audited, without the password
+    reset = client.post(f"/admin/tenants/user/{user.pk}/password/", {
+        "usable_password": "true", "password1": "Third-Horse-44", "password2": "Third-Horse-44"})
+    assert reset.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Third-Horse-44")
+    entry = AuditLog.objects.get(action="user.password_set", resource_id=str(user.pk))
+    assert "Third-Horse-44" not in json.dumps(entry.changes)
