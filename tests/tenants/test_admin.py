@@ -8,6 +8,7 @@ import json
 from django import forms
 
 from tenants.models import AuditLog, Domain, FeatureFlag, SystemConfig, Tenant
+from tests.tenants.factories import DomainFactory
 
 
 def posted_form(client, url: str, **changes) -> dict:
@@ -130,11 +131,7 @@ def test_system_settings_are_audited(world, public_client):
 
 
 def test_deleting_the_selected_host_names_goes_through_the_service_row_by_row(world, public_client):
-    from cdp.context import Actor
-    from tenants.services import domain_create
-
-    hosts = [domain_create(tenant=world.beta, domain=f"bulk{n}.beta.example", is_primary=False,
-                           actor=Actor.system("tests")) for n in (1, 2)]
+    hosts = DomainFactory.create_batch(2, tenant=world.beta)
     client = public_client(world.staff)
     response = client.post("/admin/tenants/domain/", {
         "action": "delete_selected", "_selected_action": [str(h.pk) for h in hosts], "post": "yes"})
