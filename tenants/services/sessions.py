@@ -288,8 +288,8 @@ def user_sessions_expire(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     rows = connection.ops.quote_name(UserSession._meta.db_table)
     public = connection.ops.quote_name(settings.PUBLIC_SCHEMA_NAME)
-    params = {"now": now, "grace": now - EXPIRE_GRACE,
-              "idle": session_idle_limit(now)}
+    params = {"now": now, "grace": now - EXPIRE_GRACE, "idle": session_idle_limit(now),
+              "expired": UserSession.EndReason.EXPIRED.value}
     gone = "FALSE"
     if settings.SESSION_ENGINE in DB_SESSION_ENGINES:
         sessions = connection.ops.quote_name(Session._meta.db_table)
@@ -297,7 +297,7 @@ def user_sessions_expire(*, now: datetime.datetime | None = None) -> int:
                 f"AND {_PG_KEY_HASH.format(column='s.session_key')} = us.key_hash)")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {public}.{rows} AS us SET ended_at = %(now)s, end_reason = 'expired' "
+            f"UPDATE {public}.{rows} AS us SET ended_at = %(now)s, end_reason = %(expired)s "
             f"WHERE us.ended_at IS NULL AND us.created_at < %(grace)s AND (us.last_seen_at < %(idle)s OR {gone})",
             params,
         )
