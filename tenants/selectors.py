@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_tenants.utils import tenant_context
 
 from cdp import registry
-from tenants.models import ApiKey, AuditLog, Invitation, Membership, Tenant, User, UserSession
+from tenants.models import ApiKey, AuditLog, FeatureFlag, Invitation, Membership, Tenant, User, UserSession
 from tenants.roles import capabilities_for_role
 
 
@@ -88,3 +90,26 @@ def user_sessions_for_user(*, user: User) -> QuerySet[UserSession]:
 def user_sessions_all() -> QuerySet[UserSession]:
     """Every session (operators)."""
     return UserSession.objects.select_related("user", "tenant").order_by("-last_seen_at", "-id")
+
+
+def rollout_bucket(flag_key: str, tenant_slug: str) -> int:
+    """A stable 0-99 bucket per (flag, tenant), so a 10% rollout keeps the same 10% of tenants."""
+    digest = hashlib.sha256(f"{flag_key}:{tenant_slug}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100
+
+
+def feature_flag_is_enabled(key: str, *, tenant: Tenant | None = None) -> bool:
+    """Whether ``key`` is on for ``tenant``: master switch, then explicit tenants, then rollout."""
+    flag = FeatureFlag.objects.filter(key=key).first()
+    if flag is None or not flag.enabled:
+        return False
+    if tenant is None:
+        return flag.rollout_percentage >= 100
+    if flag.tenants.filter(pk=tenant.pk).exists():
+        return True
+    return rollout_bucket(flag.key, tenant.slug) < flag.rollout_percentage
+
+
+def invitation_existing_user(*, invitation: Invitation) -> User | None:
+    """The platform account the invited address already has, if any (active or not)."""
+    return User.objects.filter(email__iexact=invitation.email).first()

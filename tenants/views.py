@@ -34,6 +34,7 @@ from tenants.portal_forms import (
 )
 from tenants.roles import BILLING, KEYS, MEMBERS, SECURITY
 from tenants.selectors import (
+    invitation_existing_user,
     invitations_open,
     members_of,
     tenant_usage,
@@ -54,7 +55,7 @@ from tenants.services import (
     user_session_revoke,
     user_sessions_revoke_for_user,
 )
-from tenants.services.invitations import invitation_existing_user, invitation_get_open
+from tenants.services.invitations import invitation_get_open
 from tenants.services.jump import jump_consume
 
 __all__ = ["MemberAuthenticationForm", "paginate", "portal_page"]

@@ -13,7 +13,6 @@ from tenants.services.domains import domain_create, domain_delete, domain_update
 from tenants.services.flags import (
     feature_flag_create,
     feature_flag_delete,
-    feature_flag_is_enabled,
     feature_flag_update,
 )
 from tenants.services.invitations import (
@@ -71,7 +70,6 @@ __all__ = [
     "domain_update",
     "feature_flag_create",
     "feature_flag_delete",
-    "feature_flag_is_enabled",
     "feature_flag_update",
     "membership_remove",
     "membership_set",

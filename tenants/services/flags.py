@@ -1,34 +1,14 @@
-"""Feature flags: the switch read on every request that asks (``feature_flag_is_enabled``), and
-the operators' writes, each audited on the platform's trail."""
+"""Feature flags: the operators' writes, each audited on the platform's trail (the switch itself
+is read by ``tenants.selectors.feature_flag_is_enabled``)."""
 
 from __future__ import annotations
 
-import hashlib
-
 from cdp.context import Actor
 from tenants.codes import AuditAction
-from tenants.models import FeatureFlag, Tenant
+from tenants.models import FeatureFlag
 from tenants.services.records import record_create, record_delete, record_update
 
 FEATURE_FLAG_EDITABLE = ("key", "description", "enabled", "rollout_percentage", "tenants")
-
-
-def rollout_bucket(flag_key: str, tenant_slug: str) -> int:
-    """A stable 0-99 bucket per (flag, tenant), so a 10% rollout keeps the same 10% of tenants."""
-    digest = hashlib.sha256(f"{flag_key}:{tenant_slug}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100
-
-
-def feature_flag_is_enabled(key: str, *, tenant: Tenant | None = None) -> bool:
-    """Whether ``key`` is on for ``tenant``: master switch, then explicit tenants, then rollout."""
-    flag = FeatureFlag.objects.filter(key=key).first()
-    if flag is None or not flag.enabled:
-        return False
-    if tenant is None:
-        return flag.rollout_percentage >= 100
-    if flag.tenants.filter(pk=tenant.pk).exists():
-        return True
-    return rollout_bucket(flag.key, tenant.slug) < flag.rollout_percentage
 
 
 def feature_flag_create(*, key: str, actor: Actor, description: str = "", enabled: bool = False,

@@ -33,6 +33,7 @@ from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from tenants.codes import AuditAction, ErrorCode
 from tenants.models import Invitation, Membership, Tenant, User
+from tenants.selectors import invitation_existing_user
 from tenants.services.audit import audit_record
 from tenants.services.memberships import (
     check_may_manage,
@@ -138,11 +139,6 @@ def invitation_get_open(*, token: str, tenant: Tenant) -> Invitation:
     if invitation is None or invitation.status != "pending":
         raise InvitationInvalid(_("This invitation link is invalid, has expired, was revoked or was already used."))
     return invitation
-
-
-def invitation_existing_user(*, invitation: Invitation) -> User | None:
-    """The platform account the invited address already has, if any (active or not)."""
-    return User.objects.filter(email__iexact=invitation.email).first()
 
 
 def invitation_accept(*, token: str, tenant: Tenant, actor: Actor, user: User | None = None,
