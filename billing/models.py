@@ -14,7 +14,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Avg, Count
 
 from billing.money import q2
 from cdp.models import TimeStampedModel
@@ -95,9 +94,6 @@ class Product(TimeStampedModel):
         if self.plan_code:
             if self.plan_code not in Plan.Code.values:
                 raise ValidationError({"plan_code": f"Unknown plan; one of {', '.join(Plan.Code.values)}."})
-
-    def rating_summary(self) -> dict:
-        return self.reviews.filter(is_approved=True).aggregate(average=Avg("rating"), count=Count("id"))
 
 
 class Review(TimeStampedModel):

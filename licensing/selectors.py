@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -16,7 +16,6 @@ from licensing.models import (
     WARNING_THRESHOLDS,
     Asset,
     License,
-    Plan,
     Release,
     UsageLog,
     ValidationLog,
@@ -35,10 +34,6 @@ def next_month_start(now: datetime.datetime | None = None) -> datetime.datetime:
     start = month_start(now)
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return datetime.datetime(year, month, 1, tzinfo=datetime.UTC)
-
-
-def plan_get(*, code: str) -> Plan | None:
-    return Plan.objects.filter(code=code).first()
 
 
 def license_get_by_key(*, key: str) -> License | None:
@@ -140,10 +135,6 @@ def releases_for_tenant(*, tenant: Tenant) -> QuerySet[Release]:
         statuses.append(Release.Status.BETA)
     return (Release.objects.filter(product_id__in=owned, status__in=statuses, product__is_active=True)
             .select_related("product"))
-
-
-def assets_for_tenant(*, tenant: Tenant) -> QuerySet[Asset]:
-    return Asset.objects.filter(tenant=tenant).filter(Q(revoked_at__isnull=True)).select_related("product", "license")
 
 
 def validation_stats(*, license: License, since: datetime.datetime | None = None) -> dict:

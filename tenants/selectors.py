@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_tenants.utils import tenant_context
 
 from cdp import registry
-from tenants.models import ApiKey, AuditLog, FeatureFlag, Invitation, Membership, Tenant, User, UserSession
+from tenants.models import ApiKey, FeatureFlag, Invitation, Membership, Tenant, User, UserSession
 from tenants.roles import capabilities_for_role
 
 
@@ -50,10 +50,6 @@ def tenant_usage(*, tenant: Tenant) -> dict:
 
 def tenant_list_active() -> QuerySet[Tenant]:
     return Tenant.objects.exclude(schema_name="public").filter(status=Tenant.Status.ACTIVE).order_by("pk")
-
-
-def tenant_audit_log(*, tenant: Tenant) -> QuerySet[AuditLog]:
-    return AuditLog.objects.filter(tenant=tenant).select_related("actor")
 
 
 # --- Sign-in sessions -----------------------------------------------------------------------------
