@@ -215,7 +215,9 @@ class LicenseAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, admin.ModelA
 
 
 @admin.register(Machine)
-class MachineAdmin(admin.ModelAdmin):
+class MachineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Machines bind through validation; banning, unbanning and releasing a seat are the actions."""
+
     list_display = ("fingerprint", "license", "tenant", "status", "first_ip", "last_ip", "last_seen_at", "created_at")
     list_filter = ("status", "license__plan", "created_at")
     search_fields = ("fingerprint", "license__key_prefix", "license__tenant__slug", "last_ip")
@@ -228,15 +230,6 @@ class MachineAdmin(admin.ModelAdmin):
     @admin.display(description="Tenant", ordering="license__tenant__slug")
     def tenant(self, obj):
         return obj.license.tenant.slug
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the "release" action frees a seat through the service
 
     @service_action(description="Ban selected machines", done="machine(s) banned")
     def ban(machine, *, actor, request):

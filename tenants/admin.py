@@ -326,13 +326,12 @@ class InvitationAdminMixin:
 
 
 @admin.register(Invitation)
-class InvitationAdmin(InvitationAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdminMixin, InvitationAdminMixin, admin.ModelAdmin):
+    """Operators look and withdraw; tenants invite from their portal or admin."""
+
     list_display = ("email", "tenant", "role", "invitation_status", "invited_by_label", "created_at", "expires_at")
     list_filter = ("role", "tenant")
     list_select_related = ("tenant",)
-
-    def has_add_permission(self, request):
-        return False  # tenants invite from their portal or admin
 
 
 class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
