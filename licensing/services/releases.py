@@ -17,39 +17,24 @@ from licensing.models import Asset, Download, License, Product, Release
 from licensing.selectors import license_current, releases_for_tenant
 from tenants.models import Tenant
 from tenants.services import audit_record, changes_between
+from tenants.services.records import record_create, record_update
 
 PRODUCT_EDITABLE = ("name", "description", "is_active")
 RELEASE_EDITABLE = ("status", "is_critical", "changelog", "download_url")
 
 
-
 def product_create(*, code: str, name: str, actor: Actor, description: str = "") -> Product:
     """A product the platform distributes. Codes are unique slugs."""
-    product = Product(code=(code or "").strip(), name=(name or "").strip(), description=description)
-    full_clean_or_raise(product, "The product could not be created.")
-    with transaction.atomic():
-        product.save()
-        audit_record(actor=actor, action=AuditAction.PRODUCT_CREATE, resource_type="product", resource_id=product.pk,
-                     changes={"code": product.code, "name": product.name})
-    return product
+    return record_create(Product, fields={"code": (code or "").strip(), "name": (name or "").strip(),
+                                          "description": description},
+                         actor=actor, action=AuditAction.PRODUCT_CREATE, resource_type="product",
+                         message="The product could not be created.")
 
 
 def product_update(*, product: Product, actor: Actor, **fields) -> Product:
-    unknown = set(fields) - set(PRODUCT_EDITABLE)
-    if unknown:
-        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
-    with transaction.atomic():
-        locked = Product.objects.select_for_update().get(pk=product.pk)
-        before = {key: getattr(locked, key) for key in fields}
-        for key, value in fields.items():
-            setattr(locked, key, value)
-        full_clean_or_raise(locked, "The product could not be updated.")
-        changes = changes_between(before, {key: getattr(locked, key) for key in fields})
-        if changes:
-            locked.save()
-            audit_record(actor=actor, action=AuditAction.PRODUCT_UPDATE, resource_type="product", resource_id=locked.pk,
-                         changes=changes)
-    return locked
+    return record_update(product, fields=fields, editable=PRODUCT_EDITABLE, actor=actor,
+                         action=AuditAction.PRODUCT_UPDATE, resource_type="product",
+                         message="The product could not be updated.")
 
 
 def _file_digest(artifact) -> tuple[str, int]:
