@@ -536,7 +536,24 @@ class SystemConfigAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.Mo
 # --- The tenant's own admin ---------------------------------------------------------------------
 
 
-class TenantMembershipAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantScopedAdmin):
+class GrantableRolesFormMixin:
+    """A tenant admin form whose ``role`` offers only the roles the person may grant on this tenant."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
+
+        class RoleForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if "role" in self.fields:
+                    self.fields["role"].choices = role_choices(roles)
+
+        return RoleForm
+
+
+class TenantMembershipAdmin(GrantableRolesFormMixin, ServiceFormAdminMixin, ServiceDeleteAdminMixin,
+                            TenantScopedAdmin):
     """The tenant's members. Nobody is picked from the platform's users: "Add" sends to the
     invitation form; a change is a role change within the hierarchy; the user never changes."""
 
@@ -573,18 +590,6 @@ class TenantMembershipAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, Tena
         # "Add membership" is "invite by e-mail": the invitation form, served (and posted) here.
         return self.admin_site._registry[Invitation].add_view(request, form_url, extra_context)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
-
-        class RoleForm(form_class):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                if "role" in self.fields:
-                    self.fields["role"].choices = role_choices(roles)
-
-        return RoleForm
-
     def service_save(self, request, obj, form, change):
         return membership_role_change(membership_id=obj.pk, tenant=connection.tenant, role=form.cleaned_data["role"],
                                       actor=actor_from_request(request))
@@ -593,7 +598,7 @@ class TenantMembershipAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, Tena
         membership_remove(membership_id=obj.pk, tenant=connection.tenant, actor=actor_from_request(request))
 
 
-class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantScopedAdmin):
+class TenantInvitationAdmin(GrantableRolesFormMixin, InvitationAdminMixin, ServiceFormAdminMixin, TenantScopedAdmin):
     """Invite by e-mail (what "Add membership" leads to); pending ones can be withdrawn."""
 
     required_capability = MEMBERS
@@ -605,18 +610,6 @@ class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantS
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
-
-        class RoleForm(form_class):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                if "role" in self.fields:
-                    self.fields["role"].choices = role_choices(roles)
-
-        return RoleForm
 
     def service_save(self, request, obj, form, change):
         return invitation_create(tenant=connection.tenant, email=form.cleaned_data["email"],
