@@ -51,11 +51,17 @@ class ServiceFormAdminMixin:
     on the same page with what was typed, and nothing is saved. (Raised from ``save_model`` it comes
     too late: the admin can only fail or redirect, and the input is lost.)"""
 
+    #: The form of the add page when it differs from the change page's (the fields the create
+    #: service takes), as Django's UserAdmin has it.
+    add_form = None
+
     def service_save(self, request, obj, form, change: bool):
         """Write the form's cleaned data through the service; return the saved instance."""
         raise NotImplementedError
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None and self.add_form is not None:
+            kwargs.setdefault("form", self.add_form)
         form_class = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 

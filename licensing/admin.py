@@ -123,6 +123,7 @@ class LicenseAddForm(forms.ModelForm):
 
 @admin.register(License)
 class LicenseAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, admin.ModelAdmin):
+    add_form = LicenseAddForm
     list_display = ("key_prefix", "tenant", "plan", "status", "validity", "expires_at", "machine_count",
                     "api_calls_used", "last_validated_at", "created_at")
     list_filter = ("status", "plan", "expires_at", "created_at")
@@ -139,11 +140,6 @@ class LicenseAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, admin.ModelA
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_machines=Count("machines"))
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = LicenseAddForm
-        return super().get_form(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -343,6 +339,7 @@ class ReleaseAddForm(forms.ModelForm):
 
 @admin.register(Release)
 class ReleaseAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    add_form = ReleaseAddForm
     list_display = ("product", "version", "status", "is_critical", "short_sha256", "size_bytes", "download_count",
                     "published_at")
     list_filter = ("status", "is_critical", "product")
@@ -355,11 +352,6 @@ class ReleaseAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     @admin.display(description="SHA-256")
     def short_sha256(self, obj):
         return f"{obj.sha256[:12]}…"
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = ReleaseAddForm
-        return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:

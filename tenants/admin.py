@@ -113,6 +113,7 @@ def _host_tenant() -> Tenant | None:
 
 @admin.register(Tenant)
 class TenantAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    add_form = TenantProvisionForm
     list_display = ("name", "slug", "type", "status", "primary_domain", "member_count", "created_at", "open_admin")
     list_filter = ("type", "status", "onboarding_completed")
     search_fields = ("name", "slug", "domains__domain")
@@ -127,11 +128,6 @@ class TenantAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # A tenant is cancelled, never deleted from here: its schema holds the customer data.
         return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TenantProvisionForm
-        return super().get_form(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -352,9 +348,9 @@ class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
             return "revoked"
         return "active" if obj.is_active else "expired"
 
+    add_form = ApiKeyCreateForm
+
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = ApiKeyCreateForm
         form_class = super().get_form(request, obj, **kwargs)
         if obj is not None:
             return form_class
