@@ -22,6 +22,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 from cdp.context import Actor
 from cdp.models import TimeStampedModel
+from tenants.codes import ErrorCode
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -182,6 +183,12 @@ class Membership(TimeStampedModel):
         return f"{self.user} @ {self.tenant.slug} ({self.role})"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        """Not used, not withdrawn, not expired."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
 class Invitation(TimeStampedModel):
     """An offer to join a tenant with a role, sent by e-mail. People join a tenant only this way.
 
@@ -192,6 +199,7 @@ class Invitation(TimeStampedModel):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
+    objects = InvitationQuerySet.as_manager()
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -414,10 +422,10 @@ def validate_slug(slug: str) -> None:
     if not SLUG_RE.match(slug or ""):
         raise ValidationError(
             "Use 3-50 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen.",
-            code="invalid_slug",
+            code=ErrorCode.SLUG_INVALID,
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg-"):
-        raise ValidationError(f"'{slug}' is reserved.", code="reserved_slug")
+        raise ValidationError(f"'{slug}' is reserved.", code=ErrorCode.SLUG_RESERVED)
 
 
 class SystemEvent(models.Model):
