@@ -300,3 +300,15 @@ def test_a_batch_keeps_its_scratch_tables_to_itself(world, ingest):
     with tenant_context(world.alpha), connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'cdp_bulk%%'")
         assert cursor.fetchone()[0] == 0
+
+
+def test_an_orders_address_lands_in_the_address_book_with_its_phone(world, ingest):
+    from customers.models import Address
+
+    ingest([order_record(1, customer={"address": {"line1": "Av. Siempre Viva", "number": "742", "city": "Córdoba",
+                                                   "postal_code": "5000", "phone": "11 4444 5555"}})])
+
+    with tenant_context(world.alpha):
+        address = Address.objects.get(customer__email="buyer1@example.com")
+        assert (address.line1, address.number, address.is_default) == ("Av. Siempre Viva", "742", True)
+        assert address.phone.startswith("+54") and address.phone.endswith("44445555")

@@ -21,6 +21,7 @@ from customers.services.bulk.columns import (
     PROFILE_FIELDS,
     SOURCE_PRIORITIES,
     BulkResult,
+    in_records_mode,
     scratch,
 )
 from customers.services.bulk.indexes import indexes_deferred
@@ -248,7 +249,9 @@ def write_addresses(cursor) -> None:
                                        created_at, updated_at)
         SELECT a.customer_id, a.t, a.addr_recipient_name, a.addr_line1, a.addr_line2, left(a.addr_number, 20),
                left(a.addr_neighborhood, 100), a.addr_city, a.addr_state, left(a.addr_postal_code, 20),
-               CASE WHEN a.addr_country ~ '^[A-Za-z]{{2}}$' THEN upper(a.addr_country) ELSE a.country END, '',
+               CASE WHEN a.addr_country ~ '^[A-Za-z]{{2}}$' THEN upper(a.addr_country) ELSE a.country END,
+               -- a record's address phone is normalized already (a file's is only validated)
+               CASE WHEN %(records)s THEN a.addr_phone ELSE '' END,
                a.rank = 1 AND NOT EXISTS (SELECT 1 FROM {ADDRESSES} d WHERE d.customer_id = a.customer_id
                                            AND d.address_type = a.t AND d.is_default),
                true, a.src, now(), now()
@@ -274,7 +277,7 @@ def write_addresses(cursor) -> None:
                             WHERE e.customer_id = a.customer_id AND e.address_type = a.t
                               AND lower(e.line1) = lower(a.addr_line1) AND e.number = left(a.addr_number, 20)
                               AND e.postal_code = left(a.addr_postal_code, 20) AND lower(e.city) = lower(a.addr_city))""",
-                   {"shipping": Address.Type.SHIPPING.value})
+                   {"shipping": Address.Type.SHIPPING.value, "records": in_records_mode()})
 
 
 def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:
