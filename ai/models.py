@@ -193,7 +193,10 @@ class ProcessedTask(TimeStampedModel):
     language = models.CharField(max_length=8, default="en")
     prompt = models.ForeignKey(MasterPrompt, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
     prompt_version = models.PositiveIntegerField(null=True, blank=True)
-    variables = models.JSONField(default=dict, blank=True)
+    prompt_text = models.TextField(blank=True, help_text=_("A caller's own template, used instead of a master prompt."))
+    variables = models.JSONField(default=dict, blank=True, help_text=_("Inputs of the template (pseudonymous unless "
+                                                                      "the tenant allows personal data)."))
+    capability = models.CharField(max_length=16, default="chat")
     schema = models.JSONField(null=True, blank=True, help_text=_("JSON schema the answer must match."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     model = models.ForeignKey(AiModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")

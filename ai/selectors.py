@@ -1,0 +1,113 @@
+"""Reads of the AI mesh: a tenant's policy and spend, routing candidates, operator reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ai import conf
+from ai.models import AiModel, MasterPrompt, ProcessedTask, Provider, ProviderKey, TenantPolicy
+from licensing.selectors import month_start
+from tenants.models import Tenant
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A tenant's effective AI policy (its row, or the platform defaults)."""
+
+    enabled: bool
+    monthly_budget_usd: Decimal | None
+    allowed_provider_ids: frozenset[int]  # empty: every active provider
+    allow_personal_data: bool
+    price_per_request_usd: Decimal | None
+
+
+def _default_budget() -> Decimal | None:
+    text = str(conf.get("AI_DEFAULT_MONTHLY_BUDGET_USD") or "").strip()
+    return Decimal(text) if text else None
+
+
+def policy_for(*, tenant: Tenant) -> Policy:
+    row = TenantPolicy.objects.filter(tenant=tenant).prefetch_related("allowed_providers").first()
+    if row is None:
+        return Policy(True, _default_budget(), frozenset(), False, None)
+    return Policy(row.enabled, row.monthly_budget_usd if row.monthly_budget_usd is not None else _default_budget(),
+                  frozenset(p.pk for p in row.allowed_providers.all()), row.allow_personal_data,
+                  row.price_per_request_usd)
+
+
+def spend_month(*, tenant: Tenant, now=None) -> Decimal:
+    """USD the tenant's AI tasks cost since the start of this month (UTC)."""
+    start = month_start(now)
+    total = ProcessedTask.objects.filter(tenant=tenant, created_at__date__gte=start).aggregate(
+        total=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()))["total"]
+    return total or ZERO
+
+
+def route_models(*, capability: str, allowed_provider_ids: frozenset[int] = frozenset()) -> list[AiModel]:
+    """Active models of active providers that can do ``capability``, in routing order: provider
+    priority, model priority, then the cheapest (input + output price)."""
+    models = AiModel.objects.filter(status=AiModel.Status.ACTIVE, provider__is_active=True,
+                                    capabilities__contains=[capability]).select_related("provider")
+    if allowed_provider_ids:
+        models = models.filter(provider_id__in=allowed_provider_ids)
+    return sorted(models, key=lambda m: (m.provider.priority, m.priority, m.input_cost_per_1k + m.output_cost_per_1k,
+                                         m.provider.name, m.model_id))
+
+
+def route_keys(*, provider: Provider, now=None) -> list[ProviderKey]:
+    """The provider's usable keys (active, not resting), least recently used first."""
+    now = now or timezone.now()
+    keys = ProviderKey.objects.filter(provider=provider, is_active=True).filter(
+        Q(rest_until__isnull=True) | Q(rest_until__lte=now))
+    return sorted(keys, key=lambda k: (k.last_used_at is not None, k.last_used_at or now, k.pk))
+
+
+def prompt_versions(*, feature: str, language: str) -> list[MasterPrompt]:
+    """Active versions of a feature's master prompt in ``language`` (else English), newest first."""
+    for lang in dict.fromkeys([language, "en"]):
+        versions = list(MasterPrompt.objects.filter(feature=feature, language=lang, is_active=True, weight__gt=0))
+        if versions:
+            return versions
+    return []
+
+
+def tasks_for_tenant(*, tenant: Tenant):
+    return ProcessedTask.objects.filter(tenant=tenant).select_related("model", "prompt")
+
+
+def prompt_results(*, feature: str | None = None):
+    """Per prompt version: tasks, successes, average tokens and cost (the A/B outcome)."""
+    rows = ProcessedTask.objects.exclude(prompt=None)
+    if feature:
+        rows = rows.filter(feature=feature)
+    return rows.values("feature", "language", "prompt_version").annotate(
+        tasks=Count("id"), succeeded=Count("id", filter=Q(status=ProcessedTask.Status.SUCCEEDED)),
+        cost_usd=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()),
+        tokens_out=Coalesce(Sum("tokens_out"), 0)).order_by("feature", "language", "prompt_version")
+
+
+def margin_by_tenant(*, since=None):
+    """Operators: per tenant, AI requests, provider cost, revenue (requests × the tenant's price per
+    request) and gross margin, since the start of the month by default."""
+    since = since or month_start()
+    rows = (ProcessedTask.objects.filter(created_at__date__gte=since)
+            .values("tenant_id", "tenant__slug", "tenant__ai_policy__price_per_request_usd")
+            .annotate(requests=Count("id", filter=~Q(status=ProcessedTask.Status.QUEUED)),
+                      cost_usd=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()))
+            .order_by("tenant__slug"))
+    report = []
+    for row in rows:
+        price = row["tenant__ai_policy__price_per_request_usd"]
+        revenue = (price or ZERO) * row["requests"]
+        report.append({"tenant_id": row["tenant_id"], "tenant": row["tenant__slug"], "requests": row["requests"],
+                       "cost_usd": row["cost_usd"], "revenue_usd": revenue,
+                       "margin_usd": revenue - row["cost_usd"],
+                       "margin_percent": (revenue - row["cost_usd"]) * 100 / revenue if revenue else None})
+    return report
