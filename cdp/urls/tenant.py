@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("analytics.api.urls")),
     path("", include("integrations.api.urls")),
     path("billing/", include("billing.api.urls")),
+    path("ai/", include("ai.api.urls")),
 ]
 
 urlpatterns = [

@@ -24,6 +24,7 @@ def fakes():
 def _fast_ai(settings):
     settings.AI_HTTP_DEADLINE = 2.0
     settings.AI_HTTP_TIMEOUT = 2.0
+    settings.CDP_FORBID_OUTBOUND_IN_REQUESTS = True  # a provider called inside a web request fails the test
 
 
 @pytest.fixture(autouse=True)
