@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
@@ -213,6 +214,8 @@ class ProcessedTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def spend_view(self, request):
         """Spend per tenant and provider this month, and revenue and margin per client."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         since = month_start()
         by_provider = (ProcessedTask.objects.filter(created_at__date__gte=since)
                        .values("tenant__slug", "provider_name")
