@@ -17,7 +17,16 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from ai import selectors, services
-from ai.models import CAPABILITIES, AiModel, MasterPrompt, ProcessedTask, Provider, ProviderKey, TenantPolicy
+from ai.models import (
+    CAPABILITIES,
+    AiModel,
+    MasterPrompt,
+    ProcessedTask,
+    Provider,
+    ProviderKey,
+    TaskBatch,
+    TenantPolicy,
+)
 from cdp.admin_mixins import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
@@ -196,6 +205,20 @@ class TenantPolicyAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TaskBatch)
+class TaskBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "tenant", "feature", "total", "progress", "created_at")
+    list_filter = ("feature",)
+    search_fields = ("tenant__slug", "feature")
+    readonly_fields = (*model_field_names(TaskBatch), "progress")
+    list_select_related = ("tenant",)
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        p = selectors.batch_progress(batch=obj)
+        return f"{p['percent']}% · {p['succeeded']} succeeded, {p['failed']} failed, USD {p['cost_usd']}"
 
 
 @admin.register(ProcessedTask)

@@ -28,7 +28,7 @@ class ErrorCode(StrEnum):
     PROVIDER_BAD_ANSWER = "ai_provider_bad_answer"  # not the provider's format, or too large
     ALL_PROVIDERS_FAILED = "ai_all_providers_failed"
     OUTPUT_INVALID = "ai_output_invalid"  # the model's answer is not JSON matching the schema
-    TASK_NOT_QUEUED = "ai_task_not_queued"
+    INTERNAL_ERROR = "ai_internal_error"  # the task crashed on something that is not a refusal
 
 
 class AuditAction(StrEnum):

@@ -179,6 +179,22 @@ class MasterPrompt(TimeStampedModel):
         return f"{self.feature} [{self.language}] v{self.version}"
 
 
+class TaskBatch(TimeStampedModel):
+    """Tasks submitted together for bulk work (seed ``task_batches``); progress is counted from them."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="ai_batches")
+    feature = models.SlugField(max_length=64)
+    total = models.PositiveIntegerField(default=0)
+    requested_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "task batches"
+
+    def __str__(self) -> str:
+        return f"{self.feature} batch #{self.pk} ({self.total})"
+
+
 class ProcessedTask(TimeStampedModel):
     """One AI call made for a tenant: what was asked, who answered, what it cost."""
 
@@ -189,6 +205,7 @@ class ProcessedTask(TimeStampedModel):
         FAILED = "failed", _("Failed")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="ai_tasks")
+    batch = models.ForeignKey(TaskBatch, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks")
     feature = models.SlugField(max_length=64)
     language = models.CharField(max_length=8, default="en")
     prompt = models.ForeignKey(MasterPrompt, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")

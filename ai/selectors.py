@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ai import conf
-from ai.models import AiModel, MasterPrompt, ProcessedTask, Provider, ProviderKey, TenantPolicy
+from ai.models import AiModel, MasterPrompt, ProcessedTask, Provider, ProviderKey, TaskBatch, TenantPolicy
 from licensing.selectors import month_start
 from tenants.models import Tenant
 
@@ -76,6 +76,16 @@ def prompt_versions(*, feature: str, language: str) -> list[MasterPrompt]:
         if versions:
             return versions
     return []
+
+
+def batch_progress(*, batch: TaskBatch) -> dict:
+    """Counts of a batch's tasks by status, and the share finished (succeeded or failed)."""
+    counts = dict(batch.tasks.values_list("status").annotate(n=Count("id")).order_by())
+    finished = counts.get(ProcessedTask.Status.SUCCEEDED, 0) + counts.get(ProcessedTask.Status.FAILED, 0)
+    return {"total": batch.total, **{status: counts.get(status, 0) for status in ProcessedTask.Status.values},
+            "percent": int(finished * 100 / batch.total) if batch.total else 100,
+            "cost_usd": batch.tasks.aggregate(total=Coalesce(Sum("cost_usd"), Value(ZERO),
+                                                             output_field=DecimalField()))["total"]}
 
 
 def tasks_for_tenant(*, tenant: Tenant):

@@ -15,18 +15,21 @@ from ai.services.tasks import (
     AiRefused,
     BudgetExceeded,
     ai_available_check,
+    ai_batch_submit,
     ai_complete,
     ai_task_create,
     ai_task_run,
     ai_task_submit,
     key_result_record,
     personal_data_scrub,
+    route_complete,
 )
 
 __all__ = [
     "AiRefused",
     "BudgetExceeded",
     "ai_available_check",
+    "ai_batch_submit",
     "ai_complete",
     "ai_task_create",
     "ai_task_run",
@@ -42,4 +45,5 @@ __all__ = [
     "prompt_save",
     "provider_add",
     "provider_save",
+    "route_complete",
 ]

@@ -18,6 +18,7 @@ and the outcome is written in a second short transaction.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import time
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from ai import conf, store
 from ai.codes import AuditAction, ErrorCode
-from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey
+from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch
 from ai.providers import ChatRequest, ProviderError, provider_complete
 from ai.selectors import Policy, policy_for, prompt_versions, route_keys, route_models, spend_month
 from ai.services.catalog import PROMPT_ENGINE, key_secret
@@ -45,6 +46,7 @@ from tenants.models import AuditLog, Tenant
 from tenants.services import audit_record
 
 SYSTEM = Actor.system("ai:mesh")
+logger = logging.getLogger(__name__)
 
 
 class AiRefused(ApplicationError):
@@ -97,11 +99,11 @@ def _allowed_check(*, tenant: Tenant, policy: Policy) -> None:
     _budget_check(tenant=tenant, policy=policy)
 
 
-def _quota_check(*, tenant: Tenant) -> None:
+def _quota_check(*, tenant: Tenant, adding: int = 1) -> None:
     """The license's monthly ``ai_requests`` (metered when the task runs: ``ai_requests_record``)."""
     if license_current(tenant=tenant) is None:
         raise QuotaExceeded("AI requests need a license.", code="license_required")
-    license_quota_guard("ai_requests_per_month", tenant=tenant, adding=1)
+    license_quota_guard("ai_requests_per_month", tenant=tenant, adding=adding)
 
 
 def ai_available_check(*, tenant: Tenant) -> None:
@@ -137,7 +139,7 @@ def _schema_check(schema) -> None:
 @transaction.atomic
 def ai_task_create(*, tenant: Tenant, feature: str, actor: Actor, variables: dict | None = None,
                    prompt: str | None = None, schema: dict | None = None, language: str = "en",
-                   capability: str | None = None) -> ProcessedTask:
+                   capability: str | None = None, batch: TaskBatch | None = None) -> ProcessedTask:
     """A queued task, after the refusals (AI off, budget, license quota). ``prompt``: the caller's
     own template instead of the feature's master prompt. Personal data in ``variables`` is
     scrubbed unless the tenant allows it."""
@@ -158,7 +160,7 @@ def ai_task_create(*, tenant: Tenant, feature: str, actor: Actor, variables: dic
     elif not policy.allow_personal_data:
         prompt = personal_data_scrub(prompt)
     task = ProcessedTask.objects.create(
-        tenant=tenant, feature=feature, language=language, prompt=master,
+        tenant=tenant, batch=batch, feature=feature, language=language, prompt=master,
         prompt_version=master.version if master else None, prompt_text=prompt or "", variables=variables,
         capability=capability or ("json" if schema else (master.capability if master else "chat")), schema=schema,
         requested_by=actor.label[:255])
@@ -174,6 +176,23 @@ def ai_task_submit(**kwargs) -> ProcessedTask:
     return task
 
 
+@transaction.atomic
+def ai_batch_submit(*, tenant: Tenant, feature: str, actor: Actor, items: list[dict], schema: dict | None = None,
+                    language: str = "en") -> TaskBatch:
+    """One task per item (each item the variables of the feature's prompt), queued together; the
+    license's quota must hold them all, or none is created."""
+    if not items:
+        raise ApplicationError("A batch needs at least one item.", fields={"items": ["Empty."]})
+    _allowed_check(tenant=tenant, policy=policy_for(tenant=tenant))
+    _quota_check(tenant=tenant, adding=len(items))
+    batch = TaskBatch.objects.create(tenant=tenant, feature=feature, total=len(items), requested_by=actor.label[:255])
+    for variables in items:
+        task = ai_task_create(tenant=tenant, feature=feature, actor=actor, variables=variables, schema=schema,
+                              language=language, batch=batch)
+        enqueue_on_commit("ai.tasks.ai_task_run_task", task_id=task.pk)
+    return batch
+
+
 def ai_complete(*, tenant: Tenant, feature: str, actor: Actor, variables: dict | None = None,
                 prompt: str | None = None, schema: dict | None = None, language: str = "en",
                 capability: str | None = None) -> ProcessedTask:
@@ -187,7 +206,7 @@ def ai_complete(*, tenant: Tenant, feature: str, actor: Actor, variables: dict |
 # --- running a task ---------------------------------------------------------------------------------
 
 @dataclass
-class _Outcome:
+class RouteOutcome:
     status: str
     text: str = ""
     output_json: object = None
@@ -262,11 +281,14 @@ def _output_parse(text: str, schema: dict) -> object:
     return value
 
 
-def _call_routes(task: ProcessedTask, policy: Policy, request: ChatRequest, attempts: list) -> _Outcome:
+def route_complete(*, capability: str, schema: dict | None, policy: Policy, request: ChatRequest,
+                   attempts: list) -> RouteOutcome:
+    """The routing layer: try candidates for ``capability`` until one answers (each attempt is
+    appended to ``attempts``), validate the answer against ``schema``. Writes only the keys' health."""
     max_attempts = int(conf.get("AI_MAX_ATTEMPTS"))
     down_providers, refused_models = set(), set()
     last_error: ProviderError | None = None
-    for model, key in _candidates(capability=task.capability, policy=policy):
+    for model, key in _candidates(capability=capability, policy=policy):
         if len(attempts) >= max_attempts:
             break
         if model.provider_id in down_providers or model.pk in refused_models:
@@ -293,19 +315,19 @@ def _call_routes(task: ProcessedTask, policy: Policy, request: ChatRequest, atte
         key_result_record(key=key, error=None, tokens=completion.tokens_in + completion.tokens_out)
         attempts.append({"provider": model.provider.name, "model": model.model_id, "key": key.pk,
                          "status": "succeeded", "latency_ms": latency})
-        outcome = _Outcome(status=ProcessedTask.Status.SUCCEEDED, text=completion.text, model=model,
+        outcome = RouteOutcome(status=ProcessedTask.Status.SUCCEEDED, text=completion.text, model=model,
                            tokens_in=completion.tokens_in, tokens_out=completion.tokens_out, latency_ms=latency)
-        if task.schema is not None:
+        if schema is not None:
             try:
-                outcome.output_json = _output_parse(completion.text, task.schema)
+                outcome.output_json = _output_parse(completion.text, schema)
             except ApplicationError as exc:
                 outcome.status, outcome.error_code, outcome.error_message = \
                     ProcessedTask.Status.FAILED, exc.code, exc.message
         return outcome
     if not attempts:
-        return _Outcome(status=ProcessedTask.Status.FAILED, error_code=ErrorCode.NO_ROUTE,
-                        error_message=f"No active model with a usable key can do {task.capability!r} now.")
-    return _Outcome(status=ProcessedTask.Status.FAILED, error_code=ErrorCode.ALL_PROVIDERS_FAILED,
+        return RouteOutcome(status=ProcessedTask.Status.FAILED, error_code=ErrorCode.NO_ROUTE,
+                        error_message=f"No active model with a usable key can do {capability!r} now.")
+    return RouteOutcome(status=ProcessedTask.Status.FAILED, error_code=ErrorCode.ALL_PROVIDERS_FAILED,
                     error_message=f"{len(attempts)} attempt(s) failed; last: {last_error.message if last_error else ''}"
                     [:500])
 
@@ -341,9 +363,14 @@ def ai_task_run(*, task_id: int) -> ProcessedTask:
         ai_requests_record(tenant=task.tenant, amount=1)  # the license's monthly quota, metered
         system, text = _render(task)
         request = ChatRequest(prompt=text, system=system, json_output=task.capability == "json")
-        outcome = _call_routes(task, policy, request, attempts)
+        outcome = route_complete(capability=task.capability, schema=task.schema, policy=policy, request=request,
+                                 attempts=attempts)
     except ApplicationError as exc:
-        outcome = _Outcome(status=ProcessedTask.Status.FAILED, error_code=exc.code, error_message=exc.message[:500])
+        outcome = RouteOutcome(status=ProcessedTask.Status.FAILED, error_code=exc.code, error_message=exc.message[:500])
+    except Exception:  # a bug must not leave the task "running" for ever
+        logger.exception("AI task %s crashed", task.pk)
+        outcome = RouteOutcome(status=ProcessedTask.Status.FAILED, error_code=ErrorCode.INTERNAL_ERROR,
+                               error_message="The task crashed; the operators have the details in the logs.")
     with transaction.atomic():
         task.status, task.attempts = outcome.status, attempts
         task.output_text, task.output_json = outcome.text, outcome.output_json

@@ -26,6 +26,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
+    path("ai/", include("ai.urls")),
     path("", include("tenants.urls")),
 ]
 

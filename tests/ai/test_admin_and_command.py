@@ -152,3 +152,24 @@ def test_processed_tasks_are_read_only_in_the_admin(world, public_client):
     response = public_client(world.staff).get("/admin/ai/processedtask/add/")
     assert response.status_code == 403
     assert ProcessedTask.objects.count() == 0
+
+
+def test_rotate_credentials_re_encrypts_the_key_pool(world, settings):
+    from cryptography.fernet import Fernet
+
+    from ai.services import key_secret
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CDP_CREDENTIALS_KEYS = old
+    call_command("ai_provider_add", "deepseek", "--kind", "openai", "--base-url", "https://api.deepseek.com",
+                 "--api-key", SECRET, "--model", "deepseek-chat", "--input-cost-per-1k", "0.27",
+                 "--output-cost-per-1k", "1.1", stdout=StringIO())
+    key = ProviderKey.objects.get(provider__name="deepseek")
+    token = key.key_encrypted
+    settings.CDP_CREDENTIALS_KEYS = f"{new},{old}"
+    out = StringIO()
+    call_command("rotate_credentials", stdout=out)
+    assert "ai keys: 1 secrets re-encrypted" in out.getvalue()
+    settings.CDP_CREDENTIALS_KEYS = new  # the old key dropped: the pool still reads
+    key.refresh_from_db()
+    assert key.key_encrypted != token and key_secret(key) == SECRET

@@ -203,3 +203,32 @@ def test_a_key_is_encrypted_at_rest_and_shown_masked(world, mesh):
     assert ProviderKey.objects.filter(key_encrypted__contains=KEY[-8:]).count() == 0
 
 
+
+
+def test_a_batch_queues_one_task_per_item_and_reports_progress(world, ready, mesh,
+                                                               django_capture_on_commit_callbacks):
+    from ai.selectors import batch_progress
+    from ai.services import ai_batch_submit
+
+    _, fake = mesh("ollama")
+    fake.fail(500)  # the first task fails, the others succeed
+    items = [{"name": f"S{n}", "rules": "x"} for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        batch = ai_batch_submit(tenant=world.alpha, actor=ACTOR, feature="segment-description", items=items)
+    assert batch_progress(batch=batch)["queued"] == 3 and batch_progress(batch=batch)["percent"] == 0
+    for callback in callbacks:
+        callback()
+    progress = batch_progress(batch=batch)
+    assert (progress["succeeded"], progress["failed"], progress["percent"]) == (2, 1, 100)
+
+
+def test_a_batch_over_the_quota_creates_nothing(world, mesh, licensed):
+    from ai.services import ai_batch_submit
+
+    licensed(ai_requests_per_month=2)
+    prompt()
+    mesh("openai")
+    with pytest.raises(QuotaExceeded):
+        ai_batch_submit(tenant=world.alpha, actor=ACTOR, feature="segment-description",
+                        items=[{"name": "a", "rules": "b"}] * 3)
+    assert not ProcessedTask.objects.exists()
