@@ -17,6 +17,7 @@ conf = AppSettings({
     "AI_BREAKER_REST": 300,  # seconds an open circuit rests the key before it is tried again
     "AI_DEFAULT_MONTHLY_BUDGET_USD": "",  # per tenant without its own policy; empty: no USD budget
     "AI_BUDGET_WARNING_PERCENT": 80,  # an audit entry and a flag on the task once spend passes this
+    "AI_ROUTING_CACHE_SECONDS": 5.0,  # a process reloads models and keys at least this often
     "AI_ANTHROPIC_VERSION": "2023-06-01",  # the anthropic-version header of the Messages API
 })
 get = conf.get

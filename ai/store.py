@@ -6,6 +6,7 @@ tenant-aware cache key function; they live in one ``cdp:ai:`` namespace."""
 from __future__ import annotations
 
 import time
+import uuid
 
 from django_redis import get_redis_connection
 
@@ -63,3 +64,66 @@ def clear_all() -> None:
     redis = client()
     for key in redis.scan_iter(match=f"{NS}:*", count=1000):
         redis.delete(key)
+
+
+# --- the routing table's version and the keys' rests ------------------------------------------------------------
+
+CATALOG_VERSION = f"{NS}:catalog"
+
+
+def catalog_version() -> str:
+    """A token that changes whenever the catalog or the pool changes (``catalog_bump``); processes
+    reload their routing table when it differs from the one they loaded with."""
+    redis = client()
+    value = redis.get(CATALOG_VERSION)
+    if value is None:
+        redis.set(CATALOG_VERSION, uuid.uuid4().hex, nx=True)
+        value = redis.get(CATALOG_VERSION)
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def catalog_bump() -> None:
+    client().set(CATALOG_VERSION, uuid.uuid4().hex)
+
+
+def rest_set(key_id: int, seconds: float, reason: str) -> None:
+    if seconds > 0:
+        client().set(f"{NS}:rest:{key_id}", reason, px=max(1, int(seconds * 1000)))
+
+
+def rest_clear(key_id: int) -> None:
+    client().delete(f"{NS}:rest:{key_id}", f"{NS}:failing:{key_id}")
+
+
+def resting(key_ids: list[int]) -> set[int]:
+    """Which of ``key_ids`` rest now (one round trip)."""
+    if not key_ids:
+        return set()
+    values = client().mget([f"{NS}:rest:{key_id}" for key_id in key_ids])
+    return {key_id for key_id, value in zip(key_ids, values, strict=True) if value is not None}
+
+
+def turn(provider_id: int) -> int:
+    """A counter per provider: its keys take turns."""
+    return int(client().incr(f"{NS}:turn:{provider_id}"))
+
+
+def failure_note(key_id: int) -> None:
+    client().set(f"{NS}:failing:{key_id}", 1, ex=24 * 3600)
+
+
+SUCCESS_WRITE_EVERY = 30  # seconds: a healthy key's row is written at most this often
+
+
+def success_note(key_id: int) -> tuple[bool, int]:
+    """Count a success. ``(write, requests)``: whether the key's row is due a write now (it was
+    failing, or not written for SUCCESS_WRITE_EVERY seconds) and how many requests to add to it."""
+    redis = client()
+    pipe = redis.pipeline()
+    pipe.getdel(f"{NS}:failing:{key_id}")
+    pipe.set(f"{NS}:touch:{key_id}", 1, nx=True, ex=SUCCESS_WRITE_EVERY)
+    pipe.incr(f"{NS}:req:{key_id}")
+    was_failing, due, _ = pipe.execute()
+    if not (was_failing or due):
+        return False, 0
+    return True, int(redis.getdel(f"{NS}:req:{key_id}") or 0)

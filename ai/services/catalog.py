@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.template import Engine, TemplateSyntaxError
 from django.template.base import VariableNode
 
+from ai import store
 from ai.codes import AuditAction, ErrorCode
 from ai.models import CAPABILITIES, AiModel, MasterPrompt, Provider, ProviderKey, TenantPolicy
 from cdp import crypto
@@ -29,6 +30,13 @@ POLICY_FIELDS = ("enabled", "monthly_budget_usd", "allow_personal_data", "price_
 # Prompts are rendered with Django's template language (variables, filters, loops; no code), with
 # no HTML escaping: a prompt is not a web page.
 PROMPT_ENGINE = Engine(autoescape=False, string_if_invalid="")
+
+
+def _catalog_changed() -> None:
+    """Every process reloads its routing table (now, and once this transaction commits: a process
+    that reloaded in between would otherwise keep the old rows until AI_ROUTING_CACHE_SECONDS)."""
+    store.catalog_bump()
+    transaction.on_commit(store.catalog_bump)
 
 
 def _snapshot(obj, fields) -> dict:
@@ -76,6 +84,7 @@ def provider_save(*, actor: Actor, provider: Provider | None = None, **fields) -
     audit_record(actor=actor, action=AuditAction.PROVIDER_ADD if provider is None else AuditAction.PROVIDER_UPDATE,
                  resource_type="ai_provider", resource_id=target.pk,
                  changes=changes_between(before, _snapshot(target, PROVIDER_FIELDS)))
+    _catalog_changed()
     return target
 
 
@@ -104,6 +113,7 @@ def model_save(*, actor: Actor, model: AiModel | None = None, **fields) -> AiMod
                                fields={"model_id": ["Already in the catalog for this provider."]}) from None
     audit_record(actor=actor, action=AuditAction.MODEL_SAVE, resource_type="ai_model", resource_id=target.pk,
                  changes=changes_between(before, _snapshot(target, MODEL_FIELDS)))
+    _catalog_changed()
     return target
 
 
@@ -129,6 +139,7 @@ def key_add(*, actor: Actor, provider: Provider, api_key: str, label: str = "", 
     audit_record(actor=actor, action=AuditAction.KEY_ADD, resource_type="ai_key", resource_id=key.pk,
                  changes={"provider": provider.name, "label": key.label, "key": key.masked,
                           "rpm_limit": rpm_limit, "tpm_limit": tpm_limit})
+    _catalog_changed()
     return key
 
 
@@ -155,6 +166,9 @@ def key_update(*, actor: Actor, key: ProviderKey, api_key: str | None = None, re
         changes["reinstated"] = True
     audit_record(actor=actor, action=AuditAction.KEY_UPDATE, resource_type="ai_key", resource_id=key.pk,
                  changes=changes)
+    if reinstate or api_key:
+        store.rest_clear(key.pk)
+    _catalog_changed()
     return key
 
 
@@ -171,6 +185,7 @@ def keys_rotate_all() -> int:
             key.key_encrypted = crypto.rotate(key.key_encrypted)
             key.save(update_fields=["key_encrypted", "updated_at"])
             count += 1
+    _catalog_changed()
     return count
 
 

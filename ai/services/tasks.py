@@ -239,29 +239,40 @@ def key_result_record(*, key: ProviderKey, error: ProviderError | None, tokens: 
     """A key's health after one call: success resets its failures; a 429 rests it for the
     provider's Retry-After (else AI_RATE_LIMIT_COOLDOWN); a rejected key rests for
     AI_RETRY_AFTER_CAP; AI_BREAKER_FAILURES 5xx/timeouts in a row open its circuit for
-    AI_BREAKER_REST. Refusals and unreadable answers are not the key's fault."""
+    AI_BREAKER_REST. Refusals and unreadable answers are not the key's fault.
+
+    Rests are written to the row (what operators see) and to Redis (what routing reads). A
+    healthy key's row is written at most every ``store.SUCCESS_WRITE_EVERY`` seconds (its request
+    count catches up then), so a success costs Redis round trips, not a database commit."""
     now = timezone.now()
     rows = ProviderKey.objects.filter(pk=key.pk)
     if error is None:
-        rows.update(consecutive_failures=0, last_used_at=now, last_success_at=now, last_error="",
-                    requests_total=F("requests_total") + 1)
-        store.tokens_add(key.pk, tokens)
+        if key.tpm_limit:
+            store.tokens_add(key.pk, tokens)
+        write, requests = store.success_note(key.pk)
+        if write:
+            rows.update(consecutive_failures=0, last_used_at=now, last_success_at=now, last_error="",
+                        requests_total=F("requests_total") + requests)
         return
+    store.failure_note(key.pk)
     update = {"last_used_at": now, "last_error": error.message[:500], "requests_total": F("requests_total") + 1,
               "failures_total": F("failures_total") + 1}
     cap = float(conf.get("AI_RETRY_AFTER_CAP"))
+    rest, reason = 0.0, ""
     if error.code == ErrorCode.PROVIDER_RATE_LIMITED:
         wait = error.retry_after if error.retry_after is not None else float(conf.get("AI_RATE_LIMIT_COOLDOWN"))
-        update.update(rest_until=now + timezone.timedelta(seconds=min(wait, cap)), rest_reason="rate_limited")
+        rest, reason = min(wait, cap), "rate_limited"
     elif error.code == ErrorCode.PROVIDER_AUTH_FAILED:
-        update.update(rest_until=now + timezone.timedelta(seconds=cap), rest_reason="auth_failed")
+        rest, reason = cap, "auth_failed"
     elif error.code in (ErrorCode.PROVIDER_UNAVAILABLE, ErrorCode.PROVIDER_TIMEOUT):
-        failures = key.consecutive_failures + 1
         update["consecutive_failures"] = F("consecutive_failures") + 1
-        if failures >= int(conf.get("AI_BREAKER_FAILURES")):
-            update.update(rest_until=now + timezone.timedelta(seconds=float(conf.get("AI_BREAKER_REST"))),
-                          rest_reason="circuit_open")
     rows.update(**update)
+    if error.code in (ErrorCode.PROVIDER_UNAVAILABLE, ErrorCode.PROVIDER_TIMEOUT) and \
+            rows.filter(consecutive_failures__gte=int(conf.get("AI_BREAKER_FAILURES"))).exists():
+        rest, reason = float(conf.get("AI_BREAKER_REST")), "circuit_open"
+    if rest > 0:
+        rows.update(rest_until=now + timezone.timedelta(seconds=rest), rest_reason=reason)
+        store.rest_set(key.pk, rest, reason)
 
 
 def _output_parse(text: str, schema: dict) -> object:

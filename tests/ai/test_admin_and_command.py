@@ -93,11 +93,16 @@ def test_ab_split_records_the_version_each_task_used(world, licensed, mesh, monk
     mesh("ollama")
     prompt(feature="ab", template="first {{ x }}", variables=["x"], weight=50)
     prompt(feature="ab", template="second {{ x }}", variables=["x"], weight=50)
-    draws = iter([0.9, 0.1, 0.1])  # versions are drawn newest first: v2 takes [0, 0.5)
-    monkeypatch.setattr("random.random", lambda: next(draws))
+    picks, weights_seen = iter([1, 0, 0]), []  # indexes into the active versions, newest first
+
+    def choices(population, weights):
+        weights_seen.append(list(weights))
+        return [population[next(picks)]]
+
+    monkeypatch.setattr("ai.services.tasks.random.choices", choices)
     versions = [ai_complete(tenant=world.alpha, actor=ACTOR, feature="ab", variables={"x": 1}).prompt_version
                 for _ in range(3)]
-    assert sorted(versions) == [1, 2, 2]
+    assert versions == [1, 2, 2] and weights_seen == [[50, 50]] * 3
     from ai.selectors import prompt_results
 
     results = {row["prompt_version"]: row["tasks"] for row in prompt_results(feature="ab")}
