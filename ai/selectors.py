@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ai import conf, store
-from ai.models import AiModel, MasterPrompt, ProcessedTask, Provider, ProviderKey, TaskBatch, TenantPolicy
+from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch, TenantPolicy
 from licensing.selectors import month_start
 from tenants.models import Tenant
 
@@ -54,12 +54,15 @@ def spend_month(*, tenant: Tenant, now=None) -> Decimal:
 _table: dict = {"version": None, "loaded": 0.0, "models": [], "keys": {}}
 
 
-def routing_table() -> tuple[list[AiModel], dict[int, list[ProviderKey]]]:
+def _routing_table() -> tuple[list[AiModel], dict[int, list[ProviderKey]], set[int]]:
     """Active models of active providers in routing order (provider priority, model priority,
-    the cheapest first) and each provider's active keys, cached in the process: reloaded when
-    the catalog's version changes (``store.catalog_bump``) or after AI_ROUTING_CACHE_SECONDS.
-    One Redis read per call instead of two queries."""
-    version, now = store.catalog_version(), time.monotonic()
+    the cheapest first), each provider's active keys, and which keys rest now. The models and
+    keys are cached in the process and reloaded when the catalog's version changes
+    (``store.catalog_bump``) or after AI_ROUTING_CACHE_SECONDS; the version and the rests come
+    in one Redis round trip per call."""
+    cached_ids = [key.pk for keys in _table["keys"].values() for key in keys]
+    version, resting = store.version_and_rests(cached_ids)
+    now = time.monotonic()
     if _table["version"] != version or now - _table["loaded"] > float(conf.get("AI_ROUTING_CACHE_SECONDS")):
         models = sorted(AiModel.objects.filter(status=AiModel.Status.ACTIVE, provider__is_active=True)
                         .select_related("provider"),
@@ -69,27 +72,27 @@ def routing_table() -> tuple[list[AiModel], dict[int, list[ProviderKey]]]:
         for key in ProviderKey.objects.filter(is_active=True, provider__is_active=True).order_by("pk"):
             keys.setdefault(key.provider_id, []).append(key)
         _table.update(version=version, loaded=now, models=models, keys=keys)
-    return _table["models"], _table["keys"]
+        resting = store.resting([key.pk for keys in _table["keys"].values() for key in keys])
+    return _table["models"], _table["keys"], resting
 
 
-def route_models(*, capability: str, allowed_provider_ids: frozenset[int] = frozenset()) -> list[AiModel]:
-    """The models that can do ``capability`` (and that the tenant allows), in routing order."""
-    models, _ = routing_table()
-    return [m for m in models if capability in (m.capabilities or [])
-            and (not allowed_provider_ids or m.provider_id in allowed_provider_ids)]
-
-
-def route_keys(*, provider: Provider, now=None) -> list[ProviderKey]:
-    """The provider's usable keys (active, not resting), taking turns."""
-    _, keys = routing_table()
-    now = now or timezone.now()
-    candidates = [k for k in keys.get(provider.pk, []) if not (k.rest_until and k.rest_until > now)]
-    resting = store.resting([k.pk for k in candidates])
-    candidates = [k for k in candidates if k.pk not in resting]
-    if len(candidates) > 1:
-        start = (store.turn(provider.pk) - 1) % len(candidates)
-        candidates = candidates[start:] + candidates[:start]
-    return candidates
+def route_candidates(*, capability: str, allowed_provider_ids: frozenset[int] = frozenset()):
+    """``(model, key)`` pairs to try for ``capability``, in routing order: the models that can do
+    it (and that the tenant allows), each with its provider's usable keys (active, not resting),
+    which take turns."""
+    models, keys, resting = _routing_table()
+    now = timezone.now()
+    for model in models:
+        if capability not in (model.capabilities or []) or \
+                (allowed_provider_ids and model.provider_id not in allowed_provider_ids):
+            continue
+        usable = [k for k in keys.get(model.provider_id, [])
+                  if k.pk not in resting and not (k.rest_until and k.rest_until > now)]
+        if len(usable) > 1:
+            start = (store.turn(model.provider_id) - 1) % len(usable)
+            usable = usable[start:] + usable[:start]
+        for key in usable:
+            yield model, key
 
 
 def prompt_versions(*, feature: str, language: str) -> list[MasterPrompt]:

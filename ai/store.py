@@ -82,6 +82,16 @@ def catalog_version() -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def version_and_rests(key_ids: list[int]) -> tuple[str, set[int]]:
+    """The catalog's version and which of ``key_ids`` rest, in one round trip."""
+    values = client().mget([CATALOG_VERSION, *(f"{NS}:rest:{key_id}" for key_id in key_ids)])
+    version = values[0]
+    if version is None:
+        return catalog_version(), set()  # first use (or Redis emptied): every process reloads
+    rests = {key_id for key_id, value in zip(key_ids, values[1:], strict=True) if value is not None}
+    return version.decode() if isinstance(version, bytes) else str(version), rests
+
+
 def catalog_bump() -> None:
     client().set(CATALOG_VERSION, uuid.uuid4().hex)
 

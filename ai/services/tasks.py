@@ -35,7 +35,7 @@ from ai import conf, store
 from ai.codes import AuditAction, ErrorCode
 from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch
 from ai.providers import ChatRequest, ProviderError, provider_complete
-from ai.selectors import Policy, policy_for, prompt_versions, route_keys, route_models, spend_month
+from ai.selectors import Policy, policy_for, prompt_versions, route_candidates, spend_month
 from ai.services.catalog import PROMPT_ENGINE, key_secret
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, QuotaExceeded
@@ -230,9 +230,7 @@ def _render(task: ProcessedTask) -> tuple[str, str]:
 
 
 def _candidates(*, capability: str, policy: Policy) -> Iterator[tuple[AiModel, ProviderKey]]:
-    for model in route_models(capability=capability, allowed_provider_ids=policy.allowed_provider_ids):
-        for key in route_keys(provider=model.provider):
-            yield model, key
+    return route_candidates(capability=capability, allowed_provider_ids=policy.allowed_provider_ids)
 
 
 def key_result_record(*, key: ProviderKey, error: ProviderError | None, tokens: int = 0) -> None:
