@@ -120,7 +120,8 @@ def test_repeated_failures_open_the_circuit_and_an_operator_can_reinstate(world,
     assert complete(world).status == ProcessedTask.Status.SUCCEEDED
 
 
-def test_requests_per_minute_limit_skips_the_key(world, ready, mesh):
+def test_requests_per_minute_limit_skips_the_key(world, ready, mesh, monkeypatch):
+    monkeypatch.setattr("ai.store._minute", lambda: 29_000_000)  # both calls in one window, whatever the clock
     mesh("openai", priority=1, rpm_limit=1)
     mesh("ollama", priority=2)
     assert complete(world).provider_name == "openai"
