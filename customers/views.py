@@ -9,6 +9,7 @@ from django.shortcuts import render
 from cdp.exceptions import NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
+from customers.masking import mask_change, mask_customer, request_visibility
 from tenants.views import paginate, portal_page
 
 
@@ -16,7 +17,10 @@ from tenants.views import paginate, portal_page
 def customer_list_page(request):
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customer_list())
     queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.customer_list()
-    return render(request, "customers/list.html", {"filter": filterset, "page": paginate(request, queryset)})
+    page = paginate(request, queryset)
+    visibility = request_visibility(request)
+    page.object_list = [mask_customer(c, visibility) for c in page.object_list]
+    return render(request, "customers/list.html", {"filter": filterset, "page": page})
 
 
 @portal_page()
@@ -25,6 +29,10 @@ def customer_detail_page(request, pk: int):
         view = selectors.customer_360(customer_id=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    visibility = request_visibility(request)
+    mask_customer(view["customer"], visibility)
+    for address in view["addresses"]:
+        mask_customer(address, visibility)
     # Other apps' sections (analytics scores...) render with their own template when they ship
     # one as templates/customer_sections/<name>.html; otherwise as a plain list of values.
     sections = [
@@ -40,5 +48,8 @@ def customer_changes_page(request, pk: int):
         customer = selectors.customer_get(customer_id=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    changes = selectors.customer_changes(customer_id=pk)
-    return render(request, "customers/changes.html", {"c": customer, "page": paginate(request, changes, 50)})
+    visibility = request_visibility(request)
+    mask_customer(customer, visibility)
+    page = paginate(request, selectors.customer_changes(customer_id=pk), 50)
+    page.object_list = [mask_change(change, visibility) for change in page.object_list]
+    return render(request, "customers/changes.html", {"c": customer, "page": page})

@@ -8,7 +8,7 @@ from django_tenants.utils import tenant_context
 
 from cdp import registry
 from tenants.models import ApiKey, AuditLog, Invitation, Membership, Tenant, User, UserSession
-from tenants.roles import capabilities_for_role
+from tenants.roles import capabilities_for_role, tenant_privacy_grants
 
 
 def membership_role(*, user: User, tenant: Tenant) -> str | None:
@@ -22,7 +22,7 @@ def user_capabilities(*, user: User, tenant: Tenant) -> frozenset[str]:
     """Superusers (platform operators) hold every capability; others get their role's set."""
     if user.is_authenticated and user.is_superuser and user.is_active:
         return capabilities_for_role("owner")
-    return capabilities_for_role(membership_role(user=user, tenant=tenant))
+    return capabilities_for_role(membership_role(user=user, tenant=tenant), grants=tenant_privacy_grants(tenant))
 
 
 def invitations_open(*, tenant: Tenant) -> QuerySet[Invitation]:

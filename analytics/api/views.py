@@ -26,6 +26,7 @@ from cdp.exceptions import PermissionDenied
 from cdp.ids import get_or_not_found
 from tenants.roles import EXPORT
 from cdp.context import actor_from_request
+from customers.masking import mask_customer, request_visibility
 from tenants.services import data_export_record
 
 ANALYTICS = "analytics"
@@ -245,23 +246,24 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
     def members(self, request, pk=None):
         queryset = self.filter_queryset(selectors.segment_members(segment=self._segment(pk)))
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="analytics_segments_export_csv")
     def export(self, request, pk=None):
         """The segment's members with their personal data, as CSV. Needs the ``export`` capability
         (owners and admins, or a key issued with it); every export is audited with its row count."""
         segment = self._segment(pk)
-        return segment_csv_response(segment, actor=actor_from_request(request))
+        return segment_csv_response(segment, actor=actor_from_request(request), visibility=request_visibility(request))
 
 
 CSV_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country", "total_orders", "total_spent",
                "last_purchase_at", "rfm_segment", "clv_tier", "total_clv", "churn_probability", "churn_band"]
 
 
-def _csv_rows(segment):
+def _csv_rows(segment, visibility):
     yield CSV_COLUMNS
     for c in selectors.segment_members(segment=segment).iterator(chunk_size=2000):
+        mask_customer(c, visibility)
         # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
         rfm, clv, churn = (getattr(c, name, None) for name in ("analytics_rfm", "analytics_clv", "analytics_churn"))
         yield [c.pk, c.email or "", c.first_name, c.last_name, c.country, c.total_orders, c.total_spent,
@@ -270,14 +272,14 @@ def _csv_rows(segment):
                churn.band if churn else ""]
 
 
-def segment_csv_response(segment, *, actor) -> StreamingHttpResponse:
+def segment_csv_response(segment, *, actor, visibility) -> StreamingHttpResponse:
     """The segment's members as CSV (streamed; shared by the API and the portal), written by
     ``cdp.csv`` (UTF-8 with BOM, formula cells neutralised). The export is audited before the
     first byte goes out (who, which segment, how many rows), so an interrupted download is on
-    record too."""
+    record too. E-mails are masked for a reader without ``unmask`` (``visibility``)."""
     rows = selectors.segment_members(segment=segment).count()
     data_export_record(actor=actor, tenant=connection.tenant, resource_type="segment", resource_id=segment.pk,
                        rows=rows, fmt="csv", details={"name": segment.name})
-    response = StreamingHttpResponse(csv_lines(_csv_rows(segment)), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(_csv_rows(segment, visibility)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
     return response

@@ -8,10 +8,14 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from django.utils.translation import gettext as _
+
 from cdp.context import actor_from_request
+from cdp.exceptions import PermissionDenied
 from customers.api.serializers import CustomerDetailOutputSerializer
+from customers.masking import request_visibility
 from customers.services.privacy import customer_export, customer_pseudonymize
-from tenants.roles import READ, WRITE
+from tenants.roles import UNMASK, WRITE
 
 CUSTOMER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The customer.")
 
@@ -43,7 +47,7 @@ class CustomerPrivacyViewSet(viewsets.ViewSet):
     """``pseudonymize`` needs ``write``: the only roles holding it are owner and admin, so it is
     already admin-level for people; API keys need the scope explicitly."""
 
-    required_capabilities = {"pseudonymize": WRITE, "export": READ}
+    required_capabilities = {"pseudonymize": WRITE, "export": UNMASK}
 
     @extend_schema(request=CustomerPseudonymizeInputSerializer, responses=CustomerDetailOutputSerializer,
                    operation_id="customers_pseudonymize", parameters=[CUSTOMER_ID])
@@ -56,10 +60,14 @@ class CustomerPrivacyViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         customer = customer_pseudonymize(customer_id=pk, actor=actor_from_request(request),
                                          reason=data.validated_data.get("reason", ""))
-        return Response(CustomerDetailOutputSerializer(customer).data)
+        return Response(CustomerDetailOutputSerializer(customer, context={"request": request}).data)
 
     @extend_schema(responses=CustomerExportOutputSerializer, operation_id="customers_export", parameters=[CUSTOMER_ID])
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
-        """Everything held about the person, as JSON (data-subject access request). Audited."""
+        """Everything held about the person, as JSON (data-subject access request). Audited.
+        A complete copy cannot be masked, so it needs ``unmask`` and ``sensitive`` (owners and
+        admins by default, or a key issued with both)."""
+        if not request_visibility(request).is_full:
+            raise PermissionDenied(_("A data-subject export needs the unmask and sensitive capabilities."))
         return Response(customer_export(customer_id=pk, actor=actor_from_request(request)))

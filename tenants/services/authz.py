@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from cdp.context import Actor
 from tenants.models import ApiKey, Membership, Role, Tenant, User
-from tenants.roles import CAPABILITIES, MEMBERS, PLATFORM_RANK, ROLE_RANK, capabilities_for_role, role_rank
+from tenants.roles import (
+    CAPABILITIES,
+    MEMBERS,
+    PLATFORM_RANK,
+    ROLE_RANK,
+    capabilities_for_role,
+    role_rank,
+    tenant_privacy_grants,
+)
 
 
 @dataclass(frozen=True)
@@ -69,4 +77,5 @@ def actor_authority(*, actor: Actor, tenant: Tenant | None, platform_perm: str |
     if tenant is None or tenant.is_public:
         return NOBODY
     role = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
-    return Authority(capabilities=capabilities_for_role(role), rank=role_rank(role))
+    return Authority(capabilities=capabilities_for_role(role, grants=tenant_privacy_grants(tenant)),
+                     rank=role_rank(role))

@@ -10,6 +10,7 @@ from django.db import transaction
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
+from tenants.services.privacy import privacy_grants_clean
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -36,6 +37,11 @@ def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> di
             errors[key] = ["Must be a positive whole number."]
     if not all(isinstance(flag, bool) for flag in merged["features"].values()):
         errors["features"] = ["Every feature switch is true or false."]
+    if "privacy_grants" in merged:
+        try:
+            merged["privacy_grants"] = privacy_grants_clean(merged["privacy_grants"])
+        except ApplicationError as exc:
+            errors["privacy_grants"] = exc.fields
     if errors:
         raise ApplicationError("Invalid tenant settings.", fields={"settings": errors})
     return merged
