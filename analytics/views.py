@@ -20,6 +20,7 @@ from analytics.forms import RunForm, SegmentForm
 from analytics.models import ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
+from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
 from tenants.roles import EXPORT
 from cdp.context import actor_from_request
@@ -141,6 +142,8 @@ def segment_detail_page(request, pk: int):
     page = paginate(request, selectors.segment_members(segment=segment))
     visibility = request_visibility(request)
     page.object_list = [mask_customer(c, visibility) for c in page.object_list]
+    log_list(request, rows=len(page.object_list), resource_type="segment", resource_id=segment.pk,
+             action=Action.SEGMENT_MEMBERS)
     return render(request, "analytics/segment_detail.html", {
         "segment": segment, "page": page,
         "counts_chart": charts.line_chart([(c.date.isoformat(), c.members) for c in counts],
@@ -154,6 +157,6 @@ def segment_export_page(request, pk: int):
     segment = Segment.objects.filter(pk=pk).first()
     if segment is None:
         raise Http404("No such segment.")
-    return segment_csv_response(segment, actor=actor_from_request(request), visibility=request_visibility(request))
+    return segment_csv_response(segment, request=request)
 
 

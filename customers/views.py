@@ -9,6 +9,7 @@ from django.shortcuts import render
 from cdp.exceptions import NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
+from customers.access import Action, log_access, log_list
 from customers.masking import mask_change, mask_customer, request_visibility
 from tenants.views import paginate, portal_page
 
@@ -20,6 +21,7 @@ def customer_list_page(request):
     page = paginate(request, queryset)
     visibility = request_visibility(request)
     page.object_list = [mask_customer(c, visibility) for c in page.object_list]
+    log_list(request, rows=len(page.object_list))
     return render(request, "customers/list.html", {"filter": filterset, "page": page})
 
 
@@ -33,6 +35,7 @@ def customer_detail_page(request, pk: int):
     mask_customer(view["customer"], visibility)
     for address in view["addresses"]:
         mask_customer(address, visibility)
+    log_access(request, action=Action.PROFILE_READ, resource_id=pk, rows=1)
     # Other apps' sections (analytics scores...) render with their own template when they ship
     # one as templates/customer_sections/<name>.html; otherwise as a plain list of values.
     sections = [
@@ -52,4 +55,5 @@ def customer_changes_page(request, pk: int):
     mask_customer(customer, visibility)
     page = paginate(request, selectors.customer_changes(customer_id=pk), 50)
     page.object_list = [mask_change(change, visibility) for change in page.object_list]
+    log_access(request, action=Action.CHANGES_READ, resource_id=pk, rows=1)
     return render(request, "customers/changes.html", {"c": customer, "page": page})

@@ -26,6 +26,7 @@ from cdp.exceptions import PermissionDenied
 from cdp.ids import get_or_not_found
 from tenants.roles import EXPORT
 from cdp.context import actor_from_request
+from customers.access import Action, log_access, log_list
 from customers.masking import mask_customer, request_visibility
 from tenants.services import data_export_record
 
@@ -246,6 +247,7 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
     def members(self, request, pk=None):
         queryset = self.filter_queryset(selectors.segment_members(segment=self._segment(pk)))
         page = self.paginate_queryset(queryset)
+        log_list(request, rows=len(page), resource_type="segment", resource_id=pk, action=Action.SEGMENT_MEMBERS)
         return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="analytics_segments_export_csv")
@@ -253,7 +255,7 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
         """The segment's members with their personal data, as CSV. Needs the ``export`` capability
         (owners and admins, or a key issued with it); every export is audited with its row count."""
         segment = self._segment(pk)
-        return segment_csv_response(segment, actor=actor_from_request(request), visibility=request_visibility(request))
+        return segment_csv_response(segment, request=request)
 
 
 CSV_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country", "total_orders", "total_spent",
@@ -272,12 +274,16 @@ def _csv_rows(segment, visibility):
                churn.band if churn else ""]
 
 
-def segment_csv_response(segment, *, actor, visibility) -> StreamingHttpResponse:
+def segment_csv_response(segment, *, request) -> StreamingHttpResponse:
     """The segment's members as CSV (streamed; shared by the API and the portal), written by
     ``cdp.csv`` (UTF-8 with BOM, formula cells neutralised). The export is audited before the
     first byte goes out (who, which segment, how many rows), so an interrupted download is on
-    record too. E-mails are masked for a reader without ``unmask`` (``visibility``)."""
+    record too, in the audit trail and the data-access log. E-mails are masked for a reader
+    without ``unmask``."""
+    actor, visibility = actor_from_request(request), request_visibility(request)
     rows = selectors.segment_members(segment=segment).count()
+    log_access(request, action=Action.EXPORT, resource_type="segment", resource_id=segment.pk, rows=rows,
+               query={"format": "csv"})
     data_export_record(actor=actor, tenant=connection.tenant, resource_type="segment", resource_id=segment.pk,
                        rows=rows, fmt="csv", details={"name": segment.name})
     response = StreamingHttpResponse(csv_lines(_csv_rows(segment, visibility)), content_type="text/csv; charset=utf-8")

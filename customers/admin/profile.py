@@ -9,6 +9,7 @@ from cdp.context import actor_from_request
 from customers.admin.merge import merge_customers_into
 from customers.admin.orders import OrderInline
 from customers.admin.privacy import pseudonymize_customers
+from customers.access import Action, log_access, log_list
 from customers.masking import (
     MASKED_FIELDS,
     SENSITIVE_FIELDS,
@@ -82,6 +83,23 @@ class MaskedAdminMixin:
         return fields + tuple(name for name in hidden if name not in fields)
 
 
+class AccessLoggedAdminMixin:
+    """Lists and pages of customers opened in the admin go to the data-access log like any read."""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if changelist is not None:
+            log_list(request, rows=len(changelist.result_list))
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            log_access(request, action=Action.PROFILE_READ, resource_id=object_id, rows=1)
+        return response
+
+
 def masked_column(name: str, field: str, visibility):
     def column(obj):
         return mask_field(field, getattr(obj, field), visibility)
@@ -109,7 +127,7 @@ def masked_change_column(attr: str, visibility):
     return column
 
 
-class CustomerAdmin(MaskedAdminMixin, ServiceFormAdminMixin, TenantModelAdmin):
+class CustomerAdmin(AccessLoggedAdminMixin, MaskedAdminMixin, ServiceFormAdminMixin, TenantModelAdmin):
     masked_columns = {"email": "email", "document_number": "document_number"}
 
     list_display = ("id", "email", "first_name", "last_name", "document_number", "country", "status", "total_orders",

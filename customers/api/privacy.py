@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from cdp.context import actor_from_request
 from cdp.exceptions import PermissionDenied
 from customers.api.serializers import CustomerDetailOutputSerializer
+from customers.access import Action, log_access
 from customers.masking import request_visibility
 from customers.services.privacy import customer_export, customer_pseudonymize
 from tenants.roles import UNMASK, WRITE
@@ -70,4 +71,7 @@ class CustomerPrivacyViewSet(viewsets.ViewSet):
         admins by default, or a key issued with both)."""
         if not request_visibility(request).is_full:
             raise PermissionDenied(_("A data-subject export needs the unmask and sensitive capabilities."))
-        return Response(customer_export(customer_id=pk, actor=actor_from_request(request)))
+        export = customer_export(customer_id=pk, actor=actor_from_request(request))
+        log_access(request, action=Action.EXPORT, resource_id=pk, rows=1 + len(export.get("merged_customers", ())),
+                   query={"format": "json", "kind": "data-subject"})
+        return Response(export)

@@ -13,6 +13,7 @@ from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
 from cdp.context import actor_from_request
 from cdp.ids import ID_PATTERN
 from customers import selectors
+from customers.access import Action, log_access, log_list
 from customers.api import serializers
 from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
@@ -47,9 +48,16 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
     def get_queryset(self):
         return selectors.customer_list()
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        log_list(request, rows=len(response.data.get("results", ())))
+        return response
+
     @extend_schema(responses=serializers.Customer360OutputSerializer)
     def retrieve(self, request, pk=None):
-        return Response(serializers.Customer360OutputSerializer(selectors.customer_360(customer_id=pk), context={"request": request}).data)
+        view = selectors.customer_360(customer_id=pk)
+        log_access(request, action=Action.PROFILE_READ, resource_id=view["customer"].pk, rows=1)
+        return Response(serializers.Customer360OutputSerializer(view, context={"request": request}).data)
 
     @extend_schema(request=serializers.CustomerUpdateInputSerializer,
                    responses=serializers.CustomerDetailOutputSerializer)
@@ -74,6 +82,7 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
             address = address_create(customer_id=pk, data=data.validated_data, actor=actor_from_request(request))
             return Response(serializers.AddressOutputSerializer(address, context={"request": request}).data, status=status.HTTP_201_CREATED)
         addresses = selectors.customer_addresses(customer_id=pk)
+        log_access(request, action=Action.PROFILE_READ, resource_id=pk, rows=1, query={"section": "addresses"})
         return Response(serializers.AddressOutputSerializer(addresses, many=True, context={"request": request}).data)
 
     @extend_schema(request=serializers.AddressInputSerializer, responses=serializers.AddressOutputSerializer)
@@ -90,6 +99,7 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
     @action(detail=True, methods=["get"], filterset_class=None)
     def changes(self, request, pk=None):
         page = self.paginate_queryset(selectors.customer_changes(customer_id=pk))
+        log_access(request, action=Action.CHANGES_READ, resource_id=pk, rows=1)
         return self.get_paginated_response(serializers.ChangeLogOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(responses=serializers.OrderOutputSerializer(many=True))
