@@ -157,6 +157,9 @@ def segment_export_page(request, pk: int):
     segment = Segment.objects.filter(pk=pk).first()
     if segment is None:
         raise Http404("No such segment.")
-    return segment_csv_response(segment, request=request)
+    try:
+        return segment_csv_response(segment, request=request)
+    except ApplicationError as exc:  # above the approval threshold: request it (API) first
+        raise DjangoPermissionDenied(exc.message) from exc
 
 

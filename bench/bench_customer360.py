@@ -83,6 +83,8 @@ def main() -> None:
 
     from cdp.context import Actor
     from customers.api.serializers import Customer360OutputSerializer
+    from customers.masking import FULL, MASKED
+    from customers.services.access import access_record
     from customers.selectors import customer_360
     from tenants.models import Role, User
     from tenants.services import membership_set, tenant_provision, user_create
@@ -113,6 +115,28 @@ def main() -> None:
                 Customer360OutputSerializer(customer_360(customer_id=customer_id)).data
                 timings.append(time.perf_counter() - t0)
         print(f"customer 360 (selector + serializer): {_percentiles(timings)}  target p95 < 25 ms")
+
+        # Masking by role and the data-access log (issue #21): the same reads, as a viewer sees them
+        # (masked, sensitive fields hidden) plus the one access-log insert a read costs, against the
+        # full view without a log entry. Interleaved so that both see the same caches.
+        with tenant_context(tenant):
+            full, masked = [], []
+            for customer_id in ids:
+                t0 = time.perf_counter()
+                Customer360OutputSerializer(customer_360(customer_id=customer_id), context={"visibility": FULL}).data
+                t1 = time.perf_counter()
+                view = customer_360(customer_id=customer_id)
+                access_record(actor=actor, action="profile.read", channel="api", resource_type="customer",
+                              resource_id=customer_id, rows=1, masked=True, path="/bench")
+                Customer360OutputSerializer(view, context={"visibility": MASKED}).data
+                t2 = time.perf_counter()
+                full.append(t1 - t0)
+                masked.append(t2 - t1)
+        overhead = [m - f for m, f in zip(sorted(masked), sorted(full), strict=True)]
+        print(f"customer 360, full view, no log:        {_percentiles(full)}")
+        print(f"customer 360, masked view + access log: {_percentiles(masked)}")
+        print(f"overhead at equal percentiles: p50 {overhead[len(overhead) // 2] * 1000:.2f} ms, "
+              f"p95 {overhead[int(0.95 * len(overhead))] * 1000:.2f} ms  target < 2 ms")
 
         user = user_create(email=f"{slug}@bench.test", password=None, actor=actor)
         membership_set(user=user, tenant=tenant, role=Role.VIEWER, actor=actor)

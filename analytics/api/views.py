@@ -19,6 +19,7 @@ from analytics.codes import ErrorCode
 from analytics.filters import AdPerformanceFilter, ChurnFilter, ClvFilter, KpiFilter, RfmFilter, RunFilter, SegmentFilter
 from analytics.models import CustomerChurn, CustomerClv, CustomerRfm, ProcessingJob, RfmSegmentDefinition, Segment
 from analytics.services import analytics_run_enqueue, rfm_definition_update, segment_create, segment_delete, segment_update
+from analytics.services.exports import export_approval_refusal, export_needs_approval
 from analytics.services.jobs import STEP_FEATURES
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
 from cdp.csv import csv_lines
@@ -274,7 +275,7 @@ def _csv_rows(segment, visibility):
                churn.band if churn else ""]
 
 
-def segment_csv_response(segment, *, request) -> StreamingHttpResponse:
+def segment_csv_response(segment, *, request, approved: bool = False) -> StreamingHttpResponse:
     """The segment's members as CSV (streamed; shared by the API and the portal), written by
     ``cdp.csv`` (UTF-8 with BOM, formula cells neutralised). The export is audited before the
     first byte goes out (who, which segment, how many rows), so an interrupted download is on
@@ -282,6 +283,8 @@ def segment_csv_response(segment, *, request) -> StreamingHttpResponse:
     without ``unmask``."""
     actor, visibility = actor_from_request(request), request_visibility(request)
     rows = selectors.segment_members(segment=segment).count()
+    if not approved and export_needs_approval(rows=rows, tenant=connection.tenant):
+        raise export_approval_refusal(rows=rows)
     log_access(request, action=Action.EXPORT, resource_type="segment", resource_id=segment.pk, rows=rows,
                query={"format": "csv"})
     data_export_record(actor=actor, tenant=connection.tenant, resource_type="segment", resource_id=segment.pk,

@@ -4,7 +4,15 @@ actions are declared here and written in ``customers.admin.privacy`` and ``custo
 
 from __future__ import annotations
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, model_field_names
+from django.utils.translation import gettext_lazy as _
+
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceFormAdminMixin,
+    model_field_names,
+    service_action,
+)
 from cdp.context import actor_from_request
 from customers.admin.merge import merge_customers_into
 from customers.admin.orders import OrderInline
@@ -19,6 +27,7 @@ from customers.masking import (
     request_visibility,
 )
 from customers.models import Address, CustomerChangeLog, CustomerIdentity
+from customers.services.recovery import change_revert
 from customers.services.profile import (
     MANUAL_ONLY_FIELDS,
     PROFILE_FIELDS,
@@ -170,7 +179,16 @@ class CustomerAdmin(AccessLoggedAdminMixin, MaskedAdminMixin, ServiceFormAdminMi
         return customer_create(data=data, actor=actor)
 
 
+@service_action(description=_("Revert the selected changes (put back the previous values)"),
+                done=_("change(s) reverted"), ordering=("-created_at", "-id"))
+def revert_changes(change, *, actor, request):
+    # Newest first: reverting an older change of the same field first would find it superseded.
+    change_revert(change_id=change.pk, actor=actor, reason="admin action")
+
+
 class CustomerChangeLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    actions = (revert_changes,)
+
     list_display = ("created_at", "customer", "field", "old_value", "new_value", "source", "changed_by", "reason")
     list_filter = ("source", "field")
     search_fields = ("=customer__id", "=customer__email", "field")

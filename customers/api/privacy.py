@@ -7,14 +7,22 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from cdp.context import actor_from_request
 from cdp.exceptions import PermissionDenied
-from customers.api.serializers import CustomerDetailOutputSerializer
-from customers.access import Action, log_access
+from customers.api.serializers import CustomerDetailOutputSerializer, CustomerOutputSerializer
+from customers.access import Action, log_access, log_list
 from customers.masking import request_visibility
+from customers.services.inactivity import (
+    inactive_customers,
+    inactive_customers_pseudonymize,
+    inactivity_cutoff,
+    inactivity_months,
+)
 from customers.services.privacy import customer_export, customer_pseudonymize
 from tenants.roles import UNMASK, WRITE
 
@@ -75,3 +83,34 @@ class CustomerPrivacyViewSet(viewsets.ViewSet):
         log_access(request, action=Action.EXPORT, resource_id=pk, rows=1 + len(export.get("merged_customers", ())),
                    query={"format": "json", "kind": "data-subject"})
         return Response(export)
+
+
+class InactivityRunInputSerializer(serializers.Serializer):
+    months = serializers.IntegerField(required=False, min_value=1, max_value=1200,
+                                      help_text="The inactivity period; default the tenant's inactivity_months.")
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class InactivityPreviewView(APIView):
+    """The inactivity policy (seed 003): GET previews who would be pseudonymized (masked as the
+    reader may see them, at most 100 listed), POST runs it (or a dry run) and answers the report.
+    Both need ``write``, like pseudonymizing one customer."""
+
+    required_capabilities = {"get": WRITE, "post": WRITE}
+
+    @extend_schema(parameters=[OpenApiParameter("months", OpenApiTypes.INT, OpenApiParameter.QUERY)],
+                   responses=dict, operation_id="privacy_inactive_preview")
+    def get(self, request):
+        months = inactivity_months(tenant=connection.tenant, months=request.query_params.get("months"))
+        candidates = inactive_customers(cutoff=inactivity_cutoff(months))
+        listed = list(candidates[:100])
+        log_list(request, rows=len(listed))
+        return Response({"months": months, "count": candidates.count(),
+                         "customers": CustomerOutputSerializer(listed, many=True, context={"request": request}).data})
+
+    @extend_schema(request=InactivityRunInputSerializer, responses=dict, operation_id="privacy_inactive_run")
+    def post(self, request):
+        data = InactivityRunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(inactive_customers_pseudonymize(tenant=connection.tenant, actor=actor_from_request(request),
+                                                        **data.validated_data))

@@ -37,6 +37,11 @@ def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> di
             errors[key] = ["Must be a positive whole number."]
     if not all(isinstance(flag, bool) for flag in merged["features"].values()):
         errors["features"] = ["Every feature switch is true or false."]
+    # Privacy policy switches (issue #21), absent unless the tenant chose them.
+    for key, low in (("inactivity_months", 1), ("export_approval_rows", 0)):
+        value = merged.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            errors[key] = [f"Must be a whole number of at least {low}, or null."]
     if "privacy_grants" in merged:
         try:
             merged["privacy_grants"] = privacy_grants_clean(merged["privacy_grants"])
