@@ -77,5 +77,8 @@ def actor_authority(*, actor: Actor, tenant: Tenant | None, platform_perm: str |
     if tenant is None or tenant.is_public:
         return NOBODY
     role = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
-    return Authority(capabilities=capabilities_for_role(role, grants=tenant_privacy_grants(tenant)),
+    # The owners' privacy grants as stored now (a long-lived tenant instance, e.g. a worker's or a
+    # command's, may predate a change of them).
+    current = Tenant.objects.filter(pk=tenant.pk).only("settings", "schema_name").first() or tenant
+    return Authority(capabilities=capabilities_for_role(role, grants=tenant_privacy_grants(current)),
                      rank=role_rank(role))
