@@ -28,7 +28,7 @@ from customers.services import customer_update
 from tenants.models import AuditLog, Tenant
 from tenants.services.privacy import privacy_grants_get, privacy_grants_set
 from tests.conftest import api_client, host_client
-from tests.customers.factories import AddressFactory, CustomerFactory
+from tests.customers.factories import AddressFactory, CustomerFactory, OrderFactory
 
 EMAIL = "ana.silva@dominio.com"
 PHONE = "+5511987654725"
@@ -279,3 +279,22 @@ def test_segment_csv_export_is_masked_without_unmask(world, alpha_client, person
 def test_visibility_of_capabilities():
     assert Visibility.of(["read"]).is_full is False
     assert Visibility.of(["unmask", "sensitive"]).is_full is True
+
+
+def test_order_admin_and_merge_page_are_masked_for_an_admin_without_unmask(world, alpha_client, person):
+    with tenant_context(world.alpha):
+        order = OrderFactory(customer=person, raw={"buyer": {"email": EMAIL}}, shipping_address={"phone": PHONE})
+        other = CustomerFactory(email="other.person@example.com")
+    set_grants(world, {"admin": []})
+    admin = alpha_client(world.user("alpha_admin"))
+    owner = alpha_client(world.user("alpha_owner"))
+
+    for url in ["/admin/customers/order/", f"/admin/customers/order/{order.pk}/change/"]:
+        masked = admin.get(url)
+        assert masked.status_code == 200, url
+        assert EMAIL not in masked.content.decode() and PHONE not in masked.content.decode(), url
+    assert EMAIL in owner.get(f"/admin/customers/order/{order.pk}/change/").content.decode()
+    merge = admin.post("/admin/customers/customer/", {"action": "merge_customers_into",
+                                                      "_selected_action": [person.pk, other.pk]})
+    assert merge.status_code == 200
+    assert EMAIL not in merge.content.decode() and "other.person@example.com" not in merge.content.decode()
