@@ -9,8 +9,11 @@ from django.shortcuts import render
 from cdp.exceptions import NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
+from customers.filters.access import DataAccessLogFilter
 from customers.access import Action, log_access, log_list
 from customers.masking import mask_change, mask_customer, request_visibility
+from customers.models import DataAccessLog
+from tenants.roles import AUDIT
 from tenants.views import paginate, portal_page
 
 
@@ -57,3 +60,13 @@ def customer_changes_page(request, pk: int):
     page.object_list = [mask_change(change, visibility) for change in page.object_list]
     log_access(request, action=Action.CHANGES_READ, resource_id=pk, rows=1)
     return render(request, "customers/changes.html", {"c": customer, "page": page})
+
+
+@portal_page(AUDIT)
+def access_log_page(request):
+    """The data-access log, filterable, for owners and admins (the ``audit`` capability)."""
+    queryset = DataAccessLog.objects.order_by("-created_at", "-id")
+    filterset = DataAccessLogFilter(request.GET or None, queryset=queryset)
+    if filterset.is_bound and filterset.is_valid():
+        queryset = filterset.qs
+    return render(request, "customers/access_log.html", {"filter": filterset, "page": paginate(request, queryset, 50)})

@@ -156,3 +156,13 @@ class world_connection_immediate:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_portal_access_log_page_for_owners_and_admins_only(world, alpha_client, people):
+    host_client("alpha.localhost", world.user("alpha_viewer")).get(f"/api/v1/customers/{people.pk}/")
+    for role in ("alpha_owner", "alpha_admin"):
+        page = alpha_client(world.user(role)).get("/customers/access-log/", {"action": "profile.read"})
+        assert page.status_code == 200 and world.user("alpha_viewer").email in page.content.decode()
+    for role in ("alpha_analyst", "alpha_viewer"):
+        assert alpha_client(world.user(role)).get("/customers/access-log/").status_code == 403
+    assert alpha_client(world.user("alpha_owner")).get("/customers/access-log/", {"since": "x"}).status_code == 200
