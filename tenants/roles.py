@@ -25,6 +25,9 @@ AUDIT = "audit"
 MEMBERS = "members"
 # Download personal data in bulk (segment CSV exports and the like); every export is audited.
 EXPORT = "export"
+# Change the loyalty program and its tier rules (they shape every customer's earnings): a
+# connector's key (``integrations``) does not get it by accident.
+LOYALTY = "loyalty"
 # See e-mail, phone and document numbers in full; without it every interface shows them masked
 # (``customers.masking``: ``a***@d***.com``, ``***-**-4725``). Analytics always computes on the
 # real values: masking is applied only where a person or a key reads them.
@@ -35,7 +38,7 @@ UNMASK = "unmask"
 SENSITIVE = "sensitive"
 
 CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT,
-                UNMASK, SENSITIVE)
+                LOYALTY, UNMASK, SENSITIVE)
 DEFAULT_KEY_SCOPES = (READ, WRITE)
 #: The capabilities an owner may hand to (or take from) the roles below owner, per tenant
 #: (``Tenant.settings["privacy_grants"]``, set by ``tenants.services.privacy_grants_set``).
@@ -45,7 +48,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset({READ}),
     Role.ANALYST: frozenset({READ, ANALYTICS}),
     Role.ADMIN: frozenset({READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, SECURITY, AUDIT, MEMBERS, CREDIT, EXPORT,
-                           UNMASK, SENSITIVE}),
+                           LOYALTY, UNMASK, SENSITIVE}),
     Role.OWNER: frozenset(CAPABILITIES),
 }
 

@@ -265,7 +265,7 @@ def public_client():
 def api_key(world):
     """Issue a key: ``api_key(tenant, scopes=[...])`` returns the secret. By default a key like
     those integrators held before masking by role (read, write, and seeing personal data in full:
-    tenants/migrations/0008); masking tests issue keys without ``unmask``/``sensitive``."""
+    tenants/migrations/0010); masking tests issue keys without ``unmask``/``sensitive``."""
     from tenants.services import api_key_create
 
     def issue(tenant: Tenant, scopes=("read", "write", "unmask", "sensitive"), name="test key") -> str:

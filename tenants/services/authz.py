@@ -14,7 +14,6 @@ from cdp.context import Actor
 from tenants.models import ApiKey, Membership, Role, Tenant, User
 from tenants.roles import (
     CAPABILITIES,
-    MEMBERS,
     PLATFORM_RANK,
     ROLE_RANK,
     capabilities_for_role,
@@ -39,8 +38,6 @@ class Authority:
         every role (the last-owner rule still applies); everyone else only below their own."""
         return self.is_platform or self.rank >= ROLE_RANK[Role.OWNER] or role_rank(role) < self.rank
 
-    def may_manage_role(self, role: str | None) -> bool:
-        return MEMBERS in self.capabilities and self.outranks(role)
 
 
 NOBODY = Authority(capabilities=frozenset(), rank=0)

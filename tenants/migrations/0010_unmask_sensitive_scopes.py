@@ -31,6 +31,6 @@ def ungrant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0007_audit_log_maintenance")]
+    dependencies = [("tenants", "0009_loyalty_key_scope")]
 
     operations = [migrations.RunPython(grant, ungrant)]
