@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, PermissionDenied
+from tenants.codes import AuditAction
 from tenants.models import Role, Tenant
 from tenants.roles import DEFAULT_PRIVACY_GRANTS, GRANTABLE, ROLE_RANK, tenant_privacy_grants
 from tenants.services.audit import audit_record, changes_between
@@ -64,7 +65,7 @@ def privacy_grants_set(*, tenant: Tenant, grants: dict, actor: Actor) -> dict[st
     locked.settings = {**(locked.settings or {}), "privacy_grants": clean}
     locked.save(update_fields=["settings", "updated_at"])
     changes = changes_between(before, clean)
-    audit_record(actor=actor, action="tenant.privacy_grants", resource_type="tenant", resource_id=locked.pk,
+    audit_record(actor=actor, action=AuditAction.TENANT_PRIVACY_GRANTS, resource_type="tenant", resource_id=locked.pk,
                  tenant=locked, changes=changes)
     tenant.settings = locked.settings
     return clean
