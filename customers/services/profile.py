@@ -19,6 +19,7 @@ from customers.models import (
     CustomerChangeLog,
     SourcePriority,
 )
+from customers.field_permissions import sensitive_changes_check
 from customers.registry import publish_on_commit
 from customers.services.common import as_text, empty
 from customers.services.normalize import (
@@ -236,6 +237,8 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
         if key in PROFILE_FIELDS:
             sources[key] = MANUAL_SOURCE
         changed.append(key)
+    # Only the fields that really change are checked: sending back an unchanged value is no change.
+    sensitive_changes_check(actor=actor, fields=changed, tenant=connection.tenant)
     if changed:
         customer.field_sources = sources
         _full_clean(customer)
@@ -334,6 +337,7 @@ def customer_create(*, data: dict, actor: Actor) -> Customer:
             or values.get("last_name")):
         raise ApplicationError("Give at least an email, a document or a name.",
                                fields={"email": ["Required without a document or a name."]})
+    sensitive_changes_check(actor=actor, fields=list(values), tenant=connection.tenant)
     _identifiers_free(values, document_type=values.get("document_type", ""))
     customer = Customer(source=MANUAL_SOURCE, **values,
                         field_sources={key: MANUAL_SOURCE for key in values if key in PROFILE_FIELDS})
