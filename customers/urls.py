@@ -1,6 +1,7 @@
 from django.urls import path
 
 from customers import views
+from customers.unsubscribe import unsubscribe_page
 
 app_name = "customers"
 
@@ -8,4 +9,5 @@ urlpatterns = [
     path("", views.customer_list_page, name="list"),
     path("<id:pk>/", views.customer_detail_page, name="detail"),
     path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
+    path("unsubscribe/<str:token>/", unsubscribe_page, name="unsubscribe"),
 ]

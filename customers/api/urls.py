@@ -6,7 +6,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cdp.ids import ID_PATTERN
-from customers.api import credit, loyalty, merge, privacy, sales, views
+from customers.api import consent, credit, loyalty, merge, privacy, sales, views
 
 router = SimpleRouter(trailing_slash=True)
 # customers and orders
@@ -19,6 +19,8 @@ router.register("customers", privacy.CustomerPrivacyViewSet, basename="customer-
 router.register("customers", merge.CustomerMergeActionViewSet, basename="customer-merge")
 router.register("merges", merge.CustomerMergeViewSet, basename="merge")
 router.register("duplicates", merge.DuplicateCandidateViewSet, basename="duplicate")
+# consent
+router.register("customers", consent.CustomerConsentViewSet, basename="customer-consent")
 # loyalty
 router.register("customers", loyalty.CustomerLoyaltyViewSet, basename="customer-loyalty")
 router.register("loyalty/tiers", loyalty.LoyaltyTierViewSet, basename="loyalty-tier")
