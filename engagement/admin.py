@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin, model_field_names, service_action
 from cdp.context import actor_from_request
-from engagement.models import Campaign, MessageTemplate, Notification
+from engagement.models import Campaign, MessageTemplate, Notification, TriggerRule
 from engagement.services.campaigns import campaign_send
 from engagement.services.templates import message_template_create
+from engagement.services.triggers import trigger_rule_create
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 
 
@@ -53,6 +54,24 @@ class CampaignAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     actions = [send_campaigns]
 
 
+class TriggerRuleAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    list_display = ("event", "template", "segment_id", "is_active", "created_at")
+    list_filter = ("event", "is_active")
+    fields = ("event", "template", "segment_id")
+    readonly_fields = ("created_by", "created_at")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # rules are added (audited); to change one, add another
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def service_save(self, request, obj, form, change):
+        data = form.cleaned_data
+        return trigger_rule_create(event=data["event"], template_id=data["template"].pk,
+                                   segment_id=data.get("segment_id"), actor=actor_from_request(request))
+
+
 for model, model_admin in ((MessageTemplate, MessageTemplateAdmin), (Notification, NotificationAdmin),
-                           (Campaign, CampaignAdmin)):
+                           (Campaign, CampaignAdmin), (TriggerRule, TriggerRuleAdmin)):
     tenant_admin_site.register(model, model_admin)

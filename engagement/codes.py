@@ -18,7 +18,7 @@ class AuditAction(StrEnum):
     CAMPAIGN_SEND = "campaign.send"
     TEMPLATE_CREATE = "message_template.create"
     TEMPLATE_VERSION = "message_template.version"
-    NOTIFICATION_RETRY = "notification.retry"
+    TRIGGER_RULE_CREATE = "trigger_rule.create"
 
 
 class SuppressionReason(StrEnum):

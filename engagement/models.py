@@ -121,3 +121,27 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger}:{self.key} -> {self.customer_id} ({self.channel}, {self.status})"
+
+
+class TriggerRule(TimeStampedModel):
+    """Send a template when an event about a person arrives on the event bus."""
+
+    class Event(models.TextChoices):
+        CUSTOMER_CREATED = "customer.created", "A customer was created (welcome)"
+        SEGMENT_ENTERED = "segment.entered", "A customer entered a segment"
+        CHURN_WORSENED = "churn.worsened", "A customer's churn band worsened (win-back)"
+
+    event = models.CharField(max_length=40, choices=Event.choices)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="trigger_rules")
+    segment_id = models.BigIntegerField(null=True, blank=True, help_text="segment.entered: only this segment.")
+    is_active = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["event", "id"]
+        constraints = [models.CheckConstraint(
+            condition=Q(event="segment.entered", segment_id__isnull=False) | ~Q(event="segment.entered"),
+            name="trigger_segment_needs_segment")]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.template}"

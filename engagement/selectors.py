@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from cdp.ids import get_or_not_found
-from engagement.models import Campaign, MessageTemplate, Notification
+from engagement.models import Campaign, MessageTemplate, Notification, TriggerRule
 
 
 def notification_list() -> QuerySet[Notification]:
@@ -30,3 +30,7 @@ def campaign_counts(*, campaign_id: int) -> dict:
     for row in Notification.objects.filter(campaign_id=campaign_id).values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+def trigger_rule_list() -> QuerySet[TriggerRule]:
+    return TriggerRule.objects.select_related("template").order_by("event", "id")

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from customers.models import ConsentChannel, ConsentPurpose
 from engagement.selectors import campaign_counts
-from engagement.models import Campaign, Language, MessageTemplate, Notification
+from engagement.models import Campaign, Language, MessageTemplate, Notification, TriggerRule
 
 
 class MessageTemplateOutputSerializer(serializers.ModelSerializer):
@@ -104,3 +104,19 @@ class CampaignPreviewOutputSerializer(serializers.Serializer):
 
 class HookOutputSerializer(serializers.Serializer):
     applied = serializers.IntegerField()
+
+
+class TriggerRuleOutputSerializer(serializers.ModelSerializer):
+    segment = serializers.IntegerField(source="segment_id", allow_null=True)
+
+    class Meta:
+        model = TriggerRule
+        fields = ["id", "event", "template", "segment", "is_active", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class TriggerRuleCreateInputSerializer(serializers.Serializer):
+    event = serializers.ChoiceField(choices=TriggerRule.Event.choices)
+    template = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    segment = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True,
+                                       default=None, help_text="segment.entered: the segment.")

@@ -6,6 +6,7 @@ from engagement.api import views
 router = SimpleRouter(trailing_slash=True)
 router.register("engagement/templates", views.MessageTemplateViewSet, basename="engagement-template")
 router.register("engagement/notifications", views.NotificationViewSet, basename="engagement-notification")
+router.register("engagement/triggers", views.TriggerRuleViewSet, basename="engagement-trigger")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
 
 urlpatterns = [

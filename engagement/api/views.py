@@ -23,6 +23,7 @@ from engagement.api import serializers
 from engagement.filters import CampaignFilter, MessageTemplateFilter, NotificationFilter
 from engagement.models import MessageTemplate
 from engagement.services.campaigns import campaign_create, campaign_preview, campaign_send
+from engagement.services.triggers import trigger_rule_create
 from engagement.services.templates import message_template_create, message_template_preview
 from engagement.services.webhooks import twilio_status_apply, whatsapp_challenge, whatsapp_statuses_apply, \
     whatsapp_verify
@@ -122,6 +123,30 @@ class CampaignViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         """How many members the campaign reaches now, and how many it would suppress (no consent)."""
         campaign = selectors.campaign_get(campaign_id=pk)
         return Response(campaign_preview(campaign_id=campaign.pk))
+
+
+class TriggerRuleViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """Rules that turn events (a new customer, entering a segment, a worse churn band) into messages."""
+
+    serializer_class = serializers.TriggerRuleOutputSerializer
+    ordering = ["event", "id"]
+    ordering_fields = ["id", "event", "created_at"]
+    search_fields = []
+    required_capabilities = {"create": WRITE}
+
+    def get_queryset(self):
+        return selectors.trigger_rule_list()
+
+    @extend_schema(request=serializers.TriggerRuleCreateInputSerializer,
+                   responses={201: serializers.TriggerRuleOutputSerializer})
+    def create(self, request):
+        data = serializers.TriggerRuleCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        rule = trigger_rule_create(event=values["event"], template_id=values["template"],
+                                   segment_id=values["segment"], actor=actor_from_request(request))
+        return Response(serializers.TriggerRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
 class ActiveTenant(BasePermission):
