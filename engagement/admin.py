@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin, model_field_names, service_action
 from cdp.context import actor_from_request
-from engagement.models import Campaign, MessageTemplate, Notification, TriggerRule
+from engagement.models import AudienceDestination, Campaign, MessageTemplate, Notification, TriggerRule
 from engagement.services.campaigns import campaign_send
 from engagement.services.templates import message_template_create
 from engagement.services.triggers import trigger_rule_create
@@ -72,6 +72,12 @@ class TriggerRuleAdmin(ServiceFormAdminMixin, TenantModelAdmin):
                                    segment_id=data.get("segment_id"), actor=actor_from_request(request))
 
 
-for model, model_admin in ((MessageTemplate, MessageTemplateAdmin), (Notification, NotificationAdmin),
+class AudienceDestinationAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    list_display = ("platform", "audience_id", "segment_id", "is_active", "sent_count", "invalid_count",
+                    "removed_count", "last_synced_at")
+    readonly_fields = model_field_names(AudienceDestination)
+
+
+for model, model_admin in ((AudienceDestination, AudienceDestinationAdmin), (MessageTemplate, MessageTemplateAdmin), (Notification, NotificationAdmin),
                            (Campaign, CampaignAdmin), (TriggerRule, TriggerRuleAdmin)):
     tenant_admin_site.register(model, model_admin)

@@ -19,6 +19,8 @@ class AuditAction(StrEnum):
     TEMPLATE_CREATE = "message_template.create"
     TEMPLATE_VERSION = "message_template.version"
     TRIGGER_RULE_CREATE = "trigger_rule.create"
+    AUDIENCE_DESTINATION_CREATE = "audience_destination.create"
+    AUDIENCE_SYNC = "audience_destination.sync"
 
 
 class SuppressionReason(StrEnum):

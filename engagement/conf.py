@@ -27,6 +27,12 @@ conf = AppSettings({
     "ENGAGEMENT_TWILIO_ACCOUNT_SID": "",
     "ENGAGEMENT_TWILIO_AUTH_TOKEN": "",
     "ENGAGEMENT_TWILIO_FROM": "",
+    # Meta Marketing API (Custom Audiences): base URL, version, a system user's token.
+    "ENGAGEMENT_META_BASE_URL": "https://graph.facebook.com",
+    "ENGAGEMENT_META_API_VERSION": "v21.0",
+    "ENGAGEMENT_META_ACCESS_TOKEN": "",
+    # Rows per users-endpoint call (Meta takes at most 10,000).
+    "ENGAGEMENT_META_BATCH": 10000,
     # Provider HTTP calls: total deadline (s) and response size cap (bytes).
     "ENGAGEMENT_HTTP_DEADLINE": 15.0,
     "ENGAGEMENT_HTTP_MAX_BYTES": 256 * 1024,

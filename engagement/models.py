@@ -145,3 +145,29 @@ class TriggerRule(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.template}"
+
+
+class AudienceDestination(TimeStampedModel):
+    """A segment kept in sync with an ad platform's audience (Meta Custom Audience)."""
+
+    class Platform(models.TextChoices):
+        META = "meta", "Meta Custom Audience"
+
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.META)
+    audience_id = models.CharField(max_length=64, help_text="The platform's audience id.")
+    segment_id = models.BigIntegerField(help_text="analytics.Segment id whose members are pushed.")
+    is_active = models.BooleanField(default=True)
+    sent_count = models.PositiveIntegerField(default=0, help_text="Rows the platform received, all time.")
+    invalid_count = models.PositiveIntegerField(default=0, help_text="Rows it reported invalid, all time.")
+    removed_count = models.PositiveIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["platform", "audience_id"]
+        constraints = [models.UniqueConstraint(fields=["platform", "audience_id", "segment_id"],
+                                               name="uniq_audience_destination")]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.audience_id} <- segment {self.segment_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from cdp.ids import get_or_not_found
-from engagement.models import Campaign, MessageTemplate, Notification, TriggerRule
+from engagement.models import AudienceDestination, Campaign, MessageTemplate, Notification, TriggerRule
 
 
 def notification_list() -> QuerySet[Notification]:
@@ -34,3 +34,7 @@ def campaign_counts(*, campaign_id: int) -> dict:
 
 def trigger_rule_list() -> QuerySet[TriggerRule]:
     return TriggerRule.objects.select_related("template").order_by("event", "id")
+
+
+def audience_destination_list() -> QuerySet[AudienceDestination]:
+    return AudienceDestination.objects.order_by("platform", "audience_id", "id")

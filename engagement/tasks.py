@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from engagement.channels.base import ChannelError
+from engagement.services.audiences import audience_members_push, audience_sync
 from engagement.services.campaigns import campaign_fan_out
 from engagement.services.notifications import RetryLater, notification_send, notifications_send_batch
 from engagement.services.triggers import trigger_fire
@@ -32,3 +34,16 @@ def campaign_fan_out_task(*, campaign_id: int) -> dict:
 @shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
 def trigger_fire_task(*, event: str, payloads: list[dict]) -> int:
     return trigger_fire(event=event, payloads=payloads)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, soft_time_limit=900, time_limit=960)
+def audience_members_task(self, *, destination_id: int, customer_ids: list[int], remove: bool = False) -> dict:
+    try:
+        return audience_members_push(destination_id=destination_id, customer_ids=customer_ids, remove=remove)
+    except ChannelError as exc:
+        raise self.retry(countdown=min(3600, 60 * 2 ** self.request.retries), exc=exc) from None
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1860)
+def audience_sync_task(*, destination_id: int) -> dict:
+    return audience_sync(destination_id=destination_id)

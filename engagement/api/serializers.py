@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from customers.models import ConsentChannel, ConsentPurpose
 from engagement.selectors import campaign_counts
-from engagement.models import Campaign, Language, MessageTemplate, Notification, TriggerRule
+from engagement.models import AudienceDestination, Campaign, Language, MessageTemplate, Notification, TriggerRule
 
 
 class MessageTemplateOutputSerializer(serializers.ModelSerializer):
@@ -120,3 +120,18 @@ class TriggerRuleCreateInputSerializer(serializers.Serializer):
     template = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     segment = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True,
                                        default=None, help_text="segment.entered: the segment.")
+
+
+class AudienceDestinationOutputSerializer(serializers.ModelSerializer):
+    segment = serializers.IntegerField(source="segment_id")
+
+    class Meta:
+        model = AudienceDestination
+        fields = ["id", "platform", "audience_id", "segment", "is_active", "sent_count", "invalid_count",
+                  "removed_count", "last_synced_at", "last_error", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class AudienceDestinationCreateInputSerializer(serializers.Serializer):
+    audience_id = serializers.RegexField(r"^[0-9]{1,30}$", help_text="The Meta Custom Audience id.")
+    segment = serializers.IntegerField(min_value=1, max_value=2**63 - 1)

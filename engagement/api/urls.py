@@ -7,6 +7,7 @@ router = SimpleRouter(trailing_slash=True)
 router.register("engagement/templates", views.MessageTemplateViewSet, basename="engagement-template")
 router.register("engagement/notifications", views.NotificationViewSet, basename="engagement-notification")
 router.register("engagement/triggers", views.TriggerRuleViewSet, basename="engagement-trigger")
+router.register("engagement/destinations", views.AudienceDestinationViewSet, basename="engagement-destination")
 router.register("campaigns", views.CampaignViewSet, basename="campaign")
 
 urlpatterns = [

@@ -22,6 +22,7 @@ from engagement import conf, selectors
 from engagement.api import serializers
 from engagement.filters import CampaignFilter, MessageTemplateFilter, NotificationFilter
 from engagement.models import MessageTemplate
+from engagement.services.audiences import audience_destination_create, audience_sync_request
 from engagement.services.campaigns import campaign_create, campaign_preview, campaign_send
 from engagement.services.triggers import trigger_rule_create
 from engagement.services.templates import message_template_create, message_template_preview
@@ -147,6 +148,41 @@ class TriggerRuleViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         rule = trigger_rule_create(event=values["event"], template_id=values["template"],
                                    segment_id=values["segment"], actor=actor_from_request(request))
         return Response(serializers.TriggerRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class AudienceDestinationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                                 viewsets.GenericViewSet):
+    """Segments kept in sync with Meta Custom Audiences (hashed e-mail and phone of members with
+    marketing consent): matched and invalid counts, the last error; ``sync`` pushes them all (202)."""
+
+    serializer_class = serializers.AudienceDestinationOutputSerializer
+    ordering = ["platform", "audience_id", "id"]
+    ordering_fields = ["id", "created_at", "last_synced_at"]
+    search_fields = []
+    required_capabilities = {"create": WRITE, "sync": WRITE}
+
+    def get_queryset(self):
+        return selectors.audience_destination_list()
+
+    @extend_schema(request=serializers.AudienceDestinationCreateInputSerializer,
+                   responses={201: serializers.AudienceDestinationOutputSerializer})
+    def create(self, request):
+        data = serializers.AudienceDestinationCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        destination = audience_destination_create(audience_id=data.validated_data["audience_id"],
+                                                  segment_id=data.validated_data["segment"],
+                                                  actor=actor_from_request(request))
+        return Response(serializers.AudienceDestinationOutputSerializer(destination).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: serializers.AudienceDestinationOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        """Queue a full push of the segment's consented members (and removal of the others)."""
+        destination = get_or_not_found(selectors.audience_destination_list(), pk, "Destination not found.")
+        audience_sync_request(destination_id=destination.pk, actor=actor_from_request(request))
+        return Response(serializers.AudienceDestinationOutputSerializer(destination).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class ActiveTenant(BasePermission):

@@ -59,3 +59,12 @@ def twilio(settings):
     settings.ENGAGEMENT_TWILIO_FROM = "+15005550006"
     yield server
     server.stop()
+
+
+@pytest.fixture
+def meta(settings):
+    server = fakes.FakeMeta().start()
+    settings.ENGAGEMENT_META_BASE_URL = server.url
+    settings.ENGAGEMENT_META_ACCESS_TOKEN = fakes.META_TOKEN
+    yield server
+    server.stop()

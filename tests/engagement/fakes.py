@@ -11,6 +11,8 @@ Failures (rate limits, 5xx) are scripted per path with ``script()`` (tests.integ
 from __future__ import annotations
 
 import base64
+import json
+import re
 import itertools
 import socket
 import threading
@@ -113,3 +115,35 @@ TWILIO_RATE_LIMITED = Reply(429, {"code": 20429, "message": "Too Many Requests",
                             headers={"Retry-After": "1"})
 WHATSAPP_THROUGHPUT = Reply(400, {"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException",
                                             "code": 130429, "fbtrace_id": "Atest"}})
+
+
+META_TOKEN = "meta-system-user-token"
+
+
+class FakeMeta(FakeServer):
+    """Meta's Custom Audience users endpoint: form field ``payload`` = {"schema", "data"};
+    POST adds, DELETE removes; the audience's members are kept as sets of hashed rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.members: dict[str, set] = defaultdict(set)
+        self.route("POST", r"/v[0-9.]+/(?P<audience>[0-9]+)/users", self.users)
+        self.route("DELETE", r"/v[0-9.]+/(?P<audience>[0-9]+)/users", self.users)
+
+    def users(self, request, audience):
+        form = request.form()
+        if form.get("access_token") != META_TOKEN:
+            return Reply(400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
+                                         "code": 190, "fbtrace_id": "Atest"}})
+        payload = json.loads(form.get("payload") or "{}")
+        if payload.get("schema") != ["EMAIL", "PHONE"] or len(payload.get("data") or []) > 10000:
+            return Reply(400, {"error": {"message": "Invalid parameter", "code": 100, "fbtrace_id": "Atest"}})
+        rows = [tuple(row) for row in payload["data"]]
+        invalid = [row for row in rows if not all(re.fullmatch(r"[0-9a-f]{64}|", value) for value in row)]
+        valid = [row for row in rows if row not in invalid]
+        if request.method == "POST":
+            self.members[audience].update(valid)
+        else:
+            self.members[audience].difference_update(valid)
+        return Reply(200, {"audience_id": audience, "session_id": "9778993", "num_received": len(rows),
+                           "num_invalid_entries": len(invalid), "invalid_entry_samples": {}})
