@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from cdp.exceptions import ApplicationError
 from cdp.ids import get_or_not_found
 from cdp.tasks import enqueue, enqueue_on_commit
 from customers.models import Customer
@@ -161,6 +162,9 @@ def notification_send(*, notification_id: int) -> str | None:
             notification.next_attempt_at = None
         except PermanentError as exc:
             notification.status, notification.failed_at, notification.error = Status.FAILED, now, exc.message
+        except (ApplicationError, ValueError) as exc:  # configuration refused (a bad CDP_SMTP_URL, an unsafe host)
+            message_text = exc.message if isinstance(exc, ApplicationError) else str(exc)
+            notification.status, notification.failed_at, notification.error = Status.FAILED, now, message_text
         except TransientError as exc:
             notification.error = exc.message
             if notification.attempts >= int(conf.get("ENGAGEMENT_MAX_ATTEMPTS")):

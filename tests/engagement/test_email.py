@@ -139,3 +139,11 @@ def test_unreachable_smtp_server_is_transient(in_alpha, settings):
     with pytest.raises(RetryLater):
         notification_send(notification_id=notification.pk)
     assert Notification.objects.get(pk=notification.pk).status == "queued"
+
+
+def test_a_misconfigured_smtp_url_fails_the_message_with_a_clear_error(in_alpha, settings):
+    settings.CDP_SMTP_URL = "http://not-smtp"
+    customer, template = factories.person(consent=("email",)), factories.template("email")
+    notification, _ = notification_enqueue(customer_id=customer.pk, template_id=template.pk, trigger="t", key="1")
+    assert notification_send(notification_id=notification.pk) == "failed"
+    assert "CDP_SMTP_URL" in Notification.objects.get(pk=notification.pk).error
