@@ -37,6 +37,7 @@ from engagement.channels import OutboundMessage, PermanentError, TransientError,
 from engagement.codes import SuppressionReason
 from engagement.models import MessageTemplate, Notification
 from engagement.rendering import placeholders, render
+from engagement.sql import notifications_insert
 from engagement.services.common import public_url, tenant_name
 
 SEND_TASK = "engagement.tasks.notification_send_task"
@@ -90,22 +91,22 @@ def notification_enqueue(*, customer_id: int, template_id: int, trigger: str, ke
 def notifications_enqueue_bulk(*, customer_ids: Iterable[int], template: MessageTemplate, trigger: str, key: str,
                                campaign_id: int | None = None, context: dict | None = None) -> list[int]:
     """``notification_enqueue`` for many people at once (a campaign's chunk): consent in two
-    queries, one multi-row INSERT that skips (trigger, customer, key) already there. Returns the
-    ids of the notifications this call queued (the caller schedules their sends)."""
+    queries, addresses in one, one INSERT that skips (trigger, customer, key) already there
+    (``engagement.sql``). Returns the ids of the notifications this call queued (the caller
+    schedules their sends)."""
     ids = list(customer_ids)
     allowed = consent_allowed_ids(customer_ids=ids, channel=template.channel, purpose=template.purpose)
-    customers = Customer.objects.filter(pk__in=ids).only("id", "email", "phone")
-    rows = []
-    for customer in customers:
-        status, error = _initial_status(allowed=customer.pk in allowed, address=address_of(customer, template.channel))
-        rows.append(Notification(customer_id=customer.pk, channel=template.channel, purpose=template.purpose,
-                                 template=template, campaign_id=campaign_id, trigger=trigger, key=key,
-                                 context=context or {}, status=status, error=error))
-    before = set(Notification.objects.filter(trigger=trigger, key=key, customer_id__in=ids)
-                 .values_list("customer_id", flat=True))
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return list(Notification.objects.filter(trigger=trigger, key=key, customer_id__in=set(ids) - before,
-                                            status=Status.QUEUED).values_list("id", flat=True))
+    field = "email" if template.channel == "email" else "phone"
+    people, statuses, errors = [], [], []
+    for customer_id, address in Customer.objects.filter(pk__in=ids).values_list("id", field).order_by("id"):
+        status, error = _initial_status(allowed=customer_id in allowed, address=address or "")
+        people.append(customer_id)
+        statuses.append(status)
+        errors.append(error)
+    return notifications_insert(customer_ids=people, statuses=statuses, errors=errors, channel=template.channel,
+                                purpose=template.purpose, template_id=template.pk, campaign_id=campaign_id,
+                                trigger=trigger[:100], key=str(key)[:200], context=context or {},
+                                queued_status=Status.QUEUED)
 
 
 def _message(notification: Notification, customer: Customer) -> OutboundMessage:
