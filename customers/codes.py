@@ -59,6 +59,8 @@ class ErrorCode(StrEnum):
     ORDER_NOT_CHARGEABLE = "order_not_chargeable"
     ORDER_NOT_FOUND = "order_not_found"
     USAGE_NOT_FOUND = "usage_not_found"
+    # consent
+    CONSENT_TOKEN_INVALID = "consent_token_invalid"
 
 
 class AuditAction(StrEnum):
@@ -101,3 +103,6 @@ class AuditAction(StrEnum):
     CREDIT_REQUEST = "credit.request"
     CREDIT_SUSPEND = "credit.suspend"
     CREDIT_USAGE = "credit.usage"
+    # consent
+    CONSENT_RECORD = "consent.record"
+    CONSENT_UNSUBSCRIBE = "consent.unsubscribe"

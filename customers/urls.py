@@ -1,6 +1,7 @@
 from django.urls import path
 
 from customers import views
+from customers.unsubscribe import unsubscribe_page
 
 app_name = "customers"
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("access-log/", views.access_log_page, name="access_log"),
     path("<id:pk>/", views.customer_detail_page, name="detail"),
     path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
+    path("unsubscribe/<str:token>/", unsubscribe_page, name="unsubscribe"),
 ]

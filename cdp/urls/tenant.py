@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("analytics.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("engagement.api.urls")),
     path("billing/", include("billing.api.urls")),
     path("ai/", include("ai.api.urls")),
 ]

@@ -5,6 +5,7 @@ ledgers, merges, logs) are read-only."""
 
 from __future__ import annotations
 
+from customers.admin.consent import ConsentAdmin, ConsentEventAdmin
 from customers.admin.credit import CreditAccountAdmin, CreditPaymentAdmin, CreditUsageAdmin
 from customers.admin.loyalty import (
     LoyaltyAccountAdmin,
@@ -18,6 +19,8 @@ from customers.admin.orders import OrderAdmin, ProductAdmin
 from customers.admin.profile import CustomerAdmin, CustomerChangeLogAdmin, SourcePriorityAdmin
 from customers.admin.sales import CountedSaleRuleAdmin, SalesRecomputeJobAdmin
 from customers.models import (
+    Consent,
+    ConsentEvent,
     CountedSaleRule,
     CreditAccount,
     CreditPayment,
@@ -57,6 +60,9 @@ REGISTERED = (
     (LoyaltyTierRule, LoyaltyTierRuleAdmin),
     (LoyaltyAccount, LoyaltyAccountAdmin),
     (LoyaltyTransaction, LoyaltyTransactionAdmin),
+    # consent (read-only: changes carry proof, see customers/admin/consent.py)
+    (Consent, ConsentAdmin),
+    (ConsentEvent, ConsentEventAdmin),
     # credit
     (CreditAccount, CreditAccountAdmin),
     (CreditUsage, CreditUsageAdmin),

@@ -6,7 +6,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cdp.ids import ID_PATTERN
-from customers.api import access, credit, loyalty, merge, privacy, recovery, sales, views
+from customers.api import access, consent, credit, loyalty, merge, privacy, recovery, sales, views
 
 router = SimpleRouter(trailing_slash=True)
 # customers and orders
@@ -22,6 +22,8 @@ router.register("duplicates", merge.DuplicateCandidateViewSet, basename="duplica
 router.register("access-log", access.DataAccessLogViewSet, basename="access-log")
 # recovery: revert logged changes
 router.register("changes", recovery.ChangeRecoveryViewSet, basename="change")
+# consent
+router.register("customers", consent.CustomerConsentViewSet, basename="customer-consent")
 # loyalty
 router.register("customers", loyalty.CustomerLoyaltyViewSet, basename="customer-loyalty")
 router.register("loyalty/tiers", loyalty.LoyaltyTierViewSet, basename="loyalty-tier")

@@ -1,6 +1,7 @@
 """Customers' models (tenant schema), one module per topic, re-exported here."""
 
 from customers.models.access import DataAccessLog
+from customers.models.consent import Consent, ConsentChannel, ConsentEvent, ConsentPurpose, ConsentSource
 from customers.models.credit import CreditAccount, CreditPayment, CreditUsage
 from customers.models.loyalty import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from customers.models.merge import CustomerMerge, DuplicateCandidate
@@ -18,6 +19,11 @@ from customers.models.profile import (
 from customers.models.sales import DEFAULT_COUNTED_STATUSES, CountedSaleRule, SalesRecomputeJob
 
 __all__ = [
+    "Consent",
+    "ConsentChannel",
+    "ConsentEvent",
+    "ConsentPurpose",
+    "ConsentSource",
     "DEFAULT_COUNTED_STATUSES",
     "DEFAULT_SOURCE_PRIORITY",
     "MANUAL_PRIORITY",

@@ -1,0 +1,78 @@
+"""E-mail over SMTP through Django's SMTP backend, at ``CDP_SMTP_URL``.
+
+Each message carries ``List-Unsubscribe`` (the signed one-click link) and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), which large mailbox providers
+require of bulk senders, and a ``Message-ID`` of our own: it is the provider message id we keep.
+
+SMTP answers decide what happens next: 4xx (greylisting, "too many messages", a full mailbox for
+now) and a dropped connection are transient; 5xx (no such user, refused) is permanent.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+
+from engagement import conf
+from engagement.channels.base import OutboundMessage, PermanentError, TransientError
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def smtp_connection_options(url: str) -> dict:
+    """``smtp://user:password@host:port?starttls=1`` / ``smtps://...`` as the backend's options."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("CDP_SMTP_URL must look like smtp://host:port or smtps://user:password@host:port")
+    query = parse_qs(parts.query)
+    starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+    return {
+        "host": parts.hostname, "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "username": unquote(parts.username or ""), "password": unquote(parts.password or ""),
+        "use_ssl": parts.scheme == "smtps", "use_tls": starttls and parts.scheme == "smtp",
+        "timeout": float(conf.get("ENGAGEMENT_SMTP_TIMEOUT")),
+    }
+
+
+def connection():
+    """The SMTP connection of ``CDP_SMTP_URL``, else Django's configured backend."""
+    url = conf.get("CDP_SMTP_URL")
+    if not url:
+        return get_connection(fail_silently=False)
+    return get_connection(SMTP_BACKEND, fail_silently=False, **smtp_connection_options(url))
+
+
+def build(message: OutboundMessage) -> EmailMultiAlternatives:
+    sender = message.headers.get("From") or conf.get("ENGAGEMENT_EMAIL_FROM")
+    domain = sender.rsplit("@", 1)[-1].strip(">") or "cdp.localhost"
+    headers = {"Message-ID": make_msgid(idstring=message.reference or None, domain=domain)}
+    if message.unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return EmailMultiAlternatives(subject=message.subject, body=message.body, from_email=sender, to=[message.to],
+                                  headers=headers)
+
+
+def send(message: OutboundMessage) -> str:
+    email = build(message)
+    try:
+        sent = connection().send_messages([email])
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()), (550, b"refused"))
+        raise _by_code(code, text) from None
+    except smtplib.SMTPResponseException as exc:
+        raise _by_code(exc.smtp_code, exc.smtp_error) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientError(f"SMTP: {type(exc).__name__}: {exc}") from None
+    if not sent:
+        raise TransientError("SMTP: the message was not accepted.")
+    return email.extra_headers["Message-ID"]
+
+
+def _by_code(code: int, text) -> Exception:
+    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    error = TransientError if 400 <= int(code) < 500 else PermanentError
+    return error(f"SMTP {code}: {detail}")

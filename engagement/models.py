@@ -1,0 +1,173 @@
+"""Engagement (tenant schema): message templates with versions, the notification queue (seed 002
+``notifications``) and campaigns to a segment.
+
+The queue's rule is in the database: one notification per (trigger, customer, key), so an event
+delivered twice, a task retried after a crash or a campaign sent twice never makes a second
+message; a second enqueue finds the first row and returns it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from cdp.models import TimeStampedModel
+from customers.models import ConsentChannel, ConsentPurpose, Customer
+
+
+class Language(models.TextChoices):
+    ES = "es", "Español"
+    PT_BR = "pt-BR", "Português (Brasil)"
+    EN = "en", "English"
+
+
+class MessageTemplate(TimeStampedModel):
+    """One version of a template. Editing makes a new version (the old one stays, so a
+    notification always shows the text it was sent with)."""
+
+    name = models.CharField(max_length=100, help_text="The template's name; versions share it.")
+    channel = models.CharField(max_length=20, choices=ConsentChannel.choices)
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices, default=ConsentPurpose.MARKETING)
+    language = models.CharField(max_length=5, choices=Language.choices, default=Language.ES)
+    version = models.PositiveIntegerField(default=1)
+    subject = models.CharField(max_length=255, blank=True, help_text="E-mail only. Variables as {{ name }}.")
+    body = models.TextField(help_text="Variables as {{ first_name }}, {{ points }}, {{ tier }}, {{ voucher_code }}...")
+    whatsapp_template = models.CharField(
+        max_length=512, blank=True,
+        help_text="WhatsApp only: the approved template's name at Meta; the body's variables, in order, "
+                  "become its {{1}}, {{2}}... parameters.")
+    is_active = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name", "channel", "language", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "channel", "language", "version"], name="uniq_template_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel}, {self.language}) v{self.version}"
+
+
+class Campaign(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    name = models.CharField(max_length=150)
+    segment_id = models.BigIntegerField(help_text="analytics.Segment id: the audience, read when sending.")
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="campaigns")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    audience_size = models.PositiveIntegerField(default=0, help_text="Segment members when the send started.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Notification(models.Model):
+    """One message to one person on one channel, from a trigger, and what became of it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    channel = models.CharField(max_length=20, choices=ConsentChannel.choices)
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="notifications",
+                                 null=True, blank=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="notifications", null=True,
+                                 blank=True, db_index=False)
+    trigger = models.CharField(max_length=100, help_text="points.earned, tier.changed, campaign, ...")
+    key = models.CharField(max_length=200, help_text="What makes this message unique within its trigger and person.")
+    context = models.JSONField(default=dict, blank=True, help_text="The template's variables.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    recipient = models.CharField(max_length=320, blank=True, help_text="The address or number it went to.")
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True, help_text="The text as rendered for the send.")
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["trigger", "customer", "key"], name="uniq_notification_trigger_key"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="notification_customer_idx"),
+            models.Index(fields=["campaign", "status"], name="notification_campaign_idx",
+                         condition=Q(campaign__isnull=False)),
+            # Status webhooks find the message by the provider's id.
+            models.Index(fields=["channel", "provider_message_id"], name="notification_provider_id_idx",
+                         condition=~Q(provider_message_id="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger}:{self.key} -> {self.customer_id} ({self.channel}, {self.status})"
+
+
+class TriggerRule(TimeStampedModel):
+    """Send a template when an event about a person arrives on the event bus."""
+
+    class Event(models.TextChoices):
+        CUSTOMER_CREATED = "customer.created", "A customer was created (welcome)"
+        SEGMENT_ENTERED = "segment.entered", "A customer entered a segment"
+        CHURN_WORSENED = "churn.worsened", "A customer's churn band worsened (win-back)"
+
+    event = models.CharField(max_length=40, choices=Event.choices)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="trigger_rules")
+    segment_id = models.BigIntegerField(null=True, blank=True, help_text="segment.entered: only this segment.")
+    is_active = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["event", "id"]
+        constraints = [models.CheckConstraint(
+            condition=Q(event="segment.entered", segment_id__isnull=False) | ~Q(event="segment.entered"),
+            name="trigger_segment_needs_segment")]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.template}"
+
+
+class AudienceDestination(TimeStampedModel):
+    """A segment kept in sync with an ad platform's audience (Meta Custom Audience)."""
+
+    class Platform(models.TextChoices):
+        META = "meta", "Meta Custom Audience"
+
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.META)
+    audience_id = models.CharField(max_length=64, help_text="The platform's audience id.")
+    segment_id = models.BigIntegerField(help_text="analytics.Segment id whose members are pushed.")
+    is_active = models.BooleanField(default=True)
+    sent_count = models.PositiveIntegerField(default=0, help_text="Rows the platform received, all time.")
+    invalid_count = models.PositiveIntegerField(default=0, help_text="Rows it reported invalid, all time.")
+    removed_count = models.PositiveIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["platform", "audience_id"]
+        constraints = [models.UniqueConstraint(fields=["platform", "audience_id", "segment_id"],
+                                               name="uniq_audience_destination")]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.audience_id} <- segment {self.segment_id}"
