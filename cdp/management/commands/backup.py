@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup
 
 
@@ -17,7 +18,7 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or embedded.database_url()
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Back up the database (and the keys its encrypted data needs) into a directory."
 
     def add_arguments(self, parser):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup, tenant_move
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Import a tenant exported by tenant_export (it must not exist here)."
 
     def add_arguments(self, parser):
