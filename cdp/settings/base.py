@@ -314,6 +314,9 @@ MIDDLEWARE.insert(0, "cdp.ops.middleware.OpsMiddleware")
 # /metrics: with a token, only `Authorization: Bearer <token>`; without, only loopback clients.
 CDP_METRICS_TOKEN = os.environ.get("CDP_METRICS_TOKEN", "")
 CDP_METRICS_SLOW_CACHE_SECONDS = int(os.environ.get("CDP_METRICS_SLOW_CACHE_SECONDS", "60"))
+# A Celery worker on a machine without the web server serves its own /metrics on this port.
+CDP_WORKER_METRICS_PORT = int(os.environ.get("CDP_WORKER_METRICS_PORT") or 0)
+CDP_WORKER_METRICS_ADDR = os.environ.get("CDP_WORKER_METRICS_ADDR", "127.0.0.1")
 # Logs: every line carries the tenant (schema) and the request or task id; `json` prints one JSON
 # object per line for a log shipper (the production default), `plain` is for people.
 CDP_LOG_FORMAT = os.environ.get("CDP_LOG_FORMAT", "plain")

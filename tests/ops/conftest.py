@@ -147,11 +147,15 @@ class Standby:
 
     def __init__(self, pgdata: Path):
         self.pgdata = pgdata
-        pgctl.clone(db_url("postgres"), pgdata, standby=True)
-        self.socket_dir = pgctl.start(pgdata)
-        self.url = pgctl.url_for(self.socket_dir, connection.settings_dict["NAME"])
-        pgctl.wait_for(lambda: self.query("SELECT status = 'streaming' FROM pg_stat_wal_receiver"),
-                       timeout=60, what="the standby to stream")
+        try:
+            pgctl.clone(db_url("postgres"), pgdata, standby=True)
+            self.socket_dir = pgctl.start(pgdata)
+            self.url = pgctl.url_for(self.socket_dir, connection.settings_dict["NAME"])
+            pgctl.wait_for(lambda: self.query("SELECT status = 'streaming' FROM pg_stat_wal_receiver"),
+                           timeout=60, what="the standby to stream")
+        except BaseException:  # the fixture never gets the node to remove: no server left behind
+            self.remove()
+            raise
 
     def query(self, sql: str, params=None):
         with psycopg.connect(self.url, autocommit=True, connect_timeout=3) as conn:
@@ -181,6 +185,9 @@ def server_dir():
     path = embedded.data_dir() / "ops-tests" / uuid.uuid4().hex[:8]
     path.mkdir(parents=True)
     yield path
+    # whatever a failed test left running here (a restored cluster, a standby) stops with it
+    for pid_file in path.rglob("postmaster.pid"):
+        pgctl.stop(pid_file.parent, mode="immediate")
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -221,7 +228,9 @@ def pgbouncer(world, server_dir):
     ini = bouncer.write_config(server_dir / "pgbouncer", server_socket_dir=Path(connection.settings_dict["HOST"]),
                                port=port, pool_size=1)
     process = bouncer.start(ini)
-    pgctl.wait_for(lambda: psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
-                                           connect_timeout=2).close() or True, timeout=30, what="pgbouncer")
-    yield port
-    bouncer.stop(process)
+    try:
+        pgctl.wait_for(lambda: psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
+                                               connect_timeout=2).close() or True, timeout=30, what="pgbouncer")
+        yield port
+    finally:
+        bouncer.stop(process)

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.db import connection, connections
 
@@ -54,6 +55,7 @@ def test_the_pooled_backend_always_reads_its_own_tenant(world, pgbouncer):
     assert _interleaved("cdp.ops.pgbouncer_backend", pgbouncer, world) == "alpha"
 
 
+@pytest.mark.processes
 def test_the_app_through_pgbouncer_answers_each_tenant_with_its_own_data(world, committed, pgbouncer, tmp_path):
     # given a key per tenant and the app served through PgBouncer (one server connection per database)
     from tenants.services import api_key_create

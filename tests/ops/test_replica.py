@@ -46,6 +46,7 @@ def server(standby, tmp_path):
     web.stop()
 
 
+@pytest.mark.processes
 def test_reads_come_from_the_standby_unless_it_lags_the_reader_wrote_or_it_is_down(
         world, committed, standby, server):
     # given a history and its analytics, committed on the primary and replayed by the standby

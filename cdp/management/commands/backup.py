@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +14,7 @@ from cdp.ops import backup
 
 
 def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or embedded.database_url()
+    return embedded.database_url()
 
 
 class Command(CdpCommand):
@@ -35,7 +34,7 @@ class Command(CdpCommand):
         if not output:
             raise CommandError("--output DIR is required (or set CDP_BACKUP_DIR)")
         try:
-            if os.environ.get("DATABASE_URL"):
+            if not embedded.database_is_embedded():
                 result = backup.backup_dump(url=database_url(), output=Path(output), data_dir=embedded.data_dir(),
                                             with_keys=not without_keys, keep=keep)
             else:

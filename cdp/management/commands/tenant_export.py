@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -24,7 +23,7 @@ class Command(CdpCommand):
     def handle(self, *args, slug, file, without_keys, **options):
         try:
             manifest = tenant_move.tenant_export(slug=slug, output=Path(file), with_keys=not without_keys,
-                                                 database_url=os.environ.get("DATABASE_URL") or embedded.database_url())
+                                                 database_url=embedded.database_url())
         except (backup.BackupError, RuntimeError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         rows = sum(manifest["public_counts"].values())

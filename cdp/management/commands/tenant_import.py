@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -21,7 +20,7 @@ class Command(CdpCommand):
     def handle(self, *args, file, **options):
         try:
             result = tenant_move.tenant_import(
-                path=Path(file), database_url=os.environ.get("DATABASE_URL") or embedded.database_url(),
+                path=Path(file), database_url=embedded.database_url(),
                 progress=lambda message: self.stdout.write(f"  {message}"))
         except (backup.BackupError, RuntimeError, OSError, KeyError) as exc:
             raise CommandError(str(exc)) from exc
