@@ -95,8 +95,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # One SET search_path per tenant switch, not per cursor (a third of all round trips). A rolled-back
 # transaction or savepoint also undoes a SET made inside it: django-tenants forgets the flag on
 # rollback() and savepoint_rollback() (tests/test_platform.py proves the schema stays right).
-# Behind PgBouncer in transaction pooling, turn it off (CDP_TENANT_LIMIT_SET_CALLS=0): the next
-# transaction may get a server connection set to another tenant.
+# Behind PgBouncer in transaction pooling, CDP_PGBOUNCER=transaction (below) turns it off and sets
+# the path inside every transaction; turning it off alone is not enough (README, PgBouncer).
 TENANT_LIMIT_SET_CALLS = env_bool("CDP_TENANT_LIMIT_SET_CALLS", True)
 
 MIDDLEWARE = [
