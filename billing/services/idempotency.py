@@ -43,6 +43,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing import conf
+from billing.codes import ErrorCode
 from billing.models import IdempotencyRecord, Order
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict
@@ -80,7 +81,7 @@ def idempotency_key_clean(raw: str | None) -> str | None:
     key = raw.strip()
     if not KEY_PATTERN.match(key):
         raise ApplicationError("The Idempotency-Key is 1 to 255 visible ASCII characters (a UUID is best).",
-                               code="idempotency_key_invalid",
+                               code=ErrorCode.IDEMPOTENCY_KEY_INVALID,
                                fields={"Idempotency-Key": ["1 to 255 visible ASCII characters."]})
     return key
 
@@ -143,7 +144,7 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
     lock_id = _lock_id(tenant.pk, principal, operation, key_hash)
     if not _lock(lock_id, conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS")):
         raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; retry shortly.",
-                                  code="idempotency_in_progress")
+                                  code=ErrorCode.IDEMPOTENCY_IN_PROGRESS)
     try:
         scope = {"tenant": tenant, "principal": principal, "operation": operation, "key_hash": key_hash}
         now = timezone.now()
@@ -160,11 +161,11 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
                         expires_at=now + datetime.timedelta(hours=conf.get("BILLING_IDEMPOTENCY_TTL_HOURS")))
             except IntegrityError:  # cannot happen under the lock; be loud rather than run twice
                 raise IdempotencyConflict("A request with this Idempotency-Key is still being processed.",
-                                          code="idempotency_in_progress") from None
+                                          code=ErrorCode.IDEMPOTENCY_IN_PROGRESS) from None
             return _execute(record, key, principal, execute)
         if record.request_hash != request_hash:
             raise IdempotencyConflict("This Idempotency-Key was used with other parameters; use a new key for a "
-                                      "new request.", code="idempotency_key_reused")
+                                      "new request.", code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
         if record.status == IdempotencyRecord.Status.COMPLETED:
             return IdempotentAnswer(record.response_status, _decrypt(record, key, principal), replayed=True)
         # In progress, yet its lock was free: the request that ran it ended without an answer.
@@ -173,7 +174,7 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
         recovered = recover(record.order)
         if recovered is None:
             raise IdempotencyConflict("The payment for this Idempotency-Key is still being confirmed with the "
-                                      "gateway; retry later.", code="idempotency_in_progress")
+                                      "gateway; retry later.", code=ErrorCode.IDEMPOTENCY_IN_PROGRESS)
         _complete(record, key, principal, *recovered)
         return IdempotentAnswer(*recovered, replayed=True)
     finally:
@@ -215,7 +216,7 @@ def _decrypt(record: IdempotencyRecord, key: str, principal: str) -> Any:
         return json.loads(_cipher(key, principal).decrypt(record.response.encode()))
     except InvalidToken:  # the server's secret changed since: the answer cannot be read any more
         raise IdempotencyConflict("The answer kept for this Idempotency-Key cannot be read any more; "
-                                  "look the order up instead.", code="idempotency_answer_unavailable") from None
+                                  "look the order up instead.", code=ErrorCode.IDEMPOTENCY_ANSWER_UNAVAILABLE) from None
 
 
 def idempotency_prune(*, now=None) -> int:
