@@ -237,7 +237,7 @@ def test_scope_split_migration_keeps_old_keys_working(world, api_key):
 def test_loyalty_split_migration_keeps_connector_keys_editing_loyalty(world, api_key):
     from django.apps import apps
 
-    migration = importlib.import_module("tenants.migrations.0006_loyalty_key_scope")
+    migration = importlib.import_module("tenants.migrations.0009_loyalty_key_scope")
     connector = key_row(api_key(world.alpha, scopes=["read", "integrations"]))
     reader = key_row(api_key(world.alpha, scopes=["read"]))
     migration.split_scopes(apps, None)
