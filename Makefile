@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 # pytest-xdist workers (one per core); `make test PYTEST_ARGS="-n0"` runs serially.
 PYTEST_WORKERS ?= auto
 
-.PHONY: setup setup-dev run migrate bootstrap lint test bench clean-data
+.PHONY: setup setup-dev run migrate bootstrap lint test ops-check bench clean-data
 
 setup: $(RUNTIME_STAMP)
 
@@ -45,8 +45,20 @@ lint: setup-dev
 # Bytecode on even where PYTHONDONTWRITEBYTECODE is set: pytest caches its assertion rewriting of
 # the test modules and of the plugin packages there; without it every xdist worker and every
 # Python subprocess of the tests compiles and rewrites them again (about 6 s of CPU each).
+# With CI set (.ci/run sets it) the operations checks follow: too slow for a developer's every run,
+# never skipped by CI (README, "Growing past one machine").
 test: lint
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@if [ -n "$$CI" ]; then $(MAKE) --no-print-directory ops-check; fi
+
+# Operations checks on real processes that do not fit in `make test` (tests marked ops_check in
+# tests/ops: a backup, point-in-time and whole restores and a tenant move between clusters; the
+# isolation tests in a test run of their own through PgBouncer), then a short soak that must
+# answer every request (memory flatness needs the 10-minute `make bench BENCH_ARGS=bench_soak`).
+OPS_SOAK_SECONDS ?= 60
+ops-check: setup-dev
+	CDP_OPS_CHECK=1 PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n0 -m ops_check tests/ops
+	BENCH_SOAK_SECONDS=$(OPS_SOAK_SECONDS) BENCH_SOAK_WARMUP=15 BENCH_SOAK_STRICT=errors $(PY) bench/run.py bench_soak
 
 bench: setup-dev
 	$(PY) bench/run.py $(BENCH_ARGS)

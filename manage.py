@@ -6,7 +6,9 @@ import sys
 #: other command starts them first (the embedded database backend would also start them on a first
 #: connection, but the cache may be used before the database).
 NO_SERVICES = {"help", "version", "--help", "-h", "--version", "check", "collectstatic", "compilemessages",
-               "makemessages", "makemigrations", "diffsettings", "startapp", "startproject"}
+               "makemessages", "makemigrations", "diffsettings", "startapp", "startproject",
+               # restores into an empty data directory: starting its server first would fill it
+               "restore"}
 
 
 def main() -> None:

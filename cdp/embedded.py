@@ -97,6 +97,14 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or embedded_database_url()
 
 
+def database_is_embedded() -> bool:
+    """Whether the database in use is this data directory's embedded PostgreSQL: no
+    ``DATABASE_URL``, or the one ``start()`` exported to this process or to a parent. (Whether
+    ``DATABASE_URL`` is set says nothing since ``start()`` exports it.) Starts nothing."""
+    url = os.environ.get("DATABASE_URL")
+    return not url or url == embedded_database_url()
+
+
 def _pg_server():
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.

@@ -212,10 +212,14 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
             world = _build_world()
     yield world
     with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
-            # Connections left by live-server threads would block dropping the test database.
+        # Connections left by live-server threads would block dropping the test database; so would
+        # this one's, kept open by PgBouncer after we close ours (tests/ops): ended from another
+        # database.
+        test_name = connection.settings_dict["NAME"]
+        connection.close()
+        with connection._nodb_cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", [test_name])
         if template:
             connection.creation.destroy_test_db(old_name, verbosity=verbosity)
         else:

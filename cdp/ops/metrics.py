@@ -213,11 +213,12 @@ def connect_celery_signals() -> None:
 
     @signals.worker_ready.connect(weak=False)
     def _exporter(**_kwargs):
-        port = os.environ.get("CDP_WORKER_METRICS_PORT")
-        if port:  # a worker on a machine without the web server serves its own metrics
+        from django.conf import settings
+
+        if settings.CDP_WORKER_METRICS_PORT:  # a worker on a machine without the web server serves its own
             from prometheus_client import start_http_server
 
-            start_http_server(int(port), addr=os.environ.get("CDP_WORKER_METRICS_ADDR", "127.0.0.1"))
+            start_http_server(settings.CDP_WORKER_METRICS_PORT, addr=settings.CDP_WORKER_METRICS_ADDR)
 
     @signals.worker_process_shutdown.connect(weak=False)
     def _dead(pid=None, **_kwargs):

@@ -94,8 +94,12 @@ def replica_reads(*, min_lsn: str | None = None):
 
 
 def primary_lsn() -> str:
+    """Where the primary's WAL ends, this client's last commit included. The insert position, not
+    ``pg_current_wal_lsn()`` (the write position): with ``synchronous_commit=off`` a commit record
+    is written out by the WAL writer up to 200 ms later, and a pin taken before that would let the
+    replica answer without the write (the tests run that way; a deployment may too)."""
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         return cursor.fetchone()[0]
 
 

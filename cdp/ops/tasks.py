@@ -1,4 +1,5 @@
-"""Thin Celery entry points of the operations jobs (discovered through cdp/tasks.py)."""
+"""Thin Celery entry points of the operations jobs (found by ``app.autodiscover_tasks(["cdp.ops"])`` in
+cdp/celery.py; cdp/tasks.py is the kit's enqueue-by-name)."""
 
 from __future__ import annotations
 

@@ -100,8 +100,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # One SET search_path per tenant switch, not per cursor (a third of all round trips). A rolled-back
 # transaction or savepoint also undoes a SET made inside it: django-tenants forgets the flag on
 # rollback() and savepoint_rollback() (tests/test_platform.py proves the schema stays right).
-# Behind PgBouncer in transaction pooling, turn it off (CDP_TENANT_LIMIT_SET_CALLS=0): the next
-# transaction may get a server connection set to another tenant.
+# Behind PgBouncer in transaction pooling, CDP_PGBOUNCER=transaction (below) turns it off and sets
+# the path inside every transaction; turning it off alone is not enough (README, PgBouncer).
 TENANT_LIMIT_SET_CALLS = env_bool("CDP_TENANT_LIMIT_SET_CALLS", True)
 
 MIDDLEWARE = [
@@ -346,6 +346,9 @@ MIDDLEWARE.insert(0, "cdp.ops.middleware.OpsMiddleware")
 # /metrics: with a token, only `Authorization: Bearer <token>`; without, only loopback clients.
 CDP_METRICS_TOKEN = os.environ.get("CDP_METRICS_TOKEN", "")
 CDP_METRICS_SLOW_CACHE_SECONDS = int(os.environ.get("CDP_METRICS_SLOW_CACHE_SECONDS", "60"))
+# A Celery worker on a machine without the web server serves its own /metrics on this port.
+CDP_WORKER_METRICS_PORT = int(os.environ.get("CDP_WORKER_METRICS_PORT") or 0)
+CDP_WORKER_METRICS_ADDR = os.environ.get("CDP_WORKER_METRICS_ADDR", "127.0.0.1")
 # Logs: every line carries the tenant (schema) and the request or task id; `json` prints one JSON
 # object per line for a log shipper (the production default), `plain` is for people.
 CDP_LOG_FORMAT = os.environ.get("CDP_LOG_FORMAT", "plain")

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from cdp.settings.base import *  # noqa: F401,F403
-from cdp.settings.base import CACHES, DATABASES, REDIS_URL
+from cdp.settings.base import CACHES, CDP_PGBOUNCER, DATABASES, REDIS_URL
 
 SECRET_KEY = "test-secret-key-not-for-production"
 DEBUG = False
@@ -25,8 +25,10 @@ STORAGES = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A test database is thrown away: its commits need not wait for the WAL to reach the disk (the
 # migrations and the committed world are most of a test database's setup). Same semantics otherwise.
-DATABASES["default"]["OPTIONS"]["options"] = " ".join(
-    filter(None, [DATABASES["default"]["OPTIONS"].get("options"), "-c synchronous_commit=off"]))
+# Not through PgBouncer (CDP_PGBOUNCER, the ops tests): it refuses the `options` startup parameter.
+if not CDP_PGBOUNCER:
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        filter(None, [DATABASES["default"]["OPTIONS"].get("options"), "-c synchronous_commit=off"]))
 
 
 def _redis_url_with_db(url: str, db: int) -> str:

@@ -27,7 +27,10 @@ FP = {"FP_SLUG": "alpha", "FP_EMAIL": "ops-backup-1@example.com", "FP_ACCOUNT": 
 def manage(data_dir: Path, *args, stdin: str | None = None, extra: dict | None = None, check=True):
     env = {**os.environ, "CDP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "cdp.settings.local", **FP,
            **(extra or {})}
-    for name in ("DATABASE_URL", "CDP_OPS_CHECK", "CDP_CREDENTIALS_KEYS", "CDP_LICENSE_SIGNING_KEY"):
+    # Each installation its own servers: the test suite's Redis (exported by cdp.embedded) holds
+    # licensing state keyed by license id (collision windows) that another installation's license
+    # with the same id would inherit (a soak run before made this one's license SUSPENDED).
+    for name in ("DATABASE_URL", "REDIS_URL", "CDP_OPS_CHECK", "CDP_CREDENTIALS_KEYS", "CDP_LICENSE_SIGNING_KEY"):
         env.pop(name, None)
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, input=stdin,
                             capture_output=True, text=True, timeout=900)

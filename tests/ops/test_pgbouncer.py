@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.db import connection, connections
 
@@ -54,6 +55,31 @@ def test_the_pooled_backend_always_reads_its_own_tenant(world, pgbouncer):
     assert _interleaved("cdp.ops.pgbouncer_backend", pgbouncer, world) == "alpha"
 
 
+def test_the_pooled_backend_sets_the_path_again_after_a_rolled_back_savepoint(world, pgbouncer):
+    """A SET made inside a savepoint is undone by its rollback: the next query must set it again
+    (it ran in alpha's schema while the wrapper believed beta's set, before the fix)."""
+    a = _wrapper("cdp.ops.pgbouncer_backend", pgbouncer, "bouncer_savepoint")
+
+    def schema():
+        with a.cursor() as cursor:
+            cursor.execute("SELECT current_schema()")
+            return cursor.fetchone()[0]
+
+    try:
+        a.set_autocommit(False)  # one transaction, as in atomic()
+        a.set_tenant(world.alpha)
+        assert schema() == "alpha"
+        sid = a.savepoint()
+        a.set_tenant(world.beta)
+        assert schema() == "beta"
+        a.savepoint_rollback(sid)
+        assert schema() == "beta"
+        a.rollback()
+    finally:
+        a.close()
+
+
+@pytest.mark.processes
 def test_the_app_through_pgbouncer_answers_each_tenant_with_its_own_data(world, committed, pgbouncer, tmp_path):
     # given a key per tenant and the app served through PgBouncer (one server connection per database)
     from tenants.services import api_key_create

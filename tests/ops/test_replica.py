@@ -12,7 +12,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
-from cdp.ops import replica
+from cdp.ops import pgctl, replica
 from tests.ops.conftest import WebServer
 
 HOST = "alpha.localhost"
@@ -46,6 +46,7 @@ def server(standby, tmp_path):
     web.stop()
 
 
+@pytest.mark.processes
 def test_reads_come_from_the_standby_unless_it_lags_the_reader_wrote_or_it_is_down(
         world, committed, standby, server):
     # given a history and its analytics, committed on the primary and replayed by the standby
@@ -69,6 +70,9 @@ def test_reads_come_from_the_standby_unless_it_lags_the_reader_wrote_or_it_is_do
     # when the standby stops replaying and the reader changes a customer,
     # then the reader's next page comes from the primary and shows the change
     standby.query("SELECT pg_wal_replay_pause()")
+    # a pause is only requested by that call: replay may go on for a while (PostgreSQL's docs)
+    pgctl.wait_for(lambda: standby.query("SELECT pg_get_wal_replay_pause_state() = 'paused'"), timeout=30,
+                   what="the standby to pause")
     changed = server.send("PATCH", f"/api/v1/customers/{customer_id}/", host=HOST, key=key,
                           json={"first_name": "Replicada"})
     assert changed.status_code == 200, changed.text[:300]

@@ -72,6 +72,7 @@ def workers(world, tmp_path, settings):
             worker.stop()
 
 
+@pytest.mark.processes
 def test_queues_route_tasks_to_their_workers_and_a_killed_workers_task_runs_on_the_other(workers):
     from cdp.celery import app
 

@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup
 
 
 def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or embedded.database_url()
+    return embedded.database_url()
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Back up the database (and the keys its encrypted data needs) into a directory."
 
     def add_arguments(self, parser):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if not output:
             raise CommandError("--output DIR is required (or set CDP_BACKUP_DIR)")
         try:
-            if os.environ.get("DATABASE_URL"):
+            if not embedded.database_is_embedded():
                 result = backup.backup_dump(url=database_url(), output=Path(output), data_dir=embedded.data_dir(),
                                             with_keys=not without_keys, keep=keep)
             else:

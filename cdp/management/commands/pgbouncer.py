@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import signal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import pgbouncer
+from cdp.ops.pgctl import conninfo
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Run PgBouncer (transaction pooling) in front of the embedded PostgreSQL until Ctrl-C."
 
     def add_arguments(self, parser):
@@ -22,8 +24,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, pool_size, mode, **options):
         url = embedded.database_url()
-        from cdp.ops.pgctl import conninfo
-
         socket_dir = conninfo(url)["host"]
         if not socket_dir.startswith("/"):
             raise CommandError("PgBouncer here fronts the embedded server; DATABASE_URL points elsewhere")

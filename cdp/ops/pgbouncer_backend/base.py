@@ -27,12 +27,16 @@ from django_tenants.utils import quote_schema_name
 _OUTSIDE_TRANSACTION = re.compile(
     r"^\s*(CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|VACUUM|REINDEX\b.*\bCONCURRENTLY|"
     r"(CREATE|DROP)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY)", re.IGNORECASE | re.DOTALL)
+# Savepoint statements need no search path. Sending the SET in front of ROLLBACK TO SAVEPOINT would
+# be undone by it at once, while the wrapper believed the path set: the next query would run in
+# whatever schema the savepoint started in (tests/test_platform.py, through PgBouncer).
+_SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\b", re.IGNORECASE)
 
 
 class _PooledCursorMixin:
     def _run(self, method, sql, params):
         db = self.db
-        if isinstance(sql, str) and _OUTSIDE_TRANSACTION.match(sql):
+        if isinstance(sql, str) and (_OUTSIDE_TRANSACTION.match(sql) or _SAVEPOINT.match(sql)):
             return method(sql, params)
         if not db.in_atomic_block and db.get_autocommit():
             # A transaction of its own (what atomic() does, on this very wrapper).
@@ -97,8 +101,10 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         return super()._rollback()
 
     def _savepoint_rollback(self, sid):
-        self._forget_path()  # a SET after the savepoint is undone with it
-        return super()._savepoint_rollback(sid)
+        try:
+            return super()._savepoint_rollback(sid)
+        finally:
+            self._forget_path()  # a SET made after the savepoint was undone with it
 
     def _set_autocommit(self, autocommit):
         self._forget_path()
