@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from customers.models import Customer
@@ -18,10 +19,10 @@ class ProcessingJob(TimeStampedModel):
     """One recorded analytics run for an as-of date; at most one queued/running per tenant."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -147,11 +148,11 @@ class ClvCalculationLog(TimeStampedModel):
     """What a CLV fit used and produced; the status says when no numbers could be trusted."""
 
     class Status(models.TextChoices):
-        OK = "ok", "Fitted"
-        INSUFFICIENT_DATA = "insufficient_data", "Too little data"
-        NOT_CONVERGED = "not_converged", "Model did not converge"
-        CORRELATED = "spend_frequency_correlated", "Spend and frequency correlated"
-        FAILED = "failed", "Failed"
+        OK = "ok", _("Fitted")
+        INSUFFICIENT_DATA = "insufficient_data", _("Too little data")
+        NOT_CONVERGED = "not_converged", _("Model did not converge")
+        CORRELATED = "spend_frequency_correlated", _("Spend and frequency correlated")
+        FAILED = "failed", _("Failed")
 
     job = models.ForeignKey(ProcessingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     as_of = models.DateField()
@@ -181,9 +182,9 @@ class ClvCalculationLog(TimeStampedModel):
 
 class CustomerClv(models.Model):
     class Tier(models.TextChoices):
-        HIGH = "high", "High"
-        MEDIUM = "medium", "Medium"
-        LOW = "low", "Low"
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
 
     customer = models.OneToOneField(Customer, related_name="analytics_clv", **RESULT_FK)
     log = models.ForeignKey(ClvCalculationLog, related_name="rows", **RESULT_FK)
@@ -210,9 +211,9 @@ class CustomerClv(models.Model):
 
 class ChurnPredictionLog(TimeStampedModel):
     class Method(models.TextChoices):
-        MODEL = "model", "Model trained on this tenant's history"
-        FALLBACK = "fallback_p_alive", "1 − probability alive (history too short)"
-        NONE = "none", "No scores"
+        MODEL = "model", _("Model trained on this tenant's history")
+        FALLBACK = "fallback_p_alive", _("1 − probability alive (history too short)")
+        NONE = "none", _("No scores")
 
     job = models.ForeignKey(ProcessingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     as_of = models.DateField()
@@ -239,10 +240,10 @@ class ChurnPredictionLog(TimeStampedModel):
 
 class CustomerChurn(models.Model):
     class Band(models.TextChoices):
-        ACTIVE = "active", "Active"
-        AT_RISK = "at_risk", "At risk"
-        CHURNING = "churning", "Churning"
-        CHURNED = "churned", "Churned"
+        ACTIVE = "active", _("Active")
+        AT_RISK = "at_risk", _("At risk")
+        CHURNING = "churning", _("Churning")
+        CHURNED = "churned", _("Churned")
 
     customer = models.OneToOneField(Customer, related_name="analytics_churn", **RESULT_FK)
     log = models.ForeignKey(ChurnPredictionLog, related_name="rows", **RESULT_FK)
@@ -374,13 +375,13 @@ class DataQualityCheck(models.Model):
     """One check's result for a run; ``sample_ids`` are the first offending records."""
 
     class Severity(models.TextChoices):
-        ERROR = "error", "Error"
-        WARNING = "warning", "Warning"
-        INFO = "info", "Info"
+        ERROR = "error", _("Error")
+        WARNING = "warning", _("Warning")
+        INFO = "info", _("Info")
 
     class Target(models.TextChoices):
-        CUSTOMER = "customer", "Customers"
-        ORDER = "order", "Orders"
+        CUSTOMER = "customer", _("Customers")
+        ORDER = "order", _("Orders")
 
     job = models.ForeignKey(ProcessingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     as_of = models.DateField()

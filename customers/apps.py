@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class CustomersConfig(AppConfig):
@@ -14,7 +15,7 @@ class CustomersConfig(AppConfig):
         from customers.selectors import customer_count
 
         registry.register_usage_provider("customers", customer_count)
-        registry.register_portal_nav("Customers", "customers:list", order=10)
+        registry.register_portal_nav(gettext_lazy("Customers"), "customers:list", order=10)
         registry.register_demo_data_command("load_demo_data")
         loyalty_hooks_connect()  # ingested orders earn loyalty points
         post_schema_sync.connect(on_tenant_schema_created, dispatch_uid="customers.loyalty_defaults")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class TenantsConfig(AppConfig):
@@ -13,4 +14,4 @@ class TenantsConfig(AppConfig):
 
         user_logged_out.connect(on_user_logged_out, dispatch_uid="tenants.user_session_end")
         # Every member manages their own sessions; the member-sessions part needs ``security``.
-        registry.register_portal_nav("Sessions", "portal:sessions", order=90, capability="read")
+        registry.register_portal_nav(gettext_lazy("Sessions"), "portal:sessions", order=90, capability="read")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.filters import IsoDateTimeFilter
 from customers import registry
@@ -15,19 +16,21 @@ class CustomerFilter(django_filters.FilterSet):
     """Search and filters for customers. Apps may add filters through
     ``customers.registry.register_customer_filter`` (analytics adds ``segment``)."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search (email, name, document)")
-    email = django_filters.CharFilter(method="filter_email", label="Email (any case)")
-    name = django_filters.CharFilter(method="filter_name", label="Name")
-    document = django_filters.CharFilter(method="filter_document", label="Document number")
-    country = django_filters.CharFilter(method="filter_country", label="Country (ISO code)")
-    status = django_filters.ChoiceFilter(choices=Customer.Status.choices)
-    customer_type = django_filters.ChoiceFilter(choices=Customer.Type.choices)
-    source = django_filters.CharFilter(field_name="identities__source", distinct=True, label="Known to source")
-    last_purchase_after = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte")
-    last_purchase_before = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt")
-    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte")
-    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte")
-    orders_min = django_filters.NumberFilter(field_name="total_orders", lookup_expr="gte")
+    q = django_filters.CharFilter(method="filter_q", label=_("Search (email, name, document)"))
+    email = django_filters.CharFilter(method="filter_email", label=_("Email (any case)"))
+    name = django_filters.CharFilter(method="filter_name", label=_("Name"))
+    document = django_filters.CharFilter(method="filter_document", label=_("Document number"))
+    country = django_filters.CharFilter(method="filter_country", label=_("Country (ISO code)"))
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"))
+    customer_type = django_filters.ChoiceFilter(choices=Customer.Type.choices, label=_("Customer type"))
+    source = django_filters.CharFilter(field_name="identities__source", distinct=True, label=_("Known to source"))
+    last_purchase_after = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte",
+                                            label=_("Last purchase from"))
+    last_purchase_before = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt",
+                                             label=_("Last purchase before"))
+    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte", label=_("Spent at least"))
+    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte", label=_("Spent at most"))
+    orders_min = django_filters.NumberFilter(field_name="total_orders", lookup_expr="gte", label=_("Orders at least"))
 
     class Meta:
         model = Customer

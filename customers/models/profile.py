@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 
@@ -25,20 +26,20 @@ class Customer(TimeStampedModel):
     """
 
     class Type(models.TextChoices):
-        B2C = "b2c", "Consumer (B2C)"
-        B2B = "b2b", "Business (B2B)"
+        B2C = "b2c", _("Consumer (B2C)")
+        B2B = "b2b", _("Business (B2B)")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        INACTIVE = "inactive", "Inactive"
-        BLOCKED = "blocked", "Blocked"
-        MERGED = "merged", "Merged into another customer"
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+        BLOCKED = "blocked", _("Blocked")
+        MERGED = "merged", _("Merged into another customer")
 
     class Gender(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
-        UNKNOWN = "", "Unknown"
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNKNOWN = "", _("Unknown")
 
     email = models.CharField(max_length=254, null=True, blank=True, help_text="Lowercased and trimmed.")
     phone = models.CharField(max_length=20, blank=True, help_text="E.164 when it could be normalized.")
@@ -133,8 +134,8 @@ class CustomerIdentity(models.Model):
 
 class Address(TimeStampedModel):
     class Type(models.TextChoices):
-        SHIPPING = "shipping", "Shipping"
-        BILLING = "billing", "Billing"
+        SHIPPING = "shipping", _("Shipping")
+        BILLING = "billing", _("Billing")
 
     # Indexed by address_customer_idx (the foreign key's own index would repeat it).
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses", db_index=False)
