@@ -1,9 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cdp.widgets import LocalDateInput
+
 
 class RunForm(forms.Form):
-    as_of = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("As of"),
+    as_of = forms.DateField(required=False, widget=LocalDateInput, localize=True, label=_("As of"),
                             help_text=_("Leave empty for today."))
 
 
