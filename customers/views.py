@@ -9,14 +9,15 @@ from django.shortcuts import render
 from cdp.exceptions import NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
-from tenants.views import paginate, portal_page
+from tenants.views import filtered, paginate, portal_page
 
 
 @portal_page()
 def customer_list_page(request):
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customer_list())
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.customer_list()
-    return render(request, "customers/list.html", {"filter": filterset, "page": paginate(request, queryset)})
+    queryset, status = filtered(filterset)
+    return render(request, "customers/list.html", {"filter": filterset, "page": paginate(request, queryset)},
+                  status=status)
 
 
 @portal_page()

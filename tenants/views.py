@@ -62,7 +62,7 @@ from tenants.services.invitations import invitation_existing_user, invitation_ge
 from tenants.services.preferences import user_language_set
 from tenants.services.jump import jump_consume
 
-__all__ = ["MemberAuthenticationForm", "paginate", "portal_page"]
+__all__ = ["MemberAuthenticationForm", "filtered", "paginate", "portal_page"]
 
 
 def portal_page(capability: str = "read"):
@@ -99,6 +99,15 @@ def usage_label(name: str) -> str:
     return str(USAGE_LABELS.get(name) or name.replace("_", " ").capitalize())
 
 
+def filtered(filterset):
+    """``(queryset, status)`` of a portal list: an invalid filter (a date that is not one, an unknown
+    choice) is shown as an error on its field with no rows and a 400, never as the whole unfiltered
+    list passing for the answer."""
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none(), 400
+    return filterset.qs, 200
+
+
 def paginate(request, queryset, per_page: int = 25):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
@@ -118,8 +127,9 @@ def _members_page(request, *, invite_form=None, status=200):
     tenant = connection.tenant
     actor = actor_from_request(request)
     roles = grantable_roles(actor=actor, tenant=tenant) if MEMBERS in request.capabilities else []
-    filterset = MembershipFilter(request.GET, queryset=members_of(tenant=tenant))
-    page = paginate(request, filterset.qs)
+    filterset = MembershipFilter(request.GET or None, queryset=members_of(tenant=tenant))
+    queryset, filter_status = filtered(filterset)
+    page = paginate(request, queryset)
     rows = []
     for membership in page:
         # Only the roles this person may act on get controls (the service decides again on POST).
@@ -132,7 +142,7 @@ def _members_page(request, *, invite_form=None, status=200):
         "invite_form": invite_form or (InvitationForm(roles=roles) if roles else None),
         "invitations": list(invitations_open(tenant=tenant)[:100]) if roles else [],
         "grantable": roles,
-    }, status=status)
+    }, status=status if status != 200 else filter_status)
 
 
 @portal_page()
@@ -278,10 +288,11 @@ def api_keys(request):
             new_key = issued.key
             form = ApiKeyPortalForm(grantable=grantable)
     qs = ApiKey.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
-    filterset = ApiKeyFilter(request.GET, queryset=qs)
+    filterset = ApiKeyFilter(request.GET or None, queryset=qs)
+    queryset, filter_status = filtered(filterset)
     response = render(request, "portal/api_keys.html", {
-        "form": form, "new_key": new_key, "filter": filterset, "page": paginate(request, filterset.qs),
-    })
+        "form": form, "new_key": new_key, "filter": filterset, "page": paginate(request, queryset),
+    }, status=filter_status if request.method == "GET" else 200)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -314,10 +325,11 @@ def _active_by_default(request):
 def sessions(request):
     """The signed-in person's own sessions on every host, to sign out the ones they do not trust."""
     filterset = OwnSessionFilter(_active_by_default(request), queryset=user_sessions_for_user(user=request.user))
+    queryset, status = filtered(filterset)
     return render(request, "portal/sessions.html", {
-        "filter": filterset, "page": paginate(request, filterset.qs), "current_id": current_session_id(request),
+        "filter": filterset, "page": paginate(request, queryset), "current_id": current_session_id(request),
         "can_manage": SECURITY in request.capabilities,
-    })
+    }, status=status)
 
 
 @portal_page(SECURITY)
@@ -325,9 +337,10 @@ def member_sessions(request):
     """Admins and owners: the members' sessions on this tenant's host, each revocable."""
     queryset = user_sessions_for_tenant(tenant=connection.tenant)
     filterset = UserSessionFilter(_active_by_default(request), queryset=queryset)
+    queryset, status = filtered(filterset)
     return render(request, "portal/member_sessions.html", {
-        "filter": filterset, "page": paginate(request, filterset.qs), "current_id": current_session_id(request),
-    })
+        "filter": filterset, "page": paginate(request, queryset), "current_id": current_session_id(request),
+    }, status=status)
 
 
 def _service_errors_to_http(call):

@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "cdp.filters.SearchFilter",  # ?search= documented only where a view searches
         "cdp.filters.StrictOrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [

@@ -16,6 +16,7 @@ from customers import selectors
 from customers.api import serializers
 from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
+from customers.search import customer_search
 
 
 class OrderIngestView(APIView):
@@ -42,7 +43,12 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
     filterset_class = CustomerFilter
     ordering = "-id"
     ordering_fields = ["id", "created_at", "last_purchase_at", "total_spent", "total_orders", "last_name", "email"]
-    search_fields: list[str] = []  # the FilterSet's ``q`` searches (normalized, index-friendly)
+    # ?search= (and the FilterSet's ``q``): every word starts a word of the name, e-mail, document
+    # or phone, accents and case ignored, on an index (customers/search.py).
+    search_function = staticmethod(customer_search)
+    search_description = ("Accent- and case-insensitive: every word must start a word of the name, e-mail, "
+                          "document or phone (\"lucia\" finds Lucía, \"lucia.rojas\" her e-mail, "
+                          "\"30.111.222\" document 30111222).")
 
     def get_queryset(self):
         return selectors.customer_list()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cdp.filters import IsoDateTimeFilter
 from customers import registry
 from customers.models import Customer
+from customers.search import customer_search
 from customers.services.normalize import document_number_normalize, email_normalize
 
 
@@ -46,25 +46,15 @@ class CustomerFilter(django_filters.FilterSet):
             self.filters[name] = extra
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(first_name__icontains=value) | Q(last_name__icontains=value)
-        if "@" in value:
-            condition |= Q(email__startswith=email_normalize(value))
-        digits = document_number_normalize(value)
-        if digits and len(digits) >= 5:
-            condition |= Q(document_number=digits) | Q(phone__endswith=digits)
-        return queryset.filter(condition)
+        # Accent- and case-insensitive word prefixes over names, e-mail, document and phone.
+        return customer_search(queryset, value)
 
     def filter_email(self, queryset, name, value):
         # Stored emails are normalized, so normalizing the input is a case-insensitive, indexed match.
         return queryset.filter(email=email_normalize(value)) if value.strip() else queryset
 
     def filter_name(self, queryset, name, value):
-        for word in value.split():
-            queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
-        return queryset
+        return customer_search(queryset, value)
 
     def filter_document(self, queryset, name, value):
         number = document_number_normalize(value) or value.strip().upper()

