@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 # pytest-xdist workers (one per core); `make test PYTEST_ARGS="-n0"` runs serially.
 PYTEST_WORKERS ?= auto
 
-.PHONY: setup setup-dev messages messages-extract run migrate bootstrap lint test bench clean-data
+.PHONY: setup setup-dev messages messages-extract reset-password run migrate bootstrap lint test bench clean-data
 
 setup: $(RUNTIME_STAMP) messages
 
@@ -46,6 +46,11 @@ bootstrap: migrate
 
 run: bootstrap
 	$(PY) manage.py serve
+
+# A lost password: a new random one for the bootstrap superuser (or EMAIL=...), printed once and
+# kept in $$CDP_DATA_DIR/secrets/admin-password.
+reset-password: setup
+	$(PY) manage.py reset_password $(EMAIL)
 
 lint: setup-dev
 	$(PY) -m ruff check .

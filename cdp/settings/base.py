@@ -209,6 +209,9 @@ AXES_VERBOSE = False
 CDP_PASSWORD_RESET_PER_EMAIL = int(os.environ.get("CDP_PASSWORD_RESET_PER_EMAIL", "3"))
 CDP_PASSWORD_RESET_PER_IP = int(os.environ.get("CDP_PASSWORD_RESET_PER_IP", "10"))
 
+# The superuser `make run` creates (tenants bootstrap; `manage.py reset_password` gives it a new password).
+CDP_ADMIN_EMAIL = os.environ.get("CDP_ADMIN_EMAIL", "admin@cdp.localhost")
+
 EMAIL_BACKEND = os.environ.get("CDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("CDP_DEFAULT_FROM_EMAIL", "CDP <no-reply@cdp.localhost>")
 

@@ -3,12 +3,14 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from cdp import registry
 from cdp.context import Actor
+from cdp.secrets import admin_password_path, local_secret_write
 from tenants.models import Domain, Role, Tenant, User
 from tenants.services import membership_set, tenant_provision, user_create
 
@@ -19,7 +21,7 @@ class Command(BaseCommand):
     help = "Ensure the public tenant, the demo tenant on demo.localhost and a staff superuser exist."
 
     def add_arguments(self, parser):
-        parser.add_argument("--admin-email", default=os.environ.get("CDP_ADMIN_EMAIL", "admin@cdp.localhost"))
+        parser.add_argument("--admin-email", default=settings.CDP_ADMIN_EMAIL)
         parser.add_argument("--no-demo-data", action="store_true", help="Skip loading demo data.")
 
     def handle(self, *args, admin_email, no_demo_data, **options):
@@ -44,9 +46,11 @@ class Command(BaseCommand):
             admin = user_create(email=admin_email, password=password, full_name="Platform admin",
                                 is_superuser=True, actor=actor)
             if generated:
+                # Kept where `make run`'s banner says (a line in the install output is easy to lose).
+                path = local_secret_write(admin_password_path().name, password)
                 self.stdout.write(self.style.WARNING(
-                    f"Created superuser {admin.email} with password: {password}  (shown once; "
-                    "set CDP_ADMIN_PASSWORD to choose it)"))
+                    f"Created superuser {admin.email}; its password is in {path} "
+                    "(set CDP_ADMIN_PASSWORD to choose it; `make reset-password` gives it a new one)"))
             else:
                 self.stdout.write(f"Created superuser {admin.email} (password from CDP_ADMIN_PASSWORD).")
         membership_set(user=admin, tenant=demo, role=Role.OWNER, actor=actor)
