@@ -77,6 +77,7 @@ class RfmSegmentDefinition(TimeStampedModel):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "RFM segment definition", "RFM segment definitions"
         ordering = ["priority", "code"]
         constraints = [
             models.CheckConstraint(
@@ -124,6 +125,7 @@ class CustomerRfm(RfmFields):
     customer = models.OneToOneField(Customer, related_name="analytics_rfm", **RESULT_FK)
 
     class Meta:
+        verbose_name, verbose_name_plural = "customer RFM score", "customer RFM scores"
         ordering = ["customer_id"]
         indexes = [models.Index(fields=["segment"], name="rfm_current_segment_idx")]
 
@@ -139,6 +141,7 @@ class RfmSnapshot(RfmFields):
     customer = models.ForeignKey(Customer, related_name="+", db_index=False, **RESULT_FK)
 
     class Meta:
+        verbose_name, verbose_name_plural = "RFM snapshot", "RFM snapshots"
         ordering = ["-as_of", "customer_id"]
         constraints = [models.UniqueConstraint(fields=["customer", "as_of"], name="uniq_rfm_snapshot")]
         indexes = [models.Index(fields=["as_of", "segment"], name="rfm_snapshot_asof_seg_idx")]
@@ -174,6 +177,7 @@ class ClvCalculationLog(TimeStampedModel):
     diagnostics = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "CLV calculation log", "CLV calculation logs"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -202,6 +206,7 @@ class CustomerClv(models.Model):
     percentile = models.FloatField()
 
     class Meta:
+        verbose_name, verbose_name_plural = "customer CLV", "customer CLVs"
         ordering = ["customer_id"]
         indexes = [models.Index(fields=["tier"], name="clv_tier_idx")]
 
@@ -300,6 +305,7 @@ class DailyKpi(models.Model):
     blended_roas = models.FloatField(null=True, blank=True, help_text="Revenue ÷ ad spend (empty without spend).")
 
     class Meta:
+        verbose_name, verbose_name_plural = "daily KPI", "daily KPIs"
         ordering = ["date"]
 
 
@@ -323,6 +329,7 @@ class AdPerformanceDaily(models.Model):
     as_of = models.DateField()
 
     class Meta:
+        verbose_name, verbose_name_plural = "daily ad performance", "daily ad performance"
         ordering = ["date", "channel", "campaign_id"]
         constraints = [models.UniqueConstraint(fields=["date", "channel", "campaign_id"],
                                                name="uniq_ad_performance_day")]

@@ -479,6 +479,7 @@ class MrrMovement(models.Model):
     amount = models.DecimalField(**money, help_text="Signed change in monthly recurring revenue.")
 
     class Meta:
+        verbose_name, verbose_name_plural = "MRR movement", "MRR movements"
         ordering = ["occurred_at", "id"]
 
     def __str__(self) -> str:

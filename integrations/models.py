@@ -126,6 +126,7 @@ class VtexOrder(RawPayload):
     creation_date = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "VTEX order", "VTEX orders"
         ordering = ["-creation_date", "-id"]
         constraints = [models.UniqueConstraint(fields=["integration", "order_id"], name="uniq_vtex_order")]
 
@@ -164,6 +165,7 @@ class AdSpendDaily(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "daily ad spend", "daily ad spend"
         ordering = ["-date", "channel", "campaign_id"]
         constraints = [
             models.UniqueConstraint(fields=["integration", "date", "campaign_id"], name="uniq_spend_day_campaign"),
@@ -219,6 +221,7 @@ class WebhookDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "webhook delivery", "webhook deliveries"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_idx"),

@@ -23,6 +23,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 from cdp.context import Actor
 from cdp.models import TimeStampedModel
+from tenants.useragent import user_agent_label
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -381,6 +382,11 @@ class UserSession(models.Model):
         if self.ended_at is not None:
             return self.end_reason
         return "active" if self.last_seen_at >= session_idle_limit() else self.EndReason.EXPIRED.value
+
+    @property
+    def browser(self) -> str:
+        """Browser and system ("Chrome 120 · Windows 10"), not the raw User-Agent."""
+        return user_agent_label(self.user_agent)
 
     @property
     def status_label(self) -> str:
