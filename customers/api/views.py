@@ -16,7 +16,7 @@ from customers import selectors
 from customers.api import serializers
 from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
-from customers.search import customer_search
+from customers.search import customer_search, search_ordering
 
 
 class OrderIngestView(APIView):
@@ -52,6 +52,14 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
 
     def get_queryset(self):
         return selectors.customer_list()
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        # A search orders its matches by expressions (customers.search.search_ordering), after
+        # ?ordering= has chosen the order.
+        if any(self.request.query_params.get(name, "").strip() for name in ("search", "q", "name")):
+            queryset = search_ordering(queryset)
+        return queryset
 
     @extend_schema(responses=serializers.Customer360OutputSerializer)
     def retrieve(self, request, pk=None):
