@@ -74,3 +74,16 @@ def quota_guards_disabled() -> Iterator[None]:
         yield
     finally:
         _quota_guards[:] = saved
+
+
+_run_banner: list[Callable[[], list[str]]] = []
+
+
+def register_run_banner(lines: Callable[[], list[str]]) -> None:
+    """Lines ``manage.py serve`` prints under its URLs (tenants: who signs in and how)."""
+    if lines not in _run_banner:
+        _run_banner.append(lines)
+
+
+def run_banner_lines() -> list[str]:
+    return [line for lines in _run_banner for line in lines()]

@@ -16,12 +16,10 @@ from customers.filters.loyalty import LoyaltyTransactionFilter
 from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from customers.selectors import loyalty as selectors
 from customers.services import loyalty as services
-from tenants.roles import INTEGRATIONS
+from tenants.roles import LOYALTY
 
-#: Tier rules and program settings shape every customer's earnings: only the roles that manage the
-#: tenant (owner, admin) may change them. ``integrations`` is the capability the role table grants
-#: exactly to those roles (viewers and analysts lack it), so no new capability is needed.
-STAFF_CAPABILITY = INTEGRATIONS
+#: Tier rules and program settings shape every customer's earnings: ``loyalty`` (owners, admins).
+STAFF_CAPABILITY = LOYALTY
 MAX_POINTS = services.MAX_POINTS_PER_ENTRY
 
 

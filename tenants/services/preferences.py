@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import User
 from tenants.services.audit import audit_record, changes_between
 
@@ -23,7 +24,7 @@ def user_language_set(*, user: User, language: str, actor: Actor) -> User:
     language = (language or "").strip().lower().replace("_", "-")
     if language not in language_choices():
         raise ApplicationError(
-            _("Unknown language."), code="language_invalid",
+            _("Unknown language."), code=ErrorCode.LANGUAGE_INVALID,
             fields={"language": [_("Choose one of: %(codes)s.") % {"codes": ", ".join(filter(None, language_choices()))}]},
         )
     if user.language == language:
@@ -31,6 +32,6 @@ def user_language_set(*, user: User, language: str, actor: Actor) -> User:
     before = {"language": user.language}
     user.language = language
     user.save(update_fields=["language"])
-    audit_record(actor=actor, action="user.language", resource_type="user", resource_id=user.pk,
+    audit_record(actor=actor, action=AuditAction.USER_LANGUAGE_SET, resource_type="user", resource_id=user.pk,
                  changes=changes_between(before, {"language": language}))
     return user

@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from cdp.management.commands import serve
+from cdp import registry
+from tenants import banner
 from tenants.management.commands import reset_password
 from tenants.models import AuditLog
 from tests.conftest import PASSWORD
@@ -21,7 +22,7 @@ def password_file(tmp_path, monkeypatch):
     monkeypatch.setattr(reset_password, "admin_password_path", lambda: path)
     monkeypatch.setattr(reset_password, "local_secret_write", lambda name, value: (
         path.parent.mkdir(exist_ok=True), path.write_text(value + "\n"), path)[-1])
-    monkeypatch.setattr(serve, "admin_password_path", lambda: path)
+    monkeypatch.setattr(banner, "admin_password_path", lambda: path)
     return path
 
 
@@ -56,6 +57,6 @@ def test_the_run_banner_says_who_signs_in_where_the_password_is_and_how_to_reset
     settings.CDP_ADMIN_EMAIL = "admin@cdp.localhost"
     password_file.parent.mkdir()
     password_file.write_text("x\n")
-    banner = "\n".join(serve.sign_in_lines())
-    assert "admin@cdp.localhost" in banner and str(password_file) in banner
-    assert "make reset-password" in banner and "separate sites" in banner
+    lines = "\n".join(registry.run_banner_lines())  # what manage.py serve prints
+    assert "admin@cdp.localhost" in lines and str(password_file) in lines
+    assert "make reset-password" in lines and "separate sites" in lines

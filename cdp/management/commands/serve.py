@@ -19,24 +19,10 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from cdp import embedded
+from cdp import embedded, registry
 from cdp.embedded import data_dir
-from cdp.secrets import admin_password_path
 
 STOP_TIMEOUT = 20
-
-
-def sign_in_lines() -> list[str]:
-    """The banner's sign-in part: who, where the password is, how to get a new one."""
-    password_file = admin_password_path()
-    where = (f"in {password_file}" if password_file.exists()
-             else "the one CDP_ADMIN_PASSWORD had when it was created")
-    return [
-        f"Sign in as {settings.CDP_ADMIN_EMAIL} (operators' admin, and owner of the demo tenant).",
-        f"  Password           {where}",
-        "  Lost it?           make reset-password   (manage.py reset_password [EMAIL]: a new one, printed once)",
-        "  localhost and demo.localhost are separate sites: sign in on each.",
-    ]
 
 
 class Command(BaseCommand):
@@ -92,7 +78,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  Demo tenant admin  {base.format(host='demo.localhost')}/admin/")
             self.stdout.write(f"  Demo API docs      {base.format(host='demo.localhost')}/api/docs/")
             self.stdout.write(f"  Health             {base.format(host='localhost')}/healthz")
-            for line in sign_in_lines():
+            for line in registry.run_banner_lines():
                 self.stdout.write(line)
             self.stdout.write("Press Ctrl-C to stop.\n")
 

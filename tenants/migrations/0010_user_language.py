@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0007_audit_log_maintenance'),
+        ('tenants', '0009_loyalty_key_scope'),
     ]
 
     operations = [
