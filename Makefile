@@ -9,11 +9,19 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 # pytest-xdist workers (one per core); `make test PYTEST_ARGS="-n0"` runs serially.
 PYTEST_WORKERS ?= auto
 
-.PHONY: setup setup-dev run migrate bootstrap lint test ops-check bench clean-data
+.PHONY: setup setup-dev messages messages-extract reset-password run migrate bootstrap lint test ops-check bench clean-data
 
-setup: $(RUNTIME_STAMP)
+setup: $(RUNTIME_STAMP) messages
 
-setup-dev: $(DEV_STAMP)
+setup-dev: $(DEV_STAMP) messages
+
+# The gettext catalogs (locale/*/LC_MESSAGES/django.po -> .mo), with Babel: no GNU gettext needed
+# (cdp/catalogs.py says why). After editing templates: `make messages-extract` (needs xgettext).
+messages: $(RUNTIME_STAMP)
+	@$(PY) -m cdp.catalogs
+
+messages-extract: setup
+	$(PY) manage.py makemessages -l es -l pt_BR --ignore=.venv --ignore=tests --ignore=bench --no-location
 
 $(RUNTIME_STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +46,11 @@ bootstrap: migrate
 
 run: bootstrap
 	$(PY) manage.py serve
+
+# A lost password: a new random one for the bootstrap superuser (or EMAIL=...), printed once and
+# kept in $$CDP_DATA_DIR/secrets/admin-password.
+reset-password: setup
+	$(PY) manage.py reset_password $(EMAIL)
 
 lint: setup-dev
 	$(PY) -m ruff check .

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AnalyticsConfig(AppConfig):
@@ -19,7 +20,7 @@ class AnalyticsConfig(AppConfig):
         customers_registry.register_customer_filter("clv_tier", selectors.clv_tier_filter)
         # Every figure here counts sales: a change of the counted-sale rule starts a new run.
         customers_registry.register_counted_sale_dependent("analytics", analytics_recompute_after_rule_change)
-        register_portal_nav("Analytics", "analytics:dashboard", order=30)
+        register_portal_nav(gettext_lazy("Analytics"), "analytics:dashboard", order=30)
         # After every app's demo data (customers' orders, integrations' ad spend), score them so
         # the demo dashboard has numbers.
         register_demo_data_command("run_analytics", order=90)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 
 def _fmt(value: float) -> str:
@@ -15,15 +16,20 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
+def _no_data(title: str) -> str:
+    return gettext("%(title)s: no data yet.") % {"title": title}
+
+
 def line_chart(points: list[tuple[str, float]], *, title: str, width: int = 640, height: int = 200,
                color: str = "#2563eb") -> SafeString:
     """A polyline over ``points`` (label, value) with the first/last labels and the max value."""
     if not points:
-        return mark_safe(f'<p class="muted">{escape(title)}: no data yet.</p>')
+        return mark_safe(f'<p class="muted">{escape(_no_data(title))}</p>')
     pad = 32
     values = [float(v) for _, v in points]
     top = max(values) or 1.0
     step = (width - 2 * pad) / max(len(points) - 1, 1)
+    maximum = gettext("max")
     coords = " ".join(f"{pad + i * step:.1f},{height - pad - (v / top) * (height - 2 * pad):.1f}"
                       for i, v in enumerate(values))
     return mark_safe(
@@ -33,7 +39,7 @@ def line_chart(points: list[tuple[str, float]], *, title: str, width: int = 640,
         f'<polyline fill="none" stroke="{escape(color)}" stroke-width="2" points="{coords}"/>'
         f'<text x="{pad}" y="{height - 10}" font-size="11">{escape(points[0][0])}</text>'
         f'<text x="{width - pad}" y="{height - 10}" font-size="11" text-anchor="end">{escape(points[-1][0])}</text>'
-        f'<text x="{pad}" y="{pad - 10}" font-size="11">max {escape(_fmt(top))}</text></svg>'
+        f'<text x="{pad}" y="{pad - 10}" font-size="11">{escape(maximum)} {escape(_fmt(top))}</text></svg>'
     )
 
 
@@ -41,7 +47,7 @@ def bar_chart(bars: list[dict], *, title: str, width: int = 640, bar_height: int
     """Horizontal bars: each ``{"label", "value", "color"?, "href"?, "note"?}``; a bar with an
     href links to the records behind it (drill down)."""
     if not bars:
-        return mark_safe(f'<p class="muted">{escape(title)}: no data yet.</p>')
+        return mark_safe(f'<p class="muted">{escape(_no_data(title))}</p>')
     label_w, pad = 170, 6
     top = max(float(b["value"]) for b in bars) or 1.0
     height = len(bars) * (bar_height + pad) + pad

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from customers.models import Customer
@@ -18,10 +19,10 @@ class ProcessingJob(TimeStampedModel):
     """One recorded analytics run for an as-of date; at most one queued/running per tenant."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -76,6 +77,7 @@ class RfmSegmentDefinition(TimeStampedModel):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "RFM segment definition", "RFM segment definitions"
         ordering = ["priority", "code"]
         constraints = [
             models.CheckConstraint(
@@ -123,6 +125,7 @@ class CustomerRfm(RfmFields):
     customer = models.OneToOneField(Customer, related_name="analytics_rfm", **RESULT_FK)
 
     class Meta:
+        verbose_name, verbose_name_plural = "customer RFM score", "customer RFM scores"
         ordering = ["customer_id"]
         indexes = [models.Index(fields=["segment"], name="rfm_current_segment_idx")]
 
@@ -138,6 +141,7 @@ class RfmSnapshot(RfmFields):
     customer = models.ForeignKey(Customer, related_name="+", db_index=False, **RESULT_FK)
 
     class Meta:
+        verbose_name, verbose_name_plural = "RFM snapshot", "RFM snapshots"
         ordering = ["-as_of", "customer_id"]
         constraints = [models.UniqueConstraint(fields=["customer", "as_of"], name="uniq_rfm_snapshot")]
         indexes = [models.Index(fields=["as_of", "segment"], name="rfm_snapshot_asof_seg_idx")]
@@ -147,11 +151,11 @@ class ClvCalculationLog(TimeStampedModel):
     """What a CLV fit used and produced; the status says when no numbers could be trusted."""
 
     class Status(models.TextChoices):
-        OK = "ok", "Fitted"
-        INSUFFICIENT_DATA = "insufficient_data", "Too little data"
-        NOT_CONVERGED = "not_converged", "Model did not converge"
-        CORRELATED = "spend_frequency_correlated", "Spend and frequency correlated"
-        FAILED = "failed", "Failed"
+        OK = "ok", _("Fitted")
+        INSUFFICIENT_DATA = "insufficient_data", _("Too little data")
+        NOT_CONVERGED = "not_converged", _("Model did not converge")
+        CORRELATED = "spend_frequency_correlated", _("Spend and frequency correlated")
+        FAILED = "failed", _("Failed")
 
     job = models.ForeignKey(ProcessingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     as_of = models.DateField()
@@ -173,6 +177,7 @@ class ClvCalculationLog(TimeStampedModel):
     diagnostics = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "CLV calculation log", "CLV calculation logs"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -181,9 +186,9 @@ class ClvCalculationLog(TimeStampedModel):
 
 class CustomerClv(models.Model):
     class Tier(models.TextChoices):
-        HIGH = "high", "High"
-        MEDIUM = "medium", "Medium"
-        LOW = "low", "Low"
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
 
     customer = models.OneToOneField(Customer, related_name="analytics_clv", **RESULT_FK)
     log = models.ForeignKey(ClvCalculationLog, related_name="rows", **RESULT_FK)
@@ -201,6 +206,7 @@ class CustomerClv(models.Model):
     percentile = models.FloatField()
 
     class Meta:
+        verbose_name, verbose_name_plural = "customer CLV", "customer CLVs"
         ordering = ["customer_id"]
         indexes = [models.Index(fields=["tier"], name="clv_tier_idx")]
 
@@ -210,9 +216,9 @@ class CustomerClv(models.Model):
 
 class ChurnPredictionLog(TimeStampedModel):
     class Method(models.TextChoices):
-        MODEL = "model", "Model trained on this tenant's history"
-        FALLBACK = "fallback_p_alive", "1 − probability alive (history too short)"
-        NONE = "none", "No scores"
+        MODEL = "model", _("Model trained on this tenant's history")
+        FALLBACK = "fallback_p_alive", _("1 − probability alive (history too short)")
+        NONE = "none", _("No scores")
 
     job = models.ForeignKey(ProcessingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     as_of = models.DateField()
@@ -239,10 +245,10 @@ class ChurnPredictionLog(TimeStampedModel):
 
 class CustomerChurn(models.Model):
     class Band(models.TextChoices):
-        ACTIVE = "active", "Active"
-        AT_RISK = "at_risk", "At risk"
-        CHURNING = "churning", "Churning"
-        CHURNED = "churned", "Churned"
+        ACTIVE = "active", _("Active")
+        AT_RISK = "at_risk", _("At risk")
+        CHURNING = "churning", _("Churning")
+        CHURNED = "churned", _("Churned")
 
     customer = models.OneToOneField(Customer, related_name="analytics_churn", **RESULT_FK)
     log = models.ForeignKey(ChurnPredictionLog, related_name="rows", **RESULT_FK)
@@ -299,6 +305,7 @@ class DailyKpi(models.Model):
     blended_roas = models.FloatField(null=True, blank=True, help_text="Revenue ÷ ad spend (empty without spend).")
 
     class Meta:
+        verbose_name, verbose_name_plural = "daily KPI", "daily KPIs"
         ordering = ["date"]
 
 
@@ -322,6 +329,7 @@ class AdPerformanceDaily(models.Model):
     as_of = models.DateField()
 
     class Meta:
+        verbose_name, verbose_name_plural = "daily ad performance", "daily ad performance"
         ordering = ["date", "channel", "campaign_id"]
         constraints = [models.UniqueConstraint(fields=["date", "channel", "campaign_id"],
                                                name="uniq_ad_performance_day")]
@@ -374,13 +382,13 @@ class DataQualityCheck(models.Model):
     """One check's result for a run; ``sample_ids`` are the first offending records."""
 
     class Severity(models.TextChoices):
-        ERROR = "error", "Error"
-        WARNING = "warning", "Warning"
-        INFO = "info", "Info"
+        ERROR = "error", _("Error")
+        WARNING = "warning", _("Warning")
+        INFO = "info", _("Info")
 
     class Target(models.TextChoices):
-        CUSTOMER = "customer", "Customers"
-        ORDER = "order", "Orders"
+        CUSTOMER = "customer", _("Customers")
+        ORDER = "order", _("Orders")
 
     job = models.ForeignKey(ProcessingJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     as_of = models.DateField()

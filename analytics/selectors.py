@@ -6,7 +6,11 @@ import datetime
 
 import django_filters
 from django.db.models import Count, Max, OuterRef, Subquery, Sum
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from analytics.figures import blended, churn_band_thresholds, data_health_score
+from analytics.history import OrderHistory, day_number
 from analytics.models import (
     AdPerformanceDaily,
     ChurnPredictionLog,
@@ -21,8 +25,6 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
-from analytics.figures import blended, churn_band_thresholds, data_health_score
-from analytics.history import OrderHistory, day_number
 from analytics.sql import counted_orders_sql
 from customers.models import Customer
 
@@ -71,21 +73,21 @@ def customer_scores(*, customer_id: int) -> dict | None:
 
 
 def segment_filter():
-    return django_filters.NumberFilter(field_name="analytics_segment_memberships__segment_id", label="Segment (id)")
+    return django_filters.NumberFilter(field_name="analytics_segment_memberships__segment_id", label=_("Segment (id)"))
 
 
 def rfm_segment_filter():
-    return django_filters.CharFilter(field_name="analytics_rfm__segment", label="RFM segment (code)")
+    return django_filters.CharFilter(field_name="analytics_rfm__segment", label=_("RFM segment (code)"))
 
 
 def churn_band_filter():
     return django_filters.ChoiceFilter(field_name="analytics_churn__band", choices=CustomerChurn.Band.choices,
-                                       label="Churn band")
+                                       label=_("Churn band"))
 
 
 def clv_tier_filter():
     return django_filters.ChoiceFilter(field_name="analytics_clv__tier", choices=CustomerClv.Tier.choices,
-                                       label="CLV tier")
+                                       label=_("CLV tier"))
 
 
 def job_list():
@@ -101,7 +103,7 @@ def rfm_segment_summary() -> list[dict]:
     out = []
     for definition in RfmSegmentDefinition.objects.order_by("priority", "code"):
         row = totals.pop(definition.code, {"customers": 0, "revenue": 0})
-        out.append({"segment": definition.code, "name": definition.name, "color": definition.color,
+        out.append({"segment": definition.code, "name": gettext(definition.name), "color": definition.color,
                     "customers": row["customers"], "revenue": row["revenue"] or 0,
                     "share": round(row["customers"] / all_customers, 4)})
     for code, row in sorted(totals.items()):  # rows whose definition was deleted or unmatched
@@ -132,7 +134,7 @@ def clv_summary() -> dict:
                      for i, c in enumerate(counts)]
     return {
         "status": log.status if log else None,
-        "message": log.message if log else "No CLV run yet.",
+        "message": log.message if log else gettext("No CLV run yet."),
         "as_of": log.as_of.isoformat() if log else None,
         "time_unit": log.time_unit if log else None,
         "model": log.model_params if log else {},
@@ -155,7 +157,7 @@ def churn_summary() -> dict:
                  .values_list("band", "n"))
     return {
         "method": log.method if log else None,
-        "message": log.message if log else "No churn run yet.",
+        "message": log.message if log else gettext("No churn run yet."),
         "as_of": log.as_of.isoformat() if log else None,
         "auc": log.auc if log else None,
         "brier": log.brier if log else None,

@@ -17,14 +17,18 @@ from analytics import charts, selectors
 from analytics.api.views import segment_csv_response
 from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
-from analytics.models import ProcessingJob, Segment
+from analytics.models import CustomerChurn, ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
+from cdp.formats import format_money
+from cdp.templatetags.cdp_formats import tenant_currency
 from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
 from tenants.roles import EXPORT
 from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
+
+CHURN_BAND_LABELS = dict(CustomerChurn.Band.choices)
 
 KPI_DAYS = 90
 
@@ -45,24 +49,24 @@ def dashboard_page(request):
         "orders_30": figures["orders"],
         "aov_30": figures["average_order_value"],
         "revenue_chart": charts.line_chart([(k.date.isoformat(), float(k.revenue)) for k in kpis],
-                                           title=f"Revenue per day, last {KPI_DAYS} days"),
+                                           title=_("Revenue per day, last %(days)s days") % {"days": KPI_DAYS}),
         "active_chart": charts.line_chart([(k.date.isoformat(), k.active_90) for k in kpis],
-                                          title="Customers active in the last 90 days", color="#16a34a"),
+                                          title=_("Customers active in the last 90 days"), color="#16a34a"),
         "segments": figures["segments"],
         "segments_chart": charts.bar_chart(
-            [{"label": s["name"], "value": s["customers"], "color": s["color"], "note": f'{s["revenue"]:,.0f} revenue',
+            [{"label": s["name"], "value": s["customers"], "color": s["color"], "note": _("%(revenue)s revenue") % {"revenue": format_money(s["revenue"], tenant_currency())},
               "href": _customers_url(rfm_segment=s["segment"])} for s in figures["segments"] if s["customers"]],
-            title="Customers per RFM segment"),
+            title=_("Customers per RFM segment")),
         "clv": clv,
         "clv_chart": charts.bar_chart(
             [{"label": f'{h["from"]:,.0f}–{h["to"]:,.0f}', "value": h["customers"]} for h in clv["histogram"]],
-            title="Customers by total CLV"),
+            title=_("Customers by total CLV")),
         "clv_tiers": [(tier, n, _customers_url(clv_tier=tier)) for tier, n in figures["clv_tiers"]],
         "churn": churn,
         "churn_chart": charts.bar_chart(
-            [{"label": b["band"].replace("_", " ").title(), "value": b["customers"], "color": b["color"],
+            [{"label": str(CHURN_BAND_LABELS.get(b["band"], b["band"])), "value": b["customers"], "color": b["color"],
               "href": _customers_url(churn_band=b["band"])} for b in figures["churn_bands"]],
-            title="Customers per churn band"),
+            title=_("Customers per churn band")),
         "ads": ads,
         "ads_chart": charts.bar_chart(
             [{"label": c["campaign_name"] or c["channel"], "value": float(c["cac"]),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class BillingConfig(AppConfig):
@@ -8,6 +9,6 @@ class BillingConfig(AppConfig):
     def ready(self):
         from cdp import registry
 
-        registry.register_portal_nav("Billing", "billing:overview", order=85, capability="billing")
+        registry.register_portal_nav(gettext_lazy("Billing"), "billing:overview", order=85, capability="billing")
         # The platform's catalog, tax rates and coupons (public schema; --tenant is accepted and ignored).
         registry.register_demo_data_command("load_billing_demo")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from billing.money import q2
 from cdp.models import TimeStampedModel
@@ -43,9 +44,9 @@ class Product(TimeStampedModel):
     """Something the platform sells: once (perpetual) or as a monthly/annual subscription."""
 
     class Interval(models.TextChoices):
-        ONE_TIME = "one_time", "One-time"
-        MONTH = "month", "Monthly"
-        YEAR = "year", "Annual"
+        ONE_TIME = "one_time", _("One-time")
+        MONTH = "month", _("Monthly")
+        YEAR = "year", _("Annual")
 
     sku = models.CharField(max_length=64, unique=True,
                            validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,62}$", "Upper-case letters, digits, -.")])
@@ -120,8 +121,8 @@ class Review(TimeStampedModel):
 
 class Coupon(TimeStampedModel):
     class Kind(models.TextChoices):
-        PERCENT = "percent", "Percent off"
-        FIXED = "fixed", "Fixed amount off"
+        PERCENT = "percent", _("Percent off")
+        FIXED = "fixed", _("Fixed amount off")
 
     code = models.CharField(max_length=40, unique=True, help_text="Stored upper-case; matched case-insensitively.")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -198,8 +199,8 @@ class PaymentGateway(TimeStampedModel):
     """Which adapters may take payments. Secrets never live here: they come from the environment."""
 
     class Kind(models.TextChoices):
-        SANDBOX = "sandbox", "Built-in sandbox"
-        STRIPE = "stripe", "Stripe-compatible HTTP"
+        SANDBOX = "sandbox", _("Built-in sandbox")
+        STRIPE = "stripe", _("Stripe-compatible HTTP")
 
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
@@ -250,17 +251,17 @@ class DocumentCounter(models.Model):
 
 class Order(TimeStampedModel):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending payment"
-        PAID = "paid", "Paid"
-        PAYMENT_FAILED = "payment_failed", "Payment failed"
-        REFUNDED = "refunded", "Refunded"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending payment")
+        PAID = "paid", _("Paid")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        REFUNDED = "refunded", _("Refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Kind(models.TextChoices):
-        CHECKOUT = "checkout", "Checkout"
-        RENEWAL = "renewal", "Subscription renewal"
-        PRORATION = "proration", "Plan change"
+        CHECKOUT = "checkout", _("Checkout")
+        RENEWAL = "renewal", _("Subscription renewal")
+        PRORATION = "proration", _("Plan change")
 
     order_number = models.CharField(max_length=32, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="billing_orders")
@@ -333,12 +334,12 @@ class PaymentAttempt(TimeStampedModel):
     confirmed by the gateway. ``refunded``: that refund went through."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        DECLINED = "declined", "Declined"
-        ERROR = "error", "Gateway error"
-        REFUND_PENDING = "refund_pending", "Charged, refund pending"
-        REFUNDED = "refunded", "Charged, then refunded"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        DECLINED = "declined", _("Declined")
+        ERROR = "error", _("Gateway error")
+        REFUND_PENDING = "refund_pending", _("Charged, refund pending")
+        REFUNDED = "refunded", _("Charged, then refunded")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
     gateway = models.ForeignKey(PaymentGateway, on_delete=models.PROTECT, related_name="+")
@@ -374,8 +375,8 @@ class Invoice(TimeStampedModel):
     """A fiscal document for a paid order; ``number`` is gapless within its series."""
 
     class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INVOICE)
     series = models.CharField(max_length=16)
@@ -410,15 +411,15 @@ class Invoice(TimeStampedModel):
 
 class Subscription(TimeStampedModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        CANCELLED = "cancelled", "Cancelled"
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Dunning(models.TextChoices):
-        NONE = "none", "None"
-        RETRYING = "retrying", "Retrying payment"
-        SUSPENDED = "suspended", "License suspended"
-        EXHAUSTED = "exhausted", "Gave up (cancelled)"
+        NONE = "none", _("None")
+        RETRYING = "retrying", _("Retrying payment")
+        SUSPENDED = "suspended", _("License suspended")
+        EXHAUSTED = "exhausted", _("Gave up (cancelled)")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="billing_subscriptions")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="subscriptions")
@@ -457,11 +458,11 @@ class MrrMovement(models.Model):
     """Every change to recurring revenue, so MRR for any past month is a sum, not a guess."""
 
     class Kind(models.TextChoices):
-        NEW = "new", "New"
-        EXPANSION = "expansion", "Expansion"
-        CONTRACTION = "contraction", "Contraction"
-        CHURN = "churn", "Churn"
-        REACTIVATION = "reactivation", "Reactivation"
+        NEW = "new", _("New")
+        EXPANSION = "expansion", _("Expansion")
+        CONTRACTION = "contraction", _("Contraction")
+        CHURN = "churn", _("Churn")
+        REACTIVATION = "reactivation", _("Reactivation")
 
     occurred_at = models.DateTimeField(db_index=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -470,6 +471,7 @@ class MrrMovement(models.Model):
     amount = models.DecimalField(**money, help_text="Signed change in monthly recurring revenue.")
 
     class Meta:
+        verbose_name, verbose_name_plural = "MRR movement", "MRR movements"
         ordering = ["occurred_at", "id"]
 
     def __str__(self) -> str:
@@ -484,8 +486,8 @@ class IdempotencyRecord(models.Model):
     Kept at least ``BILLING_IDEMPOTENCY_TTL_HOURS``, then pruned."""
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
 
     created_at = models.DateTimeField(auto_now_add=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")

@@ -6,25 +6,44 @@ import datetime
 
 import django_filters
 from django import forms
+from django.forms.fields import DateTimeFormatsIterator
+from django.utils.translation import gettext
 from django_filters.fields import IsoDateTimeField
 from rest_framework import exceptions, filters
 
 from cdp.ids import MAX_ID
+from cdp.widgets import LocalDateTimeInput
 
 MAX_UTC_OFFSET = datetime.timedelta(hours=14)  # the widest real offset (Pacific/Kiritimati)
 
 
+class _IsoThenLocalFormats:
+    """ISO 8601 first (the API's documented form), then the active language's date and date-time
+    input formats (01/03/2026 in es and pt-br), read when a value is parsed, not at import."""
+
+    def __iter__(self):
+        yield IsoDateTimeField.ISO_8601
+        yield from DateTimeFormatsIterator()
+
+
 class BoundedIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 date-time that PostgreSQL can store: real UTC offsets, years 1-9999."""
+    """ISO 8601, or a date in the reader's order, that PostgreSQL can store: real UTC offsets,
+    years 1-9999. A value without an offset is in the active time zone (the tenant's on its host)."""
+
+    widget = LocalDateTimeInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("input_formats", _IsoThenLocalFormats())
+        super().__init__(*args, **kwargs)
 
     def to_python(self, value):
         try:
             parsed = super().to_python(value)
         except (OverflowError, ValueError) as exc:
-            raise forms.ValidationError("Enter a valid ISO 8601 date-time.", code="invalid") from exc
+            raise forms.ValidationError(gettext("Enter a valid date."), code="invalid") from exc
         offset = parsed.utcoffset() if parsed is not None else None
         if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-            raise forms.ValidationError("The UTC offset must be between -14:00 and +14:00.", code="invalid")
+            raise forms.ValidationError(gettext("The UTC offset must be between -14:00 and +14:00."), code="invalid")
         return parsed
 
 
@@ -42,6 +61,29 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class SearchFilter(filters.SearchFilter):
+    """``?search=``, documented only where it does something (DRF's documents it on every list, even
+    where ``search_fields`` is empty and the parameter is ignored). A view searches either with
+    ``search_fields`` (DRF's ``icontains`` over them) or with a ``search_function(queryset, text)``
+    of its own (customers: accent-insensitive word prefixes on an index, customers/search.py)."""
+
+    def filter_queryset(self, request, queryset, view):
+        function = getattr(view, "search_function", None)
+        if function is None:
+            return super().filter_queryset(request, queryset, view)
+        return function(queryset, request.query_params.get(self.search_param, ""))
+
+    def get_schema_operation_parameters(self, view):
+        if getattr(view, "search_function", None) is None and not getattr(view, "search_fields", None):
+            return []
+        parameters = super().get_schema_operation_parameters(view)
+        description = getattr(view, "search_description", None)
+        for parameter in parameters:
+            if description:
+                parameter["description"] = description
+        return parameters
 
 
 class StrictOrderingFilter(filters.OrderingFilter):

@@ -87,3 +87,16 @@ def register_credentials_rotator(name: str, rotator: Callable[[], int]) -> None:
 
 def credentials_rotators() -> list[tuple[str, Callable[[], int]]]:
     return sorted(_credentials_rotators.items())
+
+
+_run_banner: list[Callable[[], list[str]]] = []
+
+
+def register_run_banner(lines: Callable[[], list[str]]) -> None:
+    """Lines ``manage.py serve`` prints under its URLs (tenants: who signs in and how)."""
+    if lines not in _run_banner:
+        _run_banner.append(lines)
+
+
+def run_banner_lines() -> list[str]:
+    return [line for lines in _run_banner for line in lines()]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class CustomersConfig(AppConfig):
@@ -16,7 +17,7 @@ class CustomersConfig(AppConfig):
         from customers.services.consent import consent_erase
 
         registry.register_usage_provider("customers", customer_count)
-        registry.register_portal_nav("Customers", "customers:list", order=10)
+        registry.register_portal_nav(gettext_lazy("Customers"), "customers:list", order=10)
         registry.register_demo_data_command("load_demo_data")
         register_erasure_handler("consent", consent_erase)  # proof of consent identifies the person
         loyalty_hooks_connect()  # ingested orders earn loyalty points

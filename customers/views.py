@@ -9,23 +9,23 @@ from django.shortcuts import render
 from cdp.exceptions import NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
-from customers.filters.access import DataAccessLogFilter
 from customers.access import Action, log_access, log_list
+from customers.filters.access import DataAccessLogFilter
 from customers.masking import mask_change, mask_customer, request_visibility
 from customers.models import DataAccessLog
 from tenants.roles import AUDIT
-from tenants.views import paginate, portal_page
+from tenants.views import filtered, paginate, portal_page
 
 
 @portal_page()
 def customer_list_page(request):
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customer_list())
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.customer_list()
+    queryset, status = filtered(filterset)
     page = paginate(request, queryset)
     visibility = request_visibility(request)
     page.object_list = [mask_customer(c, visibility) for c in page.object_list]
     log_list(request, rows=len(page.object_list))
-    return render(request, "customers/list.html", {"filter": filterset, "page": page})
+    return render(request, "customers/list.html", {"filter": filterset, "page": page}, status=status)
 
 
 @portal_page()

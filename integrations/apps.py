@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 from cdp.events import batch_handler
 
@@ -29,7 +30,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.selectors import ad_spend_rows
         from integrations.services import webhook_emit
 
-        registry.register_portal_nav("Integrations", "integrations:list", order=40, capability="integrations")
+        registry.register_portal_nav(gettext_lazy("Integrations"), "integrations:list", order=40, capability="integrations")
         # Erasing a person scrubs our raw payloads and webhook bodies in the same transaction.
         customers_registry.register_erasure_handler("integrations", integrations_erase)
 

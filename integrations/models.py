@@ -12,6 +12,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from cdp.redact import url_redact
@@ -19,22 +20,22 @@ from cdp.redact import url_redact
 
 class Integration(TimeStampedModel):
     class Type(models.TextChoices):
-        VTEX = "vtex", "VTEX"
-        MERCADOLIBRE = "mercadolibre", "MercadoLibre"
-        GOOGLE_ADS = "google_ads", "Google Ads"
-        FACEBOOK_ADS = "facebook_ads", "Facebook Ads"
-        CRM_WEBHOOK = "crm_webhook", "CRM (webhook)"
+        VTEX = "vtex", _("VTEX")
+        MERCADOLIBRE = "mercadolibre", _("MercadoLibre")
+        GOOGLE_ADS = "google_ads", _("Google Ads")
+        FACEBOOK_ADS = "facebook_ads", _("Facebook Ads")
+        CRM_WEBHOOK = "crm_webhook", _("CRM (webhook)")
 
     class Frequency(models.TextChoices):
-        HOURLY = "hourly", "Hourly"
-        DAILY = "daily", "Daily"
-        WEEKLY = "weekly", "Weekly"
-        MANUAL = "manual", "Manual"
+        HOURLY = "hourly", _("Hourly")
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+        MANUAL = "manual", _("Manual")
 
     class State(models.TextChoices):
-        IDLE = "idle", "Idle"
-        RUNNING = "running", "Running"
-        DISABLED = "disabled", "Disabled"
+        IDLE = "idle", _("Idle")
+        RUNNING = "running", _("Running")
+        DISABLED = "disabled", _("Disabled")
 
     integration_type = models.CharField(max_length=30, choices=Type.choices)
     account_name = models.CharField(max_length=255)
@@ -80,10 +81,10 @@ class Integration(TimeStampedModel):
 
 class SyncLog(models.Model):
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        SUCCESS = "success", "Success"
-        PARTIAL = "partial", "Partial"
-        ERROR = "error", "Error"
+        IN_PROGRESS = "in_progress", _("In progress")
+        SUCCESS = "success", _("Success")
+        PARTIAL = "partial", _("Partial")
+        ERROR = "error", _("Error")
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="syncs")
     trigger = models.CharField(max_length=20, default="manual")
@@ -125,6 +126,7 @@ class VtexOrder(RawPayload):
     creation_date = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "VTEX order", "VTEX orders"
         ordering = ["-creation_date", "-id"]
         constraints = [models.UniqueConstraint(fields=["integration", "order_id"], name="uniq_vtex_order")]
 
@@ -145,8 +147,8 @@ class AdSpendDaily(models.Model):
     """One campaign's day on one ad channel; the source row is kept in ``raw``."""
 
     class Channel(models.TextChoices):
-        GOOGLE_ADS = "google_ads", "Google Ads"
-        FACEBOOK_ADS = "facebook_ads", "Facebook Ads"
+        GOOGLE_ADS = "google_ads", _("Google Ads")
+        FACEBOOK_ADS = "facebook_ads", _("Facebook Ads")
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="spend")
     date = models.DateField()
@@ -163,6 +165,7 @@ class AdSpendDaily(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "daily ad spend", "daily ad spend"
         ordering = ["-date", "channel", "campaign_id"]
         constraints = [
             models.UniqueConstraint(fields=["integration", "date", "campaign_id"], name="uniq_spend_day_campaign"),
@@ -194,10 +197,10 @@ class WebhookEndpoint(TimeStampedModel):
 
 class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RETRYING = "retrying", "Retrying"
-        SUCCESS = "success", "Success"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RETRYING = "retrying", _("Retrying")
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.UUIDField(default=uuid.uuid4, db_index=True, help_text="Same for redeliveries of one event.")
@@ -218,6 +221,7 @@ class WebhookDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name, verbose_name_plural = "webhook delivery", "webhook deliveries"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_idx"),

@@ -12,14 +12,15 @@ from integrations import selectors, services
 from integrations.filters import IntegrationFilter, SyncLogFilter
 from tenants.roles import INTEGRATIONS
 from cdp.context import actor_from_request
-from tenants.views import paginate, portal_page
+from tenants.views import filtered, paginate, portal_page
 
 
 @portal_page(INTEGRATIONS)
 def integration_list_page(request):
     filterset = IntegrationFilter(request.GET or None, queryset=selectors.integration_list())
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.integration_list()
-    return render(request, "integrations/list.html", {"filter": filterset, "page": paginate(request, queryset)})
+    queryset, status = filtered(filterset)
+    return render(request, "integrations/list.html", {"filter": filterset, "page": paginate(request, queryset)},
+                  status=status)
 
 
 @portal_page(INTEGRATIONS)
@@ -30,9 +31,9 @@ def integration_detail_page(request, pk: int):
         raise Http404(exc.message) from exc
     logs = selectors.sync_log_list(integration_id=pk)
     filterset = SyncLogFilter(request.GET or None, queryset=logs)
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else logs
+    queryset, status = filtered(filterset)
     return render(request, "integrations/detail.html", {"integration": integration, "filter": filterset,
-                                                         "page": paginate(request, queryset)})
+                                                         "page": paginate(request, queryset)}, status=status)
 
 
 @portal_page(INTEGRATIONS)

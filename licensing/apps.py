@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class LicensingConfig(AppConfig):
@@ -12,4 +13,4 @@ class LicensingConfig(AppConfig):
         # customers (and anything else that creates a limited resource) call
         # cdp.registry.quota_check(...) without importing licensing.
         registry.register_quota_guard(license_quota_guard)
-        registry.register_portal_nav("License", "licensing:overview", order=80)
+        registry.register_portal_nav(gettext_lazy("License"), "licensing:overview", order=80)

@@ -16,6 +16,7 @@ from django.core.files.storage import FileSystemStorage
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from tenants.models import Tenant
@@ -41,13 +42,13 @@ class Plan(TimeStampedModel):
     """What is sold: limits, feature switches and the anti-fraud (collision) policy."""
 
     class Code(models.TextChoices):
-        STARTER = "starter", "Starter"
-        PROFESSIONAL = "professional", "Professional"
-        ENTERPRISE = "enterprise", "Enterprise"
+        STARTER = "starter", _("Starter")
+        PROFESSIONAL = "professional", _("Professional")
+        ENTERPRISE = "enterprise", _("Enterprise")
 
     class CollisionAction(models.TextChoices):
-        RECORD = "record", "Record only"
-        SUSPEND = "suspend", "Record and suspend the license"
+        RECORD = "record", _("Record only")
+        SUSPEND = "suspend", _("Record and suspend the license")
 
     code = models.CharField(max_length=32, unique=True, choices=Code.choices)
     name = models.CharField(max_length=100)
@@ -102,11 +103,11 @@ class License(TimeStampedModel):
     """A tenant's right to use the product under a plan, until ``expires_at`` (empty: perpetual)."""
 
     class Status(models.TextChoices):
-        TRIAL = "trial", "Trial"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        EXPIRED = "expired", "Expired"
-        CANCELLED = "cancelled", "Cancelled"
+        TRIAL = "trial", _("Trial")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
 
     USABLE_STATUSES = (Status.TRIAL, Status.ACTIVE)
 
@@ -169,8 +170,8 @@ class Machine(TimeStampedModel):
     """A fingerprint bound to a license (one seat), with the IP it was last seen from."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        BANNED = "banned", "Banned"
+        ACTIVE = "active", _("Active")
+        BANNED = "banned", _("Banned")
 
     license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="machines")
     fingerprint = models.CharField(max_length=255)
@@ -211,12 +212,12 @@ class Collision(models.Model):
     """The same key seen from more distinct IPs or fingerprints than allowed within a window."""
 
     class Kind(models.TextChoices):
-        IP = "ip", "Distinct IPs"
-        FINGERPRINT = "fingerprint", "Distinct fingerprints"
+        IP = "ip", _("Distinct IPs")
+        FINGERPRINT = "fingerprint", _("Distinct fingerprints")
 
     class Action(models.TextChoices):
-        RECORDED = "recorded", "Recorded"
-        SUSPENDED = "suspended", "License suspended"
+        RECORDED = "recorded", _("Recorded")
+        SUSPENDED = "suspended", _("License suspended")
 
     detected_at = models.DateTimeField(default=timezone.now, db_index=True)
     license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="collisions")
@@ -244,10 +245,10 @@ class UsageLog(models.Model):
     """Metered usage events: warnings at 80% and 100% of a limit, refusals, monthly closes."""
 
     class Event(models.TextChoices):
-        WARNING = "warning", "Warning"
-        REFUSED = "refused", "Refused"
-        INCREMENT = "increment", "Increment"
-        PERIOD_CLOSE = "period_close", "Period closed"
+        WARNING = "warning", _("Warning")
+        REFUSED = "refused", _("Refused")
+        INCREMENT = "increment", _("Increment")
+        PERIOD_CLOSE = "period_close", _("Period closed")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
@@ -305,10 +306,10 @@ class Release(TimeStampedModel):
     """One version of a product. Drafts are invisible to tenants; ``is_critical`` marks security updates."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        BETA = "beta", "Beta"
-        STABLE = "stable", "Stable"
-        DEPRECATED = "deprecated", "Deprecated"
+        DRAFT = "draft", _("Draft")
+        BETA = "beta", _("Beta")
+        STABLE = "stable", _("Stable")
+        DEPRECATED = "deprecated", _("Deprecated")
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="releases")
     version = models.CharField(max_length=64)

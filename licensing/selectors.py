@@ -7,6 +7,7 @@ import datetime
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from django.utils.translation import gettext_lazy
 
 from cdp import registry
 from licensing import keys, store
@@ -23,6 +24,10 @@ from licensing.models import (
 from tenants.models import Membership, Tenant
 
 MONTHLY_RESOURCES = ("api_calls_per_month", "ai_requests_per_month")
+RESOURCE_LABELS = {"users": gettext_lazy("users"), "customers": gettext_lazy("customers"),
+                   "api_calls_per_month": gettext_lazy("API calls per month"),
+                   "ai_requests_per_month": gettext_lazy("AI requests per month"),
+                   "storage_gb": gettext_lazy("storage (GB)")}
 
 
 def month_start(now: datetime.datetime | None = None) -> datetime.date:
@@ -117,7 +122,7 @@ def license_usage(*, tenant: Tenant) -> dict:
         used = None if resource == "storage_gb" else usage_current(tenant=tenant, resource=resource, license=license)
         percent = round(used * 100 / limit, 1) if (limit and used is not None) else (
             100.0 if limit == 0 and used else None)
-        rows.append({"resource": resource, "label": resource.replace("_", " "), "used": used, "limit": limit,
+        rows.append({"resource": resource, "label": str(RESOURCE_LABELS.get(resource, resource.replace("_", " "))), "used": used, "limit": limit,
                      "percent": percent, "level": _level(percent), "monthly": resource in MONTHLY_RESOURCES})
     warnings = list(UsageLog.objects.filter(tenant=tenant, event=UsageLog.Event.WARNING,
                                             created_at__gte=timezone.now() - datetime.timedelta(days=31))

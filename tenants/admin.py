@@ -89,6 +89,7 @@ from tenants.services.jump import jump_url
 from tenants.services.memberships import USER_EDITABLE, check_may_manage, membership_authority
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
 from tenants.services.system_config import SYSTEM_CONFIG_EDITABLE
+from tenants.useragent import user_agent_label
 
 # The operators' sign-in counts a refused (non-staff) account as a failed attempt (django-axes).
 admin.site.login_form = CountingAdminAuthenticationForm
@@ -466,9 +467,9 @@ class UserSessionAdminMixin(ReadOnlyAdminMixin):
     actions = ("revoke_sessions",)
     date_hierarchy = "created_at"
 
-    @admin.display(description="User agent")
+    @admin.display(description="Browser and system")
     def short_user_agent(self, obj):
-        return obj.user_agent if len(obj.user_agent) <= 60 else f"{obj.user_agent[:59]}…"
+        return user_agent_label(obj.user_agent)
 
     @admin.display(description="Status")
     def session_status(self, obj):

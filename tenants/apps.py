@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class TenantsConfig(AppConfig):
@@ -13,6 +14,7 @@ class TenantsConfig(AppConfig):
 
         from cdp import registry
         from tenants import receivers
+        from tenants.banner import sign_in_lines
         from tenants.models import FeatureFlag, SystemConfig
 
         user_logged_out.connect(receivers.on_user_logged_out, dispatch_uid="tenants.user_session_end")
@@ -25,4 +27,5 @@ class TenantsConfig(AppConfig):
             post_delete.connect(receivers.on_config_deleted, sender=model,
                                 dispatch_uid=f"tenants.config_deleted.{model}")
         # Every member manages their own sessions; the member-sessions part needs ``security``.
-        registry.register_portal_nav("Sessions", "portal:sessions", order=90, capability="read")
+        registry.register_portal_nav(gettext_lazy("Sessions"), "portal:sessions", order=90, capability="read")
+        registry.register_run_banner(sign_in_lines)  # make run: who signs in, where the password is

@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.filters import IdFilter, IsoDateTimeFilter
 
@@ -7,8 +8,9 @@ from tenants.models import ApiKey, AuditLog, Invitation, Membership, Role, UserS
 
 
 class ApiKeyFilter(django_filters.FilterSet):
-    active = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", label="Not revoked")
-    name = django_filters.CharFilter(lookup_expr="icontains")
+    active = django_filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", label=_("Not revoked"))
+    name = django_filters.CharFilter(lookup_expr="icontains", label=_("Name"))
+    prefix = django_filters.CharFilter(label=_("Prefix"))
 
     class Meta:
         model = ApiKey
@@ -16,8 +18,8 @@ class ApiKeyFilter(django_filters.FilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
-    role = django_filters.ChoiceFilter(choices=Role.choices)
-    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains")
+    role = django_filters.ChoiceFilter(choices=Role.choices, label=_("Role"))
+    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains", label=_("Email"))
 
     class Meta:
         model = Membership
@@ -49,10 +51,10 @@ class AuditLogFilter(django_filters.FilterSet):
 class UserSessionFilter(django_filters.FilterSet):
     """Shared by the sessions API and the portal's session lists."""
 
-    active = django_filters.BooleanFilter(method="filter_active", label="Active")
-    user = IdFilter(field_name="user_id", label="User id")
-    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains", label="Email")
-    ip = django_filters.CharFilter(method="filter_ip", label="IP address", max_length=45)
+    active = django_filters.BooleanFilter(method="filter_active", label=_("Active"))
+    user = IdFilter(field_name="user_id", label=_("User id"))
+    email = django_filters.CharFilter(field_name="user__email", lookup_expr="icontains", label=_("Email"))
+    ip = django_filters.CharFilter(method="filter_ip", label=_("IP address"), max_length=45)
 
     class Meta:
         model = UserSession

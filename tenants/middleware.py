@@ -1,17 +1,21 @@
-"""Per-request enforcement and bookkeeping of sign-in sessions (``tenants.models.UserSession``)."""
+"""Per-request enforcement and bookkeeping of sign-in sessions (``tenants.models.UserSession``),
+and the language and time zone each request is served in."""
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.contrib.auth import logout
 from django.db import connection
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
 from cdp.api.errors import json_error_response
 from cdp.context import client_ip
 from tenants.codes import ErrorCode
+from tenants.locale import supported_language, tenant_language, tenant_timezone
 from tenants.models import Tenant, session_key_hash
 from tenants.roles import BILLING
 from tenants.selectors import user_capabilities, user_session_lookup
@@ -154,3 +158,63 @@ class TenantStatusMiddleware:
     @staticmethod
     def _holds_billing(user, tenant) -> bool:
         return BILLING in user_capabilities(user=user, tenant=tenant)
+
+
+API_PREFIX = "/api/"
+
+
+def request_language(request, tenant) -> str:
+    """Who chooses the language of a request, first match wins:
+
+    1. the person's own choice (``User.language``, set with the header's selector);
+    2. on the API, the client's ``Accept-Language`` (integrators pick the language of the error
+       messages; codes stay the same in every language);
+    3. the language cookie the selector sets for people not signed in (the sign-in page);
+    4. the tenant's ``language`` setting;
+    5. settings.LANGUAGE_CODE.
+    A browser's Accept-Language does not override the tenant's choice on the portal: a team sees
+    its portal in the language it set, whatever each laptop's system language is."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        chosen = supported_language(getattr(user, "language", ""))
+        if chosen:
+            return chosen
+    if request.path.startswith(API_PREFIX) and request.META.get("HTTP_ACCEPT_LANGUAGE"):
+        for code, _quality in translation.trans_real.parse_accept_lang_header(request.META["HTTP_ACCEPT_LANGUAGE"]):
+            chosen = supported_language(code)
+            if chosen:
+                return chosen
+    chosen = supported_language(request.COOKIES.get(django_settings.LANGUAGE_COOKIE_NAME))
+    if chosen:
+        return chosen
+    return tenant_language(tenant)
+
+
+class TenantLocaleMiddleware:
+    """Serves each request in its language (``request_language``) and the tenant's time zone.
+
+    Placed after the authentication and session middlewares (it reads the signed-in person's
+    choice). Every date and time a template or form shows is then in the tenant's zone (Django
+    converts aware datetimes on output with the active zone), and gettext answers in the chosen
+    language; both are reset after the response so a thread never carries them to the next request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tenant = getattr(connection, "tenant", None)
+        language = request_language(request, tenant)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        zone = tenant_timezone(tenant)
+        if zone is not None:
+            timezone.activate(zone)
+        try:
+            response = self.get_response(request)
+        finally:
+            timezone.deactivate()
+            translation.deactivate()
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+        return response

@@ -18,11 +18,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 from cdp.context import Actor
 from cdp.models import TimeStampedModel
 from tenants.codes import ErrorCode
+from tenants.useragent import user_agent_label
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -49,14 +51,14 @@ def default_branding() -> dict:
 
 class Tenant(TenantMixin, TimeStampedModel):
     class Type(models.TextChoices):
-        TRIAL = "trial", "Trial"
-        BUSINESS = "business", "Business"
-        ENTERPRISE = "enterprise", "Enterprise"
+        TRIAL = "trial", _("Trial")
+        BUSINESS = "business", _("Business")
+        ENTERPRISE = "enterprise", _("Enterprise")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        CANCELLED = "cancelled", "Cancelled"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        CANCELLED = "cancelled", _("Cancelled")
 
     name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=50, unique=True)
@@ -135,6 +137,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the operators' admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The person's own choice among settings.LANGUAGES; blank: the language of the tenant whose
+    # site they are on (tenants.middleware.TenantLocaleMiddleware). Per person, not per
+    # membership: someone who belongs to two tenants reads both in the language they read.
+    language = models.CharField(max_length=10, blank=True, default="",
+                                help_text="Blank: the organization's language.")
 
     objects = UserManager()
 
@@ -164,10 +171,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    ANALYST = "analyst", "Analyst"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    ANALYST = "analyst", _("Analyst")
+    VIEWER = "viewer", _("Viewer")
 
 
 class Membership(TimeStampedModel):
@@ -336,9 +343,9 @@ class UserSession(models.Model):
     """
 
     class EndReason(models.TextChoices):
-        LOGOUT = "logout", "Signed out"
-        REVOKED = "revoked", "Revoked"
-        EXPIRED = "expired", "Expired"
+        LOGOUT = "logout", _("Signed out")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="user_sessions")
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
@@ -383,6 +390,17 @@ class UserSession(models.Model):
         if self.ended_at is not None:
             return self.end_reason
         return "active" if self.last_seen_at >= session_idle_limit() else self.EndReason.EXPIRED.value
+
+    @property
+    def browser(self) -> str:
+        """Browser and system ("Chrome 120 · Windows 10"), not the raw User-Agent."""
+        return user_agent_label(self.user_agent)
+
+    @property
+    def status_label(self) -> str:
+        """``status`` as the reader reads it."""
+        status = self.status
+        return str(_("Active") if status == "active" else self.EndReason(status).label)
 
 
 class FeatureFlag(TimeStampedModel):

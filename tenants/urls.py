@@ -16,6 +16,7 @@ urlpatterns = [
     path("suspended/", views.suspended_page, name="suspended"),
     path("settings/api-keys/", views.api_keys, name="api_keys"),
     path("settings/api-keys/<id:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+    path("settings/language/", views.language_set, name="language"),
     path("settings/sessions/", views.sessions, name="sessions"),
     path("settings/sessions/revoke-others/", views.sessions_revoke_others, name="sessions_revoke_others"),
     path("settings/sessions/<id:pk>/revoke/", views.session_revoke_view, name="session_revoke"),

@@ -13,9 +13,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404
+from django.conf import settings as django_settings
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +27,7 @@ from cdp.context import actor_from_request, client_ip
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
-from tenants.models import ApiKey, Domain, Membership, Tenant
+from tenants.models import ApiKey, Domain, Membership, Role, Tenant
 from tenants.portal_forms import (
     ApiKeyPortalForm,
     InvitationAcceptExistingForm,
@@ -56,9 +59,10 @@ from tenants.services import (
     user_sessions_revoke_for_user,
 )
 from tenants.services.invitations import invitation_get_open
+from tenants.services.preferences import user_language_set
 from tenants.services.jump import jump_consume
 
-__all__ = ["MemberAuthenticationForm", "paginate", "portal_page"]
+__all__ = ["MemberAuthenticationForm", "filtered", "paginate", "portal_page"]
 
 
 def portal_page(capability: str = "read"):
@@ -71,7 +75,7 @@ def portal_page(capability: str = "read"):
                 return redirect(f"{reverse('portal:login')}?next={request.get_full_path()}")
             caps = user_capabilities(user=request.user, tenant=connection.tenant)
             if capability not in caps:
-                raise DjangoPermissionDenied("You are not a member of this organization with that access.")
+                raise DjangoPermissionDenied(_("You are not a member of this organization with that access."))
             request.capabilities = caps
             return view(request, *args, **kwargs)
 
@@ -86,6 +90,24 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+USAGE_LABELS = {"users": gettext_lazy("Users"), "api_keys": gettext_lazy("API keys"),
+                "customers": gettext_lazy("Customers")}
+
+
+def usage_label(name: str) -> str:
+    """A usage counter's name as the reader reads it (apps may add counters: see cdp.registry)."""
+    return str(USAGE_LABELS.get(name) or name.replace("_", " ").capitalize())
+
+
+def filtered(filterset):
+    """``(queryset, status)`` of a portal list: an invalid filter (a date that is not one, an unknown
+    choice) is shown as an error on its field with no rows and a 400, never as the whole unfiltered
+    list passing for the answer."""
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none(), 400
+    return filterset.qs, 200
+
+
 def paginate(request, queryset, per_page: int = 25):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
@@ -94,8 +116,9 @@ def paginate(request, queryset, per_page: int = 25):
 def dashboard(request):
     tenant = connection.tenant
     return render(request, "portal/dashboard.html", {
-        "usage": [(name.replace("_", " ").capitalize(), value) for name, value in tenant_usage(tenant=tenant).items()],
-        "role": Membership.objects.filter(user=request.user, tenant=tenant).values_list("role", flat=True).first(),
+        "usage": [(usage_label(name), value) for name, value in tenant_usage(tenant=tenant).items()],
+        "role": Role(role).label if (role := Membership.objects.filter(
+            user=request.user, tenant=tenant).values_list("role", flat=True).first()) else None,
         "can_manage_keys": KEYS in request.capabilities,
     })
 
@@ -104,8 +127,9 @@ def _members_page(request, *, invite_form=None, status=200):
     tenant = connection.tenant
     actor = actor_from_request(request)
     roles = grantable_roles(actor=actor, tenant=tenant) if MEMBERS in request.capabilities else []
-    filterset = MembershipFilter(request.GET, queryset=members_of(tenant=tenant))
-    page = paginate(request, filterset.qs)
+    filterset = MembershipFilter(request.GET or None, queryset=members_of(tenant=tenant))
+    queryset, filter_status = filtered(filterset)
+    page = paginate(request, queryset)
     rows = []
     for membership in page:
         # Only the roles this person may act on get controls (the service decides again on POST).
@@ -118,7 +142,7 @@ def _members_page(request, *, invite_form=None, status=200):
         "invite_form": invite_form or (InvitationForm(roles=roles) if roles else None),
         "invitations": list(invitations_open(tenant=tenant)[:100]) if roles else [],
         "grantable": roles,
-    }, status=status)
+    }, status=status if status != 200 else filter_status)
 
 
 @portal_page()
@@ -264,10 +288,11 @@ def api_keys(request):
             new_key = issued.key
             form = ApiKeyPortalForm(grantable=grantable)
     qs = ApiKey.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
-    filterset = ApiKeyFilter(request.GET, queryset=qs)
+    filterset = ApiKeyFilter(request.GET or None, queryset=qs)
+    queryset, filter_status = filtered(filterset)
     response = render(request, "portal/api_keys.html", {
-        "form": form, "new_key": new_key, "filter": filterset, "page": paginate(request, filterset.qs),
-    })
+        "form": form, "new_key": new_key, "filter": filterset, "page": paginate(request, queryset),
+    }, status=filter_status if request.method == "GET" else 200)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -280,7 +305,7 @@ def api_key_revoke_view(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Key {api_key.prefix}… revoked.")
+        messages.success(request, _("Key %(prefix)s… revoked.") % {"prefix": api_key.prefix})
     return redirect("portal:api_keys")
 
 
@@ -300,10 +325,11 @@ def _active_by_default(request):
 def sessions(request):
     """The signed-in person's own sessions on every host, to sign out the ones they do not trust."""
     filterset = OwnSessionFilter(_active_by_default(request), queryset=user_sessions_for_user(user=request.user))
+    queryset, status = filtered(filterset)
     return render(request, "portal/sessions.html", {
-        "filter": filterset, "page": paginate(request, filterset.qs), "current_id": current_session_id(request),
+        "filter": filterset, "page": paginate(request, queryset), "current_id": current_session_id(request),
         "can_manage": SECURITY in request.capabilities,
-    })
+    }, status=status)
 
 
 @portal_page(SECURITY)
@@ -311,9 +337,10 @@ def member_sessions(request):
     """Admins and owners: the members' sessions on this tenant's host, each revocable."""
     queryset = user_sessions_for_tenant(tenant=connection.tenant)
     filterset = UserSessionFilter(_active_by_default(request), queryset=queryset)
+    queryset, status = filtered(filterset)
     return render(request, "portal/member_sessions.html", {
-        "filter": filterset, "page": paginate(request, filterset.qs), "current_id": current_session_id(request),
-    })
+        "filter": filterset, "page": paginate(request, queryset), "current_id": current_session_id(request),
+    }, status=status)
 
 
 def _service_errors_to_http(call):
@@ -337,8 +364,8 @@ def session_revoke_view(request, pk: int):
     if session.pk == current_id:
         logout(request)
         return redirect("portal:login")
-    messages.success(request, f"The session of {session.user.email} from {session.ip_address or 'an unknown address'} "
-                              "is signed out.")
+    messages.success(request, _("The session of %(email)s from %(address)s is signed out.") % {
+        "email": session.user.email, "address": session.ip_address or _("an unknown address")})
     return redirect("portal:sessions" if session.user_id == request.user.pk else "portal:member_sessions")
 
 
@@ -349,7 +376,7 @@ def sessions_revoke_others(request):
     count = _service_errors_to_http(lambda: user_sessions_revoke_for_user(
         user_id=request.user.pk, actor=actor_from_request(request), tenant=connection.tenant,
         keep_session_id=current_session_id(request)))
-    messages.success(request, f"{count} other session(s) signed out.")
+    messages.success(request, ngettext("%(count)d other session signed out.", "%(count)d other sessions signed out.", count) % {"count": count})
     return redirect("portal:sessions")
 
 
@@ -360,7 +387,7 @@ def member_sessions_revoke_user(request, user_id: int):
     keep = current_session_id(request) if user_id == request.user.pk else None
     count = _service_errors_to_http(lambda: user_sessions_revoke_for_user(
         user_id=user_id, actor=actor_from_request(request), tenant=connection.tenant, keep_session_id=keep))
-    messages.success(request, f"{count} session(s) signed out.")
+    messages.success(request, ngettext("%(count)d session signed out.", "%(count)d sessions signed out.", count) % {"count": count})
     return redirect("portal:member_sessions")
 
 
@@ -444,3 +471,30 @@ password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="portal/password_reset_complete.html"
 )
+
+
+@require_POST
+def language_set(request):
+    """The header's language selector: a signed-in person's choice is stored on their account
+    (it follows them to every device and tenant); anyone else's in the language cookie. Back to
+    the page it was sent from (a local path only)."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = "/"
+    response = redirect(next_url)
+    if request.user.is_authenticated:
+        try:
+            user_language_set(user=request.user, language=language, actor=actor_from_request(request))
+        except ApplicationError as exc:
+            messages.error(request, exc.as_text())
+            return response
+    elif language not in (code for code, _name in django_settings.LANGUAGES):
+        return response
+    if language:
+        response.set_cookie(django_settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax",
+                            max_age=365 * 24 * 3600, secure=request.is_secure(), httponly=True)
+    else:
+        response.delete_cookie(django_settings.LANGUAGE_COOKIE_NAME)
+    return response

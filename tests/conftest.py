@@ -52,8 +52,10 @@ def _build_world() -> World:
     public = Tenant.objects.create(schema_name="public", name="Platform", slug="platform")
     for host in ("localhost", "testserver"):
         Domain.objects.create(domain=host, tenant=public, is_primary=host == "localhost")
-    alpha = tenant_provision(slug="alpha", name="Alpha Store", actor=actor)
-    beta = tenant_provision(slug="beta", name="Beta Store", actor=actor)
+    # English: the suite asserts English text; tests/i18n switches languages itself. (A new
+    # tenant's default is Spanish: tenants.models.DEFAULT_TENANT_SETTINGS.)
+    alpha = tenant_provision(slug="alpha", name="Alpha Store", actor=actor, settings={"language": "en"})
+    beta = tenant_provision(slug="beta", name="Beta Store", actor=actor, settings={"language": "en"})
     staff = user_create(email="staff@cdp.test", password=PASSWORD, is_superuser=True, actor=actor)
     users = {}
     for tenant in (alpha, beta):

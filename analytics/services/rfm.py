@@ -7,6 +7,7 @@ import datetime
 import numpy as np
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext_noop
 
 from analytics.codes import AuditAction, ErrorCode
 from analytics.history import OrderHistory, day_number, quintile
@@ -21,18 +22,18 @@ from tenants.services import audit_record, changes_between
 # The usual R × F map (M refines nothing by default). Every (R, F) cell is covered, so every
 # scored customer gets a segment; "lost" is checked before the wider "hibernating" box.
 DEFAULT_DEFINITIONS = [
-    # code, name, priority, (r_min, r_max), (f_min, f_max), color, suggested action
-    ("champions", "Champions", 10, (5, 5), (4, 5), "#15803d", "Reward them; early access, ask for reviews."),
-    ("loyal", "Loyal", 20, (3, 4), (4, 5), "#16a34a", "Upsell higher-value products; loyalty perks."),
-    ("potential_loyalist", "Potential Loyalists", 30, (4, 5), (2, 3), "#65a30d", "Membership or loyalty offer."),
-    ("new", "New", 40, (5, 5), (1, 1), "#0891b2", "Onboarding; help them succeed with the first purchase."),
-    ("promising", "Promising", 50, (4, 4), (1, 1), "#0284c7", "Build brand awareness; free trials."),
-    ("need_attention", "Need Attention", 60, (3, 3), (3, 3), "#ca8a04", "Limited-time offers based on history."),
-    ("about_to_sleep", "About to Sleep", 70, (3, 3), (1, 2), "#d97706", "Share popular products; reconnect."),
-    ("cant_lose", "Can't Lose Them", 80, (1, 2), (5, 5), "#dc2626", "Win them back; talk to them."),
-    ("at_risk", "At Risk", 90, (1, 2), (3, 4), "#ea580c", "Personalized reactivation campaigns."),
-    ("lost", "Lost", 100, (1, 1), (1, 2), "#6b7280", "Revive interest with a reach-out; otherwise ignore."),
-    ("hibernating", "Hibernating", 110, (1, 2), (1, 2), "#94a3b8", "Offer relevant products and discounts."),
+    # code, name (shown translated while it is the default: analytics.selectors), priority, (r_min, r_max), (f_min, f_max), color, suggested action
+    ("champions", gettext_noop("Champions"), 10, (5, 5), (4, 5), "#15803d", "Reward them; early access, ask for reviews."),
+    ("loyal", gettext_noop("Loyal"), 20, (3, 4), (4, 5), "#16a34a", "Upsell higher-value products; loyalty perks."),
+    ("potential_loyalist", gettext_noop("Potential Loyalists"), 30, (4, 5), (2, 3), "#65a30d", "Membership or loyalty offer."),
+    ("new", gettext_noop("New"), 40, (5, 5), (1, 1), "#0891b2", "Onboarding; help them succeed with the first purchase."),
+    ("promising", gettext_noop("Promising"), 50, (4, 4), (1, 1), "#0284c7", "Build brand awareness; free trials."),
+    ("need_attention", gettext_noop("Need Attention"), 60, (3, 3), (3, 3), "#ca8a04", "Limited-time offers based on history."),
+    ("about_to_sleep", gettext_noop("About to Sleep"), 70, (3, 3), (1, 2), "#d97706", "Share popular products; reconnect."),
+    ("cant_lose", gettext_noop("Can't Lose Them"), 80, (1, 2), (5, 5), "#dc2626", "Win them back; talk to them."),
+    ("at_risk", gettext_noop("At Risk"), 90, (1, 2), (3, 4), "#ea580c", "Personalized reactivation campaigns."),
+    ("lost", gettext_noop("Lost"), 100, (1, 1), (1, 2), "#6b7280", "Revive interest with a reach-out; otherwise ignore."),
+    ("hibernating", gettext_noop("Hibernating"), 110, (1, 2), (1, 2), "#94a3b8", "Offer relevant products and discounts."),
 ]
 
 EDITABLE_FIELDS = ("name", "description", "priority", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max",

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,7 +49,7 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, SuspiciousOperation):
         # e.g. a form body with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS: the client's fault.
-        exc = exceptions.ParseError(str(exc) or "Malformed request.")
+        exc = exceptions.ParseError(str(exc) or gettext("Malformed request."))
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -58,10 +59,10 @@ def exception_handler(exc, context):
         if isinstance(detail, dict):
             fields = _fields(detail)
             non_field = detail.get("non_field_errors")
-            message = _flatten(non_field)[0] if non_field else "Some fields are invalid."
+            message = _flatten(non_field)[0] if non_field else gettext("Some fields are invalid.")
         else:
             fields = {"non_field_errors": _fields(detail)}
-            message = _flatten(detail)[0] if _flatten(detail) else "Invalid input."
+            message = _flatten(detail)[0] if _flatten(detail) else gettext("Invalid input.")
         response.data = error_body("invalid", message, fields)
     else:
         code = getattr(exc, "default_code", "error")

@@ -68,6 +68,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: thousands separators of the active locale
     "django_celery_beat",
     "rest_framework",
     "django_filters",
@@ -115,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.UserSessionMiddleware",  # a revoked session is signed out before any view
+    "tenants.middleware.TenantLocaleMiddleware",  # language and time zone: the person's, else the tenant's
     "tenants.middleware.TenantStatusMiddleware",  # a suspended tenant: sign-in, billing for owners, nothing else
     "cdp.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -130,9 +132,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenant",
+                "tenants.context_processors.language",
             ],
         },
     },
@@ -167,6 +172,12 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = None
 
 LANGUAGE_CODE = "en"
+# The portal's languages (gettext catalogs under locale/, compiled by `make setup`). Who sees which:
+# tenants.middleware.TenantLocaleMiddleware (the person's choice, else the tenant's `language`).
+LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português (Brasil)")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates in ISO order (cdp/locale_formats/en); es and pt-br use Django's (day first).
+FORMAT_MODULE_PATH = ["cdp.locale_formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -244,7 +255,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "cdp.filters.SearchFilter",  # ?search= documented only where a view searches
         "cdp.filters.StrictOrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [

@@ -17,6 +17,7 @@ from customers.access import Action, log_access, log_list
 from customers.api import serializers
 from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
+from customers.search import customer_search, search_ordering
 
 
 INGEST_DESCRIPTION = (
@@ -56,7 +57,12 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
     filterset_class = CustomerFilter
     ordering = "-id"
     ordering_fields = ["id", "created_at", "last_purchase_at", "total_spent", "total_orders", "last_name", "email"]
-    search_fields: list[str] = []  # the FilterSet's ``q`` searches (normalized, index-friendly)
+    # ?search= (and the FilterSet's ``q``): every word starts a word of the name, e-mail, document
+    # or phone, accents and case ignored, on an index (customers/search.py).
+    search_function = staticmethod(customer_search)
+    search_description = ("Accent- and case-insensitive: every word must start a word of the name, e-mail, "
+                          "document or phone (\"lucia\" finds Lucía, \"lucia.rojas\" her e-mail, "
+                          "\"30.111.222\" document 30111222).")
 
     def get_queryset(self):
         return selectors.customer_list()
@@ -65,6 +71,14 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
         response = super().list(request, *args, **kwargs)
         log_list(request, rows=len(response.data.get("results", ())))
         return response
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        # A search orders its matches by expressions (customers.search.search_ordering), after
+        # ?ordering= has chosen the order.
+        if any(self.request.query_params.get(name, "").strip() for name in ("search", "q", "name")):
+            queryset = search_ordering(queryset)
+        return queryset
 
     @extend_schema(responses=serializers.Customer360OutputSerializer)
     def retrieve(self, request, pk=None):

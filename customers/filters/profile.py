@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.filters import IsoDateTimeFilter
 from customers import registry
 from customers.models import Customer
+from customers.search import customer_search
 from customers.services.normalize import document_number_normalize, email_normalize
 
 
@@ -15,19 +16,21 @@ class CustomerFilter(django_filters.FilterSet):
     """Search and filters for customers. Apps may add filters through
     ``customers.registry.register_customer_filter`` (analytics adds ``segment``)."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search (email, name, document)")
-    email = django_filters.CharFilter(method="filter_email", label="Email (any case)")
-    name = django_filters.CharFilter(method="filter_name", label="Name")
-    document = django_filters.CharFilter(method="filter_document", label="Document number")
-    country = django_filters.CharFilter(method="filter_country", label="Country (ISO code)")
-    status = django_filters.ChoiceFilter(choices=Customer.Status.choices)
-    customer_type = django_filters.ChoiceFilter(choices=Customer.Type.choices)
-    source = django_filters.CharFilter(field_name="identities__source", distinct=True, label="Known to source")
-    last_purchase_after = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte")
-    last_purchase_before = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt")
-    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte")
-    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte")
-    orders_min = django_filters.NumberFilter(field_name="total_orders", lookup_expr="gte")
+    q = django_filters.CharFilter(method="filter_q", label=_("Search (email, name, document)"))
+    email = django_filters.CharFilter(method="filter_email", label=_("Email (any case)"))
+    name = django_filters.CharFilter(method="filter_name", label=_("Name"))
+    document = django_filters.CharFilter(method="filter_document", label=_("Document number"))
+    country = django_filters.CharFilter(method="filter_country", label=_("Country (ISO code)"))
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices, label=_("Status"))
+    customer_type = django_filters.ChoiceFilter(choices=Customer.Type.choices, label=_("Customer type"))
+    source = django_filters.CharFilter(field_name="identities__source", distinct=True, label=_("Known to source"))
+    last_purchase_after = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="gte",
+                                            label=_("Last purchase from"))
+    last_purchase_before = IsoDateTimeFilter(field_name="last_purchase_at", lookup_expr="lt",
+                                             label=_("Last purchase before"))
+    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte", label=_("Spent at least"))
+    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte", label=_("Spent at most"))
+    orders_min = django_filters.NumberFilter(field_name="total_orders", lookup_expr="gte", label=_("Orders at least"))
 
     class Meta:
         model = Customer
@@ -43,25 +46,15 @@ class CustomerFilter(django_filters.FilterSet):
             self.filters[name] = extra
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(first_name__icontains=value) | Q(last_name__icontains=value)
-        if "@" in value:
-            condition |= Q(email__startswith=email_normalize(value))
-        digits = document_number_normalize(value)
-        if digits and len(digits) >= 5:
-            condition |= Q(document_number=digits) | Q(phone__endswith=digits)
-        return queryset.filter(condition)
+        # Accent- and case-insensitive word prefixes over names, e-mail, document and phone.
+        return customer_search(queryset, value)
 
     def filter_email(self, queryset, name, value):
         # Stored emails are normalized, so normalizing the input is a case-insensitive, indexed match.
         return queryset.filter(email=email_normalize(value)) if value.strip() else queryset
 
     def filter_name(self, queryset, name, value):
-        for word in value.split():
-            queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
-        return queryset
+        return customer_search(queryset, value)
 
     def filter_document(self, queryset, name, value):
         number = document_number_normalize(value) or value.strip().upper()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from customers.models.orders import Order
@@ -12,10 +13,10 @@ from customers.models.profile import Customer
 
 class CreditAccount(TimeStampedModel):
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        SUSPENDED = "suspended", "Suspended"
-        REJECTED = "rejected", "Rejected"
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        SUSPENDED = "suspended", _("Suspended")
+        REJECTED = "rejected", _("Rejected")
 
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="credit_account")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
@@ -49,9 +50,9 @@ class CreditAccount(TimeStampedModel):
 
 class CreditUsage(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        PAID = "paid", "Paid"
-        OVERDUE = "overdue", "Overdue"
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        OVERDUE = "overdue", _("Overdue")
 
     account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="usages")
     # Indexed by uniq_credit_usage_order (every non-null order; a lookup by order never asks for NULL).

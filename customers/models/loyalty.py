@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from customers.models.orders import Order
@@ -16,18 +17,18 @@ from customers.models.profile import Customer
 
 
 class Tier(models.TextChoices):
-    BRONZE = "bronze", "Bronze"
-    SILVER = "silver", "Silver"
-    GOLD = "gold", "Gold"
-    PLATINUM = "platinum", "Platinum"
+    BRONZE = "bronze", _("Bronze")
+    SILVER = "silver", _("Silver")
+    GOLD = "gold", _("Gold")
+    PLATINUM = "platinum", _("Platinum")
 
 
 class LoyaltyProgram(TimeStampedModel):
     """The tenant's program settings (one row; the loyalty services create it with defaults)."""
 
     class TierBasis(models.TextChoices):
-        SPEND = "spend", "Rolling spend"
-        POINTS = "points", "Rolling points earned"
+        SPEND = "spend", _("Rolling spend")
+        POINTS = "points", _("Rolling points earned")
 
     name = models.CharField(max_length=100, default="Loyalty")
     is_active = models.BooleanField(default=True)
@@ -84,11 +85,11 @@ class LoyaltyAccount(TimeStampedModel):
 
 class LoyaltyTransaction(models.Model):
     class Type(models.TextChoices):
-        EARN = "earn", "Earn"
-        REDEEM = "redeem", "Redeem"
-        EXPIRE = "expire", "Expire"
-        ADJUST = "adjust", "Adjust"
-        BONUS = "bonus", "Bonus"
+        EARN = "earn", _("Earn")
+        REDEEM = "redeem", _("Redeem")
+        EXPIRE = "expire", _("Expire")
+        ADJUST = "adjust", _("Adjust")
+        BONUS = "bonus", _("Bonus")
 
     # Indexed by loyalty_txn_account_idx (account, -created_at), which serves lookups by account too.
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="transactions",

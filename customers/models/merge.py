@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from customers.models.profile import Customer
@@ -38,9 +39,9 @@ class DuplicateCandidate(TimeStampedModel):
     """A suggested pair (stored with ``customer_a_id < customer_b_id``) and how alike they are."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending review"
-        MERGED = "merged", "Merged"
-        DISMISSED = "dismissed", "Not a duplicate"
+        PENDING = "pending", _("Pending review")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Not a duplicate")
 
     # Indexed by uniq_duplicate_pair (customer_a, customer_b), which serves lookups by customer_a too.
     customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)

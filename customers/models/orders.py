@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 from customers.models.profile import Customer
@@ -28,22 +29,22 @@ class Product(TimeStampedModel):
 
 class Order(TimeStampedModel):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PAID = "paid", "Paid"
-        INVOICED = "invoiced", "Invoiced"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        REFUNDED = "refunded", "Refunded"
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        INVOICED = "invoiced", _("Invoiced")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
 
     class PaymentStatus(models.TextChoices):
-        UNKNOWN = "", "Unknown"
-        PENDING = "pending", "Pending"
-        AUTHORIZED = "authorized", "Authorized"
-        PAID = "paid", "Paid"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        REFUNDED = "refunded", "Refunded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        UNKNOWN = "", _("Unknown")
+        PENDING = "pending", _("Pending")
+        AUTHORIZED = "authorized", _("Authorized")
+        PAID = "paid", _("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     #: Voided orders: never a sale whatever the tenant's counted-sale rule says (the rule may not
     #: include them), and never chargeable to credit. Which orders *are* sales is the tenant's

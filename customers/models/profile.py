@@ -4,8 +4,11 @@ the per-tenant ranking of sources that decides who may overwrite whom."""
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
 
@@ -25,20 +28,20 @@ class Customer(TimeStampedModel):
     """
 
     class Type(models.TextChoices):
-        B2C = "b2c", "Consumer (B2C)"
-        B2B = "b2b", "Business (B2B)"
+        B2C = "b2c", _("Consumer (B2C)")
+        B2B = "b2b", _("Business (B2B)")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        INACTIVE = "inactive", "Inactive"
-        BLOCKED = "blocked", "Blocked"
-        MERGED = "merged", "Merged into another customer"
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+        BLOCKED = "blocked", _("Blocked")
+        MERGED = "merged", _("Merged into another customer")
 
     class Gender(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
-        UNKNOWN = "", "Unknown"
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNKNOWN = "", _("Unknown")
 
     email = models.CharField(max_length=254, null=True, blank=True, help_text="Lowercased and trimmed.")
     phone = models.CharField(max_length=20, blank=True, help_text="E.164 when it could be normalized.")
@@ -70,6 +73,8 @@ class Customer(TimeStampedModel):
     total_spent = models.DecimalField(max_digits=15, decimal_places=2, default=0)
     avg_order_value = models.DecimalField(max_digits=15, decimal_places=2, default=0)
 
+    # Folded words for search, written by a database trigger on every path (customers/search.py).
+    search_vector = SearchVectorField(null=True, editable=False)
     is_pseudonymized = models.BooleanField(default=False)
     pseudonymized_at = models.DateTimeField(null=True, blank=True)
     # Indexed only where set (merged_customer_idx): nearly every row is NULL.
@@ -99,6 +104,8 @@ class Customer(TimeStampedModel):
             models.Index(fields=["-total_spent"], name="customer_total_spent_idx"),
             # Profiles changed since a cursor (the CRM push reads them in updated_at order).
             models.Index(fields=["updated_at", "id"], name="customer_updated_idx"),
+            # Word-prefix search, accent- and case-insensitive (customers/search.py).
+            GinIndex(fields=["search_vector"], name="customer_search_idx"),
         ]
 
     def __str__(self) -> str:
@@ -133,8 +140,8 @@ class CustomerIdentity(models.Model):
 
 class Address(TimeStampedModel):
     class Type(models.TextChoices):
-        SHIPPING = "shipping", "Shipping"
-        BILLING = "billing", "Billing"
+        SHIPPING = "shipping", _("Shipping")
+        BILLING = "billing", _("Billing")
 
     # Indexed by address_customer_idx (the foreign key's own index would repeat it).
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses", db_index=False)

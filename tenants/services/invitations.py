@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from tenants.codes import AuditAction, ErrorCode
+from tenants.locale import tenant_locale
 from tenants.models import Invitation, Membership, Tenant, User
 from tenants.selectors import invitation_existing_user
 from tenants.services.audit import audit_record
@@ -69,8 +70,10 @@ def _send(*, invitation_id: int, link: str) -> None:
     invitation = Invitation.objects.select_related("tenant").get(pk=invitation_id)
     context = {"invitation": invitation, "tenant": invitation.tenant, "link": link,
                "inviter": invitation.invited_by_label}
-    subject = render_to_string("tenants/invitation_subject.txt", context).strip()
-    body = render_to_string("tenants/invitation_email.txt", context)
+    # The invitee has no account (or no say yet): the tenant's language and time zone.
+    with tenant_locale(invitation.tenant):
+        subject = render_to_string("tenants/invitation_subject.txt", context).strip()
+        body = render_to_string("tenants/invitation_email.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
 
 

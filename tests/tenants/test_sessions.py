@@ -514,7 +514,10 @@ def test_portal_error_paths(world, member):
     assert admin.post(f"/settings/sessions/{2**70}/revoke/").status_code == 404
     assert admin.post(f"/settings/sessions/members/{2**70}/revoke-all/").status_code == 404
     assert admin.get("/settings/sessions/revoke-others/").status_code == 405
-    assert admin.get("/settings/sessions/members/?user=abc&ip=" + "9" * 100).status_code == 200  # form errors
+    # an invalid filter: the form's errors and no rows (400), not the unfiltered list (issue #14)
+    invalid = admin.get("/settings/sessions/members/?user=abc&ip=" + "9" * 100)
+    assert invalid.status_code == 400 and list(invalid.context["page"]) == []
+    assert set(invalid.context["filter"].errors) == {"user", "ip"}
     anonymous = Client(HTTP_HOST="alpha.localhost")
     response = anonymous.post("/settings/sessions/1/revoke/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]

@@ -19,7 +19,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from cdp import embedded
+from cdp import embedded, registry
 from cdp.embedded import data_dir
 
 STOP_TIMEOUT = 20
@@ -78,6 +78,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  Demo tenant admin  {base.format(host='demo.localhost')}/admin/")
             self.stdout.write(f"  Demo API docs      {base.format(host='demo.localhost')}/api/docs/")
             self.stdout.write(f"  Health             {base.format(host='localhost')}/healthz")
+            for line in registry.run_banner_lines():
+                self.stdout.write(line)
             self.stdout.write("Press Ctrl-C to stop.\n")
 
             while not signals_received:

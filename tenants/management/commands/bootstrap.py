@@ -7,6 +7,7 @@ from django.core.management import call_command
 from cdp import registry
 from cdp.commands import CdpCommand
 from cdp.context import Actor
+from cdp.secrets import admin_password_path, local_secret_write
 from tenants import conf
 from tenants.models import Role, Tenant, User
 from tenants.services import membership_set, platform_tenant_ensure, tenant_provision, user_create
@@ -39,9 +40,11 @@ class Command(CdpCommand):
             admin = user_create(email=admin_email, password=password, full_name="Platform admin",
                                 is_superuser=True, actor=actor)
             if generated:
+                # Kept where `make run`'s banner says (a line in the install output is easy to lose).
+                path = local_secret_write(admin_password_path().name, password)
                 self.stdout.write(self.style.WARNING(
-                    f"Created superuser {admin.email} with password: {password}  (shown once; "
-                    "set CDP_ADMIN_PASSWORD to choose it)"))
+                    f"Created superuser {admin.email}; its password is in {path} "
+                    "(set CDP_ADMIN_PASSWORD to choose it; `make reset-password` gives it a new one)"))
             else:
                 self.stdout.write(f"Created superuser {admin.email} (password from CDP_ADMIN_PASSWORD).")
         membership_set(user=admin, tenant=demo, role=Role.OWNER, actor=actor)
