@@ -6,15 +6,10 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: these modules use the models, which exist once the apps are loaded.
-        from django_tenants.signals import post_schema_sync
-
         from cdp import registry
-        from customers.loyalty_hooks import loyalty_hooks_connect
-        from customers.receivers import on_tenant_schema_created
         from customers.selectors import customer_count
 
         registry.register_usage_provider("customers", customer_count)
         registry.register_portal_nav("Customers", "customers:list", order=10)
         registry.register_demo_data_command("load_demo_data")
-        loyalty_hooks_connect()  # ingested orders earn loyalty points
-        post_schema_sync.connect(on_tenant_schema_created, dispatch_uid="customers.loyalty_defaults")
+

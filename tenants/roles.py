@@ -25,14 +25,17 @@ AUDIT = "audit"
 MEMBERS = "members"
 # Download personal data in bulk (segment CSV exports and the like); every export is audited.
 EXPORT = "export"
+# Change the loyalty program: its settings and tier rules (what every member earns).
+LOYALTY = "loyalty"
 
-CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT)
+CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT, LOYALTY)
 DEFAULT_KEY_SCOPES = (READ, WRITE)
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset({READ}),
     Role.ANALYST: frozenset({READ, ANALYTICS}),
-    Role.ADMIN: frozenset({READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, SECURITY, AUDIT, MEMBERS, CREDIT, EXPORT}),
+    Role.ADMIN: frozenset({READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, SECURITY, AUDIT, MEMBERS, CREDIT, EXPORT,
+                           LOYALTY}),
     Role.OWNER: frozenset(CAPABILITIES),
 }
 

@@ -80,6 +80,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.admin",
     "customers",
+    "loyalty",
     "analytics",
     "integrations",
 ]

@@ -1,17 +1,11 @@
 """The customers app in the tenant's admin, one module per topic; every model is registered here,
 explicitly. Writes go through the services (logged and audited): forms through
 ``ServiceFormAdminMixin``, actions through ``service_action``; rows only services write (orders,
-ledgers, merges, logs) are read-only."""
+ledgers, merges, logs) are read-only. Loyalty's admin is the loyalty app's."""
 
 from __future__ import annotations
 
 from customers.admin.credit import CreditAccountAdmin, CreditPaymentAdmin, CreditUsageAdmin
-from customers.admin.loyalty import (
-    LoyaltyAccountAdmin,
-    LoyaltyProgramAdmin,
-    LoyaltyTierRuleAdmin,
-    LoyaltyTransactionAdmin,
-)
 from customers.admin.merge import CustomerMergeAdmin, DuplicateCandidateAdmin
 from customers.admin.orders import OrderAdmin, ProductAdmin
 from customers.admin.profile import CustomerAdmin, CustomerChangeLogAdmin, SourcePriorityAdmin
@@ -25,10 +19,6 @@ from customers.models import (
     CustomerChangeLog,
     CustomerMerge,
     DuplicateCandidate,
-    LoyaltyAccount,
-    LoyaltyProgram,
-    LoyaltyTierRule,
-    LoyaltyTransaction,
     Order,
     Product,
     SalesRecomputeJob,
@@ -49,11 +39,6 @@ REGISTERED = (
     # the counted-sale rule
     (CountedSaleRule, CountedSaleRuleAdmin),
     (SalesRecomputeJob, SalesRecomputeJobAdmin),
-    # loyalty
-    (LoyaltyProgram, LoyaltyProgramAdmin),
-    (LoyaltyTierRule, LoyaltyTierRuleAdmin),
-    (LoyaltyAccount, LoyaltyAccountAdmin),
-    (LoyaltyTransaction, LoyaltyTransactionAdmin),
     # credit
     (CreditAccount, CreditAccountAdmin),
     (CreditUsage, CreditUsageAdmin),

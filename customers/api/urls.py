@@ -1,12 +1,12 @@
 """The customers app's API routes, every topic through one router (included in ``api_v1`` of
-cdp/urls/tenant.py). Several topics hang under ``customers/{id}/`` (privacy, merge, loyalty,
-credit): each registers its own viewset there."""
+cdp/urls/tenant.py). Several topics hang under ``customers/{id}/`` (privacy, merge, credit;
+loyalty's own app adds ``loyalty/``): each registers its own viewset there."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cdp.ids import ID_PATTERN
-from customers.api import credit, loyalty, merge, privacy, sales, views
+from customers.api import credit, merge, privacy, sales, views
 
 router = SimpleRouter(trailing_slash=True)
 # customers and orders
@@ -19,10 +19,6 @@ router.register("customers", privacy.CustomerPrivacyViewSet, basename="customer-
 router.register("customers", merge.CustomerMergeActionViewSet, basename="customer-merge")
 router.register("merges", merge.CustomerMergeViewSet, basename="merge")
 router.register("duplicates", merge.DuplicateCandidateViewSet, basename="duplicate")
-# loyalty
-router.register("customers", loyalty.CustomerLoyaltyViewSet, basename="customer-loyalty")
-router.register("loyalty/tiers", loyalty.LoyaltyTierViewSet, basename="loyalty-tier")
-router.register("loyalty", loyalty.LoyaltyProgramViewSet, basename="loyalty")
 # credit
 router.register("customers", credit.CustomerCreditViewSet, basename="customer-credit")
 router.register("credit", credit.CreditAccountViewSet, basename="credit")

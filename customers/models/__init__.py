@@ -1,7 +1,6 @@
 """Customers' models (tenant schema), one module per topic, re-exported here."""
 
 from customers.models.credit import CreditAccount, CreditPayment, CreditUsage
-from customers.models.loyalty import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from customers.models.merge import CustomerMerge, DuplicateCandidate
 from customers.models.orders import Order, OrderItem, Product
 from customers.models.profile import (
@@ -31,14 +30,9 @@ __all__ = [
     "CustomerIdentity",
     "CustomerMerge",
     "DuplicateCandidate",
-    "LoyaltyAccount",
-    "LoyaltyProgram",
-    "LoyaltyTierRule",
-    "LoyaltyTransaction",
     "Order",
     "OrderItem",
     "Product",
     "SalesRecomputeJob",
     "SourcePriority",
-    "Tier",
 ]

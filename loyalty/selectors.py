@@ -1,6 +1,6 @@
 """Reads of loyalty: the program and its tier rules, a customer's account and ledger (writes are in
-``customers.services.loyalty``). Reads never write: the program and its rules are created with
-the tenant (``customers.services.loyalty.loyalty_defaults_create``)."""
+``loyalty.services``). Reads never write: the program and its rules are created with the tenant
+(``loyalty.services.loyalty_defaults_create``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import QuerySet
 
-from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
-from customers.selectors.profile import customer_get
+from customers.models import Customer
+from customers.selectors import customer_get
 from customers.selectors.tenant import tenant_setting
+from customers.services.privacy import row_dict
+from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 
 #: Rough units of each currency per US dollar, only to derive sensible default rates and
 #: thresholds for a new program (staff edit them in the admin or the API). Unknown: 1.
@@ -71,3 +73,20 @@ def loyalty_ledger(*, customer_id) -> QuerySet[LoyaltyTransaction]:
 def loyalty_tier_rule_list() -> QuerySet[LoyaltyTierRule]:
     """The stored tier rules, bronze first (the API's list)."""
     return LoyaltyTierRule.objects.order_by("rank")
+
+
+def loyalty_account_summary(*, customer_id) -> LoyaltyAccount | None:
+    """The customer's account (None without one): the Customer 360's ``loyalty`` (a top-level 360
+    section registered with customers)."""
+    return LoyaltyAccount.objects.filter(customer_id=customer_id).first()
+
+
+def loyalty_export_data(*, customer_id) -> dict | None:
+    """The customer's account and ledger, every column, for a data-subject export (None without an
+    account; registered with customers as the ``loyalty`` export section)."""
+    account = LoyaltyAccount.objects.filter(customer_id=customer_id).first()
+    if account is None:
+        return None
+    return {"account": row_dict(account),
+            "transactions": [row_dict(entry) for entry in LoyaltyTransaction.objects.filter(account=account)
+                             .order_by("created_at", "id")]}

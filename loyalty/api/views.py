@@ -12,16 +12,15 @@ from rest_framework.response import Response
 from cdp.api.viewsets import BaseViewSetMixin
 from cdp.context import actor_from_request
 from cdp.ids import ID_PATTERN
-from customers.filters.loyalty import LoyaltyTransactionFilter
-from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
-from customers.selectors import loyalty as selectors
-from customers.services import loyalty as services
-from tenants.roles import INTEGRATIONS
+from loyalty import selectors, services
+from loyalty.filters import LoyaltyTransactionFilter
+from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
+from tenants.roles import LOYALTY
 
 #: Tier rules and program settings shape every customer's earnings: only the roles that manage the
-#: tenant (owner, admin) may change them. ``integrations`` is the capability the role table grants
-#: exactly to those roles (viewers and analysts lack it), so no new capability is needed.
-STAFF_CAPABILITY = INTEGRATIONS
+#: tenant (owner, admin) may change them, through the ``loyalty`` capability (an API key needs it in
+#: its scopes).
+STAFF_CAPABILITY = LOYALTY
 MAX_POINTS = services.MAX_POINTS_PER_ENTRY
 
 

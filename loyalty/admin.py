@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, model_field_names
 from cdp.context import actor_from_request
-from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTransaction
-from customers.services.loyalty import PROGRAM_FIELDS, loyalty_program_update, loyalty_tier_rule_update
-from tenants.admin_site import TenantModelAdmin
+from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction
+from loyalty.services import PROGRAM_FIELDS, loyalty_program_update, loyalty_tier_rule_update
+from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 
 
 class LoyaltyProgramAdmin(ServiceFormAdminMixin, TenantModelAdmin):
@@ -82,3 +82,14 @@ class LoyaltyTransactionAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = model_field_names(LoyaltyTransaction)
     show_full_result_count = False
+
+
+REGISTERED = (
+    (LoyaltyProgram, LoyaltyProgramAdmin),
+    (LoyaltyTierRule, LoyaltyTierRuleAdmin),
+    (LoyaltyAccount, LoyaltyAccountAdmin),
+    (LoyaltyTransaction, LoyaltyTransactionAdmin),
+)
+
+for model, model_admin in REGISTERED:
+    tenant_admin_site.register(model, model_admin)

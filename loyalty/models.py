@@ -1,5 +1,8 @@
 """Loyalty: the program's settings, tier rules, one account per customer and its points ledger.
 
+These models moved here from ``customers`` (migration ``loyalty.0001``, state only): their tables
+keep the names they had there (``Meta.db_table``), so no data moved.
+
 The ledger is the truth; ``LoyaltyAccount.points_balance`` is its running sum. Earned and bonus
 points carry ``remaining`` (what is left to redeem or expire) so that redemption can spend the
 soonest-expiring points first (FIFO by ``expires_at``).
@@ -11,8 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cdp.models import TimeStampedModel
-from customers.models.orders import Order
-from customers.models.profile import Customer
+from customers.models import Customer, Order
 
 
 class Tier(models.TextChoices):
@@ -37,6 +39,7 @@ class LoyaltyProgram(TimeStampedModel):
     tier_window_days = models.PositiveIntegerField(default=365, help_text="Rolling window for tier evaluation.")
 
     class Meta:
+        db_table = "customers_loyaltyprogram"
         verbose_name = "loyalty program"
 
     def __str__(self) -> str:
@@ -54,6 +57,7 @@ class LoyaltyTierRule(models.Model):
     benefits = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        db_table = "customers_loyaltytierrule"
         ordering = ["rank"]
         constraints = [models.CheckConstraint(condition=Q(multiplier__gt=0), name="tierrule_multiplier_gt_0")]
 
@@ -74,6 +78,7 @@ class LoyaltyAccount(TimeStampedModel):
     rolling_points = models.IntegerField(default=0)
 
     class Meta:
+        db_table = "customers_loyaltyaccount"
         ordering = ["-points_balance", "id"]
         constraints = [models.CheckConstraint(condition=Q(points_balance__gte=0), name="loyalty_balance_gte_0")]
         indexes = [models.Index(fields=["tier"], name="loyalty_account_tier_idx")]
@@ -105,6 +110,7 @@ class LoyaltyTransaction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "customers_loyaltytransaction"
         ordering = ["-created_at", "-id"]
         constraints = [
             # Points earn once per order.

@@ -1,0 +1,50 @@
+"""Every write of the loyalty app goes through these services, one module per topic (``points``:
+the program, tiers and the ledger; ``merge``: what a merge of two customers moves; ``privacy``:
+erasure and export), re-exported here."""
+
+from loyalty.services.merge import loyalty_accounts_merge, loyalty_accounts_merge_undo
+from loyalty.services.points import (
+    MAX_POINTS_PER_ENTRY,
+    PROGRAM_FIELDS,
+    InsufficientPoints,
+    LoyaltyError,
+    loyalty_catch_up,
+    loyalty_counted_reconcile,
+    loyalty_counted_sale_recompute,
+    loyalty_defaults_create,
+    loyalty_order_sync,
+    loyalty_orders_sync,
+    loyalty_points_adjust,
+    loyalty_points_bonus,
+    loyalty_points_expire,
+    loyalty_points_redeem,
+    loyalty_program_update,
+    loyalty_tier_for,
+    loyalty_tier_rule_update,
+    loyalty_tiers_recompute,
+)
+from loyalty.services.privacy import loyalty_erase
+
+__all__ = [
+    "MAX_POINTS_PER_ENTRY",
+    "PROGRAM_FIELDS",
+    "InsufficientPoints",
+    "LoyaltyError",
+    "loyalty_accounts_merge",
+    "loyalty_accounts_merge_undo",
+    "loyalty_catch_up",
+    "loyalty_counted_reconcile",
+    "loyalty_counted_sale_recompute",
+    "loyalty_defaults_create",
+    "loyalty_erase",
+    "loyalty_order_sync",
+    "loyalty_orders_sync",
+    "loyalty_points_adjust",
+    "loyalty_points_bonus",
+    "loyalty_points_expire",
+    "loyalty_points_redeem",
+    "loyalty_program_update",
+    "loyalty_tier_for",
+    "loyalty_tier_rule_update",
+    "loyalty_tiers_recompute",
+]
