@@ -8,10 +8,37 @@ from django.contrib import admin
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, model_field_names
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceFormAdminMixin,
+    model_field_names,
+    service_action,
+)
 from cdp.context import actor_from_request
-from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction
-from loyalty.services import PROGRAM_FIELDS, loyalty_program_update, loyalty_tier_rule_update
+from loyalty.models import (
+    LoyaltyAccount,
+    LoyaltyProgram,
+    LoyaltyTierRule,
+    LoyaltyTransaction,
+    Partner,
+    PartnerApiKey,
+    Reward,
+    RewardRedemption,
+    Voucher,
+)
+from loyalty.selectors import voucher_code_normalize
+from loyalty.services import (
+    PROGRAM_FIELDS,
+    loyalty_program_update,
+    loyalty_tier_rule_update,
+    partner_create,
+    partner_update,
+    reward_create,
+    reward_update,
+    voucher_void,
+)
+from loyalty.services.coalition import PARTNER_FIELDS
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 
 
@@ -92,4 +119,90 @@ REGISTERED = (
 )
 
 for model, model_admin in REGISTERED:
+    tenant_admin_site.register(model, model_admin)
+
+
+# --- the coalition --------------------------------------------------------------------------------
+
+class PartnerAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    list_display = ("name", "slug", "category", "status", "funding_share", "earn_multiplier", "updated_at")
+    list_filter = ("status", "category")
+    search_fields = ("name", "slug")
+    fields = PARTNER_FIELDS
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # vouchers and redemptions name it: end it (status) instead
+
+    def service_save(self, request, obj, form, change):
+        values = {key: form.cleaned_data[key] for key in PARTNER_FIELDS if key in form.cleaned_data}
+        actor = actor_from_request(request)
+        if change:
+            return partner_update(partner_id=obj.pk, actor=actor, values=values)
+        return partner_create(actor=actor, values=values)
+
+
+class RewardAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    list_display = ("name", "partner", "points_cost", "kind", "value", "validity_days", "is_active")
+    list_filter = ("is_active", "kind", "partner")
+    search_fields = ("name",)
+    list_select_related = ("partner",)
+    fields = ("name", "description", "partner", "points_cost", "kind", "value", "item_name", "min_spend",
+              "validity_days", "per_customer_limit", "is_active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # redemptions name it: deactivate it instead
+
+    def service_save(self, request, obj, form, change):
+        values = {key: form.cleaned_data[key] for key in self.fields if key != "partner"}
+        partner = form.cleaned_data.get("partner")
+        values["partner_id"] = partner.pk if partner else None
+        actor = actor_from_request(request)
+        if change:
+            return reward_update(reward_id=obj.pk, actor=actor, values=values)
+        return reward_create(actor=actor, values=values)
+
+
+@service_action(description=_("Void the selected vouchers"), done=_("voucher(s) voided"))
+def void_vouchers(voucher, *, actor, request):
+    voucher_void(voucher_id=voucher.pk, actor=actor, reason="voided in the admin")
+
+
+class VoucherAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    list_display = ("code", "customer", "partner", "kind", "value", "status", "origin", "valid_until", "created_at")
+    list_filter = ("status", "origin", "kind", "partner")
+    search_fields = ("=code", "=customer__id", "=customer__email")
+    list_select_related = ("customer", "partner")
+    readonly_fields = model_field_names(Voucher)
+    actions = (void_vouchers,)
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        # Codes are typed as printed (dashes, lowercase): search the stored form.
+        return super().get_search_results(request, queryset, voucher_code_normalize(search_term)
+                                          if "@" not in search_term else search_term)
+
+
+class RewardRedemptionAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    list_display = ("created_at", "customer", "reward", "points", "voucher", "created_by")
+    list_filter = ("reward",)
+    search_fields = ("=customer__id", "=voucher__code")
+    list_select_related = ("customer", "reward", "voucher")
+    readonly_fields = model_field_names(RewardRedemption, exclude=("request_hash",))
+    exclude = ("request_hash",)
+    show_full_result_count = False
+
+
+class PartnerApiKeyAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    list_display = ("partner", "api_key_id", "created_by", "created_at")
+    list_select_related = ("partner",)
+    readonly_fields = model_field_names(PartnerApiKey)
+
+
+for model, model_admin in (
+    (Partner, PartnerAdmin),
+    (Reward, RewardAdmin),
+    (Voucher, VoucherAdmin),
+    (RewardRedemption, RewardRedemptionAdmin),
+    (PartnerApiKey, PartnerApiKeyAdmin),
+):
     tenant_admin_site.register(model, model_admin)

@@ -18,9 +18,10 @@ class LoyaltyConfig(AppConfig):
 
         loyalty_hooks_connect()  # ingested orders earn loyalty points
         post_schema_sync.connect(on_tenant_schema_created, dispatch_uid="loyalty.loyalty_defaults")
-        # A merge moves the merged customer's account or ledger to the survivor (and its undo back).
-        registry.register_merge_handler("loyalty", merge=services.loyalty_accounts_merge,
-                                        undo=services.loyalty_accounts_merge_undo)
+        # A merge moves the merged customer's account or ledger and vouchers to the survivor (its
+        # undo puts them back).
+        registry.register_merge_handler("loyalty", merge=services.loyalty_customer_merge,
+                                        undo=services.loyalty_customer_merge_undo)
         # An erasure scrubs the free text of the person's ledger, in its transaction.
         registry.register_erasure_handler("loyalty", services.loyalty_erase)
         registry.register_export_section("loyalty", selectors.loyalty_export_data)

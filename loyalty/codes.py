@@ -16,6 +16,16 @@ class ErrorCode(StrEnum):
     TIER_THRESHOLDS_INVALID = "tier_thresholds_invalid"
     # merges of two customers (the undo of what loyalty moved)
     MERGE_UNDO_DIVERGED = "merge_undo_diverged"
+    # the coalition: partners, rewards, vouchers
+    PARTNER_INVALID = "partner_invalid"
+    PARTNER_SLUG_TAKEN = "partner_slug_taken"
+    PARTNER_KEY_INVALID = "partner_key_invalid"
+    REWARD_INVALID = "reward_invalid"
+    REWARD_UNAVAILABLE = "reward_unavailable"
+    REWARD_LIMIT_REACHED = "reward_limit_reached"
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    VOUCHER_INVALID = "voucher_invalid"
 
 
 class AuditAction(StrEnum):
@@ -24,3 +34,13 @@ class AuditAction(StrEnum):
     LOYALTY_PROGRAM_UPDATE = "loyalty.program.update"
     LOYALTY_REDEEM = "loyalty.redeem"
     LOYALTY_TIER_UPDATE = "loyalty.tier.update"
+    PARTNER_CREATE = "loyalty.partner.create"
+    PARTNER_UPDATE = "loyalty.partner.update"
+    PARTNER_KEY_BIND = "loyalty.partner.key_bind"
+    PARTNER_KEY_UNBIND = "loyalty.partner.key_unbind"
+    REWARD_CREATE = "loyalty.reward.create"
+    REWARD_UPDATE = "loyalty.reward.update"
+    REWARD_REDEEM = "loyalty.reward.redeem"
+    VOUCHER_ISSUE = "loyalty.voucher.issue"
+    VOUCHER_USE = "loyalty.voucher.use"
+    VOUCHER_VOID = "loyalty.voucher.void"

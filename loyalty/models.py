@@ -128,3 +128,173 @@ class LoyaltyTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.points:+d}"
+
+
+# --- the coalition (seed 002): partners, the rewards catalog, vouchers and redemptions ------------
+
+class Partner(TimeStampedModel):
+    """A business of the coalition (seed ``businesses``): members earn and spend at it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    category = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=32, blank=True)
+    funding_share = models.DecimalField(
+        max_digits=5, decimal_places=2, default=100,
+        help_text="Percent of the points earned at this partner that the partner funds (0 to 100).")
+    earn_multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=1,
+                                          help_text="Points earned at this partner are multiplied by this.")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(funding_share__gte=0) & Q(funding_share__lte=100),
+                                   name="partner_funding_share_0_100"),
+            models.CheckConstraint(condition=Q(earn_multiplier__gt=0), name="partner_earn_multiplier_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerApiKey(models.Model):
+    """An API key of the tenant bound to one partner: it sees only that partner's rewards, vouchers
+    and redemptions. The key lives in the public schema (``tenants.ApiKey``), hence an id, not a
+    foreign key across schemas."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    api_key_id = models.BigIntegerField(unique=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"key {self.api_key_id} → {self.partner_id}"
+
+
+class VoucherKind(models.TextChoices):
+    FIXED_AMOUNT = "fixed_amount", "Fixed amount"
+    PERCENT = "percent", "Percent off"
+    FREE_ITEM = "free_item", "Free item"
+
+
+class Reward(TimeStampedModel):
+    """An entry of the rewards catalog: so many points buy a voucher with these terms."""
+
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards",
+                                help_text="Where its vouchers are valid (empty: at every partner).")
+    points_cost = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=VoucherKind.choices, default=VoucherKind.FIXED_AMOUNT)
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=0,
+                                help_text="Money off (fixed amount) or percent off; unused for a free item.")
+    item_name = models.CharField(max_length=200, blank=True)
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    validity_days = models.PositiveIntegerField(default=30)
+    per_customer_limit = models.PositiveIntegerField(default=0, help_text="0: no limit.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["points_cost", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_cost__gt=0), name="reward_points_cost_gt_0"),
+            models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
+                                   name="reward_value_valid"),
+            models.CheckConstraint(condition=Q(validity_days__gt=0), name="reward_validity_days_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points_cost} pts)"
+
+
+class Voucher(TimeStampedModel):
+    """A customer's voucher (seed ``coupons``; not the platform's billing coupons). It keeps its own
+    terms (copied from its reward or offer), so that editing a reward never changes issued ones."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        REDEEMED = "redeemed", "Redeemed"
+        EXPIRED = "expired", "Expired"
+        VOID = "void", "Void"
+
+    class Origin(models.TextChoices):
+        REWARD = "reward", "Reward"
+        OFFER = "offer", "Offer"
+        CROSS_PROMO = "cross_promo", "Cross-promotion"
+        REFERRAL = "referral", "Referral"
+        MANUAL = "manual", "Manual"
+
+    code = models.CharField(max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="vouchers")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers",
+                                help_text="Where it is valid (empty: at every partner).")
+    kind = models.CharField(max_length=12, choices=VoucherKind.choices)
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    item_name = models.CharField(max_length=200, blank=True)
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    origin = models.CharField(max_length=12, choices=Origin.choices)
+    reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.SET_NULL, related_name="vouchers")
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    redeemed_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    redeemed_reference = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
+                                   name="voucher_value_valid"),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="voucher_validity_valid"),
+            models.CheckConstraint(condition=~Q(status="redeemed") | Q(redeemed_at__isnull=False),
+                                   name="voucher_redeemed_has_time"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="voucher_customer_status_idx"),
+            models.Index(fields=["partner", "status"], name="voucher_partner_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RewardRedemption(models.Model):
+    """Points turned into a voucher: the ledger's redeem entry and the voucher, written together.
+    ``idempotency_key`` (per principal) makes a retried or double-submitted request answer with
+    the first one's redemption instead of spending again."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions")
+    points = models.PositiveIntegerField()
+    ledger_entry = models.OneToOneField(LoyaltyTransaction, on_delete=models.PROTECT, related_name="+")
+    voucher = models.OneToOneField(Voucher, on_delete=models.PROTECT, related_name="redemption")
+    principal = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "idempotency_key"], condition=~Q(idempotency_key=""),
+                                    name="uniq_redemption_idempotency_key"),
+        ]
+        indexes = [models.Index(fields=["customer", "reward"], name="redemption_customer_reward_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reward_id} for {self.customer_id}"

@@ -4,15 +4,30 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import customer_get
 from customers.selectors.tenant import tenant_setting
 from customers.services.privacy import row_dict
-from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
+from loyalty.models import (
+    LoyaltyAccount,
+    LoyaltyProgram,
+    LoyaltyTierRule,
+    LoyaltyTransaction,
+    Partner,
+    PartnerApiKey,
+    Reward,
+    RewardRedemption,
+    Tier,
+    Voucher,
+    VoucherKind,
+)
 
 #: Rough units of each currency per US dollar, only to derive sensible default rates and
 #: thresholds for a new program (staff edit them in the admin or the API). Unknown: 1.
@@ -82,11 +97,91 @@ def loyalty_account_summary(*, customer_id) -> LoyaltyAccount | None:
 
 
 def loyalty_export_data(*, customer_id) -> dict | None:
-    """The customer's account and ledger, every column, for a data-subject export (None without an
-    account; registered with customers as the ``loyalty`` export section)."""
+    """The customer's account, ledger and vouchers, every column, for a data-subject export (None
+    without any; registered with customers as the ``loyalty`` export section)."""
     account = LoyaltyAccount.objects.filter(customer_id=customer_id).first()
-    if account is None:
+    vouchers = [row_dict(voucher) for voucher in Voucher.objects.filter(customer_id=customer_id).order_by("id")]
+    if account is None and not vouchers:
         return None
-    return {"account": row_dict(account),
+    return {"account": row_dict(account) if account is not None else None,
             "transactions": [row_dict(entry) for entry in LoyaltyTransaction.objects.filter(account=account)
-                             .order_by("created_at", "id")]}
+                             .order_by("created_at", "id")] if account is not None else [],
+            "vouchers": vouchers}
+
+
+# --- the coalition ----------------------------------------------------------------------------------
+
+def voucher_code_normalize(code: str) -> str:
+    """What people type (lowercase, dashes, spaces) as the stored code."""
+    return re.sub(r"[\s-]+", "", str(code or "")).upper()
+
+
+def voucher_discount(voucher: Voucher, amount: Decimal) -> Decimal:
+    """What the voucher takes off a purchase of ``amount`` (a free item: 0, the item is the gift)."""
+    if voucher.kind == VoucherKind.FIXED_AMOUNT:
+        return min(voucher.value, amount)
+    if voucher.kind == VoucherKind.PERCENT:
+        return (amount * voucher.value / 100).quantize(Decimal("0.01"))
+    return Decimal(0)
+
+
+def voucher_refusal(voucher: Voucher | None, *, amount: Decimal, partner: Partner | None,
+                    now: datetime.datetime) -> str:
+    """Why the voucher cannot be used for ``amount`` at ``partner`` ("" when it can)."""
+    if voucher is None:
+        return "not_found"
+    if voucher.status != Voucher.Status.ISSUED:
+        return voucher.status  # redeemed, expired or void
+    if now < voucher.valid_from:
+        return "not_yet_valid"
+    if now >= voucher.valid_until:
+        return "expired"
+    if voucher.partner_id is not None and (partner is None or partner.pk != voucher.partner_id):
+        return "foreign_partner"
+    if amount < voucher.min_spend:
+        return "under_minimum"
+    return ""
+
+
+def partner_list() -> QuerySet[Partner]:
+    return Partner.objects.order_by("name", "id")
+
+
+def partner_bound_to_key(*, api_key_id: int | None) -> int | None:
+    """The id of the partner an API key is bound to (None: not bound, it sees the whole program)."""
+    if api_key_id is None:
+        return None
+    return PartnerApiKey.objects.filter(api_key_id=api_key_id).values_list("partner_id", flat=True).first()
+
+
+def partner_by_slug(*, slug: str) -> Partner | None:
+    return Partner.objects.filter(slug=str(slug or "").strip().lower()).first()
+
+
+def reward_list(*, partner_id: int | None = None) -> QuerySet[Reward]:
+    """The rewards catalog (a partner-bound caller: its partner's rewards only)."""
+    rewards = Reward.objects.select_related("partner").order_by("points_cost", "id")
+    return rewards if partner_id is None else rewards.filter(partner_id=partner_id)
+
+
+def voucher_list(*, partner_id: int | None = None) -> QuerySet[Voucher]:
+    """Vouchers, newest first (a partner-bound caller: those valid at its partner only)."""
+    vouchers = Voucher.objects.select_related("partner").order_by("-created_at", "-id")
+    return vouchers if partner_id is None else vouchers.filter(partner_id=partner_id)
+
+
+def redemption_list(*, partner_id: int | None = None) -> QuerySet[RewardRedemption]:
+    """Rewards redeemed, newest first (a partner-bound caller: its partner's only)."""
+    redemptions = RewardRedemption.objects.select_related("voucher", "reward").order_by("-created_at", "-id")
+    return redemptions if partner_id is None else redemptions.filter(partner_id=partner_id)
+
+
+def voucher_check(*, code: str, amount: Decimal, partner: Partner | None,
+                  now: datetime.datetime | None = None) -> dict:
+    """Whether the voucher can be used for ``amount`` at ``partner`` (the point-of-sale check): one
+    indexed read, nothing written. ``{"valid", "reason", "discount", "voucher"}``."""
+    voucher = Voucher.objects.filter(code=voucher_code_normalize(code)).first()
+    reason = voucher_refusal(voucher, amount=amount, partner=partner, now=now or timezone.now())
+    return {"valid": not reason, "reason": reason or None,
+            "discount": voucher_discount(voucher, amount) if not reason else None,
+            "voucher": voucher if voucher is not None and reason != "foreign_partner" else None}

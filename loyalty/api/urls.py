@@ -1,14 +1,20 @@
 """The loyalty app's API routes (included in ``api_v1`` of cdp/urls/tenant.py), at the paths they
 had while loyalty lived in customers: ``customers/{id}/loyalty/...``, ``loyalty/tiers/``,
-``loyalty/program/``."""
+``loyalty/program/``; and the coalition's ``loyalty/partners/``, ``rewards/``, ``vouchers/``,
+``redemptions/``."""
 
 from rest_framework.routers import SimpleRouter
 
-from loyalty.api import views
+from loyalty.api import coalition, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("customers", views.CustomerLoyaltyViewSet, basename="customer-loyalty")
 router.register("loyalty/tiers", views.LoyaltyTierViewSet, basename="loyalty-tier")
+# the coalition
+router.register("loyalty/partners", coalition.PartnerViewSet, basename="loyalty-partner")
+router.register("loyalty/rewards", coalition.RewardViewSet, basename="loyalty-reward")
+router.register("loyalty/vouchers", coalition.VoucherViewSet, basename="loyalty-voucher")
+router.register("loyalty/redemptions", coalition.RedemptionViewSet, basename="loyalty-redemption")
 router.register("loyalty", views.LoyaltyProgramViewSet, basename="loyalty")
 
 urlpatterns = router.urls

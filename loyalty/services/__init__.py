@@ -2,7 +2,22 @@
 the program, tiers and the ledger; ``merge``: what a merge of two customers moves; ``privacy``:
 erasure and export), re-exported here."""
 
-from loyalty.services.merge import loyalty_accounts_merge, loyalty_accounts_merge_undo
+from loyalty.services.coalition import (
+    partner_create,
+    partner_key_bind,
+    partner_update,
+    reward_create,
+    reward_redeem,
+    reward_update,
+    voucher_use,
+    voucher_void,
+)
+from loyalty.services.merge import (
+    loyalty_accounts_merge,
+    loyalty_accounts_merge_undo,
+    loyalty_customer_merge,
+    loyalty_customer_merge_undo,
+)
 from loyalty.services.points import (
     MAX_POINTS_PER_ENTRY,
     PROGRAM_FIELDS,
@@ -26,12 +41,22 @@ from loyalty.services.points import (
 from loyalty.services.privacy import loyalty_erase
 
 __all__ = [
+    "partner_create",
+    "partner_key_bind",
+    "partner_update",
+    "reward_create",
+    "reward_redeem",
+    "reward_update",
+    "voucher_use",
+    "voucher_void",
     "MAX_POINTS_PER_ENTRY",
     "PROGRAM_FIELDS",
     "InsufficientPoints",
     "LoyaltyError",
     "loyalty_accounts_merge",
     "loyalty_accounts_merge_undo",
+    "loyalty_customer_merge",
+    "loyalty_customer_merge_undo",
     "loyalty_catch_up",
     "loyalty_counted_reconcile",
     "loyalty_counted_sale_recompute",

@@ -1,8 +1,9 @@
-"""Merges of two customers, as loyalty sees them: the merged customer's account or ledger goes to
-the survivor, and the undo puts it back. Registered with customers as the ``loyalty`` merge
-handler (``loyalty.apps``): the merge service calls ``loyalty_accounts_merge`` inside its
-transaction and keeps what it returns in the merge's snapshot under ``"loyalty"`` (the key it
-always had), and its undo hands that back to ``loyalty_accounts_merge_undo``."""
+"""Merges of two customers, as loyalty sees them: the merged customer's account or ledger, its
+vouchers and reward redemptions go to the survivor, and the undo puts them back. Registered with
+customers as the ``loyalty`` merge handler (``loyalty.apps``): the merge service calls
+``loyalty_customer_merge`` inside its transaction and keeps what it returns in the merge's
+snapshot under ``"loyalty"`` (the key it always had; ``mode`` says what happened to the account),
+and its undo hands that back to ``loyalty_customer_merge_undo``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from cdp.exceptions import Conflict
 from customers.services.common import as_text, from_text
 from loyalty.codes import ErrorCode
-from loyalty.models import LoyaltyAccount, LoyaltyTransaction, Tier
+from loyalty.models import LoyaltyAccount, LoyaltyTransaction, RewardRedemption, Tier, Voucher
 
 #: Loyalty counters that add up when two customers' accounts are merged.
 MERGED_COUNTERS = ("lifetime_points", "points_redeemed", "points_expired", "rolling_points", "rolling_spend")
@@ -90,3 +91,28 @@ def loyalty_accounts_merge_undo(*, snapshot: dict | None, merged_id: int) -> Non
         points_balance=_ledger_sum(source_id), tier=before_from["tier"], updated_at=timezone.now(),
         tier_since=from_text(LoyaltyAccount, "tier_since", before_from["tier_since"]),
         **{key: counter(key, before_from[key]) for key in MERGED_COUNTERS})
+
+
+def loyalty_customer_merge(*, survivor_id: int, merged_id: int) -> dict | None:
+    """The merge handler: the account or ledger (``loyalty_accounts_merge``), then the merged
+    customer's vouchers and redemptions, to the survivor. None when nothing moved."""
+    snapshot = loyalty_accounts_merge(survivor_id=survivor_id, merged_id=merged_id)
+    vouchers = list(Voucher.objects.filter(customer_id=merged_id).values_list("pk", flat=True))
+    redemptions = list(RewardRedemption.objects.filter(customer_id=merged_id).values_list("pk", flat=True))
+    if snapshot is None and not vouchers and not redemptions:
+        return None
+    Voucher.objects.filter(pk__in=vouchers).update(customer_id=survivor_id, updated_at=timezone.now())
+    RewardRedemption.objects.filter(pk__in=redemptions).update(customer_id=survivor_id)
+    return {**(snapshot or {"mode": None}), "vouchers": vouchers, "redemptions": redemptions}
+
+
+def loyalty_customer_merge_undo(*, snapshot: dict | None, merged_id: int) -> None:
+    """The undo of ``loyalty_customer_merge`` (snapshots of merges made before vouchers existed
+    have no voucher lists: nothing to put back there)."""
+    if not snapshot:
+        return
+    Voucher.objects.filter(pk__in=snapshot.get("vouchers", [])).update(customer_id=merged_id,
+                                                                      updated_at=timezone.now())
+    RewardRedemption.objects.filter(pk__in=snapshot.get("redemptions", [])).update(customer_id=merged_id)
+    if snapshot.get("mode"):
+        loyalty_accounts_merge_undo(snapshot=snapshot, merged_id=merged_id)
