@@ -23,6 +23,8 @@ from loyalty.models import (
     LoyaltyTransaction,
     Partner,
     PartnerApiKey,
+    Referral,
+    ReferralCode,
     Reward,
     RewardRedemption,
     Voucher,
@@ -34,6 +36,7 @@ from loyalty.services import (
     loyalty_tier_rule_update,
     partner_create,
     partner_update,
+    referral_review,
     reward_create,
     reward_update,
     voucher_void,
@@ -198,11 +201,43 @@ class PartnerApiKeyAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     readonly_fields = model_field_names(PartnerApiKey)
 
 
+@service_action(description=_("Approve the selected referrals (both get their points)"),
+                done=_("referral(s) approved"))
+def approve_referrals(referral, *, actor, request):
+    referral_review(referral_id=referral.pk, approve=True, actor=actor)
+
+
+@service_action(description=_("Reject the selected referrals"), done=_("referral(s) rejected"))
+def reject_referrals(referral, *, actor, request):
+    referral_review(referral_id=referral.pk, approve=False, actor=actor)
+
+
+class ReferralAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    """Referrals; those held for review (self-referral, monthly cap) are approved or rejected here."""
+
+    list_display = ("created_at", "referrer", "referred", "code", "status", "reason", "reviewed_by")
+    list_filter = ("status", "reason")
+    search_fields = ("=code", "=referrer__id", "=referred__id")
+    list_select_related = ("referrer", "referred")
+    readonly_fields = model_field_names(Referral)
+    actions = (approve_referrals, reject_referrals)
+    show_full_result_count = False
+
+
+class ReferralCodeAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    list_display = ("code", "customer", "created_at")
+    search_fields = ("=code", "=customer__id", "=customer__email")
+    list_select_related = ("customer",)
+    readonly_fields = model_field_names(ReferralCode)
+
+
 for model, model_admin in (
     (Partner, PartnerAdmin),
     (Reward, RewardAdmin),
     (Voucher, VoucherAdmin),
     (RewardRedemption, RewardRedemptionAdmin),
     (PartnerApiKey, PartnerApiKeyAdmin),
+    (Referral, ReferralAdmin),
+    (ReferralCode, ReferralCodeAdmin),
 ):
     tenant_admin_site.register(model, model_admin)

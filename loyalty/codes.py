@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     VOUCHER_INVALID = "voucher_invalid"
+    REFERRAL_NOT_IN_REVIEW = "referral_not_in_review"
 
 
 class AuditAction(StrEnum):
@@ -44,3 +45,5 @@ class AuditAction(StrEnum):
     VOUCHER_ISSUE = "loyalty.voucher.issue"
     VOUCHER_USE = "loyalty.voucher.use"
     VOUCHER_VOID = "loyalty.voucher.void"
+    REFERRAL_CODE_ISSUE = "loyalty.referral_code.issue"
+    REFERRAL_REVIEW = "loyalty.referral.review"

@@ -37,6 +37,13 @@ class LoyaltyProgram(TimeStampedModel):
     points_validity_days = models.PositiveIntegerField(default=365, help_text="0 means points never expire.")
     tier_basis = models.CharField(max_length=10, choices=TierBasis.choices, default=TierBasis.SPEND)
     tier_window_days = models.PositiveIntegerField(default=365, help_text="Rolling window for tier evaluation.")
+    # db_default: rows written by code that predates these columns (the 0009 data migration) get them.
+    referral_referrer_points = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Bonus points for a member whose referral made a first counted purchase (0: off).")
+    referral_referred_points = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Bonus points for the referred customer's first counted purchase (0: none).")
+    referral_monthly_cap = models.PositiveIntegerField(
+        default=10, db_default=10, help_text="Rewarded referrals per referrer in 30 days; more are held for review.")
 
     class Meta:
         db_table = "customers_loyaltyprogram"
@@ -298,3 +305,52 @@ class RewardRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reward_id} for {self.customer_id}"
+
+
+
+# --- referrals (seed referral_codes) ----------------------------------------------------------------
+
+class ReferralCode(models.Model):
+    """A member's referral code (issued on request, one per customer)."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="referral_code")
+    code = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Referral(TimeStampedModel):
+    """A customer whose first counted order carried a member's referral code. Rewarded at once, or
+    held for review (self-referral: same person by e-mail, phone, document or address; over the
+    referrer's monthly cap) until staff approve or reject it."""
+
+    class Status(models.TextChoices):
+        REWARDED = "rewarded", "Rewarded"
+        REVIEW = "review", "Held for review"
+        REJECTED = "rejected", "Rejected"
+
+    referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    referred = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="referral")
+    code = models.CharField(max_length=16)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=32, blank=True, help_text="Why it was held: self_referral, monthly_cap.")
+    referrer_entry = models.ForeignKey(LoyaltyTransaction, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    referred_entry = models.ForeignKey(LoyaltyTransaction, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    reviewed_by = models.CharField(max_length=255, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["referrer", "status", "created_at"], name="referral_referrer_idx"),
+                   models.Index(fields=["status"], condition=Q(status="review"), name="referral_review_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} → {self.referred_id} ({self.status})"

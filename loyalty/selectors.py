@@ -22,6 +22,7 @@ from loyalty.models import (
     LoyaltyTransaction,
     Partner,
     PartnerApiKey,
+    Referral,
     Reward,
     RewardRedemption,
     Tier,
@@ -185,3 +186,8 @@ def voucher_check(*, code: str, amount: Decimal, partner: Partner | None,
     return {"valid": not reason, "reason": reason or None,
             "discount": voucher_discount(voucher, amount) if not reason else None,
             "voucher": voucher if voucher is not None and reason != "foreign_partner" else None}
+
+
+def referral_list() -> QuerySet[Referral]:
+    """Referrals, newest first."""
+    return Referral.objects.order_by("-created_at", "-id")

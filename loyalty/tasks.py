@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from loyalty.services import loyalty_catch_up, loyalty_orders_sync, loyalty_points_expire, loyalty_tiers_recompute
+from loyalty.services import loyalty_catch_up, loyalty_orders_settle, loyalty_points_expire, loyalty_tiers_recompute
 
 
 def _orders_sync(id_ranges, order_ids) -> int:
-    return loyalty_orders_sync(order_ids=[*order_ids, *(i for first, last in id_ranges for i in range(first, last + 1))])
+    return loyalty_orders_settle(order_ids=[*order_ids, *(i for first, last in id_ranges for i in range(first, last + 1))])
 
 
 @shared_task(acks_late=True, max_retries=5, retry_backoff=True, autoretry_for=(ConnectionError,))
 def loyalty_orders_sync_task(*, id_ranges: list[list[int]] = (), order_ids: list[int] = ()) -> int:
-    """Earn (or give back) loyalty points for ingested orders, given as [first, last] id ranges
+    """Earn (or give back) loyalty points for ingested orders, and record the referrals they carry,
+    given as [first, last] id ranges
     (``order_ids``: messages queued by the release before id ranges; nothing sends them any more,
     and ``loyalty_catch_up`` would pick up their orders: the argument can go once no queue holds
     such a message)."""

@@ -26,7 +26,7 @@ from cdp.filters import IdFilter
 from cdp.ids import MAX_ID
 from loyalty import selectors, services
 from loyalty.codes import ErrorCode
-from loyalty.models import Partner, Reward, RewardRedemption, Voucher, VoucherKind
+from loyalty.models import Partner, Referral, Reward, RewardRedemption, Voucher, VoucherKind
 from tenants.models import ApiKey
 from tenants.roles import LOYALTY, READ, WRITE
 
@@ -42,7 +42,7 @@ def bound_partner(request) -> int | None:
 
 def refuse_bound(request) -> None:
     if bound_partner(request) is not None:
-        raise PermissionDenied("A partner's key cannot change the program.")
+        raise PermissionDenied("A partner's key reaches its partner's rows only.")
 
 
 # --- serializers ----------------------------------------------------------------------------------
@@ -175,6 +175,26 @@ class VoucherFilter(django_filters.FilterSet):
 
     def by_code(self, queryset, name, value):
         return queryset.filter(code=selectors.voucher_code_normalize(value))
+
+
+class ReferralOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Referral
+        fields = ["id", "referrer", "referred", "code", "order", "status", "reason", "referrer_entry",
+                  "referred_entry", "reviewed_by", "reviewed_at", "created_at"]
+
+
+class ReferralReviewInputSerializer(serializers.Serializer):
+    approve = serializers.BooleanField(help_text="true: both get their points; false: rejected.")
+
+
+class ReferralFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Referral.Status.choices)
+    referrer = IdFilter(field_name="referrer_id")
+
+    class Meta:
+        model = Referral
+        fields = ["status", "referrer"]
 
 
 class RedemptionFilter(django_filters.FilterSet):
@@ -360,3 +380,30 @@ class RedemptionViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_queryset(self):
         return selectors.redemption_list(partner_id=bound_partner(self.request))
 
+
+
+class ReferralViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Referrals (``loyalty/referrals/``): rewarded ones, and those held for review
+    (``?status=review``: self-referrals, over the monthly cap) that staff approve or reject.
+    Program-wide: not for a partner's key."""
+
+    serializer_class = ReferralOutputSerializer
+    filterset_class = ReferralFilter
+    ordering = ["-created_at", "-id"]
+    ordering_fields = ["created_at", "id"]
+    search_fields: list[str] = []
+    required_capabilities = {"review": LOYALTY}
+
+    def get_queryset(self):
+        refuse_bound(self.request)
+        return selectors.referral_list()
+
+    @extend_schema(request=ReferralReviewInputSerializer, responses=ReferralOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        refuse_bound(request)
+        data = ReferralReviewInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = services.referral_review(referral_id=pk, approve=data.validated_data["approve"],
+                                            actor=actor_from_request(request))
+        return Response(ReferralOutputSerializer(referral).data)

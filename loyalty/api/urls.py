@@ -15,6 +15,7 @@ router.register("loyalty/partners", coalition.PartnerViewSet, basename="loyalty-
 router.register("loyalty/rewards", coalition.RewardViewSet, basename="loyalty-reward")
 router.register("loyalty/vouchers", coalition.VoucherViewSet, basename="loyalty-voucher")
 router.register("loyalty/redemptions", coalition.RedemptionViewSet, basename="loyalty-redemption")
+router.register("loyalty/referrals", coalition.ReferralViewSet, basename="loyalty-referral")
 router.register("loyalty", views.LoyaltyProgramViewSet, basename="loyalty")
 
 urlpatterns = router.urls

@@ -38,9 +38,14 @@ from loyalty.services.points import (
     loyalty_tier_rule_update,
     loyalty_tiers_recompute,
 )
+from loyalty.services.orders import loyalty_orders_settle
 from loyalty.services.privacy import loyalty_erase
+from loyalty.services.referrals import referral_code_issue, referral_review, referrals_orders_process
 
 __all__ = [
+    "referral_code_issue",
+    "referral_review",
+    "referrals_orders_process",
     "partner_create",
     "partner_key_bind",
     "partner_update",
@@ -63,6 +68,7 @@ __all__ = [
     "loyalty_defaults_create",
     "loyalty_erase",
     "loyalty_order_sync",
+    "loyalty_orders_settle",
     "loyalty_orders_sync",
     "loyalty_points_adjust",
     "loyalty_points_bonus",

@@ -82,7 +82,7 @@ def loyalty_defaults_create(*, currency: str | None = None) -> LoyaltyProgram:
 
 
 PROGRAM_FIELDS = ("name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
-                  "tier_window_days")
+                  "tier_window_days", "referral_referrer_points", "referral_referred_points", "referral_monthly_cap")
 
 
 @transaction.atomic
