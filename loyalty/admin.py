@@ -17,6 +17,9 @@ from cdp.admin_mixins import (
 )
 from cdp.context import actor_from_request
 from loyalty.models import (
+    CrossPromoChain,
+    Event,
+    EventRegistration,
     LoyaltyAccount,
     LoyaltyProgram,
     LoyaltyTierRule,
@@ -31,6 +34,10 @@ from loyalty.models import (
 )
 from loyalty.selectors import voucher_code_normalize
 from loyalty.services import (
+    chain_create,
+    chain_update,
+    event_create,
+    event_update,
     PROGRAM_FIELDS,
     loyalty_program_update,
     loyalty_tier_rule_update,
@@ -42,6 +49,8 @@ from loyalty.services import (
     voucher_void,
 )
 from loyalty.services.coalition import PARTNER_FIELDS
+from loyalty.services.crosspromo import CHAIN_FIELDS
+from loyalty.services.events import EVENT_FIELDS
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 
 
@@ -231,6 +240,58 @@ class ReferralCodeAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     readonly_fields = model_field_names(ReferralCode)
 
 
+class EventRegistrationInline(ReadOnlyInline):
+    model = EventRegistration
+    fields = ("customer", "status", "queued_at", "checked_in_at", "reminded_at")
+    readonly_fields = fields
+    ordering = ("queued_at", "id")
+
+
+class EventAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    list_display = ("title", "partner", "starts_at", "capacity", "status", "checkin_points")
+    list_filter = ("status", "partner")
+    search_fields = ("title",)
+    list_select_related = ("partner",)
+    fields = ("title", "description", "partner", "starts_at", "ends_at", "location", "capacity", "status",
+              "checkin_points", "reminder_hours")
+    inlines = (EventRegistrationInline,)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel it (status) instead: registrations and points name it
+
+    def service_save(self, request, obj, form, change):
+        values = {key: form.cleaned_data[key] for key in EVENT_FIELDS if key in form.cleaned_data}
+        partner = form.cleaned_data.get("partner")
+        values["partner_id"] = partner.pk if partner else None
+        actor = actor_from_request(request)
+        if change:
+            return event_update(event_id=obj.pk, actor=actor, values=values)
+        return event_create(actor=actor, values=values)
+
+
+class CrossPromoChainAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    list_display = ("name", "source_partner", "target_partner", "min_amount", "kind", "value", "is_active")
+    list_filter = ("is_active", "source_partner", "target_partner")
+    search_fields = ("name",)
+    list_select_related = ("source_partner", "target_partner")
+    fields = ("name", "source_partner", "target_partner", "min_amount", "kind", "value", "item_name", "min_spend",
+              "validity_days", "is_active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its vouchers name it: deactivate it instead
+
+    def service_save(self, request, obj, form, change):
+        values = {key: form.cleaned_data[key] for key in CHAIN_FIELDS
+                  if not key.endswith("_partner_id") and key in form.cleaned_data}
+        for key in ("source_partner", "target_partner"):
+            partner = form.cleaned_data.get(key)
+            values[f"{key}_id"] = partner.pk if partner else None
+        actor = actor_from_request(request)
+        if change:
+            return chain_update(chain_id=obj.pk, actor=actor, values=values)
+        return chain_create(actor=actor, values=values)
+
+
 for model, model_admin in (
     (Partner, PartnerAdmin),
     (Reward, RewardAdmin),
@@ -239,5 +300,7 @@ for model, model_admin in (
     (PartnerApiKey, PartnerApiKeyAdmin),
     (Referral, ReferralAdmin),
     (ReferralCode, ReferralCodeAdmin),
+    (Event, EventAdmin),
+    (CrossPromoChain, CrossPromoChainAdmin),
 ):
     tenant_admin_site.register(model, model_admin)

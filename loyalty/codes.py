@@ -27,6 +27,10 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     VOUCHER_INVALID = "voucher_invalid"
     REFERRAL_NOT_IN_REVIEW = "referral_not_in_review"
+    EVENT_INVALID = "event_invalid"
+    EVENT_CLOSED = "event_closed"
+    EVENT_NOT_REGISTERED = "event_not_registered"
+    CHAIN_INVALID = "chain_invalid"
 
 
 class AuditAction(StrEnum):
@@ -47,3 +51,10 @@ class AuditAction(StrEnum):
     VOUCHER_VOID = "loyalty.voucher.void"
     REFERRAL_CODE_ISSUE = "loyalty.referral_code.issue"
     REFERRAL_REVIEW = "loyalty.referral.review"
+    EVENT_CREATE = "loyalty.event.create"
+    EVENT_UPDATE = "loyalty.event.update"
+    EVENT_REGISTER = "loyalty.event.register"
+    EVENT_CANCEL = "loyalty.event.cancel"
+    EVENT_CHECK_IN = "loyalty.event.check_in"
+    CHAIN_CREATE = "loyalty.chain.create"
+    CHAIN_UPDATE = "loyalty.chain.update"

@@ -259,10 +259,16 @@ class Voucher(TimeStampedModel):
     redeemed_partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     redeemed_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     redeemed_reference = models.CharField(max_length=255, blank=True)
+    chain = models.ForeignKey("CrossPromoChain", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="vouchers", help_text="The cross-promotion that issued it.")
+    source_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     help_text="The purchase that triggered it (cross-promotion).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # A purchase triggers a chain once.
+            models.UniqueConstraint(fields=["chain", "source_order"], name="uniq_voucher_chain_order"),
             models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
                                    name="voucher_value_valid"),
             models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="voucher_validity_valid"),
@@ -354,3 +360,97 @@ class Referral(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.referrer_id} → {self.referred_id} ({self.status})"
+
+
+# --- community events (seed events, event_registrations) -------------------------------------------
+
+class Event(TimeStampedModel):
+    """A community event hosted by a partner (or the program): members register up to the capacity,
+    then join the waitlist; checking in grants ``checkin_points``."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="events",
+                                help_text="The host (empty: the program itself).")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=255, blank=True)
+    capacity = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    checkin_points = models.PositiveIntegerField(default=0)
+    reminder_hours = models.PositiveIntegerField(default=24, help_text="Remind registered members this many "
+                                                                       "hours before the start.")
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gt=0), name="event_capacity_gt_0"),
+            models.CheckConstraint(condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                                   name="event_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["starts_at"], condition=Q(status="published"), name="event_published_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EventRegistration(TimeStampedModel):
+    class Status(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        WAITLISTED = "waitlisted", "Waitlisted"
+        CANCELLED = "cancelled", "Cancelled"
+        ATTENDED = "attended", "Attended"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="event_registrations")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    queued_at = models.DateTimeField(help_text="When it (last) asked for a seat: the waitlist's order.")
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    points_entry = models.ForeignKey(LoyaltyTransaction, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["queued_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["event", "customer"], name="uniq_event_registration")]
+        indexes = [models.Index(fields=["event", "status", "queued_at"], name="event_registration_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} @ {self.event_id} ({self.status})"
+
+
+
+# --- cross-promotion (seed cross_promo_chains) -------------------------------------------------------
+
+class CrossPromoChain(TimeStampedModel):
+    """"A purchase at partner A of at least ``min_amount`` issues a voucher for partner B, valid
+    ``validity_days``." The voucher's terms are the chain's."""
+
+    name = models.CharField(max_length=200)
+    source_partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="chains_out")
+    target_partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="chains_in")
+    min_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    kind = models.CharField(max_length=12, choices=VoucherKind.choices, default=VoucherKind.FIXED_AMOUNT)
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    item_name = models.CharField(max_length=200, blank=True)
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    validity_days = models.PositiveIntegerField(default=30)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(source_partner=F("target_partner")), name="chain_partners_differ"),
+            models.CheckConstraint(condition=Q(validity_days__gt=0), name="chain_validity_days_gt_0"),
+            models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
+                                   name="chain_value_valid"),
+        ]
+        indexes = [models.Index(fields=["source_partner"], condition=Q(is_active=True), name="chain_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,7 +8,7 @@ import datetime
 import re
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from customers.models import Customer
@@ -20,6 +20,9 @@ from loyalty.models import (
     LoyaltyProgram,
     LoyaltyTierRule,
     LoyaltyTransaction,
+    CrossPromoChain,
+    Event,
+    EventRegistration,
     Partner,
     PartnerApiKey,
     Referral,
@@ -191,3 +194,53 @@ def voucher_check(*, code: str, amount: Decimal, partner: Partner | None,
 def referral_list() -> QuerySet[Referral]:
     """Referrals, newest first."""
     return Referral.objects.order_by("-created_at", "-id")
+
+
+def event_list(*, partner_id: int | None = None) -> QuerySet[Event]:
+    """Events, soonest first (a partner-bound caller: those its partner hosts)."""
+    events = Event.objects.select_related("partner").order_by("starts_at", "id")
+    return events if partner_id is None else events.filter(partner_id=partner_id)
+
+
+def event_registrations(*, event_id) -> QuerySet[EventRegistration]:
+    """An event's registrations, in the order they asked for a seat."""
+    return EventRegistration.objects.filter(event_id=event_id).order_by("queued_at", "id")
+
+
+def event_reminders_due(*, now: datetime.datetime | None = None,
+                        partner_id: int | None = None) -> QuerySet[EventRegistration]:
+    """Registered members of published events starting within their ``reminder_hours`` who were
+    not reminded yet (what a notifier sends; it records ``reminded_at``)."""
+    now = now or timezone.now()
+    due = (EventRegistration.objects.select_related("event")
+           .filter(status=EventRegistration.Status.REGISTERED, reminded_at__isnull=True,
+                   event__status=Event.Status.PUBLISHED, event__starts_at__gt=now)
+           .filter(event__starts_at__lte=ExpressionWrapper(
+               Value(now) + Value(datetime.timedelta(hours=1)) * F("event__reminder_hours"),
+               output_field=DateTimeField()))
+           .order_by("event__starts_at", "id"))
+    return due if partner_id is None else due.filter(event__partner_id=partner_id)
+
+
+def chain_list() -> QuerySet[CrossPromoChain]:
+    return CrossPromoChain.objects.select_related("source_partner", "target_partner").order_by("name", "id")
+
+
+def cross_promo_matrix(*, since: datetime.date | None = None, until: datetime.date | None = None) -> list[dict]:
+    """The Win-Win matrix: per (source partner, target partner), the cross-promotion vouchers
+    issued (triggers, by the day they were issued, between ``since`` and ``until`` inclusive) and
+    those redeemed at the target in time (conversions: a voucher is only used at its partner and
+    before it expires), with the conversion rate. One grouped, indexed read."""
+    vouchers = Voucher.objects.filter(chain__isnull=False)
+    if since is not None:
+        vouchers = vouchers.filter(created_at__date__gte=since)
+    if until is not None:
+        vouchers = vouchers.filter(created_at__date__lte=until)
+    rows = (vouchers.values(source_partner=F("chain__source_partner__slug"), target_partner=F("partner__slug"))
+            .annotate(triggers=Count("id"),
+                      conversions=Count("id", filter=Q(status=Voucher.Status.REDEEMED,
+                                                       redeemed_partner=F("partner"),
+                                                       redeemed_at__lte=F("valid_until"))))
+            .order_by("source_partner", "target_partner"))
+    return [{**row, "conversion_rate": (Decimal(row["conversions"]) / row["triggers"]).quantize(Decimal("0.0001"))
+             if row["triggers"] else Decimal(0)} for row in rows]

@@ -18,6 +18,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cdp.api.viewsets import BaseViewSetMixin
 from cdp.context import actor_from_request
@@ -26,9 +27,9 @@ from cdp.filters import IdFilter
 from cdp.ids import MAX_ID
 from loyalty import selectors, services
 from loyalty.codes import ErrorCode
-from loyalty.models import Partner, Referral, Reward, RewardRedemption, Voucher, VoucherKind
+from loyalty.models import CrossPromoChain, Event, EventRegistration, Partner, Referral, Reward, RewardRedemption, Voucher, VoucherKind
 from tenants.models import ApiKey
-from tenants.roles import LOYALTY, READ, WRITE
+from tenants.roles import ANALYTICS, LOYALTY, READ, WRITE
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
 
@@ -109,7 +110,7 @@ class RewardInputSerializer(serializers.Serializer):
         return partner
 
 
-def reward_values(data: dict) -> dict:
+def partner_values(data: dict) -> dict:
     values = dict(data)
     if "partner" in values:
         partner = values.pop("partner")
@@ -284,7 +285,7 @@ class RewardViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         refuse_bound(request)
         data = RewardInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        reward = services.reward_create(actor=actor_from_request(request), values=reward_values(data.validated_data))
+        reward = services.reward_create(actor=actor_from_request(request), values=partner_values(data.validated_data))
         return Response(RewardOutputSerializer(reward).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RewardInputSerializer(partial=True), responses=RewardOutputSerializer)
@@ -293,7 +294,7 @@ class RewardViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = RewardInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         reward = services.reward_update(reward_id=pk, actor=actor_from_request(request),
-                                        values=reward_values(data.validated_data))
+                                        values=partner_values(data.validated_data))
         return Response(RewardOutputSerializer(reward).data)
 
     @extend_schema(request=RewardRedeemInputSerializer,
@@ -407,3 +408,226 @@ class ReferralViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         referral = services.referral_review(referral_id=pk, approve=data.validated_data["approve"],
                                             actor=actor_from_request(request))
         return Response(ReferralOutputSerializer(referral).data)
+
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+class EventOutputSerializer(serializers.ModelSerializer):
+    partner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "title", "description", "partner", "starts_at", "ends_at", "location", "capacity", "status",
+                  "checkin_points", "reminder_hours", "created_at", "updated_at"]
+
+
+class EventInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    partner = serializers.SlugField(required=False, allow_null=True, help_text="The host partner's slug.")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    location = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    capacity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
+    checkin_points = serializers.IntegerField(min_value=0, max_value=services.MAX_POINTS_PER_ENTRY, required=False)
+    reminder_hours = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False)
+
+    validate_partner = RewardInputSerializer.validate_partner
+
+
+class EventRegistrationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventRegistration
+        fields = ["id", "event", "customer", "status", "queued_at", "checked_in_at", "points_entry", "reminded_at"]
+
+
+class EventCustomerInputSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class EventViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Community events (``loyalty/events/``): staff publish them; members register (a seat or the
+    waitlist), cancel and check in (points). A partner's key reaches its partner's events."""
+
+    serializer_class = EventOutputSerializer
+    ordering = ["starts_at", "id"]
+    ordering_fields = ["starts_at", "id"]
+    search_fields = ["title"]
+    filterset_fields = ["status"]
+    required_capabilities = {"create": LOYALTY, "partial_update": LOYALTY, "register": WRITE,
+                             "cancel_registration": WRITE, "check_in": WRITE, "registrations": READ,
+                             "reminders_due": READ}
+
+    def get_queryset(self):
+        return selectors.event_list(partner_id=bound_partner(self.request))
+
+    @extend_schema(request=EventInputSerializer, responses={201: EventOutputSerializer})
+    def create(self, request):
+        refuse_bound(request)
+        data = EventInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.event_create(actor=actor_from_request(request), values=partner_values(data.validated_data))
+        return Response(EventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EventInputSerializer(partial=True), responses=EventOutputSerializer)
+    def partial_update(self, request, pk=None):
+        refuse_bound(request)
+        data = EventInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        event = services.event_update(event_id=pk, actor=actor_from_request(request),
+                                      values=partner_values(data.validated_data))
+        return Response(EventOutputSerializer(event).data)
+
+    @extend_schema(request=None, responses=EventRegistrationOutputSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def registrations(self, request, pk=None):
+        event = self.get_object()
+        page = self.paginate_queryset(selectors.event_registrations(event_id=event.pk))
+        return self.get_paginated_response(EventRegistrationOutputSerializer(page, many=True).data)
+
+    def _registration(self, request, pk, service, created_status=status.HTTP_200_OK):
+        data = EventCustomerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = service(event_id=pk, customer_id=data.validated_data["customer_id"],
+                               actor=actor_from_request(request), partner_id=bound_partner(request))
+        return Response(EventRegistrationOutputSerializer(registration).data, status=created_status)
+
+    @extend_schema(request=EventCustomerInputSerializer, responses=EventRegistrationOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def register(self, request, pk=None):
+        """A seat while there is one, else the waitlist (``status`` says which)."""
+        return self._registration(request, pk, services.event_register)
+
+    @extend_schema(request=EventCustomerInputSerializer, responses=EventRegistrationOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="cancel-registration")
+    def cancel_registration(self, request, pk=None):
+        """The seat goes to the first of the waitlist."""
+        return self._registration(request, pk, services.event_registration_cancel)
+
+    @extend_schema(request=EventCustomerInputSerializer, responses=EventRegistrationOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        """A registered member arrived: the event's check-in points, once."""
+        return self._registration(request, pk, services.event_check_in)
+
+    @extend_schema(request=None, responses=EventRegistrationOutputSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="reminders-due")
+    def reminders_due(self, request):
+        """Registered members to remind now (events starting within their reminder hours)."""
+        page = self.paginate_queryset(selectors.event_reminders_due(partner_id=bound_partner(request)))
+        return self.get_paginated_response(EventRegistrationOutputSerializer(page, many=True).data)
+
+
+
+# --- cross-promotion and the Win-Win matrix -------------------------------------------------------
+
+class ChainOutputSerializer(serializers.ModelSerializer):
+    source_partner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_partner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CrossPromoChain
+        fields = ["id", "name", "source_partner", "target_partner", "min_amount", "kind", "value", "item_name",
+                  "min_spend", "validity_days", "is_active", "created_at", "updated_at"]
+
+
+class ChainInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    source_partner = serializers.SlugField(help_text="Where the purchase happens (a partner's slug).")
+    target_partner = serializers.SlugField(help_text="Where the voucher is valid (a partner's slug).")
+    min_amount = serializers.DecimalField(**MONEY, required=False)
+    kind = serializers.ChoiceField(choices=VoucherKind.choices)
+    value = serializers.DecimalField(**MONEY, required=False)
+    item_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    min_spend = serializers.DecimalField(**MONEY, required=False)
+    validity_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+    def _partner(self, value):
+        partner = selectors.partner_by_slug(slug=value)
+        if partner is None:
+            raise serializers.ValidationError("No partner has this slug.")
+        return partner
+
+    validate_source_partner = _partner
+    validate_target_partner = _partner
+
+
+def chain_values(data: dict) -> dict:
+    values = dict(data)
+    for key in ("source_partner", "target_partner"):
+        if key in values:
+            values[f"{key}_id"] = values.pop(key).pk
+    return values
+
+
+class ChainViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Cross-promotion chains (``loyalty/cross-promo-chains/``): a purchase at one partner of at
+    least ``min_amount`` (the order record's ``partner``) issues a voucher for another."""
+
+    serializer_class = ChainOutputSerializer
+    ordering = ["name", "id"]
+    ordering_fields = ["name", "id"]
+    search_fields = ["name"]
+    filterset_fields = ["is_active"]
+    required_capabilities = {"create": LOYALTY, "partial_update": LOYALTY}
+
+    def get_queryset(self):
+        refuse_bound(self.request)
+        return selectors.chain_list()
+
+    @extend_schema(request=ChainInputSerializer, responses={201: ChainOutputSerializer})
+    def create(self, request):
+        refuse_bound(request)
+        data = ChainInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        chain = services.chain_create(actor=actor_from_request(request), values=chain_values(data.validated_data))
+        return Response(ChainOutputSerializer(chain).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ChainInputSerializer(partial=True), responses=ChainOutputSerializer)
+    def partial_update(self, request, pk=None):
+        refuse_bound(request)
+        data = ChainInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        chain = services.chain_update(chain_id=pk, actor=actor_from_request(request),
+                                      values=chain_values(data.validated_data))
+        return Response(ChainOutputSerializer(chain).data)
+
+
+class CrossPromoMatrixRowSerializer(serializers.Serializer):
+    source_partner = serializers.CharField()
+    target_partner = serializers.CharField()
+    triggers = serializers.IntegerField()
+    conversions = serializers.IntegerField()
+    conversion_rate = serializers.DecimalField(max_digits=7, decimal_places=4)
+
+
+class CrossPromoMatrixQuerySerializer(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text="First day of the vouchers issued (inclusive).")
+    until = serializers.DateField(required=False, help_text="Last day (inclusive).")
+
+    def validate(self, data):
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise serializers.ValidationError({"until": ["Must not be before since."]})
+        return data
+
+
+class CrossPromoMatrixView(APIView):
+    """The Win-Win matrix (seed ``cross_promo_conversions``): per source and target partner, the
+    cross-promotion vouchers issued (triggers) and redeemed at the target in time (conversions).
+    Served under the analytics API (it is a program report), read by the ``analytics`` capability;
+    not for a partner's key."""
+
+    required_capabilities = {"get": ANALYTICS}
+
+    @extend_schema(parameters=[CrossPromoMatrixQuerySerializer],
+                   responses=CrossPromoMatrixRowSerializer(many=True), operation_id="analytics_cross_promo_matrix")
+    def get(self, request):
+        refuse_bound(request)
+        query = CrossPromoMatrixQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.cross_promo_matrix(since=query.validated_data.get("since"),
+                                            until=query.validated_data.get("until"))
+        return Response(CrossPromoMatrixRowSerializer(rows, many=True).data)

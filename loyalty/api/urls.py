@@ -3,6 +3,7 @@ had while loyalty lived in customers: ``customers/{id}/loyalty/...``, ``loyalty/
 ``loyalty/program/``; and the coalition's ``loyalty/partners/``, ``rewards/``, ``vouchers/``,
 ``redemptions/``."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from loyalty.api import coalition, views
@@ -16,6 +17,11 @@ router.register("loyalty/rewards", coalition.RewardViewSet, basename="loyalty-re
 router.register("loyalty/vouchers", coalition.VoucherViewSet, basename="loyalty-voucher")
 router.register("loyalty/redemptions", coalition.RedemptionViewSet, basename="loyalty-redemption")
 router.register("loyalty/referrals", coalition.ReferralViewSet, basename="loyalty-referral")
+router.register("loyalty/events", coalition.EventViewSet, basename="loyalty-event")
+router.register("loyalty/cross-promo-chains", coalition.ChainViewSet, basename="loyalty-chain")
 router.register("loyalty", views.LoyaltyProgramViewSet, basename="loyalty")
 
-urlpatterns = router.urls
+urlpatterns = [
+    # A program report, beside the other analytics (loyalty computes it: analytics does not know loyalty).
+    path("analytics/cross-promo-matrix/", coalition.CrossPromoMatrixView.as_view(), name="cross-promo-matrix"),
+] + router.urls

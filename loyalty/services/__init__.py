@@ -38,11 +38,27 @@ from loyalty.services.points import (
     loyalty_tier_rule_update,
     loyalty_tiers_recompute,
 )
+from loyalty.services.crosspromo import chain_create, chain_update, loyalty_partner_orders_process
+from loyalty.services.events import (
+    event_check_in,
+    event_create,
+    event_register,
+    event_registration_cancel,
+    event_update,
+)
 from loyalty.services.orders import loyalty_orders_settle
 from loyalty.services.privacy import loyalty_erase
 from loyalty.services.referrals import referral_code_issue, referral_review, referrals_orders_process
 
 __all__ = [
+    "chain_create",
+    "chain_update",
+    "loyalty_partner_orders_process",
+    "event_check_in",
+    "event_create",
+    "event_register",
+    "event_registration_cancel",
+    "event_update",
     "referral_code_issue",
     "referral_review",
     "referrals_orders_process",
