@@ -104,6 +104,14 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "loyalty.tasks.loyalty_tiers_recompute_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # Vouchers past their validity become "expired" (the check refuses them anyway; the status makes
+    # lists, the member's vouchers and breakage figures right).
+    "loyalty-vouchers-expire-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=10, hour=2),
+        "kwargs": {"task_name": "loyalty.tasks.vouchers_expire_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
     # B2B credit usage past its payment term is flagged overdue for collections.
     "credit-overdue-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from loyalty.services import loyalty_catch_up, loyalty_orders_settle, loyalty_points_expire, loyalty_tiers_recompute
+from loyalty.services import (
+    loyalty_catch_up,
+    loyalty_orders_settle,
+    loyalty_points_expire,
+    loyalty_tiers_recompute,
+    vouchers_expire,
+)
 
 
 def _orders_sync(id_ranges, order_ids) -> int:
@@ -51,3 +57,9 @@ def loyalty_points_expire_task() -> int:
 def loyalty_tiers_recompute_task() -> int:
     """Per tenant: re-evaluate tiers from rolling spend or points."""
     return loyalty_tiers_recompute()
+
+
+@shared_task(acks_late=True, time_limit=1800)
+def vouchers_expire_task() -> int:
+    """Per tenant: vouchers past their validity become expired."""
+    return vouchers_expire()

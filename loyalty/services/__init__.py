@@ -11,6 +11,7 @@ from loyalty.services.coalition import (
     reward_update,
     voucher_use,
     voucher_void,
+    vouchers_expire,
 )
 from loyalty.services.merge import (
     loyalty_accounts_merge,
@@ -51,6 +52,7 @@ from loyalty.services.privacy import loyalty_erase
 from loyalty.services.referrals import referral_code_issue, referral_review, referrals_orders_process
 
 __all__ = [
+    "vouchers_expire",
     "chain_create",
     "chain_update",
     "loyalty_partner_orders_process",

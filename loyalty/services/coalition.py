@@ -289,6 +289,14 @@ def voucher_void(*, voucher_id, actor: Actor, reason: str, partner_id: int | Non
     return voucher
 
 
+def vouchers_expire(*, now: datetime.datetime | None = None) -> int:
+    """Issued vouchers past ``valid_until`` become expired (one set-based update); returns how many.
+    Safe at any time: a use locks its voucher and refuses one past its validity either way."""
+    now = now or timezone.now()
+    return Voucher.objects.filter(status=Voucher.Status.ISSUED, valid_until__lte=now).update(
+        status=Voucher.Status.EXPIRED, updated_at=now)
+
+
 @transaction.atomic
 def voucher_use(*, code: str, amount: Decimal, partner_id: int | None, actor: Actor,
                 reference: str = "") -> Voucher:

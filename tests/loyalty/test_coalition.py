@@ -422,3 +422,21 @@ def test_admin_finds_a_voucher_by_its_printed_code_and_edits_partners_through_th
         "name": "Café A", "slug": "books-b", "category": "", "status": "active", "contact_name": "",
         "contact_email": "", "contact_phone": "", "funding_share": "100", "earn_multiplier": "1"})
     assert taken.status_code == 200 and taken.context["adminform"].form.errors["slug"]
+
+
+def test_the_nightly_job_expires_vouchers_past_their_validity_in_every_tenant(world, coalition):
+    from tenants.tasks import tenants_dispatch_task
+
+    import loyalty.tasks  # noqa: F401  (a worker autodiscovers it)
+
+    with tenant_context(world.alpha):
+        old, _ = services.reward_redeem(reward_id=coalition["reward_a"].pk, customer_id=coalition["member"].pk,
+                                        actor=ACTOR)
+        fresh, _ = services.reward_redeem(reward_id=coalition["reward_b"].pk, customer_id=coalition["member"].pk,
+                                          actor=ACTOR)
+        Voucher.objects.filter(pk=old.voucher_id).update(valid_from=timezone.now() - datetime.timedelta(days=40),
+                                                         valid_until=timezone.now() - datetime.timedelta(days=1))
+    tenants_dispatch_task(task_name="loyalty.tasks.vouchers_expire_task")
+    with tenant_context(world.alpha):
+        assert Voucher.objects.get(pk=old.voucher_id).status == "expired"
+        assert Voucher.objects.get(pk=fresh.voucher_id).status == "issued"
