@@ -14,29 +14,20 @@ validation, not refusal. Each run issues one new license to the ``bench`` tenant
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(ROOT))
+
+from bench.common import HOST, drive, free_port, stop, wait_healthy  # noqa: E402
 
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _setup() -> str:
@@ -70,75 +61,8 @@ def _start_server(port: int) -> subprocess.Popen:
                "--workers", str(_env_int("BENCH_WEB_WORKERS", 2)), "--threads", str(_env_int("BENCH_WEB_THREADS", 4)),
                "--log-level", "warning", "--keep-alive", "30"]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/healthz", headers={"Host": "localhost"})
-            if conn.getresponse().status == 200:
-                conn.close()
-                return server
-        except OSError:
-            pass
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
-        time.sleep(0.3)
-    server.terminate()
-    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-
-def _drive(port: int, method: str, path: str, bodies: list[bytes | None], seconds: float, threads: int,
-           max_requests: int) -> dict:
-    """Keep-alive clients, one connection per thread, for ``seconds`` (or ``max_requests``)."""
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors = [0] * threads
-    budget = max_requests // threads
-    start_gate = threading.Barrier(threads + 1)
-    stop_at = [0.0]
-
-    def worker(index: int) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=10)
-        body = bodies[index % len(bodies)]
-        headers = {"Host": "localhost", "Content-Type": "application/json", "Connection": "keep-alive"}
-        # warm the connection (and, for validation, bind this thread's machine)
-        conn.request(method, path, body=body, headers=headers)
-        conn.getresponse().read()
-        start_gate.wait()
-        mine = latencies[index]
-        while time.perf_counter() < stop_at[0] and len(mine) < budget:
-            t0 = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors[index] += 1
-            except (OSError, http.client.HTTPException):
-                errors[index] += 1
-                conn.close()
-                conn = http.client.HTTPConnection(HOST, port, timeout=10)
-                continue
-            mine.append(time.perf_counter() - t0)
-        conn.close()
-
-    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    stop_at[0] = time.perf_counter() + seconds + 3600  # provisional, set for real below
-    start_gate.wait()
-    began = time.perf_counter()
-    stop_at[0] = began + seconds
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    samples = sorted(s for per_thread in latencies for s in per_thread)
-    count = len(samples)
-
-    def pct(p: float) -> float:
-        return samples[min(count - 1, int(p * count))] * 1000 if count else float("nan")
-
-    return {"requests": count, "errors": sum(errors), "rps": count / elapsed if elapsed else 0.0,
-            "p50": pct(0.50), "p99": pct(0.99), "mean": statistics.fmean(samples) * 1000 if count else float("nan")}
+    wait_healthy(server, port)
+    return server
 
 
 def main() -> None:
@@ -146,20 +70,16 @@ def main() -> None:
     threads = _env_int("BENCH_THREADS", 4)
     max_requests = _env_int("BENCH_MAX_REQUESTS", 60000)
     key = _setup()
-    port = _free_port()
+    port = free_port()
     server = _start_server(port)
     try:
         validate_bodies = [json.dumps({"key": key, "fingerprint": f"bench-machine-{i}"}).encode()
                            for i in range(threads)]
-        health = _drive(port, "GET", "/healthz", [None], seconds, threads, max_requests)
-        validate = _drive(port, "POST", "/api/v1/licenses/validate", validate_bodies, seconds, threads,
+        health = drive(port, "GET", "/healthz", [None], seconds, threads, max_requests)
+        validate = drive(port, "POST", "/api/v1/licenses/validate", validate_bodies, seconds, threads,
                           max_requests)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
     print(f"loopback, gunicorn {os.environ.get('BENCH_WEB_WORKERS', 2)} workers x "
           f"{os.environ.get('BENCH_WEB_THREADS', 4)} threads, {threads} keep-alive clients, {seconds:g} s each")

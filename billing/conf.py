@@ -1,12 +1,14 @@
-"""Billing settings, each with a default; secrets come from the environment only."""
+"""Billing settings (``cdp.conf.AppSettings``): a Django setting of the same name, else the default
+below. The environment reaches them through the settings module, which copies every
+``BILLING_*``, ``CDP_BILLING_*`` and ``CDP_STRIPE_*`` variable into a setting. Secrets are never
+written in settings files: they come from the environment that way, or are generated locally."""
 
 from __future__ import annotations
 
-import os
+from cdp.conf import AppSettings
+from cdp.secrets import local_secret
 
-from django.conf import settings
-
-DEFAULTS = {
+conf = AppSettings({
     # Days after the first failed renewal on which payment is retried.
     "BILLING_DUNNING_RETRY_DAYS": (1, 3, 5),
     # Days after the first failed renewal until the license is suspended.
@@ -17,8 +19,12 @@ DEFAULTS = {
     "BILLING_CREDIT_NOTE_SERIES": "CN",
     "BILLING_SELLER": {"name": "CDP Platform", "address": "Av. Corrientes 1234, Buenos Aires, AR",
                        "tax_id": "30-00000000-0"},
-    # Read from the environment (a settings attribute of the same name wins, e.g. in tests).
-    "CDP_STRIPE_BASE_URL": os.environ.get("CDP_STRIPE_BASE_URL", "https://api.stripe.com"),
+    # The Stripe-compatible gateway's API (tests point it at a local fake).
+    "CDP_STRIPE_BASE_URL": "https://api.stripe.com",
+    # Its secret key (environment only); empty: the stripe gateway refuses to charge.
+    "CDP_STRIPE_SECRET_KEY": "",
+    # HMAC secret of the gateways' callbacks (X-CDP-Signature); empty: one generated locally.
+    "CDP_BILLING_CALLBACK_SECRET": "",
     "BILLING_GATEWAY_TIMEOUT": 15,
     # Payment attempts left half-way are reconciled once they are this old (long enough for the
     # request that made them to have finished, and for a gateway's search index to have caught up).
@@ -31,13 +37,16 @@ DEFAULTS = {
     "BILLING_IDEMPOTENCY_TTL_HOURS": 24,
     # A request whose key is in use by another request waits this long for it, then gets 409.
     "BILLING_IDEMPOTENCY_WAIT_SECONDS": 10,
-}
-
-
-def get(name: str):
-    return getattr(settings, name, DEFAULTS[name])
+})
+get = conf.get
 
 
 def stripe_secret_key() -> str:
-    """Never stored in the database or settings files: ``CDP_STRIPE_SECRET_KEY`` in the environment."""
-    return os.environ.get("CDP_STRIPE_SECRET_KEY", "")
+    """``CDP_STRIPE_SECRET_KEY`` (from the environment, through settings); never stored in the database."""
+    return get("CDP_STRIPE_SECRET_KEY")
+
+
+def callback_secret() -> bytes:
+    """The key gateways sign their callbacks with: ``CDP_BILLING_CALLBACK_SECRET``, else a secret
+    generated once for this machine."""
+    return (get("CDP_BILLING_CALLBACK_SECRET") or local_secret("billing_callback")).encode()

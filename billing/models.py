@@ -14,9 +14,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Avg, Count
 
+from billing.money import q2
 from cdp.models import TimeStampedModel
+from licensing.models import Plan
 from tenants.models import Tenant
 
 ZERO = Decimal("0.00")
@@ -83,8 +84,6 @@ class Product(TimeStampedModel):
     @property
     def monthly_price(self) -> Decimal:
         """The MRR one subscription to this product contributes (annual / 12), before tax."""
-        from billing.money import q2
-
         if self.interval == self.Interval.YEAR:
             return q2(self.price / 12)
         return self.price if self.interval == self.Interval.MONTH else ZERO
@@ -93,13 +92,8 @@ class Product(TimeStampedModel):
         if self.original_price is not None and self.original_price < self.price:
             raise ValidationError({"original_price": "The original price is at least the price."})
         if self.plan_code:
-            from licensing.models import Plan
-
             if self.plan_code not in Plan.Code.values:
                 raise ValidationError({"plan_code": f"Unknown plan; one of {', '.join(Plan.Code.values)}."})
-
-    def rating_summary(self) -> dict:
-        return self.reviews.filter(is_approved=True).aggregate(average=Avg("rating"), count=Count("id"))
 
 
 class Review(TimeStampedModel):
@@ -456,8 +450,6 @@ class Subscription(TimeStampedModel):
 
     @property
     def mrr(self) -> Decimal:
-        from billing.money import q2
-
         return q2(self.price / 12) if self.interval == Product.Interval.YEAR else self.price
 
 

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,8 +16,14 @@ from django.views.decorators.http import require_POST
 from billing.forms import BuyForm, CardForm, PlanChangeForm
 from billing.models import Order, PaymentAttempt
 from billing.pdf import invoice_pdf
-from billing.selectors import invoice_get, invoice_list, order_list, payment_method_list, product_list, \
-    subscription_current
+from billing.selectors import (
+    invoice_get,
+    invoice_list,
+    order_list,
+    payment_method_list,
+    product_list,
+    subscription_current,
+)
 from billing.services import (
     IdempotencyConflict,
     PaymentDeclined,
@@ -31,10 +38,10 @@ from billing.services import (
     subscription_payment_retry,
 )
 from billing.services.idempotency import idempotency_principal
+from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
 from licensing.selectors import license_usage
 from tenants.roles import BILLING
-from tenants.services import actor_from_request
 from tenants.views import portal_page
 
 
@@ -50,8 +57,6 @@ def _overview(request, *, outcome: dict | None = None, status: int = 200) -> Htt
     plans = list(product_list().filter(plan_code__gt="").exclude(interval="one_time").order_by("price"))
     quotes = []
     if subscription is not None and subscription.status == "active":
-        from django.utils import timezone
-
         now = timezone.now()
         quotes = [(p, proration_quote(subscription=subscription, product=p, now=now)) for p in plans
                   if p.pk != subscription.product_id]

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
 
 from cdp.context import actor_from_request
-from cdp.exceptions import ApplicationError
+from cdp.exceptions import ApplicationError, PermissionDenied
 
 
 class ReadOnlyAdminMixin:
@@ -50,11 +51,17 @@ class ServiceFormAdminMixin:
     on the same page with what was typed, and nothing is saved. (Raised from ``save_model`` it comes
     too late: the admin can only fail or redirect, and the input is lost.)"""
 
+    #: The form of the add page when it differs from the change page's (the fields the create
+    #: service takes), as Django's UserAdmin has it.
+    add_form = None
+
     def service_save(self, request, obj, form, change: bool):
         """Write the form's cleaned data through the service; return the saved instance."""
         raise NotImplementedError
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None and self.add_form is not None:
+            kwargs.setdefault("form", self.add_form)
         form_class = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 
@@ -97,7 +104,9 @@ class ServiceDeleteAdminMixin:
     """An admin whose deletes go through a service (``service_delete(request, obj)``, which audits):
     the object's delete page and the "delete selected" action alike, never Django's ORM delete. A
     refusal (``ApplicationError``) is an error message and nothing is deleted (the selected rows are
-    deleted all or none), never a 500 and never Django's "successfully deleted" after it."""
+    deleted all or none), never a 500 and never Django's "successfully deleted" after it. A refusal
+    because the person may not do it (``cdp.exceptions.PermissionDenied``, e.g. an admin removing
+    an owner) is the admin's 403 page, as when the model's delete permission is missing."""
 
     def service_delete(self, request, obj) -> None:
         raise NotImplementedError
@@ -113,6 +122,7 @@ class ServiceDeleteAdminMixin:
         try:
             return super().delete_view(request, object_id, extra_context)  # atomic: a refusal undoes it all
         except ApplicationError as exc:
+            _forbidden_or_pass(exc)
             self.message_user(request, exc.as_text(), level=messages.ERROR)
             return HttpResponseRedirect(request.path)
 
@@ -123,8 +133,14 @@ class ServiceDeleteAdminMixin:
             with transaction.atomic():
                 return super().response_action(request, queryset)
         except ApplicationError as exc:
+            _forbidden_or_pass(exc)
             self.message_user(request, f"{exc.as_text()} Nothing was deleted.", level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+def _forbidden_or_pass(exc: ApplicationError) -> None:
+    if isinstance(exc, PermissionDenied):
+        raise DjangoPermissionDenied(exc.as_text()) from exc
 
 
 def instance_copy(target, source) -> None:
@@ -185,3 +201,10 @@ def form_errors_add(form, exc: ApplicationError) -> None:
     rest = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items() if name not in shown)
     if rest or not shown:
         form.add_error(None, f"{exc.message} {rest}".strip())
+
+
+def form_changes(form, *, change: bool, fields) -> dict:
+    """What a ``service_save`` passes on: the form's cleaned values of ``fields``; on a change form
+    only those the person changed (an update service then audits exactly what was edited)."""
+    names = form.changed_data if change else list(form.cleaned_data)
+    return {name: form.cleaned_data[name] for name in names if name in fields and name in form.cleaned_data}

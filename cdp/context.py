@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -48,8 +50,6 @@ def client_ip(meta: dict) -> str | None:
     to its left was written by the client and can be anything (``X-Forwarded-For: 1.2.3.4`` sent by
     an attacker is the leftmost entry). With fewer entries than hops the header did not come through
     our proxies and the socket address is used."""
-    from django.conf import settings
-
     hops = getattr(settings, "CDP_TRUSTED_PROXY_HOPS", 0)
     if hops:
         entries = [entry.strip() for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]

@@ -14,6 +14,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.db import transaction
+
 logger = logging.getLogger(__name__)
 
 
@@ -77,8 +79,6 @@ class EventBus:
             logger.exception("%s event handler %r failed for %s", self.owner, handler, event)
 
     def publish_on_commit(self, events: list[tuple[str, dict]]) -> None:
-        from django.db import transaction
-
         grouped = self._grouped(events)
         if grouped:
             transaction.on_commit(lambda: self._deliver(grouped))

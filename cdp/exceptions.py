@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 
 class ApplicationError(Exception):
     """A domain rule was broken. ``code`` is stable and documented; ``fields`` maps a field to messages."""
@@ -50,8 +52,6 @@ class QuotaExceeded(ApplicationError):
 def full_clean_or_raise(instance, message: str, **full_clean_kwargs) -> None:
     """``instance.full_clean(...)``, with Django's per-field errors turned into the ApplicationError
     every interface renders (API 400 with ``fields``, form errors, a command's one line)."""
-    from django.core.exceptions import ValidationError
-
     try:
         instance.full_clean(**full_clean_kwargs)
     except ValidationError as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from cdp.exceptions import NotFound
+
 # PostgreSQL bigint (Django's BigAutoField), the largest primary key any table can hold.
 MAX_ID = 2**63 - 1
 ID_PATTERN = r"[0-9]{1,19}"
@@ -46,8 +48,6 @@ def get_or_not_found(queryset, pk, message: str = "Not found.", *, lock: bool = 
     """The row of ``queryset`` (a model or a queryset) whose primary key ``pk`` names, or
     ``cdp.exceptions.NotFound(message)``: for an id that cannot exist (``parse_id``) without a query.
     ``lock`` takes the row with ``SELECT ... FOR UPDATE`` (inside the caller's transaction)."""
-    from cdp.exceptions import NotFound
-
     number = parse_id(pk)
     if number is not None:
         rows = queryset._default_manager.all() if isinstance(queryset, type) else queryset

@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 import time
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -12,8 +13,6 @@ from cdp.context import client_ip, reset_request_ip, set_request_ip
 
 @functools.lru_cache(maxsize=4)
 def _redis_client(url: str):
-    import redis
-
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
 

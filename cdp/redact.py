@@ -27,3 +27,17 @@ def urls_redact(value):
     if isinstance(value, dict):
         return {key: urls_redact(item) for key, item in value.items()}
     return value
+
+
+EMAIL_RE = re.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
+#: Six or more digits, possibly split by spaces, dots, dashes or slashes: phones, documents, cards.
+LONG_NUMBER_RE = re.compile(r"\+?\d(?:[\s./-]?\d){5,}")
+
+
+def personal_redact(text) -> str:
+    """``text`` as an operator may read it in error reports: URLs reduced (``url_redact``),
+    e-mail addresses and long numbers (phones, documents, card numbers) masked. Error messages
+    quote the values that failed (``Key (email)=(ana@example.com) already exists``)."""
+    text = url_redact(text)
+    text = EMAIL_RE.sub("[email]", text)
+    return LONG_NUMBER_RE.sub("[number]", text)

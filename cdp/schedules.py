@@ -21,6 +21,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=29),
         "options": {"queue": "default", "expires": 3000},
     },
+    # System events (deployments, migrations, settings, errors) are kept CDP_SYSTEM_EVENT_RETENTION_DAYS.
+    "system-events-prune": {
+        "task": "tenants.tasks.system_events_prune_task",
+        "schedule": crontab(minute=53, hour=3),
+        "options": {"queue": "default", "expires": 3600},
+    },
     # Each tenant keeps its audit trail for settings.data_retention_days, then it is deleted.
     "audit-retention-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.template import loader
 
 from cdp.api.errors import json_error_response
+from cdp.ops.logs import current_request_id
 
 
 def public_home(request):
@@ -19,8 +20,11 @@ def not_found(request, exception=None):
 def server_error(request):
     """The product's own 500: JSON in the API's error shape under ``/api/``, a self-contained page
     elsewhere. It renders without a request context on purpose: whatever failed (the database, a
-    context processor) must not fail the error page too."""
+    context processor) must not fail the error page too. Both give the request id, under which
+    the error is recorded (tenants.SystemEvent), for support to find it."""
+    reference = current_request_id() or ""
     if request.path.startswith("/api/"):
-        return json_error_response(500, "server_error", "Something went wrong on our side. It was logged; "
-                                   "try again, and contact support with the time if it persists.")
-    return HttpResponseServerError(loader.get_template("500.html").render())
+        return json_error_response(500, "server_error", "Something went wrong on our side. It was recorded; "
+                                   "try again, and contact support with this reference if it persists"
+                                   + (f": {reference}." if reference else "."))
+    return HttpResponseServerError(loader.get_template("500.html").render({"reference": reference}))

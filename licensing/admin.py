@@ -1,18 +1,21 @@
 """Operators' admin for plans, licenses, machines, logs, releases and ownership.
 
-Writes go through the services (each audited); logs are read-only. Key hashes and the signing
-key are never shown: a new key appears once, in the message after issuing it.
+Writes go through the services (each audited), with refusals on the form; logs are read-only. Key
+hashes and the signing key are never shown: a new key appears once, on the page answering the
+"add" form (never in a message, which would keep it in a cookie or the session).
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
-from cdp.admin_mixins import ReadOnlyAdminMixin
-from cdp.exceptions import ApplicationError
+from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, form_changes, service_action
+from cdp.context import actor_from_request
 from licensing.models import (
     Asset,
     Collision,
@@ -25,7 +28,7 @@ from licensing.models import (
     UsageLog,
     ValidationLog,
 )
-from licensing.selectors import license_usage
+from licensing.selectors import license_usage, validation_stats
 from licensing.services import (
     asset_grant,
     asset_revoke,
@@ -45,24 +48,12 @@ from licensing.services import (
     validation_log_flush,
 )
 from licensing.services.licenses import LICENSE_EDITABLE, PLAN_EDITABLE
-from licensing.services.releases import RELEASE_EDITABLE
-from tenants.services import actor_from_request
-
-
-class ServiceAdminMixin:
-    """Turn a service's ApplicationError into a message instead of a server error."""
-
-    def _run(self, request, func, **kwargs):
-        try:
-            return func(**kwargs)
-        except ApplicationError as exc:
-            details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
-            self.message_user(request, f"{exc.message} {details}".strip(), messages.ERROR)
-            return None
+from licensing.services.releases import PRODUCT_EDITABLE, RELEASE_EDITABLE
+from tenants.admin_site import ShowSecretOnceAdminMixin
 
 
 @admin.register(Plan)
-class PlanAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class PlanAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "price_monthly", "limit_users", "limit_customers", "limit_api_calls_per_month",
                     "limit_ai_requests_per_month", "limit_storage_gb", "default_max_machines", "collision_action",
                     "license_count", "is_active")
@@ -93,21 +84,16 @@ class PlanAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in PLAN_EDITABLE}
-        self._run(request, plan_update, plan=obj, actor=actor_from_request(request), **fields)
+    def service_save(self, request, obj, form, change):
+        return plan_update(plan=obj, actor=actor_from_request(request),
+                           **form_changes(form, change=True, fields=PLAN_EDITABLE))
 
 
-class MachineInline(admin.TabularInline):
+class MachineInline(ReadOnlyInline):
     model = Machine
-    extra = 0
     fields = ("fingerprint", "status", "first_ip", "last_ip", "last_seen_at", "created_at")
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class LicenseAddForm(forms.ModelForm):
@@ -124,8 +110,6 @@ class LicenseAddForm(forms.ModelForm):
         pass
 
     def clean(self):
-        from django.utils import timezone
-
         data = super().clean()
         plan, expires_at = data.get("plan"), data.get("expires_at")
         if plan is not None and not plan.is_active:
@@ -138,7 +122,8 @@ class LicenseAddForm(forms.ModelForm):
 
 
 @admin.register(License)
-class LicenseAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class LicenseAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, admin.ModelAdmin):
+    add_form = LicenseAddForm
     list_display = ("key_prefix", "tenant", "plan", "status", "validity", "expires_at", "machine_count",
                     "api_calls_used", "last_validated_at", "created_at")
     list_filter = ("status", "plan", "expires_at", "created_at")
@@ -155,11 +140,6 @@ class LicenseAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_machines=Count("machines"))
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = LicenseAddForm
-        return super().get_form(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -199,52 +179,41 @@ class LicenseAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Validations by answer")
     def validation_summary(self, obj):
-        from licensing.services.validation import validation_stats
-
         stats = validation_stats(license=obj)
         return ", ".join(f"{code}: {count}" for code, count in sorted(stats.items())) or "none yet"
 
-    def save_model(self, request, obj, form, change):
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        validation_log_flush()  # the summary counts what is still buffered in Redis, too
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in LICENSE_EDITABLE}
-            saved = self._run(request, license_update, license=obj, actor=actor, **fields)
-        else:
-            data = form.cleaned_data
-            issued = self._run(request, license_issue, tenant=data["tenant"], plan_code=data["plan"].code,
-                               actor=actor, status=data["status"], expires_at=data.get("expires_at"),
-                               max_machines=data.get("max_machines"), custom_limits=data.get("custom_limits"),
-                               custom_features=data.get("custom_features"), notes=data.get("notes") or "")
-            saved = issued.license if issued else None
-            if issued:
-                self.message_user(request, f"License issued. Copy the key now, it will not be shown again: "
-                                           f"{issued.key}", messages.WARNING)
-        if saved is not None:
-            obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+            return license_update(license=obj, actor=actor, **form_changes(form, change=True, fields=LICENSE_EDITABLE))
+        data = form.cleaned_data
+        issued = license_issue(tenant=data["tenant"], plan_code=data["plan"].code, actor=actor, status=data["status"],
+                               expires_at=data.get("expires_at"), max_machines=data.get("max_machines"),
+                               custom_limits=data.get("custom_limits"), custom_features=data.get("custom_features"),
+                               notes=data.get("notes") or "")
+        self.show_secret_once(request, label=_("The license key"), secret=issued.key)
+        return issued.license
 
-    def save_related(self, request, form, formsets, change):
-        if form.instance.pk:
-            super().save_related(request, form, formsets, change)
+    @service_action(description="Suspend selected licenses", done="license(s) suspended")
+    def suspend(license, *, actor, request):
+        license_suspend(license=license, actor=actor, reason="Suspended by an operator.")
 
-    @admin.action(description="Suspend selected licenses")
-    def suspend(self, request, queryset):
-        actor = actor_from_request(request)
-        done = [self._run(request, license_suspend, license=lic, actor=actor, reason="Suspended by an operator.")
-                for lic in queryset]
-        self.message_user(request, f"{sum(1 for d in done if d)} license(s) suspended.")
-
-    @admin.action(description="Reinstate selected licenses")
-    def reinstate(self, request, queryset):
-        actor = actor_from_request(request)
-        done = [self._run(request, license_reinstate, license=lic, actor=actor) for lic in queryset]
-        self.message_user(request, f"{sum(1 for d in done if d)} license(s) reinstated.")
+    @service_action(description="Reinstate selected licenses", done="license(s) reinstated")
+    def reinstate(license, *, actor, request):
+        license_reinstate(license=license, actor=actor)
 
     def has_delete_permission(self, request, obj=None):
         return False  # cancel or suspend instead: the logs refer to it
 
 
 @admin.register(Machine)
-class MachineAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class MachineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Machines bind through validation; banning, unbanning and releasing a seat are the actions."""
+
     list_display = ("fingerprint", "license", "tenant", "status", "first_ip", "last_ip", "last_seen_at", "created_at")
     list_filter = ("status", "license__plan", "created_at")
     search_fields = ("fingerprint", "license__key_prefix", "license__tenant__slug", "last_ip")
@@ -258,44 +227,21 @@ class MachineAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def tenant(self, obj):
         return obj.license.tenant.slug
 
-    def has_add_permission(self, request):
-        return False
+    @service_action(description="Ban selected machines", done="machine(s) banned")
+    def ban(machine, *, actor, request):
+        machine_ban(machine=machine, actor=actor)
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @service_action(description="Lift the ban on selected machines", done="machine(s) unbanned")
+    def unban(machine, *, actor, request):
+        machine_unban(machine=machine, actor=actor)
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # the "release" action frees a seat through the service
-
-    @admin.action(description="Ban selected machines")
-    def ban(self, request, queryset):
-        actor = actor_from_request(request)
-        for machine in queryset:
-            self._run(request, machine_ban, machine=machine, actor=actor)
-        self.message_user(request, f"{queryset.count()} machine(s) banned.")
-
-    @admin.action(description="Lift the ban on selected machines")
-    def unban(self, request, queryset):
-        actor = actor_from_request(request)
-        for machine in queryset:
-            self._run(request, machine_unban, machine=machine, actor=actor)
-        self.message_user(request, f"{queryset.count()} machine(s) unbanned.")
-
-    @admin.action(description="Release selected machines (free their seats)")
-    def release(self, request, queryset):
-        actor = actor_from_request(request)
-        machines = list(queryset)
-        for machine in machines:
-            self._run(request, machine_release, machine=machine, actor=actor)
-        self.message_user(request, f"{len(machines)} machine(s) released.")
-
-
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    pass
+    @service_action(description="Release selected machines (free their seats)", done="machine(s) released")
+    def release(machine, *, actor, request):
+        machine_release(machine=machine, actor=actor)
 
 
 @admin.register(ValidationLog)
-class ValidationLogAdmin(ReadOnlyAdmin):
+class ValidationLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "key_prefix", "code", "valid", "fingerprint", "ip_address", "license")
     list_filter = ("code", "valid", "created_at")
     search_fields = ("key_prefix", "fingerprint", "ip_address")
@@ -308,7 +254,7 @@ class ValidationLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Collision)
-class CollisionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
+class CollisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("detected_at", "license", "tenant", "kind", "distinct_count", "allowance", "action",
                     "is_resolved")
     list_filter = ("kind", "action", "resolved_at", "detected_at")
@@ -332,16 +278,13 @@ class CollisionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
         values = (obj.evidence or {}).get("values", [])
         return format_html("<ul>{}</ul>", format_html_join("", "<li><code>{}</code></li>", ((v,) for v in values)))
 
-    @admin.action(description="Mark selected collisions as reviewed")
-    def resolve(self, request, queryset):
-        actor = actor_from_request(request)
-        for collision in queryset:
-            self._run(request, collision_resolve, collision=collision, actor=actor)
-        self.message_user(request, f"{queryset.count()} collision(s) marked reviewed.")
+    @service_action(description="Mark selected collisions as reviewed", done="collision(s) marked reviewed")
+    def resolve(collision, *, actor, request):
+        collision_resolve(collision=collision, actor=actor)
 
 
 @admin.register(UsageLog)
-class UsageLogAdmin(ReadOnlyAdmin):
+class UsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "tenant", "resource", "event", "threshold", "used", "limit", "period_start")
     list_filter = ("event", "resource", "threshold", "created_at")
     search_fields = ("tenant__slug", "tenant__name", "resource")
@@ -350,7 +293,7 @@ class UsageLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ProductAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "is_active", "release_count", "owner_count", "created_at")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -374,17 +317,13 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data
-                      if name in ("name", "description", "is_active")}
-            saved = self._run(request, product_update, product=obj, actor=actor, **fields)
-        else:
-            saved = self._run(request, product_create, code=obj.code, name=obj.name, description=obj.description,
+            return product_update(product=obj, actor=actor, **form_changes(form, change=True, fields=PRODUCT_EDITABLE))
+        data = form.cleaned_data
+        return product_create(code=data["code"], name=data["name"], description=data.get("description") or "",
                               actor=actor)
-        if saved is not None:
-            obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
 
 class ReleaseAddForm(forms.ModelForm):
@@ -399,7 +338,8 @@ class ReleaseAddForm(forms.ModelForm):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ReleaseAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    add_form = ReleaseAddForm
     list_display = ("product", "version", "status", "is_critical", "short_sha256", "size_bytes", "download_count",
                     "published_at")
     list_filter = ("status", "is_critical", "product")
@@ -413,11 +353,6 @@ class ReleaseAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def short_sha256(self, obj):
         return f"{obj.sha256[:12]}…"
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = ReleaseAddForm
-        return super().get_form(request, obj, **kwargs)
-
     def get_fields(self, request, obj=None):
         if obj is None:
             return ReleaseAddForm.Meta.fields
@@ -430,37 +365,27 @@ class ReleaseAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deprecate instead: downloads refer to it
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
-        data = form.cleaned_data
         if change:
-            fields = {name: data[name] for name in form.changed_data if name in RELEASE_EDITABLE}
-            saved = self._run(request, release_update, release=obj, actor=actor, **fields)
-        else:
-            saved = self._run(request, release_create, product=data["product"], version=data["version"],
-                              status=data["status"], is_critical=data["is_critical"], changelog=data["changelog"],
+            return release_update(release=obj, actor=actor, **form_changes(form, change=True, fields=RELEASE_EDITABLE))
+        data = form.cleaned_data
+        return release_create(product=data["product"], version=data["version"], status=data["status"],
+                              is_critical=data["is_critical"], changelog=data["changelog"],
                               artifact=data.get("artifact") or None, download_url=data.get("download_url") or "",
                               sha256=data.get("sha256") or "", actor=actor)
-        if saved is not None:
-            obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
-    def _set_status(self, request, queryset, status):
-        actor = actor_from_request(request)
-        for release in queryset:
-            self._run(request, release_update, release=release, actor=actor, status=status)
-        self.message_user(request, f"{queryset.count()} release(s) set to {status}.")
+    @service_action(description="Mark selected releases stable", done="release(s) marked stable")
+    def mark_stable(release, *, actor, request):
+        release_update(release=release, actor=actor, status=Release.Status.STABLE)
 
-    @admin.action(description="Mark selected releases stable")
-    def mark_stable(self, request, queryset):
-        self._set_status(request, queryset, Release.Status.STABLE)
-
-    @admin.action(description="Mark selected releases deprecated")
-    def mark_deprecated(self, request, queryset):
-        self._set_status(request, queryset, Release.Status.DEPRECATED)
+    @service_action(description="Mark selected releases deprecated", done="release(s) marked deprecated")
+    def mark_deprecated(release, *, actor, request):
+        release_update(release=release, actor=actor, status=Release.Status.DEPRECATED)
 
 
 @admin.register(Asset)
-class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class AssetAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = ("tenant", "product", "license", "is_active", "created_at", "revoked_at")
     list_filter = ("product", "revoked_at")
     search_fields = ("tenant__slug", "tenant__name", "product__code", "product__name")
@@ -479,24 +404,20 @@ class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         if change:
-            return
-        saved = self._run(request, asset_grant, tenant=obj.tenant, product=obj.product, license=obj.license,
-                          actor=actor_from_request(request))
-        if saved is not None:
-            obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+            return obj  # nothing is edited: an ownership is granted or revoked
+        data = form.cleaned_data
+        return asset_grant(tenant=data["tenant"], product=data["product"], license=data.get("license"),
+                           actor=actor_from_request(request))
 
-    @admin.action(description="Revoke selected ownerships")
-    def revoke(self, request, queryset):
-        actor = actor_from_request(request)
-        for asset in queryset:
-            self._run(request, asset_revoke, asset=asset, actor=actor)
-        self.message_user(request, f"{queryset.count()} ownership(s) revoked.")
+    @service_action(description="Revoke selected ownerships", done="ownership(s) revoked")
+    def revoke(asset, *, actor, request):
+        asset_revoke(asset=asset, actor=actor)
 
 
 @admin.register(Download)
-class DownloadAdmin(ReadOnlyAdmin):
+class DownloadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "release", "tenant", "license", "actor_label", "ip_address")
     list_filter = ("created_at", "release__product")
     search_fields = ("tenant__slug", "actor_label", "release__version", "release__product__code")

@@ -1,4 +1,6 @@
-"""Licensing settings: a Django setting of the same name wins over the environment variable.
+"""Licensing settings (``cdp.conf.AppSettings``): a Django setting of the same name, else the
+default below. The environment reaches them through the settings module, which copies every
+``CDP_LICENSE_*`` variable into a setting (``cdp.conf.env_app_settings``).
 
 | name                              | default   | meaning                                                  |
 |-----------------------------------|-----------|----------------------------------------------------------|
@@ -13,34 +15,24 @@
 
 from __future__ import annotations
 
-import os
+from cdp.conf import AppSettings
 
-from django.conf import settings
-
-DEFAULTS = {
+conf = AppSettings({
+    # Empty: a key generated once under the data directory (licensing.signing).
     "CDP_LICENSE_SIGNING_KEY": "",
+    # "<count>/<period>", the period one of s, sec, second, m, min, minute, h, hour.
     "CDP_LICENSE_RATE_PER_KEY": "120/min",
     "CDP_LICENSE_RATE_PER_IP": "600/min",
-    "CDP_LICENSE_CACHE_SECONDS": "30",
-    "CDP_LICENSE_LOG_BATCH": "500",
-    "CDP_LICENSE_LOG_FLUSH_SECONDS": "5",
-    "CDP_LICENSE_FILE_DAYS": "30",
-}
+    "CDP_LICENSE_CACHE_SECONDS": 30,
+    "CDP_LICENSE_LOG_BATCH": 500,
+    "CDP_LICENSE_LOG_FLUSH_SECONDS": 5,
+    "CDP_LICENSE_FILE_DAYS": 30,
+})
+get = conf.get
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
-
-
-def get(name: str) -> str:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name, DEFAULTS[name])
-    return str(value)
-
-
-def get_int(name: str) -> int:
-    return int(get(name))
 
 
 def rate(name: str) -> tuple[int, int]:
     """``"120/min"`` -> (120, 60)."""
-    count, _, period = get(name).partition("/")
+    count, _, period = str(get(name)).partition("/")
     return int(count), _PERIODS[period.strip().lower() or "min"]

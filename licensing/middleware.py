@@ -15,6 +15,9 @@ import time
 
 from django.db import connection
 
+from licensing.api.views import validation_response
+from tenants.models import Domain
+
 VALIDATE_PATHS = frozenset({"/api/v1/licenses/validate", "/api/v1/licenses/validate/"})
 PUBLIC_HOSTS_TTL = 60.0
 
@@ -28,8 +31,6 @@ def public_hosts() -> frozenset[str]:
     loaded_at, hosts = _public_hosts
     if time.monotonic() - loaded_at < PUBLIC_HOSTS_TTL:
         return hosts
-    from tenants.models import Domain
-
     with _lock:
         hosts = frozenset(Domain.objects.filter(tenant__schema_name="public").values_list("domain", flat=True))
         _public_hosts = (time.monotonic(), hosts)
@@ -49,8 +50,6 @@ class LicenseValidateFastPathMiddleware:
         if request.method == "POST" and request.path in VALIDATE_PATHS:
             host = request.get_host().split(":")[0].lower()  # get_host() enforces ALLOWED_HOSTS
             if host in public_hosts():
-                from licensing.api.views import validation_response
-
                 connection.set_schema_to_public()
                 return validation_response(request.body, request.META)
         return self.get_response(request)

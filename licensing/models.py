@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -280,9 +282,6 @@ class UsageLog(models.Model):
 
 def release_storage():
     """Release files are platform files, not a tenant's: kept outside the tenant-aware storage."""
-    from django.conf import settings
-    from django.core.files.storage import FileSystemStorage
-
     return FileSystemStorage(location=settings.MEDIA_ROOT / "releases", base_url=None)
 
 

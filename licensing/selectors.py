@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp import registry
 from licensing import keys, store
-from licensing.models import FEATURES, RESOURCES, WARNING_THRESHOLDS, Asset, License, Plan, Release, UsageLog
+from licensing.models import (
+    FEATURES,
+    RESOURCES,
+    WARNING_THRESHOLDS,
+    Asset,
+    License,
+    Release,
+    UsageLog,
+    ValidationLog,
+)
 from tenants.models import Membership, Tenant
 
 MONTHLY_RESOURCES = ("api_calls_per_month", "ai_requests_per_month")
@@ -25,10 +34,6 @@ def next_month_start(now: datetime.datetime | None = None) -> datetime.datetime:
     start = month_start(now)
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return datetime.datetime(year, month, 1, tzinfo=datetime.UTC)
-
-
-def plan_get(*, code: str) -> Plan | None:
-    return Plan.objects.filter(code=code).first()
 
 
 def license_get_by_key(*, key: str) -> License | None:
@@ -132,5 +137,10 @@ def releases_for_tenant(*, tenant: Tenant) -> QuerySet[Release]:
             .select_related("product"))
 
 
-def assets_for_tenant(*, tenant: Tenant) -> QuerySet[Asset]:
-    return Asset.objects.filter(tenant=tenant).filter(Q(revoked_at__isnull=True)).select_related("product", "license")
+def validation_stats(*, license: License, since: datetime.datetime | None = None) -> dict:
+    """Counts per answer code of ``license``'s validations in the log. Rows still buffered in Redis
+    are not counted: a page that wants them flushes first (``validation_log_flush``)."""
+    rows = ValidationLog.objects.filter(license=license)
+    if since:
+        rows = rows.filter(created_at__gte=since)
+    return dict(rows.values_list("code").annotate(n=Count("id")).values_list("code", "n"))

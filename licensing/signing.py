@@ -94,9 +94,3 @@ def verify(data: bytes, signature_b64: str, *, public: Ed25519PublicKey | None =
     except (InvalidSignature, ValueError, binascii.Error):
         return False
     return True
-
-
-def reset_cache() -> None:
-    """For tests that change CDP_LICENSE_SIGNING_KEY."""
-    private_key.cache_clear()
-    public_key_pem.cache_clear()

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from cdp.context import Actor
+from licensing.services import license_expire_due, validation_log_flush
+
 
 @shared_task(acks_late=True)
 def validation_log_flush_task() -> int:
     """Write buffered validation rows (requests also flush, at most every few seconds)."""
-    from licensing.services import validation_log_flush
-
     return validation_log_flush()
 
 
 @shared_task(acks_late=True)
 def license_expire_due_task() -> int:
     """Mark licenses past their expiry as expired (validation already answers EXPIRED)."""
-    from cdp.context import Actor
-    from licensing.services import license_expire_due
-
     return license_expire_due(actor=Actor.system("task:license_expire_due"))

@@ -7,11 +7,11 @@ from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from cdp.context import actor_from_request
 from cdp.exceptions import NotFound, PermissionDenied
 from licensing.api.views import release_file_response
 from licensing.selectors import license_usage, releases_for_tenant
 from licensing.services import release_download
-from tenants.services import actor_from_request
 from tenants.views import portal_page
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -10,15 +13,24 @@ from django.db import connection
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
-
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tenants.utils import get_public_schema_name
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceDeleteAdminMixin,
+    ServiceFormAdminMixin,
+    form_changes,
+    service_action,
+)
+from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
 from tenants.admin_site import ShowSecretOnceAdminMixin, TenantScopedAdmin, holds, tenant_admin_site
 from tenants.auth import CountingAdminAuthenticationForm
 from tenants.forms import (
+    AdminPasswordChangeForm,
     ApiKeyCreateForm,
     InvitationAdminForm,
     TenantProvisionForm,
@@ -33,57 +45,82 @@ from tenants.models import (
     Invitation,
     Membership,
     SystemConfig,
+    SystemEvent,
     Tenant,
     User,
     UserSession,
 )
 from tenants.portal_forms import role_choices, scope_choices
-from tenants.roles import AUDIT, KEYS, MEMBERS, SECURITY
-from tenants.selectors import user_capabilities, user_sessions_all, user_sessions_for_tenant
+from tenants.roles import AUDIT, CAPABILITIES, KEYS, MEMBERS, SECURITY
+from tenants.selectors import (
+    system_events_daily,
+    system_events_with_occurrences,
+    user_capabilities,
+    user_sessions_all,
+    user_sessions_for_tenant,
+)
 from tenants.services import (
-    actor_from_request,
     api_key_create,
     api_key_revoke,
+    domain_create,
+    domain_delete,
+    domain_update,
+    feature_flag_create,
+    feature_flag_delete,
+    feature_flag_update,
     grantable_roles,
     invitation_create,
     invitation_revoke,
     membership_remove,
     membership_role_change,
     membership_set,
+    system_config_create,
+    system_config_delete,
+    system_config_update,
     tenant_provision,
     tenant_update,
+    user_create,
     user_session_revoke,
+    user_update,
 )
+from tenants.services.domains import DOMAIN_EDITABLE
+from tenants.services.flags import FEATURE_FLAG_EDITABLE
 from tenants.services.jump import jump_url
-from tenants.services.memberships import check_may_manage, membership_authority
+from tenants.services.memberships import USER_EDITABLE, check_may_manage, membership_authority
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
+from tenants.services.system_config import SYSTEM_CONFIG_EDITABLE
 
 # The operators' sign-in counts a refused (non-staff) account as a failed attempt (django-axes).
 admin.site.login_form = CountingAdminAuthenticationForm
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(ReadOnlyInline):
+    """Read-only here: host names change through the Domain admin, which audits them."""
+
     model = Domain
-    extra = 0
     fields = ("domain", "is_primary")
+    readonly_fields = fields
+    show_change_link = True
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
     """Read-only here: memberships change through the Membership admin, which audits them."""
 
     model = Membership
-    extra = 0
     fields = ("user", "tenant", "role", "created_at")
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
+
+def _host_tenant() -> Tenant | None:
+    """The tenant whose admin this is (None in the operators' admin, on the platform's host)."""
+    tenant = connection.tenant
+    return None if tenant.schema_name == get_public_schema_name() else tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    add_form = TenantProvisionForm
     list_display = ("name", "slug", "type", "status", "primary_domain", "member_count", "created_at", "open_admin")
     list_filter = ("type", "status", "onboarding_completed")
     search_fields = ("name", "slug", "domains__domain")
@@ -98,11 +135,6 @@ class TenantAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # A tenant is cancelled, never deleted from here: its schema holds the customer data.
         return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TenantProvisionForm
-        return super().get_form(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -138,15 +170,13 @@ class TenantAdmin(admin.ModelAdmin):
         url = reverse("admin:tenants_tenant_jump", args=[obj.pk])
         return format_html('<a href="{}" target="_blank" rel="noopener">Open admin ↗</a>', url)
 
-    def save_model(self, request, obj, form, change):
+    def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in TENANT_EDITABLE}
-            saved = tenant_update(tenant=obj, actor=actor, **fields)
-        else:
-            saved = tenant_provision(slug=obj.slug, name=obj.name, type=obj.type, actor=actor,
-                                     domain=form.cleaned_data.get("domain") or None)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+            return tenant_update(tenant=obj, actor=actor, **form_changes(form, change=True, fields=TENANT_EDITABLE))
+        data = form.cleaned_data
+        return tenant_provision(slug=data["slug"], name=data["name"], type=data["type"], actor=actor,
+                                domain=data.get("domain") or None)
 
     def get_urls(self):
         return [
@@ -158,34 +188,49 @@ class TenantAdmin(admin.ModelAdmin):
         """Send a superuser to this tenant's admin, signed in there by a one-time token."""
         if not request.user.is_superuser:
             raise PermissionDenied("Only superusers can enter a tenant's admin.")
-        tenant = Tenant.objects.get(pk=pk)
+        tenant = self.get_object(request, str(pk))  # never the platform's own (public) tenant
+        if tenant is None:
+            raise Http404("No such tenant.")
         return HttpResponseRedirect(jump_url(user=request.user, tenant=tenant, request=request))
 
-    @admin.action(description="Suspend selected tenants")
-    def suspend(self, request, queryset):
-        self._set_status(request, queryset, Tenant.Status.SUSPENDED)
+    @service_action(description="Suspend selected tenants", done="tenant(s) suspended")
+    def suspend(tenant, *, actor, request):
+        tenant_update(tenant=tenant, actor=actor, status=Tenant.Status.SUSPENDED)
 
-    @admin.action(description="Activate selected tenants")
-    def activate(self, request, queryset):
-        self._set_status(request, queryset, Tenant.Status.ACTIVE)
-
-    def _set_status(self, request, queryset, status):
-        actor = actor_from_request(request)
-        for tenant in queryset:
-            tenant_update(tenant=tenant, actor=actor, status=status)
-        self.message_user(request, f"{queryset.count()} tenant(s) set to {status}.")
+    @service_action(description="Activate selected tenants", done="tenant(s) activated")
+    def activate(tenant, *, actor, request):
+        tenant_update(tenant=tenant, actor=actor, status=Tenant.Status.ACTIVE)
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
+    """A tenant's host names, written through the domain services (audited on the tenant's trail)."""
+
     list_display = ("domain", "tenant", "is_primary")
     list_filter = ("is_primary",)
     search_fields = ("domain", "tenant__name", "tenant__slug")
     autocomplete_fields = ("tenant",)
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant",) if obj is not None else ()
+
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            return domain_update(host=obj, actor=actor, **form_changes(form, change=True, fields=DOMAIN_EDITABLE))
+        data = form.cleaned_data
+        return domain_create(tenant=data["tenant"], domain=data["domain"], is_primary=data["is_primary"],
+                             actor=actor)
+
+    def service_delete(self, request, obj):
+        domain_delete(host=obj, actor=actor_from_request(request))
+
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceFormAdminMixin, BaseUserAdmin):
+    """Operators' user admin: created by ``user_create``, changed by ``user_update`` and given a
+    password by ``user_password_set``, each audited (who made whom staff or superuser)."""
+
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ("email", "full_name", "is_staff", "is_superuser", "is_active", "tenant_list", "last_login")
@@ -209,17 +254,31 @@ class UserAdmin(BaseUserAdmin):
     def tenant_list(self, obj):
         return ", ".join(f"{m.tenant.slug} ({m.role})" for m in obj.memberships.all())
 
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        if change:
+            return user_update(user=obj, actor=actor, **form_changes(form, change=True, fields=USER_EDITABLE))
+        data = form.cleaned_data
+        return user_create(email=data["email"], password=data.get("password1") or None,
+                           full_name=data.get("full_name", ""), actor=actor)
 
-def _refusal_to_403(call):
-    """A refusal raised where the admin cannot show a form error (delete) becomes its 403 page."""
-    try:
-        return call()
-    except ApplicationError as exc:
-        raise PermissionDenied(exc.message) from exc
+    def save_related(self, request, form, formsets, change):
+        # The service wrote the groups and permissions (no form.save_m2m()); the memberships inline
+        # is read-only, its formset saves nothing but is "saved" for the admin's change message.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django builds the form as ``change_password_form(user, data)``: a copy of this admin for
+        # this request binds the actor the password service audits.
+        per_request = copy.copy(self)
+        per_request.change_password_form = functools.partial(AdminPasswordChangeForm,
+                                                             actor=actor_from_request(request))
+        return BaseUserAdmin.user_change_password(per_request, request, id, form_url)
 
 
 @admin.register(Membership)
-class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
     """Operators may attach any user and give any role (the last-owner rule still holds)."""
 
     list_display = ("user", "tenant", "role", "created_at")
@@ -231,12 +290,6 @@ class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("user", "tenant", "created_at") if obj is not None else ()
 
-    def get_actions(self, request):
-        # Bulk delete would skip the service (and its last-owner rule and audit entry).
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
         if change:
@@ -245,9 +298,8 @@ class MembershipAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
         return membership_set(user=form.cleaned_data["user"], tenant=form.cleaned_data["tenant"],
                               role=form.cleaned_data["role"], actor=actor)
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: membership_remove(membership_id=obj.pk, tenant=obj.tenant,
-                                                  actor=actor_from_request(request)))
+    def service_delete(self, request, obj):
+        membership_remove(membership_id=obj.pk, tenant=obj.tenant, actor=actor_from_request(request))
 
 
 class InvitationAdminMixin:
@@ -269,31 +321,20 @@ class InvitationAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def invitation_tenant(self, request, obj):
-        return obj.tenant
-
-    @admin.action(description=gettext_lazy("Withdraw selected invitations"))
-    def revoke_invitations(self, request, queryset):
-        actor = actor_from_request(request)
-        done = 0
-        for invitation in queryset.select_related("tenant"):
-            try:
-                invitation_revoke(invitation_id=invitation.pk, tenant=self.invitation_tenant(request, invitation),
-                                  actor=actor)
-                done += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{invitation.email}: {exc.message}", messages.ERROR)
-        self.message_user(request, _("%(count)d invitation(s) withdrawn.") % {"count": done})
+    @service_action(description=gettext_lazy("Withdraw selected invitations"),
+                    done=gettext_lazy("invitation(s) withdrawn"))
+    def revoke_invitations(invitation, *, actor, request):
+        # The tenant admin lists its own invitations only, so the row's tenant is the host's.
+        invitation_revoke(invitation_id=invitation.pk, tenant=invitation.tenant, actor=actor)
 
 
 @admin.register(Invitation)
-class InvitationAdmin(InvitationAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdminMixin, InvitationAdminMixin, admin.ModelAdmin):
+    """Operators look and withdraw; tenants invite from their portal or admin."""
+
     list_display = ("email", "tenant", "role", "invitation_status", "invited_by_label", "created_at", "expires_at")
     list_filter = ("role", "tenant")
     list_select_related = ("tenant",)
-
-    def has_add_permission(self, request):
-        return False  # tenants invite from their portal or admin
 
 
 class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
@@ -314,9 +355,9 @@ class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
             return "revoked"
         return "active" if obj.is_active else "expired"
 
+    add_form = ApiKeyCreateForm
+
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = ApiKeyCreateForm
         form_class = super().get_form(request, obj, **kwargs)
         if obj is not None:
             return form_class
@@ -357,19 +398,15 @@ class ApiKeyAdminMixin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin):
         self.show_secret_once(request, label=_("Your new API key"), secret=issued.key)
         return issued.api_key
 
-    @admin.action(description="Revoke selected keys")
-    def revoke(self, request, queryset):
-        actor = actor_from_request(request)
-        for api_key in queryset:
-            api_key_revoke(api_key_id=api_key.pk, tenant=api_key.tenant, actor=actor)
-        self.message_user(request, f"{queryset.count()} key(s) revoked.")
+    @service_action(description="Revoke selected keys", done="key(s) revoked")
+    def revoke(api_key, *, actor, request):
+        # The tenant admin lists its own keys only, so the row's tenant is the host's.
+        api_key_revoke(api_key_id=api_key.pk, tenant=api_key.tenant, actor=actor)
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ApiKeyAdminMixin, admin.ModelAdmin):
     def grantable_scopes(self, request):
-        from tenants.roles import CAPABILITIES
-
         return CAPABILITIES  # operators holding the model permission grant any scope
     list_display = ("name", "tenant", "prefix", "scopes", "key_status", "last_used_at", "created_at")
     list_filter = ("tenant", "revoked_at", "created_at")
@@ -437,10 +474,6 @@ class UserSessionAdminMixin(ReadOnlyAdminMixin):
     def session_status(self, obj):
         return obj.status
 
-    def revoke_tenant(self, request) -> Tenant | None:
-        """The host the admin acts on (None: the platform)."""
-        return None
-
     def has_revoke_permission(self, request) -> bool:
         user = request.user
         return user.is_active and (user.is_superuser or user.has_perm("tenants.change_usersession"))
@@ -451,22 +484,10 @@ class UserSessionAdminMixin(ReadOnlyAdminMixin):
             raise Http404("No such session.")
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Revoke selected sessions", permissions=["revoke"])
-    def revoke_sessions(self, request, queryset):
-        actor = actor_from_request(request)
-        tenant = self.revoke_tenant(request)
-        revoked = already_ended = 0
-        for session in queryset.order_by("pk"):
-            was_open = session.ended_at is None
-            try:
-                user_session_revoke(session_id=session.pk, actor=actor, tenant=tenant)
-            except ApplicationError as exc:
-                self.message_user(request, f"{session}: {exc.message}", messages.ERROR)
-                continue
-            revoked += was_open
-            already_ended += not was_open
-        note = f" ({already_ended} had already ended)" if already_ended else ""
-        self.message_user(request, f"{revoked} session(s) revoked{note}.")
+    @service_action(description="Revoke selected sessions", done="session(s) revoked (an ended one stays ended)",
+                    permissions=("revoke",))
+    def revoke_sessions(session, *, actor, request):
+        user_session_revoke(session_id=session.pk, actor=actor, tenant=_host_tenant())
 
 
 @admin.register(UserSession)
@@ -476,24 +497,66 @@ class UserSessionAdmin(UserSessionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FeatureFlag)
-class FeatureFlagAdmin(admin.ModelAdmin):
+class FeatureFlagAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
+    """Flags are written through the flag services (audited), from the form and the list alike."""
+
     list_display = ("key", "enabled", "rollout_percentage", "description", "updated_at")
     list_filter = ("enabled",)
     list_editable = ("enabled", "rollout_percentage")
     search_fields = ("key", "description")
     filter_horizontal = ("tenants",)
 
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        fields = form_changes(form, change=change, fields=FEATURE_FLAG_EDITABLE)
+        if change:
+            return feature_flag_update(flag=obj, actor=actor, **fields)
+        return feature_flag_create(actor=actor, **fields)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service wrote the flag's tenants
+
+    def service_delete(self, request, obj):
+        feature_flag_delete(flag=obj, actor=actor_from_request(request))
+
 
 @admin.register(SystemConfig)
-class SystemConfigAdmin(admin.ModelAdmin):
+class SystemConfigAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("key", "description", "updated_at")
     search_fields = ("key", "description")
+
+    def service_save(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        fields = form_changes(form, change=change, fields=SYSTEM_CONFIG_EDITABLE)
+        if change:
+            return system_config_update(config=obj, actor=actor, **fields)
+        return system_config_create(actor=actor, **fields)
+
+    def service_delete(self, request, obj):
+        system_config_delete(config=obj, actor=actor_from_request(request))
 
 
 # --- The tenant's own admin ---------------------------------------------------------------------
 
 
-class TenantMembershipAdmin(ServiceFormAdminMixin, TenantScopedAdmin):
+class GrantableRolesFormMixin:
+    """A tenant admin form whose ``role`` offers only the roles the person may grant on this tenant."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
+
+        class RoleForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if "role" in self.fields:
+                    self.fields["role"].choices = role_choices(roles)
+
+        return RoleForm
+
+
+class TenantMembershipAdmin(GrantableRolesFormMixin, ServiceFormAdminMixin, ServiceDeleteAdminMixin,
+                            TenantScopedAdmin):
     """The tenant's members. Nobody is picked from the platform's users: "Add" sends to the
     invitation form; a change is a role change within the hierarchy; the user never changes."""
 
@@ -530,28 +593,15 @@ class TenantMembershipAdmin(ServiceFormAdminMixin, TenantScopedAdmin):
         # "Add membership" is "invite by e-mail": the invitation form, served (and posted) here.
         return self.admin_site._registry[Invitation].add_view(request, form_url, extra_context)
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
-
-        class RoleForm(form_class):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                if "role" in self.fields:
-                    self.fields["role"].choices = role_choices(roles)
-
-        return RoleForm
-
     def service_save(self, request, obj, form, change):
         return membership_role_change(membership_id=obj.pk, tenant=connection.tenant, role=form.cleaned_data["role"],
                                       actor=actor_from_request(request))
 
-    def delete_model(self, request, obj):
-        _refusal_to_403(lambda: membership_remove(membership_id=obj.pk, tenant=connection.tenant,
-                                                  actor=actor_from_request(request)))
+    def service_delete(self, request, obj):
+        membership_remove(membership_id=obj.pk, tenant=connection.tenant, actor=actor_from_request(request))
 
 
-class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantScopedAdmin):
+class TenantInvitationAdmin(GrantableRolesFormMixin, InvitationAdminMixin, ServiceFormAdminMixin, TenantScopedAdmin):
     """Invite by e-mail (what "Add membership" leads to); pending ones can be withdrawn."""
 
     required_capability = MEMBERS
@@ -563,21 +613,6 @@ class TenantInvitationAdmin(InvitationAdminMixin, ServiceFormAdminMixin, TenantS
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
-
-    def invitation_tenant(self, request, obj):
-        return connection.tenant
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        roles = grantable_roles(actor=actor_from_request(request), tenant=connection.tenant)
-
-        class RoleForm(form_class):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                if "role" in self.fields:
-                    self.fields["role"].choices = role_choices(roles)
-
-        return RoleForm
 
     def service_save(self, request, obj, form, change):
         return invitation_create(tenant=connection.tenant, email=form.cleaned_data["email"],
@@ -635,9 +670,6 @@ class TenantUserSessionAdmin(UserSessionAdminMixin, TenantScopedAdmin):
     def has_module_permission(self, request) -> bool:
         return holds(request.user, SECURITY)
 
-    def revoke_tenant(self, request):
-        return connection.tenant
-
     def has_revoke_permission(self, request) -> bool:
         return holds(request.user, SECURITY)
 
@@ -647,3 +679,37 @@ tenant_admin_site.register(Invitation, TenantInvitationAdmin)
 tenant_admin_site.register(ApiKey, TenantApiKeyAdmin)
 tenant_admin_site.register(AuditLog, TenantAuditLogAdmin)
 tenant_admin_site.register(UserSession, TenantUserSessionAdmin)
+
+
+@admin.register(SystemEvent)
+class SystemEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The operators' screen of system events: deployments, migrations, configuration changes and
+    unhandled errors, filtered and counted per day; an error row says how often its cause (its
+    fingerprint) occurred in the last 30 days. Written only by tenants.services.system_events."""
+
+    change_list_template = "admin/tenants/systemevent/change_list.html"
+    list_display = ("created_at", "kind", "level", "title", "occurrences", "tenant", "user", "request_id", "release")
+    list_filter = ("kind", "level", "created_at", "release", "tenant")
+    list_select_related = ("tenant", "user")
+    search_fields = ("title", "fingerprint", "request_id", "path")
+    date_hierarchy = "created_at"
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            daily = system_events_daily(events=changelist.queryset)
+            peak = max((row["total"] for row in daily), default=0) or 1
+            for index, row in enumerate(daily):  # bar geometry of the chart, 70 px high
+                row["height"] = round(70 * row["total"] / peak)
+                row["x"], row["y"] = index * 34 + 4, 70 - row["height"]
+            response.context_data["daily"] = daily
+            response.context_data["chart_width"] = len(daily) * 34 + 8
+        return response
+
+    def get_queryset(self, request):
+        return system_events_with_occurrences(events=super().get_queryset(request))
+
+    @admin.display(description=gettext_lazy("Occurrences (30 days)"))
+    def occurrences(self, obj) -> str:
+        return str(obj.occurrences) if obj.fingerprint else ""

@@ -25,6 +25,9 @@ import datetime
 import hashlib
 import ipaddress
 
+from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_lockout_parameters
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
@@ -33,10 +36,9 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from axes.backends import AxesStandaloneBackend
-from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_lockout_parameters
 from cdp.context import client_ip
+from tenants.models import PasswordResetRequest
+from tenants.selectors import user_capabilities
 
 
 class AxesBackend(AxesStandaloneBackend):
@@ -108,8 +110,6 @@ class MemberAuthenticationForm(AuthenticationForm):
     """Portal sign-in: only members of this tenant (or platform superusers) may sign in on its host."""
 
     def confirm_login_allowed(self, user):
-        from tenants.selectors import user_capabilities
-
         try:
             super().confirm_login_allowed(user)
             if not user_capabilities(user=user, tenant=connection.tenant):
@@ -138,8 +138,6 @@ def password_reset_allowed(*, email: str, ip: str | None) -> str | None:
     """None if a reset e-mail may go out now; ``"ip"`` when this client address asked too often
     (``CDP_PASSWORD_RESET_PER_IP`` an hour, on any host), ``"email"`` when this e-mail was asked
     for too often (``CDP_PASSWORD_RESET_PER_EMAIL``). Every request counts, sent or not."""
-    from tenants.models import PasswordResetRequest
-
     now = timezone.now()
     digest = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
     PasswordResetRequest.objects.filter(created_at__lt=now - RESET_ROW_RETENTION).delete()

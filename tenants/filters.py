@@ -1,12 +1,9 @@
 import django_filters
-from django import forms
 from django.db.models import Q
 
-from cdp.filters import IsoDateTimeFilter
+from cdp.filters import IdFilter, IsoDateTimeFilter
 
 from tenants.models import ApiKey, AuditLog, Invitation, Membership, Role, UserSession
-
-MAX_ID = 2**63 - 1
 
 
 class ApiKeyFilter(django_filters.FilterSet):
@@ -47,17 +44,6 @@ class AuditLogFilter(django_filters.FilterSet):
     class Meta:
         model = AuditLog
         fields = ["action", "resource_type", "resource_id", "actor", "since", "until"]
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A whole positive id that fits a bigint (anything else is a 400, never a database error)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
 
 
 class UserSessionFilter(django_filters.FilterSet):

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswordChangeForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 
@@ -6,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from tenants.models import ApiKey, Domain, Invitation, Tenant, User, validate_slug
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
+from tenants.services.memberships import user_password_set
 from tenants.services.provisioning import HOSTNAME_RE
 
 
@@ -32,6 +34,19 @@ class UserChangeForm(LowercaseEmailMixin, BaseUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class AdminPasswordChangeForm(BaseAdminPasswordChangeForm):
+    """The operators' "change password" page: the password is set by ``user_password_set`` (audited)."""
+
+    def __init__(self, user, *args, actor=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.actor = actor
+
+    def save(self, commit=True):
+        from_service = user_password_set(user=self.user, password=self.cleaned_data["password1"], actor=self.actor)
+        self.user.password = from_service.password
+        return self.user
 
 
 class InvitationAdminForm(forms.ModelForm):

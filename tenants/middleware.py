@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from django.contrib.auth import logout
 from django.db import connection
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
+from cdp.api.errors import json_error_response
 from cdp.context import client_ip
-from tenants.models import session_key_hash
-from tenants.selectors import user_session_lookup
+from tenants.codes import ErrorCode
+from tenants.models import Tenant, session_key_hash
+from tenants.roles import BILLING
+from tenants.selectors import user_capabilities, user_session_lookup
 from tenants.services.sessions import TOUCH_INTERVAL, SessionEnded, user_session_start, user_session_touch
+from tenants.views import suspended_page
 
 
 class UserSessionMiddleware:
@@ -121,8 +128,6 @@ class TenantStatusMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from tenants.models import Tenant
-
         tenant = getattr(connection, "tenant", None)
         if not isinstance(tenant, Tenant) or tenant.is_public or tenant.status == Tenant.Status.ACTIVE:
             return self.get_response(request)
@@ -131,26 +136,16 @@ class TenantStatusMiddleware:
         if name in self.OPEN:
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
-            from cdp.api.errors import json_error_response
-
-            return json_error_response(403, "tenant_inactive", f"This tenant is {tenant.status}.")
+            return json_error_response(403, ErrorCode.TENANT_INACTIVE, f"This tenant is {tenant.status}.")
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
-            from django.shortcuts import redirect
-            from django.urls import reverse
-            from django.utils.http import urlencode
-
             return redirect(f"{reverse('portal:login')}?{urlencode({'next': request.get_full_path()})}")
         if match and match.namespace == self.BILLING_NAMESPACE and self._holds_billing(user, tenant):
             return self.get_response(request)
-        from tenants.views import suspended_page
-
         return suspended_page(request, status=403)
 
     @staticmethod
     def _resolve(request):
-        from django.urls import Resolver404, resolve
-
         try:
             return resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
         except Resolver404:
@@ -158,7 +153,4 @@ class TenantStatusMiddleware:
 
     @staticmethod
     def _holds_billing(user, tenant) -> bool:
-        from tenants.roles import BILLING
-        from tenants.selectors import user_capabilities
-
         return BILLING in user_capabilities(user=user, tenant=tenant)

@@ -22,6 +22,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 from cdp.context import Actor
 from cdp.models import TimeStampedModel
+from tenants.codes import ErrorCode
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
@@ -182,6 +183,12 @@ class Membership(TimeStampedModel):
         return f"{self.user} @ {self.tenant.slug} ({self.role})"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        """Not used, not withdrawn, not expired."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
 class Invitation(TimeStampedModel):
     """An offer to join a tenant with a role, sent by e-mail. People join a tenant only this way.
 
@@ -192,6 +199,7 @@ class Invitation(TimeStampedModel):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
+    objects = InvitationQuerySet.as_manager()
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -414,7 +422,47 @@ def validate_slug(slug: str) -> None:
     if not SLUG_RE.match(slug or ""):
         raise ValidationError(
             "Use 3-50 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen.",
-            code="invalid_slug",
+            code=ErrorCode.SLUG_INVALID,
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg-"):
-        raise ValidationError(f"'{slug}' is reserved.", code="reserved_slug")
+        raise ValidationError(f"'{slug}' is reserved.", code=ErrorCode.SLUG_RESERVED)
+
+
+class SystemEvent(models.Model):
+    """What happened to the platform itself (seed 004 ``system_events``): deployments, migrations,
+    configuration changes and unhandled errors, with the request id, tenant and user they happened
+    under. Append-only; errors with one cause share a ``fingerprint`` (the operators' screen groups
+    and counts them). Kept ``CDP_SYSTEM_EVENT_RETENTION_DAYS`` days."""
+
+    class Kind(models.TextChoices):
+        DEPLOYMENT = "deployment", "Deployment"
+        MIGRATION = "migration", "Migration"
+        CONFIG_CHANGE = "config_change", "Configuration change"
+        ERROR = "error", "Unhandled error"
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    title = models.CharField(max_length=255)
+    detail = models.TextField(blank=True, help_text="Personal data (e-mails, long numbers) is masked before saving.")
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="Errors with the same cause share it.")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    request_id = models.CharField(max_length=64, blank=True)
+    method = models.CharField(max_length=8, blank=True)
+    path = models.CharField(max_length=255, blank=True)
+    release = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="sysevent_kind_time"),
+                   models.Index(fields=["fingerprint", "-created_at"], name="sysevent_fingerprint_time")]
+        verbose_name = "system event"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.title}"

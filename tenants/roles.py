@@ -25,10 +25,12 @@ AUDIT = "audit"
 MEMBERS = "members"
 # Download personal data in bulk (segment CSV exports and the like); every export is audited.
 EXPORT = "export"
-# Change the loyalty program: its settings and tier rules (what every member earns).
+# Change the loyalty program and its tier rules (they shape every customer's earnings): a
+# connector's key (``integrations``) does not get it by accident.
 LOYALTY = "loyalty"
 
-CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT, LOYALTY)
+CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT,
+                LOYALTY)
 DEFAULT_KEY_SCOPES = (READ, WRITE)
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {

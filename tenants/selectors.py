@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+import datetime
+import hashlib
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp import registry
-from tenants.models import ApiKey, AuditLog, Invitation, Membership, Tenant, User, UserSession
+from tenants.models import (
+    ApiKey,
+    FeatureFlag,
+    Invitation,
+    Membership,
+    SystemEvent,
+    Tenant,
+    User,
+    UserSession,
+)
 from tenants.roles import capabilities_for_role
 
 
@@ -27,8 +40,7 @@ def user_capabilities(*, user: User, tenant: Tenant) -> frozenset[str]:
 
 def invitations_open(*, tenant: Tenant) -> QuerySet[Invitation]:
     """Pending (not used, not revoked, not expired) invitations of ``tenant``, newest first."""
-    return (Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True, revoked_at__isnull=True,
-                                      expires_at__gt=timezone.now()).order_by("-created_at", "-id"))
+    return Invitation.objects.filter(tenant=tenant).pending().order_by("-created_at", "-id")
 
 
 def members_of(*, tenant: Tenant) -> QuerySet[Membership]:
@@ -50,10 +62,6 @@ def tenant_usage(*, tenant: Tenant) -> dict:
 
 def tenant_list_active() -> QuerySet[Tenant]:
     return Tenant.objects.exclude(schema_name="public").filter(status=Tenant.Status.ACTIVE).order_by("pk")
-
-
-def tenant_audit_log(*, tenant: Tenant) -> QuerySet[AuditLog]:
-    return AuditLog.objects.filter(tenant=tenant).select_related("actor")
 
 
 # --- Sign-in sessions -----------------------------------------------------------------------------
@@ -90,3 +98,49 @@ def user_sessions_for_user(*, user: User) -> QuerySet[UserSession]:
 def user_sessions_all() -> QuerySet[UserSession]:
     """Every session (operators)."""
     return UserSession.objects.select_related("user", "tenant").order_by("-last_seen_at", "-id")
+
+
+def system_events_daily(*, events: QuerySet[SystemEvent], days: int = 14) -> list[dict]:
+    """Counts per day (UTC) and kind of ``events`` over the last ``days`` days, oldest first, every
+    day present (zeros included): ``[{"day": date, "counts": {kind: n}, "total": n}]``."""
+    today = timezone.now().date()
+    first = today - datetime.timedelta(days=days - 1)
+    rows = (events.order_by().filter(created_at__date__gte=first).annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))
+            .values("day", "kind").annotate(n=Count("id")))
+    by_day: dict[datetime.date, dict[str, int]] = {first + datetime.timedelta(days=i): {} for i in range(days)}
+    for row in rows:
+        if row["day"] in by_day:
+            by_day[row["day"]][row["kind"]] = row["n"]
+    return [{"day": day, "counts": counts, "total": sum(counts.values())} for day, counts in by_day.items()]
+
+
+def system_events_with_occurrences(*, events: QuerySet[SystemEvent], days: int = 30) -> QuerySet[SystemEvent]:
+    """``events`` with ``occurrences``: how many events of the same fingerprint (the same cause of
+    error) happened in the last ``days`` days (0 for events without one)."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    same = (SystemEvent.objects.filter(fingerprint=OuterRef("fingerprint"), created_at__gte=since)
+            .exclude(fingerprint="").order_by().values("fingerprint").annotate(n=Count("id")).values("n"))
+    return events.annotate(occurrences=Coalesce(Subquery(same), 0))
+
+
+def rollout_bucket(flag_key: str, tenant_slug: str) -> int:
+    """A stable 0-99 bucket per (flag, tenant), so a 10% rollout keeps the same 10% of tenants."""
+    digest = hashlib.sha256(f"{flag_key}:{tenant_slug}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100
+
+
+def feature_flag_is_enabled(key: str, *, tenant: Tenant | None = None) -> bool:
+    """Whether ``key`` is on for ``tenant``: master switch, then explicit tenants, then rollout."""
+    flag = FeatureFlag.objects.filter(key=key).first()
+    if flag is None or not flag.enabled:
+        return False
+    if tenant is None:
+        return flag.rollout_percentage >= 100
+    if flag.tenants.filter(pk=tenant.pk).exists():
+        return True
+    return rollout_bucket(flag.key, tenant.slug) < flag.rollout_percentage
+
+
+def invitation_existing_user(*, invitation: Invitation) -> User | None:
+    """The platform account the invited address already has, if any (active or not)."""
+    return User.objects.filter(email__iexact=invitation.email).first()

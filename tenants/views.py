@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdp.admin_mixins import form_errors_add
-from cdp.context import client_ip
+from cdp.context import actor_from_request, client_ip
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
@@ -34,6 +34,7 @@ from tenants.portal_forms import (
 )
 from tenants.roles import BILLING, KEYS, MEMBERS, SECURITY
 from tenants.selectors import (
+    invitation_existing_user,
     invitations_open,
     members_of,
     tenant_usage,
@@ -43,7 +44,6 @@ from tenants.selectors import (
 )
 from tenants.services import (
     InvitationInvalid,
-    actor_from_request,
     api_key_create,
     api_key_revoke,
     grantable_roles,
@@ -55,7 +55,7 @@ from tenants.services import (
     user_session_revoke,
     user_sessions_revoke_for_user,
 )
-from tenants.services.invitations import invitation_existing_user, invitation_get_open
+from tenants.services.invitations import invitation_get_open
 from tenants.services.jump import jump_consume
 
 __all__ = ["MemberAuthenticationForm", "paginate", "portal_page"]

@@ -293,7 +293,7 @@ def test_members_page_filters_and_paginates(world, alpha_client):
 @pytest.mark.parametrize("flag_pct, expected", [(0, False), (100, True)])
 def test_feature_flag_rollout(world, flag_pct, expected):
     from tenants.models import FeatureFlag
-    from tenants.services import feature_flag_is_enabled
+    from tenants.selectors import feature_flag_is_enabled
 
     FeatureFlag.objects.create(key="new-thing", enabled=True, rollout_percentage=flag_pct)
     assert feature_flag_is_enabled("new-thing", tenant=world.alpha) is expected
@@ -303,8 +303,8 @@ def test_feature_flag_rollout(world, flag_pct, expected):
 
 def test_feature_flag_explicit_tenants_and_stable_buckets(world):
     from tenants.models import FeatureFlag
-    from tenants.services import feature_flag_is_enabled
-    from tenants.services.flags import rollout_bucket
+    from tenants.selectors import feature_flag_is_enabled
+    from tenants.selectors import rollout_bucket
 
     flag = FeatureFlag.objects.create(key="beta-ui", enabled=True, rollout_percentage=0)
     flag.tenants.add(world.beta)

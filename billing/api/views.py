@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 
 from django.db import connection
 from django.http import HttpResponse
@@ -19,10 +18,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing import conf
 from billing.api import serializers as s
-from billing.models import Order, PaymentAttempt, Product
+from billing.codes import ErrorCode
+from billing.models import Invoice, Order, PaymentAttempt, PaymentMethod, Product
 from billing.pdf import invoice_pdf
-from billing.selectors import invoice_list, order_list, payment_method_list, product_list
+from billing.selectors import order_list, product_list
 from billing.services import (
     PaymentDeclined,
     PaymentReversed,
@@ -36,11 +37,13 @@ from billing.services import (
 )
 from billing.services.idempotency import idempotency_key_clean, idempotency_principal
 from cdp.api.errors import error_body
-from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
-from cdp.context import Actor
+from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet, TenantScopedViewSetMixin
+from cdp.context import Actor, actor_from_request
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.roles import BILLING
-from tenants.services import actor_from_request
+
+# Products, orders and invoices are found by their SKU or number, not by an id (DRF's default pattern).
+NATURAL_KEY_PATTERN = r"[^/.]+"
 
 
 class ProductFilter(filters.FilterSet):
@@ -60,6 +63,7 @@ class ProductViewSet(ReadOnlyViewSet):
 
     serializer_class = s.BillingProductOutputSerializer
     lookup_field = "sku"
+    lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("name", "id")
     ordering_fields = ["name", "price", "created_at"]
     filterset_class = ProductFilter
@@ -113,13 +117,13 @@ def checkout_recover(order: Order) -> tuple[int, dict] | None:
     if order.paid_at is not None:
         return status.HTTP_201_CREATED, {**data, "licenses": []}
     if order.status == Order.Status.PAYMENT_FAILED:
-        body = error_body("payment_declined", "The payment was declined.", {"payment": ["The payment failed."]})
+        body = error_body(ErrorCode.PAYMENT_DECLINED, "The payment was declined.", {"payment": ["The payment failed."]})
         return status.HTTP_402_PAYMENT_REQUIRED, {**body, "decline_code": "", "order": data}
     if order.status == Order.Status.PENDING:
         waiting = order.attempts.filter(status=PaymentAttempt.Status.PENDING).exclude(transaction_id="").exists()
         return (status.HTTP_202_ACCEPTED, {**data, "licenses": []}) if waiting else None
     message = f"{order.failure_reason or 'The order could not be completed.'} The charge was refunded."
-    return status.HTTP_409_CONFLICT, {**error_body("payment_refunded", message), "order": data}
+    return status.HTTP_409_CONFLICT, {**error_body(ErrorCode.PAYMENT_REFUNDED, message), "order": data}
 
 
 IDEMPOTENCY_PARAMETERS = [
@@ -187,19 +191,18 @@ class CheckoutView(APIView):
         return response
 
 
-class OrderViewSet(ReadOnlyViewSet):
+class OrderViewSet(TenantScopedViewSetMixin, ReadOnlyViewSet):
     """The tenant's orders; ``retry`` pays a failed one again; ``refund`` is for platform staff."""
 
     serializer_class = s.BillingOrderOutputSerializer
+    queryset = Order.objects.select_related("coupon").prefetch_related("items", "invoices")
     lookup_field = "order_number"
+    lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("-created_at", "-id")
     ordering_fields = ["created_at", "total"]
     filterset_fields = ["status", "kind"]
     search_fields = ["order_number"]
     required_capabilities = {"list": BILLING, "retrieve": BILLING, "retry": BILLING, "refund": BILLING}
-
-    def get_queryset(self):
-        return order_list(tenant=connection.tenant).order_by(*self.ordering)
 
     @extend_schema(operation_id="billing_order_retry", request=s.BillingRetryInputSerializer,
                    responses={201: s.BillingCheckoutOutputSerializer, 402: OpenApiResponse(description="declined")})
@@ -230,19 +233,18 @@ class OrderViewSet(ReadOnlyViewSet):
         return Response(s.BillingInvoiceOutputSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
-class InvoiceViewSet(ReadOnlyViewSet):
+class InvoiceViewSet(TenantScopedViewSetMixin, ReadOnlyViewSet):
     """Invoices and credit notes of the tenant, with their PDF."""
 
     serializer_class = s.BillingInvoiceOutputSerializer
+    queryset = Invoice.objects.select_related("order")
     lookup_field = "number"
+    lookup_value_regex = NATURAL_KEY_PATTERN
     ordering = ("-issued_at", "-id")
     ordering_fields = ["issued_at", "total", "number"]
     filterset_fields = ["kind"]
     search_fields = ["number", "order__order_number"]
     required_capabilities = {"list": BILLING, "retrieve": BILLING, "pdf": BILLING}
-
-    def get_queryset(self):
-        return invoice_list(tenant=connection.tenant).order_by(*self.ordering)
 
     @extend_schema(operation_id="billing_invoice_pdf", responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"], url_path="pdf")
@@ -253,20 +255,18 @@ class InvoiceViewSet(ReadOnlyViewSet):
         return response
 
 
-class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.DestroyModelMixin,
-                           viewsets.GenericViewSet):
+class PaymentMethodViewSet(TenantScopedViewSetMixin, BaseViewSetMixin, mixins.ListModelMixin,
+                           mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Saved cards (brand, last 4, expiry). ``POST`` a gateway token to save one as the default."""
 
     serializer_class = s.BillingPaymentMethodOutputSerializer
-    lookup_value_regex = r"\d+"
+    queryset = PaymentMethod.objects.select_related("gateway")
     ordering = ("-is_default", "-created_at", "-id")
     ordering_fields = ["created_at", "is_default"]
     required_capabilities = {"list": BILLING, "create": BILLING, "destroy": BILLING}
 
-    def get_queryset(self):
-        return payment_method_list(tenant=connection.tenant).order_by(*self.ordering)
-
-    @extend_schema(request=s.BillingPaymentMethodInputSerializer, responses={201: s.BillingPaymentMethodOutputSerializer})
+    @extend_schema(request=s.BillingPaymentMethodInputSerializer,
+                   responses={201: s.BillingPaymentMethodOutputSerializer})
     def create(self, request):
         data = s.BillingPaymentMethodInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -275,18 +275,13 @@ class PaymentMethodViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Destr
         return Response(s.BillingPaymentMethodOutputSerializer(method).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
-        payment_method_delete(tenant=connection.tenant, payment_method_id=int(pk), actor=actor_from_request(request))
+        payment_method_delete(tenant=connection.tenant, payment_method_id=self.kwargs["pk"],
+                              actor=actor_from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def callback_secret() -> bytes:
-    from cdp.secrets import local_secret
-
-    return (os.environ.get("CDP_BILLING_CALLBACK_SECRET") or local_secret("billing_callback")).encode()
-
-
 def callback_signature(body: bytes) -> str:
-    return hmac.new(callback_secret(), body, hashlib.sha256).hexdigest()
+    return hmac.new(conf.callback_secret(), body, hashlib.sha256).hexdigest()
 
 
 class PaymentCallbackView(APIView):
@@ -304,7 +299,7 @@ class PaymentCallbackView(APIView):
         # The header is text from an unauthenticated stranger: anything not ASCII cannot be our hex.
         given = request.headers.get("X-CDP-Signature", "")
         if not given.isascii() or not hmac.compare_digest(callback_signature(body), given):
-            return Response(error_body("bad_signature", "The signature does not match."), status=400)
+            return Response(error_body(ErrorCode.SIGNATURE_INVALID, "The signature does not match."), status=400)
         try:
             event = json.loads(body)
             event_id, kind = _event_text(event["id"], 255), _event_text(event["type"], 64)
@@ -313,13 +308,13 @@ class PaymentCallbackView(APIView):
             metadata = obj.get("metadata") or {}
             idempotency_key = _event_text(metadata.get("cdp_idempotency_key", ""), 255, allow_empty=True)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            return Response(error_body("invalid", "Expected a gateway event."), status=400)
+            return Response(error_body(ApplicationError.code, "Expected a gateway event."), status=400)
         try:
             result = payment_callback_apply(gateway_code=gateway, event_id=event_id, kind=kind,
                                             transaction_id=transaction_id, idempotency_key=idempotency_key,
                                             actor=Actor.system(f"gateway:{gateway}"))
         except NotFound:
-            return Response(error_body("not_found", "Unknown gateway."), status=404)
+            return Response(error_body(NotFound.code, "Unknown gateway."), status=404)
         return Response({"result": result})
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from billing.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 
 
@@ -16,7 +17,7 @@ class GatewayUnavailable(ApplicationError):
     dropped connection): then a charge may exist and only asking the gateway later can tell. It is
     False only when the request certainly was not acted on (no credentials, refused as invalid)."""
 
-    code = "gateway_unavailable"
+    code = ErrorCode.GATEWAY_UNAVAILABLE
     http_status = 502
 
     def __init__(self, message: str, *, maybe_charged: bool = True, **kwargs):

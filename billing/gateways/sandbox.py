@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from billing.gateways.base import Card, ChargeResult, RefundResult
+from billing.models import SandboxCharge, SandboxRefund
 
 # token -> (outcome, decline code, card)
 TOKENS: dict[str, tuple[str, str, Card]] = {
@@ -64,8 +65,6 @@ class SandboxGateway:
 
     def charge(self, *, amount: Decimal, currency: str, token: str, idempotency_key: str,
                description: str = "", metadata: dict | None = None) -> ChargeResult:
-        from billing.models import SandboxCharge
-
         entry = TOKENS.get(token)
         status = "declined" if entry is None else entry[0]
         charge, _ = SandboxCharge.objects.get_or_create(
@@ -75,16 +74,12 @@ class SandboxGateway:
         return self._result(charge)
 
     def find_charge(self, *, idempotency_key: str, transaction_id: str = "") -> ChargeResult | None:
-        from billing.models import SandboxCharge
-
         charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
         if charge is None and transaction_id:
             charge = SandboxCharge.objects.filter(transaction_id=transaction_id).first()
         return None if charge is None else self._result(charge)
 
     def refund(self, *, transaction_id: str, amount: Decimal, idempotency_key: str) -> RefundResult:
-        from billing.models import SandboxCharge, SandboxRefund
-
         done = SandboxRefund.objects.filter(idempotency_key=idempotency_key).first()
         if done is not None:
             return RefundResult(status="succeeded", refund_id=done.refund_id)

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
+from billing.codes import ErrorCode
 from cdp.exceptions import ApplicationError, Conflict
 
 
 class PaymentDeclined(ApplicationError):
     """The gateway declined; the order is kept as ``payment_failed`` with no invoice or license."""
 
-    code = "payment_declined"
+    code = ErrorCode.PAYMENT_DECLINED
     http_status = 402
 
     def __init__(self, message: str, *, order=None, decline_code: str = ""):
-        super().__init__(message, code="payment_declined")
+        super().__init__(message, code=ErrorCode.PAYMENT_DECLINED)
         self.order = order
         self.decline_code = decline_code
 
 
 class CouponInvalid(ApplicationError):
-    code = "coupon_invalid"
+    code = ErrorCode.COUPON_INVALID
 
 
 class PaymentReversed(Conflict):
     """The card was charged but the order could not be completed (e.g. a subscription was bought
     meanwhile): the charge is refunded (or being refunded) and the order closed with the reason."""
 
-    code = "payment_refunded"
+    code = ErrorCode.PAYMENT_REFUNDED
 
     def __init__(self, message: str, *, order=None):
-        super().__init__(message, code="payment_refunded")
+        super().__init__(message, code=ErrorCode.PAYMENT_REFUNDED)
         self.order = order

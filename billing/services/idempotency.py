@@ -14,6 +14,10 @@
 
 "Is the first request still running?" is a PostgreSQL session advisory lock held by the request
 that runs: it is released when that request ends, even when its process dies (the connection closes).
+The lock lives on a connection of its own, opened for the request's run, never on Django's: behind a
+pooler in transaction mode (PgBouncer) Django's statements go to whichever server connection is
+free, where a session lock would be taken on one and released on another (or never). With a pooler,
+``CDP_LOCK_DATABASE_URL`` names the server itself.
 
 Why not a library (drf-idempotency, django-idempotency-key): they store answers in clear, and these
 answers carry license keys that exist in clear nowhere else; they know neither tenants nor the
@@ -33,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -43,6 +48,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing import conf
+from billing.codes import ErrorCode
 from billing.models import IdempotencyRecord, Order
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict
@@ -80,7 +86,7 @@ def idempotency_key_clean(raw: str | None) -> str | None:
     key = raw.strip()
     if not KEY_PATTERN.match(key):
         raise ApplicationError("The Idempotency-Key is 1 to 255 visible ASCII characters (a UUID is best).",
-                               code="idempotency_key_invalid",
+                               code=ErrorCode.IDEMPOTENCY_KEY_INVALID,
                                fields={"Idempotency-Key": ["1 to 255 visible ASCII characters."]})
     return key
 
@@ -106,27 +112,43 @@ def _lock_id(tenant_id: int, principal: str, operation: str, key_hash: str) -> i
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _lock(lock_id: int, wait_seconds: float) -> bool:
-    """Take the session advisory lock, waiting (polling) up to ``wait_seconds``."""
+def _lock_connection() -> psycopg.Connection:
+    """A connection of its own for the session lock: to ``CDP_LOCK_DATABASE_URL`` when set (the
+    server behind a transaction pooler), else with Django's own parameters (same server, same
+    database, whatever it is called under the tests)."""
+    if settings.CDP_LOCK_DATABASE_URL:
+        return psycopg.connect(settings.CDP_LOCK_DATABASE_URL, autocommit=True, connect_timeout=5)
+    params = {key: value for key, value in connection.get_connection_params().items()
+              if key not in ("cursor_factory", "context", "options")}
+    return psycopg.connect(**params, autocommit=True, connect_timeout=5)
+
+
+def _lock(lock_id: int, wait_seconds: float) -> psycopg.Connection | None:
+    """Take the session advisory lock on a connection of its own, waiting (polling) up to
+    ``wait_seconds``; returns that connection (closing it releases the lock), or None."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.02
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-            if cursor.fetchone()[0]:
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
-
-
-def _unlock(lock_id: int) -> None:
+    holder = _lock_connection()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-    except DatabaseError:  # a broken connection has lost the lock with the session anyway
-        logger.warning("could not release idempotency lock %s", lock_id)
+        while True:
+            if holder.execute("SELECT pg_try_advisory_lock(%s)", [lock_id]).fetchone()[0]:
+                return holder
+            if time.monotonic() >= deadline:
+                holder.close()
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+    except BaseException:
+        holder.close()
+        raise
+
+
+def _unlock(holder: psycopg.Connection) -> None:
+    """Closing the lock's own connection ends its session, and the lock with it."""
+    try:
+        holder.close()
+    except psycopg.Error:
+        logger.warning("could not close an idempotency lock's connection")
 
 
 def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str | None, params: Any,
@@ -140,10 +162,10 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
         status, body = execute(None)
         return IdempotentAnswer(status, body)
     key_hash, request_hash = _sha256(key), _fingerprint(params)
-    lock_id = _lock_id(tenant.pk, principal, operation, key_hash)
-    if not _lock(lock_id, conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS")):
+    holder = _lock(_lock_id(tenant.pk, principal, operation, key_hash), conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS"))
+    if holder is None:
         raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; retry shortly.",
-                                  code="idempotency_in_progress")
+                                  code=ErrorCode.IDEMPOTENCY_IN_PROGRESS)
     try:
         scope = {"tenant": tenant, "principal": principal, "operation": operation, "key_hash": key_hash}
         now = timezone.now()
@@ -160,11 +182,11 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
                         expires_at=now + datetime.timedelta(hours=conf.get("BILLING_IDEMPOTENCY_TTL_HOURS")))
             except IntegrityError:  # cannot happen under the lock; be loud rather than run twice
                 raise IdempotencyConflict("A request with this Idempotency-Key is still being processed.",
-                                          code="idempotency_in_progress") from None
+                                          code=ErrorCode.IDEMPOTENCY_IN_PROGRESS) from None
             return _execute(record, key, principal, execute)
         if record.request_hash != request_hash:
             raise IdempotencyConflict("This Idempotency-Key was used with other parameters; use a new key for a "
-                                      "new request.", code="idempotency_key_reused")
+                                      "new request.", code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
         if record.status == IdempotencyRecord.Status.COMPLETED:
             return IdempotentAnswer(record.response_status, _decrypt(record, key, principal), replayed=True)
         # In progress, yet its lock was free: the request that ran it ended without an answer.
@@ -173,11 +195,11 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
         recovered = recover(record.order)
         if recovered is None:
             raise IdempotencyConflict("The payment for this Idempotency-Key is still being confirmed with the "
-                                      "gateway; retry later.", code="idempotency_in_progress")
+                                      "gateway; retry later.", code=ErrorCode.IDEMPOTENCY_IN_PROGRESS)
         _complete(record, key, principal, *recovered)
         return IdempotentAnswer(*recovered, replayed=True)
     finally:
-        _unlock(lock_id)
+        _unlock(holder)
 
 
 def _execute(record: IdempotencyRecord, key: str, principal: str,
@@ -215,7 +237,7 @@ def _decrypt(record: IdempotencyRecord, key: str, principal: str) -> Any:
         return json.loads(_cipher(key, principal).decrypt(record.response.encode()))
     except InvalidToken:  # the server's secret changed since: the answer cannot be read any more
         raise IdempotencyConflict("The answer kept for this Idempotency-Key cannot be read any more; "
-                                  "look the order up instead.", code="idempotency_answer_unavailable") from None
+                                  "look the order up instead.", code=ErrorCode.IDEMPOTENCY_ANSWER_UNAVAILABLE) from None
 
 
 def idempotency_prune(*, now=None) -> int:

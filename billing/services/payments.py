@@ -1,4 +1,5 @@
-"""Taking money: checkout, paying an order, settling the result, callbacks and the reconciler.
+"""Taking money: checkout, paying an order, settling the result and the reconciler (the gateways'
+asynchronous callbacks, ``billing.services.callbacks``, settle through the same steps).
 
 No interruption or conflict may leave a charge that no order shows and nothing can refund, so a
 payment goes in steps, each committed on its own, and the gateway is never called inside a
@@ -33,10 +34,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import conf
+from billing.codes import AttemptCode, AuditAction, ErrorCode
 from billing.gateways import GatewayUnavailable, gateway_for
 from billing.models import (
     CouponRedemption,
-    GatewayEvent,
     IdempotencyRecord,
     Order,
     PaymentAttempt,
@@ -45,18 +46,19 @@ from billing.models import (
     Product,
     Subscription,
 )
-from billing.services.errors import PaymentDeclined, PaymentReversed
-from billing.services.orders import (
+from billing.services.checkout import (
     CheckoutResult,
-    _coupon_release,
-    _coupon_reserve,
-    gateway_resolve,
+    coupon_redemption_release,
+    coupon_redemption_reserve,
     order_create,
     order_finalize,
     order_quote,
 )
+from billing.services.entitlements import subscription_period_advance
+from billing.services.errors import PaymentDeclined, PaymentReversed
+from billing.services.payment_methods import gateway_resolve
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict
 from tenants.models import Tenant
 from tenants.services import audit_record
 
@@ -84,13 +86,13 @@ def _subscription_guard(*, tenant_id: int, exclude_order_id: int | None = None) 
     subscription checkout whose payment is not settled yet. Run under ``_tenant_payment_lock``."""
     if Subscription.objects.filter(tenant_id=tenant_id).exclude(status=Subscription.Status.CANCELLED).exists():
         raise Conflict("Your organization already has a subscription: change its plan instead.",
-                       code="subscription_exists")
+                       code=ErrorCode.SUBSCRIPTION_EXISTS)
     in_flight = (Order.objects.filter(tenant_id=tenant_id, kind=Order.Kind.CHECKOUT, status=Order.Status.PENDING,
                                       items__product__interval__in=SUBSCRIPTION_INTERVALS)
                  .exclude(pk=exclude_order_id).values_list("order_number", flat=True).first())
     if in_flight:
         raise Conflict(f"A subscription checkout of your organization is being paid (order {in_flight}); "
-                       "wait for it to finish.", code="checkout_in_progress")
+                       "wait for it to finish.", code=ErrorCode.CHECKOUT_IN_PROGRESS)
 
 
 def _buys_subscription(order: Order) -> bool:
@@ -105,15 +107,15 @@ def _attempt_open(*, order_id: int, gateway: PaymentGateway) -> tuple[Order, Pay
         _tenant_payment_lock(tenant_id)
         order = Order.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=order_id)
         if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-            raise Conflict(f"Order {order.order_number} is {order.status}.", code="order_not_payable")
+            raise Conflict(f"Order {order.order_number} is {order.status}.", code=ErrorCode.ORDER_NOT_PAYABLE)
         if order.attempts.filter(status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.SUCCEEDED,
                                              PaymentAttempt.Status.REFUND_PENDING]).exists():
             raise Conflict(f"A payment of order {order.order_number} is still being settled.",
-                           code="payment_in_progress")
+                           code=ErrorCode.PAYMENT_IN_PROGRESS)
         if _buys_subscription(order):
             _subscription_guard(tenant_id=tenant_id, exclude_order_id=order.pk)
         if order.coupon_id and not CouponRedemption.objects.filter(order=order).exists():
-            _coupon_reserve(order=order)  # released when the last attempt failed
+            coupon_redemption_reserve(order=order)  # released when the last attempt failed
         if order.status != Order.Status.PENDING:  # a retry: pending again until this attempt settles
             order.status = Order.Status.PENDING
             order.save(update_fields=["status", "updated_at"])
@@ -134,7 +136,7 @@ def order_checkout(*, tenant: Tenant, items: list[dict], gateway_code: str, toke
     ``idempotency_record_id`` links the order to the client's idempotency key (same transaction)."""
     now = now or timezone.now()
     if tenant.is_public:
-        raise ApplicationError("The platform does not buy from itself.", code="tenant_required")
+        raise ApplicationError("The platform does not buy from itself.", code=ErrorCode.TENANT_REQUIRED)
     gateway = gateway_resolve(code=gateway_code)
     if not token:
         raise ApplicationError("A payment token is required.", fields={"payment": {"token": ["Required."]}})
@@ -171,13 +173,13 @@ def order_payment_retry(*, order: Order, actor: Actor, gateway_code: str | None 
     now = now or timezone.now()
     if order.status != Order.Status.PAYMENT_FAILED:
         raise Conflict(f"Only a failed order can be retried; {order.order_number} is {order.status}.",
-                       code="order_not_retryable")
+                       code=ErrorCode.ORDER_NOT_RETRYABLE)
     if token:
         gateway = gateway_resolve(code=gateway_code or (order.gateway.code if order.gateway_id else "sandbox"))
     else:
         method = PaymentMethod.objects.filter(tenant=order.tenant, is_default=True).select_related("gateway").first()
         if method is None:
-            raise ApplicationError("No saved payment method to retry with.", code="payment_method_required")
+            raise ApplicationError("No saved payment method to retry with.", code=ErrorCode.PAYMENT_METHOD_REQUIRED)
         gateway, token = method.gateway, method.reference
     return order_pay(order=order, gateway=gateway, token=token, actor=actor, now=now)
 
@@ -188,7 +190,7 @@ def order_payment_retry(*, order: Order, actor: Actor, gateway_code: str | None 
 def _charge(*, order: Order, attempt: PaymentAttempt, gateway: PaymentGateway, token: str, actor: Actor,
             now: datetime.datetime, save_payment_method: bool = False, off_session: bool = False) -> CheckoutResult:
     if order.total == 0:
-        return _settled_or_raise(_settle_success(attempt_id=attempt.pk, transaction_id="", actor=actor, now=now))
+        return _settled_or_raise(payment_settle(attempt_id=attempt.pk, transaction_id="", actor=actor, now=now))
     try:
         result = gateway_for(gateway).charge(
             amount=order.total, currency=order.currency, token=token, idempotency_key=attempt.idempotency_key,
@@ -196,8 +198,9 @@ def _charge(*, order: Order, attempt: PaymentAttempt, gateway: PaymentGateway, t
             metadata={"order_number": order.order_number, "tenant": order.tenant.slug})
     except GatewayUnavailable as exc:
         if not exc.maybe_charged:
-            _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="gateway_unavailable",
-                          message=exc.message, actor=actor)
+            payment_attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR,
+                                 code=AttemptCode.GATEWAY_UNAVAILABLE,
+                                 message=exc.message, actor=actor)
             raise
         # The gateway may have charged: the attempt stays pending, and the reconciler asks later.
         PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
@@ -206,7 +209,7 @@ def _charge(*, order: Order, attempt: PaymentAttempt, gateway: PaymentGateway, t
             f"{exc.message} Order {order.order_number} is kept pending: once the gateway confirms, it is "
             "completed or the charge is refunded automatically.", maybe_charged=True) from exc
     if result.status == "succeeded":
-        return _settled_or_raise(_settle_success(
+        return _settled_or_raise(payment_settle(
             attempt_id=attempt.pk, transaction_id=result.transaction_id, actor=actor, now=now,
             card=result.card if save_payment_method else None, token=token, in_request=True))
     if result.status == "pending":
@@ -217,14 +220,15 @@ def _charge(*, order: Order, attempt: PaymentAttempt, gateway: PaymentGateway, t
                                                     gateway_transaction_id=result.transaction_id)
         order.refresh_from_db()
         return CheckoutResult(order=order)
-    failed = _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code=result.decline_code,
-                           message=result.message, actor=actor, transaction_id=result.transaction_id)
+    failed = payment_attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED,
+                                  code=result.decline_code, message=result.message, actor=actor,
+                                  transaction_id=result.transaction_id)
     raise PaymentDeclined(result.message or "The payment was declined.", order=failed,
                           decline_code=result.decline_code)
 
 
-def _attempt_fail(*, attempt_id: int, status: str, code: str, message: str, actor: Actor,
-                  transaction_id: str = "") -> Order:
+def payment_attempt_fail(*, attempt_id: int, status: str, code: str, message: str, actor: Actor,
+                         transaction_id: str = "") -> Order:
     """Nothing was (or will be) charged by this attempt: close it, and the order if it waited on it."""
     with transaction.atomic():
         attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt_id)
@@ -235,8 +239,8 @@ def _attempt_fail(*, attempt_id: int, status: str, code: str, message: str, acto
         if order.status == Order.Status.PENDING:
             order.status = Order.Status.PAYMENT_FAILED
             order.save(update_fields=["status", "updated_at"])
-            _coupon_release(order=order)
-            audit_record(actor=actor, action="order.payment_failed", resource_type="billing_order",
+            coupon_redemption_release(order=order)
+            audit_record(actor=actor, action=AuditAction.ORDER_PAYMENT_FAILED, resource_type="billing_order",
                          resource_id=order.pk, tenant=order.tenant, changes={"decline_code": code})
     return order
 
@@ -246,7 +250,7 @@ def _attempt_fail(*, attempt_id: int, status: str, code: str, message: str, acto
 
 @dataclass
 class Settled:
-    """What ``_settle_success`` did with a captured charge: ``completed`` (the order is paid by it),
+    """What ``payment_settle`` did with a captured charge: ``completed`` (the order is paid by it),
     ``already`` (it had been), ``refunded`` or ``refund_pending`` (it could not be kept)."""
 
     outcome: str
@@ -263,8 +267,8 @@ def _settled_or_raise(settled: Settled) -> CheckoutResult:
     raise PaymentReversed(f"{settled.reason} {more}", order=settled.order)
 
 
-def _settle_success(*, attempt_id: int, transaction_id: str, actor: Actor, now: datetime.datetime, card=None,
-                    token: str = "", in_request: bool = False) -> Settled:
+def payment_settle(*, attempt_id: int, transaction_id: str, actor: Actor, now: datetime.datetime, card=None,
+                   token: str = "", in_request: bool = False) -> Settled:
     """A captured charge: record it (own transaction), then fulfil the order, or refund the charge
     when the order cannot take it. Idempotent: safe from the request, a callback and the reconciler."""
     with transaction.atomic():
@@ -283,14 +287,14 @@ def _settle_success(*, attempt_id: int, transaction_id: str, actor: Actor, now: 
             order.paid_at is not None:
         if order.gateway_transaction_id == transaction_id:
             return Settled("already", order)
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="duplicate_payment",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.DUPLICATE_PAYMENT,
                            reason=f"Order {order.order_number} was already paid by another charge.")
     if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="order_closed",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.ORDER_CLOSED,
                            reason=f"Order {order.order_number} is {order.get_status_display().lower()}.")
     if order.kind == Order.Kind.PRORATION and not in_request:
         # The plan change that ordered it gave up when its answer was lost; it is not applied late.
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="plan_change_abandoned",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.PLAN_CHANGE_ABANDONED,
                            reason="The plan change was not completed.")
     try:
         result = order_finalize(order_id=order.pk, attempt_id=attempt.pk, transaction_id=transaction_id,
@@ -300,11 +304,11 @@ def _settle_success(*, attempt_id: int, transaction_id: str, actor: Actor, now: 
                   else "The order could not be completed.")
         logger.warning("order %s could not be finalized after charge %s: %s", order.order_number,
                        transaction_id, exc)
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="finalize_failed", reason=reason)
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.FINALIZE_FAILED, reason=reason)
     except ApplicationError as exc:
         return _compensate(attempt_id=attempt.pk, actor=actor, code=exc.code, reason=exc.message)
     if result.order.gateway_transaction_id != transaction_id:  # another charge paid it meanwhile
-        return _compensate(attempt_id=attempt.pk, actor=actor, code="duplicate_payment",
+        return _compensate(attempt_id=attempt.pk, actor=actor, code=AttemptCode.DUPLICATE_PAYMENT,
                            reason=f"Order {order.order_number} was already paid by another charge.")
     # "already": a concurrent settle of this same charge (callback, reconciler) got there first.
     return Settled("completed" if result.paid_now else "already", result.order, result=result)
@@ -324,7 +328,8 @@ def _compensate(*, attempt_id: int, actor: Actor, code: str, reason: str) -> Set
             order.failure_reason = reason[:255]
             order.gateway_transaction_id = order.gateway_transaction_id or attempt.transaction_id
             order.save(update_fields=["failure_reason", "gateway_transaction_id", "updated_at"])
-        audit_record(actor=actor, action="order.charge_reversal", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_CHARGE_REVERSAL, resource_type="billing_order",
+                     resource_id=order.pk,
                      tenant=order.tenant, changes={"attempt": attempt.idempotency_key, "code": code,
                                                    "transaction": attempt.transaction_id, "reason": reason})
     return _refund_attempt(attempt_id=attempt_id, actor=actor)
@@ -361,61 +366,19 @@ def _refund_attempt(*, attempt_id: int, actor: Actor) -> Settled:
             # Charged, refunded, never fulfilled: no invoice was issued, so no credit note either.
             order.status, order.refunded_amount = Order.Status.REFUNDED, order.total
             order.save(update_fields=["status", "refunded_amount", "updated_at"])
-            _coupon_release(order=order)
-        audit_record(actor=actor, action="order.charge_refunded", resource_type="billing_order", resource_id=order.pk,
+            coupon_redemption_release(order=order)
+        audit_record(actor=actor, action=AuditAction.ORDER_CHARGE_REFUNDED, resource_type="billing_order",
+                     resource_id=order.pk,
                      tenant=order.tenant, changes={"attempt": attempt.idempotency_key, "refund": refund_id,
                                                    "amount": attempt.amount, "reason": reason})
     return Settled("refunded", order, reason=reason)
 
 
-# --- Callbacks -------------------------------------------------------------------------------------
-
-
-def payment_callback_apply(*, gateway_code: str, event_id: str, kind: str, transaction_id: str, actor: Actor,
-                           now: datetime.datetime | None = None, idempotency_key: str = "") -> str:
-    """Apply a gateway's asynchronous result (``payment_intent.succeeded`` / ``.payment_failed``).
-
-    Redelivery is normal: an event id seen before, or an order already settled, changes nothing. A
-    success for an order that cannot take it any more (failed meanwhile and not payable, or paid by
-    another charge) refunds that charge. Returns ``applied``, ``duplicate`` or ``ignored``."""
-    now = now or timezone.now()
-    gateway = PaymentGateway.objects.filter(code=gateway_code).first()
-    if gateway is None:
-        raise NotFound("Unknown gateway.")
-    if GatewayEvent.objects.filter(gateway=gateway, event_id=event_id).exists():
-        return "duplicate"
-    attempts = PaymentAttempt.objects.filter(gateway=gateway).select_related("order").order_by("-id")
-    attempt = attempts.filter(transaction_id=transaction_id).first() if transaction_id else None
-    if attempt is None and idempotency_key:
-        attempt = attempts.filter(idempotency_key=idempotency_key).first()
-    outcome = "ignored"
-    if attempt is not None and kind == "payment_intent.succeeded":
-        settled = _settle_success(attempt_id=attempt.pk, transaction_id=transaction_id, actor=actor, now=now)
-        if settled.outcome == "completed":
-            outcome = "applied"
-            _renewal_advance(settled, actor=actor, now=now)
-        elif settled.outcome != "already":
-            outcome = "applied"
-    elif attempt is not None and kind == "payment_intent.payment_failed":
-        if attempt.status == PaymentAttempt.Status.PENDING and attempt.order.status == Order.Status.PENDING:
-            _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED, code="callback_failed",
-                          message="The payment failed.", actor=actor, transaction_id=transaction_id)
-            outcome = "applied"
-    try:
-        with transaction.atomic():
-            GatewayEvent.objects.create(gateway=gateway, event_id=event_id, kind=kind,
-                                        transaction_id=transaction_id, result=outcome)
-    except IntegrityError:
-        return "duplicate"  # the same event, concurrently: what it did is idempotent
-    return outcome
-
-
-def _renewal_advance(settled: Settled, *, actor: Actor, now: datetime.datetime) -> None:
+def renewal_advance(settled: Settled, *, actor: Actor, now: datetime.datetime) -> None:
     """A renewal paid outside ``subscription_charge`` (callback, reconciler) moves its period on."""
     if settled.order.kind == Order.Kind.RENEWAL and settled.order.subscription_id:
-        from billing.services.subscriptions import _advance
-
-        _advance(settled.order.subscription_id, settled.order, actor, now)
+        subscription_period_advance(subscription_id=settled.order.subscription_id, order=settled.order, actor=actor,
+                                    now=now)
 
 
 # --- Reconciler ----------------------------------------------------------------------------------
@@ -463,12 +426,12 @@ def _reconcile_one(*, attempt_id: int, actor: Actor, now: datetime.datetime, aba
     if attempt.status == PaymentAttempt.Status.REFUND_PENDING:
         return _refund_attempt(attempt_id=attempt.pk, actor=actor).outcome
     if attempt.status == PaymentAttempt.Status.SUCCEEDED:
-        return _reconciled(_settle_success(attempt_id=attempt.pk, transaction_id="", actor=actor, now=now),
+        return _reconciled(payment_settle(attempt_id=attempt.pk, transaction_id="", actor=actor, now=now),
                            actor=actor, now=now)
     if attempt.status != PaymentAttempt.Status.PENDING:
         return ""
     if attempt.amount == 0:
-        return _reconciled(_settle_success(attempt_id=attempt.pk, transaction_id="", actor=actor, now=now),
+        return _reconciled(payment_settle(attempt_id=attempt.pk, transaction_id="", actor=actor, now=now),
                            actor=actor, now=now)
     try:
         found = gateway_for(attempt.gateway).find_charge(idempotency_key=attempt.idempotency_key,
@@ -477,21 +440,23 @@ def _reconcile_one(*, attempt_id: int, actor: Actor, now: datetime.datetime, aba
         logger.warning("gateway unreachable while reconciling %s: %s", attempt.idempotency_key, exc.message)
         return "unreachable"
     if found is None:
-        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="not_charged",
-                      message="The gateway has no charge for this attempt.", actor=actor)
+        payment_attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code=AttemptCode.NOT_CHARGED,
+                             message="The gateway has no charge for this attempt.", actor=actor)
         return "failed"
     if found.status == "succeeded":
-        return _reconciled(_settle_success(attempt_id=attempt.pk, transaction_id=found.transaction_id, actor=actor,
-                                           now=now), actor=actor, now=now)
+        return _reconciled(payment_settle(attempt_id=attempt.pk, transaction_id=found.transaction_id, actor=actor,
+                                          now=now), actor=actor, now=now)
     if found.status == "declined":
-        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED,
-                      code=found.decline_code or "declined", message=found.message or "The payment was declined.",
-                      actor=actor, transaction_id=found.transaction_id)
+        payment_attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.DECLINED,
+                             code=found.decline_code or AttemptCode.DECLINED,
+                             message=found.message or "The payment was declined.", actor=actor,
+                             transaction_id=found.transaction_id)
         return "failed"
     if attempt.created_at < abandon:  # the customer never completed 3-D Secure; a late success refunds
-        _attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR, code="authentication_abandoned",
-                      message="The customer did not complete the payment.", actor=actor,
-                      transaction_id=found.transaction_id)
+        payment_attempt_fail(attempt_id=attempt.pk, status=PaymentAttempt.Status.ERROR,
+                             code=AttemptCode.AUTHENTICATION_ABANDONED,
+                             message="The customer did not complete the payment.", actor=actor,
+                             transaction_id=found.transaction_id)
         return "failed"
     if found.transaction_id and not attempt.transaction_id:
         PaymentAttempt.objects.filter(pk=attempt.pk, transaction_id="").update(transaction_id=found.transaction_id)
@@ -500,6 +465,6 @@ def _reconcile_one(*, attempt_id: int, actor: Actor, now: datetime.datetime, aba
 
 def _reconciled(settled: Settled, *, actor: Actor, now: datetime.datetime) -> str:
     if settled.outcome == "completed":
-        _renewal_advance(settled, actor=actor, now=now)
+        renewal_advance(settled, actor=actor, now=now)
         return "completed"
     return "" if settled.outcome == "already" else settled.outcome

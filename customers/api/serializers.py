@@ -13,6 +13,49 @@ from customers.models import (
 from customers.services.ingest import MAX_BATCH
 
 
+class AddressRecordDocSerializer(serializers.Serializer):
+    """The customer's address in a canonical record (documentation only)."""
+
+    type = serializers.ChoiceField(choices=Address.Type.choices, required=False, help_text="Default shipping.")
+    recipient_name = serializers.CharField(required=False, max_length=255)
+    line1 = serializers.CharField(max_length=255, help_text="Street. Required when an address is sent.")
+    number = serializers.CharField(required=False, max_length=20)
+    line2 = serializers.CharField(required=False, max_length=255, help_text="Floor, apartment.")
+    neighborhood = serializers.CharField(required=False, max_length=100)
+    city = serializers.CharField(required=False, max_length=150)
+    state = serializers.CharField(required=False, max_length=150)
+    postal_code = serializers.CharField(required=False, max_length=20)
+    country = serializers.CharField(required=False, help_text="ISO 3166 code or name; default the customer's.")
+    phone = serializers.CharField(required=False, max_length=255)
+
+
+class CustomerRecordDocSerializer(serializers.Serializer):
+    """Who bought (documentation only). At least one of email, external_id or document_number:
+    they find the person among those already known (identity, then e-mail, then document). An
+    empty value never replaces a stored one."""
+
+    external_id = serializers.CharField(required=False, max_length=255, help_text="The customer's id in the source.")
+    email = serializers.EmailField(required=False)
+    phone = serializers.CharField(required=False, help_text="Any format; stored in E.164 with the country's code.")
+    document_type = serializers.CharField(required=False, max_length=20, help_text="DNI, CUIT, CPF, RUT…")
+    document_number = serializers.CharField(required=False, max_length=50, help_text="With or without punctuation.")
+    first_name = serializers.CharField(required=False, max_length=150)
+    last_name = serializers.CharField(required=False, max_length=150)
+    birth_date = serializers.DateField(required=False)
+    gender = serializers.CharField(required=False, help_text="female, male, other (or F, M, O).")
+    city = serializers.CharField(required=False, max_length=150)
+    state = serializers.CharField(required=False, max_length=150)
+    country = serializers.CharField(required=False, help_text="ISO 3166 code or name.")
+    address = AddressRecordDocSerializer(required=False)
+
+
+class OrderItemRecordDocSerializer(serializers.Serializer):
+    sku = serializers.CharField(required=False, max_length=100, help_text="A sku or a name is required.")
+    name = serializers.CharField(required=False, max_length=255)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, required=False, help_text="Default 1.")
+    unit_price = serializers.DecimalField(max_digits=15, decimal_places=2, required=False, help_text="Default 0.")
+
+
 class OrderRecordDocSerializer(serializers.Serializer):
     """The canonical order record, as documentation only: ``order_ingest`` validates each record
     itself (customers.services.validation) so that every record gets its own field errors."""
@@ -41,9 +84,8 @@ class OrderRecordDocSerializer(serializers.Serializer):
     utm_medium = serializers.CharField(required=False, max_length=150)
     utm_campaign = serializers.CharField(required=False, max_length=150,
                                          help_text="The ad campaign's id or name.")
-    customer = serializers.JSONField(help_text="email, external_id or document_number (at least one), names, "
-                                               "phone, birth_date, gender, city, state, country, address {…}.")
-    items = serializers.JSONField(required=False, help_text="[{sku, name, quantity, unit_price}]")
+    customer = CustomerRecordDocSerializer()
+    items = OrderItemRecordDocSerializer(many=True, required=False)
 
 
 class OrderIngestDocSerializer(serializers.Serializer):

@@ -68,6 +68,7 @@ from customers.registry import Erasure, erasure_handlers, export_sections, publi
 from customers.services.common import customer_refuse_if_merged
 from customers.services.normalize import CALLING_CODES
 from tenants.services import audit_record, audit_redact, user_sessions_messages_scrub
+from tenants.services.system_events import system_events_scrub
 
 PRIVACY_SOURCE = "privacy"
 
@@ -430,6 +431,7 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
                             mentioning=strict.terms, scrub_mention=lambda changes: json_scrub(changes, strict))
     history = _admin_history_scrub(ids, address_ids, tokens)
     user_sessions_messages_scrub(tenant=connection.tenant, matches=tokens.match)
+    system_events_scrub(tenant=connection.tenant, matches=tokens.match)  # error reports that quote them
     # Other apps' copies of the person, in this transaction: one failing rolls the erasure back.
     erasure = _erasure_for(ids, orders, tokens)
     elsewhere = {name: handler(erasure=erasure) for name, handler in erasure_handlers()}

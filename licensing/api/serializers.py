@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from licensing.codes import ValidationCode
 from licensing.models import Asset, License, Machine, Release, UsageLog
 
 
@@ -15,9 +16,7 @@ class LicenseValidateInputSerializer(serializers.Serializer):
 
 class ValidationMetaSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
-    code = serializers.ChoiceField(choices=["VALID", "NOT_FOUND", "SUSPENDED", "EXPIRED", "CANCELLED",
-                                            "TOO_MANY_MACHINES", "FINGERPRINT_SCOPE_REQUIRED", "BANNED",
-                                            "RATE_LIMITED"])
+    code = serializers.ChoiceField(choices=[code.value for code in ValidationCode])
     detail = serializers.CharField()
     ts = serializers.DateTimeField()
     nonce = serializers.CharField()

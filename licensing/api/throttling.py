@@ -13,11 +13,12 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
+from licensing.codes import ErrorCode
 from licensing.services import api_call_meter
 
 
 class ApiQuotaExceeded(exceptions.Throttled):
-    default_code = "api_quota_exceeded"
+    default_code = ErrorCode.API_QUOTA_EXCEEDED
 
 
 class LicenseApiQuotaThrottle(BaseThrottle):

@@ -15,12 +15,12 @@ from rest_framework.views import APIView
 
 from cdp.api.errors import error_body
 from cdp.api.viewsets import ReadOnlyViewSet
-from cdp.context import client_ip
+from cdp.context import actor_from_request, client_ip
+from cdp.exceptions import ApplicationError
 from licensing import signing
 from licensing.api import serializers
 from licensing.selectors import license_usage, releases_for_tenant
 from licensing.services import license_validate, release_download, validation_body
-from tenants.services import actor_from_request
 
 MAX_BODY = 4096
 
@@ -88,7 +88,7 @@ def validation_response(raw_body: bytes, meta: dict) -> HttpResponse:
     clean, errors = parse_validation_request(raw_body)
     if clean is None:
         message = errors.get("non_field_errors", ["Some fields are invalid."])[0]
-        body = json.dumps(error_body("invalid", message, errors), separators=(",", ":")).encode()
+        body = json.dumps(error_body(ApplicationError.code, message, errors), separators=(",", ":")).encode()
         return signed_response(body, status=400)
     result = license_validate(key=clean["key"], fingerprint=clean["fingerprint"], ip=client_ip(meta))
     headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None

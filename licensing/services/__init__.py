@@ -30,7 +30,6 @@ from licensing.services.usage import (
     usage_warnings_check,
 )
 from licensing.services.validation import (
-    Code,
     collision_record,
     collision_resolve,
     license_validate,
@@ -39,7 +38,6 @@ from licensing.services.validation import (
 )
 
 __all__ = [
-    "Code",
     "IssuedLicense",
     "ai_requests_record",
     "api_call_meter",

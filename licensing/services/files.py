@@ -18,6 +18,7 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError
 from licensing import conf, signing
+from licensing.codes import AuditAction, ErrorCode
 from licensing.models import License
 from tenants.services import audit_record
 
@@ -28,8 +29,9 @@ def license_file_issue(*, license: License, actor: Actor, days: int | None = Non
                        fingerprint: str | None = None) -> str:
     """A signed file valid for ``days`` (default CDP_LICENSE_FILE_DAYS), never past the license's expiry."""
     if not license.is_usable():
-        raise ApplicationError(f"A {license.status} or expired license cannot be exported.", code="license_inactive")
-    days = days or conf.get_int("CDP_LICENSE_FILE_DAYS")
+        raise ApplicationError(f"A {license.status} or expired license cannot be exported.",
+                               code=ErrorCode.LICENSE_INACTIVE)
+    days = days or conf.get("CDP_LICENSE_FILE_DAYS")
     if days < 1:
         raise ApplicationError("A file is valid for at least one day.", fields={"days": ["At least 1."]})
     now = timezone.now().replace(microsecond=0)
@@ -53,7 +55,8 @@ def license_file_issue(*, license: License, actor: Actor, days: int | None = Non
     encoded = base64.b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).decode()
     document = {"format": FORMAT, "alg": "ed25519", "payload": encoded, "signature": signing.sign(encoded.encode())}
     with transaction.atomic():
-        audit_record(actor=actor, action="license.file_issue", resource_type="license", resource_id=license.pk,
+        audit_record(actor=actor, action=AuditAction.LICENSE_FILE_ISSUE, resource_type="license",
+                     resource_id=license.pk,
                      tenant=license.tenant, changes={"expires_at": expires, "fingerprint": fingerprint})
     return json.dumps(document, indent=2) + "\n"
 
@@ -69,16 +72,16 @@ def license_file_verify(*, content: str | bytes, public_key_pem: str | None = No
         if document.get("format") != FORMAT or document.get("alg") != "ed25519":
             raise ValueError("unknown format")
     except (ValueError, TypeError, KeyError) as exc:
-        raise ApplicationError("Not a CDP license file.", code="malformed") from exc
+        raise ApplicationError("Not a CDP license file.", code=ErrorCode.FILE_MALFORMED) from exc
     public = signing.load_public_key(public_key_pem) if public_key_pem else None
     if not signing.verify(str(encoded).encode(), str(signature), public=public):
         raise ApplicationError("The signature does not match: the file was altered or signed by someone else.",
-                               code="bad_signature")
+                               code=ErrorCode.FILE_SIGNATURE_INVALID)
     try:
         payload = json.loads(base64.b64decode(encoded, validate=True))
         expires = datetime.datetime.fromisoformat(payload["expires_at"])
     except (ValueError, KeyError, binascii.Error) as exc:
-        raise ApplicationError("The license file's content is unreadable.", code="malformed") from exc
+        raise ApplicationError("The license file's content is unreadable.", code=ErrorCode.FILE_MALFORMED) from exc
     if expires <= (now or timezone.now()):
-        raise ApplicationError(f"The license file expired on {expires.isoformat()}.", code="file_expired")
+        raise ApplicationError(f"The license file expired on {expires.isoformat()}.", code=ErrorCode.FILE_EXPIRED)
     return payload

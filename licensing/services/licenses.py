@@ -11,6 +11,7 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from licensing import keys, store
+from licensing.codes import AuditAction, ErrorCode
 from licensing.models import License, Machine, Plan
 from tenants.models import Tenant
 from tenants.services import audit_record, changes_between
@@ -87,11 +88,15 @@ def license_issue(
     full_clean_or_raise(license, "The license could not be issued.")
     with transaction.atomic():
         license.save()
-        audit_record(actor=actor, action="license.issue", resource_type="license", resource_id=license.pk,
+        audit_record(actor=actor, action=AuditAction.LICENSE_ISSUE, resource_type="license", resource_id=license.pk,
                      tenant=tenant, changes={"prefix": license.key_prefix, "plan": plan.code, "status": status,
                                              "expires_at": expires_at, "max_machines": license.max_machines})
         license_cache_forget(license=license)
     return IssuedLicense(license=license, key=key)
+
+
+def _status_change(before: str, after: str) -> dict:
+    return changes_between({"status": before}, {"status": after})
 
 
 def _locked(license_id: int) -> License:
@@ -106,14 +111,15 @@ def license_suspend(*, license: License, actor: Actor, reason: str = "") -> Lice
     with transaction.atomic():
         locked = _locked(license.pk)
         if locked.status in (License.Status.CANCELLED,):
-            raise Conflict("A cancelled license cannot be suspended.", code="license_cancelled")
+            raise Conflict("A cancelled license cannot be suspended.", code=ErrorCode.LICENSE_CANCELLED)
         if locked.status != License.Status.SUSPENDED:
             before = locked.status
             locked.status = License.Status.SUSPENDED
             locked.suspended_reason = (reason or "")[:255]
             locked.save(update_fields=["status", "suspended_reason", "updated_at"])
-            audit_record(actor=actor, action="license.suspend", resource_type="license", resource_id=locked.pk,
-                         tenant=locked.tenant, changes={"status": [before, locked.status], "reason": reason})
+            audit_record(actor=actor, action=AuditAction.LICENSE_SUSPEND, resource_type="license",
+                         resource_id=locked.pk, tenant=locked.tenant,
+                         changes={**_status_change(before, locked.status), "reason": reason})
             license_cache_forget(license=locked)
     return locked
 
@@ -124,12 +130,13 @@ def license_reinstate(*, license: License, actor: Actor) -> License:
         locked = _locked(license.pk)
         if locked.status != License.Status.SUSPENDED:
             raise Conflict(f"Only a suspended license can be reinstated; this one is {locked.status}.",
-                           code="license_not_suspended")
+                           code=ErrorCode.LICENSE_NOT_SUSPENDED)
+        before = locked.status
         locked.status = License.Status.ACTIVE
         locked.suspended_reason = ""
         locked.save(update_fields=["status", "suspended_reason", "updated_at"])
-        audit_record(actor=actor, action="license.reinstate", resource_type="license", resource_id=locked.pk,
-                     tenant=locked.tenant, changes={"status": [License.Status.SUSPENDED, locked.status]})
+        audit_record(actor=actor, action=AuditAction.LICENSE_REINSTATE, resource_type="license", resource_id=locked.pk,
+                     tenant=locked.tenant, changes=_status_change(before, locked.status))
         license_cache_forget(license=locked)
     return locked
 
@@ -150,7 +157,7 @@ def license_update(*, license: License, actor: Actor, **fields) -> License:
                                   {k: getattr(v, "code", v) for k, v in after.items()})
         if changes:
             locked.save()
-            audit_record(actor=actor, action="license.update", resource_type="license", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.LICENSE_UPDATE, resource_type="license", resource_id=locked.pk,
                          tenant=locked.tenant, changes=changes)
             license_cache_forget(license=locked)
     return locked
@@ -168,8 +175,9 @@ def license_expire_due(*, actor: Actor, now: datetime.datetime | None = None) ->
                 before = locked.status
                 locked.status = License.Status.EXPIRED
                 locked.save(update_fields=["status", "updated_at"])
-                audit_record(actor=actor, action="license.expire", resource_type="license", resource_id=locked.pk,
-                             tenant=locked.tenant, changes={"status": [before, locked.status]})
+                audit_record(actor=actor, action=AuditAction.LICENSE_EXPIRE, resource_type="license",
+                             resource_id=locked.pk,
+                             tenant=locked.tenant, changes=_status_change(before, locked.status))
                 license_cache_forget(license=locked)
                 count += 1
     return count
@@ -194,7 +202,7 @@ def machine_bind(*, license_id: int, fingerprint: str, ip: str | None, actor: Ac
         now = timezone.now()
         machine = Machine.objects.create(license=license, fingerprint=fingerprint, first_ip=ip, last_ip=ip,
                                          last_seen_at=now)
-        audit_record(actor=actor, action="machine.bind", resource_type="machine", resource_id=machine.pk,
+        audit_record(actor=actor, action=AuditAction.MACHINE_BIND, resource_type="machine", resource_id=machine.pk,
                      tenant=license.tenant, changes={"license": license.key_prefix, "fingerprint": fingerprint,
                                                      "ip": ip})
         license_cache_forget(license=license)
@@ -211,19 +219,21 @@ def _machine_set_status(*, machine: Machine, status: str, actor: Actor, action: 
             locked.status = status
             locked.save(update_fields=["status", "updated_at"])
             audit_record(actor=actor, action=action, resource_type="machine", resource_id=locked.pk,
-                         tenant=locked.license.tenant, changes={"status": [before, status],
-                                                                "fingerprint": locked.fingerprint})
+                         tenant=locked.license.tenant,
+                         changes={**_status_change(before, status), "fingerprint": locked.fingerprint})
             license_cache_forget(license=locked.license)
     return locked
 
 
 def machine_ban(*, machine: Machine, actor: Actor) -> Machine:
     """Validation from this fingerprint answers BANNED; the machine keeps its seat."""
-    return _machine_set_status(machine=machine, status=Machine.Status.BANNED, actor=actor, action="machine.ban")
+    return _machine_set_status(machine=machine, status=Machine.Status.BANNED, actor=actor,
+                               action=AuditAction.MACHINE_BAN)
 
 
 def machine_unban(*, machine: Machine, actor: Actor) -> Machine:
-    return _machine_set_status(machine=machine, status=Machine.Status.ACTIVE, actor=actor, action="machine.unban")
+    return _machine_set_status(machine=machine, status=Machine.Status.ACTIVE, actor=actor,
+                               action=AuditAction.MACHINE_UNBAN)
 
 
 def machine_release(*, machine: Machine, actor: Actor) -> None:
@@ -232,7 +242,7 @@ def machine_release(*, machine: Machine, actor: Actor) -> None:
         locked = Machine.objects.select_for_update().select_related("license__tenant").filter(pk=machine.pk).first()
         if locked is None:
             raise NotFound("No such machine.")
-        audit_record(actor=actor, action="machine.release", resource_type="machine", resource_id=locked.pk,
+        audit_record(actor=actor, action=AuditAction.MACHINE_RELEASE, resource_type="machine", resource_id=locked.pk,
                      tenant=locked.license.tenant, changes={"fingerprint": locked.fingerprint})
         license_cache_forget(license=locked.license)
         locked.delete()
@@ -255,7 +265,7 @@ def plan_update(*, plan: Plan, actor: Actor, **fields) -> Plan:
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()
-            audit_record(actor=actor, action="plan.update", resource_type="plan", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.PLAN_UPDATE, resource_type="plan", resource_id=locked.pk,
                          changes=changes)
             for license in License.objects.filter(plan=locked).only("key_hash", "tenant_id"):
                 license_cache_forget(license=license)

@@ -12,42 +12,29 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied, full_clean_or_raise
+from licensing.codes import AuditAction, ErrorCode
 from licensing.models import Asset, Download, License, Product, Release
 from licensing.selectors import license_current, releases_for_tenant
 from tenants.models import Tenant
 from tenants.services import audit_record, changes_between
+from tenants.services.records import record_create, record_update
 
+PRODUCT_EDITABLE = ("name", "description", "is_active")
 RELEASE_EDITABLE = ("status", "is_critical", "changelog", "download_url")
-
 
 
 def product_create(*, code: str, name: str, actor: Actor, description: str = "") -> Product:
     """A product the platform distributes. Codes are unique slugs."""
-    product = Product(code=(code or "").strip(), name=(name or "").strip(), description=description)
-    full_clean_or_raise(product, "The product could not be created.")
-    with transaction.atomic():
-        product.save()
-        audit_record(actor=actor, action="product.create", resource_type="product", resource_id=product.pk,
-                     changes={"code": product.code, "name": product.name})
-    return product
+    return record_create(Product, fields={"code": (code or "").strip(), "name": (name or "").strip(),
+                                          "description": description},
+                         actor=actor, action=AuditAction.PRODUCT_CREATE, resource_type="product",
+                         message="The product could not be created.")
 
 
 def product_update(*, product: Product, actor: Actor, **fields) -> Product:
-    unknown = set(fields) - {"name", "description", "is_active"}
-    if unknown:
-        raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
-    with transaction.atomic():
-        locked = Product.objects.select_for_update().get(pk=product.pk)
-        before = {key: getattr(locked, key) for key in fields}
-        for key, value in fields.items():
-            setattr(locked, key, value)
-        full_clean_or_raise(locked, "The product could not be updated.")
-        changes = changes_between(before, {key: getattr(locked, key) for key in fields})
-        if changes:
-            locked.save()
-            audit_record(actor=actor, action="product.update", resource_type="product", resource_id=locked.pk,
-                         changes=changes)
-    return locked
+    return record_update(product, fields=fields, editable=PRODUCT_EDITABLE, actor=actor,
+                         action=AuditAction.PRODUCT_UPDATE, resource_type="product",
+                         message="The product could not be updated.")
 
 
 def _file_digest(artifact) -> tuple[str, int]:
@@ -90,12 +77,12 @@ def release_create(
     if status != Release.Status.DRAFT:
         release.published_at = timezone.now()
     if Release.objects.filter(product=product, version=release.version).exists():
-        raise Conflict(f"{product.code} {release.version} already exists.", code="release_exists",
+        raise Conflict(f"{product.code} {release.version} already exists.", code=ErrorCode.RELEASE_EXISTS,
                        fields={"version": ["Already released."]})
     full_clean_or_raise(release, "The release could not be created.")
     with transaction.atomic():
         release.save()
-        audit_record(actor=actor, action="release.create", resource_type="release", resource_id=release.pk,
+        audit_record(actor=actor, action=AuditAction.RELEASE_CREATE, resource_type="release", resource_id=release.pk,
                      changes={"product": product.code, "version": release.version, "status": status,
                               "sha256": sha256, "critical": is_critical})
     return release
@@ -117,7 +104,7 @@ def release_update(*, release: Release, actor: Actor, **fields) -> Release:
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()
-            audit_record(actor=actor, action="release.update", resource_type="release", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.RELEASE_UPDATE, resource_type="release", resource_id=locked.pk,
                          changes=changes)
     return locked
 
@@ -137,7 +124,8 @@ def asset_grant(*, tenant: Tenant, product: Product, actor: Actor, license: Lice
             asset.save(update_fields=["revoked_at", "license", "updated_at"])
         elif not created:
             return asset
-        audit_record(actor=actor, action="asset.grant", resource_type="asset", resource_id=asset.pk, tenant=tenant,
+        audit_record(actor=actor, action=AuditAction.ASSET_GRANT, resource_type="asset", resource_id=asset.pk,
+                     tenant=tenant,
                      changes={"product": product.code, "license": license.key_prefix if license else None})
     return asset
 
@@ -148,7 +136,7 @@ def asset_revoke(*, asset: Asset, actor: Actor) -> Asset:
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at", "updated_at"])
-            audit_record(actor=actor, action="asset.revoke", resource_type="asset", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.ASSET_REVOKE, resource_type="asset", resource_id=locked.pk,
                          tenant=locked.tenant, changes={"product": locked.product.code})
     return locked
 
@@ -171,12 +159,13 @@ def release_download(*, release_id: int, tenant: Tenant, actor: Actor, user_agen
     license = asset.license if asset.license_id else license_current(tenant=tenant)
     if license is None or not license.is_usable():
         state = "missing" if license is None else ("expired" if license.is_expired() else license.status)
-        raise PermissionDenied(f"Downloading needs a valid license (yours is {state}).", code="license_required")
+        raise PermissionDenied(f"Downloading needs a valid license (yours is {state}).",
+                               code=ErrorCode.LICENSE_REQUIRED)
     with transaction.atomic():
         download = Download.objects.create(release=release, tenant=tenant, license=license,
                                            actor_label=actor.label[:255], ip_address=actor.ip,
                                            user_agent=(user_agent or "")[:255])
         Release.objects.filter(pk=release.pk).update(download_count=F("download_count") + 1)
-        audit_record(actor=actor, action="release.download", resource_type="release", resource_id=release.pk,
+        audit_record(actor=actor, action=AuditAction.RELEASE_DOWNLOAD, resource_type="release", resource_id=release.pk,
                      tenant=tenant, changes={"product": release.product.code, "version": release.version})
     return DownloadGrant(release=release, download=download)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.exceptions import QuotaExceeded
 from licensing import conf, store
+from licensing.codes import AuditAction, ErrorCode
 from licensing.models import WARNING_THRESHOLDS, License, UsageLog
 from licensing.selectors import license_current, month_start, next_month_start, usage_current
 from tenants.models import Tenant
@@ -50,7 +51,7 @@ def license_quota_guard(resource: str, *, tenant: Tenant, adding: int = 1) -> No
         state = License.Status.EXPIRED if license.is_expired() else license.status
         raise QuotaExceeded(
             f"The organization's license is {state}: nothing more can be added until it is renewed.",
-            code="license_inactive", fields={resource: [f"License {license.key_prefix}… is {state}."]},
+            code=ErrorCode.LICENSE_INACTIVE, fields={resource: [f"License {license.key_prefix}… is {state}."]},
         )
     limit = _limit_for(tenant, license, resource)
     if limit is None:
@@ -93,7 +94,7 @@ def usage_warning_record(*, tenant: Tenant, license: License | None, resource: s
             entry = UsageLog.objects.create(tenant=tenant, license=license, resource=resource,
                                             event=UsageLog.Event.WARNING, period_start=period_start,
                                             threshold=threshold, used=used, limit=limit)
-            audit_record(actor=Actor.system("licensing:meter"), action="license.usage_warning",
+            audit_record(actor=Actor.system("licensing:meter"), action=AuditAction.LICENSE_USAGE_WARNING,
                          resource_type="license", resource_id=license.pk if license else "", tenant=tenant,
                          changes={"resource": resource, "threshold": threshold, "used": used, "limit": limit})
     except IntegrityError:  # a concurrent request wrote it first
@@ -106,7 +107,7 @@ def ai_requests_record(*, tenant: Tenant, amount: int = 1) -> License:
     license_quota_guard("ai_requests_per_month", tenant=tenant, adding=amount)
     license = license_current(tenant=tenant)
     if license is None:
-        raise QuotaExceeded("AI requests need a license.", code="license_required")
+        raise QuotaExceeded("AI requests need a license.", code=ErrorCode.LICENSE_REQUIRED)
     period = month_start()
     with transaction.atomic():
         locked = License.objects.select_for_update().get(pk=license.pk)
@@ -117,7 +118,8 @@ def ai_requests_record(*, tenant: Tenant, amount: int = 1) -> License:
         UsageLog.objects.create(tenant=tenant, license=locked, resource="ai_requests_per_month",
                                 event=UsageLog.Event.INCREMENT, period_start=period, used=locked.ai_requests_used,
                                 limit=locked.limit("ai_requests_per_month"), amount=amount)
-        audit_record(actor=Actor.system("licensing:meter"), action="license.ai_requests", resource_type="license",
+        audit_record(actor=Actor.system("licensing:meter"), action=AuditAction.LICENSE_AI_REQUESTS,
+                     resource_type="license",
                      resource_id=locked.pk, tenant=tenant, changes={"amount": amount,
                                                                     "used": locked.ai_requests_used})
     return locked
@@ -149,7 +151,7 @@ def _tenant_api_limit(redis, tenant: Tenant, cached: bytes | None) -> tuple[int 
     license = license_current(tenant=tenant)
     limit = license.limit("api_calls_per_month") if license else None
     redis.set(store.tenant_limits_key(tenant.pk), json.dumps({"limit": limit, "license": license and license.pk}),
-              ex=conf.get_int("CDP_LICENSE_CACHE_SECONDS"))
+              ex=conf.get("CDP_LICENSE_CACHE_SECONDS"))
     return limit, license and license.pk
 
 

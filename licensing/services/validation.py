@@ -20,42 +20,28 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.ops import metrics as ops_metrics
 from licensing import conf, keys, store
+from licensing.codes import AuditAction, ValidationCode
 from licensing.models import Collision, License, Machine, Plan, ValidationLog
 from licensing.services.licenses import license_suspend, machine_bind
 from tenants.models import Tenant
 from tenants.services import audit_record
 
-
-class Code:
-    """Every answer ``meta.code`` can carry."""
-
-    VALID = "VALID"
-    NOT_FOUND = "NOT_FOUND"
-    SUSPENDED = "SUSPENDED"
-    EXPIRED = "EXPIRED"
-    CANCELLED = "CANCELLED"
-    TOO_MANY_MACHINES = "TOO_MANY_MACHINES"
-    FINGERPRINT_SCOPE_REQUIRED = "FINGERPRINT_SCOPE_REQUIRED"
-    BANNED = "BANNED"
-    RATE_LIMITED = "RATE_LIMITED"
-
-
 DETAILS = {
-    Code.VALID: "The license is valid.",
-    Code.NOT_FOUND: "No license matches this key.",
-    Code.SUSPENDED: "The license is suspended.",
-    Code.EXPIRED: "The license has expired.",
-    Code.CANCELLED: "The license was cancelled.",
-    Code.TOO_MANY_MACHINES: "Every machine seat of this license is taken.",
-    Code.FINGERPRINT_SCOPE_REQUIRED: "This license must be validated with a machine fingerprint.",
-    Code.BANNED: "This machine is banned from using the license.",
-    Code.RATE_LIMITED: "Too many validation requests; retry later.",
+    ValidationCode.VALID: "The license is valid.",
+    ValidationCode.NOT_FOUND: "No license matches this key.",
+    ValidationCode.SUSPENDED: "The license is suspended.",
+    ValidationCode.EXPIRED: "The license has expired.",
+    ValidationCode.CANCELLED: "The license was cancelled.",
+    ValidationCode.TOO_MANY_MACHINES: "Every machine seat of this license is taken.",
+    ValidationCode.FINGERPRINT_SCOPE_REQUIRED: "This license must be validated with a machine fingerprint.",
+    ValidationCode.BANNED: "This machine is banned from using the license.",
+    ValidationCode.RATE_LIMITED: "Too many validation requests; retry later.",
 }
 
 
 @dataclass
 class ValidationResult:
-    code: str
+    code: ValidationCode
     http_status: int = 200
     detail: str = ""
     data: dict = field(default_factory=dict)
@@ -63,7 +49,7 @@ class ValidationResult:
 
     @property
     def valid(self) -> bool:
-        return self.code == Code.VALID
+        return self.code == ValidationCode.VALID
 
 
 # --- Snapshots -------------------------------------------------------------------------------------
@@ -101,7 +87,7 @@ def _snapshot_load(key_hash: str) -> dict | None:
 def _snapshot_store(redis, key_hash: str, snapshot: dict | None) -> None:
     # A miss is cached too ("0"), so a well-formed unknown key cannot hammer the database.
     redis.set(store.snapshot_key(key_hash), json.dumps(snapshot) if snapshot else "0",
-              ex=conf.get_int("CDP_LICENSE_CACHE_SECONDS"))
+              ex=conf.get("CDP_LICENSE_CACHE_SECONDS"))
 
 
 def _snapshot_fresh(redis, key_hash: str) -> dict | None:
@@ -129,18 +115,18 @@ def _decide(snapshot: dict, fingerprint: str | None, now_ts: float) -> str | Non
     """The code from the license's own state, or None when a machine seat decides."""
     status = snapshot["status"]
     if status == License.Status.SUSPENDED or not snapshot["tenant_active"]:
-        return Code.SUSPENDED
+        return ValidationCode.SUSPENDED
     if status == License.Status.CANCELLED:
-        return Code.CANCELLED
+        return ValidationCode.CANCELLED
     if status == License.Status.EXPIRED or (snapshot["expires_ts"] is not None and snapshot["expires_ts"] <= now_ts):
-        return Code.EXPIRED
+        return ValidationCode.EXPIRED
     if not fingerprint:
-        return Code.FINGERPRINT_SCOPE_REQUIRED if snapshot["require_fingerprint"] else Code.VALID
+        return ValidationCode.FINGERPRINT_SCOPE_REQUIRED if snapshot["require_fingerprint"] else ValidationCode.VALID
     machine_status = snapshot["machines"].get(fingerprint)
     if machine_status == Machine.Status.BANNED:
-        return Code.BANNED
+        return ValidationCode.BANNED
     if machine_status is not None:
-        return Code.VALID
+        return ValidationCode.VALID
     return None
 
 
@@ -180,7 +166,7 @@ def license_validate(
         return _rate_limited(now_ts, key_period)
     if not key_hash:
         # Wrong shape or checksum: answered without a database query.
-        return _finish(redis, None, Code.NOT_FOUND, fingerprint, ip, now)
+        return _finish(redis, None, ValidationCode.NOT_FOUND, fingerprint, ip, now)
 
     cached = replies[4]
     if cached is None:
@@ -188,7 +174,7 @@ def license_validate(
     else:
         snapshot = None if cached == b"0" else json.loads(cached)
     if snapshot is None:
-        return _finish(redis, None, Code.NOT_FOUND, fingerprint, ip, now)
+        return _finish(redis, None, ValidationCode.NOT_FOUND, fingerprint, ip, now)
 
     if _collisions_check(redis, snapshot, fingerprint, ip, now):
         snapshot = _snapshot_fresh(redis, key_hash) or snapshot
@@ -198,9 +184,9 @@ def license_validate(
     if code is None:
         bound = machine_bind_for_validation(snapshot=snapshot, fingerprint=fingerprint, ip=ip)
         if bound is None:
-            code = Code.TOO_MANY_MACHINES
+            code = ValidationCode.TOO_MANY_MACHINES
         else:
-            code = Code.VALID
+            code = ValidationCode.VALID
             machine["bound_now"] = True
             snapshot = _snapshot_fresh(redis, key_hash) or snapshot
     if machine is not None:
@@ -216,15 +202,16 @@ def machine_bind_for_validation(*, snapshot: dict, fingerprint: str, ip: str | N
 
 def _rate_limited(now_ts: float, period: int) -> ValidationResult:
     retry_after = max(1, math.ceil(period - (now_ts % period)))
-    ops_metrics.license_validated(Code.RATE_LIMITED)
-    return ValidationResult(code=Code.RATE_LIMITED, http_status=429, detail=DETAILS[Code.RATE_LIMITED],
+    ops_metrics.license_validated(ValidationCode.RATE_LIMITED)
+    return ValidationResult(code=ValidationCode.RATE_LIMITED, http_status=429,
+                            detail=DETAILS[ValidationCode.RATE_LIMITED],
                             retry_after=retry_after)
 
 
 def _finish(redis, snapshot, code, fingerprint, ip, now, *, data=None) -> ValidationResult:
     validation_log_push(redis, [now.isoformat(), snapshot["id"] if snapshot else None,
                                 snapshot["prefix"] if snapshot else "", (fingerprint or "")[:255], ip, code,
-                                code == Code.VALID])
+                                code == ValidationCode.VALID])
     ops_metrics.license_validated(code)
     return ValidationResult(code=code, detail=DETAILS[code], data=data or {})
 
@@ -305,7 +292,7 @@ def collision_record(
         )
         if not created:
             return collision
-        audit_record(actor=actor, action="license.collision", resource_type="license", resource_id=license.pk,
+        audit_record(actor=actor, action=AuditAction.LICENSE_COLLISION, resource_type="license", resource_id=license.pk,
                      tenant=license.tenant, changes={"kind": kind, "distinct": distinct_count,
                                                      "allowance": allowance, "evidence": evidence[:20]})
         if suspend and license.status in License.USABLE_STATUSES:
@@ -326,7 +313,8 @@ def collision_resolve(*, collision: Collision, actor: Actor) -> Collision:
             locked.resolved_at = timezone.now()
             locked.resolved_by = actor.label[:255]
             locked.save(update_fields=["resolved_at", "resolved_by"])
-            audit_record(actor=actor, action="collision.resolve", resource_type="collision", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.COLLISION_RESOLVE, resource_type="collision",
+                         resource_id=locked.pk,
                          tenant=locked.license.tenant, changes={"license": locked.license.key_prefix})
     return locked
 
@@ -336,10 +324,10 @@ def collision_resolve(*, collision: Collision, actor: Actor) -> Collision:
 
 def validation_log_push(redis, entry: list) -> None:
     """Buffer one log row in Redis; flush when the batch is full or the last flush is old enough."""
-    batch = conf.get_int("CDP_LICENSE_LOG_BATCH")
+    batch = conf.get("CDP_LICENSE_LOG_BATCH")
     pipe = redis.pipeline(transaction=False)
     pipe.rpush(store.LOG_BUFFER, json.dumps(entry, separators=(",", ":")))
-    pipe.set(store.LOG_FLUSH_FLAG, "1", nx=True, ex=max(1, conf.get_int("CDP_LICENSE_LOG_FLUSH_SECONDS")))
+    pipe.set(store.LOG_FLUSH_FLAG, "1", nx=True, ex=max(1, conf.get("CDP_LICENSE_LOG_FLUSH_SECONDS")))
     length, flag_was_absent = pipe.execute()
     if length >= batch or flag_was_absent:
         validation_log_flush()
@@ -351,7 +339,7 @@ def validation_log_flush(*, limit: int | None = None) -> int:
     Also brings ``License.last_validated_at`` and each machine's last IP and time up to date, one
     UPDATE per license and machine seen in the batch rather than one per request."""
     redis = store.client()
-    limit = limit or max(conf.get_int("CDP_LICENSE_LOG_BATCH"), 1) * 4
+    limit = limit or max(conf.get("CDP_LICENSE_LOG_BATCH"), 1) * 4
     pipe = redis.pipeline(transaction=True)
     pipe.lrange(store.LOG_BUFFER, 0, limit - 1)
     pipe.ltrim(store.LOG_BUFFER, limit, -1)
@@ -381,14 +369,3 @@ def validation_log_flush(*, limit: int | None = None) -> int:
             Machine.objects.filter(license_id=license_id, fingerprint=fingerprint).update(
                 last_seen_at=datetime.datetime.fromisoformat(seen), last_ip=ip)
     return len(rows)
-
-
-def validation_stats(*, license: License, since: datetime.datetime | None = None) -> dict:
-    """Counts per answer code for the admin (after a flush, so the numbers are current)."""
-    from django.db.models import Count
-
-    validation_log_flush()
-    qs = ValidationLog.objects.filter(license=license)
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    return dict(qs.values_list("code").annotate(n=Count("id")).values_list("code", "n"))

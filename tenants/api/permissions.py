@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import connection
 from rest_framework import exceptions, permissions
 
+from tenants.codes import ErrorCode
 from tenants.models import ApiKey, Tenant
 from tenants.roles import READ, WRITE
 from tenants.selectors import user_capabilities
@@ -40,7 +41,7 @@ class TenantCapability(permissions.BasePermission):
         if tenant is None or tenant.schema_name == "public":
             return False
         if tenant.status != Tenant.Status.ACTIVE:
-            raise exceptions.PermissionDenied(f"This tenant is {tenant.status}.", code="tenant_inactive")
+            raise exceptions.PermissionDenied(f"This tenant is {tenant.status}.", code=ErrorCode.TENANT_INACTIVE)
         action = getattr(view, "action", None) or request.method.lower()
         required = getattr(view, "required_capabilities", {}).get(action)
         if required is None:

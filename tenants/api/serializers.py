@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from tenants.filters import MAX_ID
+from cdp.ids import MAX_ID
 from tenants.models import ApiKey, AuditLog, Invitation, Membership, Role, Tenant, UserSession
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 

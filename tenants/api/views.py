@@ -5,15 +5,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cdp.api.viewsets import BaseViewSetMixin, ListCreateRetrieveDestroyViewSet, ReadOnlyViewSet
+from cdp.api.viewsets import (
+    BaseViewSetMixin,
+    ListCreateRetrieveDestroyViewSet,
+    ReadOnlyViewSet,
+    TenantScopedViewSetMixin,
+)
+from cdp.context import actor_from_request
 from tenants.api import serializers
 from tenants.api.permissions import request_capabilities
 from tenants.filters import ApiKeyFilter, AuditLogFilter, InvitationFilter, MembershipFilter, UserSessionFilter
-from tenants.models import ApiKey, AuditLog
+from tenants.models import ApiKey, AuditLog, Invitation, Membership
 from tenants.roles import AUDIT, KEYS, MEMBERS, READ, SECURITY
-from tenants.selectors import invitations_open, members_of, tenant_usage, user_sessions_for_tenant
+from tenants.selectors import tenant_usage, user_sessions_for_tenant
 from tenants.services import (
-    actor_from_request,
     api_key_create,
     api_key_revoke,
     invitation_create,
@@ -35,18 +40,16 @@ class TenantView(APIView):
         return Response(data)
 
 
-class ApiKeyViewSet(ListCreateRetrieveDestroyViewSet):
+class ApiKeyViewSet(TenantScopedViewSetMixin, ListCreateRetrieveDestroyViewSet):
     """The tenant's API keys. The secret is returned once, by create; delete revokes."""
 
     required_capabilities = {"list": KEYS, "retrieve": KEYS, "create": KEYS, "destroy": KEYS}
     serializer_class = serializers.ApiKeyOutputSerializer
     filterset_class = ApiKeyFilter
-    ordering = "-created_at"
+    queryset = ApiKey.objects.all()
+    ordering = ("-created_at", "-id")
     ordering_fields = ["created_at", "last_used_at", "name"]
     search_fields = ["name", "prefix"]
-
-    def get_queryset(self):
-        return ApiKey.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
 
     @extend_schema(request=serializers.ApiKeyCreateInputSerializer,
                    responses={201: serializers.ApiKeyCreatedOutputSerializer})
@@ -64,8 +67,8 @@ class ApiKeyViewSet(ListCreateRetrieveDestroyViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MembershipViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):
+class MembershipViewSet(TenantScopedViewSetMixin, BaseViewSetMixin, mixins.ListModelMixin,
+                        mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """People with access to this tenant and their roles (everyone with ``read`` sees them).
 
     Managing them needs ``members`` and follows the role hierarchy: only owners grant, change
@@ -77,14 +80,11 @@ class MembershipViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
                              "invite": MEMBERS}
     serializer_class = serializers.MembershipOutputSerializer
     filterset_class = MembershipFilter
-    ordering = "user__email"
+    queryset = Membership.objects.select_related("user")
+    ordering = ("user__email", "id")
     ordering_fields = ["created_at", "role", "user__email"]
     search_fields = ["user__email", "user__full_name"]
-    lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self):
-        return members_of(tenant=connection.tenant)
 
     @extend_schema(request=serializers.MembershipRoleInputSerializer,
                    responses=serializers.MembershipOutputSerializer)
@@ -113,20 +113,20 @@ class MembershipViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(serializers.InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
-class InvitationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class InvitationViewSet(TenantScopedViewSetMixin, BaseViewSetMixin, mixins.ListModelMixin,
+                        mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Pending invitations (``members``); delete withdraws one (its link stops working)."""
 
     required_capabilities = {"list": MEMBERS, "retrieve": MEMBERS, "destroy": MEMBERS}
     serializer_class = serializers.InvitationOutputSerializer
     filterset_class = InvitationFilter
-    ordering = "-created_at"
+    queryset = Invitation.objects.all()
+    ordering = ("-created_at", "-id")
     ordering_fields = ["created_at", "email"]
     search_fields = ["email"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
-        return invitations_open(tenant=connection.tenant)
+        return super().get_queryset().pending()
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
@@ -135,18 +135,16 @@ class InvitationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AuditLogViewSet(ReadOnlyViewSet):
+class AuditLogViewSet(TenantScopedViewSetMixin, ReadOnlyViewSet):
     """This tenant's audit trail (the ``audit`` capability: admins and owners, or a key scoped for it)."""
 
     required_capabilities = {"list": AUDIT, "retrieve": AUDIT}
     serializer_class = serializers.AuditLogOutputSerializer
     filterset_class = AuditLogFilter
-    ordering = "-created_at"
+    queryset = AuditLog.objects.all()
+    ordering = ("-created_at", "-id")
     ordering_fields = ["created_at", "action"]
     search_fields = ["action", "resource_type", "actor_label"]
-
-    def get_queryset(self):
-        return AuditLog.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
 
 
 class UserSessionViewSet(ReadOnlyViewSet):
@@ -164,6 +162,8 @@ class UserSessionViewSet(ReadOnlyViewSet):
     search_fields = ["user__email"]
 
     def get_queryset(self):
+        # Not a tenant column: the sessions of this tenant's members opened on its host
+        # (user_session_scope_q), so the selector scopes them rather than TenantScopedViewSetMixin.
         return user_sessions_for_tenant(tenant=connection.tenant)
 
     def get_serializer_context(self):

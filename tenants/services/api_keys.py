@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound
+from tenants.codes import AuditAction
 from tenants.models import ApiKey, Tenant
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 from tenants.services.audit import audit_record
@@ -68,7 +69,8 @@ def api_key_create(
             ceiling &= frozenset(capabilities)
         above = [scope for scope in scopes if scope not in ceiling]
         if above:
-            errors["scopes"] = [_("You cannot grant scope(s) you do not hold: %(scopes)s.") % {"scopes": ", ".join(above)}]
+            errors["scopes"] = [_("You cannot grant scope(s) you do not hold: %(scopes)s.")
+                                % {"scopes": ", ".join(above)}]
     if errors:
         raise ApplicationError("The API key could not be created.", fields=errors)
 
@@ -86,7 +88,7 @@ def api_key_create(
         )
         audit_record(
             actor=actor,
-            action="api_key.create",
+            action=AuditAction.API_KEY_CREATE,
             resource_type="api_key",
             resource_id=api_key.pk,
             tenant=tenant,
@@ -106,7 +108,7 @@ def api_key_revoke(*, api_key_id: int, tenant: Tenant, actor: Actor) -> ApiKey:
             api_key.save(update_fields=["revoked_at", "updated_at"])
             audit_record(
                 actor=actor,
-                action="api_key.revoke",
+                action=AuditAction.API_KEY_REVOKE,
                 resource_type="api_key",
                 resource_id=api_key.pk,
                 tenant=tenant,

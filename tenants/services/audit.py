@@ -5,9 +5,12 @@ import decimal
 import uuid
 from collections.abc import Callable
 
+from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
 
 from cdp.context import Actor, request_ip
+from tenants.codes import AuditAction
 from tenants.models import AuditLog, Tenant
 
 
@@ -54,14 +57,21 @@ def audit_record(
     )
 
 
+def audit_retention_prune(*, tenant: Tenant, now: datetime.datetime | None = None) -> int:
+    """Delete ``tenant``'s audit entries older than its ``data_retention_days`` setting; returns how
+    many. The trail's only deletion besides erasure's rewrite (``audit_redact``)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=int(tenant.setting("data_retention_days")))
+    deleted, _ = AuditLog.objects.filter(tenant=tenant, created_at__lt=cutoff).delete()
+    return deleted
+
+
 def data_export_record(*, actor: Actor, tenant: Tenant, resource_type: str, resource_id: object, rows: int,
                        fmt: str = "csv", details: dict | None = None) -> AuditLog:
     """Record a bulk export of personal data (who, what, how many rows) as ``data.export``. Every
     interface that hands out such a file calls it before the first byte goes out."""
-    from django.db import transaction
-
     with transaction.atomic():
-        return audit_record(actor=actor, action="data.export", resource_type=resource_type, resource_id=resource_id,
+        return audit_record(actor=actor, action=AuditAction.DATA_EXPORT, resource_type=resource_type,
+                            resource_id=resource_id,
                             tenant=tenant, changes={"rows": rows, "format": fmt, **(details or {})})
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cdp.context import Actor
 from tenants.models import ApiKey, Membership, Role, Tenant, User
-from tenants.roles import CAPABILITIES, MEMBERS, PLATFORM_RANK, ROLE_RANK, capabilities_for_role, role_rank
+from tenants.roles import CAPABILITIES, PLATFORM_RANK, ROLE_RANK, capabilities_for_role, role_rank
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,6 @@ class Authority:
         every role (the last-owner rule still applies); everyone else only below their own."""
         return self.is_platform or self.rank >= ROLE_RANK[Role.OWNER] or role_rank(role) < self.rank
 
-    def may_manage_role(self, role: str | None) -> bool:
-        return MEMBERS in self.capabilities and self.outranks(role)
 
 
 NOBODY = Authority(capabilities=frozenset(), rank=0)

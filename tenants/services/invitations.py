@@ -31,14 +31,16 @@ from django.utils.translation import gettext as _
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import Invitation, Membership, Tenant, User
+from tenants.selectors import invitation_existing_user
 from tenants.services.audit import audit_record
 from tenants.services.memberships import (
-    role_check,
-    tenant_lock,
     check_may_manage,
     membership_authority,
     membership_create_locked,
+    role_check,
+    tenant_lock,
     user_create,
 )
 
@@ -47,7 +49,7 @@ TOKEN_BYTES = 32
 
 
 class InvitationInvalid(ApplicationError):
-    code = "invitation_invalid"
+    code = ErrorCode.INVITATION_INVALID
     http_status = 410
 
 
@@ -81,7 +83,8 @@ def invitation_create(*, tenant: Tenant, email: str, role: str, actor: Actor, sc
     try:
         validate_email(email)
     except ValidationError:
-        raise ApplicationError(_("Enter a valid e-mail address."), fields={"email": [_("Enter a valid e-mail address.")]})
+        raise ApplicationError(_("Enter a valid e-mail address."),
+                               fields={"email": [_("Enter a valid e-mail address.")]})
     role_check(role)
     if tenant.is_public:
         raise ApplicationError("Invitations belong to a tenant.", fields={"tenant": ["Not a tenant."]})
@@ -92,7 +95,7 @@ def invitation_create(*, tenant: Tenant, email: str, role: str, actor: Actor, sc
     with transaction.atomic():
         tenant_lock(tenant)
         if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
-            raise Conflict(_("That person is already a member."), code="already_member",
+            raise Conflict(_("That person is already a member."), code=ErrorCode.MEMBER_EXISTS,
                            fields={"email": [_("Already a member.")]})
         replaced = list(Invitation.objects.filter(tenant=tenant, email__iexact=email, accepted_at__isnull=True,
                                                   revoked_at__isnull=True).values_list("pk", flat=True))
@@ -101,7 +104,8 @@ def invitation_create(*, tenant: Tenant, email: str, role: str, actor: Actor, sc
             tenant=tenant, email=email, role=role, token_hash=_hash(token), invited_by_id=actor.user_id,
             invited_by_label=actor.label[:255], expires_at=now + INVITATION_TTL,
         )
-        audit_record(actor=actor, action="invitation.create", resource_type="invitation", resource_id=invitation.pk,
+        audit_record(actor=actor, action=AuditAction.INVITATION_CREATE, resource_type="invitation",
+                     resource_id=invitation.pk,
                      tenant=tenant, changes={"email": email, "role": role, "expires_at": invitation.expires_at,
                                              "replaced": replaced})
         link = invitation_link(tenant=tenant, token=token, scheme=scheme, port=port)
@@ -121,7 +125,7 @@ def invitation_revoke(*, invitation_id: int, tenant: Tenant, actor: Actor) -> In
         if invitation.accepted_at is None and invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at", "updated_at"])
-            audit_record(actor=actor, action="invitation.revoke", resource_type="invitation",
+            audit_record(actor=actor, action=AuditAction.INVITATION_REVOKE, resource_type="invitation",
                          resource_id=invitation.pk, tenant=tenant,
                          changes={"email": invitation.email, "role": invitation.role})
     return invitation
@@ -135,11 +139,6 @@ def invitation_get_open(*, token: str, tenant: Tenant) -> Invitation:
     if invitation is None or invitation.status != "pending":
         raise InvitationInvalid(_("This invitation link is invalid, has expired, was revoked or was already used."))
     return invitation
-
-
-def invitation_existing_user(*, invitation: Invitation) -> User | None:
-    """The platform account the invited address already has, if any (active or not)."""
-    return User.objects.filter(email__iexact=invitation.email).first()
 
 
 def invitation_accept(*, token: str, tenant: Tenant, actor: Actor, user: User | None = None,
@@ -160,7 +159,8 @@ def invitation_accept(*, token: str, tenant: Tenant, actor: Actor, user: User | 
                 raise PermissionDenied(_("This invitation was sent to another e-mail address."))
         elif existing is not None:
             raise Conflict(_("An account with this e-mail already exists: sign in with its password to accept."),
-                           code="account_exists", fields={"password": [_("Sign in with your existing password.")]})
+                           code=ErrorCode.ACCOUNT_EXISTS,
+                           fields={"password": [_("Sign in with your existing password.")]})
         else:
             try:
                 validate_password(password or "", user=User(email=invitation.email, full_name=full_name))
@@ -171,11 +171,12 @@ def invitation_accept(*, token: str, tenant: Tenant, actor: Actor, user: User | 
         membership = Membership.objects.filter(user=user, tenant=tenant).first()
         if membership is None:
             membership = membership_create_locked(user=user, tenant=tenant, role=invitation.role, actor=actor,
-                                                  action="membership.join", extra={"invitation": invitation.pk})
+                                                  action=AuditAction.MEMBERSHIP_JOIN,
+                                                  extra={"invitation": invitation.pk})
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
-        audit_record(actor=Actor(label=user.email, user_id=user.pk, ip=actor.ip), action="invitation.accept",
+        audit_record(actor=Actor(label=user.email, user_id=user.pk, ip=actor.ip), action=AuditAction.INVITATION_ACCEPT,
                      resource_type="invitation", resource_id=invitation.pk, tenant=tenant,
                      changes={"email": invitation.email, "role": invitation.role, "member_role": membership.role})
     return membership

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context
 
 from cdp.context import Actor
 from cdp.exceptions import PermissionDenied
+from tenants.codes import AuditAction
 from tenants.models import Tenant, User
 from tenants.services.audit import audit_record
 
@@ -47,6 +48,6 @@ def jump_consume(*, token: str, tenant: Tenant, ip: str | None) -> User:
     user = User.objects.filter(pk=data.get("u"), is_active=True, is_superuser=True).first()
     if user is None:
         raise PermissionDenied("Only active superusers can enter a tenant's admin.")
-    audit_record(actor=Actor(label=user.email, user_id=user.pk, ip=ip), action="tenant.admin_jump",
+    audit_record(actor=Actor(label=user.email, user_id=user.pk, ip=ip), action=AuditAction.TENANT_ADMIN_JUMP,
                  resource_type="tenant", resource_id=tenant.pk, tenant=tenant)
     return user

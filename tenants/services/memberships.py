@@ -26,14 +26,15 @@ from django.utils.translation import gettext as _
 from cdp import registry
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import Membership, Role, Tenant, User
 from tenants.roles import MEMBERS
-from tenants.services.audit import audit_record
+from tenants.services.audit import audit_record, changes_between
 from tenants.services.authz import Authority, actor_authority
 
 
 class LastOwner(ApplicationError):
-    code = "last_owner"
+    code = ErrorCode.LAST_OWNER
     http_status = 409
 
 
@@ -51,14 +52,69 @@ def user_create(*, email: str, password: str | None, full_name: str = "", is_sta
                 user = User.objects.create_user(email, password, full_name=full_name, is_staff=is_staff)
         except ValidationError as exc:
             raise ApplicationError("The user could not be created.", fields=exc.message_dict) from exc
-        audit_record(actor=actor, action="user.create", resource_type="user", resource_id=user.pk,
+        audit_record(actor=actor, action=AuditAction.USER_CREATE, resource_type="user", resource_id=user.pk,
                      changes={"email": user.email, "is_staff": user.is_staff, "is_superuser": user.is_superuser})
+    return user
+
+
+USER_EDITABLE = ("email", "full_name", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def _user_state(user: User) -> dict:
+    return {"email": user.email, "full_name": user.full_name, "is_active": user.is_active,
+            "is_staff": user.is_staff, "is_superuser": user.is_superuser,
+            "groups": sorted(user.groups.values_list("name", flat=True)),
+            "user_permissions": sorted(f"{app}.{codename}" for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"))}
+
+
+def user_update(*, user: User, actor: Actor, **fields) -> User:
+    """Change a user's e-mail, name, access flags, groups or permissions (platform operators):
+    audited with each changed field as ``[old, new]``, so who made whom a superuser is on record."""
+    unknown = set(fields) - set(USER_EDITABLE)
+    if unknown:
+        raise ApplicationError(f"Not editable: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = _user_state(user)
+        if "email" in fields:
+            email = (fields["email"] or "").strip().lower()
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ApplicationError("That email is already registered.", fields={"email": ["Already registered."]})
+            fields["email"] = email
+        for name in ("email", "full_name", "is_active", "is_staff", "is_superuser"):
+            if name in fields:
+                setattr(user, name, fields[name])
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            raise ApplicationError("The user could not be saved.", fields=exc.message_dict) from exc
+        user.save()
+        if "groups" in fields:
+            user.groups.set(fields["groups"])
+        if "user_permissions" in fields:
+            user.user_permissions.set(fields["user_permissions"])
+        changes = changes_between(before, _user_state(user))
+        if changes:
+            audit_record(actor=actor, action=AuditAction.USER_UPDATE, resource_type="user", resource_id=user.pk,
+                         changes=changes)
+    return user
+
+
+def user_password_set(*, user: User, password: str, actor: Actor) -> User:
+    """Set a user's password (an operator's reset); audited without the password, of course."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(actor=actor, action=AuditAction.USER_PASSWORD_SET, resource_type="user", resource_id=user.pk,
+                     changes={"email": user.email})
     return user
 
 
 def role_check(role: str) -> None:
     if role not in Role.values:
-        raise ApplicationError(_("Unknown role."), code="invalid_role",
+        raise ApplicationError(_("Unknown role."), code=ErrorCode.ROLE_INVALID,
                                fields={"role": [_("Choose one of: %(roles)s.") % {"roles": ", ".join(Role.values)}]})
 
 
@@ -124,13 +180,14 @@ def membership_set(*, user: User, tenant: Tenant, role: str, actor: Actor) -> Me
     authority = membership_authority(actor=actor, tenant=tenant, perm="tenants.add_membership")
     if not authority.is_platform:
         raise PermissionDenied(_("People join an organization by accepting an e-mail invitation."),
-                               code="invitation_required")
+                               code=ErrorCode.INVITATION_REQUIRED)
     with transaction.atomic():
         tenant_lock(tenant)
         existing = Membership.objects.filter(user=user, tenant=tenant).first()
         if existing is not None:
             return existing if existing.role == role else _role_change_locked(existing, role=role, actor=actor)
-        return membership_create_locked(user=user, tenant=tenant, role=role, actor=actor, action="membership.set")
+        return membership_create_locked(user=user, tenant=tenant, role=role, actor=actor,
+                                        action=AuditAction.MEMBERSHIP_SET)
 
 
 def _role_change_locked(membership: Membership, *, role: str, actor: Actor) -> Membership:
@@ -139,8 +196,9 @@ def _role_change_locked(membership: Membership, *, role: str, actor: Actor) -> M
         _ensure_not_last_owner(membership)
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
-    audit_record(actor=actor, action="membership.set", resource_type="membership", resource_id=membership.pk,
-                 tenant=membership.tenant, changes={"user": membership.user.email, "role": [old_role, role]})
+    audit_record(actor=actor, action=AuditAction.MEMBERSHIP_SET, resource_type="membership", resource_id=membership.pk,
+                 tenant=membership.tenant,
+                 changes={"user": membership.user.email, **changes_between({"role": old_role}, {"role": role})})
     return membership
 
 
@@ -172,7 +230,7 @@ def membership_remove(*, membership_id: int, tenant: Tenant, actor: Actor) -> No
             raise NotFound(_("No such member."))
         check_may_manage(authority, current_role=membership.role)
         _ensure_not_last_owner(membership)
-        audit_record(actor=actor, action="membership.remove", resource_type="membership",
+        audit_record(actor=actor, action=AuditAction.MEMBERSHIP_REMOVE, resource_type="membership",
                      resource_id=membership.pk, tenant=tenant,
                      changes={"user": membership.user.email, "role": membership.role})
         membership.delete()

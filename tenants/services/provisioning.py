@@ -6,10 +6,13 @@ import zoneinfo
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_tenants.utils import get_public_schema_name
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
+from tenants.services.audit import audit_record, changes_between
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -19,6 +22,8 @@ EDITABLE_FIELDS = ("name", "type", "status", "status_reason", "settings", "brand
 
 def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> dict:
     """Defaults merged with ``value`` and validated; raises ApplicationError with per-key messages."""
+    if not isinstance(value, dict | None):
+        raise ApplicationError("Invalid tenant settings.", fields={"settings": ["Settings are a JSON object."]})
     merged = {**DEFAULT_TENANT_SETTINGS, **(base or {}), **(value or {})}
     merged["features"] = {**DEFAULT_TENANT_SETTINGS["features"], **(base or {}).get("features", {}),
                           **(value or {}).get("features", {})}
@@ -83,14 +88,12 @@ def tenant_provision(
     clean_settings = tenant_settings_clean(settings)
 
     if Tenant.objects.filter(slug=slug).exists() or Tenant.objects.filter(schema_name=schema_name_for(slug)).exists():
-        raise Conflict(f"A tenant with slug '{slug}' already exists.", code="slug_taken",
+        raise Conflict(f"A tenant with slug '{slug}' already exists.", code=ErrorCode.SLUG_TAKEN,
                        fields={"slug": ["Already taken."]})
     taken = list(Domain.objects.filter(domain__in=domains).values_list("domain", flat=True))
     if taken:
-        raise Conflict(f"Domain '{taken[0]}' already belongs to another tenant.", code="domain_taken",
+        raise Conflict(f"Domain '{taken[0]}' already belongs to another tenant.", code=ErrorCode.DOMAIN_TAKEN,
                        fields={"domain": ["Already taken."]})
-
-    from tenants.services.audit import audit_record
 
     with transaction.atomic():
         tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name, type=type, settings=clean_settings)
@@ -98,15 +101,30 @@ def tenant_provision(
         tenant.save(verbosity=0)
         for index, host in enumerate(domains):
             Domain.objects.create(domain=host, tenant=tenant, is_primary=index == 0)
-        audit_record(actor=actor, action="tenant.provision", resource_type="tenant", resource_id=tenant.pk,
+        audit_record(actor=actor, action=AuditAction.TENANT_PROVISION, resource_type="tenant", resource_id=tenant.pk,
                      tenant=tenant, changes={"slug": slug, "name": name, "type": type, "domains": domains})
     return tenant
 
 
+def platform_tenant_ensure(*, hosts: tuple[str, ...], actor: Actor) -> Tenant:
+    """The public tenant (the platform's own schema, on ``hosts``), created the first time it is
+    asked for; idempotent. The creation and every host added are audited."""
+    with transaction.atomic():
+        public, created = Tenant.objects.get_or_create(
+            schema_name=get_public_schema_name(), defaults={"name": "CDP platform", "slug": "platform"})
+        added = []
+        for index, host in enumerate(hosts):
+            _, made = Domain.objects.get_or_create(domain=host, defaults={"tenant": public, "is_primary": index == 0})
+            if made:
+                added.append(host)
+        if created or added:
+            audit_record(actor=actor, action=AuditAction.TENANT_PROVISION, resource_type="tenant",
+                         resource_id=public.pk, changes={"slug": public.slug, "domains": added})
+    return public
+
+
 def tenant_update(*, tenant: Tenant, actor: Actor, **fields) -> Tenant:
     """Change a tenant's editable fields; settings are merged over the current ones and validated."""
-    from tenants.services.audit import audit_record, changes_between
-
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError("Unknown fields.", fields={key: ["Not editable."] for key in sorted(unknown)})
@@ -121,6 +139,6 @@ def tenant_update(*, tenant: Tenant, actor: Actor, **fields) -> Tenant:
         changes = changes_between(before, {key: getattr(locked, key) for key in fields})
         if changes:
             locked.save()
-            audit_record(actor=actor, action="tenant.update", resource_type="tenant", resource_id=locked.pk,
+            audit_record(actor=actor, action=AuditAction.TENANT_UPDATE, resource_type="tenant", resource_id=locked.pk,
                          tenant=locked, changes=changes)
     return locked

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
+from tenants.codes import AuditAction, ErrorCode
 from tenants.models import ApiKey, Membership, Tenant, User, UserSession, session_idle_limit, session_key_hash
 from tenants.roles import SECURITY
 from tenants.selectors import user_capabilities, user_session_scope_q
@@ -55,7 +56,7 @@ _PG_KEY_HASH = "encode(sha256(convert_to({column}, 'UTF8')), 'hex')"
 class SessionEnded(ApplicationError):
     """The session was ended (revoked, signed out, expired); the request must be signed out."""
 
-    code = "session_ended"
+    code = ErrorCode.SESSION_ENDED
     http_status = 401
 
 
@@ -184,7 +185,7 @@ def _revoke_rows(sessions: list[UserSession], *, actor: Actor) -> None:
         session.save(update_fields=["ended_at", "end_reason", "revoked_by"])
         audit_record(
             actor=actor,
-            action="user_session.revoke",
+            action=AuditAction.USER_SESSION_REVOKE,
             resource_type="user_session",
             resource_id=session.pk,
             tenant=session.tenant,
@@ -210,7 +211,8 @@ def django_sessions_delete(*, key_hashes: list[str]) -> int:
     middleware still refuses it."""
     if not key_hashes or settings.SESSION_ENGINE not in DB_SESSION_ENGINES:
         return 0
-    table = f"{connection.ops.quote_name(settings.PUBLIC_SCHEMA_NAME)}.{connection.ops.quote_name(Session._meta.db_table)}"
+    quote = connection.ops.quote_name
+    table = f"{quote(settings.PUBLIC_SCHEMA_NAME)}.{quote(Session._meta.db_table)}"
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {table} WHERE {_PG_KEY_HASH.format(column='session_key')} = ANY(%s)", [list(key_hashes)]
@@ -286,8 +288,8 @@ def user_sessions_expire(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     rows = connection.ops.quote_name(UserSession._meta.db_table)
     public = connection.ops.quote_name(settings.PUBLIC_SCHEMA_NAME)
-    params = {"now": now, "grace": now - EXPIRE_GRACE,
-              "idle": session_idle_limit(now)}
+    params = {"now": now, "grace": now - EXPIRE_GRACE, "idle": session_idle_limit(now),
+              "expired": UserSession.EndReason.EXPIRED.value}
     gone = "FALSE"
     if settings.SESSION_ENGINE in DB_SESSION_ENGINES:
         sessions = connection.ops.quote_name(Session._meta.db_table)
@@ -295,7 +297,7 @@ def user_sessions_expire(*, now: datetime.datetime | None = None) -> int:
                 f"AND {_PG_KEY_HASH.format(column='s.session_key')} = us.key_hash)")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {public}.{rows} AS us SET ended_at = %(now)s, end_reason = 'expired' "
+            f"UPDATE {public}.{rows} AS us SET ended_at = %(now)s, end_reason = %(expired)s "
             f"WHERE us.ended_at IS NULL AND us.created_at < %(grace)s AND (us.last_seen_at < %(idle)s OR {gone})",
             params,
         )
@@ -309,6 +311,12 @@ def user_sessions_prune(*, retention_days: int = SESSION_ROW_RETENTION_DAYS,
     now = now or timezone.now()
     keep = max(datetime.timedelta(days=retention_days), datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE))
     deleted, _ = UserSession.objects.filter(ended_at__lt=now - keep).delete()
+    return deleted
+
+
+def django_sessions_prune(*, now: datetime.datetime | None = None) -> int:
+    """Delete expired Django sessions (the shared table); returns how many."""
+    deleted, _ = Session.objects.filter(expire_date__lt=now or timezone.now()).delete()
     return deleted
 
 

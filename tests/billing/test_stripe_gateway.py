@@ -17,6 +17,7 @@ from cdp.context import Actor
 from tests.billing.factories import PlanProductFactory, ProductFactory
 from tests.billing.fake_stripe import FakeStripe
 
+
 @pytest.fixture
 def fake_stripe():
     with FakeStripe() as fake:
@@ -148,7 +149,7 @@ def test_lost_answer_is_an_unknown_outcome(fake_stripe):
 def test_checkout_through_the_stripe_gateway(world, owner_api, fake_stripe, settings, monkeypatch):
     # given the stripe gateway enabled at the fake server's URL, with its key in the environment
     settings.CDP_STRIPE_BASE_URL = fake_stripe.url
-    monkeypatch.setenv("CDP_STRIPE_SECRET_KEY", "sk_test_fake")
+    settings.CDP_STRIPE_SECRET_KEY = "sk_test_fake"
     PaymentGateway.objects.filter(code="stripe").update(is_active=True)
     ProductFactory(sku="T-STRIPE", price=D("20.00"))
     payload = {"items": [{"sku": "T-STRIPE", "quantity": 2}], "payment": {"gateway": "stripe", "token": "tok_visa"}}
@@ -170,7 +171,7 @@ def test_checkout_through_the_stripe_gateway(world, owner_api, fake_stripe, sett
 @pytest.fixture
 def stripe_enabled(fake_stripe, settings, monkeypatch):
     settings.CDP_STRIPE_BASE_URL = fake_stripe.url
-    monkeypatch.setenv("CDP_STRIPE_SECRET_KEY", "sk_test_fake")
+    settings.CDP_STRIPE_SECRET_KEY = "sk_test_fake"
     PaymentGateway.objects.filter(code="stripe").update(is_active=True)
     return fake_stripe
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse as _reverse
 
 from cdp.context import Actor
+from licensing import keys
 from licensing.models import (
     Asset,
     Collision,
@@ -72,16 +73,38 @@ def test_admin_issues_a_license_and_shows_the_key_once(world, public_client):
         "tenant": world.beta.pk, "plan": Plan.objects.get(code="professional").pk, "status": "active",
         "expires_at_0": "", "expires_at_1": "", "max_machines": "", "custom_limits": "{}",
         "custom_features": "{}", "notes": "",
-    }, follow=True)
-    assert response.status_code == 200
+    })
+    # the key is on the page answering the form, once, and kept in no message (cookie or session)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     license = License.objects.get(tenant=world.beta)
-    messages = [str(m) for m in response.context["messages"]]
-    assert any("CDPL-" in m for m in messages)
+    key = response.context["secret"]
+    assert key.startswith("CDPL-") and key in response.content.decode()
+    assert license.key_hash == keys.key_hash(keys.normalize(key))
+    assert not any(key in str(m) for m in response.wsgi_request._messages)
     assert license.max_machines == 10
     # the change page does not show the key again
     change = client.get(reverse("admin:licensing_license_change", args=[license.pk])).content.decode()
-    key = next(m for m in messages if "CDPL-" in m).split()[-1]
     assert key not in change
+
+
+def test_admin_refusals_stay_on_the_form(world, public_client):
+    # given the platform itself as the tenant, then issuing is refused on the form
+    client = public_client(world.staff)
+    response = client.post(reverse("admin:licensing_license_add"), {
+        "tenant": world.public.pk, "plan": Plan.objects.get(code="professional").pk, "status": "active",
+        "expires_at_0": "", "expires_at_1": "", "max_machines": "", "custom_limits": "{}",
+        "custom_features": "{}", "notes": "",
+    })
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    assert not License.objects.filter(tenant=world.public).exists()
+    # and a release whose version exists already is refused on the form, with what was typed kept
+    release = ReleaseFactory(version="2.0.0")
+    response = client.post(reverse("admin:licensing_release_add"), {
+        "product": release.product.pk, "version": "2.0.0", "status": "stable", "changelog": "again",
+        "download_url": "https://downloads.example.com/a.zip", "sha256": "a" * 64})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"version": ["Already released."]}
+    assert "again" in response.content.decode()
 
 
 def test_admin_suspend_and_reinstate_actions_call_the_services(world, public_client, populated, validate):

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from licensing import keys, store
+from licensing.codes import ValidationCode
 from licensing.models import License, Machine, ValidationLog
 from licensing.services import (
-    Code,
     license_reinstate,
     license_suspend,
     license_update,
@@ -80,7 +80,7 @@ def test_mistyped_key_is_rejected_without_a_database_query(world, issue, django_
     store.client().set(store.LOG_FLUSH_FLAG, "1", ex=60)  # as if the log was just flushed
     with django_assert_num_queries(0):
         result = license_validate(key=typo, fingerprint="x", ip="198.51.100.1")
-    assert result.code == Code.NOT_FOUND
+    assert result.code == ValidationCode.NOT_FOUND
 
 
 def test_key_spelling_is_forgiven(world, issue, validate):
@@ -118,10 +118,10 @@ def test_expiry_edges(world, issue):
     edge = license.expires_at
     # then: a microsecond before it is valid, at it and after it is expired
     assert license_validate(key=license.key, fingerprint="m", ip="192.0.2.1",
-                            now=edge - datetime.timedelta(microseconds=1)).code == Code.VALID
-    assert license_validate(key=license.key, fingerprint="m", ip="192.0.2.1", now=edge).code == Code.EXPIRED
+                            now=edge - datetime.timedelta(microseconds=1)).code == ValidationCode.VALID
+    assert license_validate(key=license.key, fingerprint="m", ip="192.0.2.1", now=edge).code == ValidationCode.EXPIRED
     assert license_validate(key=license.key, fingerprint="m", ip="192.0.2.1",
-                            now=edge + datetime.timedelta(days=400)).code == Code.EXPIRED
+                            now=edge + datetime.timedelta(days=400)).code == ValidationCode.EXPIRED
 
 
 def test_expired_status_and_expired_trial(world, issue, validate):
@@ -134,7 +134,7 @@ def test_expired_status_and_expired_trial(world, issue, validate):
     assert body["meta"]["code"] == "VALID" and body["data"]["license"]["status"] == "trial"
     result = license_validate(key=trial.key, fingerprint="fp-1", ip="192.0.2.1",
                               now=trial.expires_at + datetime.timedelta(seconds=1))
-    assert result.code == Code.EXPIRED
+    assert result.code == ValidationCode.EXPIRED
 
 
 def test_fingerprint_scope_required(world, issue, validate):

@@ -186,6 +186,22 @@ def test_credit_approval_needs_credit_not_integrations(world, api_key, alpha_cli
     assert credit.post(url, body, content_type="application/json").status_code == 200
 
 
+def test_loyalty_program_edits_need_loyalty_not_integrations(world, api_key, alpha_client):
+    """Tier rules and the program shape every customer's earnings: ``loyalty``, which owners and
+    admins hold and a connector's key (``integrations``) does not get by accident."""
+    for role in ("owner", "admin"):
+        assert "loyalty" in capabilities_for_role(role)
+    url, body = "/api/v1/loyalty/program/", {"points_validity_days": 180}
+    connector = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "write", "integrations"]))
+    assert connector.patch(url, body, content_type="application/json").status_code == 403
+    for role in ("viewer", "analyst"):
+        assert alpha_client(world.user(f"alpha_{role}")).patch(url, body,
+                                                                 content_type="application/json").status_code == 403
+    loyalty = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "loyalty"]))
+    assert loyalty.patch(url, body, content_type="application/json").status_code == 200
+    assert alpha_client(world.user("alpha_admin")).patch(url, body, content_type="application/json").status_code == 200
+
+
 def test_tenant_admin_pages_follow_capabilities(world, alpha_client, api_key):
     """The audit log page needs ``audit``, keys ``keys``, members ``members``: all held by admins;
     a role without them never enters (only owners and admins enter the tenant admin)."""
@@ -216,3 +232,20 @@ def test_scope_split_migration_keeps_old_keys_working(world, api_key):
     migration.unsplit_scopes(apps, None)
     connector.refresh_from_db()
     assert set(connector.scopes) == {"read", "integrations"}
+
+
+def test_loyalty_split_migration_keeps_connector_keys_editing_loyalty(world, api_key):
+    from django.apps import apps
+
+    migration = importlib.import_module("tenants.migrations.0009_loyalty_key_scope")
+    connector = key_row(api_key(world.alpha, scopes=["read", "integrations"]))
+    reader = key_row(api_key(world.alpha, scopes=["read"]))
+    migration.split_scopes(apps, None)
+    migration.split_scopes(apps, None)  # twice: nothing added twice
+    connector.refresh_from_db()
+    reader.refresh_from_db()
+    assert connector.scopes == ["read", "integrations", "loyalty"]
+    assert reader.scopes == ["read"]
+    migration.unsplit_scopes(apps, None)
+    connector.refresh_from_db()
+    assert connector.scopes == ["read", "integrations"]

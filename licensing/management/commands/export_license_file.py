@@ -1,15 +1,12 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-
+from cdp.commands import CdpCommand
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
 from licensing.management.commands._common import license_from_key
 from licensing.services import license_file_issue
-from tenants.management.commands.provision_tenant import one_line
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Write a signed offline license file (verify it with verify_license_file)."
 
     def add_arguments(self, parser):
@@ -20,11 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, key, days, fingerprint, output, **options):
         license = license_from_key(key)
-        try:
-            content = license_file_issue(license=license, days=days, fingerprint=fingerprint,
-                                         actor=Actor.system("command:export_license_file"))
-        except ApplicationError as exc:
-            raise CommandError(one_line(exc)) from exc
+        content = license_file_issue(license=license, days=days, fingerprint=fingerprint,
+                                     actor=Actor.system("command:export_license_file"))
         if output:
             Path(output).write_text(content)
             self.stderr.write(f"Wrote {output}.")

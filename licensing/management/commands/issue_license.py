@@ -1,13 +1,11 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from cdp.commands import CdpCommand, tenant_by_slug
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
 from licensing.models import License, Plan
 from licensing.services import license_issue
-from tenants.management.commands.provision_tenant import one_line
-from tenants.models import Tenant
 
 
 def parse_expiry(value: str) -> datetime.datetime:
@@ -19,7 +17,7 @@ def parse_expiry(value: str) -> datetime.datetime:
     return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC)
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Issue a license to a tenant. The key is printed alone on the last line, once."
 
     def add_arguments(self, parser):
@@ -31,18 +29,14 @@ class Command(BaseCommand):
                                                                  "unless --expires is given).")
 
     def handle(self, *args, tenant, plan, max_machines, expires, trial, **options):
-        tenant_obj = Tenant.objects.exclude(schema_name="public").filter(slug=tenant).first()
-        if tenant_obj is None:
-            raise CommandError(f"No tenant with slug '{tenant}'.")
+        # Licenses live in the public schema: the tenant is looked up, its schema is not entered.
+        tenant_obj = tenant_by_slug(tenant)
         expires_at = parse_expiry(expires) if expires else None
-        try:
-            issued = license_issue(
-                tenant=tenant_obj, plan_code=plan, max_machines=max_machines, expires_at=expires_at,
-                status=License.Status.TRIAL if trial else License.Status.ACTIVE,
-                actor=Actor.system("command:issue_license"),
-            )
-        except ApplicationError as exc:
-            raise CommandError(one_line(exc)) from exc
+        issued = license_issue(
+            tenant=tenant_obj, plan_code=plan, max_machines=max_machines, expires_at=expires_at,
+            status=License.Status.TRIAL if trial else License.Status.ACTIVE,
+            actor=Actor.system("command:issue_license"),
+        )
         lic = issued.license
         expiry = f"until {lic.expires_at:%Y-%m-%d %H:%M} UTC" if lic.expires_at else "with no expiry"
         self.stderr.write(f"{lic.get_status_display()} {lic.plan.code} license for {tenant} ({lic.max_machines} "

@@ -1,13 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
-
+from cdp.commands import CdpCommand
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
 from licensing.management.commands._common import license_from_key
 from licensing.services import license_reinstate
-from tenants.management.commands.provision_tenant import one_line
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Reinstate a suspended license."
 
     def add_arguments(self, parser):
@@ -15,8 +12,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, key, **options):
         license = license_from_key(key)
-        try:
-            license = license_reinstate(license=license, actor=Actor.system("command:reinstate_license"))
-        except ApplicationError as exc:
-            raise CommandError(one_line(exc)) from exc
+        license = license_reinstate(license=license, actor=Actor.system("command:reinstate_license"))
         self.stdout.write(self.style.SUCCESS(f"License {license.key_prefix}… is {license.status}."))

@@ -1,13 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
-
+from cdp.commands import CdpCommand
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
 from licensing.management.commands._common import license_from_key
 from licensing.services import license_suspend
-from tenants.management.commands.provision_tenant import one_line
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Suspend a license: validation answers SUSPENDED until it is reinstated."
 
     def add_arguments(self, parser):
@@ -16,8 +13,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, key, reason, **options):
         license = license_from_key(key)
-        try:
-            license = license_suspend(license=license, reason=reason, actor=Actor.system("command:suspend_license"))
-        except ApplicationError as exc:
-            raise CommandError(one_line(exc)) from exc
+        license = license_suspend(license=license, reason=reason, actor=Actor.system("command:suspend_license"))
         self.stdout.write(self.style.SUCCESS(f"License {license.key_prefix}… is {license.status}."))

@@ -13,13 +13,14 @@ A client without Django does the same in a few lines (``cryptography``):
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from cdp.commands import CdpCommand
 from cdp.exceptions import ApplicationError
 from licensing.services import license_file_verify
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Verify a signed offline license file (signature and expiry) and print its content."
 
     def add_arguments(self, parser):

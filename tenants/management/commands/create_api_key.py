@@ -1,14 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
-
+from cdp.commands import CdpCommand, tenant_by_slug
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
-from tenants.management.commands.provision_tenant import one_line
-from tenants.models import Tenant
 from tenants.roles import CAPABILITIES, DEFAULT_KEY_SCOPES
 from tenants.services import api_key_create
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Create an API key for a tenant. The key is printed alone on the last line, once."
 
     def add_arguments(self, parser):
@@ -17,14 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--scopes", nargs="+", choices=CAPABILITIES, default=list(DEFAULT_KEY_SCOPES))
 
     def handle(self, *args, slug, name, scopes, **options):
-        tenant = Tenant.objects.exclude(schema_name="public").filter(slug=slug).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with slug '{slug}'.")
-        try:
-            issued = api_key_create(tenant=tenant, name=name, scopes=scopes,
-                                    actor=Actor.system("command:create_api_key"))
-        except ApplicationError as exc:
-            raise CommandError(one_line(exc)) from exc
+        tenant = tenant_by_slug(slug)
+        issued = api_key_create(tenant=tenant, name=name, scopes=scopes, actor=Actor.system("command:create_api_key"))
         self.stderr.write(f"Key '{name}' for {slug} (prefix {issued.api_key.prefix}, scopes {', '.join(scopes)}). "
                           "It is shown once:")
         self.stdout.write(issued.key)

@@ -1,17 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
-
+from cdp.commands import CdpCommand
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
 from tenants.models import Tenant
 from tenants.services import tenant_provision
 
 
-def one_line(exc: ApplicationError) -> str:
-    details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.fields.items())
-    return f"{exc.message} {details}".strip() if details and details not in exc.message else exc.message
-
-
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Create a tenant: its schema (migrated), the <slug>.localhost domain and default settings."
 
     def add_arguments(self, parser):
@@ -22,10 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, name, domain, type, **options):
         self.stdout.write(f"Provisioning '{slug}' (creating and migrating its schema)...")
-        try:
-            tenant = tenant_provision(slug=slug, name=name, domain=domain, type=type,
-                                      actor=Actor.system("command:provision_tenant"))
-        except ApplicationError as exc:
-            raise CommandError(one_line(exc)) from exc
+        tenant = tenant_provision(slug=slug, name=name, domain=domain, type=type,
+                                  actor=Actor.system("command:provision_tenant"))
         domains = ", ".join(tenant.domains.order_by("-is_primary").values_list("domain", flat=True))
         self.stdout.write(self.style.SUCCESS(f"Tenant '{tenant.slug}' ready on {domains}"))

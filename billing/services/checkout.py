@@ -1,6 +1,6 @@
-"""Orders: validation and pricing, writing orders, finalization (invoice, licenses, subscription),
-coupons, refunds and payment methods. Taking the money (checkout, attempts, callbacks, the
-reconciler) is in ``billing.services.payments``.
+"""Checkout: a cart validated and priced (items, coupon, tax), the order written, and a paid order
+finalized (invoice, saved card, what it grants). Taking the money is ``billing.services.payments``;
+what an order grants is ``billing.services.entitlements``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import conf
-from billing.gateways import gateway_for
+from billing.codes import AuditAction, ErrorCode
 from billing.models import (
     Coupon,
     CouponRedemption,
@@ -23,28 +22,22 @@ from billing.models import (
     OrderItem,
     PaymentAttempt,
     PaymentGateway,
-    PaymentMethod,
     Product,
     Subscription,
 )
-from billing.money import CartLine, Discount, PricedCart, price_cart, q2
+from billing.money import CartLine, Discount, PricedCart, price_cart
 from billing.selectors import tax_rate_for, tenant_billing_address
+from billing.services.entitlements import IssuedKey, subscription_paid_order_apply
 from billing.services.errors import CouponInvalid
-from billing.services.numbering import document_number, number_next, order_number_next
+from billing.services.invoices import invoice_issue
+from billing.services.numbering import order_number_next
+from billing.services.payment_methods import payment_method_save
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
+from cdp.exceptions import ApplicationError, Conflict
 from tenants.models import Tenant
 from tenants.services import audit_record
 
 MAX_QUANTITY = 100
-
-
-@dataclass
-class IssuedKey:
-    license_id: int
-    plan: str
-    key: str
-    expires_at: datetime.datetime | None
 
 
 @dataclass
@@ -79,14 +72,6 @@ def coupon_resolve(*, code: str, tenant: Tenant, now: datetime.datetime) -> Coup
     return coupon
 
 
-def gateway_resolve(*, code: str) -> PaymentGateway:
-    gateway = PaymentGateway.objects.filter(code=code, is_active=True).first()
-    if gateway is None:
-        raise ApplicationError("Unknown payment gateway.", code="gateway_unknown",
-                               fields={"payment": {"gateway": [f"No active gateway '{code}'."]}})
-    return gateway
-
-
 def _resolve_items(*, tenant: Tenant, items: list[dict]) -> list[tuple[Product, int]]:
     if not items:
         raise ApplicationError("The cart is empty.", fields={"items": ["Add at least one product."]})
@@ -112,7 +97,7 @@ def _resolve_items(*, tenant: Tenant, items: list[dict]) -> list[tuple[Product, 
     if subscriptions and Subscription.objects.filter(tenant=tenant).exclude(
             status=Subscription.Status.CANCELLED).exists():
         raise Conflict("Your organization already has a subscription: change its plan instead.",
-                       code="subscription_exists")
+                       code=ErrorCode.SUBSCRIPTION_EXISTS)
     return resolved
 
 
@@ -161,14 +146,14 @@ def order_create(*, tenant: Tenant, cart: PricedCart, products: list[Product | N
         order.full_clean()
         order.save()
         if coupon is not None:
-            _coupon_reserve(order=order)
+            coupon_redemption_reserve(order=order)
         OrderItem.objects.bulk_create([
             OrderItem(order=order, product=product, sku=line.sku, description=line.description[:255],
                       quantity=line.quantity, unit_price=line.unit_price, subtotal=line.subtotal,
                       discount_amount=line.discount, tax_amount=line.tax, total=line.total)
             for line, product in zip(cart.lines, products)
         ])
-        audit_record(actor=actor, action="order.create", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_CREATE, resource_type="billing_order", resource_id=order.pk,
                      tenant=tenant, changes={"order_number": order.order_number, "total": order.total,
                                              "coupon": coupon.code if coupon else None})
     return order
@@ -178,32 +163,30 @@ def order_finalize(*, order_id: int, attempt_id: int | None, transaction_id: str
                    now: datetime.datetime, card=None, token: str = "") -> CheckoutResult:
     """Record a successful payment: order paid, coupon redeemed, gapless invoice, licenses and
     subscription. Idempotent: an order already paid is returned unchanged (no second invoice)."""
-    from billing.services.subscriptions import subscription_paid_order_apply
-
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).select_related("tenant", "coupon").get(pk=order_id)
         if order.status == Order.Status.PAID:
             return CheckoutResult(order=order, invoice=order.invoices.filter(kind=Invoice.Kind.INVOICE).first())
         if order.status not in (Order.Status.PENDING, Order.Status.PAYMENT_FAILED):
-            raise Conflict(f"Order {order.order_number} is {order.status}.", code="order_not_payable")
+            raise Conflict(f"Order {order.order_number} is {order.status}.", code=ErrorCode.ORDER_NOT_PAYABLE)
         if attempt_id is not None:
             PaymentAttempt.objects.filter(pk=attempt_id).update(status=PaymentAttempt.Status.SUCCEEDED,
                                                                 transaction_id=transaction_id, updated_at=now)
         order.status, order.paid_at, order.gateway_transaction_id = Order.Status.PAID, now, transaction_id
         order.save(update_fields=["status", "paid_at", "gateway_transaction_id", "updated_at"])
         if order.coupon_id and not CouponRedemption.objects.filter(order=order).exists():
-            _coupon_reserve(order=order)  # e.g. a late callback after a failed attempt released it
+            coupon_redemption_reserve(order=order)  # e.g. a late callback after a failed attempt released it
         invoice = invoice_issue(order=order, now=now)
         if card is not None and token and order.gateway_id:
             payment_method_save(tenant=order.tenant, gateway=order.gateway, reference=token, card=card, actor=actor)
         licenses = subscription_paid_order_apply(order=order, actor=actor, now=now)
-        audit_record(actor=actor, action="order.paid", resource_type="billing_order", resource_id=order.pk,
+        audit_record(actor=actor, action=AuditAction.ORDER_PAID, resource_type="billing_order", resource_id=order.pk,
                      tenant=order.tenant, changes={"order_number": order.order_number, "invoice": invoice.number,
                                                    "total": order.total, "transaction": transaction_id})
     return CheckoutResult(order=order, invoice=invoice, licenses=licenses, paid_now=True)
 
 
-def _coupon_reserve(*, order: Order) -> None:
+def coupon_redemption_reserve(*, order: Order) -> None:
     """Take one redemption for the order before any charge (coupon row locked, so the
     maximum holds under concurrency; the unique constraint enforces once per tenant)."""
     coupon = Coupon.objects.select_for_update().get(pk=order.coupon_id)
@@ -219,133 +202,8 @@ def _coupon_reserve(*, order: Order) -> None:
     Coupon.objects.filter(pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1)
 
 
-def _coupon_release(*, order: Order) -> None:
+def coupon_redemption_release(*, order: Order) -> None:
     """A failed payment gives the redemption back (the tenant may use the coupon again)."""
     deleted, _ = CouponRedemption.objects.filter(order=order).delete()
     if deleted:
         Coupon.objects.filter(pk=order.coupon_id, times_redeemed__gt=0).update(times_redeemed=F("times_redeemed") - 1)
-
-
-# --- Invoices and refunds ---------------------------------------------------------------------------
-
-
-def _buyer(tenant: Tenant, order: Order) -> dict:
-    return {"name": tenant.name, "slug": tenant.slug, "country": order.billing_country, "state": order.billing_state}
-
-
-def invoice_issue(*, order: Order, now: datetime.datetime) -> Invoice:
-    """Issue the invoice for a paid order, with the next number of the series (inside the
-    caller's transaction: the number and the invoice commit together)."""
-    series = conf.get("BILLING_INVOICE_SERIES")
-    sequence = number_next(series=series)
-    lines = [{"sku": i.sku, "description": i.description, "quantity": i.quantity, "unit_price": str(i.unit_price),
-              "subtotal": str(i.subtotal), "discount": str(i.discount_amount), "tax": str(i.tax_amount),
-              "total": str(i.total)} for i in order.items.all()]
-    invoice = Invoice(kind=Invoice.Kind.INVOICE, series=series, sequence=sequence,
-                      number=document_number(series=series, sequence=sequence), tenant=order.tenant, order=order,
-                      issued_at=now, currency=order.currency, subtotal=order.subtotal,
-                      discount_amount=order.discount_amount, tax_amount=order.tax_amount, total=order.total,
-                      buyer=_buyer(order.tenant, order), lines=lines)
-    invoice.save()
-    return invoice
-
-
-def order_refund(*, order: Order, actor: Actor, amount: Decimal | None = None, reason: str = "",
-                 now: datetime.datetime | None = None) -> Invoice:
-    """Refund (part of) a paid order through its gateway and issue a credit note for it.
-    A full refund also cancels the licenses the order issued and its subscription."""
-    from billing.services.subscriptions import order_refund_entitlements_revoke
-
-    now = now or timezone.now()
-    order = Order.objects.select_related("gateway", "tenant").get(pk=order.pk)
-    if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
-        raise Conflict(f"Only a paid order can be refunded; {order.order_number} is {order.status}.",
-                       code="order_not_refundable")
-    refundable = order.total - order.refunded_amount
-    amount = q2(amount) if amount is not None else refundable
-    if amount <= 0 or amount > refundable:
-        raise ApplicationError(f"The refund is more than 0 and at most {refundable}.",
-                               code="refund_amount_invalid", fields={"amount": [f"At most {refundable}."]})
-    credit_no = order.invoices.filter(kind=Invoice.Kind.CREDIT_NOTE).count() + 1
-    if order.gateway_id and order.gateway_transaction_id and amount > 0:
-        result = gateway_for(order.gateway).refund(transaction_id=order.gateway_transaction_id, amount=amount,
-                                                   idempotency_key=f"{order.order_number}-r{credit_no}")
-        if result.status != "succeeded":
-            raise ApplicationError(f"The gateway refused the refund: {result.message}", code="refund_failed")
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if amount > locked.total - locked.refunded_amount:
-            raise Conflict("The order was refunded meanwhile.", code="order_not_refundable")
-        invoice = locked.invoices.filter(kind=Invoice.Kind.INVOICE).first()
-        tax = q2(amount * locked.tax_amount / locked.total) if locked.total else Decimal("0.00")
-        series = conf.get("BILLING_CREDIT_NOTE_SERIES")
-        sequence = number_next(series=series)
-        note = Invoice(kind=Invoice.Kind.CREDIT_NOTE, series=series, sequence=sequence,
-                       number=document_number(series=series, sequence=sequence), tenant=locked.tenant, order=locked,
-                       credits=invoice, issued_at=now, currency=locked.currency, subtotal=amount - tax,
-                       discount_amount=Decimal("0.00"), tax_amount=tax, total=amount, reason=reason[:255],
-                       buyer=_buyer(locked.tenant, locked),
-                       lines=[{"sku": "REFUND", "description": f"Refund of {invoice.number if invoice else ''}"
-                               f"{': ' + reason if reason else ''}"[:255], "quantity": 1,
-                               "unit_price": str(amount - tax), "subtotal": str(amount - tax), "discount": "0.00",
-                               "tax": str(tax), "total": str(amount)}])
-        full_clean_or_raise(note, "The credit note is invalid.", exclude=["credits", "order", "tenant"])
-        note.save()
-        locked.refunded_amount += amount
-        full = locked.refunded_amount == locked.total
-        locked.status = Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED
-        locked.save(update_fields=["refunded_amount", "status", "updated_at"])
-        if full:
-            order_refund_entitlements_revoke(order=locked, actor=actor, now=now)
-        audit_record(actor=actor, action="order.refund", resource_type="billing_order", resource_id=locked.pk,
-                     tenant=locked.tenant, changes={"amount": amount, "credit_note": note.number, "reason": reason})
-    return note
-
-
-# --- Payment methods -------------------------------------------------------------------------------
-
-
-def payment_method_save(*, tenant: Tenant, gateway: PaymentGateway, reference: str, card, actor: Actor,
-                        make_default: bool = True) -> PaymentMethod:
-    """Keep a reusable gateway reference and the card's brand, last 4 and expiry (never a PAN)."""
-    with transaction.atomic():
-        existing = PaymentMethod.objects.filter(tenant=tenant, gateway=gateway, reference=reference).first()
-        if existing is not None:
-            method = existing
-        else:
-            method = PaymentMethod(tenant=tenant, gateway=gateway, reference=reference, brand=card.brand,
-                                   last4=card.last4 or "0000", exp_month=card.exp_month, exp_year=card.exp_year)
-            full_clean_or_raise(method, "The card could not be saved.", exclude=["tenant", "gateway", "is_default"])
-            method.save()
-            audit_record(actor=actor, action="payment_method.add", resource_type="billing_payment_method",
-                         resource_id=method.pk, tenant=tenant, changes={"brand": method.brand,
-                                                                        "last4": method.last4})
-        if make_default and not method.is_default:
-            PaymentMethod.objects.filter(tenant=tenant, is_default=True).update(is_default=False)
-            method.is_default = True
-            method.save(update_fields=["is_default", "updated_at"])
-            from billing.models import Subscription as Sub
-
-            Sub.objects.filter(tenant=tenant).exclude(status=Sub.Status.CANCELLED).update(payment_method=method)
-    return method
-
-
-def payment_method_add(*, tenant: Tenant, gateway_code: str, token: str, actor: Actor) -> PaymentMethod:
-    """Save a card from a gateway token (sandbox: the test tokens), and make it the default."""
-    gateway = gateway_resolve(code=gateway_code)
-    adapter = gateway_for(gateway)
-    card = adapter.card_for(token) if hasattr(adapter, "card_for") else None
-    if card is None:
-        raise ApplicationError("The gateway does not know this card token.", code="token_invalid",
-                               fields={"token": ["Unknown token."]})
-    return payment_method_save(tenant=tenant, gateway=gateway, reference=token, card=card, actor=actor)
-
-
-def payment_method_delete(*, tenant: Tenant, payment_method_id: int, actor: Actor) -> None:
-    with transaction.atomic():
-        method = PaymentMethod.objects.select_for_update().filter(tenant=tenant, pk=payment_method_id).first()
-        if method is None:
-            raise NotFound("No such payment method.")
-        audit_record(actor=actor, action="payment_method.delete", resource_type="billing_payment_method",
-                     resource_id=method.pk, tenant=tenant, changes={"brand": method.brand, "last4": method.last4})
-        method.delete()
