@@ -18,6 +18,19 @@ from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
 
 
+INGEST_DESCRIPTION = (
+    "Batch limits: at most 1,000 orders per request (more is a 400 `batch_too_large`, nothing stored); one "
+    "result per record, in the request's order (`index`). A batch is one transaction, written set-based: its "
+    "cost grows with the batch, not per statement, so send batches of a few hundred to 1,000 orders rather than "
+    "single orders. Expected latency: a few hundred milliseconds for 1,000 orders of new customers on a "
+    "2-core server (re-sent, unchanged orders answer faster), more while a file import holds the tenant's "
+    "ingest lock (batches wait for it). Concurrent requests naming the same new person make one customer: "
+    "one of them waits for the other and is then answered from its rows. Within a batch, a person's newest "
+    "order (by `order_date`) gives their profile values; across batches, arrival order and the sources' "
+    "priorities decide."
+)
+
+
 class OrderIngestView(APIView):
     """Ingest up to 1,000 canonical orders. Each record is created, updated, unchanged or rejected
     with field-level errors; the good records of a batch are stored even when others are not."""
@@ -25,7 +38,7 @@ class OrderIngestView(APIView):
     parser_classes = [JSONParser]  # canonical records are JSON; anything else is 415, not a guess
 
     @extend_schema(request=serializers.OrderIngestDocSerializer, responses=serializers.OrderIngestOutputSerializer,
-                   operation_id="orders_ingest")
+                   operation_id="orders_ingest", description=INGEST_DESCRIPTION)
     def post(self, request):
         # ``order_ingest`` checks the batch (a list, at most MAX_BATCH records) and each record.
         records = request.data.get("orders") if isinstance(request.data, dict) else None

@@ -325,35 +325,6 @@ def address_update(*, customer_id: int, address_id: int, data: dict, actor: Acto
     return _address_save(address, actor=actor, action=AuditAction.CUSTOMER_ADDRESS_UPDATE, before=before)
 
 
-ORDER_ADDRESS_FIELDS = ("recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
-                        "postal_code", "country", "phone")
-
-
-def address_from_order(*, customer: Customer, address: dict, source: str) -> int | None:
-    """Remember an order's address unless the customer already has it (same line and city in any
-    case, same number and postal code); the first of each type becomes the default. One statement
-    (it runs for every ingested order); returns the new address id, or None when it was known."""
-    values = {key: address.get(key, "") for key in ORDER_ADDRESS_FIELDS}
-    table = Address._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            INSERT INTO {table} (customer_id, address_type, source, is_default, is_active, created_at,
-                                           updated_at, {", ".join(ORDER_ADDRESS_FIELDS)})
-            SELECT %(customer)s, %(type)s, %(source)s,
-                   NOT EXISTS (SELECT 1 FROM {table} d WHERE d.customer_id = %(customer)s
-                                  AND d.address_type = %(type)s AND d.is_default),
-                   true, now(), now(), {", ".join(f"%({key})s" for key in ORDER_ADDRESS_FIELDS)}
-             WHERE NOT EXISTS (SELECT 1 FROM {table} e
-                                WHERE e.customer_id = %(customer)s AND e.address_type = %(type)s
-                                  AND upper(e.line1) = upper(%(line1)s) AND e.number = %(number)s
-                                  AND e.postal_code = %(postal_code)s AND upper(e.city) = upper(%(city)s))
-            RETURNING id""",
-                       {"customer": customer.pk, "type": address.get("type") or Address.Type.SHIPPING,
-                        "source": source, **values})
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
 @transaction.atomic
 def customer_create(*, data: dict, actor: Actor) -> Customer:
     """A customer entered by a person (admin, portal). Email and document stay unique."""
