@@ -93,21 +93,29 @@ BEAT_SCHEDULE = {
     "loyalty-catch-up-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",
         "schedule": crontab(minute=40),
-        "kwargs": {"task_name": "customers.tasks.loyalty_catch_up_task"},
+        "kwargs": {"task_name": "loyalty.tasks.loyalty_catch_up_task"},
         "options": {"queue": "default", "expires": 1800},
     },
     # Loyalty points past their validity leave the balance (one ledger "expire" entry per account).
     "loyalty-expire-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",
         "schedule": crontab(minute=5, hour=2),
-        "kwargs": {"task_name": "customers.tasks.loyalty_points_expire_task"},
+        "kwargs": {"task_name": "loyalty.tasks.loyalty_points_expire_task"},
         "options": {"queue": "default", "expires": 3600},
     },
     # Tiers follow rolling spend/points, which fall as old orders leave the window: re-evaluate nightly.
     "loyalty-tiers-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",
         "schedule": crontab(minute=35, hour=2),
-        "kwargs": {"task_name": "customers.tasks.loyalty_tiers_recompute_task"},
+        "kwargs": {"task_name": "loyalty.tasks.loyalty_tiers_recompute_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Vouchers past their validity become "expired" (the check refuses them anyway; the status makes
+    # lists, the member's vouchers and breakage figures right).
+    "loyalty-vouchers-expire-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=10, hour=2),
+        "kwargs": {"task_name": "loyalty.tasks.vouchers_expire_task"},
         "options": {"queue": "default", "expires": 3600},
     },
     # B2B credit usage past its payment term is flagged overdue for collections.

@@ -37,11 +37,6 @@ class ErrorCode(StrEnum):
     MERGE_SELF = "merge_self"
     MERGE_UNDO_BLOCKED = "merge_undo_blocked"
     MERGE_UNDO_DIVERGED = "merge_undo_diverged"
-    # loyalty
-    LOYALTY_OPERATION_INVALID = "invalid_loyalty_operation"
-    POINTS_INSUFFICIENT = "insufficient_points"
-    REASON_REQUIRED = "reason_required"
-    TIER_THRESHOLDS_INVALID = "tier_thresholds_invalid"
     # credit
     CREDIT_ACCOUNT_EXISTS = "credit_account_exists"
     CREDIT_ACCOUNT_NOT_APPROVED = "credit_account_not_approved"
@@ -89,12 +84,6 @@ class AuditAction(StrEnum):
     CUSTOMER_MERGE_UNDO = "customer.merge_undo"
     DUPLICATE_DISMISS = "duplicate.dismiss"
     DUPLICATES_RECOMPUTE = "duplicates.recompute"
-    # loyalty
-    LOYALTY_ADJUST = "loyalty.adjust"
-    LOYALTY_BONUS = "loyalty.bonus"
-    LOYALTY_PROGRAM_UPDATE = "loyalty.program.update"
-    LOYALTY_REDEEM = "loyalty.redeem"
-    LOYALTY_TIER_UPDATE = "loyalty.tier.update"
     # credit
     CREDIT_APPROVE = "credit.approve"
     CREDIT_PAYMENT = "credit.payment"

@@ -9,6 +9,16 @@
   A failing handler is logged and does not stop the others.
 - Customer 360 sections: ``register_customer_360_section("scores", provider)``; the API and the
   portal call ``provider(customer_id=...)`` and show what it returns (analytics adds RFM/CLV/churn).
+  With ``top_level=True`` what it returns sits at the top of the 360 under ``name`` instead of
+  under ``sections`` (loyalty's account, which was there before loyalty left customers).
+- Merge handlers: ``register_merge_handler("loyalty", merge=, undo=)``. A merge calls
+  ``merge(survivor_id=, merged_id=)`` inside its transaction, after the profiles and before the
+  rows move, and keeps what it returns (JSON; None: nothing moved) in the merge's snapshot under
+  ``name``; the undo calls ``undo(snapshot=that value, merged_id=)``. Errors are not swallowed: a
+  handler that raises refuses the merge or its undo.
+- Data-subject export sections: ``register_export_section("loyalty", provider)``; the export
+  calls ``provider(customer_id=...)`` for each customer of the person and puts what it returns
+  (JSON-friendly; None when there is nothing) under ``name``.
 - List filters: ``register_customer_filter("segment", filter_factory)`` adds a filter to the
   shared CustomerFilter (analytics adds "segment").
 - Erasure: ``register_erasure_handler("integrations", handler)``. Pseudonymization calls
@@ -17,10 +27,12 @@
   webhook bodies...) atomically with the profile: a handler that raises rolls the whole erasure
   back, and the person is never half-erased. Unlike events, handlers run before the commit and
   their errors are not swallowed. A handler returns how many rows it changed (for the audit).
-- Counted-sale dependents: ``register_counted_sale_dependent("analytics", recompute)``; when the
-  tenant's counted-sale rule changes, the recorded recomputation calls
-  ``recompute(tenant=, actor=, inline=)`` after the customer aggregates and loyalty, and stores
-  the dict it returns in the job's progress (analytics starts a run).
+- Counted-sale dependents: ``register_counted_sale_dependent("analytics", recompute, order=100)``;
+  when the tenant's counted-sale rule changes, the recorded recomputation calls
+  ``recompute(tenant=, actor=, inline=)`` (and ``statuses_before=, statuses_after=`` when
+  registered ``with_statuses=True``) after the customer aggregates, in ``order`` (then name), and
+  stores the dict it returns in the job's progress (loyalty, order 10, earns or gives back
+  points; analytics, after it, starts a run).
 """
 
 from __future__ import annotations
@@ -39,16 +51,55 @@ has_subscribers = bus.has_subscribers
 publish = bus.publish
 publish_on_commit = bus.publish_on_commit
 
-_customer_360_sections: dict[str, Callable[..., object]] = {}
+_customer_360_sections: dict[str, tuple[Callable[..., object], bool]] = {}
 
 
-def register_customer_360_section(name: str, provider: Callable[..., object]) -> None:
-    """``provider(customer_id=...)`` returns JSON-friendly data, or None when it has nothing."""
-    _customer_360_sections[name] = provider
+def register_customer_360_section(name: str, provider: Callable[..., object], *, top_level: bool = False) -> None:
+    """``provider(customer_id=...)`` returns JSON-friendly data, or None when it has nothing
+    (``top_level``: data the 360's serializer renders under ``name``, e.g. a model instance)."""
+    _customer_360_sections[name] = (provider, top_level)
 
 
 def customer_360_sections() -> list[tuple[str, Callable[..., object]]]:
-    return sorted(_customer_360_sections.items())
+    """The sections shown under ``sections``."""
+    return sorted((name, provider) for name, (provider, top) in _customer_360_sections.items() if not top)
+
+
+def customer_360_top_level() -> list[tuple[str, Callable[..., object]]]:
+    """The sections shown at the top of the 360, under their own name."""
+    return sorted((name, provider) for name, (provider, top) in _customer_360_sections.items() if top)
+
+
+@dataclass(frozen=True)
+class MergeHandler:
+    merge: Callable[..., object]
+    undo: Callable[..., None]
+
+
+_merge_handlers: dict[str, MergeHandler] = {}
+
+
+def register_merge_handler(name: str, *, merge: Callable[..., object], undo: Callable[..., None]) -> None:
+    """``merge(survivor_id=, merged_id=)`` moves what app ``name`` keeps about the merged customer
+    to the survivor and returns a JSON snapshot (None: nothing moved); ``undo(snapshot=, merged_id=)``
+    puts it back."""
+    _merge_handlers[name] = MergeHandler(merge=merge, undo=undo)
+
+
+def merge_handlers() -> list[tuple[str, MergeHandler]]:
+    return sorted(_merge_handlers.items())
+
+
+_export_sections: dict[str, Callable[..., object]] = {}
+
+
+def register_export_section(name: str, provider: Callable[..., object]) -> None:
+    """``provider(customer_id=...)`` returns what app ``name`` holds about that customer (JSON)."""
+    _export_sections[name] = provider
+
+
+def export_sections() -> list[tuple[str, Callable[..., object]]]:
+    return sorted(_export_sections.items())
 
 
 _customer_filters: dict[str, Callable[[], object]] = {}
@@ -101,14 +152,27 @@ def erasure_handlers() -> list[tuple[str, Callable[..., int]]]:
     return sorted(_erasure_handlers.items())
 
 
-_counted_sale_dependents: dict[str, Callable[..., dict]] = {}
+_counted_sale_dependents: dict[str, tuple[int, Callable[..., dict], bool]] = {}
 
 
-def register_counted_sale_dependent(name: str, recompute: Callable[..., dict]) -> None:
+def register_counted_sale_dependent(name: str, recompute: Callable[..., dict], *, order: int = 100,
+                                    with_statuses: bool = False) -> None:
     """``recompute(tenant=, actor=, inline=)`` redoes what ``name`` computed from counted sales;
-    ``inline`` asks it to finish before returning (commands, tests) instead of queueing work."""
-    _counted_sale_dependents[name] = recompute
+    ``inline`` asks it to finish before returning (commands, tests) instead of queueing work.
+    ``with_statuses``: it also gets ``statuses_before=`` and ``statuses_after=`` (tuples). Lower
+    ``order`` runs first."""
+    _counted_sale_dependents[name] = (order, recompute, with_statuses)
 
 
 def counted_sale_dependents() -> list[tuple[str, Callable[..., dict]]]:
-    return sorted(_counted_sale_dependents.items())
+    """The dependents in the order they run, each as ``(name, call(tenant=, actor=, inline=,
+    statuses_before=, statuses_after=))``."""
+    def call(recompute, with_statuses):
+        def run(*, statuses_before=(), statuses_after=(), **kwargs):
+            if with_statuses:
+                kwargs.update(statuses_before=tuple(statuses_before), statuses_after=tuple(statuses_after))
+            return recompute(**kwargs)
+        return run
+
+    ordered = sorted(_counted_sale_dependents.items(), key=lambda item: (item[1][0], item[0]))
+    return [(name, call(recompute, with_statuses)) for name, (_, recompute, with_statuses) in ordered]

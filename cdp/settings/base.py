@@ -85,6 +85,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.admin",
     "customers",
+    "loyalty",
     "analytics",
     "integrations",
     "engagement",
@@ -308,6 +309,13 @@ SPECTACULAR_SETTINGS = {
         "CreditAccountStatusEnum": "customers.models.CreditAccount.Status",
         "LoyaltyTierEnum": [("bronze", "Bronze"), ("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum")],
         "AddressTypeEnum": [("shipping", "Shipping"), ("billing", "Billing")],
+        "VoucherKindEnum": "loyalty.models.VoucherKind",
+        "VoucherStatusEnum": "loyalty.models.Voucher.Status",
+        "VoucherOriginEnum": "loyalty.models.Voucher.Origin",
+        "PartnerStatusEnum": "loyalty.models.Partner.Status",
+        "EventStatusEnum": "loyalty.models.Event.Status",
+        "EventRegistrationStatusEnum": "loyalty.models.EventRegistration.Status",
+        "ReferralStatusEnum": "loyalty.models.Referral.Status",
     },
 }
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("licensing.api.urls")),
     path("", include("customers.api.urls")),
+    path("", include("loyalty.api.urls")),
     path("", include("analytics.api.urls")),
     path("", include("integrations.api.urls")),
     path("", include("engagement.api.urls")),

@@ -1,18 +1,12 @@
 """The customers app in the tenant's admin, one module per topic; every model is registered here,
 explicitly. Writes go through the services (logged and audited): forms through
 ``ServiceFormAdminMixin``, actions through ``service_action``; rows only services write (orders,
-ledgers, merges, logs) are read-only."""
+ledgers, merges, logs) are read-only. Loyalty's admin is the loyalty app's."""
 
 from __future__ import annotations
 
 from customers.admin.consent import ConsentAdmin, ConsentEventAdmin
 from customers.admin.credit import CreditAccountAdmin, CreditPaymentAdmin, CreditUsageAdmin
-from customers.admin.loyalty import (
-    LoyaltyAccountAdmin,
-    LoyaltyProgramAdmin,
-    LoyaltyTierRuleAdmin,
-    LoyaltyTransactionAdmin,
-)
 from customers.admin.access import DataAccessLogAdmin
 from customers.admin.merge import CustomerMergeAdmin, DuplicateCandidateAdmin
 from customers.admin.orders import OrderAdmin, ProductAdmin
@@ -30,10 +24,6 @@ from customers.models import (
     CustomerMerge,
     DataAccessLog,
     DuplicateCandidate,
-    LoyaltyAccount,
-    LoyaltyProgram,
-    LoyaltyTierRule,
-    LoyaltyTransaction,
     Order,
     Product,
     SalesRecomputeJob,
@@ -55,11 +45,6 @@ REGISTERED = (
     # the counted-sale rule
     (CountedSaleRule, CountedSaleRuleAdmin),
     (SalesRecomputeJob, SalesRecomputeJobAdmin),
-    # loyalty
-    (LoyaltyProgram, LoyaltyProgramAdmin),
-    (LoyaltyTierRule, LoyaltyTierRuleAdmin),
-    (LoyaltyAccount, LoyaltyAccountAdmin),
-    (LoyaltyTransaction, LoyaltyTransactionAdmin),
     # consent (read-only: changes carry proof, see customers/admin/consent.py)
     (Consent, ConsentAdmin),
     (ConsentEvent, ConsentEventAdmin),

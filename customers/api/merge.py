@@ -16,6 +16,7 @@ from cdp.context import actor_from_request
 from cdp.ids import MAX_ID, get_or_not_found
 from customers.filters.merge import CustomerMergeFilter, DuplicateCandidateFilter
 from customers.models import Customer, CustomerMerge, DuplicateCandidate
+from customers.registry import merge_handlers
 from customers.selectors import customer_get
 from customers.masking import MaskingSerializerMixin
 from customers.services.duplicates import duplicate_dismiss
@@ -54,8 +55,9 @@ class CustomerMergeOutputSerializer(serializers.ModelSerializer):
         return {"orders": len(snapshot.get("orders", [])), "identities": len(snapshot.get("identities", [])),
                 "addresses": len(snapshot.get("addresses", [])), "change_logs": len(snapshot.get("change_logs", [])),
                 "fields_filled": sorted(personal.get("filled", {})),
-                "loyalty": (snapshot.get("loyalty") or {}).get("mode"),
-                "credit": (snapshot.get("credit") or {}).get("mode")}
+                "credit": (snapshot.get("credit") or {}).get("mode"),
+                # what other apps' merge handlers moved (loyalty: "account" or "ledger")
+                **{name: (snapshot.get(name) or {}).get("mode") for name, _ in merge_handlers()}}
 
     def get_undoable(self, obj) -> bool:
         snapshot = obj.snapshot or {}

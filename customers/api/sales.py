@@ -17,7 +17,7 @@ from customers.services.sales import counted_statuses_set
 from tenants.roles import INTEGRATIONS
 
 #: Changing what a sale is rewrites every customer's totals and loyalty: only the roles that
-#: manage the tenant (owner, admin), as for the loyalty program (customers.api.loyalty).
+#: manage the tenant (owner, admin), as for the loyalty program (loyalty.api.views).
 STAFF_CAPABILITY = INTEGRATIONS
 
 

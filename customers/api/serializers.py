@@ -7,7 +7,6 @@ from customers.models import (
     Customer,
     CustomerChangeLog,
     CustomerIdentity,
-    LoyaltyAccount,
     Order,
     OrderItem,
 )
@@ -229,10 +228,16 @@ class OrderDetailOutputSerializer(OrderOutputSerializer):
         return data
 
 
-class LoyaltyOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
-    class Meta:
-        model = LoyaltyAccount
-        fields = ["points_balance", "lifetime_points", "points_redeemed", "points_expired", "tier", "tier_since"]
+class LoyaltyOutputSerializer(serializers.Serializer):
+    """The customer's loyalty account as the 360 has always shown it (loyalty provides it through a
+    top-level 360 section: ``customers.registry.register_customer_360_section``)."""
+
+    points_balance = serializers.IntegerField()
+    lifetime_points = serializers.IntegerField()
+    points_redeemed = serializers.IntegerField()
+    points_expired = serializers.IntegerField()
+    tier = serializers.CharField(help_text="bronze, silver, gold or platinum.")
+    tier_since = serializers.DateField(allow_null=True)
 
 
 class CreditOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
@@ -267,6 +272,6 @@ class Customer360OutputSerializer(serializers.Serializer):
     addresses = AddressOutputSerializer(many=True)
     order_stats = OrderStatsSerializer()
     recent_orders = OrderOutputSerializer(many=True)
-    loyalty = LoyaltyOutputSerializer(allow_null=True)
+    loyalty = LoyaltyOutputSerializer(allow_null=True, required=False, default=None)
     credit = CreditOutputSerializer(allow_null=True)
     sections = serializers.DictField(help_text="Read models other apps add (e.g. analytics scores).")

@@ -1,12 +1,12 @@
 """The customers app's API routes, every topic through one router (included in ``api_v1`` of
-cdp/urls/tenant.py). Several topics hang under ``customers/{id}/`` (privacy, merge, loyalty,
-credit): each registers its own viewset there."""
+cdp/urls/tenant.py). Several topics hang under ``customers/{id}/`` (privacy, merge, credit;
+loyalty's own app adds ``loyalty/``): each registers its own viewset there."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cdp.ids import ID_PATTERN
-from customers.api import access, consent, credit, loyalty, merge, privacy, recovery, sales, views
+from customers.api import access, consent, credit, merge, privacy, recovery, sales, views
 
 router = SimpleRouter(trailing_slash=True)
 # customers and orders
@@ -24,10 +24,6 @@ router.register("access-log", access.DataAccessLogViewSet, basename="access-log"
 router.register("changes", recovery.ChangeRecoveryViewSet, basename="change")
 # consent
 router.register("customers", consent.CustomerConsentViewSet, basename="customer-consent")
-# loyalty
-router.register("customers", loyalty.CustomerLoyaltyViewSet, basename="customer-loyalty")
-router.register("loyalty/tiers", loyalty.LoyaltyTierViewSet, basename="loyalty-tier")
-router.register("loyalty", loyalty.LoyaltyProgramViewSet, basename="loyalty")
 # credit
 router.register("customers", credit.CustomerCreditViewSet, basename="customer-credit")
 router.register("credit", credit.CreditAccountViewSet, basename="credit")

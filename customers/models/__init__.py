@@ -3,7 +3,6 @@
 from customers.models.access import DataAccessLog
 from customers.models.consent import Consent, ConsentChannel, ConsentEvent, ConsentPurpose, ConsentSource
 from customers.models.credit import CreditAccount, CreditPayment, CreditUsage
-from customers.models.loyalty import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from customers.models.merge import CustomerMerge, DuplicateCandidate
 from customers.models.orders import Order, OrderItem, Product
 from customers.models.profile import (
@@ -39,14 +38,9 @@ __all__ = [
     "CustomerMerge",
     "DataAccessLog",
     "DuplicateCandidate",
-    "LoyaltyAccount",
-    "LoyaltyProgram",
-    "LoyaltyTierRule",
-    "LoyaltyTransaction",
     "Order",
     "OrderItem",
     "Product",
     "SalesRecomputeJob",
     "SourcePriority",
-    "Tier",
 ]

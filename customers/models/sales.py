@@ -45,7 +45,7 @@ class CountedSaleRule(TimeStampedModel):
 
 class SalesRecomputeJob(TimeStampedModel):
     """One recorded recomputation after the counted-sale rule changed: customer aggregates, then
-    loyalty, then what other apps registered (analytics). At most one queued or running."""
+    what other apps registered (loyalty, then analytics). At most one queued or running."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -1,5 +1,5 @@
 """Reads of the customers app, one module per topic (``profile``, ``orders``, ``sales``,
-``loyalty``, ``credit``); the profile, order and counted-sale reads are re-exported here."""
+``credit``); the profile, order and counted-sale reads are re-exported here."""
 
 from customers.selectors.orders import customer_orders, order_detail, order_list, orders_of_erased_customers
 from customers.selectors.profile import (

@@ -20,7 +20,6 @@ from customers.models import (
     Customer,
     CustomerChangeLog,
     CustomerIdentity,
-    LoyaltyAccount,
     Order,
 )
 from customers.selectors.sales import counted_statuses
@@ -46,7 +45,7 @@ def customer_get(*, customer_id) -> Customer:
 
 _360_SQL = f"""
 SELECT
-  to_json(c), to_json(l), to_json(k),
+  to_json(c), to_json(k),
   (SELECT coalesce(json_agg(i ORDER BY i.source, i.external_id), '[]')
      FROM (SELECT id, source, external_id, created_at, last_seen_at
              FROM {CustomerIdentity._meta.db_table} WHERE customer_id = %(id)s) i),
@@ -70,7 +69,6 @@ SELECT
                   min(order_date) AS first_order_at, max(order_date) AS last_order_at
              FROM {Order._meta.db_table} WHERE customer_id = %(id)s GROUP BY source) s)
   FROM {Customer._meta.db_table} c
-  LEFT JOIN {LoyaltyAccount._meta.db_table} l ON l.customer_id = c.id
   LEFT JOIN {CreditAccount._meta.db_table} k ON k.customer_id = c.id
  WHERE c.id = %(id)s
 """
@@ -78,8 +76,7 @@ _DATETIME_KEYS = ("created_at", "updated_at", "last_seen_at", "order_date", "fir
 
 
 def customer_360_row(customer_id: int) -> tuple | None:
-    """The Customer 360's one round trip: the customer, its loyalty and credit accounts (``to_json``
-    rows) and, as JSON lists, its identities, addresses, recent orders and per-source order stats."""
+    """The Customer 360's one round trip: the customer and its credit account (``to_json`` rows) and, as JSON lists, its identities, addresses, recent orders and per-source order stats."""
     with connection.cursor() as cursor:
         cursor.execute(_360_SQL, {"id": customer_id, "recent": RECENT_ORDERS, "counted": list(counted_statuses()),
                                   "cancelled": Order.Status.CANCELLED, "refunded": Order.Status.REFUNDED})
@@ -115,18 +112,19 @@ def _stats(by_source: list[dict]) -> dict:
 
 
 def customer_360(*, customer_id, sections: bool = True) -> dict:
-    """Everything known about one customer in one round trip (profile, loyalty and credit accounts,
+    """Everything customers knows about one customer in one round trip (profile, credit account,
     identities, addresses, recent orders and order stats, as JSON, each through the customer's
-    indexes), plus (``sections``) the sections other apps registered (analytics scores), each of
-    which may fail alone without breaking the page."""
+    indexes), plus what other apps registered: top-level sections (loyalty's account, always read,
+    whose failure fails the 360 as the join it replaced would have) and, with ``sections``, the
+    other sections (analytics scores), each of which may fail alone without breaking the page."""
     customer_id = parse_id(customer_id)
     row = customer_360_row(customer_id) if customer_id is not None else None
     if row is None:
         raise NotFound("Customer not found.")
     customer = _instance(Customer, row[0])
-    loyalty = _instance(LoyaltyAccount, row[1])
-    credit = _instance(CreditAccount, row[2])
-    identities, addresses, recent, by_source = (_rows(value) for value in row[3:])
+    credit = _instance(CreditAccount, row[1])
+    identities, addresses, recent, by_source = (_rows(value) for value in row[2:])
+    top = {name: provider(customer_id=customer.pk) for name, provider in registry.customer_360_top_level()}
     extra = {}
     for name, provider in registry.customer_360_sections() if sections else []:
         try:
@@ -141,8 +139,8 @@ def customer_360(*, customer_id, sections: bool = True) -> dict:
         "addresses": [Address(customer_id=customer.pk, **row) for row in addresses],
         "order_stats": _stats(by_source),
         "recent_orders": [Order(**row) for row in recent],
-        "loyalty": loyalty,
         "credit": credit,
+        **top,
         "sections": extra,
     }
 

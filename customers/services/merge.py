@@ -4,10 +4,11 @@ The customer named in the URL is the **survivor**; ``merged`` is folded into it:
 
 - orders, identities, addresses (the survivor's defaults win; the merged ones are demoted) and the
   merged customer's change log move to the survivor;
-- loyalty and credit accounts follow their own rules, written beside their ledgers
-  (``customers.services.loyalty.loyalty_accounts_merge``,
-  ``customers.services.credit.credit_accounts_merge``; a merge with outstanding credit on both
-  sides is refused, 409 ``merge_credit_conflict``);
+- credit accounts follow their own rules, written beside their ledgers
+  (``customers.services.credit.credit_accounts_merge``; a merge with outstanding credit on both
+  sides is refused, 409 ``merge_credit_conflict``); other apps move what they keep about the
+  merged customer through their merge handlers (``customers.registry.register_merge_handler``:
+  loyalty moves its account or ledger), each snapshot kept under the handler's name;
 - the survivor's empty profile fields are filled from the merged profile (change-logged); email
   and document move (they are unique), other values are copied;
 - aggregates are recomputed from the orders; the merged customer becomes ``status=merged``,
@@ -40,10 +41,9 @@ from customers.models import (
     DuplicateCandidate,
     Order,
 )
-from customers.registry import publish_on_commit
+from customers.registry import merge_handlers, publish_on_commit
 from customers.services.common import as_text, empty, from_text
 from customers.services.credit import credit_accounts_merge, credit_accounts_merge_undo
-from customers.services.loyalty import loyalty_accounts_merge, loyalty_accounts_merge_undo
 from customers.services.sales import customer_aggregates_refresh
 from tenants.services import audit_record
 
@@ -145,7 +145,6 @@ def _rows_snapshot(survivor: Customer, merged: Customer, fill: ProfileFill) -> d
                               if is_default and kind in survivor_default_types],
         "change_logs": list(CustomerChangeLog.objects.filter(customer=merged).values_list("pk", flat=True)),
         "survivor_field_sources": survivor.field_sources or {},
-        "loyalty": None,
         "credit": None,
         "personal": fill.personal,
     }
@@ -197,7 +196,8 @@ def customer_merge(*, survivor_id: int, merged_id: int, actor: Actor, reason: st
     snapshot = _rows_snapshot(survivor, merged, fill)
     _profiles_write(survivor, merged, fill, now=now)
     snapshot["credit"] = credit_accounts_merge(survivor_id=survivor.pk, merged_id=merged.pk)
-    snapshot["loyalty"] = loyalty_accounts_merge(survivor_id=survivor.pk, merged_id=merged.pk)
+    for name, handler in merge_handlers():
+        snapshot[name] = handler.merge(survivor_id=survivor.pk, merged_id=merged.pk)
     _rows_move(snapshot, to=survivor)
     Customer.objects.filter(pk=merged.pk).update(status=Customer.Status.MERGED, merged_into=survivor,
                                                  updated_at=now)
@@ -222,8 +222,8 @@ def customer_merge(*, survivor_id: int, merged_id: int, actor: Actor, reason: st
                           "orders": len(snapshot["orders"]), "identities": len(snapshot["identities"]),
                           "addresses": len(snapshot["addresses"]), "change_logs": len(snapshot["change_logs"]),
                           "fields_filled": sorted(fill.survivor_updates),
-                          "loyalty": (snapshot["loyalty"] or {}).get("mode"),
-                          "credit": (snapshot["credit"] or {}).get("mode")})
+                          "credit": (snapshot["credit"] or {}).get("mode"),
+                          **{name: (snapshot.get(name) or {}).get("mode") for name, _ in merge_handlers()}})
     publish_on_commit([
         ("customer.merged", {"customer_id": survivor.pk, "merged_ids": [merged.pk], "merge_id": merge.pk}),
         ("customer.updated", {"customer_id": survivor.pk, "fields": ["merge", *sorted(fill.survivor_updates)]}),
@@ -317,7 +317,8 @@ def merge_undo(*, merge_id: int, actor: Actor) -> CustomerMerge:
     label = actor.label[:255]
 
     _rows_move_back(snapshot, to=merged)
-    loyalty_accounts_merge_undo(snapshot=snapshot.get("loyalty"), merged_id=merged.pk)
+    for name, handler in merge_handlers():
+        handler.undo(snapshot=snapshot.get(name), merged_id=merged.pk)
     credit_accounts_merge_undo(snapshot=snapshot.get("credit"), merged_id=merged.pk)
     survivor_updates, logs = _survivor_restore(merge, survivor, label=label, now=now)
     merged_updates = _merged_restore(merge, merged, survivor_updates, now=now)

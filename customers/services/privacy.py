@@ -61,12 +61,10 @@ from customers.models import (
     CustomerIdentity,
     CustomerMerge,
     DuplicateCandidate,
-    LoyaltyAccount,
-    LoyaltyTransaction,
     Order,
     OrderItem,
 )
-from customers.registry import Erasure, erasure_handlers, publish_on_commit
+from customers.registry import Erasure, erasure_handlers, export_sections, publish_on_commit
 from customers.services.common import customer_refuse_if_merged
 from customers.services.normalize import CALLING_CODES
 from tenants.services import audit_record, audit_redact, user_sessions_messages_scrub
@@ -367,13 +365,7 @@ def _change_log_scrub(ids: list[int], tokens: _Tokens) -> None:
 
 
 def _ledgers_scrub(ids: list[int], tokens: _Tokens) -> None:
-    """Free text on loyalty and credit rows."""
-    for entry in LoyaltyTransaction.objects.filter(account__customer_id__in=ids):
-        values = {"description": _text_scrub(entry.description, tokens) or "",
-                  "reference": _text_scrub(entry.reference, tokens) or "",
-                  "metadata": json_scrub(entry.metadata, tokens)}
-        if any(getattr(entry, k) != v for k, v in values.items()):
-            LoyaltyTransaction.objects.filter(pk=entry.pk).update(**values)
+    """Free text on credit rows (loyalty scrubs its ledger in its erasure handler)."""
     for account in CreditAccount.objects.filter(customer_id__in=ids):
         CreditAccount.objects.filter(pk=account.pk).update(
             approval_note=_text_scrub(account.approval_note, tokens) or "",
@@ -485,18 +477,14 @@ def _customer_export_data(customer: Customer) -> dict:
     items: dict[int, list] = {}
     for item in OrderItem.objects.filter(order__customer=customer).order_by("order_id", "id"):
         items.setdefault(item.order_id, []).append(row_dict(item))
-    loyalty = LoyaltyAccount.objects.filter(customer=customer).first()
     credit = CreditAccount.objects.filter(customer=customer).first()
     return {
         "profile": row_dict(customer),
         "identities": [row_dict(i) for i in CustomerIdentity.objects.filter(customer=customer).order_by("id")],
         "addresses": [row_dict(a) for a in Address.objects.filter(customer=customer).order_by("id")],
         "orders": [{**row_dict(o), "items": items.get(o.pk, [])} for o in orders],
-        "loyalty": None if loyalty is None else {
-            "account": row_dict(loyalty),
-            "transactions": [row_dict(t) for t in LoyaltyTransaction.objects.filter(account=loyalty)
-                             .order_by("created_at", "id")],
-        },
+        # other apps' rows about the person (loyalty: its account and ledger)
+        **{name: provider(customer_id=customer.pk) for name, provider in export_sections()},
         "credit": None if credit is None else {
             "account": row_dict(credit),
             "usages": [row_dict(u) for u in CreditUsage.objects.filter(account=credit).order_by("id")],

@@ -27,7 +27,6 @@ from customers.codes import AuditAction, ErrorCode
 from customers.models import CountedSaleRule, Customer, Order, SalesRecomputeJob
 from customers.selectors.sales import counted_statuses
 from customers.services.locks import ingest_lock_exclusive
-from customers.services.loyalty import loyalty_counted_reconcile
 from tenants.services import audit_record, changes_between
 
 logger = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ logger = logging.getLogger(__name__)
 RECOMPUTE_CHUNK = 50_000
 #: A queued or running recomputation older than this is taken for dead (its worker was lost).
 STALE_AFTER = datetime.timedelta(hours=3)
-STEP_AGGREGATES, STEP_LOYALTY = "aggregates", "loyalty"
+STEP_AGGREGATES = "aggregates"
 
 _AGGREGATES_SQL = f"""
 UPDATE {Customer._meta.db_table} c
@@ -125,7 +124,7 @@ def counted_statuses_set(*, statuses, actor: Actor, tenant, enqueue: bool = True
                 return None
             job = SalesRecomputeJob.objects.create(
                 statuses_before=before, statuses_after=cleaned, requested_by=actor.label[:255],
-                steps=[STEP_AGGREGATES, STEP_LOYALTY, *(name for name, _ in registry.counted_sale_dependents())])
+                steps=[STEP_AGGREGATES, *(name for name, _ in registry.counted_sale_dependents())])
             rule, _ = CountedSaleRule.objects.get_or_create(key="sales")
             rule.statuses, rule.changed_by = cleaned, actor.label[:255]
             rule.save()
@@ -176,9 +175,9 @@ def _aggregates_step(job: SalesRecomputeJob, say: Callable[[str], None]) -> dict
 def sales_recompute_execute(*, job_id: int, tenant, progress: Callable[[str], None] | None = None,
                             inline: bool = False) -> SalesRecomputeJob:
     """Run a queued recomputation: the customer aggregates (in chunks, progress recorded after
-    each), loyalty (points earned for orders that became sales, given back for those that no
-    longer are) and the registered dependents (analytics: a new run, queued, or finished before
-    returning when ``inline``). A failing step marks the job failed with the error; a job that
+    each), then the registered dependents in their order (loyalty: points earned for orders that
+    became sales, given back for those that no longer are; analytics: a new run, queued, or
+    finished before returning when ``inline``). A failing step marks the job failed with the error; a job that
     is not queued is returned untouched."""
     say = progress or (lambda message: None)
     with transaction.atomic():
@@ -195,11 +194,9 @@ def sales_recompute_execute(*, job_id: int, tenant, progress: Callable[[str], No
             started = time.perf_counter()
             if step == STEP_AGGREGATES:
                 result = _aggregates_step(job, say)
-            elif step == STEP_LOYALTY:
-                result = loyalty_counted_reconcile(statuses_before=tuple(job.statuses_before),
-                                                   statuses_after=tuple(job.statuses_after))
             elif step in dependents:
-                result = dependents[step](tenant=tenant, actor=actor, inline=inline)
+                result = dependents[step](tenant=tenant, actor=actor, inline=inline,
+                                          statuses_before=job.statuses_before, statuses_after=job.statuses_after)
             else:
                 result = {"skipped": "nothing registered under this name any more"}
             result = {**(result or {}), "seconds": round(time.perf_counter() - started, 3)}

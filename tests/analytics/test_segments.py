@@ -12,7 +12,7 @@ D = datetime.timedelta
 
 @pytest.fixture
 def store(alpha, customer_with):
-    from customers.models import LoyaltyAccount
+    from loyalty.models import LoyaltyAccount
 
     ar_big = customer_with(alpha, [(AS_OF - D(days=2), 500), (AS_OF - D(days=20), 500)], country="AR")
     ar_small = customer_with(alpha, [(AS_OF - D(days=200), 20)], country="AR")

@@ -1,6 +1,6 @@
-"""Factories for the customers app (run inside ``tenant_context``): profiles, orders, loyalty and
-credit. Balances and credit in use are the services' to write; the loyalty and credit factories
-make rows whose counters agree with their ledgers (``loyalty_with_points``) or nothing in use."""
+"""Factories for the customers app (run inside ``tenant_context``): profiles, orders and credit.
+Credit in use is the services' to write; the credit factories make nothing in use (loyalty's
+factories are in tests/loyalty/factories.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from customers.models import (
     CreditUsage,
     Customer,
     CustomerIdentity,
-    LoyaltyAccount,
-    LoyaltyTransaction,
     Order,
     OrderItem,
 )
@@ -77,35 +75,6 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     quantity = 1
     unit_price = decimal.Decimal("100.00")
     total_price = decimal.Decimal("100.00")
-
-
-class LoyaltyAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = LoyaltyAccount
-
-    customer = factory.SubFactory(CustomerFactory)
-
-
-class LoyaltyTransactionFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = LoyaltyTransaction
-
-    account = factory.SubFactory(LoyaltyAccountFactory)
-    type = LoyaltyTransaction.Type.EARN
-    points = 100
-    remaining = factory.LazyAttribute(lambda o: max(0, o.points))
-    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=300))
-
-
-def loyalty_with_points(customer, *earned: int, tier: str = "bronze") -> LoyaltyAccount:
-    """An account whose counters agree with its ledger (balance = sum of points)."""
-    account = LoyaltyAccountFactory(customer=customer, tier=tier)
-    for points in earned:
-        LoyaltyTransactionFactory(account=account, points=points, description="order earn")
-    LoyaltyAccount.objects.filter(pk=account.pk).update(points_balance=sum(earned), lifetime_points=sum(earned),
-                                                        rolling_points=sum(earned))
-    account.refresh_from_db()
-    return account
 
 
 class CreditAccountFactory(factory.django.DjangoModelFactory):

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
-from customers.models import CountedSaleRule, Customer, LoyaltyAccount, LoyaltyTransaction, SalesRecomputeJob
+from customers.models import CountedSaleRule, Customer, SalesRecomputeJob
 from customers.selectors import counted_statuses, customer_360
-from customers.services import loyalty as loyalty_services
 from customers.services.sales import counted_statuses_set
+from loyalty import services as loyalty_services
+from loyalty.models import LoyaltyAccount, LoyaltyTransaction
 from tenants.models import AuditLog
 from tests.customers.factories import order_record
 

@@ -260,7 +260,7 @@ def test_missing_columns_and_unreadable_file_exit_non_zero(world, tmp_path):
 def test_both_paths_publish_the_same_events(world, tmp_path, mode, django_capture_on_commit_callbacks):
     from cdp.events import batch_handler
     from customers import registry
-    from customers.loyalty_hooks import loyalty_pending_flush
+    from loyalty.hooks import loyalty_pending_flush
 
     seen, batches = [], []
     each = lambda **kwargs: seen.append(kwargs)  # noqa: E731

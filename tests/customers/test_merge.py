@@ -18,12 +18,11 @@ from customers.models import (
     CustomerIdentity,
     CustomerMerge,
     DuplicateCandidate,
-    LoyaltyAccount,
-    LoyaltyTransaction,
     Order,
 )
 from customers.selectors import counted_statuses
 from customers.services.duplicates import duplicates_recompute, pair_score
+from loyalty.models import LoyaltyAccount, LoyaltyTransaction
 from tenants.models import AuditLog
 from tests.conftest import api_client, host_client
 from tests.customers.factories import (
@@ -33,9 +32,9 @@ from tests.customers.factories import (
     CustomerFactory,
     IdentityFactory,
     OrderFactory,
-    loyalty_with_points,
     order_record,
 )
+from tests.loyalty.factories import loyalty_with_points
 
 ACTOR = Actor.system("tests")
 

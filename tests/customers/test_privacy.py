@@ -16,9 +16,9 @@ from tests.customers.factories import (
     CreditAccountFactory,
     CreditPaymentFactory,
     CreditUsageFactory,
-    loyalty_with_points,
     order_record,
 )
+from tests.loyalty.factories import loyalty_with_points
 
 EMAIL = "zuleika.quintanilla@example.com"
 OLD_VALUES = ["zuleika.quintanilla", "Zuleika", "Quintanilla", "55550123", "5555-0123", "30123456", "30.123.456",

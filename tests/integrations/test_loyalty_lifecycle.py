@@ -10,10 +10,11 @@ from decimal import Decimal
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from customers.loyalty_hooks import loyalty_pending_flush
-from customers.models import LoyaltyAccount, LoyaltyTransaction, Order
-from customers.services import loyalty as loyalty_services
+from customers.models import Order
 from integrations.models import Integration
+from loyalty import services as loyalty_services
+from loyalty.hooks import loyalty_pending_flush
+from loyalty.models import LoyaltyAccount, LoyaltyTransaction
 from tests.integrations import fakes
 from tests.integrations.conftest import days_ago, make_ml_integration, make_vtex_integration
 from tests.integrations.test_webhooks import hook_post

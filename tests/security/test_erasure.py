@@ -104,9 +104,9 @@ def person(world, alpha_api, alpha_client, stores, fast_http, tmp_path, django_c
         credit_payment_record,
         credit_usage_record,
     )
-    from customers.services.loyalty import loyalty_orders_sync, loyalty_points_bonus, loyalty_points_redeem
     from customers.services.merge import customer_merge
     from integrations.services import integration_sync, webhook_emit, webhook_endpoint_create
+    from loyalty.services import loyalty_orders_sync, loyalty_points_bonus, loyalty_points_redeem
 
     vtex, meli, receiver = stores
     actor = Actor.system("tests")
@@ -314,7 +314,7 @@ def test_erasure_touches_nobody_else_sharing_a_first_name_or_a_street(world, alp
     about other people; a neighbour with the same first name keeps every value."""
     from django.contrib.admin.models import LogEntry
 
-    from customers.services.loyalty import loyalty_points_bonus
+    from loyalty.services import loyalty_points_bonus
     from tenants.models import AuditLog
 
     def order(n, email, last, doc):

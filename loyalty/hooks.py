@@ -8,7 +8,7 @@ schema) and sends one task per CHUNK ids, the ids written as ranges of consecuti
 import's ids mostly are), which keeps each message small and cheap to send; the tail is
 sent when the request or task that ingested ends (``request_finished``/``task_postrun``), when
 the process exits, or by anyone calling ``loyalty_pending_flush()`` (commands, tests).
-The task (``customers.tasks.loyalty_orders_sync_task``) is idempotent: earning once per order is
+The task (``loyalty.tasks.loyalty_orders_sync_task``) is idempotent: earning once per order is
 guaranteed by the ledger's unique constraint, not by this buffer. Ids lost from the buffer (a
 crash, the broker down) are picked up within the hour by ``loyalty_catch_up``.
 """
@@ -56,7 +56,7 @@ def loyalty_order_ingested_handler(*, events: list[dict]) -> None:
 
 
 def _send(schema_name: str, order_ids: list[int]) -> None:
-    enqueue("customers.tasks.loyalty_orders_sync_task", options={"headers": {"_schema_name": schema_name}},
+    enqueue("loyalty.tasks.loyalty_orders_sync_task", options={"headers": {"_schema_name": schema_name}},
             id_ranges=id_ranges(order_ids))
 
 
@@ -88,8 +88,8 @@ def loyalty_pending_flush(**_) -> int:
 
 
 def loyalty_hooks_connect() -> None:
-    """Called once from ``CustomersConfig.ready()``."""
+    """Called once from ``LoyaltyConfig.ready()``."""
     subscribe("order.ingested", loyalty_order_ingested_handler)
-    request_finished.connect(loyalty_pending_flush, dispatch_uid="customers.loyalty_pending_flush")
-    task_postrun.connect(loyalty_pending_flush, dispatch_uid="customers.loyalty_pending_flush", weak=False)
+    request_finished.connect(loyalty_pending_flush, dispatch_uid="loyalty.loyalty_pending_flush")
+    task_postrun.connect(loyalty_pending_flush, dispatch_uid="loyalty.loyalty_pending_flush", weak=False)
     atexit.register(loyalty_pending_flush)

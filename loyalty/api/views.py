@@ -12,13 +12,14 @@ from rest_framework.response import Response
 from cdp.api.viewsets import BaseViewSetMixin
 from cdp.context import actor_from_request
 from cdp.ids import ID_PATTERN
-from customers.filters.loyalty import LoyaltyTransactionFilter
-from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
-from customers.selectors import loyalty as selectors
-from customers.services import loyalty as services
+from loyalty import selectors, services
+from loyalty.filters import LoyaltyTransactionFilter
+from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from tenants.roles import LOYALTY
 
-#: Tier rules and program settings shape every customer's earnings: ``loyalty`` (owners, admins).
+#: Tier rules and program settings shape every customer's earnings: only the roles that manage the
+#: tenant (owner, admin) may change them, through the ``loyalty`` capability (an API key needs it in
+#: its scopes).
 STAFF_CAPABILITY = LOYALTY
 MAX_POINTS = services.MAX_POINTS_PER_ENTRY
 
@@ -78,6 +79,12 @@ class LoyaltyBonusInputSerializer(serializers.Serializer):
                                              default=None, help_text="Default: the program's; 0 never expires.")
 
 
+class ReferralCodeOutputSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(source="customer_id")
+    code = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class LoyaltyTierRuleOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = LoyaltyTierRule
@@ -95,7 +102,8 @@ class LoyaltyProgramOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = LoyaltyProgram
         fields = ["name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
-                  "tier_window_days", "updated_at"]
+                  "tier_window_days", "referral_referrer_points", "referral_referred_points", "referral_monthly_cap",
+                  "updated_at"]
 
 
 class LoyaltyProgramUpdateInputSerializer(serializers.Serializer):
@@ -105,6 +113,9 @@ class LoyaltyProgramUpdateInputSerializer(serializers.Serializer):
     points_validity_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
     tier_basis = serializers.ChoiceField(choices=LoyaltyProgram.TierBasis.choices, required=False)
     tier_window_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    referral_referrer_points = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, required=False)
+    referral_referred_points = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, required=False)
+    referral_monthly_cap = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -178,6 +189,15 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
         entry = services.loyalty_points_bonus(customer_id=customer_id, actor=actor_from_request(request),
                                               **data.validated_data)
         return self._operation(entry, customer_id)
+
+    @extend_schema(request=None, responses={201: ReferralCodeOutputSerializer, 200: ReferralCodeOutputSerializer},
+                   operation_id="customers_loyalty_referral_code_create")
+    @action(detail=True, methods=["post"], url_path="loyalty/referral-code")
+    def referral_code(self, request, customer_id=None):
+        """The customer's referral code, issued on the first call (201), the same one after (200)."""
+        code, created = services.referral_code_issue(customer_id=customer_id, actor=actor_from_request(request))
+        return Response(ReferralCodeOutputSerializer(code).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class LoyaltyTierViewSet(BaseViewSetMixin, viewsets.GenericViewSet):

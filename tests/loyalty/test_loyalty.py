@@ -16,11 +16,13 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
-from customers.loyalty_hooks import loyalty_pending_flush
-from customers.models import Customer, LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order
-from customers.services import loyalty as svc
+from customers.models import Customer, Order
+from loyalty.hooks import loyalty_pending_flush
+from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction
+from loyalty.services import points as svc
 from tests.conftest import api_client
-from tests.customers.factories import CustomerFactory, LoyaltyAccountFactory, OrderFactory, order_record
+from tests.customers.factories import CustomerFactory, OrderFactory, order_record
+from tests.loyalty.factories import LoyaltyAccountFactory
 
 ACTOR = Actor.system("tests")
 Txn = LoyaltyTransaction.Type
@@ -54,7 +56,7 @@ def ingest_and_earn(world, ingest, django_capture_on_commit_callbacks, monkeypat
     from collections import defaultdict
 
     from customers import registry
-    from customers.loyalty_hooks import loyalty_order_ingested_handler
+    from loyalty.hooks import loyalty_order_ingested_handler
 
     def ingest_tenant():
         return world.alpha
@@ -103,8 +105,8 @@ def test_reading_the_program_and_tiers_never_writes(world, alpha_client, api_key
 
     program = reader.get("/api/v1/loyalty/program/")
     tiers = reader.get("/api/v1/loyalty/tiers/")
-    pages = [admin.get(url).status_code for url in ("/admin/customers/loyaltyprogram/",
-                                                    "/admin/customers/loyaltytierrule/")]
+    pages = [admin.get(url).status_code for url in ("/admin/loyalty/loyaltyprogram/",
+                                                    "/admin/loyalty/loyaltytierrule/")]
 
     assert program.status_code == 200 and program.json()["points_per_currency_unit"] == "0.0010"
     assert tiers.status_code == 200 and pages == [200, 200]
@@ -119,9 +121,11 @@ def test_the_data_migration_gives_existing_tenants_their_program(alpha):
     import importlib
     from types import SimpleNamespace
 
-    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
 
     migration = importlib.import_module("customers.migrations.0009_loyalty_program_defaults")
+    # The models as that migration saw them (customers' then; the tables are the same).
+    apps = MigrationLoader(connection).project_state(("customers", "0009_loyalty_program_defaults")).apps
     LoyaltyTierRule.objects.all().delete()
     LoyaltyProgram.objects.all().delete()
 
@@ -291,7 +295,7 @@ def test_adjust_and_bonus_need_a_reason_and_are_audited(alpha):
 # --- scheduled jobs ------------------------------------------------------------------------------
 
 def test_expiry_job_expires_due_points_in_every_tenant_through_the_dispatcher(world):
-    import customers.tasks  # noqa: F401  (a worker autodiscovers it; here, register it)
+    import loyalty.tasks  # noqa: F401  (a worker autodiscovers it; here, register it)
     from tenants.tasks import tenants_dispatch_task
 
     past = timezone.now() - datetime.timedelta(days=1)
@@ -305,7 +309,7 @@ def test_expiry_job_expires_due_points_in_every_tenant_through_the_dispatcher(wo
             LoyaltyTransaction.objects.filter(pk=due.pk).update(expires_at=past)
             accounts[tenant.slug] = customer.pk
 
-    tenants_dispatch_task(task_name="customers.tasks.loyalty_points_expire_task")
+    tenants_dispatch_task(task_name="loyalty.tasks.loyalty_points_expire_task")
 
     for tenant in (world.alpha, world.beta):
         with tenant_context(tenant):
@@ -499,21 +503,20 @@ def test_api_loyalty_is_isolated_between_tenants(world, api_key, alpha_customer)
 def test_admin_shows_the_account_with_its_ledger_and_computed_balance(world, alpha_client, alpha_customer):
     with tenant_context(world.alpha):
         account = _account(alpha_customer.pk)
-    page = alpha_client(world.user("alpha_owner")).get(f"/admin/customers/loyaltyaccount/{account.pk}/change/")
+    page = alpha_client(world.user("alpha_owner")).get(f"/admin/loyalty/loyaltyaccount/{account.pk}/change/")
     body = page.content.decode()
     assert page.status_code == 200 and "Ledger balance" in body and "welcome" in body
 
 
 def test_buffered_orders_travel_as_id_ranges():
-    from customers.loyalty_hooks import id_ranges
+    from loyalty.hooks import id_ranges
 
     assert id_ranges([7, 1, 2, 3, 5, 3]) == [[1, 3], [5, 5], [7, 7]]
     assert id_ranges([]) == []
 
 
 def test_loyalty_task_takes_id_ranges_and_the_previous_release_s_id_lists(world, alpha):
-    from customers.models import LoyaltyTransaction
-    from customers.tasks import loyalty_orders_sync_task
+    from loyalty.tasks import loyalty_orders_sync_task
 
     customer = CustomerFactory()
     first, second, third = (OrderFactory(customer=customer, total_amount=Decimal("5000"), order_date=timezone.now())
@@ -524,7 +527,7 @@ def test_loyalty_task_takes_id_ranges_and_the_previous_release_s_id_lists(world,
 
 
 def test_catch_up_earns_for_recent_orders_whose_event_was_lost_in_every_tenant(world):
-    import customers.tasks  # noqa: F401  (a worker autodiscovers it; here, register it)
+    import loyalty.tasks  # noqa: F401  (a worker autodiscovers it; here, register it)
     from tenants.tasks import tenants_dispatch_task
 
     now = timezone.now()
@@ -545,8 +548,8 @@ def test_catch_up_earns_for_recent_orders_whose_event_was_lost_in_every_tenant(w
             orders[tenant.slug] = made
 
     # when the hourly job runs for every tenant (twice)
-    tenants_dispatch_task(task_name="customers.tasks.loyalty_catch_up_task")
-    tenants_dispatch_task(task_name="customers.tasks.loyalty_catch_up_task")
+    tenants_dispatch_task(task_name="loyalty.tasks.loyalty_catch_up_task")
+    tenants_dispatch_task(task_name="loyalty.tasks.loyalty_catch_up_task")
 
     for tenant in (world.alpha, world.beta):
         with tenant_context(tenant):

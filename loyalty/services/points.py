@@ -1,4 +1,4 @@
-"""Loyalty writes: the program and its tier rules, earning per counted order, redemption,
+"""Loyalty's points: the program and its tier rules, earning per counted order, redemption,
 staff adjustments and bonuses, expiry and tier recomputation.
 
 Promises kept by every function here:
@@ -9,15 +9,15 @@ Promises kept by every function here:
 - Credits (earn, bonus, positive adjust) carry ``remaining``; debits (redeem, negative adjust)
   spend the soonest-expiring credits first (FIFO by ``expires_at``, never-expiring last).
 - Points follow the order's life under the tenant's counted-sale rule
-  (``customers.selectors.sales.counted_statuses``, the rule every figure uses): an order earns
+  (``customers.selectors.counted_statuses``, the rule every figure uses): an order earns
   when it becomes a sale (paid, invoiced or completed by default; whatever the source), once (the
   ``uniq_loyalty_earn_per_order`` constraint backs it). When an earning order stops being a sale
   (cancelled, refunded, back to pending), what is left of its points (not yet spent or expired)
   is taken back with an ``adjust`` entry; points already spent are not clawed back, since the
   balance may never go below zero. A reversed order that becomes a sale again does not earn a
   second time.
-- A merge of two customers moves the merged one's account or ledger to the survivor
-  (``loyalty_accounts_merge``), and its undo puts them back (``loyalty_accounts_merge_undo``).
+- A merge of two customers moves the merged one's account or ledger to the survivor, and its undo
+  puts them back (``loyalty.services.merge``, a merge handler registered with customers).
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ from django.utils import timezone
 
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound
-from customers.codes import AuditAction, ErrorCode
-from customers.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Order, Tier
-from customers.selectors.loyalty import loyalty_defaults, loyalty_program_get, loyalty_tier_rules, tenant_currency
-from customers.selectors.sales import counted_statuses
-from customers.services.common import as_text, audit, customer_current, from_text
+from customers.models import Order
+from customers.selectors import counted_statuses
+from customers.services.common import audit, customer_current
+from loyalty.codes import AuditAction, ErrorCode
+from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
+from loyalty.selectors import loyalty_defaults, loyalty_program_get, loyalty_tier_rules, tenant_currency
 from tenants.services import changes_between
 
 EntryType = LoyaltyTransaction.Type
@@ -46,9 +47,6 @@ logger = logging.getLogger(__name__)
 #: One entry never moves more than this (keeps sums far from the 32-bit column limit).
 MAX_POINTS_PER_ENTRY = 100_000_000
 REVERSAL = "order_reversal"
-#: Loyalty counters that add up when two customers' accounts are merged.
-MERGED_COUNTERS = ("lifetime_points", "points_redeemed", "points_expired", "rolling_points", "rolling_spend")
-TIER_RANK = {tier: rank for rank, tier in enumerate(Tier.values)}
 
 
 class InsufficientPoints(Conflict):
@@ -67,8 +65,8 @@ def _audit(*, actor: Actor, action: str, resource_id, changes: dict) -> None:
 
 def loyalty_defaults_create(*, currency: str | None = None) -> LoyaltyProgram:
     """The tenant's program and its four tier rules with their defaults for ``currency`` (default:
-    the tenant's; see ``customers.selectors.loyalty.loyalty_defaults``), unless they exist. Run
-    when a tenant is provisioned (``customers.receivers``); idempotent."""
+    the tenant's; see ``loyalty.selectors.loyalty_defaults``), unless they exist. Run
+    when a tenant is provisioned (``loyalty.receivers``); idempotent."""
     with transaction.atomic():
         # The program is a singleton without a unique key: serialize its creation per tenant.
         with connection.cursor() as cursor:
@@ -84,7 +82,7 @@ def loyalty_defaults_create(*, currency: str | None = None) -> LoyaltyProgram:
 
 
 PROGRAM_FIELDS = ("name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
-                  "tier_window_days")
+                  "tier_window_days", "referral_referrer_points", "referral_referred_points", "referral_monthly_cap")
 
 
 @transaction.atomic
@@ -437,6 +435,15 @@ def loyalty_counted_reconcile(*, statuses_before: tuple[str, ...], statuses_afte
     return {"orders": len(order_ids), "entries": written}
 
 
+def loyalty_counted_sale_recompute(*, tenant, actor: Actor, inline: bool, statuses_before: tuple[str, ...],
+                                   statuses_after: tuple[str, ...]) -> dict:
+    """Registered with customers as a counted-sale dependent (``loyalty.apps``): the recorded
+    recomputation after the counted-sale rule changed calls it, in the tenant's schema, after the
+    customer aggregates. Always inline (it touches only the orders in the statuses that changed);
+    ``tenant``, ``actor`` and ``inline`` are the dependent's contract."""
+    return loyalty_counted_reconcile(statuses_before=statuses_before, statuses_after=statuses_after)
+
+
 # --- people's operations ------------------------------------------------------------------------
 
 @transaction.atomic
@@ -566,78 +573,3 @@ def loyalty_tiers_recompute(*, now: datetime.datetime | None = None, chunk: int 
         LoyaltyAccount.objects.bulk_update(batch, ["tier", "tier_since", "tier_evaluated_at", "rolling_spend",
                                                    "rolling_points"])
     return changed
-
-
-# --- merges of two customers (called by customers.services.merge, inside its transaction) --------
-
-def _account_counters(account: LoyaltyAccount) -> dict:
-    return {"points_balance": account.points_balance, "tier": account.tier, "tier_since": as_text(account.tier_since),
-            **{key: str(getattr(account, key)) for key in MERGED_COUNTERS}}
-
-
-def _ledger_sum(account_id: int) -> int:
-    return LoyaltyTransaction.objects.filter(account_id=account_id).aggregate(s=Sum("points"))["s"] or 0
-
-
-def loyalty_accounts_merge(*, survivor_id: int, merged_id: int) -> dict | None:
-    """Give the survivor the merged customer's points: its account when the survivor has none;
-    otherwise its ledger, the survivor's counters becoming the sums (the balance the ledger's sum)
-    and its tier the higher of the two, the merged account left at zero. Returns what
-    ``loyalty_accounts_merge_undo`` needs (None: the merged customer had no account)."""
-    source = LoyaltyAccount.objects.select_for_update().filter(customer_id=merged_id).first()
-    if source is None:
-        return None
-    target = LoyaltyAccount.objects.select_for_update().filter(customer_id=survivor_id).first()
-    if target is None:
-        LoyaltyAccount.objects.filter(pk=source.pk).update(customer_id=survivor_id)
-        return {"mode": "account", "account_id": source.pk}
-    entries = list(LoyaltyTransaction.objects.filter(account=source).values_list("pk", "remaining"))
-    snapshot = {"mode": "ledger", "from_account_id": source.pk, "to_account_id": target.pk,
-                "transactions": {str(pk): remaining for pk, remaining in entries},
-                "from_before": _account_counters(source), "to_before": _account_counters(target)}
-    LoyaltyTransaction.objects.filter(pk__in=[pk for pk, _ in entries]).update(account=target)
-    updates = {key: getattr(target, key) + getattr(source, key) for key in MERGED_COUNTERS}
-    if TIER_RANK.get(source.tier, 0) > TIER_RANK.get(target.tier, 0):
-        updates.update(tier=source.tier, tier_since=source.tier_since)
-    LoyaltyAccount.objects.filter(pk=target.pk).update(points_balance=_ledger_sum(target.pk),
-                                                       updated_at=timezone.now(), **updates)
-    LoyaltyAccount.objects.filter(pk=source.pk).update(points_balance=0, updated_at=timezone.now(),
-                                                       **{key: 0 for key in MERGED_COUNTERS})
-    return snapshot
-
-
-def loyalty_accounts_merge_undo(*, snapshot: dict | None, merged_id: int) -> None:
-    """Put back what ``loyalty_accounts_merge`` moved (``snapshot`` is what it returned). Refused
-    (409 ``merge_undo_diverged``) when points that came with the merge were spent or expired since:
-    the two ledgers can no longer be separated exactly."""
-    if not snapshot:
-        return
-    if snapshot["mode"] == "account":
-        LoyaltyAccount.objects.filter(pk=snapshot["account_id"]).update(customer_id=merged_id,
-                                                                        updated_at=timezone.now())
-        return
-    source_id, target_id = snapshot["from_account_id"], snapshot["to_account_id"]
-    moved = {int(pk): remaining for pk, remaining in snapshot["transactions"].items()}
-    current = dict(LoyaltyTransaction.objects.filter(pk__in=moved).values_list("pk", "remaining"))
-    if any(current.get(pk, remaining) != remaining for pk, remaining in moved.items()):
-        raise Conflict("Points moved by this merge were spent or expired since; the loyalty ledgers can no "
-                       "longer be separated exactly.", code=ErrorCode.MERGE_UNDO_DIVERGED)
-    LoyaltyTransaction.objects.filter(pk__in=moved).update(account_id=source_id)
-    before_from, before_to = snapshot["from_before"], snapshot["to_before"]
-    target = LoyaltyAccount.objects.select_for_update().get(pk=target_id)
-    balance = _ledger_sum(target_id)
-    if balance < 0:
-        raise Conflict("The survivor has spent points that came with this merge.",
-                       code=ErrorCode.MERGE_UNDO_DIVERGED)
-
-    def counter(key, text):  # a counter as the snapshot kept it (text), in the column's type
-        return type(getattr(target, key))(text)
-
-    LoyaltyAccount.objects.filter(pk=target_id).update(
-        points_balance=balance, updated_at=timezone.now(), tier=before_to["tier"],
-        tier_since=from_text(LoyaltyAccount, "tier_since", before_to["tier_since"]),
-        **{key: getattr(target, key) - counter(key, before_from[key]) for key in MERGED_COUNTERS})
-    LoyaltyAccount.objects.filter(pk=source_id).update(
-        points_balance=_ledger_sum(source_id), tier=before_from["tier"], updated_at=timezone.now(),
-        tier_since=from_text(LoyaltyAccount, "tier_since", before_from["tier_since"]),
-        **{key: counter(key, before_from[key]) for key in MERGED_COUNTERS})

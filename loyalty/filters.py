@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from cdp.filters import IdFilter, IsoDateTimeFilter
-from customers.models import LoyaltyTransaction
+from loyalty.models import LoyaltyTransaction
 
 
 class LoyaltyTransactionFilter(django_filters.FilterSet):
