@@ -28,16 +28,19 @@ EXPORT = "export"
 # Change the loyalty program and its tier rules (they shape every customer's earnings): a
 # connector's key (``integrations``) does not get it by accident.
 LOYALTY = "loyalty"
+# Change what counts as a sale (the counted-sale rule): it rewrites every customer's totals,
+# loyalty and analytics, so neither a connector's key nor a writer's gets it by accident.
+SALES = "sales"
 
 CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT,
-                LOYALTY)
+                LOYALTY, SALES)
 DEFAULT_KEY_SCOPES = (READ, WRITE)
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset({READ}),
     Role.ANALYST: frozenset({READ, ANALYTICS}),
     Role.ADMIN: frozenset({READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, SECURITY, AUDIT, MEMBERS, CREDIT, EXPORT,
-                           LOYALTY}),
+                           LOYALTY, SALES}),
     Role.OWNER: frozenset(CAPABILITIES),
 }
 
