@@ -406,7 +406,7 @@ def outbound_request(method: str, url: str, *, deadline: float, max_bytes: int,
             response = session.request(method, url, stream=True, allow_redirects=False,
                                        timeout=(min(per_step, watch.remaining()) or 0.001, per_step), **kwargs)
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 response._content = b""
                 raise ResponseTooLarge(f"The answer declares {int(declared)} bytes; the limit is {max_bytes}.",
                                        limit=max_bytes, response=response)
