@@ -7,17 +7,14 @@ import os
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup
 
 
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or embedded.database_url()
-
-
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Back up the database (and the keys its encrypted data needs) into a directory."
 
     def add_arguments(self, parser):
@@ -35,10 +32,10 @@ class Command(BaseCommand):
             raise CommandError("--output DIR is required (or set CDP_BACKUP_DIR)")
         try:
             if os.environ.get("DATABASE_URL"):
-                result = backup.backup_dump(url=database_url(), output=Path(output), data_dir=embedded.data_dir(),
+                result = backup.backup_dump(url=embedded.database_url(), output=Path(output), data_dir=embedded.data_dir(),
                                             with_keys=not without_keys, keep=keep)
             else:
-                result = backup.backup_embedded(url=database_url(), pgdata=embedded.data_dir() / "pgdata",
+                result = backup.backup_embedded(url=embedded.database_url(), pgdata=embedded.data_dir() / "pgdata",
                                                 output=Path(output), data_dir=embedded.data_dir(),
                                                 with_keys=not without_keys, restart=restart_server, keep=keep)
         except (backup.BackupError, RuntimeError, OSError) as exc:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import signal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import pgbouncer
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Run PgBouncer (transaction pooling) in front of the embedded PostgreSQL until Ctrl-C."
 
     def add_arguments(self, parser):

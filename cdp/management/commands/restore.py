@@ -7,13 +7,14 @@ import datetime
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Restore a backup made by `manage.py backup` (into an empty data directory or database)."
 
     def add_arguments(self, parser):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup, tenant_move
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Export one tenant (its schema, its shared rows, its credential keys) to move or restore it."
 
     def add_arguments(self, parser):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, slug, file, without_keys, **options):
         try:
             manifest = tenant_move.tenant_export(slug=slug, output=Path(file), with_keys=not without_keys,
-                                                 database_url=os.environ.get("DATABASE_URL") or embedded.database_url())
+                                                 database_url=embedded.database_url())
         except (backup.BackupError, RuntimeError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         rows = sum(manifest["public_counts"].values())

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from cdp import embedded
+from cdp.commands import CdpCommand
 from cdp.ops import backup, tenant_move
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Import a tenant exported by tenant_export (it must not exist here)."
 
     def add_arguments(self, parser):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, **options):
         try:
             result = tenant_move.tenant_import(
-                path=Path(file), database_url=os.environ.get("DATABASE_URL") or embedded.database_url(),
+                path=Path(file), database_url=embedded.database_url(),
                 progress=lambda message: self.stdout.write(f"  {message}"))
         except (backup.BackupError, RuntimeError, OSError, KeyError) as exc:
             raise CommandError(str(exc)) from exc
