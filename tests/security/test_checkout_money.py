@@ -34,7 +34,8 @@ from billing.models import Order, PaymentAttempt, Subscription
 from cdp.context import Actor
 from licensing import store
 from licensing.models import License
-from tests.billing.committed import concurrently, in_thread, purge_billing, snapshot
+from tests.billing.committed import purge_billing, snapshot
+from tests.threads import concurrently, in_thread
 from tests.billing.factories import PaymentMethodFactory, PlanProductFactory, ProductFactory
 
 ACTOR = Actor.system("tests")
