@@ -4,7 +4,13 @@ actions are declared here and written in ``customers.admin.privacy`` and ``custo
 
 from __future__ import annotations
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, model_field_names
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceDeleteAdminMixin,
+    ServiceFormAdminMixin,
+    model_field_names,
+)
 from cdp.context import actor_from_request
 from customers.admin.merge import merge_customers_into
 from customers.admin.orders import OrderInline
@@ -92,7 +98,7 @@ class CustomerChangeLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     readonly_fields = model_field_names(CustomerChangeLog)
 
 
-class SourcePriorityAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+class SourcePriorityAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
     """How much the tenant trusts each source, ranked through ``source_priority_set``."""
 
     list_display = ("source", "priority", "description")
@@ -103,10 +109,5 @@ class SourcePriorityAdmin(ServiceFormAdminMixin, TenantModelAdmin):
                                    description=form.cleaned_data.get("description", ""),
                                    actor=actor_from_request(request))
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         source_priority_delete(source=obj.source, actor=actor_from_request(request))
-
-    def delete_queryset(self, request, queryset):
-        actor = actor_from_request(request)
-        for source in queryset.order_by("source").values_list("source", flat=True):
-            source_priority_delete(source=source, actor=actor)
