@@ -51,6 +51,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from cdp.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ CHUNK_BYTES = 64 * 1024
 class UnsafeUrl(ApplicationError):
     """The URL's host is, or resolves to, an internal address (SSRF guard)."""
 
-    code = "unsafe_url"
+    code = ErrorCode.URL_UNSAFE
 
 
 class DeadlineExceeded(requests.Timeout):
