@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     PAYMENT_IN_PROGRESS = "payment_in_progress"
     PAYMENT_METHOD_REQUIRED = "payment_method_required"
     PAYMENT_REFUNDED = "payment_refunded"
+    PLAN_CHANGE_IN_PROGRESS = "plan_change_in_progress"
     PLAN_UNCHANGED = "plan_unchanged"
     REFUND_AMOUNT_INVALID = "refund_amount_invalid"
     REFUND_FAILED = "refund_failed"

@@ -61,6 +61,16 @@ def slot_release(kind: str, token: str, *, schema: str | None = None) -> None:
     _redis().zrem(slot_key(kind, schema), token)
 
 
+def slot_holders(kind: str, *, schema: str | None = None) -> int:
+    """Live holders of ``kind``'s slots (expired ones are dropped first): for diagnostics and the
+    fault tests, which check that a killed worker's slot is given back."""
+    redis = _redis()
+    key = slot_key(kind, schema)
+    seconds, micros = redis.time()
+    redis.zremrangebyscore(key, "-inf", seconds + micros / 1_000_000)
+    return int(redis.zcard(key))
+
+
 @contextlib.contextmanager
 def tenant_slot(kind: str, *, limit: int, ttl: float):
     """``with tenant_slot("fetches", limit=1, ttl=600) as held:`` (``held`` is False when the

@@ -19,7 +19,7 @@ from billing.codes import AuditAction
 from billing.models import MrrMovement, Order, PaymentMethod, Product, Subscription
 from cdp.context import Actor
 from cdp.tasks import enqueue_on_commit
-from licensing.models import License
+from licensing.models import License, Plan
 from licensing.services import license_issue, license_reinstate, license_update
 from tenants.services import audit_record, changes_between
 
@@ -68,7 +68,12 @@ def subscription_license(subscription: Subscription) -> License | None:
 def subscription_paid_order_apply(*, order: Order, actor: Actor, now: datetime.datetime) -> list[IssuedKey]:
     """What a paid checkout order grants: a subscription for a subscription product, and a
     license for each product tied to a plan (a subscription's license expires with its period
-    plus grace; a one-time product's is perpetual). Runs inside ``order_finalize``'s transaction."""
+    plus grace; a one-time product's is perpetual). A paid plan-change order moves its
+    subscription to the new plan (``plan_change_apply``). Runs inside ``order_finalize``'s
+    transaction: the payment and what it buys commit together."""
+    if order.kind == Order.Kind.PRORATION:
+        plan_change_apply(order=order, actor=actor, now=now)
+        return []
     if order.kind != Order.Kind.CHECKOUT:
         return []
     issued: list[IssuedKey] = []
@@ -101,6 +106,40 @@ def subscription_paid_order_apply(*, order: Order, actor: Actor, now: datetime.d
             issued.append(IssuedKey(license_id=result.license.pk, plan=product.plan_code, key=result.key,
                                     expires_at=expires_at))
     return issued
+
+
+def plan_change_apply(*, order: Order, actor: Actor, now: datetime.datetime) -> Subscription:
+    """The plan change a paid proration order bought: its subscription moves to the order's product.
+    Idempotent (a subscription already on that product is left as it is)."""
+    sub = Subscription.objects.select_for_update().select_related("tenant", "product").get(pk=order.subscription_id)
+    product = order.items.select_related("product").get().product
+    if sub.product_id != product.pk:
+        subscription_plan_move(sub, product=product, actor=actor, now=now, credit=Decimal("0"),
+                               changes={"charged": order.subtotal, "order": order.order_number})
+    return sub
+
+
+def subscription_plan_move(sub: Subscription, *, product: Product, actor: Actor, now: datetime.datetime,
+                           credit: Decimal, changes: dict) -> None:
+    """Put the (locked) subscription on ``product``: price and interval follow it, a different
+    interval starts a new period today, ``credit`` is added for the next renewals, the MRR movement
+    and the license's plan follow. Audited with ``changes`` besides the product's."""
+    old_mrr, old_sku = sub.mrr, sub.product.sku
+    new_period = product.interval != sub.interval
+    sub.product, sub.price, sub.interval = product, product.price, product.interval
+    sub.credit_balance += credit
+    if new_period:
+        sub.current_period_start, sub.current_period_end = now, add_interval(now, product.interval)
+    sub.save()
+    delta = sub.mrr - old_mrr
+    mrr_movement_record(sub, MrrMovement.Kind.EXPANSION if delta > 0 else MrrMovement.Kind.CONTRACTION, delta, now)
+    license = subscription_license(sub)
+    if license is not None and product.plan_code:
+        license_update(license=license, actor=actor, plan=Plan.objects.get(code=product.plan_code),
+                       expires_at=sub.current_period_end + dunning_grace())
+    audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_CHANGE_PLAN, resource_type="billing_subscription",
+                 resource_id=sub.pk, tenant=sub.tenant,
+                 changes={**changes_between({"product": old_sku}, {"product": product.sku}), **changes})
 
 
 def subscription_period_advance(*, subscription_id: int, order: Order, actor: Actor,

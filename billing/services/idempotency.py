@@ -14,6 +14,10 @@
 
 "Is the first request still running?" is a PostgreSQL session advisory lock held by the request
 that runs: it is released when that request ends, even when its process dies (the connection closes).
+The lock lives on a connection of its own, opened for the request's run, never on Django's: behind a
+pooler in transaction mode (PgBouncer) Django's statements go to whichever server connection is
+free, where a session lock would be taken on one and released on another (or never). With a pooler,
+``CDP_LOCK_DATABASE_URL`` names the server itself.
 
 Why not a library (drf-idempotency, django-idempotency-key): they store answers in clear, and these
 answers carry license keys that exist in clear nowhere else; they know neither tenants nor the
@@ -33,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -109,27 +114,43 @@ def idempotency_lock_id(tenant_id: int, principal: str, operation: str, key_hash
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _lock(lock_id: int, wait_seconds: float) -> bool:
-    """Take the session advisory lock, waiting (polling) up to ``wait_seconds``."""
+def _lock_connection() -> psycopg.Connection:
+    """A connection of its own for the session lock: to ``CDP_LOCK_DATABASE_URL`` when set (the
+    server behind a transaction pooler), else with Django's own parameters (same server, same
+    database, whatever it is called under the tests)."""
+    if settings.CDP_LOCK_DATABASE_URL:
+        return psycopg.connect(settings.CDP_LOCK_DATABASE_URL, autocommit=True, connect_timeout=5)
+    params = {key: value for key, value in connection.get_connection_params().items()
+              if key not in ("cursor_factory", "context", "options")}
+    return psycopg.connect(**params, autocommit=True, connect_timeout=5)
+
+
+def _lock(lock_id: int, wait_seconds: float) -> psycopg.Connection | None:
+    """Take the session advisory lock on a connection of its own, waiting (polling) up to
+    ``wait_seconds``; returns that connection (closing it releases the lock), or None."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.02
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-            if cursor.fetchone()[0]:
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
-
-
-def _unlock(lock_id: int) -> None:
+    holder = _lock_connection()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-    except DatabaseError:  # a broken connection has lost the lock with the session anyway
-        logger.warning("could not release idempotency lock %s", lock_id)
+        while True:
+            if holder.execute("SELECT pg_try_advisory_lock(%s)", [lock_id]).fetchone()[0]:
+                return holder
+            if time.monotonic() >= deadline:
+                holder.close()
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+    except BaseException:
+        holder.close()
+        raise
+
+
+def _unlock(holder: psycopg.Connection) -> None:
+    """Closing the lock's own connection ends its session, and the lock with it."""
+    try:
+        holder.close()
+    except psycopg.Error:
+        logger.warning("could not close an idempotency lock's connection")
 
 
 def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str | None, params: Any,
@@ -143,8 +164,8 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
         status, body = execute(None)
         return IdempotentAnswer(status, body)
     key_hash, request_hash = _sha256(key), _fingerprint(params)
-    lock_id = idempotency_lock_id(tenant.pk, principal, operation, key_hash)
-    if not _lock(lock_id, conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS")):
+    holder = _lock(idempotency_lock_id(tenant.pk, principal, operation, key_hash), conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS"))
+    if holder is None:
         raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; retry shortly.",
                                   code=ErrorCode.IDEMPOTENCY_IN_PROGRESS)
     try:
@@ -180,7 +201,7 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
         _complete(record, key, principal, *recovered)
         return IdempotentAnswer(*recovered, replayed=True)
     finally:
-        _unlock(lock_id)
+        _unlock(holder)
 
 
 def _execute(record: IdempotencyRecord, key: str, principal: str,

@@ -21,26 +21,25 @@ from django.utils import timezone
 from billing import conf
 from billing.codes import AttemptCode, AuditAction, ErrorCode
 from billing.gateways import GatewayUnavailable
-from billing.models import MrrMovement, Order, Product, Subscription
+from billing.models import Order, Product, Subscription
 from billing.money import CartLine, Discount, price_cart, q2
 from billing.selectors import tax_rate_for, tenant_billing_address
 from billing.services.checkout import order_create, order_finalize
 from billing.services.entitlements import (
-    add_interval,
     dunning_grace,
-    mrr_movement_record,
     subscription_end,
     subscription_license,
     subscription_notify,
     subscription_period_advance,
+    subscription_plan_move,
 )
 from billing.services.errors import PaymentDeclined
 from billing.services.payments import order_pay
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict
-from licensing.models import License, Plan
-from licensing.services import license_suspend, license_update
-from tenants.services import audit_record, changes_between
+from licensing.models import License
+from licensing.services import license_suspend
+from tenants.services import audit_record
 
 # --- Renewal and dunning ---------------------------------------------------------------------------
 
@@ -227,18 +226,34 @@ def subscription_change_plan(*, subscription: Subscription, product: Product, ac
                              now: datetime.datetime | None = None) -> tuple[Subscription, Proration, Order | None]:
     """Move to another subscription product. Upgrades pay the prorated difference now (with tax,
     on the saved card: declined means no change); downgrades leave credit for the next renewal.
-    A different interval starts a new period today. The license follows the new plan."""
+    A different interval starts a new period today. The license follows the new plan.
+
+    One change at a time: the subscription is locked while its change is decided, and while an
+    upgrade's payment is pending another change is refused (``plan_change_in_progress``), so a
+    double submit never pays twice. The upgrade is applied in the transaction that records its
+    payment (``order_finalize``): paid and not moved cannot happen, even if this process dies."""
     now = now or timezone.now()
-    sub = Subscription.objects.select_related("tenant", "product", "payment_method__gateway").get(pk=subscription.pk)
-    if sub.status != Subscription.Status.ACTIVE:
-        raise Conflict("Only an active subscription can change plan.", code=ErrorCode.SUBSCRIPTION_NOT_ACTIVE)
-    if not product.is_subscription or not product.is_active:
-        raise ApplicationError("Choose an active subscription product.", fields={"product": ["Not a plan."]})
-    if product.pk == sub.product_id:
-        raise Conflict("That is already the current plan.", code=ErrorCode.PLAN_UNCHANGED)
-    proration = proration_quote(subscription=sub, product=product, now=now)
-    order = None
-    if proration.net > 0:
+    with transaction.atomic():
+        sub = (Subscription.objects.select_for_update(of=("self",))
+               .select_related("tenant", "product", "payment_method__gateway").get(pk=subscription.pk))
+        if sub.status != Subscription.Status.ACTIVE:
+            raise Conflict("Only an active subscription can change plan.", code=ErrorCode.SUBSCRIPTION_NOT_ACTIVE)
+        if not product.is_subscription or not product.is_active:
+            raise ApplicationError("Choose an active subscription product.", fields={"product": ["Not a plan."]})
+        if product.pk == sub.product_id:
+            raise Conflict("That is already the current plan.", code=ErrorCode.PLAN_UNCHANGED)
+        # (order times are the wall clock's: ``now`` may be a billing date given by the caller)
+        waiting_since = timezone.now() - datetime.timedelta(hours=conf.get("BILLING_PAYMENT_ACTION_HOURS"))
+        if Order.objects.filter(subscription=sub, kind=Order.Kind.PRORATION, status=Order.Status.PENDING,
+                                created_at__gte=waiting_since).exists():
+            raise Conflict("A plan change is already being paid; wait for it to finish.",
+                           code=ErrorCode.PLAN_CHANGE_IN_PROGRESS)
+        proration = proration_quote(subscription=sub, product=product, now=now)
+        if proration.net <= 0:
+            subscription_plan_move(sub, product=product, actor=actor, now=now, credit=-proration.net,
+                                   changes={"credit": proration.credit, "charge": proration.charge,
+                                            "net": proration.net, "order": None})
+            return sub, proration, None
         if sub.payment_method is None:
             raise ApplicationError("Save a payment method before upgrading.", code=ErrorCode.PAYMENT_METHOD_REQUIRED)
         address = tenant_billing_address(tenant=sub.tenant)
@@ -249,30 +264,9 @@ def subscription_change_plan(*, subscription: Subscription, product: Product, ac
         order = order_create(tenant=sub.tenant, cart=cart, products=[product], actor=actor, now=now,
                              kind=Order.Kind.PRORATION, tax_rate=rate, address=address,
                              gateway=sub.payment_method.gateway, subscription=sub)
-        order_pay(order=order, gateway=sub.payment_method.gateway, token=sub.payment_method.reference, actor=actor,
-                  now=now, off_session=True)  # PaymentDeclined propagates: nothing below happens
-        order.refresh_from_db()
-    with transaction.atomic():
-        locked = Subscription.objects.select_for_update().select_related("tenant").get(pk=sub.pk)
-        old_mrr, old_sku = locked.mrr, locked.product.sku
-        locked.product, locked.price, locked.interval = product, product.price, product.interval
-        if proration.net < 0:
-            locked.credit_balance += -proration.net
-        if proration.new_period:
-            locked.current_period_start, locked.current_period_end = now, add_interval(now, product.interval)
-        locked.save()
-        delta = locked.mrr - old_mrr
-        kind = MrrMovement.Kind.EXPANSION if delta > 0 else MrrMovement.Kind.CONTRACTION
-        mrr_movement_record(locked, kind, delta, now)
-        license = subscription_license(locked)
-        if license is not None and product.plan_code:
-            plan = Plan.objects.get(code=product.plan_code)
-            license_update(license=license, actor=actor, plan=plan,
-                           expires_at=locked.current_period_end + dunning_grace())
-        audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_CHANGE_PLAN, resource_type="billing_subscription",
-                     resource_id=locked.pk, tenant=locked.tenant,
-                     changes={**changes_between({"product": old_sku}, {"product": product.sku}),
-                              "credit": proration.credit,
-                              "charge": proration.charge, "net": proration.net,
-                              "order": order.order_number if order else None})
-    return locked, proration, order
+    # PaymentDeclined propagates (nothing changed); paid, the change is applied with the payment.
+    order_pay(order=order, gateway=sub.payment_method.gateway, token=sub.payment_method.reference, actor=actor,
+              now=now, off_session=True)
+    order.refresh_from_db()
+    sub.refresh_from_db()
+    return sub, proration, order

@@ -374,6 +374,10 @@ if CDP_PGBOUNCER == "transaction":
         DATABASES[_alias]["OPTIONS"]["prepare_threshold"] = None
     TENANT_LIMIT_SET_CALLS = False
 
+# Session advisory locks (billing's Idempotency-Key) are held on a connection of their own; behind a
+# pooler in transaction mode it must reach the server itself (a libpq URL), not the pooler.
+CDP_LOCK_DATABASE_URL = os.environ.get("CDP_LOCK_DATABASE_URL", "")
+
 # Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
 CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")
 CDP_BACKUP_KEEP = int(os.environ.get("CDP_BACKUP_KEEP", "7"))

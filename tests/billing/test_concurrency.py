@@ -80,3 +80,48 @@ def test_concurrent_checkouts_get_gapless_invoice_numbers(world):
             DocumentCounter.objects.filter(series="INV").update(last_number=start)
 
         _run(cleanup)
+
+
+def test_a_double_submitted_upgrade_charges_once(world):
+    from billing.models import Subscription
+    from billing.services import order_checkout, subscription_change_plan
+    from cdp.exceptions import Conflict
+    from tests.billing.committed import concurrently, in_thread, purge_billing, snapshot
+
+    actor = Actor.system("tests")
+    before = snapshot()
+    skus = ["T-DBL-START", "T-DBL-PRO"]
+
+    def setup():
+        Product.objects.create(sku="T-DBL-START", name="Starter", price=D("49.00"), interval="month",
+                               plan_code="starter")
+        pro = Product.objects.create(sku="T-DBL-PRO", name="Pro", price=D("199.00"), interval="month",
+                                     plan_code="professional")
+        order_checkout(tenant=world.beta, items=[{"sku": "T-DBL-START"}], gateway_code="sandbox", token="tok_visa",
+                       actor=actor, save_payment_method=True)
+        return Subscription.objects.get(tenant=world.beta), pro
+
+    try:
+        sub, pro = in_thread(setup)
+
+        def change(barrier):
+            barrier.wait(timeout=30)
+            return subscription_change_plan(subscription=sub, product=pro, actor=actor)
+
+        results = concurrently([change, change])
+        done = [r for r in results if isinstance(r, tuple)]
+        refused = [r for r in results if isinstance(r, Conflict)]
+        assert len(done) == 1 and len(refused) == 1, results
+        assert refused[0].code in ("plan_change_in_progress", "plan_unchanged")
+
+        def check():
+            orders = Order.objects.filter(subscription=sub, kind="proration")
+            assert orders.count() == 1 and orders.get().status == "paid"
+            assert PaymentAttempt.objects.filter(order__in=orders, status="succeeded").count() == 1
+            assert SandboxCharge.objects.filter(
+                transaction_id__in=PaymentAttempt.objects.filter(order__in=orders).values("transaction_id")).count() == 1
+            assert Subscription.objects.get(pk=sub.pk).product.sku == "T-DBL-PRO"
+
+        in_thread(check)
+    finally:
+        purge_billing(tenants=[world.beta], skus=skus, before=before)

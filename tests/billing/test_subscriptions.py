@@ -251,3 +251,48 @@ def test_signed_callback_endpoint_on_the_public_host(world, public_client):
         assert response.status_code == 200 and response.json() == {"result": expected}
     order.refresh_from_db()
     assert order.status == "paid" and order.invoices.count() == 1
+
+
+def test_an_upgrade_paid_but_not_applicable_is_refunded_not_kept(world, monkeypatch):
+    # the payment is recorded and the plan moved in one transaction: when moving fails after the
+    # charge (here the license update), the charge is refunded and nothing changed
+    from billing.models import PaymentAttempt, SandboxCharge
+    from billing.services.errors import PaymentReversed
+    from cdp.exceptions import ApplicationError
+
+    sub, _ = subscribe(world.alpha)
+    pro = PlanProductFactory(sku="T-PRO-F", price=D("199.00"), plan_code="professional")
+
+    def broken(**kwargs):
+        raise ApplicationError("The license could not be updated.", code="license_update_failed")
+
+    monkeypatch.setattr("billing.services.entitlements.license_update", broken)
+    with pytest.raises(PaymentReversed):
+        subscription_change_plan(subscription=sub, product=pro, actor=ACTOR, now=T0 + 10 * DAY)
+
+    sub.refresh_from_db()
+    order = Order.objects.get(subscription=sub, kind="proration")
+    attempt = PaymentAttempt.objects.get(order=order)
+    assert sub.product.sku == "T-STARTER-M" and order.paid_at is None
+    assert attempt.status == PaymentAttempt.Status.REFUNDED
+    charge = SandboxCharge.objects.get(transaction_id=attempt.transaction_id)
+    assert charge.amount_refunded == charge.amount
+
+
+def test_a_second_change_while_an_upgrade_is_being_paid_is_refused(world, monkeypatch):
+    from cdp.exceptions import Conflict
+
+    sub, _ = subscribe(world.alpha)
+    pro = PlanProductFactory(sku="T-PRO-W", price=D("199.00"), plan_code="professional")
+    # an upgrade whose payment has no answer yet (the bank, or the first click still paying)
+    monkeypatch.setattr("billing.services.subscriptions.order_pay", lambda **kwargs: None)
+    subscription_change_plan(subscription=sub, product=pro, actor=ACTOR, now=T0 + 10 * DAY)
+    assert Order.objects.get(subscription=sub, kind="proration").status == "pending"
+    sub.refresh_from_db()
+    assert sub.product.sku == "T-STARTER-M"  # moved only once paid
+
+    business = PlanProductFactory(sku="T-BIZ-W", price=D("399.00"), plan_code="professional")
+    with pytest.raises(Conflict) as refused:
+        subscription_change_plan(subscription=sub, product=business, actor=ACTOR, now=T0 + 10 * DAY)
+    assert refused.value.code == "plan_change_in_progress"
+    assert Order.objects.filter(subscription=sub, kind="proration").count() == 1

@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from decimal import Decimal as D
 
 import pytest
@@ -230,6 +231,38 @@ def test_a_key_still_in_use_gets_409_idempotency_in_progress(world, settings):
         release.set()
         thread.join(timeout=60)
     assert _post(_owner(world), _payload("T-SEC-BUSY"), key=key).status_code == 201
+
+
+def test_the_keys_lock_is_held_on_a_connection_of_its_own_not_djangos(world):
+    # behind a transaction pooler Django's statements may reach any server connection: a session
+    # lock taken through it could be released on another one, or never
+    from billing.services.idempotency import idempotent_run
+
+    seen = {}
+
+    def execute(record_id):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FILTER (WHERE pid = pg_backend_pid()), count(*) FROM pg_locks "
+                           "WHERE locktype = 'advisory' AND granted AND database = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())")
+            seen["django"], seen["all"] = cursor.fetchone()
+        return 200, {"ok": True}
+
+    answer = idempotent_run(tenant=world.alpha, principal="user:1", operation="test", key="own-connection-1",
+                            params={"a": 1}, execute=execute, recover=lambda order: None)
+
+    assert answer.status == 200 and seen == {"django": 0, "all": 1}
+
+    def locks_left():  # released when the server ends the lock's session, just after it closes
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())")
+            return cursor.fetchone()[0]
+
+    deadline = time.monotonic() + 10
+    while locks_left() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert locks_left() == 0
 
 
 # --- Portal: double submit and license keys (C13) -----------------------------------------------------
