@@ -86,7 +86,8 @@ def test_a_double_submitted_upgrade_charges_once(world):
     from billing.models import Subscription
     from billing.services import order_checkout, subscription_change_plan
     from cdp.exceptions import Conflict
-    from tests.billing.committed import concurrently, in_thread, purge_billing, snapshot
+    from tests.billing.committed import purge_billing, snapshot
+    from tests.threads import concurrently, in_thread
 
     actor = Actor.system("tests")
     before = snapshot()
