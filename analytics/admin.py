@@ -9,8 +9,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from analytics.models import (
+    ExportRequest,
     ChurnPredictionLog,
     ClvCalculationLog,
     DataQualityCheck,
@@ -19,6 +21,7 @@ from analytics.models import (
     Segment,
 )
 from analytics.rules import RuleError, rules_to_q
+from analytics.services.exports import export_request_approve, export_request_reject
 from analytics.services import (
     analytics_run_enqueue,
     rfm_definition_update,
@@ -29,10 +32,17 @@ from analytics.services import (
 )
 from analytics.services.rfm import EDITABLE_FIELDS
 from analytics.services.segments import FIELDS as SEGMENT_FIELDS
-from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceDeleteAdminMixin, ServiceFormAdminMixin, service_action
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ServiceDeleteAdminMixin,
+    ServiceFormAdminMixin,
+    model_field_names,
+    service_action,
+)
 from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
+from tenants.roles import EXPORT
 
 
 @admin.register(ProcessingJob, site=tenant_admin_site)
@@ -144,3 +154,25 @@ class SegmentAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAd
     @service_action(description="Recompute members now", done="segment(s) recomputed")
     def materialize(segment, *, actor, request):
         segment_materialize(segment=segment, as_of=timezone.localdate())
+
+
+@service_action(description=_("Approve the selected export requests"), done=_("export request(s) approved"))
+def approve_exports(request_row, *, actor, request):
+    export_request_approve(request_id=request_row.pk, actor=actor, note="admin")
+
+
+@service_action(description=_("Reject the selected export requests"), done=_("export request(s) rejected"))
+def reject_exports(request_row, *, actor, request):
+    export_request_reject(request_id=request_row.pk, actor=actor, note="admin")
+
+
+@admin.register(ExportRequest, site=tenant_admin_site)
+class ExportRequestAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    """Exports waiting for a second person (the ``export`` capability); decisions through the service."""
+
+    required_capability = EXPORT
+    list_display = ("id", "segment", "rows", "status", "requested_by", "decided_by", "expires_at", "downloads",
+                    "created_at")
+    list_filter = ("status",)
+    actions = (approve_exports, reject_exports)
+    readonly_fields = model_field_names(ExportRequest)

@@ -14,6 +14,11 @@ class ErrorCode(StrEnum):
     AS_OF_INVALID = "invalid_as_of"
     FEATURE_DISABLED = "feature_disabled"  # the tenant's plan switches the step off
     RUN_IN_PROGRESS = "run_in_progress"
+    EXPORT_APPROVAL_REQUIRED = "export_approval_required"
+    EXPORT_NOT_APPROVED = "export_not_approved"
+    EXPORT_EXPIRED = "export_expired"
+    EXPORT_SELF_APPROVAL = "export_self_approval"
+    EXPORT_DECIDED = "export_already_decided"
     RULES_INVALID = "invalid_rules"
     SEGMENT_EXISTS = "segment_exists"
 
@@ -24,3 +29,7 @@ class AuditAction(StrEnum):
     SEGMENT_CREATE = "analytics.segment.create"
     SEGMENT_UPDATE = "analytics.segment.update"
     SEGMENT_DELETE = "analytics.segment.delete"
+    EXPORT_REQUEST = "analytics.export.request"
+    EXPORT_APPROVE = "analytics.export.approve"
+    EXPORT_REJECT = "analytics.export.reject"
+    EXPORT_DOWNLOAD = "analytics.export.download"

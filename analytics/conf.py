@@ -28,5 +28,10 @@ conf = AppSettings({
     "ANALYTICS_JOB_STALE_AFTER_MINUTES": 180,
     # Offending records listed per data-quality check.
     "ANALYTICS_DQ_SAMPLE_SIZE": 50,
+    # Exports of personal data above this many rows need a second person's approval (seed 003);
+    # a tenant's settings["export_approval_rows"] wins.
+    "ANALYTICS_EXPORT_APPROVAL_ROWS": 1000,
+    # An approved export can be downloaded for this many hours, then it expires.
+    "ANALYTICS_EXPORT_DOWNLOAD_HOURS": 24,
 })
 get = conf.get

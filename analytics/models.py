@@ -400,3 +400,39 @@ class DataQualityCheck(models.Model):
     @property
     def pass_rate(self) -> float:
         return 1 - self.failed / self.checked if self.checked else 1.0
+
+
+class ExportRequest(TimeStampedModel):
+    """A bulk export of personal data above the approval threshold (seed 003 "approval mechanism
+    for bulk export"): requested by one person, approved by another, downloadable by the requester
+    until ``expires_at``. Every step is audited; the download is in the data-access log too."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="export_requests")
+    rows = models.PositiveIntegerField(help_text="Members when requested.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=255, blank=True)
+    # People live in the public schema: their id and e-mail, no cross-schema foreign key.
+    requested_by_id = models.BigIntegerField(null=True, blank=True)
+    requested_by = models.CharField(max_length=255)
+    decided_by_id = models.BigIntegerField(null=True, blank=True)
+    decided_by = models.CharField(max_length=255, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="approved") | Q(expires_at__isnull=False),
+                                   name="export_approved_has_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export of segment {self.segment_id} ({self.rows} rows, {self.status})"

@@ -20,6 +20,8 @@ from analytics.forms import RunForm, SegmentForm
 from analytics.models import ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
+from customers.access import Action, log_list
+from customers.masking import mask_customer, request_visibility
 from tenants.roles import EXPORT
 from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
@@ -137,8 +139,13 @@ def segment_detail_page(request, pk: int):
     if segment is None:
         raise Http404("No such segment.")
     counts = list(segment.counts.order_by("date"))
+    page = paginate(request, selectors.segment_members(segment=segment))
+    visibility = request_visibility(request)
+    page.object_list = [mask_customer(c, visibility) for c in page.object_list]
+    log_list(request, rows=len(page.object_list), resource_type="segment", resource_id=segment.pk,
+             action=Action.SEGMENT_MEMBERS)
     return render(request, "analytics/segment_detail.html", {
-        "segment": segment, "page": paginate(request, selectors.segment_members(segment=segment)),
+        "segment": segment, "page": page,
         "counts_chart": charts.line_chart([(c.date.isoformat(), c.members) for c in counts],
                                           title="Members over time"),
     })
@@ -150,6 +157,9 @@ def segment_export_page(request, pk: int):
     segment = Segment.objects.filter(pk=pk).first()
     if segment is None:
         raise Http404("No such segment.")
-    return segment_csv_response(segment, actor=actor_from_request(request))
+    try:
+        return segment_csv_response(segment, request=request)
+    except ApplicationError as exc:  # above the approval threshold: request it (API) first
+        raise DjangoPermissionDenied(exc.message) from exc
 
 

@@ -42,10 +42,11 @@ SELECT g, 'shipping', '', 'Av. Corrientes', '', (g % 5000)::text, '', 'Buenos Ai
   FROM generate_series(1, {CUSTOMERS}, 2) g;
 INSERT INTO customers_order (customer_id, source, external_order_id, order_date, status, currency, subtotal,
     tax_amount, shipping_cost, discount_amount, total_amount, payment_method, shipping_address, raw, created_at,
-    updated_at)
+    updated_at, order_number, payment_status, shipping_method, utm_source, utm_medium, utm_campaign)
 SELECT 1 + (n::bigint * 7919) % {CUSTOMERS}, (ARRAY['vtex','mercadolibre','shopify'])[1 + n % 3], 'o-' || n,
        now() - ((n * 31) % 700) * interval '1 day', (ARRAY['completed','completed','completed','paid','cancelled'])[1 + n % 5],
-       'ARS', NULL, NULL, NULL, NULL, (1000 + (n * 37) % 90000) / 10.0, 'credit_card', NULL, NULL, now(), now()
+       'ARS', NULL, NULL, NULL, NULL, (1000 + (n * 37) % 90000) / 10.0, 'credit_card', NULL, NULL, now(), now(),
+       n::text, '', '', '', '', ''
   FROM generate_series(1, {ORDERS}) n;
 UPDATE customers_customer c SET total_orders = a.n, total_spent = a.s, avg_order_value = round(a.s / a.n, 2),
        first_purchase_at = a.f, last_purchase_at = a.l
@@ -83,6 +84,8 @@ def main() -> None:
 
     from cdp.context import Actor
     from customers.api.serializers import Customer360OutputSerializer
+    from customers.masking import FULL, MASKED
+    from customers.services.access import access_record
     from customers.selectors import customer_360
     from tenants.models import Role, User
     from tenants.services import membership_set, tenant_provision, user_create
@@ -113,6 +116,33 @@ def main() -> None:
                 Customer360OutputSerializer(customer_360(customer_id=customer_id)).data
                 timings.append(time.perf_counter() - t0)
         print(f"customer 360 (selector + serializer): {_percentiles(timings)}  target p95 < 25 ms")
+
+        # Masking by role and the data-access log (issue #21): the same reads, as a viewer sees them
+        # (masked, sensitive fields hidden) plus the one access-log insert a read costs, against the
+        # full view without a log entry. Interleaved so that both see the same caches.
+        with tenant_context(tenant):
+            full, masked, masked_only = [], [], []
+            for customer_id in ids:
+                customer_360(customer_id=customer_id)  # each id warm before any of the three timings
+                t0 = time.perf_counter()
+                Customer360OutputSerializer(customer_360(customer_id=customer_id), context={"visibility": FULL}).data
+                t1 = time.perf_counter()
+                Customer360OutputSerializer(customer_360(customer_id=customer_id), context={"visibility": MASKED}).data
+                masked_only.append(time.perf_counter() - t1)
+                t1 = time.perf_counter()
+                view = customer_360(customer_id=customer_id)
+                access_record(actor=actor, action="profile.read", channel="api", resource_type="customer",
+                              resource_id=customer_id, rows=1, masked=True, path="/bench")
+                Customer360OutputSerializer(view, context={"visibility": MASKED}).data
+                t2 = time.perf_counter()
+                full.append(t1 - t0)
+                masked.append(t2 - t1)
+        overhead = [m - f for m, f in zip(sorted(masked), sorted(full), strict=True)]
+        print(f"customer 360, full view, no log:        {_percentiles(full)}")
+        print(f"customer 360, masked view, no log:      {_percentiles(masked_only)}")
+        print(f"customer 360, masked view + access log: {_percentiles(masked)}")
+        print(f"overhead at equal percentiles: p50 {overhead[len(overhead) // 2] * 1000:.2f} ms, "
+              f"p95 {overhead[int(0.95 * len(overhead))] * 1000:.2f} ms  target < 2 ms")
 
         user = user_create(email=f"{slug}@bench.test", password=None, actor=actor)
         membership_set(user=user, tenant=tenant, role=Role.VIEWER, actor=actor)

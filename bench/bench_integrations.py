@@ -14,14 +14,40 @@ import datetime
 import json
 import os
 import re
+import tempfile
 import threading
 import time
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 ORDERS = int(os.environ.get("BENCH_VTEX_ORDERS", "100000"))
 CUSTOMERS = max(1, ORDERS // 4)
 WINDOW = re.compile(r"creationDate:\[(.+) TO (.+)\]")
+
+
+def records_csv(path, records: list[dict]) -> list[str]:
+    """The canonical records as the bulk path's CSV (``customer_``, ``customer_address_`` prefixes,
+    items as JSON); returns the header."""
+    import csv
+
+    def flat(record: dict) -> dict:
+        row = {k: v for k, v in record.items() if k not in ("customer", "items", "raw")}
+        customer = dict(record.get("customer") or {})
+        address = customer.pop("address", None) or {}
+        row.update({f"customer_{k}": v for k, v in customer.items()})
+        row.update({f"customer_address_{k}": v for k, v in address.items()})
+        if record.get("items") is not None:
+            row["items"] = json.dumps(record["items"])
+        return {k: "" if v is None else v for k, v in row.items()}
+
+    rows = [flat(record) for record in records]
+    header = sorted({key for row in rows for key in row})
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return header
 
 
 def detail(n: int, created: datetime.datetime) -> dict:
@@ -119,6 +145,7 @@ def main() -> None:
     from cdp.context import Actor
     from customers.models import Order
     from customers.services import order_ingest
+    from customers.services.bulk import orders_bulk_load
     from integrations.connectors.vtex import vtex_order_record
     from integrations.services import integration_create, integration_sync
     from tenants.services import tenant_provision
@@ -157,11 +184,33 @@ def main() -> None:
                              default_source="vtex")
             bare_seconds = time.perf_counter() - started
 
+        # the same orders as a file: the bulk path, and a bare COPY of it into an unindexed table
+        path = Path(tempfile.mkdtemp(prefix="cdp-bench-vtex-")) / "orders.csv"
+        header = records_csv(path, records)
+        bulk_tenant = tenant_provision(slug=f"bench-bulk-{os.getpid()}", name="Bench bulk", actor=actor)
+        tenants.append(bulk_tenant)
+        with tenant_context(bulk_tenant):
+            with connection.cursor() as cursor:
+                cursor.execute("CREATE TABLE bench_copy_baseline (" + ", ".join(f'"{c}" text' for c in header) + ")")
+            started = time.perf_counter()
+            with connection.cursor() as cursor, open(path, "rb") as handle, cursor.cursor.copy(
+                    "COPY bench_copy_baseline FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+            copy_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            orders_bulk_load(path=path, actor=actor, tenant=bulk_tenant, default_source="vtex")
+            bulk_seconds = time.perf_counter() - started
+        path.unlink()
+        path.parent.rmdir()
+
         print(f"sync  (HTTP + raw + ingest): {ORDERS / sync_seconds:>8,.0f} orders/s  ({sync_seconds:.1f}s, "
               f"{log.pages} pages, status {log.status}, {stored:,} orders stored)")
         print(f"  waiting on HTTP: {wait_share:.0%} of the sync's wall time ({log.http_wait_ms / 1000:.1f}s)")
         print(f"bare order_ingest, same orders: {ORDERS / bare_seconds:>8,.0f} orders/s  ({bare_seconds:.1f}s)"
               f"  baseline; sync/bare time ratio {sync_seconds / bare_seconds:.2f}x")
+        print(f"bulk path, same orders as CSV: {ORDERS / bulk_seconds:>8,.0f} orders/s  ({bulk_seconds:.1f}s);"
+              f"  bare COPY: {ORDERS / copy_seconds:,.0f} orders/s  ({copy_seconds:.1f}s)")
     finally:
         registry._quota_guards[:] = saved_guards
         server.shutdown()

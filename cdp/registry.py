@@ -74,3 +74,16 @@ def quota_guards_disabled() -> Iterator[None]:
         yield
     finally:
         _quota_guards[:] = saved
+
+
+_credentials_rotators: dict[str, Callable[[], int]] = {}
+
+
+def register_credentials_rotator(name: str, rotator: Callable[[], int]) -> None:
+    """``rotator()`` re-encrypts an app's public-schema secrets with the newest credentials key
+    (``cdp.crypto``) and returns how many; ``manage.py rotate_credentials`` runs every one."""
+    _credentials_rotators[name] = rotator
+
+
+def credentials_rotators() -> list[tuple[str, Callable[[], int]]]:
+    return sorted(_credentials_rotators.items())

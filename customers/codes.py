@@ -17,6 +17,13 @@ class ErrorCode(StrEnum):
     CUSTOMER_PSEUDONYMIZED = "customer_pseudonymized"
     DOCUMENT_TAKEN = "document_taken"
     EMAIL_TAKEN = "email_taken"
+    FIELD_FORBIDDEN = "field_forbidden"
+    # recovery
+    CHANGE_SUPERSEDED = "change_superseded"
+    REVERT_INVALID = "revert_invalid"
+    REVERT_TO_EMPTY = "revert_to_empty"
+    # retention and inactivity
+    INACTIVITY_INVALID = "inactivity_invalid"
     # the counted-sale rule
     COUNTED_STATUSES_INVALID = "invalid_counted_statuses"
     RECOMPUTE_IN_PROGRESS = "recompute_in_progress"
@@ -73,6 +80,8 @@ class AuditAction(StrEnum):
     # privacy
     CUSTOMER_EXPORT = "customer.export"
     CUSTOMER_PSEUDONYMIZE = "customer.pseudonymize"
+    CUSTOMER_REVERT_SOURCE = "customer.revert_source"
+    CUSTOMERS_INACTIVITY_PSEUDONYMIZE = "customers.inactivity_pseudonymize"
     # duplicates and merges
     CUSTOMER_MERGE = "customer.merge"
     CUSTOMER_MERGE_UNDO = "customer.merge_undo"

@@ -9,6 +9,11 @@ from django.shortcuts import render
 from cdp.exceptions import NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
+from customers.filters.access import DataAccessLogFilter
+from customers.access import Action, log_access, log_list
+from customers.masking import mask_change, mask_customer, request_visibility
+from customers.models import DataAccessLog
+from tenants.roles import AUDIT
 from tenants.views import paginate, portal_page
 
 
@@ -16,7 +21,11 @@ from tenants.views import paginate, portal_page
 def customer_list_page(request):
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customer_list())
     queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else selectors.customer_list()
-    return render(request, "customers/list.html", {"filter": filterset, "page": paginate(request, queryset)})
+    page = paginate(request, queryset)
+    visibility = request_visibility(request)
+    page.object_list = [mask_customer(c, visibility) for c in page.object_list]
+    log_list(request, rows=len(page.object_list))
+    return render(request, "customers/list.html", {"filter": filterset, "page": page})
 
 
 @portal_page()
@@ -25,6 +34,11 @@ def customer_detail_page(request, pk: int):
         view = selectors.customer_360(customer_id=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    visibility = request_visibility(request)
+    mask_customer(view["customer"], visibility)
+    for address in view["addresses"]:
+        mask_customer(address, visibility)
+    log_access(request, action=Action.PROFILE_READ, resource_id=pk, rows=1)
     # Other apps' sections (analytics scores...) render with their own template when they ship
     # one as templates/customer_sections/<name>.html; otherwise as a plain list of values.
     sections = [
@@ -40,5 +54,19 @@ def customer_changes_page(request, pk: int):
         customer = selectors.customer_get(customer_id=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    changes = selectors.customer_changes(customer_id=pk)
-    return render(request, "customers/changes.html", {"c": customer, "page": paginate(request, changes, 50)})
+    visibility = request_visibility(request)
+    mask_customer(customer, visibility)
+    page = paginate(request, selectors.customer_changes(customer_id=pk), 50)
+    page.object_list = [mask_change(change, visibility) for change in page.object_list]
+    log_access(request, action=Action.CHANGES_READ, resource_id=pk, rows=1)
+    return render(request, "customers/changes.html", {"c": customer, "page": page})
+
+
+@portal_page(AUDIT)
+def access_log_page(request):
+    """The data-access log, filterable, for owners and admins (the ``audit`` capability)."""
+    queryset = DataAccessLog.objects.order_by("-created_at", "-id")
+    filterset = DataAccessLogFilter(request.GET or None, queryset=queryset)
+    if filterset.is_bound and filterset.is_valid():
+        queryset = filterset.qs
+    return render(request, "customers/access_log.html", {"filter": filterset, "page": paginate(request, queryset, 50)})

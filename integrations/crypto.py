@@ -1,4 +1,5 @@
-"""Encryption at rest for credentials and webhook secrets (Fernet, AES-128-CBC + HMAC-SHA256).
+"""Encryption at rest for credentials and webhook secrets (Fernet, AES-128-CBC + HMAC-SHA256; the
+keys and the cipher are ``cdp.crypto``'s, shared with the public-schema apps).
 
 Keys: the setting ``CDP_CREDENTIALS_KEYS`` (from the environment variable of that name, through the
 settings module: ``integrations.conf``) is a comma-separated list of Fernet keys, newest first. The first
@@ -10,46 +11,22 @@ Generate a key with ``python -c "from cryptography.fernet import Fernet; print(F
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import json
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 
-from cdp.exceptions import ApplicationError
-from cdp.secrets import local_secret
-from integrations import conf
+from cdp import crypto as core
 from integrations.codes import ErrorCode
 
 ENV = "CDP_CREDENTIALS_KEYS"
 
 
-class CredentialsUnreadable(ApplicationError):
+class CredentialsUnreadable(core.CredentialsUnreadable):
     code = ErrorCode.CREDENTIALS_UNREADABLE
-    http_status = 409
-
-
-def _keys_from_env(value: str) -> list[bytes]:
-    return [key.strip().encode() for key in value.split(",") if key.strip()]
-
-
-@functools.lru_cache(maxsize=8)
-def _multifernet(env_value: str) -> MultiFernet:
-    if env_value.strip():
-        keys = _keys_from_env(env_value)
-    else:
-        # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
-        seed = local_secret("credentials-key")
-        keys = [base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())]
-    try:
-        return MultiFernet([Fernet(key) for key in keys])
-    except ValueError as exc:
-        raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code=ErrorCode.CREDENTIALS_KEY_INVALID) from exc
 
 
 def fernet() -> MultiFernet:
-    return _multifernet(conf.get(ENV) or "")
+    return core.fernet()
 
 
 def encrypt_json(value: dict) -> str:

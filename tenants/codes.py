@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     SYSTEM_CONFIG_UPDATE = "system_config.update"
     SYSTEM_CONFIG_DELETE = "system_config.delete"
     TENANT_ADMIN_JUMP = "tenant.admin_jump"
+    TENANT_PRIVACY_GRANTS = "tenant.privacy_grants"
     TENANT_PROVISION = "tenant.provision"
     TENANT_UPDATE = "tenant.update"
     USER_CREATE = "user.create"

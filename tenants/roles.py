@@ -31,16 +31,27 @@ LOYALTY = "loyalty"
 # Change what counts as a sale (the counted-sale rule): it rewrites every customer's totals,
 # loyalty and analytics, so neither a connector's key nor a writer's gets it by accident.
 SALES = "sales"
+# See e-mail, phone and document numbers in full; without it every interface shows them masked
+# (``customers.masking``: ``a***@d***.com``, ``***-**-4725``). Analytics always computes on the
+# real values: masking is applied only where a person or a key reads them.
+UNMASK = "unmask"
+# Read and change the most sensitive profile fields (document, birth date, notes): without it they
+# are hidden (null) on read, and a change to them is refused with a field error
+# (``customers.field_permissions``).
+SENSITIVE = "sensitive"
 
 CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT,
-                LOYALTY, SALES)
+                LOYALTY, SALES, UNMASK, SENSITIVE)
 DEFAULT_KEY_SCOPES = (READ, WRITE)
+#: The capabilities an owner may hand to (or take from) the roles below owner, per tenant
+#: (``Tenant.settings["privacy_grants"]``, set by ``tenants.services.privacy_grants_set``).
+GRANTABLE = (UNMASK, SENSITIVE)
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset({READ}),
     Role.ANALYST: frozenset({READ, ANALYTICS}),
     Role.ADMIN: frozenset({READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, SECURITY, AUDIT, MEMBERS, CREDIT, EXPORT,
-                           LOYALTY, SALES}),
+                           LOYALTY, SALES, UNMASK, SENSITIVE}),
     Role.OWNER: frozenset(CAPABILITIES),
 }
 
@@ -53,9 +64,34 @@ ROLE_RANK: dict[str, int] = {Role.VIEWER: 1, Role.ANALYST: 2, Role.ADMIN: 3, Rol
 PLATFORM_RANK = 100
 
 
-def capabilities_for_role(role: str | None) -> frozenset[str]:
-    return ROLE_CAPABILITIES.get(role, frozenset())
+#: Which roles hold each grantable capability when the tenant has not chosen: owners and admins
+#: see personal data in full; analysts and viewers work on masked data (they need patterns, not
+#: identities). Owners always hold everything: nobody can lock the owners out.
+DEFAULT_PRIVACY_GRANTS: dict[str, tuple[str, ...]] = {
+    Role.ADMIN: (UNMASK, SENSITIVE),
+    Role.ANALYST: (),
+    Role.VIEWER: (),
+}
+
+
+def capabilities_for_role(role: str | None, *, grants: dict | None = None) -> frozenset[str]:
+    """The role's capabilities; ``grants`` (a tenant's ``privacy_grants`` setting,
+    ``{role: [capability, ...]}``) decides which of ``GRANTABLE`` the roles below owner hold."""
+    caps = ROLE_CAPABILITIES.get(role, frozenset())
+    if role is None or role == Role.OWNER or role not in ROLE_CAPABILITIES:
+        return caps
+    chosen = DEFAULT_PRIVACY_GRANTS if grants is None else grants
+    granted = frozenset(chosen.get(role, ())) & frozenset(GRANTABLE)
+    return (caps - frozenset(GRANTABLE)) | granted
 
 
 def role_rank(role: str | None) -> int:
     return ROLE_RANK.get(role, 0)
+
+
+def tenant_privacy_grants(tenant) -> dict | None:
+    """The tenant owners' choice of who holds ``unmask`` and ``sensitive`` (None: the defaults)."""
+    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+        return None
+    grants = (tenant.settings or {}).get("privacy_grants")
+    return grants if isinstance(grants, dict) else None

@@ -21,7 +21,7 @@ from tenants.models import (
     User,
     UserSession,
 )
-from tenants.roles import capabilities_for_role
+from tenants.roles import capabilities_for_role, tenant_privacy_grants
 
 
 def membership_role(*, user: User, tenant: Tenant) -> str | None:
@@ -35,7 +35,7 @@ def user_capabilities(*, user: User, tenant: Tenant) -> frozenset[str]:
     """Superusers (platform operators) hold every capability; others get their role's set."""
     if user.is_authenticated and user.is_superuser and user.is_active:
         return capabilities_for_role("owner")
-    return capabilities_for_role(membership_role(user=user, tenant=tenant))
+    return capabilities_for_role(membership_role(user=user, tenant=tenant), grants=tenant_privacy_grants(tenant))
 
 
 def invitations_open(*, tenant: Tenant) -> QuerySet[Invitation]:

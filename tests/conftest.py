@@ -269,10 +269,12 @@ def public_client():
 
 @pytest.fixture
 def api_key(world):
-    """Issue a key: ``api_key(tenant, scopes=[...])`` returns the secret."""
+    """Issue a key: ``api_key(tenant, scopes=[...])`` returns the secret. By default a key like
+    those integrators held before masking by role (read, write, and seeing personal data in full:
+    tenants/migrations/0010); masking tests issue keys without ``unmask``/``sensitive``."""
     from tenants.services import api_key_create
 
-    def issue(tenant: Tenant, scopes=("read", "write"), name="test key") -> str:
+    def issue(tenant: Tenant, scopes=("read", "write", "unmask", "sensitive"), name="test key") -> str:
         return api_key_create(tenant=tenant, name=name, scopes=list(scopes), actor=Actor.system("tests")).key
 
     return issue

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from customers.masking import MaskingSerializerMixin
+
 from analytics.models import (
     AdPerformanceDaily,
     CustomerChurn,
@@ -151,7 +153,7 @@ class SegmentOutputSerializer(serializers.ModelSerializer):
         return [{"date": c.date.isoformat(), "members": c.members} for c in obj.counts.order_by("-date")[:90]]
 
 
-class SegmentMemberOutputSerializer(serializers.Serializer):
+class SegmentMemberOutputSerializer(MaskingSerializerMixin, serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.CharField(allow_null=True)
     first_name = serializers.CharField()

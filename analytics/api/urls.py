@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from analytics.api import views
+from analytics.api import exports, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("analytics/runs", views.RunViewSet, basename="analytics-run")
@@ -12,6 +12,7 @@ router.register("analytics/churn", views.ChurnViewSet, basename="analytics-churn
 router.register("analytics/kpis", views.KpiViewSet, basename="analytics-kpi")
 router.register("analytics/ad-performance", views.AdPerformanceViewSet, basename="analytics-ad-performance")
 router.register("analytics/segments", views.SegmentViewSet, basename="analytics-segment")
+router.register("analytics/exports", exports.ExportRequestViewSet, basename="analytics-export")
 
 urlpatterns = [
     path("analytics/cohorts/", views.CohortView.as_view(), name="analytics-cohorts"),

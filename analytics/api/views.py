@@ -19,6 +19,7 @@ from analytics.codes import ErrorCode
 from analytics.filters import AdPerformanceFilter, ChurnFilter, ClvFilter, KpiFilter, RfmFilter, RunFilter, SegmentFilter
 from analytics.models import CustomerChurn, CustomerClv, CustomerRfm, ProcessingJob, RfmSegmentDefinition, Segment
 from analytics.services import analytics_run_enqueue, rfm_definition_update, segment_create, segment_delete, segment_update
+from analytics.services.exports import export_approval_refusal, export_needs_approval
 from analytics.services.jobs import STEP_FEATURES
 from cdp.api.viewsets import BaseViewSetMixin, ReadOnlyViewSet
 from cdp.csv import csv_lines
@@ -26,6 +27,8 @@ from cdp.exceptions import PermissionDenied
 from cdp.ids import get_or_not_found
 from tenants.roles import EXPORT
 from cdp.context import actor_from_request
+from customers.access import Action, log_access, log_list
+from customers.masking import mask_customer, request_visibility
 from tenants.services import data_export_record
 
 ANALYTICS = "analytics"
@@ -245,23 +248,25 @@ class SegmentViewSet(BaseViewSetMixin, viewsets.ModelViewSet):
     def members(self, request, pk=None):
         queryset = self.filter_queryset(selectors.segment_members(segment=self._segment(pk)))
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True).data)
+        log_list(request, rows=len(page), resource_type="segment", resource_id=pk, action=Action.SEGMENT_MEMBERS)
+        return self.get_paginated_response(serializers.SegmentMemberOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, operation_id="analytics_segments_export_csv")
     def export(self, request, pk=None):
         """The segment's members with their personal data, as CSV. Needs the ``export`` capability
         (owners and admins, or a key issued with it); every export is audited with its row count."""
         segment = self._segment(pk)
-        return segment_csv_response(segment, actor=actor_from_request(request))
+        return segment_csv_response(segment, request=request)
 
 
 CSV_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country", "total_orders", "total_spent",
                "last_purchase_at", "rfm_segment", "clv_tier", "total_clv", "churn_probability", "churn_band"]
 
 
-def _csv_rows(segment):
+def _csv_rows(segment, visibility):
     yield CSV_COLUMNS
     for c in selectors.segment_members(segment=segment).iterator(chunk_size=2000):
+        mask_customer(c, visibility)
         # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
         rfm, clv, churn = (getattr(c, name, None) for name in ("analytics_rfm", "analytics_clv", "analytics_churn"))
         yield [c.pk, c.email or "", c.first_name, c.last_name, c.country, c.total_orders, c.total_spent,
@@ -270,14 +275,20 @@ def _csv_rows(segment):
                churn.band if churn else ""]
 
 
-def segment_csv_response(segment, *, actor) -> StreamingHttpResponse:
+def segment_csv_response(segment, *, request, approved: bool = False) -> StreamingHttpResponse:
     """The segment's members as CSV (streamed; shared by the API and the portal), written by
     ``cdp.csv`` (UTF-8 with BOM, formula cells neutralised). The export is audited before the
     first byte goes out (who, which segment, how many rows), so an interrupted download is on
-    record too."""
+    record too, in the audit trail and the data-access log. E-mails are masked for a reader
+    without ``unmask``."""
+    actor, visibility = actor_from_request(request), request_visibility(request)
     rows = selectors.segment_members(segment=segment).count()
+    if not approved and export_needs_approval(rows=rows, tenant=connection.tenant):
+        raise export_approval_refusal(rows=rows)
+    log_access(request, action=Action.EXPORT, resource_type="segment", resource_id=segment.pk, rows=rows,
+               query={"format": "csv"})
     data_export_record(actor=actor, tenant=connection.tenant, resource_type="segment", resource_id=segment.pk,
                        rows=rows, fmt="csv", details={"name": segment.name})
-    response = StreamingHttpResponse(csv_lines(_csv_rows(segment)), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(_csv_rows(segment, visibility)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
     return response

@@ -28,6 +28,8 @@ AREAS = [
     ("Licensing", "The organization's license, its machines and the product releases.", ("license", "releases")),
     ("Billing", "Catalog, checkout (idempotent with `Idempotency-Key`), orders, invoices and payment methods.",
      ("billing",)),
+    ("AI", "AI features (queued: a 202 with the task, whose `output` appears once a worker is done) and the "
+           "organization's AI tasks with provider, model, tokens, cost and latency.", ("ai",)),
 ]
 
 ERROR_SCHEMA = {

@@ -58,6 +58,10 @@ SHARED_APPS = [
     "tenants",
     "licensing",
     "billing",
+    # The AI mesh: catalog, key pool, routing policy and master prompts are the platform's; the
+    # processed tasks are here too, with a tenant column every tenant-facing query filters on, so
+    # operators sum spend and margin across tenants in one query (see ai/models.py).
+    "ai",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -391,7 +395,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 
 # --- App settings from the environment ---------------------------------------------------------------
-# Every ANALYTICS_*, BILLING_*, INTEGRATIONS_*, CDP_LICENSE_*, CDP_STRIPE_*, CUSTOMERS_* variable
+# Every ANALYTICS_*, BILLING_*, INTEGRATIONS_*, CDP_LICENSE_*, CDP_STRIPE_*, CUSTOMERS_*, AI_* variable
 # becomes a setting of that name (as text; the app's conf module gives it its type): the one place
 # the environment is read for app settings (cdp.conf).
 from cdp.conf import env_app_settings  # noqa: E402

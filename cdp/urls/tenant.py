@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("analytics.api.urls")),
     path("", include("integrations.api.urls")),
     path("billing/", include("billing.api.urls")),
+    path("ai/", include("ai.api.urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
+    path("ai/", include("ai.urls")),
     path("", include("tenants.urls")),
 ]
 

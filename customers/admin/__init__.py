@@ -12,6 +12,7 @@ from customers.admin.loyalty import (
     LoyaltyTierRuleAdmin,
     LoyaltyTransactionAdmin,
 )
+from customers.admin.access import DataAccessLogAdmin
 from customers.admin.merge import CustomerMergeAdmin, DuplicateCandidateAdmin
 from customers.admin.orders import OrderAdmin, ProductAdmin
 from customers.admin.profile import CustomerAdmin, CustomerChangeLogAdmin, SourcePriorityAdmin
@@ -24,6 +25,7 @@ from customers.models import (
     Customer,
     CustomerChangeLog,
     CustomerMerge,
+    DataAccessLog,
     DuplicateCandidate,
     LoyaltyAccount,
     LoyaltyProgram,
@@ -46,6 +48,7 @@ REGISTERED = (
     # privacy and merges (the "Pseudonymize" and "Merge into…" actions are CustomerAdmin's)
     (CustomerMerge, CustomerMergeAdmin),
     (DuplicateCandidate, DuplicateCandidateAdmin),
+    (DataAccessLog, DataAccessLogAdmin),
     # the counted-sale rule
     (CountedSaleRule, CountedSaleRuleAdmin),
     (SalesRecomputeJob, SalesRecomputeJobAdmin),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ReadOnlyAdminMixin, model_field_names, service_action
 from cdp.ids import parse_id
+from customers.masking import mask_customer, request_visibility
 from customers.models import CustomerMerge, DuplicateCandidate
 from customers.services.duplicates import duplicate_dismiss
 from customers.services.merge import customer_merge, merge_undo
@@ -27,7 +28,9 @@ def merge_customers_into(modeladmin, request, queryset):
         modeladmin.message_user(request, _("Select at least two customers to merge."), level=messages.WARNING)
         return None
     if request.POST.get("confirm") != "yes":
-        context = {**modeladmin.admin_site.each_context(request), "customers": customers,
+        visibility = request_visibility(request)
+        shown = [mask_customer(customer, visibility) for customer in customers]
+        context = {**modeladmin.admin_site.each_context(request), "customers": shown,
                    "title": _("Merge customers")}
         return TemplateResponse(request, MERGE_INTO_TEMPLATE, context)
     survivor_id = parse_id(request.POST.get("survivor") or customers[0].pk)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
 from cdp.admin_mixins import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
@@ -11,6 +14,7 @@ from cdp.admin_mixins import (
     model_field_names,
 )
 from cdp.context import actor_from_request
+from customers.masking import request_visibility
 from customers.models import Order, OrderItem
 from customers.services.products import PRODUCT_FIELDS, product_delete, product_save
 from tenants.admin_site import TenantModelAdmin
@@ -47,6 +51,29 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     ordering = ("-order_date",)
     show_full_result_count = False
     readonly_fields = model_field_names(Order)
+
+    # A reader without ``unmask`` (customers.masking) sees the customer by number, and not the
+    # source payload or the shipping address, which quote the buyer's contact data.
+    @admin.display(description=_("customer"))
+    def customer_number(self, obj):
+        return f"Customer {obj.customer_id}"
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if request_visibility(request).unmask:
+            return columns
+        return tuple("customer_number" if name == "customer" else name for name in columns)
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if request_visibility(request).unmask:
+            return fields
+        return ["customer_number" if name == "customer" else name for name in fields
+                if name not in ("raw", "shipping_address")]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request_visibility(request).unmask else (*fields, "customer_number")
 
 
 class ProductAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):

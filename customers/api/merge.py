@@ -17,12 +17,13 @@ from cdp.ids import MAX_ID, get_or_not_found
 from customers.filters.merge import CustomerMergeFilter, DuplicateCandidateFilter
 from customers.models import Customer, CustomerMerge, DuplicateCandidate
 from customers.selectors import customer_get
+from customers.masking import MaskingSerializerMixin
 from customers.services.duplicates import duplicate_dismiss
 from customers.services.merge import customer_merge, merge_undo
 from tenants.roles import READ, WRITE
 
 
-class CustomerBriefOutputSerializer(serializers.ModelSerializer):
+class CustomerBriefOutputSerializer(MaskingSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "email", "first_name", "last_name", "phone", "status", "total_orders", "total_spent"]
@@ -85,7 +86,7 @@ class CustomerMergeActionViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         merge = customer_merge(survivor_id=survivor_id, merged_id=data.validated_data["merged_id"],
                                actor=actor_from_request(request), reason=data.validated_data.get("reason", ""))
-        return Response(CustomerMergeOutputSerializer(merge).data, status=status.HTTP_201_CREATED)
+        return Response(CustomerMergeOutputSerializer(merge, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class CustomerMergeViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -109,7 +110,7 @@ class CustomerMergeViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retri
     def undo(self, request, pk=None):
         """Restore what the merge moved and changed; a second undo is 409 ``merge_already_undone``."""
         merge = merge_undo(merge_id=pk, actor=actor_from_request(request))
-        return Response(CustomerMergeOutputSerializer(merge).data)
+        return Response(CustomerMergeOutputSerializer(merge, context={"request": request}).data)
 
 
 class DuplicateCandidateViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -133,4 +134,4 @@ class DuplicateCandidateViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.
     def dismiss(self, request, pk=None):
         """Not a duplicate: the pair stays dismissed across recomputes."""
         duplicate_dismiss(candidate_id=pk, actor=actor_from_request(request))
-        return Response(DuplicateCandidateOutputSerializer(self.get_object()).data)
+        return Response(DuplicateCandidateOutputSerializer(self.get_object(), context={"request": request}).data)

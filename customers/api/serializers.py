@@ -11,6 +11,12 @@ from customers.models import (
     Order,
     OrderItem,
 )
+from customers.masking import (
+    MaskingChangeSerializerMixin,
+    MaskingSerializerMixin,
+    context_visibility,
+    mask_address_json,
+)
 from customers.services.ingest import MAX_BATCH
 
 
@@ -111,7 +117,9 @@ class OrderIngestOutputSerializer(serializers.Serializer):
     results = IngestRecordResultSerializer(many=True)
 
 
-class CustomerOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
+class CustomerOutputSerializer(MaskingSerializerMixin, FieldsOnceMixin, serializers.ModelSerializer):
+    """E-mail, phone and document masked, sensitive fields hidden, per the reader (customers.masking)."""
+
     class Meta:
         model = Customer
         fields = ["id", "email", "phone", "document_type", "document_number", "first_name", "last_name",
@@ -155,7 +163,9 @@ class IdentityOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
         fields = ["source", "external_id", "created_at", "last_seen_at"]
 
 
-class AddressOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
+class AddressOutputSerializer(MaskingSerializerMixin, FieldsOnceMixin, serializers.ModelSerializer):
+    masked_fields = ("phone",)
+
     class Meta:
         model = Address
         fields = ["id", "address_type", "recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
@@ -182,7 +192,7 @@ class AddressCreateInputSerializer(AddressInputSerializer):
     line1 = serializers.CharField(max_length=255)
 
 
-class ChangeLogOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
+class ChangeLogOutputSerializer(MaskingChangeSerializerMixin, FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = CustomerChangeLog
         fields = ["id", "field", "old_value", "new_value", "source", "changed_by", "reason", "created_at"]
@@ -208,6 +218,15 @@ class OrderDetailOutputSerializer(OrderOutputSerializer):
 
     class Meta(OrderOutputSerializer.Meta):
         fields = [*OrderOutputSerializer.Meta.fields, "shipping_address", "raw", "items"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not context_visibility(self.context).unmask:
+            # The source payload and the shipping address quote the buyer's e-mail, phone and
+            # document under any key the source chose: withheld whole rather than guessed at.
+            data["raw"] = None
+            data["shipping_address"] = mask_address_json(data.get("shipping_address"))
+        return data
 
 
 class LoyaltyOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cdp.ids import ID_PATTERN
-from customers.api import credit, loyalty, merge, privacy, sales, views
+from customers.api import access, credit, loyalty, merge, privacy, recovery, sales, views
 
 router = SimpleRouter(trailing_slash=True)
 # customers and orders
@@ -19,6 +19,9 @@ router.register("customers", privacy.CustomerPrivacyViewSet, basename="customer-
 router.register("customers", merge.CustomerMergeActionViewSet, basename="customer-merge")
 router.register("merges", merge.CustomerMergeViewSet, basename="merge")
 router.register("duplicates", merge.DuplicateCandidateViewSet, basename="duplicate")
+router.register("access-log", access.DataAccessLogViewSet, basename="access-log")
+# recovery: revert logged changes
+router.register("changes", recovery.ChangeRecoveryViewSet, basename="change")
 # loyalty
 router.register("customers", loyalty.CustomerLoyaltyViewSet, basename="customer-loyalty")
 router.register("loyalty/tiers", loyalty.LoyaltyTierViewSet, basename="loyalty-tier")
@@ -33,4 +36,5 @@ router.register(f"credit/(?P<pk>{ID_PATTERN})/payments", credit.CreditPaymentVie
 urlpatterns = [
     path("orders/ingest/", views.OrderIngestView.as_view(), name="orders-ingest"),
     path("sales/counted-statuses/", sales.CountedSaleRuleView.as_view(), name="counted-sale-rule"),
+    path("privacy/inactive/", privacy.InactivityPreviewView.as_view(), name="privacy-inactive"),
 ] + router.urls

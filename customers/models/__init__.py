@@ -1,5 +1,6 @@
 """Customers' models (tenant schema), one module per topic, re-exported here."""
 
+from customers.models.access import DataAccessLog
 from customers.models.credit import CreditAccount, CreditPayment, CreditUsage
 from customers.models.loyalty import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from customers.models.merge import CustomerMerge, DuplicateCandidate
@@ -30,6 +31,7 @@ __all__ = [
     "CustomerChangeLog",
     "CustomerIdentity",
     "CustomerMerge",
+    "DataAccessLog",
     "DuplicateCandidate",
     "LoyaltyAccount",
     "LoyaltyProgram",

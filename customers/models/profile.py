@@ -188,7 +188,9 @@ class CustomerChangeLog(models.Model):
         indexes = [models.Index(fields=["customer", "-created_at"], name="changelog_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id}.{self.field}: {self.old_value!r} -> {self.new_value!r}"
+        # No values: a row's name shows up in admin checkboxes, messages and history, where a
+        # reader without ``unmask`` must not see the e-mail or document it changed.
+        return f"Change #{self.pk} of customer {self.customer_id}: {self.field}"
 
 
 class SourcePriority(models.Model):

@@ -19,6 +19,7 @@ from customers.models import (
     CustomerChangeLog,
     SourcePriority,
 )
+from customers.field_permissions import sensitive_changes_check
 from customers.registry import publish_on_commit
 from customers.services.common import as_text, empty
 from customers.services.normalize import (
@@ -236,6 +237,8 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
         if key in PROFILE_FIELDS:
             sources[key] = MANUAL_SOURCE
         changed.append(key)
+    # Only the fields that really change are checked: sending back an unchanged value is no change.
+    sensitive_changes_check(actor=actor, fields=changed, tenant=connection.tenant)
     if changed:
         customer.field_sources = sources
         _full_clean(customer)
@@ -325,35 +328,6 @@ def address_update(*, customer_id: int, address_id: int, data: dict, actor: Acto
     return _address_save(address, actor=actor, action=AuditAction.CUSTOMER_ADDRESS_UPDATE, before=before)
 
 
-ORDER_ADDRESS_FIELDS = ("recipient_name", "line1", "line2", "number", "neighborhood", "city", "state",
-                        "postal_code", "country", "phone")
-
-
-def address_from_order(*, customer: Customer, address: dict, source: str) -> int | None:
-    """Remember an order's address unless the customer already has it (same line and city in any
-    case, same number and postal code); the first of each type becomes the default. One statement
-    (it runs for every ingested order); returns the new address id, or None when it was known."""
-    values = {key: address.get(key, "") for key in ORDER_ADDRESS_FIELDS}
-    table = Address._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            INSERT INTO {table} (customer_id, address_type, source, is_default, is_active, created_at,
-                                           updated_at, {", ".join(ORDER_ADDRESS_FIELDS)})
-            SELECT %(customer)s, %(type)s, %(source)s,
-                   NOT EXISTS (SELECT 1 FROM {table} d WHERE d.customer_id = %(customer)s
-                                  AND d.address_type = %(type)s AND d.is_default),
-                   true, now(), now(), {", ".join(f"%({key})s" for key in ORDER_ADDRESS_FIELDS)}
-             WHERE NOT EXISTS (SELECT 1 FROM {table} e
-                                WHERE e.customer_id = %(customer)s AND e.address_type = %(type)s
-                                  AND upper(e.line1) = upper(%(line1)s) AND e.number = %(number)s
-                                  AND e.postal_code = %(postal_code)s AND upper(e.city) = upper(%(city)s))
-            RETURNING id""",
-                       {"customer": customer.pk, "type": address.get("type") or Address.Type.SHIPPING,
-                        "source": source, **values})
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
 @transaction.atomic
 def customer_create(*, data: dict, actor: Actor) -> Customer:
     """A customer entered by a person (admin, portal). Email and document stay unique."""
@@ -363,6 +337,7 @@ def customer_create(*, data: dict, actor: Actor) -> Customer:
             or values.get("last_name")):
         raise ApplicationError("Give at least an email, a document or a name.",
                                fields={"email": ["Required without a document or a name."]})
+    sensitive_changes_check(actor=actor, fields=list(values), tenant=connection.tenant)
     _identifiers_free(values, document_type=values.get("document_type", ""))
     customer = Customer(source=MANUAL_SOURCE, **values,
                         field_sources={key: MANUAL_SOURCE for key in values if key in PROFILE_FIELDS})

@@ -10,4 +10,7 @@ router.register("invitations", views.InvitationViewSet, basename="invitation")
 router.register("audit-log", views.AuditLogViewSet, basename="audit-log")
 router.register("sessions", views.UserSessionViewSet, basename="session")
 
-urlpatterns = [path("tenant/", views.TenantView.as_view(), name="tenant")] + router.urls
+urlpatterns = [
+    path("tenant/", views.TenantView.as_view(), name="tenant"),
+    path("privacy/grants/", views.PrivacyGrantsView.as_view(), name="privacy-grants"),
+] + router.urls

@@ -1,6 +1,7 @@
 from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,7 @@ from tenants.filters import ApiKeyFilter, AuditLogFilter, InvitationFilter, Memb
 from tenants.models import ApiKey, AuditLog, Invitation, Membership
 from tenants.roles import AUDIT, KEYS, MEMBERS, READ, SECURITY
 from tenants.selectors import tenant_usage, user_sessions_for_tenant
+from tenants.services.privacy import privacy_grants_get, privacy_grants_set
 from tenants.services import (
     api_key_create,
     api_key_revoke,
@@ -190,3 +192,31 @@ class UserSessionViewSet(ReadOnlyViewSet):
         count = user_sessions_revoke_for_user(user_id=data.validated_data["user"], actor=actor_from_request(request),
                                               tenant=connection.tenant)
         return Response({"revoked": count})
+
+
+class PrivacyGrantsInputSerializer(drf_serializers.Serializer):
+    grants = drf_serializers.DictField(
+        child=drf_serializers.ListField(child=drf_serializers.CharField()),
+        help_text='Per role below owner, the capabilities it holds among "unmask" and "sensitive", '
+                  'e.g. {"admin": ["unmask", "sensitive"], "analyst": ["unmask"], "viewer": []}.')
+
+
+class PrivacyGrantsView(APIView):
+    """Who sees personal data in full (``unmask``) and reads/changes document, birth date and
+    notes (``sensitive``), per role. Anyone managing members may read it; only owners change it
+    (a key never: it is not an owner)."""
+
+    required_capabilities = {"get": MEMBERS, "put": MEMBERS}
+
+    @extend_schema(responses=PrivacyGrantsInputSerializer, operation_id="privacy_grants_retrieve")
+    def get(self, request):
+        return Response({"grants": privacy_grants_get(tenant=connection.tenant)})
+
+    @extend_schema(request=PrivacyGrantsInputSerializer, responses=PrivacyGrantsInputSerializer,
+                   operation_id="privacy_grants_update")
+    def put(self, request):
+        data = PrivacyGrantsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grants = privacy_grants_set(tenant=connection.tenant, grants=data.validated_data["grants"],
+                                    actor=actor_from_request(request))
+        return Response({"grants": grants})

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from cdp.context import Actor
 from tenants.models import ApiKey, Membership, Role, Tenant, User
-from tenants.roles import CAPABILITIES, PLATFORM_RANK, ROLE_RANK, capabilities_for_role, role_rank
+from tenants.roles import (
+    CAPABILITIES,
+    PLATFORM_RANK,
+    ROLE_RANK,
+    capabilities_for_role,
+    role_rank,
+    tenant_privacy_grants,
+)
 
 
 @dataclass(frozen=True)
@@ -67,4 +74,8 @@ def actor_authority(*, actor: Actor, tenant: Tenant | None, platform_perm: str |
     if tenant is None or tenant.is_public:
         return NOBODY
     role = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
-    return Authority(capabilities=capabilities_for_role(role), rank=role_rank(role))
+    # The owners' privacy grants as stored now (a long-lived tenant instance, e.g. a worker's or a
+    # command's, may predate a change of them).
+    current = Tenant.objects.filter(pk=tenant.pk).only("settings", "schema_name").first() or tenant
+    return Authority(capabilities=capabilities_for_role(role, grants=tenant_privacy_grants(current)),
+                     rank=role_rank(role))

@@ -13,6 +13,7 @@ from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from tenants.codes import AuditAction, ErrorCode
 from tenants.models import DEFAULT_TENANT_SETTINGS, Domain, Tenant, validate_slug
 from tenants.services.audit import audit_record, changes_between
+from tenants.services.privacy import privacy_grants_clean
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -41,6 +42,16 @@ def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> di
             errors[key] = ["Must be a positive whole number."]
     if not all(isinstance(flag, bool) for flag in merged["features"].values()):
         errors["features"] = ["Every feature switch is true or false."]
+    # Privacy policy switches (issue #21), absent unless the tenant chose them.
+    for key, low in (("inactivity_months", 1), ("export_approval_rows", 0)):
+        value = merged.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            errors[key] = [f"Must be a whole number of at least {low}, or null."]
+    if "privacy_grants" in merged:
+        try:
+            merged["privacy_grants"] = privacy_grants_clean(merged["privacy_grants"])
+        except ApplicationError as exc:
+            errors["privacy_grants"] = exc.fields
     if errors:
         raise ApplicationError("Invalid tenant settings.", fields={"settings": errors})
     return merged

@@ -270,3 +270,45 @@ def test_tenants_are_isolated(world, ingest):
     with tenant_context(world.beta):
         assert Customer.objects.count() == 1
         assert CustomerIdentity.objects.count() == 1
+
+
+def test_a_known_customers_changed_profile_is_published_as_customer_updated(world, ingest,
+                                                                            django_capture_on_commit_callbacks):
+    # given a customer known from one order
+    first = ingest([order_record(1)]).results[0]
+    seen = []
+    handler = lambda **kwargs: seen.append(kwargs)  # noqa: E731
+    registry.subscribe("customer.updated", handler)
+    try:
+        # when the same source sends another order with a new last name and a phone
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest([order_record(2, person=1, customer={"last_name": "Paz", "phone": "11 4444 5555"})])
+    finally:
+        registry.unsubscribe("customer.updated", handler)
+
+    # then one event names the customer and the fields that changed (as the record path always did)
+    assert seen == [{"customer_id": first.customer_id, "fields": ["last_name", "phone"]}]
+
+
+def test_a_batch_keeps_its_scratch_tables_to_itself(world, ingest):
+    """Batches stage their rows in TEMP tables (one set per session, gone with the transaction), so
+    concurrent batches of a tenant never meet there and nothing is left in the tenant's schema."""
+    from django.db import connection
+
+    ingest([order_record(n) for n in range(3)])
+
+    with tenant_context(world.alpha), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'cdp_bulk%%'")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_an_orders_address_lands_in_the_address_book_with_its_phone(world, ingest):
+    from customers.models import Address
+
+    ingest([order_record(1, customer={"address": {"line1": "Av. Siempre Viva", "number": "742", "city": "Córdoba",
+                                                   "postal_code": "5000", "phone": "11 4444 5555"}})])
+
+    with tenant_context(world.alpha):
+        address = Address.objects.get(customer__email="buyer1@example.com")
+        assert (address.line1, address.number, address.is_default) == ("Av. Siempre Viva", "742", True)
+        assert address.phone.startswith("+54") and address.phone.endswith("44445555")

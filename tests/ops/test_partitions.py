@@ -145,7 +145,8 @@ def test_rfm_snapshots_keep_twelve_months_even_for_a_longer_tenant_retention(alp
     # when creating the ancient month moves its row out of the default partition
     assert partitions.partitions_ensure(schema="tenant", today=ancient, months_ahead=0) == [
         partitions.partition_name(t, datetime.date(2001, 3, 1))
-        for t in ("analytics_rfmsnapshot", "integrations_synclog", "integrations_webhookdelivery")]
+        # every tenant table registered (analytics_rfmsnapshot, customers_dataaccesslog, integrations_*)
+        for t in sorted(entry.table for entry in partitions.registry() if entry.schema == "tenant")]
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM analytics_rfmsnapshot_p2001_03")
         assert cursor.fetchone()[0] == 1

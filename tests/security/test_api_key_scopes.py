@@ -246,7 +246,7 @@ def test_scope_split_migration_keeps_old_keys_working(world, api_key):
     assert set(connector.scopes) == {"read", "integrations"}
 
 
-@pytest.mark.parametrize("migration_name, new", [("0009_loyalty_key_scope", "loyalty"), ("0010_sales_key_scope", "sales")])
+@pytest.mark.parametrize("migration_name, new", [("0009_loyalty_key_scope", "loyalty"), ("0011_sales_key_scope", "sales")])
 def test_split_from_integrations_keeps_connector_keys_doing_what_they_did(world, api_key, migration_name, new):
     from django.apps import apps
 

@@ -99,9 +99,10 @@ def test_web_process_killed_mid_ingest_batch_writes_nothing_and_the_resent_batch
         client.start()
         [waiting] = wait_until(lambda: blocker.waiters(processes, web) or _unexpected(answers),
                                what="the batch to reach record 20", children=[web])
-        # mid batch: the first 20 orders and their items are written in its open transaction
+        # mid batch: its customers are written and its orders are being written (set-based: all of
+        # them in one statement, which waits on record 20's) in its open transaction
         held = locks_held(waiting)
-        assert "RowExclusiveLock" in held["customers_order"] and "RowExclusiveLock" in held["customers_orderitem"]
+        assert "RowExclusiveLock" in held["customers_order"] and "RowExclusiveLock" in held["customers_customer"]
 
         web.kill()
         client.join(timeout=30)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,13 +55,41 @@ IDENTIFIER_COLUMNS = ("customer_email", "customer_external_id", "customer_docume
 #: Profile fields the loader applies, with their SQL type.
 PROFILE_FIELDS = (("phone", "text"), ("first_name", "text"), ("last_name", "text"), ("birth_date", "date"),
                   ("gender", "text"), ("city", "text"), ("state", "text"), ("country", "text"))
-#: Order columns compared on re-import (a difference makes the row ``updated``), as the record path's
-#: ``customers.services.ingest.ORDER_FIELDS``.
+#: Order columns compared on re-import (a difference makes the row ``updated``).
 ORDER_VALUE_FIELDS = ("order_date", "status", "currency", "total_amount", "subtotal", "tax_amount",
                       "shipping_cost", "discount_amount", "payment_method", "order_number", "payment_status",
                       "shipping_method", "utm_source", "utm_medium", "utm_campaign")
 #: The same columns in the staged rows (``od`` is the parsed order date).
 ORDER_ROW_FIELDS = ("od", *ORDER_VALUE_FIELDS[1:])
+
+
+#: Whether the steps run for a batch of records (``customers.services.bulk.records``) rather than a
+#: file: set by ``records_mode``, read by the steps that differ (where scratch tables live, the
+#: foreign-key shortcut and the row locks a concurrent batch needs).
+_RECORDS_MODE: ContextVar[bool] = ContextVar("cdp_bulk_records_mode", default=False)
+
+
+@contextmanager
+def records_mode() -> Iterator[None]:
+    """Run the bulk steps for a batch of records: scratch tables are TEMP tables (each session has
+    its own, so concurrent batches of one tenant never see each other's), the per-row foreign-key
+    checks stay on, and the customers a batch touches are locked before it writes them."""
+    token = _RECORDS_MODE.set(True)
+    try:
+        yield
+    finally:
+        _RECORDS_MODE.reset(token)
+
+
+def in_records_mode() -> bool:
+    return _RECORDS_MODE.get()
+
+
+def scratch() -> str:
+    """How ``CREATE ... TABLE`` makes a scratch table: UNLOGGED in the tenant's schema for a file
+    (one loader at a time, under the exclusive ingest lock; see ``load._session_prepare``), TEMP for
+    a batch of records (many at a time; a few hundred rows stay in the session's temp buffers)."""
+    return "TEMP" if _RECORDS_MODE.get() else "UNLOGGED"
 
 
 DROP_SCRATCH_TABLES = ("DROP TABLE IF EXISTS cdp_bulk_stage, cdp_bulk_rows, cdp_bulk_dups, "

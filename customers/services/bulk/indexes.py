@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from cdp.indexes import plain_indexes_rebuilt
+from customers.services.bulk.columns import in_records_mode
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def indexes_deferred(cursor, table: str, adding: int) -> Iterator[bool]:
     first import, is given this path, and why it gives up (keeping the indexes, nothing else
     changes) when a reader holds the table for more than LOCK_TIMEOUT, or when the database role
     may not drop the indexes."""
-    if adding < DEFER_MIN_ROWS:
+    if adding < DEFER_MIN_ROWS or in_records_mode():  # a batch of records never locks a table for DDL
         yield False
         return
     cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) t", [adding])

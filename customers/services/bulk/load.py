@@ -28,7 +28,9 @@ from customers.services.bulk.columns import (
     BulkResult,
     csv_columns,
     invalid_columns,
+    in_records_mode,
     missing_columns,
+    scratch,
 )
 from customers.services.bulk.indexes import indexes_deferred
 from customers.services.bulk.validation_sql import errors_decode, stage_sql
@@ -68,29 +70,8 @@ def orders_bulk_load(
         say("validating")
         result.rejected = _validate(cursor, stage_columns, default_source=default_source, currency=currency)
         say("resolving customers")
-        _known_customers_match(cursor)
-        _new_people_group(cursor)
-        adding = _new_people_count(cursor, counted)
-        if adding:
-            # (Refused here, the ids drawn above are skipped: a gap in the sequence, nothing more.)
-            cdp_registry.quota_check("customers", tenant=tenant, adding=adding)
-            say(f"creating {adding:,} customers")
-            result.customers_created = _new_customers_insert(cursor, adding)
-        known, has_items, has_addresses, new_orders = _owners(cursor)
-        if known:
-            say("updating known customers")
-            apply_profiles(cursor, actor)
-        _identities_write(cursor)
-        say("writing orders")
-        created_orders = upsert_orders(cursor, actor, result, has_items=bool(has_items), new_orders=new_orders)
-        if has_addresses:
-            write_addresses(cursor)
-        say("recomputing aggregates")
-        # New customers got exact aggregates at insert; known ones (and owners of updated orders)
-        # are recomputed from their orders.
-        customer_aggregates_write(
-            cursor, ids_sql="SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old",
-            statuses=counted)
+        created_orders = rows_resolve_and_write(cursor, actor=actor, tenant=tenant, result=result,
+                                                counted=counted, say=say)
         publish_events(cursor, created_orders)
         cursor.execute(DROP_SCRATCH_TABLES)
         audit_record(actor=actor, action=AuditAction.ORDERS_BULK_LOAD, resource_type="order", tenant=tenant,
@@ -99,6 +80,39 @@ def orders_bulk_load(
         "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
         "rejected": len(result.rejected)})
     return result
+
+
+def rows_resolve_and_write(cursor, *, actor: Actor, tenant, result: BulkResult, counted: tuple[str, ...],
+                           say: Callable[[str], None]) -> list[tuple[int, int]]:
+    """The engine both feeds share (a CSV file staged by ``orders_bulk_load``, a batch of records
+    staged by ``customers.services.bulk.records``): from validated rows in ``cdp_bulk_rows``,
+    resolve their customers, create the new people, apply profiles, record identities, upsert
+    orders, items and addresses and recompute aggregates. Counts land in ``result``; returns the
+    new orders' (id, customer_id) when someone listens to ``order.ingested``."""
+    _known_customers_match(cursor)
+    _new_people_group(cursor)
+    adding = _new_people_count(cursor, counted)
+    if adding:
+        # (Refused here, the ids drawn above are skipped: a gap in the sequence, nothing more.)
+        cdp_registry.quota_check("customers", tenant=tenant, adding=adding)
+        say(f"creating {adding:,} customers")
+        result.customers_created = _new_customers_insert(cursor, adding)
+    known, has_items, has_addresses, new_orders = _owners(cursor)
+    if known:
+        say("updating known customers")
+        apply_profiles(cursor, actor)
+    _identities_write(cursor)
+    say("writing orders")
+    created_orders = upsert_orders(cursor, actor, result, has_items=bool(has_items), new_orders=new_orders)
+    if has_addresses:
+        write_addresses(cursor)
+    say("recomputing aggregates")
+    # New customers got exact aggregates at insert; known ones (and owners of updated orders)
+    # are recomputed from their orders.
+    customer_aggregates_write(
+        cursor, ids_sql="SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old",
+        statuses=counted)
+    return created_orders
 
 
 def _header_check(path: Path) -> list[str]:
@@ -141,7 +155,7 @@ def _stage(cursor, path: Path, columns: list[str]) -> list[str]:
             name = f"column_{index + 1}"
         stage_columns.append(name)
     cols_sql = ", ".join(f"{_quoted(name)} text" for name in stage_columns)
-    cursor.execute(f"CREATE UNLOGGED TABLE cdp_bulk_stage (row_no bigint GENERATED ALWAYS AS IDENTITY, {cols_sql})")
+    cursor.execute(f"CREATE {scratch()} TABLE cdp_bulk_stage (row_no bigint GENERATED ALWAYS AS IDENTITY, {cols_sql})")
     copy_cols = ", ".join(_quoted(name) for name in stage_columns)
     with open(path, "rb") as handle, cursor.cursor.copy(
             f"COPY cdp_bulk_stage ({copy_cols}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
@@ -177,7 +191,7 @@ def _known_customers_match(cursor) -> None:
     stored already (they keep their customer; they are updates, not new purchases)."""
     # Known customers, in resolution order: identity, then email, then document.
     cursor.execute(f"""
-        CREATE UNLOGGED TABLE cdp_bulk_match AS
+        CREATE {scratch()} TABLE cdp_bulk_match AS
         SELECT v.row_no, coalesce(ci.merged_into_id, ci.id, ce.merged_into_id, ce.id, cd.merged_into_id, cd.id)
                AS customer_id
           FROM cdp_bulk_rows v
@@ -200,7 +214,7 @@ def _known_customers_match(cursor) -> None:
     cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_match (row_no)")
     cursor.execute("ANALYZE cdp_bulk_match")
     cursor.execute(f"""
-        CREATE UNLOGGED TABLE cdp_bulk_old AS
+        CREATE {scratch()} TABLE cdp_bulk_old AS
         SELECT o.id, o.customer_id, v.row_no, {", ".join(f"o.{f}" for f in ORDER_VALUE_FIELDS)}
           FROM {ORDERS} o JOIN cdp_bulk_rows v ON v.src = o.source AND v.ext = o.external_order_id""")
     cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_old (row_no)")
@@ -211,13 +225,18 @@ def _known_customers_match(cursor) -> None:
                    f"JOIN {CUSTOMERS} c ON c.id = o.customer_id WHERE c.is_pseudonymized")
     cursor.execute(f"DELETE FROM cdp_bulk_match m USING ({erased_rows}) e WHERE m.row_no = e.row_no")
     cursor.execute(f"INSERT INTO cdp_bulk_match (row_no, customer_id) {erased_rows}")
-    if _foreign_key_triggers_off(cursor):
+    touched = "SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old"
+    if in_records_mode():
+        # Concurrent batches may reach one customer through different keys (one by email, one by
+        # identity): the first to lock it writes, the other waits, then sees its orders when it
+        # recomputes the aggregates. In id order, so two batches never wait on each other.
+        cursor.execute(f"SELECT 1 FROM (SELECT id FROM {CUSTOMERS} WHERE id IN ({touched}) ORDER BY id "
+                       "FOR UPDATE) locked")
+    elif _foreign_key_triggers_off(cursor):
         # Rows of this load reference only customers it creates and these existing ones (and
         # existing products, locked in upsert_orders): hold them the way the skipped
         # per-row checks would have, so that nobody deletes them before we commit.
-        cursor.execute(f"""SELECT 1 FROM {CUSTOMERS} WHERE id IN (
-                            SELECT customer_id FROM cdp_bulk_match UNION SELECT customer_id FROM cdp_bulk_old)
-                          FOR KEY SHARE""")
+        cursor.execute(f"SELECT 1 FROM {CUSTOMERS} WHERE id IN ({touched}) FOR KEY SHARE")
 
 
 def _new_people_group(cursor) -> None:
@@ -242,7 +261,7 @@ def _new_people_count(cursor, counted: tuple[str, ...]) -> int:
     returns how many."""
     # Every aggregate orders by od DESC: the rows are sorted once, not once per aggregate.
     cursor.execute(f"""
-        CREATE UNLOGGED TABLE cdp_bulk_people AS
+        CREATE {scratch()} TABLE cdp_bulk_people AS
         SELECT pkey, nextval(pg_get_serial_sequence('{CUSTOMERS}', 'id')) AS id,
                (array_agg(src ORDER BY od DESC))[count(*)] AS first_source,
                CASE WHEN left(pkey, %(key_length)s) = %(email_key)s THEN substr(pkey, %(key_length)s + 1) END
@@ -301,8 +320,8 @@ def _owners(cursor) -> tuple[bool, bool, bool, int]:
     rows to add three columns cost seconds and a gigabyte of buffers per million rows). Returns
     what the file holds: known customers, items, addresses, and how many new orders (each later
     step is skipped when it has nothing to do)."""
-    cursor.execute("""
-        CREATE UNLOGGED TABLE cdp_bulk_owner AS
+    cursor.execute(f"""
+        CREATE {scratch()} TABLE cdp_bulk_owner AS
         SELECT v.row_no, v.src, v.cext, coalesce(m.customer_id, p.id) AS customer_id,
                o.row_no IS NOT NULL AS stored, v.items IS NOT NULL AS has_items,
                v.addr_line1 <> '' AS has_address

@@ -13,6 +13,7 @@ from customers.services.bulk.columns import (
     PERSON_KEY_DOCUMENT,
     PERSON_KEY_EMAIL,
     PERSON_KEY_IDENTITY,
+    scratch,
 )
 from customers.services.normalize import (
     ALPHA3,
@@ -54,8 +55,8 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
     }
     validate = errors_as_text(_validate_sql(columns, _normalize_sql(columns)))
     # Rows repeating an order (source, external id) of an earlier row of the file.
-    duplicates = """
-    CREATE UNLOGGED TABLE cdp_bulk_dups AS
+    duplicates = f"""
+    CREATE {scratch()} TABLE cdp_bulk_dups AS
     SELECT src, ext, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext HAVING count(*) > 1"""
     # TRUNCATE, not DROP: the stage was created in this transaction, so its buffers are freed at
     # once instead of at commit (a dropped table's pages would be written out meanwhile).
@@ -180,7 +181,7 @@ def _validate_sql(columns: list[str], normalize: str) -> str:
            if name == "payment_status" else "") + " END"
         for name, limit in ORDER_TEXT_FIELDS.items())
     return f"""
-    CREATE UNLOGGED TABLE cdp_bulk_rows AS
+    CREATE {scratch()} TABLE cdp_bulk_rows AS
     SELECT {", ".join(f"n.{name}" for name in KEPT_COLUMNS)},
            CASE WHEN n.phone_digits = '' THEN NULL
                 WHEN n.cand IS NOT NULL AND length(n.cand) BETWEEN 8 AND 15 THEN '+' || n.cand

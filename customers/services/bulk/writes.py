@@ -21,13 +21,15 @@ from customers.services.bulk.columns import (
     PROFILE_FIELDS,
     SOURCE_PRIORITIES,
     BulkResult,
+    in_records_mode,
+    scratch,
 )
 from customers.services.bulk.indexes import indexes_deferred
 
 
 def priority_values(cursor) -> str:
     """The tenant's ranking as a scratch table (manual on top), for joins."""
-    cursor.execute("CREATE UNLOGGED TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int)")
+    cursor.execute(f"CREATE {scratch()} TABLE IF NOT EXISTS cdp_bulk_priority (source text PRIMARY KEY, priority int)")
     cursor.execute(f"INSERT INTO cdp_bulk_priority SELECT source, priority FROM {SOURCE_PRIORITIES} "
                    "UNION ALL SELECT %s, %s ON CONFLICT DO NOTHING", [MANUAL_SOURCE, MANUAL_PRIORITY])
     return "(SELECT source, priority FROM cdp_bulk_priority)"
@@ -129,7 +131,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
     items_old = ("(SELECT string_agg(concat_ws('|', i.sku, i.name, i.quantity::text, i.unit_price::text), '#' "
                  f"ORDER BY 1) FROM {ORDER_ITEMS} i WHERE i.order_id = o.id)")
     cursor.execute(f"""
-        CREATE UNLOGGED TABLE cdp_bulk_itemsig AS
+        CREATE {scratch()} TABLE cdp_bulk_itemsig AS
         SELECT o.id, {items_old if has_items else "NULL::text"} AS old_items,
                {items_sql("v") if has_items else "NULL::text"} AS new_items
           FROM cdp_bulk_old o JOIN cdp_bulk_rows v ON v.row_no = o.row_no
@@ -147,7 +149,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
         f"'{c}', v.addr_{c}" for c in ADDRESS_COLUMNS) + ") END")
     # Changed orders: a different value or different items.
     cursor.execute(f"""
-        CREATE UNLOGGED TABLE cdp_bulk_changed AS
+        CREATE {scratch()} TABLE cdp_bulk_changed AS
         SELECT o.id, o.customer_id, v.row_no,
                coalesce(sg.old_items IS DISTINCT FROM sg.new_items AND v.items IS NOT NULL, false) AS items_changed
           FROM cdp_bulk_old o JOIN cdp_bulk_rows v ON v.row_no = o.row_no
@@ -247,37 +249,55 @@ def write_addresses(cursor) -> None:
                                        created_at, updated_at)
         SELECT a.customer_id, a.t, a.addr_recipient_name, a.addr_line1, a.addr_line2, left(a.addr_number, 20),
                left(a.addr_neighborhood, 100), a.addr_city, a.addr_state, left(a.addr_postal_code, 20),
-               CASE WHEN a.addr_country ~ '^[A-Za-z]{{2}}$' THEN upper(a.addr_country) ELSE a.country END, '',
+               CASE WHEN a.addr_country ~ '^[A-Za-z]{{2}}$' THEN upper(a.addr_country) ELSE a.country END,
+               -- a record's address phone is normalized already (a file's is only validated)
+               CASE WHEN %(records)s THEN a.addr_phone ELSE '' END,
                a.rank = 1 AND NOT EXISTS (SELECT 1 FROM {ADDRESSES} d WHERE d.customer_id = a.customer_id
                                            AND d.address_type = a.t AND d.is_default),
                true, a.src, now(), now()
-          FROM (SELECT DISTINCT ON (w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
-                                    lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
-                       v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s) AS t,
-                       dense_rank() OVER (PARTITION BY w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s)
-                                          ORDER BY lower(v.addr_line1), v.addr_number, v.addr_postal_code,
-                                                   lower(v.addr_city)) AS rank
-                  FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-                  JOIN {CUSTOMERS} c ON c.id = w.customer_id
-                 WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
-                 ORDER BY w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code, lower(v.addr_city),
-                          coalesce(nullif(lower(v.addr_type), ''), %(shipping)s), v.od DESC) a
+          FROM (SELECT d.*, row_number() OVER (PARTITION BY d.customer_id, d.t
+                                               ORDER BY d.first_od, lower(d.addr_line1), d.addr_number,
+                                                        d.addr_postal_code, lower(d.addr_city)) AS rank
+                  FROM (SELECT DISTINCT ON (w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+                                            lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
+                               v.*, w.customer_id, coalesce(nullif(lower(v.addr_type), ''), %(shipping)s) AS t,
+                               -- the address first used (by order date) becomes the default, as
+                               -- when the orders arrive one by one
+                               min(v.od) OVER (PARTITION BY w.customer_id, lower(v.addr_line1), v.addr_number,
+                                                            v.addr_postal_code, lower(v.addr_city),
+                                                            coalesce(nullif(lower(v.addr_type), ''), %(shipping)s))
+                                 AS first_od
+                          FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
+                          JOIN {CUSTOMERS} c ON c.id = w.customer_id
+                         WHERE v.addr_line1 <> '' AND NOT c.is_pseudonymized
+                         ORDER BY w.customer_id, lower(v.addr_line1), v.addr_number, v.addr_postal_code,
+                                  lower(v.addr_city), coalesce(nullif(lower(v.addr_type), ''), %(shipping)s),
+                                  v.od DESC) d) a
          WHERE NOT EXISTS (SELECT 1 FROM {ADDRESSES} e
                             WHERE e.customer_id = a.customer_id AND e.address_type = a.t
                               AND lower(e.line1) = lower(a.addr_line1) AND e.number = left(a.addr_number, 20)
                               AND e.postal_code = left(a.addr_postal_code, 20) AND lower(e.city) = lower(a.addr_city))""",
-                   {"shipping": Address.Type.SHIPPING.value})
+                   {"shipping": Address.Type.SHIPPING.value, "records": in_records_mode()})
 
 
 def publish_events(cursor, created_orders: list[tuple[int, int]]) -> None:
-    """The same events as the record path, when someone listens (ids only): new customers, and
-    new (``created_orders``, from the insert) and changed orders."""
+    """The events of an ingest, when someone listens (ids only): new customers, known customers
+    whose profile changed, and new (``created_orders``, from the insert) and changed orders."""
     events: list = []
     with gc_paused():
         if has_subscribers("customer.created"):
             cursor.execute("SELECT id, first_source FROM cdp_bulk_people ORDER BY id")
             events.extend(("customer.created", {"customer_id": customer_id, "source": source})
                           for customer_id, source in cursor.fetchall())
+        if has_subscribers("customer.updated"):
+            # Known customers whose profile changed: their change-log rows of this transaction
+            # (every row written by it carries its start time, now()).
+            cursor.execute(f"""SELECT customer_id, array_agg(DISTINCT field ORDER BY field) FROM {CHANGE_LOGS}
+                                WHERE created_at = now() AND field NOT LIKE %s
+                                  AND customer_id IN (SELECT customer_id FROM cdp_bulk_match)
+                                GROUP BY customer_id ORDER BY customer_id""", ["order.%"])
+            events.extend(("customer.updated", {"customer_id": customer_id, "fields": fields})
+                          for customer_id, fields in cursor.fetchall())
         if has_subscribers("order.ingested"):
             events.extend(("order.ingested", {"order_id": order_id, "customer_id": customer_id, "outcome": "created"})
                           for order_id, customer_id in created_orders)

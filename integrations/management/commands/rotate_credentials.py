@@ -1,10 +1,13 @@
 """Re-encrypt every stored integration credential and webhook secret with the newest key in
-CDP_CREDENTIALS_KEYS (put the new key first, keep the old ones after it, run this, then drop them)."""
+CDP_CREDENTIALS_KEYS (put the new key first, keep the old ones after it, run this, then drop them),
+and the public-schema secrets other apps registered (``cdp.registry.register_credentials_rotator``:
+the AI key pool)."""
 
 from __future__ import annotations
 
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
+from cdp import registry
 from cdp.commands import CdpCommand, tenant_by_slug
 from cdp.exceptions import ApplicationError
 from integrations.services import credentials_rotate_all
@@ -29,4 +32,9 @@ class Command(CdpCommand):
                 raise ApplicationError(f"{each.slug}: {exc.message}", code=exc.code, fields=exc.fields) from exc
             total += count
             self.stdout.write(f"{each.slug}: {count} secrets re-encrypted")
+        if not tenant:
+            for name, rotator in registry.credentials_rotators():
+                count = rotator()
+                total += count
+                self.stdout.write(f"{name}: {count} secrets re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"Done: {total} secrets re-encrypted with the newest key."))

@@ -25,6 +25,6 @@ def unsplit_scopes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0009_loyalty_key_scope")]
+    dependencies = [("tenants", "0010_unmask_sensitive_scopes")]
 
     operations = [migrations.RunPython(split_scopes, unsplit_scopes)]

@@ -1,0 +1,149 @@
+"""Reads of the AI mesh: a tenant's policy and spend, routing candidates, operator reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+import time
+
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ai import conf, store
+from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch, TenantPolicy
+from licensing.selectors import month_start
+from tenants.models import Tenant
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A tenant's effective AI policy (its row, or the platform defaults)."""
+
+    enabled: bool
+    monthly_budget_usd: Decimal | None
+    allowed_provider_ids: frozenset[int]  # empty: every active provider
+    allow_personal_data: bool
+    price_per_request_usd: Decimal | None
+
+
+def _default_budget() -> Decimal | None:
+    text = str(conf.get("AI_DEFAULT_MONTHLY_BUDGET_USD") or "").strip()
+    return Decimal(text) if text else None
+
+
+def policy_for(*, tenant: Tenant) -> Policy:
+    row = TenantPolicy.objects.filter(tenant=tenant).prefetch_related("allowed_providers").first()
+    if row is None:
+        return Policy(True, _default_budget(), frozenset(), False, None)
+    return Policy(row.enabled, row.monthly_budget_usd if row.monthly_budget_usd is not None else _default_budget(),
+                  frozenset(p.pk for p in row.allowed_providers.all()), row.allow_personal_data,
+                  row.price_per_request_usd)
+
+
+def spend_month(*, tenant: Tenant, now=None) -> Decimal:
+    """USD the tenant's AI tasks cost since the start of this month (UTC)."""
+    start = month_start(now)
+    total = ProcessedTask.objects.filter(tenant=tenant, created_at__date__gte=start).aggregate(
+        total=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()))["total"]
+    return total or ZERO
+
+
+_table: dict = {"version": None, "loaded": 0.0, "models": [], "keys": {}}
+
+
+def _routing_table() -> tuple[list[AiModel], dict[int, list[ProviderKey]], set[int]]:
+    """Active models of active providers in routing order (provider priority, model priority,
+    the cheapest first), each provider's active keys, and which keys rest now. The models and
+    keys are cached in the process and reloaded when the catalog's version changes
+    (``store.catalog_bump``) or after AI_ROUTING_CACHE_SECONDS; the version and the rests come
+    in one Redis round trip per call."""
+    cached_ids = [key.pk for keys in _table["keys"].values() for key in keys]
+    version, resting = store.version_and_rests(cached_ids)
+    now = time.monotonic()
+    if _table["version"] != version or now - _table["loaded"] > float(conf.get("AI_ROUTING_CACHE_SECONDS")):
+        models = sorted(AiModel.objects.filter(status=AiModel.Status.ACTIVE, provider__is_active=True)
+                        .select_related("provider"),
+                        key=lambda m: (m.provider.priority, m.priority, m.input_cost_per_1k + m.output_cost_per_1k,
+                                       m.provider.name, m.model_id))
+        keys: dict[int, list[ProviderKey]] = {}
+        for key in ProviderKey.objects.filter(is_active=True, provider__is_active=True).order_by("pk"):
+            keys.setdefault(key.provider_id, []).append(key)
+        _table.update(version=version, loaded=now, models=models, keys=keys)
+        resting = store.resting([key.pk for keys in _table["keys"].values() for key in keys])
+    return _table["models"], _table["keys"], resting
+
+
+def route_candidates(*, capability: str, allowed_provider_ids: frozenset[int] = frozenset()):
+    """``(model, key)`` pairs to try for ``capability``, in routing order: the models that can do
+    it (and that the tenant allows), each with its provider's usable keys (active, not resting),
+    which take turns."""
+    models, keys, resting = _routing_table()
+    now = timezone.now()
+    for model in models:
+        if capability not in (model.capabilities or []) or \
+                (allowed_provider_ids and model.provider_id not in allowed_provider_ids):
+            continue
+        usable = [k for k in keys.get(model.provider_id, [])
+                  if k.pk not in resting and not (k.rest_until and k.rest_until > now)]
+        if len(usable) > 1:
+            start = (store.turn(model.provider_id) - 1) % len(usable)
+            usable = usable[start:] + usable[:start]
+        for key in usable:
+            yield model, key
+
+
+def prompt_versions(*, feature: str, language: str) -> list[MasterPrompt]:
+    """Active versions of a feature's master prompt in ``language`` (else English), newest first."""
+    for lang in dict.fromkeys([language, "en"]):
+        versions = list(MasterPrompt.objects.filter(feature=feature, language=lang, is_active=True, weight__gt=0))
+        if versions:
+            return versions
+    return []
+
+
+def batch_progress(*, batch: TaskBatch) -> dict:
+    """Counts of a batch's tasks by status, and the share finished (succeeded or failed)."""
+    counts = dict(batch.tasks.values_list("status").annotate(n=Count("id")).order_by())
+    finished = counts.get(ProcessedTask.Status.SUCCEEDED, 0) + counts.get(ProcessedTask.Status.FAILED, 0)
+    return {"total": batch.total, **{status: counts.get(status, 0) for status in ProcessedTask.Status.values},
+            "percent": int(finished * 100 / batch.total) if batch.total else 100,
+            "cost_usd": batch.tasks.aggregate(total=Coalesce(Sum("cost_usd"), Value(ZERO),
+                                                             output_field=DecimalField()))["total"]}
+
+
+def tasks_for_tenant(*, tenant: Tenant):
+    return ProcessedTask.objects.filter(tenant=tenant).select_related("model", "prompt")
+
+
+def prompt_results(*, feature: str | None = None):
+    """Per prompt version: tasks, successes, average tokens and cost (the A/B outcome)."""
+    rows = ProcessedTask.objects.exclude(prompt=None)
+    if feature:
+        rows = rows.filter(feature=feature)
+    return rows.values("feature", "language", "prompt_version").annotate(
+        tasks=Count("id"), succeeded=Count("id", filter=Q(status=ProcessedTask.Status.SUCCEEDED)),
+        cost_usd=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()),
+        tokens_out=Coalesce(Sum("tokens_out"), 0)).order_by("feature", "language", "prompt_version")
+
+
+def margin_by_tenant(*, since=None):
+    """Operators: per tenant, AI requests, provider cost, revenue (requests × the tenant's price per
+    request) and gross margin, since the start of the month by default."""
+    since = since or month_start()
+    rows = (ProcessedTask.objects.filter(created_at__date__gte=since)
+            .values("tenant_id", "tenant__slug", "tenant__ai_policy__price_per_request_usd")
+            .annotate(requests=Count("id", filter=~Q(status=ProcessedTask.Status.QUEUED)),
+                      cost_usd=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()))
+            .order_by("tenant__slug"))
+    report = []
+    for row in rows:
+        price = row["tenant__ai_policy__price_per_request_usd"]
+        revenue = (price or ZERO) * row["requests"]
+        report.append({"tenant_id": row["tenant_id"], "tenant": row["tenant__slug"], "requests": row["requests"],
+                       "cost_usd": row["cost_usd"], "revenue_usd": revenue,
+                       "margin_usd": revenue - row["cost_usd"],
+                       "margin_percent": (revenue - row["cost_usd"]) * 100 / revenue if revenue else None})
+    return report
