@@ -18,10 +18,11 @@ from django.utils.dateparse import parse_date
 
 from analytics.codes import ErrorCode
 from cdp.exceptions import ApplicationError
+from cdp.ids import MAX_ID
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
-INT_LIMIT = 2**63 - 1  # PostgreSQL bigint
+INT_LIMIT = MAX_ID  # PostgreSQL bigint, the kit's one definition
 MAX_DAYS_AGO = 36_500
 NUMBER_LIMIT = Decimal(10) ** 13  # money columns (max_digits 15, 2 decimals) hold 13 digits before the point
 

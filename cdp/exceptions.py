@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from cdp.codes import ErrorCode
+
 
 class ApplicationError(Exception):
     """A domain rule was broken. ``code`` is stable and documented; ``fields`` maps a field to messages."""
 
-    code = "invalid"
+    code: str = ErrorCode.INPUT_INVALID
     http_status = 400
 
     def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
@@ -28,24 +30,24 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     http_status = 404
 
 
 class Conflict(ApplicationError):
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     http_status = 409
 
 
 class PermissionDenied(ApplicationError):
-    code = "permission_denied"
+    code = ErrorCode.PERMISSION_DENIED
     http_status = 403
 
 
 class QuotaExceeded(ApplicationError):
     """A plan limit would be exceeded; nothing was written."""
 
-    code = "quota_exceeded"
+    code = ErrorCode.QUOTA_EXCEEDED
     http_status = 403
 
 

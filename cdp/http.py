@@ -51,6 +51,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from cdp.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ CHUNK_BYTES = 64 * 1024
 class UnsafeUrl(ApplicationError):
     """The URL's host is, or resolves to, an internal address (SSRF guard)."""
 
-    code = "unsafe_url"
+    code = ErrorCode.URL_UNSAFE
 
 
 class DeadlineExceeded(requests.Timeout):
@@ -406,7 +407,7 @@ def outbound_request(method: str, url: str, *, deadline: float, max_bytes: int,
             response = session.request(method, url, stream=True, allow_redirects=False,
                                        timeout=(min(per_step, watch.remaining()) or 0.001, per_step), **kwargs)
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 response._content = b""
                 raise ResponseTooLarge(f"The answer declares {int(declared)} bytes; the limit is {max_bytes}.",
                                        limit=max_bytes, response=response)

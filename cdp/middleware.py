@@ -16,7 +16,7 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
 
-def _broker_client():
+def broker_client():
     """One pooled client per URL: a health probe should not pay for a new connection each time."""
     return _redis_client(settings.REDIS_URL)
 
@@ -36,7 +36,7 @@ def health_report() -> tuple[bool, dict]:
         report["database"] = {"status": "error", "error": exc.__class__.__name__}
     started = time.perf_counter()
     try:
-        _broker_client().ping()
+        broker_client().ping()
         report["broker"] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 2)}
     except Exception as exc:
         healthy = False

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.template import loader
 
 from cdp.api.errors import json_error_response
+from cdp.codes import ErrorCode
 from cdp.ops.logs import current_request_id
 
 
@@ -13,7 +14,7 @@ def public_home(request):
 def not_found(request, exception=None):
     """JSON in the API's error shape under ``/api/``, a page everywhere else."""
     if request.path.startswith("/api/"):
-        return json_error_response(404, "not_found", "No such endpoint or object.")
+        return json_error_response(404, ErrorCode.NOT_FOUND, "No such endpoint or object.")
     return render(request, "404.html", status=404)
 
 
@@ -24,7 +25,7 @@ def server_error(request):
     the error is recorded (tenants.SystemEvent), for support to find it."""
     reference = current_request_id() or ""
     if request.path.startswith("/api/"):
-        return json_error_response(500, "server_error", "Something went wrong on our side. It was recorded; "
+        return json_error_response(500, ErrorCode.SERVER_ERROR, "Something went wrong on our side. It was recorded; "
                                    "try again, and contact support with this reference if it persists"
                                    + (f": {reference}." if reference else "."))
     return HttpResponseServerError(loader.get_template("500.html").render({"reference": reference}))

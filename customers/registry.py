@@ -148,6 +148,11 @@ def register_erasure_handler(name: str, handler: Callable[..., int]) -> None:
     _erasure_handlers[name] = handler
 
 
+def unregister_erasure_handler(name: str) -> None:
+    """Forget handler ``name`` (an app being unloaded; a test's stand-in once the test is done)."""
+    _erasure_handlers.pop(name, None)
+
+
 def erasure_handlers() -> list[tuple[str, Callable[..., int]]]:
     return sorted(_erasure_handlers.items())
 

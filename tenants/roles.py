@@ -28,6 +28,9 @@ EXPORT = "export"
 # Change the loyalty program and its tier rules (they shape every customer's earnings): a
 # connector's key (``integrations``) does not get it by accident.
 LOYALTY = "loyalty"
+# Change what counts as a sale (the counted-sale rule): it rewrites every customer's totals,
+# loyalty and analytics, so neither a connector's key nor a writer's gets it by accident.
+SALES = "sales"
 # See e-mail, phone and document numbers in full; without it every interface shows them masked
 # (``customers.masking``: ``a***@d***.com``, ``***-**-4725``). Analytics always computes on the
 # real values: masking is applied only where a person or a key reads them.
@@ -38,7 +41,7 @@ UNMASK = "unmask"
 SENSITIVE = "sensitive"
 
 CAPABILITIES = (READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, BILLING, SECURITY, CREDIT, AUDIT, MEMBERS, EXPORT,
-                LOYALTY, UNMASK, SENSITIVE)
+                LOYALTY, SALES, UNMASK, SENSITIVE)
 DEFAULT_KEY_SCOPES = (READ, WRITE)
 #: The capabilities an owner may hand to (or take from) the roles below owner, per tenant
 #: (``Tenant.settings["privacy_grants"]``, set by ``tenants.services.privacy_grants_set``).
@@ -48,7 +51,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset({READ}),
     Role.ANALYST: frozenset({READ, ANALYTICS}),
     Role.ADMIN: frozenset({READ, WRITE, ANALYTICS, INTEGRATIONS, KEYS, SECURITY, AUDIT, MEMBERS, CREDIT, EXPORT,
-                           LOYALTY, UNMASK, SENSITIVE}),
+                           LOYALTY, SALES, UNMASK, SENSITIVE}),
     Role.OWNER: frozenset(CAPABILITIES),
 }
 

@@ -43,6 +43,11 @@ def invitations_open(*, tenant: Tenant) -> QuerySet[Invitation]:
     return Invitation.objects.filter(tenant=tenant).pending().order_by("-created_at", "-id")
 
 
+def api_keys_of(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    """``tenant``'s API keys (revoked ones too), newest first."""
+    return ApiKey.objects.filter(tenant=tenant).order_by("-created_at", "-id")
+
+
 def members_of(*, tenant: Tenant) -> QuerySet[Membership]:
     """The tenant's memberships with their users (never anyone outside the tenant)."""
     return Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email", "id")

@@ -27,7 +27,7 @@ from cdp.context import actor_from_request, client_ip
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
-from tenants.models import ApiKey, Domain, Membership, Role, Tenant
+from tenants.models import Domain, Membership, Role, Tenant
 from tenants.portal_forms import (
     ApiKeyPortalForm,
     InvitationAcceptExistingForm,
@@ -37,8 +37,10 @@ from tenants.portal_forms import (
 )
 from tenants.roles import BILLING, KEYS, MEMBERS, SECURITY
 from tenants.selectors import (
+    api_keys_of,
     invitation_existing_user,
     invitations_open,
+    membership_role,
     members_of,
     tenant_usage,
     user_capabilities,
@@ -117,8 +119,7 @@ def dashboard(request):
     tenant = connection.tenant
     return render(request, "portal/dashboard.html", {
         "usage": [(usage_label(name), value) for name, value in tenant_usage(tenant=tenant).items()],
-        "role": Role(role).label if (role := Membership.objects.filter(
-            user=request.user, tenant=tenant).values_list("role", flat=True).first()) else None,
+        "role": Role(role).label if (role := membership_role(user=request.user, tenant=tenant)) else None,
         "can_manage_keys": KEYS in request.capabilities,
     })
 
@@ -287,8 +288,7 @@ def api_keys(request):
         else:
             new_key = issued.key
             form = ApiKeyPortalForm(grantable=grantable)
-    qs = ApiKey.objects.filter(tenant=connection.tenant).order_by("-created_at", "-id")
-    filterset = ApiKeyFilter(request.GET or None, queryset=qs)
+    filterset = ApiKeyFilter(request.GET or None, queryset=api_keys_of(tenant=connection.tenant))
     queryset, filter_status = filtered(filterset)
     response = render(request, "portal/api_keys.html", {
         "form": form, "new_key": new_key, "filter": filterset, "page": paginate(request, queryset),

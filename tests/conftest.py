@@ -253,6 +253,12 @@ def host_client(host: str, user: User | None = None) -> Client:
 
 
 @pytest.fixture
+def actor():
+    """The actor of writes a test makes through services (the one fixture every package uses)."""
+    return Actor.system("tests")
+
+
+@pytest.fixture
 def alpha_client():
     return lambda user=None: host_client("alpha.localhost", user)
 

@@ -107,7 +107,9 @@ def _cipher(key: str, principal: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
-def _lock_id(tenant_id: int, principal: str, operation: str, key_hash: str) -> int:
+def idempotency_lock_id(tenant_id: int, principal: str, operation: str, key_hash: str) -> int:
+    """The PostgreSQL advisory lock a request holds while it runs under its key (another request
+    with the same key waits for it, then answers 409)."""
     digest = hashlib.sha256(f"idempotency|{tenant_id}|{principal}|{operation}|{key_hash}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -162,7 +164,7 @@ def idempotent_run(*, tenant: Tenant, principal: str, operation: str, key: str |
         status, body = execute(None)
         return IdempotentAnswer(status, body)
     key_hash, request_hash = _sha256(key), _fingerprint(params)
-    holder = _lock(_lock_id(tenant.pk, principal, operation, key_hash), conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS"))
+    holder = _lock(idempotency_lock_id(tenant.pk, principal, operation, key_hash), conf.get("BILLING_IDEMPOTENCY_WAIT_SECONDS"))
     if holder is None:
         raise IdempotencyConflict("A request with this Idempotency-Key is still being processed; retry shortly.",
                                   code=ErrorCode.IDEMPOTENCY_IN_PROGRESS)

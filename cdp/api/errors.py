@@ -11,6 +11,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cdp.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 
 
@@ -63,7 +64,7 @@ def exception_handler(exc, context):
         else:
             fields = {"non_field_errors": _fields(detail)}
             message = _flatten(detail)[0] if _flatten(detail) else gettext("Invalid input.")
-        response.data = error_body("invalid", message, fields)
+        response.data = error_body(ErrorCode.INPUT_INVALID, message, fields)
     else:
         code = getattr(exc, "default_code", "error")
         if isinstance(exc, exceptions.APIException) and hasattr(exc, "get_codes"):

@@ -123,9 +123,9 @@ def queue_depths() -> dict[str, int]:
     it, plus one list per priority level: ``<queue>\\x06\\x16<n>``)."""
     from django.conf import settings
 
-    from cdp.middleware import _broker_client
+    from cdp.middleware import broker_client
 
-    client = _broker_client()
+    client = broker_client()
     depths = {}
     for queue in settings.CELERY_TASK_QUEUES_NAMES:
         keys = [queue] + [f"{queue}\x06\x16{level}" for level in range(1, 10)]

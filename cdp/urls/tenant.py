@@ -1,4 +1,8 @@
-"""URLs on a tenant's host: its portal, its admin and its API."""
+"""URLs on a tenant's host: its portal, its admin and its API.
+
+The composition root: the one module that imports every app's URLs, so that no app imports a
+higher one to be reachable (lower apps learn about higher ones through cdp/registry.py,
+customers/registry.py and the event bus, never by importing them)."""
 
 from django.urls import include, path
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from cdp.admin_mixins import ReadOnlyAdminMixin, ReadOnlyInline, ServiceFormAdminMixin, model_field_names
+from cdp.admin_mixins import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ServiceDeleteAdminMixin,
+    ServiceFormAdminMixin,
+    model_field_names,
+)
 from cdp.context import actor_from_request
 from customers.masking import request_visibility
 from customers.models import Order, OrderItem
@@ -70,7 +76,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
         return fields if request_visibility(request).unmask else (*fields, "customer_number")
 
 
-class ProductAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+class ProductAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
     list_display = ("sku", "name", "category", "brand", "price", "currency", "is_active")
     list_filter = ("is_active", "category", "brand")
     search_fields = ("=sku", "name")
@@ -80,10 +86,5 @@ class ProductAdmin(ServiceFormAdminMixin, TenantModelAdmin):
         data = {name: form.cleaned_data[name] for name in PRODUCT_FIELDS if name in form.cleaned_data}
         return product_save(product_id=obj.pk if change else None, data=data, actor=actor_from_request(request))
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         product_delete(product_id=obj.pk, actor=actor_from_request(request))
-
-    def delete_queryset(self, request, queryset):
-        actor = actor_from_request(request)
-        for product_id in queryset.order_by("pk").values_list("pk", flat=True):
-            product_delete(product_id=product_id, actor=actor)

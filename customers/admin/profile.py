@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from cdp.admin_mixins import (
     ReadOnlyAdminMixin,
     ReadOnlyInline,
+    ServiceDeleteAdminMixin,
     ServiceFormAdminMixin,
     model_field_names,
     service_action,
@@ -223,7 +224,7 @@ class CustomerChangeLogAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
         return super().has_view_permission(request, obj)
 
 
-class SourcePriorityAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+class SourcePriorityAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
     """How much the tenant trusts each source, ranked through ``source_priority_set``."""
 
     list_display = ("source", "priority", "description")
@@ -234,10 +235,5 @@ class SourcePriorityAdmin(ServiceFormAdminMixin, TenantModelAdmin):
                                    description=form.cleaned_data.get("description", ""),
                                    actor=actor_from_request(request))
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         source_priority_delete(source=obj.source, actor=actor_from_request(request))
-
-    def delete_queryset(self, request, queryset):
-        actor = actor_from_request(request)
-        for source in queryset.order_by("source").values_list("source", flat=True):
-            source_priority_delete(source=source, actor=actor)

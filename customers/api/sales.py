@@ -14,11 +14,10 @@ from cdp.context import actor_from_request
 from customers.models import Order, SalesRecomputeJob
 from customers.selectors.sales import counted_sale_rule, sales_recompute_jobs
 from customers.services.sales import counted_statuses_set
-from tenants.roles import INTEGRATIONS
+from tenants.roles import SALES
 
-#: Changing what a sale is rewrites every customer's totals and loyalty: only the roles that
-#: manage the tenant (owner, admin), as for the loyalty program (loyalty.api.views).
-STAFF_CAPABILITY = INTEGRATIONS
+#: Changing what a sale is rewrites every customer's totals and loyalty: ``sales`` (owners, admins).
+STAFF_CAPABILITY = SALES
 
 
 class SalesRecomputeJobOutputSerializer(serializers.ModelSerializer):

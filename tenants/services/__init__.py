@@ -1,6 +1,5 @@
 """Every write to tenants, users, keys, flags and the audit trail goes through these services."""
 
-from cdp.context import actor_from_request  # moved to cdp (interface code); kept here while callers move
 from tenants.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke
 from tenants.services.audit import (
     audit_record,
@@ -56,7 +55,6 @@ __all__ = [
     "invitation_revoke",
     "membership_role_change",
     "SessionEnded",
-    "actor_from_request",
     "api_key_authenticate",
     "api_key_create",
     "api_key_revoke",

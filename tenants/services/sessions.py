@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import MessageDecoder, MessageEncoder
+from django.contrib.messages.storage.session import SessionStorage
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.db.models import Q
@@ -330,20 +333,21 @@ def user_sessions_messages_scrub(*, tenant: Tenant, matches) -> int:
     person, from the sessions opened on ``tenant``'s site: messages live in the session row until
     the next page shows them, and an erased person must leave no trace there either. ``matches(text)``
     says whether a text identifies the person. Returns how many sessions changed."""
-    from django.contrib.messages.storage.cookie import MessageDecoder, MessageEncoder
-    from django.contrib.messages.storage.session import SessionStorage
-    from django.contrib.sessions.backends.db import SessionStore
-
+    if settings.SESSION_ENGINE not in DB_SESSION_ENGINES:
+        return 0  # cookie-based sessions keep nothing on our side
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore  # cached_db: its cache follows
+    quote = connection.ops.quote_name
+    public = quote(settings.PUBLIC_SCHEMA_NAME)
     with connection.cursor() as cursor:
         # Only the hash of a session key is ours to keep; Django's table has the key itself.
-        cursor.execute(f"""SELECT s.session_key FROM {Session._meta.db_table} s
-                            JOIN {UserSession._meta.db_table} u
-                              ON u.key_hash = encode(sha256(convert_to(s.session_key, 'UTF8')), 'hex')
-                           WHERE u.tenant_id = %s AND s.expire_date > now()""", [tenant.pk])
+        cursor.execute(f"SELECT s.session_key FROM {public}.{quote(Session._meta.db_table)} s "
+                       f"JOIN {public}.{quote(UserSession._meta.db_table)} u "
+                       f"ON u.key_hash = {_PG_KEY_HASH.format(column='s.session_key')} "
+                       "WHERE u.tenant_id = %s AND s.expire_date > %s", [tenant.pk, timezone.now()])
         keys = [row[0] for row in cursor.fetchall()]
     changed = 0
     for key in keys:
-        store = SessionStore(session_key=key)
+        store = session_store(session_key=key)
         encoded = store.load().get(SessionStorage.session_key)
         if not encoded:
             continue

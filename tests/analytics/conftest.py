@@ -10,10 +10,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from analytics.services import analytics_run
-from tests import fixtures
 from tests.customers.factories import CustomerFactory, OrderFactory
 
-actor = fixtures.actor  # the suite's one actor fixture, not a copy
 SCORED_AS_OF = datetime.date(2025, 6, 30)
 
 

@@ -6,33 +6,17 @@ from __future__ import annotations
 import threading
 from decimal import Decimal as D
 
-from django.db import connection
 
 from billing.models import DocumentCounter, Invoice, Order, OrderItem, PaymentAttempt, Product, SandboxCharge
 from cdp.context import Actor
 from tenants.models import AuditLog
+from tests.threads import thread_started
 
 THREADS = 6
 
 
-def _in_thread(fn):
-    errors, out = [], []
-
-    def run():
-        try:
-            out.append(fn())
-        except Exception as exc:  # surfaced by the assertions
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors, out
-
-
 def _run(fn):
-    thread, errors, out = _in_thread(fn)
+    thread, errors, out = thread_started(fn)
     thread.join(timeout=60)
     assert not errors, errors
     return out[0] if out else None
@@ -61,7 +45,7 @@ def test_concurrent_checkouts_get_gapless_invoice_numbers(world):
         return run
 
     try:
-        threads = [_in_thread(buy(n)) for n in range(THREADS)]
+        threads = [thread_started(buy(n)) for n in range(THREADS)]
         for thread, _, _ in threads:
             thread.join(timeout=60)
         errors = [e for _, errs, _ in threads for e in errs]
@@ -102,7 +86,8 @@ def test_a_double_submitted_upgrade_charges_once(world):
     from billing.models import Subscription
     from billing.services import order_checkout, subscription_change_plan
     from cdp.exceptions import Conflict
-    from tests.billing.committed import concurrently, in_thread, purge_billing, snapshot
+    from tests.billing.committed import purge_billing, snapshot
+    from tests.threads import concurrently, in_thread
 
     actor = Actor.system("tests")
     before = snapshot()

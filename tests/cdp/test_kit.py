@@ -205,3 +205,9 @@ def test_only_app_prefixes_come_from_the_environment():
                "CDP_LICENSE_CACHE_SECONDS": "9"}
     assert env_app_settings(environ, taken={"BILLING_X"}) == {"INTEGRATIONS_HTTP_TIMEOUT": "5",
                                                               "CDP_LICENSE_CACHE_SECONDS": "9"}
+
+
+def test_the_ops_tenant_export_names_an_unknown_tenant_like_every_command(world, tmp_path):
+    with pytest.raises(CommandError, match=r"^Unknown tenant 'nobody'\.$"):
+        call_command("tenant_export", "nobody", str(tmp_path / "export.tar"))
+    assert not (tmp_path / "export.tar").exists()

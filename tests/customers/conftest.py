@@ -2,14 +2,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from cdp import registry as cdp_registry
-from cdp.context import Actor
 from customers.services import order_ingest
 from tests.customers.factories import AddressFactory, CustomerFactory, IdentityFactory, OrderFactory, OrderItemFactory
-
-
-@pytest.fixture
-def actor():
-    return Actor.system("tests")
 
 
 @pytest.fixture

@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import threading
 
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from cdp.context import Actor
 from customers.models import Customer, CustomerChangeLog, CustomerIdentity, Order, OrderItem
 from tests.customers.factories import order_record
+from tests.threads import thread_started
 
 THREADS = 4
-
-
-def _in_thread(fn):
-    errors, out = [], []
-
-    def run():
-        try:
-            out.append(fn())
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, errors, out
 
 
 def _cleanup(tenant, emails, sources):
@@ -43,7 +27,7 @@ def _cleanup(tenant, emails, sources):
             CustomerIdentity.objects.filter(customer_id__in=ids).delete()
             Customer.objects.filter(id__in=ids).delete()
 
-    thread, errors, _ = _in_thread(purge)
+    thread, errors, _ = thread_started(purge)
     thread.join()
     assert not errors, errors
 
@@ -73,7 +57,7 @@ def test_concurrent_batches_naming_the_same_new_person_create_one_customer(world
 
     sources = [f"conc{n}" for n in range(THREADS)] + ["concshared"]
     try:
-        threads = [_in_thread(batch(n)) for n in range(THREADS)]
+        threads = [thread_started(batch(n)) for n in range(THREADS)]
         for thread, _, _ in threads:
             thread.join(timeout=60)
         errors = [e for _, errs, _ in threads for e in errs]
@@ -94,7 +78,7 @@ def test_concurrent_batches_naming_the_same_new_person_create_one_customer(world
                 assert list(Customer.objects.filter(source="concshared")) == [other]
                 return True
 
-        thread, errors, out = _in_thread(check)
+        thread, errors, out = thread_started(check)
         thread.join()
         assert not errors, errors
         assert out == [True]

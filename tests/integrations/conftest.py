@@ -5,10 +5,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from cdp.registry import quota_guards_disabled
-from tests import fixtures
 from tests.integrations import fakes
-
-actor = fixtures.actor  # the suite's one actor fixture, not a copy
 
 
 @pytest.fixture(autouse=True)

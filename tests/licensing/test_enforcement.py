@@ -18,12 +18,17 @@ ACTOR = Actor.system("tests")
 
 
 @pytest.fixture
-def customers_in_use(monkeypatch):
-    """Pretend the tenant has ``n`` customers, without depending on the customers app."""
-    def set_count(n: int):
-        monkeypatch.setitem(registry._usage_providers, "customers", lambda: n)
+def customers_in_use():
+    """Pretend the tenant has ``n`` customers, without depending on the customers app (through the
+    registry's public API; the real provider is registered again afterwards)."""
+    original = dict(registry.usage_providers()).get("customers")
 
-    return set_count
+    def set_count(n: int):
+        registry.register_usage_provider("customers", lambda: n)
+
+    yield set_count
+    if original is not None:
+        registry.register_usage_provider("customers", original)
 
 
 def test_guard_allows_up_to_the_limit_and_refuses_one_more_whole(world, issue, customers_in_use):

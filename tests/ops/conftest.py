@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import psycopg
@@ -16,6 +15,7 @@ import requests
 from django.db import connection
 
 from cdp.ops import pgctl
+from tests import threads
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -26,27 +26,8 @@ def db_url(dbname: str | None = None) -> str:
 
 
 def in_thread(fn):
-    """Run ``fn`` on its own connection, committed (the test's own transaction does not see
-    uncommitted work of others, and neither do other servers)."""
-    from django.db import connection as thread_connection
-
-    out, errors = [], []
-
-    def run():
-        try:
-            out.append(fn())
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-        finally:
-            thread_connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=300)
-    assert not thread.is_alive()
-    if errors:
-        raise errors[0]
-    return out[0] if out else None
+    """``tests.threads.in_thread`` with the longer wait real clusters need."""
+    return threads.in_thread(fn, timeout=300)
 
 
 class Committed:

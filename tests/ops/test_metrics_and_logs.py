@@ -88,13 +88,13 @@ def test_ingest_rate_counts_orders_by_source_and_outcome(world, api_key):
 
 
 def test_queue_depth_and_sync_lag_are_read_when_scraped(world, settings):
-    from cdp.middleware import _broker_client
+    from cdp.middleware import broker_client
     from integrations.models import Integration
 
     queue = f"ops-test-{uuid.uuid4().hex[:6]}"
     settings.CELERY_TASK_QUEUES_NAMES = ("default", queue)
     settings.CDP_METRICS_SLOW_CACHE_SECONDS = 0
-    redis = _broker_client()
+    redis = broker_client()
     redis.lpush(queue, "a", "b", "c")
     try:
         with tenant_context(world.alpha):

@@ -16,11 +16,6 @@ SYSTEM = Actor.system("tests")
 _seq = itertools.count(1)
 
 
-@pytest.fixture
-def actor():
-    return SYSTEM
-
-
 @pytest.fixture(autouse=True)
 def _no_plan_quota():
     """Plan quotas are licensing's to test; here they would only couple the suites."""

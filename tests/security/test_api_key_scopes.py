@@ -202,6 +202,18 @@ def test_loyalty_program_edits_need_loyalty_not_integrations(world, api_key, alp
     assert alpha_client(world.user("alpha_admin")).patch(url, body, content_type="application/json").status_code == 200
 
 
+def test_the_counted_sale_rule_needs_sales_not_integrations(world, api_key, alpha_client):
+    """What counts as a sale rewrites every customer's totals: ``sales``, held by owners and
+    admins; a connector's key (``integrations``) is refused."""
+    for role in ("owner", "admin"):
+        assert "sales" in capabilities_for_role(role)
+    url, body = "/api/v1/sales/counted-statuses/", {"statuses": ["paid"]}
+    connector = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "write", "integrations"]))
+    assert connector.put(url, body, content_type="application/json").status_code == 403
+    sales = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "sales"]))
+    assert sales.put(url, body, content_type="application/json").status_code in (200, 202)
+
+
 def test_tenant_admin_pages_follow_capabilities(world, alpha_client, api_key):
     """The audit log page needs ``audit``, keys ``keys``, members ``members``: all held by admins;
     a role without them never enters (only owners and admins enter the tenant admin)."""
@@ -234,17 +246,18 @@ def test_scope_split_migration_keeps_old_keys_working(world, api_key):
     assert set(connector.scopes) == {"read", "integrations"}
 
 
-def test_loyalty_split_migration_keeps_connector_keys_editing_loyalty(world, api_key):
+@pytest.mark.parametrize("migration_name, new", [("0009_loyalty_key_scope", "loyalty"), ("0012_sales_key_scope", "sales")])
+def test_split_from_integrations_keeps_connector_keys_doing_what_they_did(world, api_key, migration_name, new):
     from django.apps import apps
 
-    migration = importlib.import_module("tenants.migrations.0009_loyalty_key_scope")
+    migration = importlib.import_module(f"tenants.migrations.{migration_name}")
     connector = key_row(api_key(world.alpha, scopes=["read", "integrations"]))
     reader = key_row(api_key(world.alpha, scopes=["read"]))
     migration.split_scopes(apps, None)
     migration.split_scopes(apps, None)  # twice: nothing added twice
     connector.refresh_from_db()
     reader.refresh_from_db()
-    assert connector.scopes == ["read", "integrations", "loyalty"]
+    assert connector.scopes == ["read", "integrations", new]
     assert reader.scopes == ["read"]
     migration.unsplit_scopes(apps, None)
     connector.refresh_from_db()

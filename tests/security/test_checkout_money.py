@@ -35,7 +35,8 @@ from billing.models import Order, PaymentAttempt, Subscription
 from cdp.context import Actor
 from licensing import store
 from licensing.models import License
-from tests.billing.committed import concurrently, in_thread, purge_billing, snapshot
+from tests.billing.committed import purge_billing, snapshot
+from tests.threads import concurrently, in_thread
 from tests.billing.factories import PaymentMethodFactory, PlanProductFactory, ProductFactory
 
 ACTOR = Actor.system("tests")
@@ -202,13 +203,13 @@ def test_same_key_replays_the_first_answer_and_a_one_time_product_is_charged_onc
 
 
 def test_a_key_still_in_use_gets_409_idempotency_in_progress(world, settings):
-    from billing.services.idempotency import _lock_id
+    from billing.services.idempotency import idempotency_lock_id
 
     settings.BILLING_IDEMPOTENCY_WAIT_SECONDS = 0
     ProductFactory(sku="T-SEC-BUSY", price=D("5.00"))
     owner = world.user("alpha_owner")
     key = "busy-key-1"
-    lock_id = _lock_id(world.alpha.pk, f"user:{owner.pk}", "checkout", hashlib.sha256(key.encode()).hexdigest())
+    lock_id = idempotency_lock_id(world.alpha.pk, f"user:{owner.pk}", "checkout", hashlib.sha256(key.encode()).hexdigest())
     held, release = threading.Event(), threading.Event()
 
     def first_request_still_running():  # holds the key's lock, as the request running it does

@@ -10,6 +10,7 @@ import pytest
 
 from billing.codes import AuditAction as BillingAction
 from billing.codes import ErrorCode as BillingError
+from cdp.codes import ErrorCode as KitError
 from licensing.codes import AuditAction as LicensingAction
 from licensing.codes import ErrorCode as LicensingError
 from licensing.codes import ValidationCode
@@ -57,6 +58,8 @@ def test_values_are_the_documented_ones():
     assert TenantsError.MEMBER_EXISTS == "already_member" and TenantsError.SLUG_INVALID == "invalid_slug"
     assert LicensingError.FILE_SIGNATURE_INVALID == "bad_signature" and LicensingError.FILE_MALFORMED == "malformed"
     assert BillingError.PAYMENT_DECLINED == "payment_declined" and BillingError.SIGNATURE_INVALID == "bad_signature"
+    assert [code.value for code in KitError] == [
+        "conflict", "invalid", "not_found", "permission_denied", "quota_exceeded", "server_error", "unsafe_url"]
     assert [code.value for code in ValidationCode] == [
         "VALID", "NOT_FOUND", "SUSPENDED", "EXPIRED", "CANCELLED", "TOO_MANY_MACHINES",
         "FINGERPRINT_SCOPE_REQUIRED", "BANNED", "RATE_LIMITED"]

@@ -13,10 +13,6 @@ from cdp.commands import CdpCommand
 from cdp.ops import backup
 
 
-def database_url() -> str:
-    return embedded.database_url()
-
-
 class Command(CdpCommand):
     help = "Back up the database (and the keys its encrypted data needs) into a directory."
 
@@ -35,10 +31,10 @@ class Command(CdpCommand):
             raise CommandError("--output DIR is required (or set CDP_BACKUP_DIR)")
         try:
             if not embedded.database_is_embedded():
-                result = backup.backup_dump(url=database_url(), output=Path(output), data_dir=embedded.data_dir(),
+                result = backup.backup_dump(url=embedded.database_url(), output=Path(output), data_dir=embedded.data_dir(),
                                             with_keys=not without_keys, keep=keep)
             else:
-                result = backup.backup_embedded(url=database_url(), pgdata=embedded.data_dir() / "pgdata",
+                result = backup.backup_embedded(url=embedded.database_url(), pgdata=embedded.data_dir() / "pgdata",
                                                 output=Path(output), data_dir=embedded.data_dir(),
                                                 with_keys=not without_keys, restart=restart_server, keep=keep)
         except (backup.BackupError, RuntimeError, OSError) as exc:

@@ -17,15 +17,15 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
 from cdp import embedded, registry
+from cdp.commands import CdpCommand
 from cdp.embedded import data_dir
 
 STOP_TIMEOUT = 20
 
 
-class Command(BaseCommand):
+class Command(CdpCommand):
     help = "Serve the app with gunicorn plus a Celery worker and beat, until Ctrl-C."
 
     def add_arguments(self, parser):

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from cdp import embedded
-from cdp.commands import CdpCommand
+from cdp.commands import CdpCommand, tenant_by_slug
 from cdp.ops import backup, tenant_move
 
 
@@ -21,6 +21,7 @@ class Command(CdpCommand):
                             help="Do not include the credential keys (the target must already have them).")
 
     def handle(self, *args, slug, file, without_keys, **options):
+        tenant_by_slug(slug)  # the one 'Unknown tenant' answer of every command
         try:
             manifest = tenant_move.tenant_export(slug=slug, output=Path(file), with_keys=not without_keys,
                                                  database_url=embedded.database_url())
