@@ -12,6 +12,8 @@ from enum import StrEnum
 
 class ErrorCode(StrEnum):
     CONFLICT = "conflict"
+    CREDENTIALS_KEY_INVALID = "bad_credentials_key"  # CDP_CREDENTIALS_KEYS holds a key that is not Fernet's
+    CREDENTIALS_UNREADABLE = "credentials_unreadable"  # not decryptable with the configured keys
     INPUT_INVALID = "invalid"
     NOT_FOUND = "not_found"
     PERMISSION_DENIED = "permission_denied"

@@ -20,6 +20,7 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from cdp.conf import AppSettings
+from cdp.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 from cdp.secrets import local_secret
 
@@ -32,7 +33,7 @@ conf = AppSettings({
 
 
 class CredentialsUnreadable(ApplicationError):
-    code = "credentials_unreadable"
+    code = ErrorCode.CREDENTIALS_UNREADABLE
     http_status = 409
 
 
@@ -47,7 +48,7 @@ def _multifernet(env_value: str) -> MultiFernet:
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as exc:
-        raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code="bad_credentials_key") from exc
+        raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code=ErrorCode.CREDENTIALS_KEY_INVALID) from exc
 
 
 def fernet() -> MultiFernet:

@@ -15,8 +15,6 @@ class ErrorCode(StrEnum):
     INTEGRATION_INACTIVE = "integration_inactive"
     CREDENTIALS_REQUIRED = "credentials_required"  # where they are sent changed: enter them again
     CREDENTIALS_MISSING = "credentials_missing"
-    CREDENTIALS_UNREADABLE = "credentials_unreadable"  # not decryptable with the configured keys
-    CREDENTIALS_KEY_INVALID = "bad_credentials_key"
     CONFIG_MISSING = "config_missing"
     # syncs
     SYNC_RUNNING = "sync_running"

@@ -13,20 +13,12 @@ from __future__ import annotations
 
 import json
 
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 
-from cdp import crypto as core
-from integrations.codes import ErrorCode
+from cdp.crypto import ENV, CredentialsUnreadable, decrypt_text, encrypt_text, fernet, mask, rotate
 
-ENV = "CDP_CREDENTIALS_KEYS"
-
-
-class CredentialsUnreadable(core.CredentialsUnreadable):
-    code = ErrorCode.CREDENTIALS_UNREADABLE
-
-
-def fernet() -> MultiFernet:
-    return core.fernet()
+__all__ = ["ENV", "CredentialsUnreadable", "decrypt_json", "decrypt_text", "encrypt_json", "encrypt_text", "fernet",
+           "mask", "rotate", "secret_values"]
 
 
 def encrypt_json(value: dict) -> str:
@@ -41,34 +33,6 @@ def decrypt_json(token: str) -> dict:
     except InvalidToken as exc:
         raise CredentialsUnreadable("Stored credentials cannot be decrypted with the configured keys "
                                     f"({ENV}); re-enter them or restore the old key.") from exc
-
-
-def encrypt_text(value: str) -> str:
-    return fernet().encrypt(value.encode()).decode()
-
-
-def decrypt_text(token: str) -> str:
-    try:
-        return fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise CredentialsUnreadable(f"A stored secret cannot be decrypted with the configured keys ({ENV}).") from exc
-
-
-def rotate(token: str) -> str:
-    """Re-encrypt ``token`` with the newest key (MultiFernet.rotate)."""
-    if not token:
-        return token
-    try:
-        return fernet().rotate(token.encode()).decode()
-    except InvalidToken as exc:
-        raise CredentialsUnreadable(f"A stored secret cannot be decrypted with the configured keys ({ENV}).") from exc
-
-
-def mask(text: str, secrets) -> str:
-    """``text`` with every secret value (4+ characters) replaced by ``***``: for logs and errors."""
-    for secret in sorted({str(s) for s in secrets if s and len(str(s)) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def secret_values(credentials: dict) -> list[str]:

@@ -59,7 +59,8 @@ def test_values_are_the_documented_ones():
     assert LicensingError.FILE_SIGNATURE_INVALID == "bad_signature" and LicensingError.FILE_MALFORMED == "malformed"
     assert BillingError.PAYMENT_DECLINED == "payment_declined" and BillingError.SIGNATURE_INVALID == "bad_signature"
     assert [code.value for code in KitError] == [
-        "conflict", "invalid", "not_found", "permission_denied", "quota_exceeded", "server_error", "unsafe_url"]
+        "conflict", "bad_credentials_key", "credentials_unreadable", "invalid", "not_found", "permission_denied",
+        "quota_exceeded", "server_error", "unsafe_url"]
     assert [code.value for code in ValidationCode] == [
         "VALID", "NOT_FOUND", "SUSPENDED", "EXPIRED", "CANCELLED", "TOO_MANY_MACHINES",
         "FINGERPRINT_SCOPE_REQUIRED", "BANNED", "RATE_LIMITED"]
