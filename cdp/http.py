@@ -363,6 +363,13 @@ def in_web_request() -> bool:
     return bool(getattr(_local, "in_request", False))
 
 
+def web_request_forget() -> None:
+    """This thread serves no request from now on. For code that runs requests in-process without
+    Django's request_finished (a test whose request was cut short): the next outbound call on the
+    thread is not refused because of it."""
+    _local.in_request = False
+
+
 def _refuse_in_request(method: str, url: str) -> None:
     host = urlsplit(url).hostname or "?"
     message = (f"Outbound {method} to {host} inside a web request: queue it as a task instead "

@@ -240,7 +240,11 @@ def world(_world, db) -> World:
 
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests():
-    """Requests switch the connection's schema; every test starts from the public one."""
+    """Requests switch the connection's schema; every test starts from the public one, and outside
+    any request (a request cut short by an exception leaves no "serving a request" mark behind)."""
+    from cdp.http import web_request_forget
+
+    web_request_forget()
     yield
     connection.set_schema_to_public()
 

@@ -309,6 +309,8 @@ SPECTACULAR_SETTINGS = {
         "CreditAccountStatusEnum": "customers.models.CreditAccount.Status",
         "LoyaltyTierEnum": [("bronze", "Bronze"), ("silver", "Silver"), ("gold", "Gold"), ("platinum", "Platinum")],
         "AddressTypeEnum": [("shipping", "Shipping"), ("billing", "Billing")],
+        "MessageChannelEnum": [("email", "E-mail"), ("whatsapp", "WhatsApp"), ("sms", "SMS")],
+        "MessageLanguageEnum": [("es", "Español"), ("pt-BR", "Português (Brasil)"), ("en", "English")],
         "VoucherKindEnum": "loyalty.models.VoucherKind",
         "VoucherStatusEnum": "loyalty.models.Voucher.Status",
         "VoucherOriginEnum": "loyalty.models.Voucher.Origin",

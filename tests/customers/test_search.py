@@ -90,7 +90,7 @@ def test_portal_invalid_filter_is_a_form_error_not_the_whole_list(world, alpha_c
 
 
 def test_api_search_is_honoured(world, api_key, people):
-    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read"]))
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "unmask"]))
     response = client.get("/api/v1/customers/", {"search": "lucia.rojas"})
     assert response.status_code == 200
     assert [row["email"] for row in response.json()["results"]] == ["lucia.rojas@example.com"]

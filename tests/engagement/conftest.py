@@ -2,11 +2,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from cdp.registry import quota_guards_disabled
-from tests import fixtures
 from tests.engagement import fakes
-
-actor = fixtures.actor
-
 
 @pytest.fixture(autouse=True)
 def _engagement_settings(settings):

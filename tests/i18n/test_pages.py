@@ -30,7 +30,7 @@ DATA = re.compile(
     r"^(?:[\W\d_]*|.*@.*|CDP|Alpha Store|Beta Store|Ana\d+ Pérez|.*Pérez.*|vtex.*|ext-\d+|DNI \d+|AR|"
     r"[A-Z]{2,5}|RFM.*|CLV|CAC|ROAS|PDF|SHA-256|English|Español|Português \(Brasil\)|Segment \d+|"
     r"\d+ s|#\d+|rfm|ext-.*|BG/NBD.*|Av\. .*|.*localhost.*|[a-z_]+(, [a-z_]+)*,?|.* · Alpha Store|store\d+|"
-    r"ord-\d+|VTEX · store\d+|\{.*\})$"
+    r"ord-\d+|VTEX · store\d+|\{.*\}|Mozilla/.*|[\w.-]+ \d+(\.\d+)* · [\w .-]+)$"  # user agents: browser tests' sessions
 )
 
 

@@ -1,3 +1,3 @@
 """Loyalty's tests share customers' fixtures (ingest, actor, the quota switch)."""
 
-from tests.customers.conftest import _no_plan_quota, actor, customer, ingest  # noqa: F401
+from tests.customers.conftest import _no_plan_quota, customer, ingest  # noqa: F401

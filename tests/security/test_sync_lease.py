@@ -23,7 +23,6 @@ _fast_http = integration_fixtures._fast_http
 _fresh_outbound_slots = integration_fixtures._fresh_outbound_slots
 _no_outbound_in_requests = integration_fixtures._no_outbound_in_requests
 _no_plan_quota = integration_fixtures._no_plan_quota
-actor = integration_fixtures.actor
 in_alpha = integration_fixtures.in_alpha
 vtex = integration_fixtures.vtex
 

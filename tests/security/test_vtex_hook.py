@@ -16,7 +16,6 @@ _fast_http = integration_fixtures._fast_http
 _fresh_outbound_slots = integration_fixtures._fresh_outbound_slots
 _no_outbound_in_requests = integration_fixtures._no_outbound_in_requests
 _no_plan_quota = integration_fixtures._no_plan_quota
-actor = integration_fixtures.actor
 vtex = integration_fixtures.vtex
 
 SECRET = "hook-secret-alpha-0001"
