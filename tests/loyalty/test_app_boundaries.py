@@ -96,7 +96,7 @@ def test_the_360_and_the_export_show_loyalty_as_before(world, api_key):
     with tenant_context(world.alpha):
         customer = CustomerFactory()
         loyalty_with_points(customer, 40, tier="silver")
-    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read"]))
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "unmask", "sensitive"]))
 
     detail = client.get(f"/api/v1/customers/{customer.pk}/").json()
     export = client.get(f"/api/v1/customers/{customer.pk}/export/")

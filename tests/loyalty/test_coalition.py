@@ -403,7 +403,7 @@ def test_the_export_lists_the_person_s_vouchers(world, coalition, api_key):
     with tenant_context(world.alpha):
         redemption, _ = services.reward_redeem(reward_id=coalition["reward_a"].pk,
                                                customer_id=coalition["member"].pk, actor=ACTOR)
-    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read"]))
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "unmask", "sensitive"]))
     data = client.get(f"/api/v1/customers/{coalition['member'].pk}/export/").json()
     assert [v["code"] for v in data["loyalty"]["vouchers"]] == [redemption.voucher.code]
 
