@@ -37,10 +37,15 @@ class CredentialsUnreadable(ApplicationError):
     http_status = 409
 
 
+def credential_keys(env_value: str) -> list[bytes]:
+    """The Fernet keys a ``CDP_CREDENTIALS_KEYS`` value names, newest first (a backup carries them)."""
+    return [key.strip().encode() for key in env_value.split(",") if key.strip()]
+
+
 @functools.lru_cache(maxsize=8)
 def _multifernet(env_value: str) -> MultiFernet:
     if env_value.strip():
-        keys = [key.strip().encode() for key in env_value.split(",") if key.strip()]
+        keys = credential_keys(env_value)
     else:
         # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
         seed = local_secret("credentials-key")

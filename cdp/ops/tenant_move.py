@@ -115,7 +115,7 @@ def _serialize(model, pks) -> list[dict]:
 
 
 def tenant_export(*, slug: str, output: Path, database_url: str, with_keys: bool = True) -> dict:
-    from integrations import crypto
+    from cdp import crypto
     from licensing import signing
     from tenants.models import Tenant
 
@@ -162,7 +162,7 @@ def tenant_export(*, slug: str, output: Path, database_url: str, with_keys: bool
         cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY id')
         migrations = [f"{app}.{name}" for app, name in cursor.fetchall()]
     env_keys = os.environ.get(crypto.ENV, "")
-    credential_keys = [key.decode() for key in crypto._keys_from_env(env_keys)] if env_keys.strip() else [
+    credential_keys = [key.decode() for key in crypto.credential_keys(env_keys)] if env_keys.strip() else [
         key.decode() for key in [_local_credentials_key()]]
     manifest = {
         "slug": slug, "schema": schema, "format": 1,
@@ -373,10 +373,10 @@ def _credentials_readable(schema: str, carried: str) -> int:
     not are re-encrypted from the export's keys. Returns how many were re-encrypted."""
     from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-    from integrations import crypto
+    from cdp import crypto
 
     ours = crypto.fernet()
-    theirs = MultiFernet([Fernet(key) for key in crypto._keys_from_env(carried)]) if carried else None
+    theirs = MultiFernet([Fernet(key) for key in crypto.credential_keys(carried)]) if carried else None
     changed = 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s "
