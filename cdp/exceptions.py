@@ -51,10 +51,12 @@ class QuotaExceeded(ApplicationError):
     http_status = 403
 
 
-def full_clean_or_raise(instance, message: str, **full_clean_kwargs) -> None:
+def full_clean_or_raise(instance, message: str, *, error: type[ApplicationError] = ApplicationError,
+                        code: str | None = None, **full_clean_kwargs) -> None:
     """``instance.full_clean(...)``, with Django's per-field errors turned into the ApplicationError
-    every interface renders (API 400 with ``fields``, form errors, a command's one line)."""
+    every interface renders (API 400 with ``fields``, form errors, a command's one line): ``error``
+    (an app's own subclass, for its code) or ``code`` say which."""
     try:
         instance.full_clean(**full_clean_kwargs)
     except ValidationError as exc:
-        raise ApplicationError(message, fields=exc.message_dict) from exc
+        raise error(message, code=code, fields=exc.message_dict) from exc

@@ -22,12 +22,11 @@ import re
 import secrets
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict, NotFound
+from cdp.exceptions import ApplicationError, Conflict, NotFound, full_clean_or_raise
 from cdp.ids import get_or_not_found
 from customers.services.common import audit, customer_current
 from loyalty.codes import AuditAction, ErrorCode
@@ -56,11 +55,7 @@ def _values(instance, fields) -> dict:
 
 
 def _full_clean(instance, code: str) -> None:
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        raise CoalitionError("Check the highlighted fields.", code=code,
-                             fields={key: [str(m) for m in messages] for key, messages in exc.message_dict.items()})
+    full_clean_or_raise(instance, "Check the highlighted fields.", error=CoalitionError, code=code)
 
 
 # --- partners -------------------------------------------------------------------------------------

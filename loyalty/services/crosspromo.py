@@ -15,12 +15,11 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError
+from cdp.exceptions import ApplicationError, full_clean_or_raise
 from cdp.ids import get_or_not_found
 from customers.models import Order
 from customers.selectors import counted_statuses
@@ -48,11 +47,7 @@ def _check(chain: CrossPromoChain) -> None:
         raise ChainError("A free-item voucher names its item.", fields={"item_name": ["Required."]})
     if chain.kind != VoucherKind.FREE_ITEM and (chain.value or 0) <= 0:
         raise ChainError("The voucher's value must be greater than zero.", fields={"value": ["Must be > 0."]})
-    try:
-        chain.full_clean()
-    except ValidationError as exc:
-        raise ChainError("Check the highlighted fields.",
-                         fields={key: [str(m) for m in messages] for key, messages in exc.message_dict.items()})
+    full_clean_or_raise(chain, "Check the highlighted fields.", error=ChainError)
 
 
 @transaction.atomic

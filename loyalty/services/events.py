@@ -8,12 +8,11 @@ registrations never exceed the capacity, and a cancelled seat goes to the first 
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from cdp.context import Actor
-from cdp.exceptions import ApplicationError, Conflict
+from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from cdp.ids import get_or_not_found
 from customers.services.common import audit, customer_current
 from loyalty.codes import AuditAction, ErrorCode
@@ -33,11 +32,7 @@ class EventError(ApplicationError):
 def _clean(event: Event) -> None:
     if event.ends_at is not None and event.starts_at is not None and event.ends_at <= event.starts_at:
         raise EventError("An event ends after it starts.", fields={"ends_at": ["Must be after starts_at."]})
-    try:
-        event.full_clean()
-    except ValidationError as exc:
-        raise EventError("Check the highlighted fields.",
-                         fields={key: [str(m) for m in messages] for key, messages in exc.message_dict.items()})
+    full_clean_or_raise(event, "Check the highlighted fields.", error=EventError)
 
 
 @transaction.atomic
