@@ -62,40 +62,36 @@ def system_event_record(*, kind: str, title: str, level: str = SystemEvent.Level
     return event
 
 
-def _project_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    """The traceback's frames in the project's own code (not the libraries', not the venv's)."""
+def _project_frames(exc: BaseException) -> list[tuple[Path, traceback.FrameSummary]]:
+    """The traceback's frames in the project's own code (not the libraries', not the venv's), each
+    with its file relative to the project."""
     frames = []
     for frame in traceback.extract_tb(exc.__traceback__):
         path = Path(frame.filename).resolve()
         if path.is_relative_to(ROOT) and ".venv" not in path.parts and "site-packages" not in path.parts:
-            frames.append(frame)
+            frames.append((path.relative_to(ROOT), frame))
     return frames
-
-
-def _location(frame: traceback.FrameSummary) -> str:
-    module = Path(frame.filename).resolve().relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
-    return f"{module}.{frame.name}"
-
-
-def error_fingerprint(exc: BaseException) -> str:
-    """Errors with one cause share this: the exception's type and the innermost project function
-    it passed through (not the message, which carries values, nor line numbers, which move)."""
-    frames = _project_frames(exc)
-    where = _location(frames[-1]) if frames else "(library code)"
-    return hashlib.sha256(f"{type(exc).__module__}.{type(exc).__qualname__}@{where}".encode()).hexdigest()
 
 
 def error_record(*, exc: BaseException, request=None, task_name: str = "") -> SystemEvent | None:
     """Record an unhandled error of a request or a task: its type and where it happened, the
-    masked message and the project frames of its traceback (files, lines, functions; no values)."""
+    masked message and the project frames of its traceback (files, lines, functions; no values).
+
+    Errors with one cause share a fingerprint: the exception's type and the innermost project
+    function it passed through (not the message, which carries values, nor line numbers, which
+    move)."""
     frames = _project_frames(exc)
-    where = _location(frames[-1]) if frames else "(library code)"
+    if frames:
+        path, frame = frames[-1]
+        where = f"{path.with_suffix('').as_posix().replace('/', '.')}.{frame.name}"
+    else:
+        where = "(library code)"
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
     title = f"{type(exc).__name__} in {where}" + (f" (task {task_name})" if task_name else "")
-    trace = "".join(f"  {Path(f.filename).resolve().relative_to(ROOT)}:{f.lineno} in {f.name}\n"
-                    for f in frames[-FRAMES_KEPT:])
-    detail = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}\n{trace}"
+    trace = "".join(f"  {path}:{frame.lineno} in {frame.name}\n" for path, frame in frames[-FRAMES_KEPT:])
     return system_event_record(kind=SystemEvent.Kind.ERROR, level=SystemEvent.Level.ERROR,
-                               title=personal_redact(title), detail=personal_redact(detail), fingerprint=error_fingerprint(exc), request=request)
+                               title=personal_redact(title), detail=personal_redact(f"{kind}: {exc}\n{trace}"),
+                               fingerprint=hashlib.sha256(f"{kind}@{where}".encode()).hexdigest(), request=request)
 
 
 def deployment_record(*, release: str | None = None) -> SystemEvent | None:
