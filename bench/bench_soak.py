@@ -25,7 +25,6 @@ import json
 import os
 import queue
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -33,18 +32,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(ROOT))
+
+from bench.common import HOST, free_port  # noqa: E402
+
 PASSWORD = "Soak-Bench-Password-42"
 
 
 def _env(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _setup() -> dict:
@@ -152,7 +148,7 @@ def main() -> None:
     rates = {"ingest": _env("BENCH_SOAK_INGEST", 1), "license": _env("BENCH_SOAK_VALIDATE", 10),
              "customer360": _env("BENCH_SOAK_360", 5), "portal": _env("BENCH_SOAK_PORTAL", 2)}
     world = _setup()
-    port = _free_port()
+    port = free_port()
     server = _serve(port)
     try:
         cookie = _sign_in(port, world["email"])
