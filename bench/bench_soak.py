@@ -175,6 +175,12 @@ def main() -> None:
         measuring = threading.Event()
         lock = threading.Lock()
 
+        def send(conn, method, path, host, body, headers) -> str | None:
+            conn.request(method, path, body=body, headers={"Host": host, **headers})
+            answer = conn.getresponse()
+            answer.read()
+            return None if 200 <= answer.status < 300 else f"{answer.status} {method} {path}"
+
         def client():
             conn = http.client.HTTPConnection(HOST, port, timeout=30)
             while True:
@@ -183,11 +189,18 @@ def main() -> None:
                     return
                 kind, (method, path, host, body, headers) = job
                 started = time.perf_counter()
+                reused = conn.sock is not None
                 try:
-                    conn.request(method, path, body=body, headers={"Host": host, **headers})
-                    answer = conn.getresponse()
-                    answer.read()
-                    failed = None if 200 <= answer.status < 300 else f"{answer.status} {method} {path}"
+                    try:
+                        failed = send(conn, method, path, host, body, headers)
+                    except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                        if not reused:
+                            raise
+                        # The server closed this idle keep-alive connection (gunicorn's keepalive
+                        # timeout) before the request reached it: send it again on a new one, as
+                        # every HTTP client does. A fresh connection failing still counts.
+                        conn.close()
+                        failed = send(conn, method, path, host, body, headers)
                 except (OSError, http.client.HTTPException) as exc:
                     failed = f"{exc.__class__.__name__} {method} {path}"
                     conn.close()
