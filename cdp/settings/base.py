@@ -410,6 +410,13 @@ CDP_LOCK_DATABASE_URL = os.environ.get("CDP_LOCK_DATABASE_URL", "")
 # Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
 CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")
 CDP_BACKUP_KEEP = int(os.environ.get("CDP_BACKUP_KEEP", "7"))
+# The key variables the operator set (not the generated ones, which live under the data dir): a
+# backup carries them so that a restore on a new machine can read what it restores.
+CDP_BACKUP_KEY_VARIABLES = {name: os.environ[name] for name in (
+    "CDP_CREDENTIALS_KEYS", "CDP_LICENSE_SIGNING_KEY", "DJANGO_SECRET_KEY") if os.environ.get(name)}
+# The PostgreSQL client programs (pg_dump, pg_restore, pg_basebackup) for a server behind
+# DATABASE_URL; empty: the embedded server's (cdp/ops/pgctl.py).
+CDP_PG_BIN = os.environ.get("CDP_PG_BIN", "")
 
 # A task taken by a worker that dies (its machine, or kill -9) is given to another worker once
 # its visibility timeout passes (acks_late: unacknowledged until done). Longer than the longest
