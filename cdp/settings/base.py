@@ -269,12 +269,18 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Lists count exactly up to this many rows and answer the planner's estimate past it (API, portal
+# and admin lists; cdp/pagination.py): an exact COUNT(*) of millions of rows is most of a request.
+CDP_EXACT_COUNT_LIMIT = int(os.environ.get("CDP_EXACT_COUNT_LIMIT", "10000"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CDP API",
     "DESCRIPTION": (
         "Customer Data Platform API. Every request is made to a tenant's host "
         "(`<slug>.localhost`) with `Authorization: Api-Key <key>`. Errors share one shape: "
-        '`{"error": {"code", "message", "fields"}}`.'
+        '`{"error": {"code", "message", "fields"}}`. Lists page by number (`?page=`, `?page_size=` up '
+        "to 500; `count` is exact up to CDP_EXACT_COUNT_LIMIT rows, 10,000 by default, and an estimate past them, `count_estimated: true`) "
+        "or by cursor (`?cursor=` empty for the first page, then follow `next`/`previous`: no count, "
+        "the same cost at any depth; use it to walk large lists such as orders and customers)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
