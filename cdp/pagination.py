@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
@@ -28,8 +29,10 @@ def exact_count_limit() -> int:
 def estimated_count(queryset) -> int:
     """The planner's estimate of how many rows ``queryset`` returns (no row is read)."""
     queryset = queryset.order_by()
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
+    try:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:  # a filter that can match nothing (``pk__in=[]``, ``.none()``)
+        return 0
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]

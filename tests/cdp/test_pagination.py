@@ -145,6 +145,8 @@ def test_bounded_count_trusts_a_high_estimate_and_counts_below_the_limit(world, 
     with tenant_context(world.alpha):
         queryset = Order.objects.filter(customer=orders[0].customer)
         assert estimated_count(queryset) >= 1  # the planner's figure, no row read
+        assert estimated_count(queryset.none()) == 0 and estimated_count(queryset.filter(pk__in=[])) == 0
+        assert bounded_count(queryset.filter(pk__in=[])) == (0, False)
         # a high estimate is the answer, nothing counted
         monkeypatch.setattr(pagination, "estimated_count", lambda qs: 1_000_000)
         assert bounded_count(queryset, limit=5) == (1_000_000, True)
