@@ -32,6 +32,7 @@ from engagement import conf
 from engagement.channels.base import ChannelError, provider_call
 from engagement.codes import AuditAction
 from engagement.models import AudienceDestination
+from engagement.selectors import provider_config
 from engagement.services.common import audit
 
 SYNC_TASK = "engagement.tasks.audience_sync_task"
@@ -96,7 +97,7 @@ def _push(destination: AudienceDestination, rows: list[list[str]], *, remove: bo
     received = invalid = 0
     for index in range(0, len(rows), batch):
         form = {"payload": json.dumps({"schema": SCHEMA, "data": rows[index:index + batch]}),
-                "access_token": conf.get("ENGAGEMENT_META_ACCESS_TOKEN")}
+                "access_token": provider_config("meta")["access_token"]}
         response = provider_call("DELETE" if remove else "POST", url, data=form)
         try:
             body = response.json()
