@@ -171,6 +171,7 @@ class AudienceDestinationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins
         data.is_valid(raise_exception=True)
         destination = audience_destination_create(audience_id=data.validated_data["audience_id"],
                                                   segment_id=data.validated_data["segment"],
+                                                  platform=data.validated_data["platform"],
                                                   actor=actor_from_request(request))
         return Response(serializers.AudienceDestinationOutputSerializer(destination).data,
                         status=status.HTTP_201_CREATED)

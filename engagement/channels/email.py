@@ -10,6 +10,8 @@ now) and a dropped connection are transient; 5xx (no such user, refused) is perm
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import smtplib
 import socket
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -78,10 +80,53 @@ def build(message: OutboundMessage) -> EmailMultiAlternatives:
                                   headers=headers)
 
 
+_session: contextvars.ContextVar[dict | None] = contextvars.ContextVar("engagement_smtp_session", default=None)
+
+
+@contextlib.contextmanager
+def connection_reused():
+    """Within the block, e-mails share one SMTP connection: opened by the first, closed at the end.
+    A batch of sends then pays the TCP/TLS handshake and EHLO/AUTH once instead of per message
+    (what a relay also expects of a bulk sender). A connection the server dropped while idle is
+    replaced once, for the message that found it closed."""
+    holder: dict = {"backend": None}
+    token = _session.set(holder)
+    try:
+        yield
+    finally:
+        _session.reset(token)
+        if holder["backend"] is not None:
+            try:
+                holder["backend"].close()
+            except (smtplib.SMTPException, OSError):
+                pass
+
+
+def _opened():
+    backend = connection()
+    backend.open()
+    return backend
+
+
+def _deliver(email: EmailMultiAlternatives) -> int:
+    holder = _session.get()
+    if holder is None:
+        return connection().send_messages([email])
+    if holder["backend"] is None:
+        holder["backend"] = _opened()
+    try:
+        return holder["backend"].send_messages([email])
+    except smtplib.SMTPServerDisconnected:
+        holder["backend"].close()
+        holder["backend"] = None
+        holder["backend"] = _opened()
+        return holder["backend"].send_messages([email])
+
+
 def send(message: OutboundMessage) -> str:
     email = build(message)
     try:
-        sent = connection().send_messages([email])
+        sent = _deliver(email)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()), (550, b"refused"))
         raise _by_code(code, text) from None
