@@ -96,23 +96,23 @@ def _credential_field(provider: str, name: str, secret: bool) -> forms.Field:
     return forms.CharField(label=label, required=False, strip=True, max_length=255)
 
 
-class ProviderCredentialsForm(forms.ModelForm):
-    """The tenant's own account at one provider: its settings, and its secrets as write-only
-    fields (``<provider>__<name>``; only the chosen provider's are used)."""
-
+class _ProviderCredentialsFormBase(forms.ModelForm):
     class Meta:
         model = ProviderCredentials
         fields = ("provider", "is_active")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for provider, parts in PROVIDER_FIELDS.items():
-            for name in parts["public"]:
-                self.fields[f"{provider}__{name}"] = _credential_field(provider, name, secret=False)
-                if self.instance.pk and self.instance.provider == provider:
-                    self.initial[f"{provider}__{name}"] = (self.instance.public or {}).get(name, "")
-            for name in parts["secret"]:
-                self.fields[f"{provider}__{name}"] = _credential_field(provider, name, secret=True)
+        if self.instance.pk:  # the settings that are not secret, as stored; secrets stay blank
+            for name, value in (self.instance.public or {}).items():
+                self.initial[f"{self.instance.provider}__{name}"] = value
+
+
+#: The tenant's own account at one provider: its settings, and its secrets as write-only fields
+#: (``<provider>__<name>``; only the chosen provider's are used).
+ProviderCredentialsForm = type("ProviderCredentialsForm", (_ProviderCredentialsFormBase,), {
+    f"{provider}__{name}": _credential_field(provider, name, secret=part == "secret")
+    for provider, parts in PROVIDER_FIELDS.items() for part in ("public", "secret") for name in parts[part]})
 
 
 class ProviderCredentialsAdmin(ServiceFormAdminMixin, TenantModelAdmin):
