@@ -104,6 +104,9 @@ class Notification(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True, help_text="First tracked click (opt-in tracking).")
+    # A database default too: campaign fan-out inserts rows with set-based SQL (engagement.sql).
+    click_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -194,6 +197,10 @@ class EngagementSettings(models.Model):
     quiet_hours_end = models.TimeField(null=True, blank=True, help_text="...until this hour.")
     monthly_send_quota = models.PositiveIntegerField(
         null=True, blank=True, help_text="Messages per calendar month (tenant's time zone); empty: unlimited.")
+    track_clicks = models.BooleanField(
+        default=False, help_text="Rewrite the links of marketing e-mails to count clicks (off unless the tenant opts in).")
+    attribution_days = models.PositiveIntegerField(
+        default=7, help_text="Orders within this many days after a message count as its attributed revenue.")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=255, blank=True)
 

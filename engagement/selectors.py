@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import zoneinfo
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, OuterRef, QuerySet, Sum
 
 from cdp.crypto import decrypt_text
 from cdp.ids import get_or_not_found
+from customers.models import ConsentEvent, ConsentSource, Order
+from customers.selectors import counted_statuses
 from engagement import conf
 from engagement.models import AudienceDestination, Campaign, EngagementSettings, MessageTemplate, Notification, \
     ProviderCredentials, TriggerRule
@@ -112,3 +115,32 @@ def provider_credentials_summary() -> list[dict]:
                         "public": dict(row.public) if row else {},
                         "secrets_set": sorted(name for name in fields["secret"] if name in stored)})
     return summary
+
+
+def campaign_results(*, campaign_id: int, days: int) -> dict:
+    """What the campaign did: messages by status, clicks, unsubscribes after it on its channel,
+    and counted sales of its recipients within ``days`` after their message (per currency)."""
+    messages = Notification.objects.filter(campaign_id=campaign_id)
+    counts = {status: 0 for status in Notification.Status.values}
+    for row in messages.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    sent = messages.filter(sent_at__isnull=False)
+    window = datetime.timedelta(days=days)
+    received = sent.filter(customer_id=OuterRef("customer_id"), sent_at__lte=OuterRef("order_date"),
+                           sent_at__gte=ExpressionWrapper(OuterRef("order_date") - window,
+                                                          output_field=DateTimeField()))
+    orders = (Order.objects.filter(status__in=counted_statuses()).filter(Exists(received))
+              .values("currency").annotate(orders=Count("id"), revenue=Sum("total_amount")).order_by("currency"))
+    unsubscribed = (ConsentEvent.objects.filter(source=ConsentSource.UNSUBSCRIBE, granted=False)
+                    .filter(Exists(sent.filter(customer_id=OuterRef("customer_id"), channel=OuterRef("channel"),
+                                               sent_at__lte=OuterRef("created_at"))))
+                    .values("customer_id").distinct().count())
+    return {
+        "counts": counts,
+        "sent": sent.count(),
+        "clicked": sent.filter(clicked_at__isnull=False).count(),
+        "unsubscribed": unsubscribed,
+        "attribution_days": days,
+        "revenue": [{"currency": row["currency"], "orders": row["orders"], "amount": str(row["revenue"])}
+                    for row in orders],
+    }

@@ -31,7 +31,7 @@ from django.utils import timezone
 from cdp.exceptions import ApplicationError
 from cdp.ids import get_or_not_found
 from cdp.tasks import enqueue, enqueue_on_commit
-from customers.models import ConsentPurpose, Customer
+from customers.models import ConsentChannel, ConsentPurpose, Customer
 from customers.selectors.consent import consent_allowed_ids, consent_allows
 from customers.services.consent import unsubscribe_token
 from engagement import conf
@@ -45,6 +45,7 @@ from engagement.services.guards import frequency_capped, person_timezone, quiet_
     quota_reserve
 from engagement.sql import notifications_insert
 from engagement.services.common import public_url, tenant_name
+from engagement.services.tracking import tracked_text
 
 SEND_TASK = "engagement.tasks.notification_send_task"
 SEND_BATCH_TASK = "engagement.tasks.notifications_send_batch_task"
@@ -115,7 +116,7 @@ def notifications_enqueue_bulk(*, customer_ids: Iterable[int], template: Message
                                 queued_status=Status.QUEUED)
 
 
-def _message(notification: Notification, customer: Customer) -> OutboundMessage:
+def _message(notification: Notification, customer: Customer, rules=None) -> OutboundMessage:
     template = notification.template
     unsubscribe = public_url("customers:unsubscribe", unsubscribe_token(
         customer_id=customer.pk, channel=notification.channel, purpose=notification.purpose))
@@ -123,6 +124,10 @@ def _message(notification: Notification, customer: Customer) -> OutboundMessage:
                "name": " ".join(part for part in (customer.first_name, customer.last_name) if part),
                "tenant_name": tenant_name(), "unsubscribe_url": unsubscribe, **(notification.context or {})}
     body = render(template.body, context) if template else ""
+    if rules is not None and rules.track_clicks and notification.channel == ConsentChannel.EMAIL and \
+            notification.purpose == ConsentPurpose.MARKETING:
+        body = tracked_text(body, notification_id=notification.pk,
+                            keep=(unsubscribe, str(context.get("confirm_url") or "")))
     subject = render(template.subject, context) if template else ""
     parameters = tuple(str(context.get(name, "") or "") for name in placeholders(template.body)) if template else ()
     return OutboundMessage(
@@ -178,7 +183,7 @@ def _send_locked(notification_id: int, *, rules, now, quota_left: bool) -> tuple
     customer = Customer.objects.get(pk=notification.customer_id)
     if not consent_allows(customer_id=customer.pk, channel=notification.channel, purpose=notification.purpose):
         return _suppress(notification, SuppressionReason.NO_CONSENT)
-    message = _message(notification, customer)
+    message = _message(notification, customer, rules)
     if not message.to:
         return _suppress(notification, SuppressionReason.NO_ADDRESS)
     if notification.purpose == ConsentPurpose.MARKETING:

@@ -98,7 +98,8 @@ def provider_credentials_rotate_all() -> int:
 
 
 SETTINGS_FIELDS = ("double_opt_in_email", "frequency_cap", "frequency_window_hours", "quiet_hours_start",
-                   "quiet_hours_end", "monthly_send_quota")
+                   "quiet_hours_end", "monthly_send_quota", "track_clicks", "attribution_days")
+MAX_ATTRIBUTION_DAYS = 90
 
 
 @transaction.atomic
@@ -121,6 +122,9 @@ def engagement_settings_update(*, actor: Actor, **values) -> EngagementSettings:
         raise ApplicationError(message, fields={"quiet_hours_end": [message]})
     if row.frequency_window_hours is None or row.frequency_window_hours < 1:
         raise ApplicationError("At least one hour.", fields={"frequency_window_hours": ["At least one hour."]})
+    if row.attribution_days is None or not 1 <= row.attribution_days <= MAX_ATTRIBUTION_DAYS:
+        message = f"Between 1 and {MAX_ATTRIBUTION_DAYS} days."
+        raise ApplicationError(message, fields={"attribution_days": [message]})
     row.updated_by = actor.label[:255]
     row.full_clean(validate_unique=False, validate_constraints=False)
     row.save()

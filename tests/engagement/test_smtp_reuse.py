@@ -3,6 +3,8 @@ connection the server dropped is replaced for the message that found it closed."
 
 from __future__ import annotations
 
+import socket
+
 from engagement.channels import email as email_channel
 from engagement.channels.email import connection_reused
 from engagement.services.notifications import notification_send, notifications_enqueue_bulk, \
@@ -33,6 +35,6 @@ def test_a_dropped_connection_is_replaced_once(in_alpha, smtp):
     with connection_reused():
         assert notification_send(notification_id=ids[0]) == "sent"
         # the server closes the idle connection behind the client's back
-        email_channel._session.get()["backend"].connection.sock.close()
+        email_channel._session.get()["backend"].connection.sock.shutdown(socket.SHUT_RDWR)
         assert notification_send(notification_id=ids[1]) == "sent"
     assert len(smtp.messages) == 2 and smtp.sessions == 2
