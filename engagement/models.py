@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import pgettext_lazy
 
 from cdp.models import TimeStampedModel
 from customers.models import ConsentChannel, ConsentPurpose, Customer
@@ -51,9 +52,9 @@ class MessageTemplate(TimeStampedModel):
 
 class Campaign(TimeStampedModel):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
+        DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+        SENDING = "sending", pgettext_lazy("campaign status", "Sending")
+        SENT = "sent", pgettext_lazy("campaign status", "Sent")
 
     name = models.CharField(max_length=150)
     segment_id = models.BigIntegerField(help_text="analytics.Segment id: the audience, read when sending.")
@@ -133,6 +134,7 @@ class TriggerRule(TimeStampedModel):
         CUSTOMER_CREATED = "customer.created", "A customer was created (welcome)"
         SEGMENT_ENTERED = "segment.entered", "A customer entered a segment"
         CHURN_WORSENED = "churn.worsened", "A customer's churn band worsened (win-back)"
+        BIRTHDAY = "customer.birthday", "A customer's birthday (daily, in the tenant's time zone)"
 
     event = models.CharField(max_length=40, choices=Event.choices)
     template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="trigger_rules")
@@ -155,8 +157,8 @@ class AudienceDestination(TimeStampedModel):
     Customer Match user list)."""
 
     class Platform(models.TextChoices):
-        META = "meta", "Meta Custom Audience"
-        GOOGLE = "google", "Google Ads Customer Match"
+        META = "meta", pgettext_lazy("audience platform", "Meta Custom Audience")
+        GOOGLE = "google", pgettext_lazy("audience platform", "Google Ads Customer Match")
 
     platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.META)
     audience_id = models.CharField(max_length=64, help_text="The platform's audience id.")

@@ -9,7 +9,7 @@ from engagement.channels.base import ChannelError, PermanentError
 from engagement.services.audiences import audience_members_push, audience_sync
 from engagement.services.campaigns import campaign_fan_out
 from engagement.services.notifications import RetryLater, notification_send, notifications_send_batch
-from engagement.services.triggers import trigger_fire
+from engagement.services.triggers import birthday_triggers_fire, trigger_fire
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=120, time_limit=150)
@@ -51,3 +51,8 @@ def audience_members_task(self, *, destination_id: int, customer_ids: list[int],
 @shared_task(acks_late=True, soft_time_limit=1800, time_limit=1860)
 def audience_sync_task(*, destination_id: int) -> dict:
     return audience_sync(destination_id=destination_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1860)
+def birthday_triggers_task() -> int:
+    return birthday_triggers_fire()

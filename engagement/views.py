@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -52,9 +53,17 @@ def click_redirect(request, token: str):
     return response
 
 
+#: Channel names as the portal shows them (customers' choices are not translated).
+CHANNEL_LABELS = {"email": pgettext_lazy("channel", "E-mail"), "whatsapp": pgettext_lazy("channel", "WhatsApp"),
+                  "sms": pgettext_lazy("channel", "SMS")}
+
+
 @portal_page()
 def campaign_list_page(request):
-    return render(request, "engagement/campaigns.html", {"page": paginate(request, selectors.campaign_list())})
+    page = paginate(request, selectors.campaign_list())
+    for campaign in page:
+        campaign.channel_label = CHANNEL_LABELS.get(campaign.template.channel, campaign.template.channel)
+    return render(request, "engagement/campaigns.html", {"page": page})
 
 
 @portal_page()

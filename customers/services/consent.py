@@ -22,7 +22,7 @@ from cdp.context import Actor
 from cdp.exceptions import ApplicationError
 from customers.codes import AuditAction, ErrorCode
 from customers.models import Consent, ConsentChannel, ConsentEvent, ConsentPurpose, ConsentSource, Customer
-from customers.registry import consent_gates
+from customers.registry import consent_gates, publish_on_commit
 from customers.services.common import audit, customer_current
 
 UNSUBSCRIBE_SALT = "customers.consent.unsubscribe"
@@ -70,14 +70,19 @@ def _record(*, customer: Customer, channel: str, purpose: str, granted: bool, so
 
 def marketing_consent_mirror(*, customer_ids) -> int:
     """Set the profiles' ``marketing_consent`` to what their consent records say (True: marketing
-    granted on some channel). Returns the profiles changed."""
+    granted on some channel), and publish ``customer.updated`` for those that changed (segment
+    rules read the flag). Returns the profiles changed."""
     ids = list(customer_ids)
-    granted = Consent.objects.filter(customer_id__in=ids, purpose=ConsentPurpose.MARKETING, granted=True)
-    with_grant = set(granted.values_list("customer_id", flat=True))
-    changed = Customer.objects.filter(pk__in=with_grant, marketing_consent=False).update(marketing_consent=True)
-    changed += Customer.objects.filter(pk__in=ids, marketing_consent=True).exclude(pk__in=with_grant) \
-        .update(marketing_consent=False)
-    return changed
+    with_grant = set(Consent.objects.filter(customer_id__in=ids, purpose=ConsentPurpose.MARKETING, granted=True)
+                     .values_list("customer_id", flat=True))
+    turned_on = list(Customer.objects.filter(pk__in=with_grant, marketing_consent=False).values_list("pk", flat=True))
+    turned_off = list(Customer.objects.filter(pk__in=ids, marketing_consent=True).exclude(pk__in=with_grant)
+                      .values_list("pk", flat=True))
+    Customer.objects.filter(pk__in=turned_on).update(marketing_consent=True)
+    Customer.objects.filter(pk__in=turned_off).update(marketing_consent=False)
+    publish_on_commit([("customer.updated", {"customer_id": pk, "fields": ["marketing_consent"]})
+                       for pk in (*turned_on, *turned_off)])
+    return len(turned_on) + len(turned_off)
 
 
 @transaction.atomic

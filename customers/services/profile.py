@@ -246,7 +246,11 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
     if "document_number" in values and not values["document_number"]:
         values["document_number"] = None
     if "marketing_consent" in values:
+        flag_before = customer.marketing_consent
         _marketing_consent_record(customer, bool(values.pop("marketing_consent")), actor=actor, reason=reason)
+        if customer.marketing_consent != flag_before:  # the records moved the flag: its change-log line
+            flag_now, customer.marketing_consent = customer.marketing_consent, flag_before
+            _change(customer, "marketing_consent", flag_now, source=MANUAL_SOURCE, actor=actor, reason=reason).save()
     before = {key: getattr(customer, key) for key in values}
     changed: list[str] = []
     logs = []

@@ -12,7 +12,7 @@ from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 
-from customers.models import Consent, ConsentEvent, Customer
+from customers.models import Consent, ConsentEvent, Customer, CustomerChangeLog
 from customers.selectors.consent import consent_allows
 from customers.services.consent import consent_record
 from customers.services.privacy import customer_export, customer_pseudonymize
@@ -180,6 +180,9 @@ def test_editing_the_flag_records_consent(in_alpha, actor):
     assert not consent_allows(customer_id=customer.pk, channel="sms", purpose="marketing")
     assert Customer.objects.get(pk=customer.pk).marketing_consent is True
     assert ConsentEvent.objects.filter(customer=customer, reason__startswith="marketing_consent set by").count() == 4
+    # and the profile's change log shows the flag going off and on (what a revert reads)
+    assert list(CustomerChangeLog.objects.filter(customer=customer, field="marketing_consent")
+                .order_by("id").values_list("old_value", "new_value")) == [("True", "False"), ("False", "True")]
 
 
 def test_data_migration_turns_legacy_flags_into_records(in_alpha, actor):

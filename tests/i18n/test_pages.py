@@ -69,7 +69,7 @@ def pages(world):
         segment = SegmentFactory()
         integration = IntegrationFactory()
         SyncLogFactory(integration=integration)
-        campaign = CampaignFactory(segment_id=segment.pk)
+        campaign = CampaignFactory(segment_id=segment.pk, name="winback")  # data: a name
         AudienceDestination.objects.create(audience_id="123", segment_id=segment.pk)
     return {
         "signed_in": [
