@@ -16,6 +16,7 @@ BENCH_ENGAGEMENT_MESSAGES=500 by default.
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import socket
@@ -72,6 +73,7 @@ def main() -> None:
     from engagement.services.templates import message_template_create
     from tenants.services import tenant_provision
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     controller, port = smtp_listener()
     settings.DEBUG = False
     settings.CDP_SMTP_URL = f"smtp://127.0.0.1:{port}"
