@@ -27,6 +27,14 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=53, hour=3),
         "options": {"queue": "default", "expires": 3600},
     },
+    # Birthday messages (engagement trigger rules on customer.birthday), once a day per tenant;
+    # each person once a year (the notification key), so a second run the same day sends nothing.
+    "engagement-birthdays-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=5, hour=12),
+        "kwargs": {"task_name": "engagement.tasks.birthday_triggers_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
     # Each tenant keeps its audit trail for settings.data_retention_days, then it is deleted.
     "audit-retention-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -32,6 +32,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
+    path("engagement/", include("engagement.urls")),
     path("ai/", include("ai.urls")),
     path("", include("tenants.urls")),
 ]
