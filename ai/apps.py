@@ -6,9 +6,13 @@ class AiConfig(AppConfig):
     verbose_name = "AI mesh"
 
     def ready(self):
-        from ai.services import keys_rotate_all
+        from ai.selectors import SEGMENT_DRAFT
+        from ai.services import keys_rotate_all, register_output_check
+        from ai.services.segment_drafts import segment_rules_check
         from cdp import registry
 
         # manage.py rotate_credentials (integrations) re-encrypts the key pool too.
         registry.register_credentials_rotator("ai keys", keys_rotate_all)
+        # A segment draft's rules pass analytics' rule compiler in the worker, or the task fails.
+        register_output_check(SEGMENT_DRAFT, segment_rules_check)
         registry.register_portal_nav("AI", "ai:assistant", order=75, capability="analytics")

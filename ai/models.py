@@ -198,6 +198,10 @@ class TaskBatch(TimeStampedModel):
 class ProcessedTask(TimeStampedModel):
     """One AI call made for a tenant: what was asked, who answered, what it cost."""
 
+    class Outcome(models.TextChoices):
+        NONE = "", _("Not used yet")
+        ACCEPTED = "accepted", _("Accepted (used by the person)")
+
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
@@ -230,6 +234,10 @@ class ProcessedTask(TimeStampedModel):
     error_message = models.CharField(max_length=500, blank=True)
     requested_by = models.CharField(max_length=255, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.NONE, blank=True,
+                               help_text=_("What the person did with the answer: the A/B outcome of its prompt "
+                                           "version."))
+    outcome_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

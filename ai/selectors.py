@@ -9,9 +9,13 @@ import time
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ai import conf, store
 from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch, TenantPolicy
+from analytics.services.segments import segment_queryset
+from cdp.ids import get_or_not_found
 from licensing.selectors import month_start
 from tenants.models import Tenant
 
@@ -147,3 +151,71 @@ def margin_by_tenant(*, since=None):
                        "margin_usd": revenue - row["cost_usd"],
                        "margin_percent": (revenue - row["cost_usd"]) * 100 / revenue if revenue else None})
     return report
+
+
+# --- segment drafts ---------------------------------------------------------------------------------
+
+SEGMENT_DRAFT = "segment-draft"
+
+
+def segment_draft_task(*, tenant: Tenant, task_id) -> ProcessedTask:
+    """The tenant's segment-draft task ``task_id`` (404 for another tenant's or another feature's)."""
+    return get_or_not_found(ProcessedTask.objects.filter(tenant=tenant, feature=SEGMENT_DRAFT), task_id,
+                            "No such segment draft.")
+
+
+_OPERATOR_WORDS = {
+    "eq": gettext_lazy("is"), "ne": gettext_lazy("is not"), "in": gettext_lazy("is one of"),
+    "not_in": gettext_lazy("is none of"), "is_empty": gettext_lazy("is empty"),
+    "gt": gettext_lazy("is more than"), "gte": gettext_lazy("is at least"), "lt": gettext_lazy("is less than"),
+    "lte": gettext_lazy("is at most"), "between": gettext_lazy("is between"), "contains": gettext_lazy("contains"),
+}
+
+
+def _value_words(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value_words(item) for item in value)
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return f"“{value}”" if isinstance(value, str) else str(value)
+
+
+def rules_sentence(rules) -> str:
+    """Validated rules read aloud: ``city is “São Paulo” and total orders is at least 2``."""
+    if not isinstance(rules, dict):
+        return ""
+    joiner = f" {_('or') if rules.get('op') == 'or' else _('and')} "
+    parts = []
+    for rule in rules.get("rules") or []:
+        if isinstance(rule, dict) and "rules" in rule:
+            parts.append(f"({rules_sentence(rule)})")
+        elif isinstance(rule, dict):
+            field = str(rule.get("field", "")).replace("_", " ")
+            words = str(_OPERATOR_WORDS.get(rule.get("operator"), rule.get("operator")))
+            if rule.get("operator") == "between" and isinstance(rule.get("value"), list) and len(rule["value"]) == 2:
+                low, high = rule["value"]
+                parts.append(f"{field} {words} {_value_words(low)} {_('and')} {_value_words(high)}")
+            elif rule.get("operator") == "is_empty":
+                parts.append(f"{field} {words}")
+            else:
+                parts.append(f"{field} {words} {_value_words(rule.get('value'))}")
+    return joiner.join(parts)
+
+
+@dataclass(frozen=True)
+class SegmentDraft:
+    task: ProcessedTask
+    rules: dict | None
+    sentence: str
+    preview_count: int | None
+
+
+def segment_draft_read(*, tenant: Tenant, task_id) -> SegmentDraft:
+    """A draft with, once it succeeded, its rules as a sentence and how many customers match them
+    now (counted in the current tenant's schema through analytics' validated rule compiler)."""
+    task = segment_draft_task(tenant=tenant, task_id=task_id)
+    rules = task.output_json.get("rules") if task.status == ProcessedTask.Status.SUCCEEDED and \
+        isinstance(task.output_json, dict) else None
+    if rules is None:
+        return SegmentDraft(task, None, "", None)
+    return SegmentDraft(task, rules, rules_sentence(rules), segment_queryset(rules=rules).count())

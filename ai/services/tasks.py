@@ -22,7 +22,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import jsonschema
@@ -205,6 +205,16 @@ def ai_complete(*, tenant: Tenant, feature: str, actor: Actor, variables: dict |
 
 # --- running a task ---------------------------------------------------------------------------------
 
+_output_checks: dict[str, Callable[[object], None]] = {}
+
+
+def register_output_check(feature: str, check: Callable[[object], None]) -> None:
+    """``check(output_json)`` runs on a ``feature``'s answer after it matched the JSON schema and
+    raises ``ApplicationError`` when the answer may not be used (a segment draft's rules that the
+    rule compiler refuses): the task then fails with ``ai_output_invalid`` and keeps no output."""
+    _output_checks[feature] = check
+
+
 @dataclass
 class RouteOutcome:
     status: str
@@ -357,6 +367,19 @@ def _budget_warning(*, task: ProcessedTask, policy: Policy) -> None:
                               "percent": int(spent * 100 / budget)})
 
 
+def _output_check(*, task: ProcessedTask, outcome: RouteOutcome) -> None:
+    check = _output_checks.get(task.feature)
+    if check is None or outcome.status != ProcessedTask.Status.SUCCEEDED:
+        return
+    try:
+        check(outcome.output_json)
+    except ApplicationError as exc:
+        # The tokens were spent (the cost stays on the task); the answer is not kept.
+        outcome.status, outcome.output_json = ProcessedTask.Status.FAILED, None
+        outcome.error_code, outcome.error_message = ErrorCode.OUTPUT_INVALID, \
+            f"The model's answer was refused: {exc.message}"[:500]
+
+
 def ai_task_run(*, task_id: int) -> ProcessedTask:
     """Run a queued task (a redelivered message finds it no longer queued and does nothing)."""
     with transaction.atomic():
@@ -374,6 +397,7 @@ def ai_task_run(*, task_id: int) -> ProcessedTask:
         request = ChatRequest(prompt=text, system=system, json_output=task.capability == "json")
         outcome = route_complete(capability=task.capability, schema=task.schema, policy=policy, request=request,
                                  attempts=attempts)
+        _output_check(task=task, outcome=outcome)
     except ApplicationError as exc:
         outcome = RouteOutcome(status=ProcessedTask.Status.FAILED, error_code=exc.code, error_message=exc.message[:500])
     except Exception:  # a bug must not leave the task "running" for ever

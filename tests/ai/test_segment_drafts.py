@@ -1,0 +1,201 @@
+"""Segment from a sentence: the request only queues (202); the worker asks the model for rules in
+analytics' grammar; rules the compiler refuses fail the task without output; the draft is shown
+with its sentence and live count, and saved as an ordinary segment only when confirmed."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from ai.codes import ErrorCode
+from ai.models import ProcessedTask
+from ai.services import policy_save
+from analytics.models import Segment
+from tests.ai.factories import ACTOR
+from tests.customers.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "customers in São Paulo who bought twice in the last 90 days"
+RULES = {"op": "and", "rules": [{"field": "city", "operator": "eq", "value": "São Paulo"},
+                                {"field": "total_orders", "operator": "gte", "value": 2},
+                                {"field": "days_since_last_purchase", "operator": "lte", "value": 90}]}
+
+
+def client_for(world, name, tenant="alpha"):
+    client = Client(HTTP_HOST=f"{tenant}.localhost")
+    client.force_login(world.user(name))
+    return client
+
+
+def post_json(client, url, payload):
+    return client.post(url, json.dumps(payload), content_type="application/json")
+
+
+@pytest.fixture
+def paulistas(world):
+    from django.utils import timezone
+
+    recent = timezone.now() - timezone.timedelta(days=10)
+    with tenant_context(world.alpha):
+        CustomerFactory(city="São Paulo", total_orders=2, last_purchase_at=recent)
+        CustomerFactory(city="São Paulo", total_orders=3, last_purchase_at=recent)
+        CustomerFactory(city="São Paulo", total_orders=1, last_purchase_at=recent)
+        CustomerFactory(city="Rio de Janeiro", total_orders=5, last_purchase_at=recent)
+
+
+def drafter(licensed, mesh, answer):
+    licensed()
+    _, fake = mesh("openai", answer=json.dumps(answer) if not isinstance(answer, str) else answer,
+                   tokens_in=900, tokens_out=80)
+    return fake
+
+
+def draft(world, client, django_capture_on_commit_callbacks, text=TEXT, language="pt"):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post_json(client, "/api/v1/ai/segment-draft/", {"text": text, "language": language})
+    assert response.status_code == 202, response.content
+    for callback in callbacks:  # the worker
+        callback()
+    return response.json()
+
+
+def test_a_sentence_becomes_a_confirmed_segment(world, licensed, mesh, paulistas, django_capture_on_commit_callbacks):
+    fake = drafter(licensed, mesh, {"rules": RULES})
+    client = client_for(world, "alpha_analyst")
+    # when an analyst describes the customers
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post_json(client, "/api/v1/ai/segment-draft/", {"text": TEXT, "language": "pt"})
+    # then the request only queued a task: no provider call, no rules yet
+    assert response.status_code == 202, response.content
+    queued = response.json()
+    assert queued["task"]["status"] == "queued" and queued["rules"] is None and queued["preview_count"] is None
+    assert fake.requests == [] and len(callbacks) == 1
+    # when the worker runs it
+    callbacks[0]()
+    # then the prompt carried the sentence and the grammar; the draft has the rules, a sentence and a live count
+    sent = json.dumps(fake.bodies()[0], ensure_ascii=False)
+    assert "São Paulo who bought twice" in sent and "days_since_last_purchase" in sent
+    detail = client.get(f"/api/v1/ai/segment-draft/{queued['task']['id']}/").json()
+    assert detail["task"]["status"] == "succeeded" and detail["rules"] == RULES
+    assert detail["preview_count"] == 2
+    assert "city is “São Paulo”" in detail["sentence"] and "total orders is at least 2" in detail["sentence"]
+    # nothing is saved until the person confirms
+    with tenant_context(world.alpha):
+        assert not Segment.objects.exists()
+    saved = post_json(client, f"/api/v1/ai/segment-draft/{queued['task']['id']}/confirm/",
+                      {"name": "Paulistas frequentes"})
+    assert saved.status_code == 201, saved.content
+    assert saved.json()["member_count"] == 2 and saved.json()["rules"] == RULES
+    with tenant_context(world.alpha):
+        segment = Segment.objects.get()
+        assert segment.name == "Paulistas frequentes" and segment.memberships.count() == 2
+    task = ProcessedTask.objects.get(pk=queued["task"]["id"])
+    assert task.outcome == ProcessedTask.Outcome.ACCEPTED and task.cost_usd > 0
+    # a second confirmation saves nothing more
+    again = post_json(client, f"/api/v1/ai/segment-draft/{task.pk}/confirm/", {"name": "Otro"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == ErrorCode.DRAFT_ALREADY_SAVED
+
+
+@pytest.mark.parametrize("answer", [
+    "not json at all",
+    {"rules": {"op": "and", "rules": [{"field": "password", "operator": "eq", "value": "x"}]}},  # not in the grammar
+    {"rules": {"op": "and", "rules": [{"field": "days_since_last_purchase", "operator": "lte",
+                                       "value": 99_999_999}]}},  # beyond the grammar's range
+    {"rules": {"op": "and", "rules": []}},
+])
+def test_a_malformed_answer_is_refused_and_nothing_can_be_saved(world, licensed, mesh, paulistas, answer,
+                                                                django_capture_on_commit_callbacks):
+    drafter(licensed, mesh, answer)
+    client = client_for(world, "alpha_admin")
+    task_id = draft(world, client, django_capture_on_commit_callbacks)["task"]["id"]
+    task = ProcessedTask.objects.get(pk=task_id)
+    assert task.status == ProcessedTask.Status.FAILED and task.error_code == ErrorCode.OUTPUT_INVALID
+    assert task.output_json is None
+    detail = client.get(f"/api/v1/ai/segment-draft/{task_id}/").json()
+    assert detail["rules"] is None and detail["preview_count"] is None
+    assert detail["task"]["error_code"] == "ai_output_invalid" and detail["task"]["error_message"]
+    refused = post_json(client, f"/api/v1/ai/segment-draft/{task_id}/confirm/", {"name": "Nope"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == ErrorCode.DRAFT_NOT_READY
+    with tenant_context(world.alpha):
+        assert not Segment.objects.exists()
+
+
+def nested(depth):
+    group = {"op": "and", "rules": [{"field": "city", "operator": "eq", "value": "São Paulo"}]}
+    for _ in range(depth - 1):
+        group = {"op": "or", "rules": [group]}
+    return group
+
+
+@pytest.mark.parametrize("rules", [
+    nested(6),  # deeper than the compiler's MAX_DEPTH
+    {"op": "and", "rules": [{"field": "total_spent", "operator": "gt", "value": 10 ** 14}]},  # beyond money columns
+])
+def test_rules_the_schema_admits_but_the_compiler_refuses_fail_the_task(world, licensed, mesh, rules,
+                                                                        django_capture_on_commit_callbacks):
+    # given an answer of the right shape whose values the compiler refuses
+    drafter(licensed, mesh, {"rules": rules})
+    task_id = draft(world, client_for(world, "alpha_admin"), django_capture_on_commit_callbacks)["task"]["id"]
+    task = ProcessedTask.objects.get(pk=task_id)
+    # then the task failed naming the compiler's reason, with no rules kept
+    assert task.status == ProcessedTask.Status.FAILED and task.error_code == ErrorCode.OUTPUT_INVALID
+    assert task.error_message.startswith("The model's answer was refused: rules") and task.output_json is None
+
+
+def test_a_viewer_may_neither_draft_nor_read_nor_confirm(world, licensed, mesh, django_capture_on_commit_callbacks):
+    drafter(licensed, mesh, {"rules": RULES})
+    task_id = draft(world, client_for(world, "alpha_analyst"), django_capture_on_commit_callbacks)["task"]["id"]
+    viewer = client_for(world, "alpha_viewer")
+    assert post_json(viewer, "/api/v1/ai/segment-draft/", {"text": TEXT}).status_code == 403
+    assert viewer.get(f"/api/v1/ai/segment-draft/{task_id}/").status_code == 403
+    assert post_json(viewer, f"/api/v1/ai/segment-draft/{task_id}/confirm/", {"name": "x"}).status_code == 403
+    assert ProcessedTask.objects.count() == 1
+
+
+def test_another_tenant_s_draft_is_not_found(world, licensed, mesh, django_capture_on_commit_callbacks):
+    drafter(licensed, mesh, {"rules": RULES})
+    task_id = draft(world, client_for(world, "alpha_admin"), django_capture_on_commit_callbacks)["task"]["id"]
+    beta = client_for(world, "beta_admin", tenant="beta")
+    assert beta.get(f"/api/v1/ai/segment-draft/{task_id}/").status_code == 404
+    assert post_json(beta, f"/api/v1/ai/segment-draft/{task_id}/confirm/", {"name": "Mine"}).status_code == 404
+    with tenant_context(world.beta):
+        assert not Segment.objects.exists()
+
+
+def test_bad_input_and_ai_off_are_clear_errors(world, licensed, mesh):
+    drafter(licensed, mesh, {"rules": RULES})
+    client = client_for(world, "alpha_admin")
+    empty = post_json(client, "/api/v1/ai/segment-draft/", {"text": "", "language": "pt"})
+    assert empty.status_code == 400 and "text" in empty.json()["error"]["fields"]
+    klingon = post_json(client, "/api/v1/ai/segment-draft/", {"text": TEXT, "language": "tlh"})
+    assert klingon.status_code == 400 and "language" in klingon.json()["error"]["fields"]
+    policy_save(actor=ACTOR, tenant=world.alpha, enabled=False)
+    off = post_json(client, "/api/v1/ai/segment-draft/", {"text": TEXT})
+    assert off.status_code == 403 and off.json()["error"]["code"] == "ai_disabled"
+    assert not ProcessedTask.objects.exists()
+
+
+def test_personal_data_in_the_sentence_stays_out_of_the_prompt(world, licensed, mesh,
+                                                               django_capture_on_commit_callbacks):
+    fake = drafter(licensed, mesh, {"rules": RULES})
+    draft(world, client_for(world, "alpha_admin"), django_capture_on_commit_callbacks,
+          text="customers like ana.souza@example.com or CPF 123.456.789-09")
+    sent = json.dumps(fake.bodies()[0])
+    assert "ana.souza@example.com" not in sent and "123.456.789-09" not in sent
+
+
+def test_analytics_never_imports_ai():
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in (root / "analytics").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {name}" for name in names if name == "ai" or name.startswith("ai.")]
+    assert offenders == []
