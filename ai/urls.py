@@ -6,4 +6,6 @@ app_name = "ai"
 
 urlpatterns = [
     path("", views.assistant, name="assistant"),
+    path("segments/", views.segment_draft_new, name="segment_draft_new"),
+    path("segments/<id:pk>/", views.segment_draft, name="segment_draft"),
 ]

@@ -199,3 +199,49 @@ def test_analytics_never_imports_ai():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{path.name}: {name}" for name in names if name == "ai" or name.startswith("ai.")]
     assert offenders == []
+
+
+def test_the_portal_drafts_shows_the_count_and_saves_on_confirmation(world, licensed, mesh, paulistas,
+                                                                     django_capture_on_commit_callbacks):
+    fake = drafter(licensed, mesh, {"rules": RULES})
+    client = client_for(world, "alpha_analyst")
+    assert "Segment from a sentence" in client.get("/ai/").content.decode()
+    # when the analyst describes the customers, the page only queues the draft
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post("/ai/segments/", {"text": TEXT, "language": "pt"})
+    assert response.status_code == 302 and fake.requests == []
+    url = response["Location"]
+    waiting = client.get(url).content.decode()
+    assert 'http-equiv="refresh"' in waiting and 'data-status="queued"' in waiting
+    for callback in callbacks:
+        callback()
+    # then the draft shows the rules as a sentence and the live count, and nothing is saved yet
+    page = client.get(url).content.decode()
+    assert 'data-count="2"' in page and "São Paulo" in page and 'http-equiv="refresh"' not in page
+    with tenant_context(world.alpha):
+        assert not Segment.objects.exists()
+    # when they confirm it is an ordinary segment
+    saved = client.post(url, {"name": "Paulistas", "description": ""})
+    assert saved.status_code == 302
+    with tenant_context(world.alpha):
+        segment = Segment.objects.get()
+        assert saved["Location"].endswith(f"/segments/{segment.pk}/") and segment.member_count == 2
+    assert "saved as a segment" in client.get(url).content.decode()
+
+
+def test_the_portal_refusals(world, licensed, mesh, django_capture_on_commit_callbacks):
+    drafter(licensed, mesh, "not json")
+    client = client_for(world, "alpha_admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        url = client.post("/ai/segments/", {"text": TEXT, "language": "en"})["Location"]
+    page = client.get(url).content.decode()
+    assert "No usable rules" in page and 'name="name"' not in page
+    assert client.post(url, {"name": "x"}).status_code == 200  # the refusal lands on the form
+    with tenant_context(world.alpha):
+        assert not Segment.objects.exists()
+    assert client_for(world, "alpha_viewer").get("/ai/segments/").status_code == 403
+    assert client_for(world, "alpha_viewer").get(url).status_code == 403
+    assert client_for(world, "beta_admin", tenant="beta").get(url).status_code == 404
+    policy_save(actor=ACTOR, tenant=world.alpha, monthly_budget_usd="0")
+    refused = client.post("/ai/segments/", {"text": TEXT, "language": "en"})
+    assert refused.status_code == 200 and "budget" in refused.content.decode()
