@@ -238,10 +238,16 @@ class ProcessedTask(TimeStampedModel):
                                help_text=_("What the person did with the answer: the A/B outcome of its prompt "
                                            "version."))
     outcome_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=64, blank=True, help_text=_("What the task is about, e.g. customer:42 "
+                                                                      "(a customer summary's cache key)."))
+    input_hash = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the inputs: the version of "
+                                                                         "the subject the answer describes."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="ai_task_tenant_recent")]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="ai_task_tenant_recent"),
+                   models.Index(fields=["tenant", "feature", "subject"], name="ai_task_subject",
+                                condition=~models.Q(subject=""))]
 
     def __str__(self) -> str:
         return f"{self.feature} #{self.pk} ({self.status})"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+import hashlib
+import json
 import time
 
+from django.db import connection
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -14,8 +17,10 @@ from django.utils.translation import gettext_lazy
 
 from ai import conf, store
 from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch, TenantPolicy
+from analytics.selectors import customer_scores
 from analytics.services.segments import segment_queryset
 from cdp.ids import get_or_not_found
+from customers.models import Customer, Order
 from licensing.selectors import month_start
 from tenants.models import Tenant
 
@@ -219,3 +224,93 @@ def segment_draft_read(*, tenant: Tenant, task_id) -> SegmentDraft:
     if rules is None:
         return SegmentDraft(task, None, "", None)
     return SegmentDraft(task, rules, rules_sentence(rules), segment_queryset(rules=rules).count())
+
+
+# --- customer summaries -----------------------------------------------------------------------------
+
+CUSTOMER_SUMMARY = "customer-summary"
+SUMMARY_LANGUAGES = ("en", "es", "pt")
+RECENT_ORDERS = 20
+SUMMARY_SCHEMA = {
+    "type": "object",
+    "required": ["summary"],
+    "properties": {
+        "summary": {"type": "string", "minLength": 1, "maxLength": 1500},
+        "next_action": {"type": "string", "maxLength": 300},
+    },
+}
+
+
+def subject_of(customer_id: int) -> str:
+    return f"customer:{customer_id}"
+
+
+def _days_ago(moment, now) -> int | None:
+    # Days rather than dates: a date's digits read like a phone number to the personal-data scrubber.
+    return (now - moment).days if moment else None
+
+
+def _amount(value) -> int:
+    return int(round(value or 0))
+
+
+def customer_summary_facts(*, customer: Customer) -> dict:
+    """What the model is told about ``customer`` (in the current tenant's schema): no identifier."""
+    now = timezone.now()
+    orders = (Order.objects.filter(customer=customer).order_by("-order_date", "-id")
+              .prefetch_related("items")[:RECENT_ORDERS])
+    scores = customer_scores(customer_id=customer.pk) or {}
+    churn = scores.get("churn") or {}
+    return {
+        "customer": f"customer #{customer.pk}",
+        "profile": {
+            "type": customer.customer_type, "status": customer.status, "country": customer.country,
+            "city": customer.city, "marketing_consent": customer.marketing_consent,
+            "days_since_first_purchase": _days_ago(customer.first_purchase_at, now),
+            "days_since_last_purchase": _days_ago(customer.last_purchase_at, now),
+            "total_orders": customer.total_orders, "total_spent": _amount(customer.total_spent),
+            "average_order_value": _amount(customer.avg_order_value),
+        },
+        "recent_orders": [{"days_ago": _days_ago(order.order_date, now), "status": order.status,
+                           "total": _amount(order.total_amount), "currency": order.currency, "source": order.source,
+                           "items": [f"{item.name or item.sku} x{item.quantity.normalize()}"
+                                     for item in order.items.all()][:10]}
+                          for order in orders],
+        "scores": {
+            "rfm_segment": (scores.get("rfm") or {}).get("segment_name"),
+            "rfm_score": (scores.get("rfm") or {}).get("rfm_score"),
+            "clv_tier": (scores.get("clv") or {}).get("tier"),
+            "probability_alive": (scores.get("clv") or {}).get("probability_alive"),
+            "churn_band": churn.get("band"), "churn_probability": churn.get("probability"),
+        },
+    }
+
+
+def facts_hash(facts: dict, language: str) -> str:
+    """The customer's version as far as the summary is concerned."""
+    text = json.dumps({"facts": facts, "language": language}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def customer_summary_read(*, customer_id: int) -> dict | None:
+    """The Customer 360's ``ai_summary`` section (current tenant): the newest summary and whether it
+    describes the customer as they are now (``current``), the state of a summary on its way, or
+    None when AI is off for the tenant. Reads only: a summary is made on request."""
+    tenant = connection.tenant
+    if not policy_for(tenant=tenant).enabled:
+        return None
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None or customer.is_pseudonymized:
+        return None
+    language = (tenant.setting("language") or "en")[:2]
+    digest = facts_hash(customer_summary_facts(customer=customer), language if language in SUMMARY_LANGUAGES else "en")
+    tasks = ProcessedTask.objects.filter(tenant=tenant, feature=CUSTOMER_SUMMARY, subject=subject_of(customer.pk))
+    done = tasks.filter(status=ProcessedTask.Status.SUCCEEDED).order_by("-created_at", "-id").first()
+    latest = tasks.filter(input_hash=digest).order_by("-created_at", "-id").first()
+    output = done.output_json if done is not None and isinstance(done.output_json, dict) else {}
+    return {"summary": output.get("summary", ""), "next_action": output.get("next_action", ""),
+            "current": done is not None and done.input_hash == digest,
+            "generated_at": done.finished_at.isoformat() if done is not None and done.finished_at else None,
+            "status": latest.status if latest is not None else None,
+            "error": latest.error_message if latest is not None and latest.status == ProcessedTask.Status.FAILED
+            else "", "task_id": latest.pk if latest is not None else None}

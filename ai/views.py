@@ -8,12 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 from django.utils.translation import gettext as _
 
 from ai.forms import MessageDraftForm, SegmentConfirmForm, SegmentDraftForm
 from ai.models import ProcessedTask
 from ai.selectors import SEGMENT_DRAFT, policy_for, segment_draft_read, spend_month, tasks_for_tenant
 from ai.services.features import LANGUAGES, message_draft_request
+from ai.services.customer_summaries import customer_summary_request
 from ai.services.segment_drafts import segment_draft_confirm, segment_draft_request
 from cdp.admin_mixins import form_errors_add
 from cdp.context import actor_from_request
@@ -94,3 +96,21 @@ def segment_draft(request, pk: int):
         "draft": draft, "task": draft.task, "form": form, "pending": pending,
         "saved": draft.task.outcome == ProcessedTask.Outcome.ACCEPTED,
     })
+
+
+@require_POST
+@portal_page(ANALYTICS)
+def customer_summary(request, pk: int):
+    """Ask for the AI summary of a customer (the Customer 360's button): queued for the worker, or
+    the cached one when the customer has not changed."""
+    try:
+        _task, created = customer_summary_request(tenant=connection.tenant, actor=actor_from_request(request),
+                                              customer_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        messages.error(request, exc.as_text())
+    else:
+        messages.success(request, _("The summary is being written; it appears here in a moment.") if created
+                         else _("The summary is up to date."))
+    return redirect("customers:detail", pk=pk)

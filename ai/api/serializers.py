@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ai.models import ProcessedTask
+from cdp.ids import MAX_ID
 from ai.services.features import CHANNELS, GOALS, LANGUAGES
 
 
@@ -62,3 +63,7 @@ class SegmentSavedOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     rules = serializers.JSONField()
     member_count = serializers.IntegerField()
+
+
+class CustomerSummaryInputSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from ai.api import serializers
 from ai.models import ProcessedTask
 from ai.selectors import segment_draft_read
+from ai.services.customer_summaries import customer_summary_request
 from ai.services.features import LANGUAGES, message_draft_request
 from ai.services.segment_drafts import segment_draft_confirm, segment_draft_request
 from cdp.api.viewsets import ReadOnlyViewSet, TenantScopedViewSetMixin
@@ -119,3 +120,23 @@ class SegmentDraftConfirmView(APIView):
         segment = segment_draft_confirm(tenant=connection.tenant, actor=actor_from_request(request), task_id=task_id,
                                         **data.validated_data)
         return Response(serializers.SegmentSavedOutputSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerSummaryView(APIView):
+    """Ask for the AI summary of a customer (shown in the Customer 360 under
+    ``sections.ai_summary``): 202 with a new queued task, or 200 with the task that already
+    describes the customer as they are now (cached: nothing is called or metered again). Built
+    from non-identifying facts only (no name, contact, document or address)."""
+
+    required_capabilities = {"post": ANALYTICS}
+
+    @extend_schema(request=serializers.CustomerSummaryInputSerializer,
+                   responses={200: serializers.ProcessedTaskOutputSerializer,
+                              202: serializers.ProcessedTaskOutputSerializer})
+    def post(self, request):
+        data = serializers.CustomerSummaryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task, created = customer_summary_request(tenant=connection.tenant, actor=actor_from_request(request),
+                                                 customer_id=data.validated_data["customer_id"])
+        return Response(serializers.ProcessedTaskOutputSerializer(task).data,
+                        status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)

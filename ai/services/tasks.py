@@ -139,10 +139,12 @@ def _schema_check(schema) -> None:
 @transaction.atomic
 def ai_task_create(*, tenant: Tenant, feature: str, actor: Actor, variables: dict | None = None,
                    prompt: str | None = None, schema: dict | None = None, language: str = "en",
-                   capability: str | None = None, batch: TaskBatch | None = None) -> ProcessedTask:
+                   capability: str | None = None, batch: TaskBatch | None = None, subject: str = "",
+                   input_hash: str = "") -> ProcessedTask:
     """A queued task, after the refusals (AI off, budget, license quota). ``prompt``: the caller's
     own template instead of the feature's master prompt. Personal data in ``variables`` is
-    scrubbed unless the tenant allows it."""
+    scrubbed unless the tenant allows it. ``subject`` and ``input_hash`` let a feature find its
+    answer for the same inputs again (a cache)."""
     policy = policy_for(tenant=tenant)
     _allowed_check(tenant=tenant, policy=policy)
     _quota_check(tenant=tenant)
@@ -163,7 +165,7 @@ def ai_task_create(*, tenant: Tenant, feature: str, actor: Actor, variables: dic
         tenant=tenant, batch=batch, feature=feature, language=language, prompt=master,
         prompt_version=master.version if master else None, prompt_text=prompt or "", variables=variables,
         capability=capability or ("json" if schema else (master.capability if master else "chat")), schema=schema,
-        requested_by=actor.label[:255])
+        requested_by=actor.label[:255], subject=subject, input_hash=input_hash)
     audit_record(actor=actor, action=AuditAction.TASK_SUBMIT, resource_type="ai_task", resource_id=task.pk,
                  tenant=tenant, changes={"feature": feature, "prompt_version": task.prompt_version})
     return task
