@@ -6,10 +6,11 @@ class AiConfig(AppConfig):
     verbose_name = "AI mesh"
 
     def ready(self):
-        from ai.selectors import SEGMENT_DRAFT, customer_summary_read
+        from ai.selectors import SEGMENT_DRAFT, ai_usage_lines, customer_summary_read
         from ai.services import keys_rotate_all, register_output_check
         from ai.services.customer_summaries import customer_summary_erase
         from ai.services.segment_drafts import segment_rules_check
+        from billing import registry as billing_registry
         from cdp import registry
         from customers import registry as customers_registry
 
@@ -21,4 +22,6 @@ class AiConfig(AppConfig):
         # erasure empties the person's cached summaries.
         customers_registry.register_customer_360_section("ai_summary", customer_summary_read)
         customers_registry.register_erasure_handler("ai", customer_summary_erase)
+        # The tenant's AI requests become usage lines on its next renewal's invoice.
+        billing_registry.register_usage_source("ai", ai_usage_lines)
         registry.register_portal_nav("AI", "ai:assistant", order=75, capability="analytics")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from ai import conf, store
 from ai.models import AiModel, MasterPrompt, ProcessedTask, ProviderKey, TaskBatch, TenantPolicy
 from analytics.selectors import customer_scores
+from billing.registry import UsageLine
 from analytics.services.segments import segment_queryset
 from cdp.ids import get_or_not_found
 from customers.models import Customer, Order
@@ -314,3 +315,20 @@ def customer_summary_read(*, customer_id: int) -> dict | None:
             "status": latest.status if latest is not None else None,
             "error": latest.error_message if latest is not None and latest.status == ProcessedTask.Status.FAILED
             else "", "task_id": latest.pk if latest is not None else None}
+
+
+# --- billing --------------------------------------------------------------------------------------
+
+def ai_usage_lines(*, tenant: Tenant, period_start, period_end) -> list[UsageLine]:
+    """Billing's usage source (``billing.registry``): the tenant's AI requests in the period (every
+    task a worker picked up, as the margin report counts them) at the tenant's price per request;
+    nothing when the tenant has no price."""
+    price = policy_for(tenant=tenant).price_per_request_usd
+    if not price:
+        return []
+    requests = ProcessedTask.objects.filter(tenant=tenant, created_at__gte=period_start, created_at__lt=period_end) \
+        .exclude(status=ProcessedTask.Status.QUEUED).count()
+    if not requests:
+        return []
+    return [UsageLine(sku="AI-REQUESTS", description=f"AI requests {period_start:%Y-%m-%d} – {period_end:%Y-%m-%d}",
+                      unit_price=price, quantity=requests)]
