@@ -332,3 +332,42 @@ def ai_usage_lines(*, tenant: Tenant, period_start, period_end) -> list[UsageLin
         return []
     return [UsageLine(sku="AI-REQUESTS", description=f"AI requests {period_start:%Y-%m-%d} – {period_end:%Y-%m-%d}",
                       unit_price=price, quantity=requests)]
+
+
+# --- ROI ------------------------------------------------------------------------------------------
+
+def minutes_saved_table() -> dict[str, Decimal]:
+    """AI_MINUTES_SAVED as ``{feature: minutes}`` (entries that do not parse are left out)."""
+    table = {}
+    for entry in str(conf.get("AI_MINUTES_SAVED") or "").split(","):
+        feature, _sep, minutes = entry.partition("=")
+        try:
+            table[feature.strip()] = Decimal(minutes.strip())
+        except ArithmeticError:
+            continue
+    return table
+
+
+def roi_by_feature(*, tenant: Tenant, since=None) -> list[dict]:
+    """Per feature since the start of the month (seed ``roi_metrics``): tasks, useful answers (a
+    segment draft counts once saved; other features when they succeeded), minutes saved
+    (AI_MINUTES_SAVED per useful answer), value generated (at AI_HOURLY_VALUE_USD), cost and the
+    value per dollar spent."""
+    since = since or month_start()
+    minutes = minutes_saved_table()
+    hourly = Decimal(str(conf.get("AI_HOURLY_VALUE_USD") or "0"))
+    rows = (ProcessedTask.objects.filter(tenant=tenant, created_at__date__gte=since).values("feature")
+            .annotate(tasks=Count("id"), succeeded=Count("id", filter=Q(status=ProcessedTask.Status.SUCCEEDED)),
+                      accepted=Count("id", filter=Q(outcome=ProcessedTask.Outcome.ACCEPTED)),
+                      cost_usd=Coalesce(Sum("cost_usd"), Value(ZERO), output_field=DecimalField()))
+            .order_by("feature"))
+    report = []
+    for row in rows:
+        useful = row["accepted"] if row["feature"] == SEGMENT_DRAFT else row["succeeded"]
+        saved = minutes.get(row["feature"], ZERO) * useful
+        value = (saved * hourly / 60).quantize(Decimal("0.01"))
+        report.append({**row, "useful": useful, "minutes_saved": saved,
+                       "hours_saved": (saved / 60).quantize(Decimal("0.1")), "value_usd": value,
+                       "value_per_dollar": (value / row["cost_usd"]).quantize(Decimal("0.1")) if row["cost_usd"]
+                       else None})
+    return report

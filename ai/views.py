@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from ai.forms import MessageDraftForm, SegmentConfirmForm, SegmentDraftForm
 from ai.models import ProcessedTask
-from ai.selectors import SEGMENT_DRAFT, policy_for, segment_draft_read, spend_month, tasks_for_tenant
+from ai.selectors import SEGMENT_DRAFT, policy_for, roi_by_feature, segment_draft_read, spend_month, tasks_for_tenant
 from ai.services.features import LANGUAGES, message_draft_request
 from ai.services.customer_summaries import customer_summary_request
 from ai.services.segment_drafts import segment_draft_confirm, segment_draft_request
@@ -43,7 +43,7 @@ def assistant(request):
     policy = policy_for(tenant=tenant)
     return render(request, "ai/assistant.html", {
         "form": form, "can_write": WRITE in request.capabilities, "policy": policy,
-        "spent": spend_month(tenant=tenant),
+        "spent": spend_month(tenant=tenant), "roi": roi_by_feature(tenant=tenant),
         "page": paginate(request, tasks_for_tenant(tenant=tenant).order_by("-created_at", "-id")),
     })
 

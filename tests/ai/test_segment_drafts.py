@@ -245,3 +245,27 @@ def test_the_portal_refusals(world, licensed, mesh, django_capture_on_commit_cal
     policy_save(actor=ACTOR, tenant=world.alpha, monthly_budget_usd="0")
     refused = client.post("/ai/segments/", {"text": TEXT, "language": "en"})
     assert refused.status_code == 200 and "budget" in refused.content.decode()
+
+
+def test_roi_counts_saved_drafts_and_succeeded_answers(world, settings):
+    from decimal import Decimal
+
+    from ai.selectors import roi_by_feature
+
+    settings.AI_MINUTES_SAVED = "segment-draft=20,message-draft=15"
+    settings.AI_HOURLY_VALUE_USD = "30"
+    done, used = ProcessedTask.Status.SUCCEEDED, ProcessedTask.Outcome.ACCEPTED
+    for feature, status, outcome, cost in [("segment-draft", done, used, "0.01"), ("segment-draft", done, "", "0.01"),
+                                           ("message-draft", done, "", "0.02"),
+                                           ("message-draft", ProcessedTask.Status.FAILED, "", "0.00")]:
+        ProcessedTask.objects.create(tenant=world.alpha, feature=feature, status=status, outcome=outcome,
+                                     cost_usd=Decimal(cost))
+    ProcessedTask.objects.create(tenant=world.beta, feature="message-draft", status=done)
+    rows = {row["feature"]: row for row in roi_by_feature(tenant=world.alpha)}
+    assert (rows["segment-draft"]["tasks"], rows["segment-draft"]["useful"]) == (2, 1)
+    assert rows["segment-draft"]["minutes_saved"] == 20 and rows["segment-draft"]["value_usd"] == Decimal("10.00")
+    assert (rows["message-draft"]["tasks"], rows["message-draft"]["useful"]) == (2, 1)
+    assert rows["message-draft"]["value_usd"] == Decimal("7.50")
+    assert rows["message-draft"]["value_per_dollar"] == Decimal("375.0")
+    page = client_for(world, "alpha_analyst").get("/ai/").content.decode()
+    assert 'data-roi="segment-draft"' in page
