@@ -196,7 +196,9 @@ class TaskBatch(TimeStampedModel):
 
 
 class ProcessedTask(TimeStampedModel):
-    """One AI call made for a tenant: what was asked, who answered, what it cost."""
+    """One AI call made for a tenant: what was asked, who answered, what it cost. Partitioned by
+    month on ``created_at`` (ai/partitions.py): the primary key is ``(id, created_at)`` in the
+    database and nothing may point at a task with a database foreign key."""
 
     class Outcome(models.TextChoices):
         NONE = "", _("Not used yet")
