@@ -317,6 +317,7 @@ SPECTACULAR_SETTINGS = {
         "AddressTypeEnum": [("shipping", "Shipping"), ("billing", "Billing")],
         "MessageChannelEnum": [("email", "E-mail"), ("whatsapp", "WhatsApp"), ("sms", "SMS")],
         "MessageLanguageEnum": [("es", "Español"), ("pt-BR", "Português (Brasil)"), ("en", "English")],
+        "AiLanguageEnum": [("en", "en"), ("es", "es"), ("pt", "pt")],  # the AI features' prompt languages
         "VoucherKindEnum": "loyalty.models.VoucherKind",
         "VoucherStatusEnum": "loyalty.models.Voucher.Status",
         "VoucherOriginEnum": "loyalty.models.Voucher.Origin",
