@@ -8,6 +8,7 @@ import hashlib
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from cdp import registry
@@ -16,6 +17,7 @@ from tenants.models import (
     FeatureFlag,
     Invitation,
     Membership,
+    RecoveryCodeDevice,
     SystemEvent,
     Tenant,
     User,
@@ -149,3 +151,32 @@ def feature_flag_is_enabled(key: str, *, tenant: Tenant | None = None) -> bool:
 def invitation_existing_user(*, invitation: Invitation) -> User | None:
     """The platform account the invited address already has, if any (active or not)."""
     return User.objects.filter(email__iexact=invitation.email).first()
+
+
+def tenant_requires_two_factor(tenant) -> bool:
+    """Whether the tenant's owners or admins turned on two-factor sign-in for every member."""
+    return isinstance(tenant, Tenant) and not tenant.is_public and bool(
+        (tenant.settings or {}).get("require_two_factor", False))
+
+
+def two_factor_devices(*, user: User) -> list:
+    """The user's confirmed second factors: TOTP apps first, then the recovery codes."""
+    return [*TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk"),
+            *RecoveryCodeDevice.objects.filter(user=user, confirmed=True).order_by("pk")]
+
+
+def two_factor_enrolled(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def two_factor_required(*, user: User, tenant) -> bool:
+    """Who must pass the second step before anything else on this host:
+
+    - operators (staff, superusers) always, on every host: they can reach every tenant;
+    - members of a tenant that requires it, on its host;
+    - anyone who enrolled: having a second factor that can be skipped protects nothing."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return tenant_requires_two_factor(tenant) or two_factor_enrolled(user=user)
