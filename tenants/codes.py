@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     INVITATION_REQUIRED = "invitation_required"
     LANGUAGE_INVALID = "language_invalid"
     LAST_OWNER = "last_owner"
+    MAINTENANCE = "maintenance"
     MEMBER_EXISTS = "already_member"
     ROLE_INVALID = "invalid_role"
     SESSION_ENDED = "session_ended"

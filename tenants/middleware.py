@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.contrib.auth import logout
 from django.db import connection
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
@@ -18,7 +18,7 @@ from tenants.codes import ErrorCode
 from tenants.locale import supported_language, tenant_language, tenant_timezone
 from tenants.models import Tenant, session_key_hash
 from tenants.roles import BILLING
-from tenants.selectors import two_factor_enrolled, two_factor_required, user_capabilities, user_session_lookup
+from tenants.selectors import maintenance_state, two_factor_enrolled, two_factor_required, user_capabilities, user_session_lookup
 from tenants.services.sessions import TOUCH_INTERVAL, SessionEnded, user_session_start, user_session_touch
 from tenants.views import suspended_page
 
@@ -251,3 +251,35 @@ class TwoFactorMiddleware:
                                        "Two-factor sign-in is required: finish it in the browser first.")
         step = "twofactor:verify" if two_factor_enrolled(user=user) else "twofactor:enrol"
         return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
+
+
+class MaintenanceMiddleware:
+    """Maintenance mode (the ``maintenance`` system setting): everyone but operators (staff) gets
+    503 with ``Retry-After``, a page on the sites and the error shape on the API, on every host;
+    the sign-in pages stay open so that operators can sign in, and operators use everything (to
+    check the platform before turning it off). The health check and license validation answer
+    before this (they are earlier middlewares). Placed before ``TwoFactorMiddleware``."""
+
+    OPEN = frozenset({"portal:login", "portal:logout", "admin:login", "admin:logout", "tenant_admin:login",
+                      "tenant_admin:logout", "twofactor:verify", "twofactor:enrol", "portal:language"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        state = maintenance_state(language=translation.get_language() or "en")
+        if state is None:
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self.get_response(request)
+        match = TenantStatusMiddleware._resolve(request)
+        if match and match.view_name in self.OPEN:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIX):
+            response = json_error_response(503, ErrorCode.MAINTENANCE,
+                                           state["message"] or "The platform is under maintenance.")
+        else:
+            response = render(request, "503.html", {"maintenance_message": state["message"]}, status=503)
+        response["Retry-After"] = str(state["retry_after"])
+        return response

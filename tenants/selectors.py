@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import time
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
@@ -18,6 +19,7 @@ from tenants.models import (
     Invitation,
     Membership,
     RecoveryCodeDevice,
+    SystemConfig,
     SystemEvent,
     Tenant,
     User,
@@ -180,3 +182,59 @@ def two_factor_required(*, user: User, tenant) -> bool:
     if user.is_staff or user.is_superuser:
         return True
     return tenant_requires_two_factor(tenant) or two_factor_enrolled(user=user)
+
+
+# Settings that act on every request (tenants/services/system_config.py), read once per few
+# seconds per process: a database row per request for a switch that changes a few times a year
+# would be waste, and a change reaches every process within PLATFORM_SETTINGS_TTL seconds (this
+# process at once: the services forget the copy when their transaction commits).
+PLATFORM_SETTINGS_TTL = 5.0
+PLATFORM_SETTINGS_KEYS = ("maintenance", "announcement")
+_platform_settings: dict = {"at": None, "values": {}}
+
+
+def platform_settings_forget() -> None:
+    _platform_settings["at"] = None
+
+
+def platform_settings() -> dict:
+    """``{"maintenance": value, "announcement": value}`` of the settings that exist."""
+    now = time.monotonic()
+    if _platform_settings["at"] is None or now - _platform_settings["at"] > PLATFORM_SETTINGS_TTL:
+        _platform_settings["values"] = dict(
+            SystemConfig.objects.filter(key__in=PLATFORM_SETTINGS_KEYS).values_list("key", "value"))
+        _platform_settings["at"] = now
+    return _platform_settings["values"]
+
+
+def _in_language(message, language: str) -> str:
+    if isinstance(message, dict):
+        base = (language or "").split("-")[0]
+        return str(message.get(language) or message.get(base) or message.get("en") or next(iter(message.values()), ""))
+    return str(message or "")
+
+
+def maintenance_state(*, language: str = "en") -> dict | None:
+    """``{"message", "retry_after"}`` (seconds) while maintenance mode is on; None otherwise."""
+    value = platform_settings().get("maintenance")
+    if not isinstance(value, dict) or value.get("enabled") is not True:
+        return None
+    minutes = value.get("retry_after_minutes", 30)
+    return {"message": _in_language(value.get("message", ""), language),
+            "retry_after": int(minutes) * 60 if isinstance(minutes, int) else 1800}
+
+
+def announcement_text(*, language: str = "en", now: datetime.datetime | None = None) -> str:
+    """The operators' announcement in ``language`` (else English, else any), "" when none or past."""
+    value = platform_settings().get("announcement")
+    if not isinstance(value, dict):
+        return ""
+    until = value.get("until")
+    if isinstance(until, str):
+        try:
+            ends = datetime.datetime.fromisoformat(until.replace("Z", "+00:00"))
+        except ValueError:
+            ends = None
+        if ends is not None and ends.tzinfo is not None and (now or timezone.now()) >= ends:
+            return ""
+    return _in_language(value.get("message", ""), language).strip()
