@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "tenants.middleware.UserSessionMiddleware",  # a revoked session is signed out before any view
     "tenants.middleware.TenantLocaleMiddleware",  # language and time zone: the person's, else the tenant's
     "tenants.middleware.TenantStatusMiddleware",  # a suspended tenant: sign-in, billing for owners, nothing else
+    "tenants.middleware.MaintenanceMiddleware",  # system setting "maintenance": 503 for all but operators
     "tenants.middleware.TwoFactorMiddleware",  # operators always, members when their tenant requires it
     "cdp.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -147,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenant",
                 "tenants.context_processors.language",
+                "tenants.context_processors.announcement",
             ],
         },
     },
@@ -229,6 +231,11 @@ CDP_PASSWORD_RESET_PER_IP = int(os.environ.get("CDP_PASSWORD_RESET_PER_IP", "10"
 
 EMAIL_BACKEND = os.environ.get("CDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("CDP_DEFAULT_FROM_EMAIL", "CDP <no-reply@cdp.localhost>")
+
+# Soft delete (cdp/softdelete.py, django-safedelete): the field's name, and how long a deleted
+# segment, integration or webhook endpoint can be restored before the daily purge.
+SAFE_DELETE_FIELD_NAME = "deleted_at"
+CDP_RESTORE_DAYS = int(os.environ.get("CDP_RESTORE_DAYS", "30"))
 
 # --- Redis: cache and Celery broker ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL") or embedded.embedded_redis_url()
