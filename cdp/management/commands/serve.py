@@ -78,9 +78,6 @@ class Command(CdpCommand):
             self.stdout.write(f"  Demo tenant admin  {base.format(host='demo.localhost')}/admin/")
             self.stdout.write(f"  Demo API docs      {base.format(host='demo.localhost')}/api/docs/")
             self.stdout.write(f"  Health             {base.format(host='localhost')}/healthz")
-            self.stdout.write("  Operators sign in with two-factor: on the first sign-in to the admin, scan the QR code")
-            self.stdout.write("  it shows with an authenticator app (any TOTP app), enter its code and keep the")
-            self.stdout.write("  recovery codes shown once; later sign-ins ask for the app's code after the password.")
             for line in registry.run_banner_lines():
                 self.stdout.write(line)
             self.stdout.write("Press Ctrl-C to stop.\n")
