@@ -8,6 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from safedelete.config import DELETED_VISIBLE
 
 from analytics.models import Segment
 from analytics.services import segment_create, segment_delete, segment_restore, segments_materialize, segments_purge
@@ -19,18 +20,20 @@ RULES = {"op": "and", "rules": [{"field": "total_orders", "operator": "gte", "va
 
 
 def deleted_days_ago(segment, days: int) -> None:
-    Segment.all_objects.filter(pk=segment.pk).update(deleted_at=timezone.now() - datetime.timedelta(days=days))
+    # django-safedelete updates deleted rows only when asked to see them
+    Segment.all_objects.all(force_visibility=DELETED_VISIBLE).filter(pk=segment.pk).update(
+        deleted_at=timezone.now() - datetime.timedelta(days=days))
 
 
 def test_a_deleted_segment_leaves_the_api_the_portal_and_the_runs_until_restored(world, api_key, alpha_client, actor):
     with tenant_context(world.alpha):
         segment = segment_create(name="Buyers", rules=RULES, actor=actor, tenant=world.alpha)
-    client = api_client("alpha.localhost", api_key(world.alpha))
+    client = api_client("alpha.localhost", api_key(world.alpha, scopes=["read", "write", "analytics"]))
     # when deleted through the API
-    assert client.delete(f"/api/v1/segments/{segment.pk}/").status_code == 204
+    assert client.delete(f"/api/v1/analytics/segments/{segment.pk}/").status_code == 204
     # then it is gone from the API, the portal list and the nightly run, and audited
-    assert client.get(f"/api/v1/segments/{segment.pk}/").status_code == 404
-    assert segment.pk not in [row["id"] for row in client.get("/api/v1/segments/").json()["results"]]
+    assert client.get(f"/api/v1/analytics/segments/{segment.pk}/").status_code == 404
+    assert segment.pk not in [row["id"] for row in client.get("/api/v1/analytics/segments/").json()["results"]]
     with tenant_context(world.alpha):
         assert "Buyers" not in segments_materialize(tenant=world.alpha, as_of=timezone.localdate())["segments"]
         assert Segment.deleted_objects.filter(pk=segment.pk).exists()
@@ -40,7 +43,7 @@ def test_a_deleted_segment_leaves_the_api_the_portal_and_the_runs_until_restored
     assert AuditLog.objects.filter(action="analytics.segment.delete", resource_id=str(segment.pk)).exists()
     # when restored from the portal
     assert admin.post(f"/analytics/segments/{segment.pk}/restore/").status_code == 302
-    assert client.get(f"/api/v1/segments/{segment.pk}/").status_code == 200
+    assert client.get(f"/api/v1/analytics/segments/{segment.pk}/").status_code == 200
     assert AuditLog.objects.filter(action="analytics.segment.restore", resource_id=str(segment.pk)).exists()
 
 

@@ -8,6 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from safedelete.config import DELETED_VISIBLE
 
 from cdp.exceptions import Conflict, NotFound
 from integrations.models import Integration, WebhookDelivery, WebhookEndpoint
@@ -27,7 +28,9 @@ from tests.integrations.conftest import make_vtex_integration
 
 
 def deleted_days_ago(model, row, days: int) -> None:
-    model.all_objects.filter(pk=row.pk).update(deleted_at=timezone.now() - datetime.timedelta(days=days))
+    # django-safedelete updates deleted rows only when asked to see them
+    model.all_objects.all(force_visibility=DELETED_VISIBLE).filter(pk=row.pk).update(
+        deleted_at=timezone.now() - datetime.timedelta(days=days))
 
 
 def test_a_deleted_integration_leaves_the_api_and_its_syncs_until_restored_from_the_portal(

@@ -3,6 +3,8 @@ storage limit with the 80% / 100% warnings (issue #22 item 8)."""
 
 from __future__ import annotations
 
+import re
+
 from licensing.models import StorageMeasurement, UsageLog
 from licensing.selectors import license_usage
 from licensing.services.storage import (
@@ -77,4 +79,5 @@ def test_the_portal_shows_the_measured_storage(world, alpha_client, issue, setti
     storage_measure(tenant=world.alpha)
     page = alpha_client(world.user("alpha_owner")).get("/license/")
     assert page.status_code == 200
-    assert "storage (GB)" in page.content.decode()
+    used = re.search(r'data-resource="storage_gb".*?<td class="num">([^<]*)</td>', page.content.decode(), re.S)
+    assert used and used.group(1).strip() not in ("", "–")  # a measured figure, not "not metered"

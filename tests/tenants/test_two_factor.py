@@ -97,8 +97,8 @@ def test_a_recovery_code_signs_in_once_and_is_stored_only_as_a_digest(world):
 
 
 def test_a_member_of_a_tenant_requiring_it_reaches_nothing_before_enrolling(world, api_key):
-    # given alpha requires two-factor sign-in
-    tenant_two_factor_set(tenant=world.alpha, required=True, actor=SYSTEM)
+    # given alpha requires two-factor sign-in (a fresh instance: the world's is shared by every test)
+    tenant_two_factor_set(tenant=Tenant.objects.get(pk=world.alpha.pk), required=True, actor=SYSTEM)
     viewer = world.user("alpha_viewer")
     client = password_sign_in("alpha.localhost", viewer)
     # then every page leads to enrolment, the session-signed API refuses, API keys are not sessions
@@ -143,7 +143,7 @@ def test_a_lower_role_cannot_change_the_tenants_requirement(world, alpha_client,
     assert client.post("/settings/two-factor/", {"required": "on"}).status_code == 403
     assert not Tenant.objects.get(pk=world.alpha.pk).settings.get("require_two_factor")
     with pytest.raises(PermissionDenied):
-        tenant_two_factor_set(tenant=world.alpha, required=True,
+        tenant_two_factor_set(tenant=Tenant.objects.get(pk=world.alpha.pk), required=True,
                               actor=Actor(label="x", user_id=world.user(f"alpha_{role}").pk))
 
 
