@@ -29,7 +29,7 @@ def segment_queryset(*, rules):
 def _segment_save(segment: Segment) -> None:
     """Validate and save; a name already taken is a 409 ``segment_exists`` (not the 400 that the
     model's unique check would give)."""
-    full_clean_or_raise(segment, "Some fields are invalid.", validate_unique=False)
+    full_clean_or_raise(segment, "Some fields are invalid.", validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             segment.save()
