@@ -193,3 +193,24 @@ def test_admin_sets_a_value_through_the_service_and_shows_refusals_on_the_form(w
 def test_attributes_of_another_tenant_are_not_visible(world, api_key, attributes):
     beta = api_client("beta.localhost", api_key(world.beta))
     assert beta.get("/api/v1/attributes/").json()["count"] == 0
+
+
+def test_portal_page_sets_values_and_shows_refusals(world, alpha_client, attributes):
+    with tenant_context(world.alpha):
+        customer = CustomerFactory()
+    url = f"/customers/{customer.pk}/attributes/"
+    admin = alpha_client(world.user("alpha_admin"))
+    assert admin.get(url).status_code == 200
+    bad = admin.post(url, {"score": "abc", "plan": "Pro"})
+    saved = admin.post(url, {"score": "3", "plan": "Pro", "vip": "true", "signup": "", "note": ""})
+
+    assert bad.status_code == 400 and bad.context["form"].errors["score"] == ["Must be a number."]
+    assert saved.status_code == 302
+    with tenant_context(world.alpha):
+        assert {v.definition.key for v in CustomerAttributeValue.objects.filter(customer=customer)} == {
+            "score", "plan", "vip"}
+    viewer = alpha_client(world.user("alpha_viewer"))
+    assert viewer.get(url).status_code == 200  # reads, without a form
+    assert viewer.post(url, {"score": "9"}).status_code == 403
+    with tenant_context(world.alpha):
+        assert CustomerAttributeValue.objects.get(customer=customer, definition__key="score").value_number == 3

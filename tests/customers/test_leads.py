@@ -155,3 +155,25 @@ def test_a_lead_on_another_tenant_stays_there(world, api_key, alpha_api):
     assert post(beta, "/api/v1/customers/", lead()).json()["status"] == "created"
     with tenant_context(world.beta):
         assert Customer.objects.count() == 1
+
+
+def test_portal_form_adds_a_lead_and_refuses_bad_input(world, alpha_client):
+    client = alpha_client(world.user("alpha_admin"))
+    assert client.get("/customers/new/").status_code == 200
+    bad = client.post("/customers/new/", {"kind": "lead", "email": "nope"})
+    saved = client.post("/customers/new/", {"kind": "subscriber", "email": "Eva@Example.com", "first_name": "Eva"})
+
+    assert bad.status_code == 400 and bad.context["form"].errors["email"]
+    assert saved.status_code == 302
+    with tenant_context(world.alpha):
+        eva = Customer.objects.get()
+        assert (eva.email, eva.source, eva.tags) == ("eva@example.com", "portal", ["subscriber"])
+        assert saved["Location"].endswith(f"/customers/{eva.pk}/")
+
+
+def test_portal_form_is_closed_to_viewers(world, alpha_client):
+    client = alpha_client(world.user("alpha_viewer"))
+    assert client.get("/customers/new/").status_code == 403
+    assert client.post("/customers/new/", {"kind": "lead", "email": "a@example.com"}).status_code == 403
+    with tenant_context(world.alpha):
+        assert not Customer.objects.exists()
