@@ -1,6 +1,6 @@
 """Reading lead and subscriber files: CSV rows and JSON Lines as customer records, for the bulk
 endpoint (``POST /api/v1/customers/bulk/``) and the ``import_customers`` command. Pure: no I/O but
-the text given, no database."""
+the text or the open file given, no database."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from typing import TextIO
 
 #: CSV columns named ``address_<part>`` fill the record's address, ``attribute_<key>`` its custom
 #: attributes; the others are the record's own fields (``email``, ``kind``, ``source``...).
@@ -38,14 +39,16 @@ def csv_row_record(row: dict) -> dict:
     return record
 
 
-def csv_records(text: str) -> Iterator[dict]:
-    for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
+def csv_records(source: str | TextIO) -> Iterator[dict]:
+    """The records of a CSV (a text, or a file opened with ``newline=""``), one per row."""
+    lines = io.StringIO(source.lstrip("\ufeff")) if isinstance(source, str) else source
+    for row in csv.DictReader(lines):
         yield csv_row_record(row)
 
 
-def jsonl_records(text: str) -> Iterator[object]:
+def jsonl_records(source: str | TextIO) -> Iterator[object]:
     """One record per non-blank line; a line that is not JSON yields a string the service rejects."""
-    for line in text.splitlines():
+    for line in (source.splitlines() if isinstance(source, str) else source):
         if not line.strip():
             continue
         try:

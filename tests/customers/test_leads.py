@@ -177,3 +177,22 @@ def test_portal_form_is_closed_to_viewers(world, alpha_client):
     assert client.post("/customers/new/", {"kind": "lead", "email": "a@example.com"}).status_code == 403
     with tenant_context(world.alpha):
         assert not Customer.objects.exists()
+
+
+def test_import_command_reads_csv_and_json_lines_and_reports_rejections(world, tmp_path, capsys):
+    from django.core.management import call_command
+
+    csv_file = tmp_path / "newsletter.csv"
+    csv_file.write_text("email,first_name,kind\nana@example.com,Ana,subscriber\nbad-email,X,lead\n")
+    lines = tmp_path / "leads.jsonl"
+    lines.write_text(json.dumps({"email": "ana@example.com", "phone": "+54 11 4444-5555"}) + "\n")
+
+    call_command("import_customers", "--tenant", "alpha", str(csv_file), "--source", "newsletter")
+    assert "2 records: 1 created, 0 updated, 0 unchanged, 1 rejected" in capsys.readouterr().out
+    call_command("import_customers", "--tenant", "alpha", str(lines))
+    assert "1 updated" in capsys.readouterr().out
+    rejected = [json.loads(row) for row in (tmp_path / "newsletter.rejected.jsonl").read_text().splitlines()]
+    assert rejected == [{"record": 2, "errors": {"email": ["Enter a valid email address."]}}]
+    with tenant_context(world.alpha):
+        ana = Customer.objects.get()
+        assert (ana.source, ana.tags, bool(ana.phone)) == ("newsletter", ["subscriber", "lead"], True)
