@@ -18,10 +18,10 @@ from tests.customers.factories import CustomerFactory
 def people(world, actor):
     with tenant_context(world.alpha):
         CustomerFactory(country="AR", state="Buenos Aires", city="La Plata", total_spent=decimal.Decimal("100"),
-                        total_orders=1)
+                        total_orders=1, phone="+541144445555")
         CustomerFactory(country="AR", state="Buenos Aires", city="CABA", total_spent=decimal.Decimal("50"),
                         total_orders=2)
-        CustomerFactory(country="AR", state="Córdoba", city="Córdoba", phone="")
+        CustomerFactory(country="AR", state="Córdoba", city="Córdoba", phone="", email=None)
         CustomerFactory(country="BR", state="SP", city="São Paulo", total_spent=decimal.Decimal("900"),
                         total_orders=3)
         merged = CustomerFactory(country="CL", status=Customer.Status.MERGED)
@@ -59,8 +59,8 @@ def test_change_analysis_and_update_rate(people, analyst_api):
     assert len(changes["per_day"]) == 7 and changes["per_day"][-1]["changes"] == 2 and changes["total"] == 2
     assert (rate["customers"], rate["updated"], rate["added"]) == (5, 1, 5)
     assert rate["update_rate"] == 0.2
-    phone = next(row for row in rate["completeness"] if row["field"] == "phone")
-    assert phone["filled"] == 4
+    filled = {row["field"]: row["filled"] for row in rate["completeness"]}
+    assert (filled["phone"], filled["email"], filled["country"]) == (1, 4, 5)
 
 
 def test_bad_parameters_are_field_errors(people, analyst_api):
