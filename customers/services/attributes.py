@@ -318,3 +318,13 @@ def customer_attributes_apply(*, wanted: dict[int, dict[str, CleanValue]], actor
     wanted = {pk: values for pk, values in wanted.items() if pk in live}
     return _values_write(customers={}, wanted=wanted, source=source, actor=actor, reason="import", people=False)
 
+
+
+def customer_attributes_erase(*, customer_ids: list[int]) -> int:
+    """Part of a pseudonymization (inside its transaction): delete the people's attribute values
+    and blank the values their attribute change-log rows quote (a custom field may hold anything
+    personal); returns how many values were deleted."""
+    deleted, _ = CustomerAttributeValue.objects.filter(customer_id__in=customer_ids).delete()
+    CustomerChangeLog.objects.filter(customer_id__in=customer_ids, field__startswith="attribute.").update(
+        old_value=None, new_value=None)
+    return deleted

@@ -214,3 +214,17 @@ def test_portal_page_sets_values_and_shows_refusals(world, alpha_client, attribu
     assert viewer.post(url, {"score": "9"}).status_code == 403
     with tenant_context(world.alpha):
         assert CustomerAttributeValue.objects.get(customer=customer, definition__key="score").value_number == 3
+
+
+def test_pseudonymization_erases_values_and_the_export_includes_them(world, actor, attributes):
+    from customers.services.privacy import customer_export, customer_pseudonymize
+
+    with tenant_context(world.alpha):
+        customer = CustomerFactory()
+        customer_attributes_set(customer_id=customer.pk, values={"note": "allergic to nuts", "score": 3}, actor=actor)
+        assert customer_export(customer_id=customer.pk, actor=actor)["attributes"] == {"note": "allergic to nuts",
+                                                                                       "score": "3"}
+        customer_pseudonymize(customer_id=customer.pk, actor=actor)
+        assert not CustomerAttributeValue.objects.filter(customer=customer).exists()
+        logs = CustomerChangeLog.objects.filter(customer=customer, field__startswith="attribute.")
+        assert logs.exists() and not logs.exclude(old_value=None, new_value=None).exists()
