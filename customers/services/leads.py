@@ -14,7 +14,7 @@ Idempotency is natural: a re-delivered record finds its person and changes nothi
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cdp.context import Actor
@@ -75,29 +75,24 @@ def _records_clean(records: list, results: list, *, default_source: str, actor: 
 
 def _kinds_tag(*, valid: list[tuple[int, CleanCustomerRecord]], results: list, actor: Actor) -> None:
     """Tag each person with how they came (``lead``, ``subscriber``) so that segments can select
-    them. A known customer's new tag is change-logged (and makes their record ``updated``); a
-    customer created by this batch is simply born with it. Pseudonymized people are left alone."""
-    wanted: dict[int, set[str]] = {}
+    them: one UPDATE per kind (a thousand-row ``bulk_update`` is a thousand-branch CASE). A known
+    customer's new tag is change-logged (and makes their record ``updated``); a customer created
+    by this batch is simply born with it. Pseudonymized people are left alone."""
+    by_kind: dict[str, set[int]] = {}
     for index, clean in valid:
-        wanted.setdefault(results[index].customer_id, set()).add(clean.kind)
+        by_kind.setdefault(clean.kind, set()).add(results[index].customer_id)
     created = {results[index].customer_id for index, _ in valid if results[index].status == CREATED}
-    changed, logs = [], []
-    for customer in Customer.objects.filter(pk__in=wanted, is_pseudonymized=False).order_by("pk"):
-        missing = sorted(wanted[customer.pk] - set(customer.tags))
-        if not missing:
-            continue
-        old = list(customer.tags)
-        customer.tags = [*customer.tags, *missing]
-        changed.append(customer)
-        if customer.pk not in created:
-            logs.append(CustomerChangeLog(customer=customer, field="tags", old_value=as_text(old),
-                                          new_value=as_text(customer.tags), source="",
-                                          changed_by=actor.label[:255], reason="subscription or lead capture"))
-    if changed:
-        now = timezone.now()
-        for customer in changed:
-            customer.updated_at = now
-        Customer.objects.bulk_update(changed, ["tags", "updated_at"])
+    logs = []
+    with connection.cursor() as cursor:
+        for kind, ids in sorted(by_kind.items()):
+            cursor.execute(f"""UPDATE {Customer._meta.db_table} SET tags = array_append(tags, %s), updated_at = now()
+                                WHERE id = ANY(%s) AND NOT is_pseudonymized AND NOT (%s = ANY(tags))
+                                RETURNING id, tags""", [kind, sorted(ids), kind])
+            logs.extend(CustomerChangeLog(customer_id=pk, field="tags", old_value=as_text(tags[:-1]),
+                                          new_value=as_text(tags), source="", changed_by=actor.label[:255],
+                                          reason="subscription or lead capture")
+                        for pk, tags in cursor.fetchall() if pk not in created)
+    if logs:
         CustomerChangeLog.objects.bulk_create(logs)
         logged = {log.customer_id for log in logs}
         for result in results:
