@@ -228,3 +228,19 @@ def test_pseudonymization_erases_values_and_the_export_includes_them(world, acto
         assert not CustomerAttributeValue.objects.filter(customer=customer).exists()
         logs = CustomerChangeLog.objects.filter(customer=customer, field__startswith="attribute.")
         assert logs.exists() and not logs.exclude(old_value=None, new_value=None).exists()
+
+
+def test_a_merge_moves_the_values_the_survivor_lacks_and_its_undo_moves_them_back(world, actor, attributes):
+    from customers.services.merge import customer_merge, merge_undo
+
+    with tenant_context(world.alpha):
+        survivor, merged = CustomerFactory(), CustomerFactory()
+        customer_attributes_set(customer_id=survivor.pk, values={"plan": "Pro"}, actor=actor)
+        customer_attributes_set(customer_id=merged.pk, values={"plan": "Basic", "vip": True}, actor=actor)
+
+        merge = customer_merge(survivor_id=survivor.pk, merged_id=merged.pk, actor=actor)
+        held = {(v.customer_id, v.definition.key) for v in CustomerAttributeValue.objects.select_related("definition")}
+        assert held == {(survivor.pk, "plan"), (survivor.pk, "vip"), (merged.pk, "plan")}
+        merge_undo(merge_id=merge.pk, actor=actor)
+        held = {(v.customer_id, v.definition.key) for v in CustomerAttributeValue.objects.select_related("definition")}
+        assert held == {(survivor.pk, "plan"), (merged.pk, "vip"), (merged.pk, "plan")}
