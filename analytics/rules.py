@@ -19,6 +19,8 @@ from django.utils.dateparse import parse_date
 from analytics.codes import ErrorCode
 from cdp.exceptions import ApplicationError
 from cdp.ids import MAX_ID
+from customers.models import CustomerAttributeValue
+from customers.selectors.attributes import COLUMN, attribute_definitions
 
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
@@ -106,10 +108,66 @@ def _coerce(kind: str, value, where: str):
     raise RuleError(f"{where}: '{value}' is not a valid {kind} value.")
 
 
-def _condition(rule: dict, where: str) -> Q:
+#: Custom attributes (customers' ``AttributeDefinition``): ``{"field": "attribute", "key": "<key>",
+#: "operator": ..., "value": ...}``. The operators of each attribute type; values are coerced to
+#: the type (choices checked) and compared in the typed column, through the ORM's parameters.
+ATTRIBUTE_FIELD = "attribute"
+ATTRIBUTE_OPERATORS: dict[str, tuple[str, ...]] = {
+    "text": ("eq", "ne", "in", "not_in", "is_empty", "is_set"),
+    "choice": ("eq", "ne", "in", "not_in", "is_empty", "is_set"),
+    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "between", "is_empty", "is_set"),
+    "date": ("eq", "gt", "gte", "lt", "lte", "between", "is_empty", "is_set"),
+    "boolean": ("eq", "is_empty", "is_set"),
+}
+_ATTRIBUTE_KIND = {"text": "str", "choice": "str", "number": "number", "date": "date", "boolean": "bool"}
+
+
+def _attribute_condition(rule: dict, where: str, definitions: dict) -> Q:
+    """A condition on a custom attribute: customers whose value (in the column of the attribute's
+    type) satisfies it; ``ne``/``not_in``/``is_empty`` include the customers without a value."""
+    key, operator = rule.get("key"), rule.get("operator")
+    definition = definitions.get(key) if isinstance(key, str) else None
+    if definition is None:
+        known = ", ".join(sorted(definitions)) or "none defined"
+        raise RuleError(f"{where}: unknown attribute '{key}'. Known: {known}.")
+    operators = ATTRIBUTE_OPERATORS[definition.type]
+    if operator not in operators:
+        raise RuleError(f"{where}: operator '{operator}' does not apply to attribute {key} ({', '.join(operators)}).")
+    column = COLUMN[definition.type]
+    values = CustomerAttributeValue.objects.filter(definition_id=definition.pk)
+    if operator in ("is_empty", "is_set"):
+        q = Q(pk__in=values.values("customer_id"))
+        return ~q if operator == "is_empty" else q
+    kind = _ATTRIBUTE_KIND[definition.type]
+    choices = tuple(definition.choices) if definition.type == "choice" else None
+    value = rule.get("value")
+    if operator in ("in", "not_in"):
+        if not isinstance(value, list) or not value or len(value) > 100:
+            raise RuleError(f"{where}: '{operator}' needs a non-empty list of values.")
+        items = [_coerce(kind, item, where) for item in value]
+        _check_choices(items, choices, where, key)
+        q = Q(pk__in=values.filter(**{f"{column}__in": items}).values("customer_id"))
+        return ~q if operator == "not_in" else q
+    if operator == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise RuleError(f"{where}: 'between' needs [low, high].")
+        low, high = (_coerce(kind, item, where) for item in value)
+        return Q(pk__in=values.filter(**{f"{column}__gte": low, f"{column}__lte": high}).values("customer_id"))
+    coerced = _coerce(kind, value, where)
+    _check_choices([coerced], choices, where, key)
+    if operator in ("eq", "ne"):
+        q = Q(pk__in=values.filter(**{column: coerced}).values("customer_id"))
+        return ~q if operator == "ne" else q
+    return Q(pk__in=values.filter(**{f"{column}__{operator}": coerced}).values("customer_id"))
+
+
+def _condition(rule: dict, where: str, definitions=None) -> Q:
     field, operator = rule.get("field"), rule.get("operator")
+    if field == ATTRIBUTE_FIELD:
+        return _attribute_condition(rule, where, definitions() if callable(definitions) else (definitions or {}))
     if field not in FIELDS:
-        raise RuleError(f"{where}: unknown field '{field}'. Known: {', '.join(sorted(FIELDS))}.")
+        raise RuleError(f"{where}: unknown field '{field}'. Known: {', '.join(sorted(FIELDS))} "
+                        f"and {ATTRIBUTE_FIELD} (with a key).")
     path, kind, choices = FIELDS[field]
     if operator not in OPERATORS[kind]:
         raise RuleError(f"{where}: operator '{operator}' does not apply to {field} ({', '.join(OPERATORS[kind])}).")
@@ -159,7 +217,7 @@ def _check_choices(values, choices, where, field) -> None:
             raise RuleError(f"{where}: {field} must be one of {', '.join(choices)}.")
 
 
-def _group(group, where: str, depth: int, counter: list[int]) -> Q:
+def _group(group, where: str, depth: int, counter: list[int], definitions) -> Q:
     if not isinstance(group, dict):
         raise RuleError(f"{where}: a group must be an object.")
     if depth > MAX_DEPTH:
@@ -174,12 +232,12 @@ def _group(group, where: str, depth: int, counter: list[int]) -> Q:
     for index, rule in enumerate(rules):
         here = f"{where}.rules[{index}]"
         if isinstance(rule, dict) and "rules" in rule:
-            q = _group(rule, here, depth + 1, counter)
+            q = _group(rule, here, depth + 1, counter, definitions)
         elif isinstance(rule, dict):
             counter[0] += 1
             if counter[0] > MAX_CONDITIONS:
                 raise RuleError(f"At most {MAX_CONDITIONS} conditions.")
-            q = _condition(rule, here)
+            q = _condition(rule, here, definitions)
         else:
             raise RuleError(f"{here}: expected a condition or a group.")
         combined = q if combined is None else (combined & q if op == "and" else combined | q)
@@ -189,8 +247,15 @@ def _group(group, where: str, depth: int, counter: list[int]) -> Q:
 def rules_to_q(rules) -> Q:
     """Validate ``rules`` and return the ``Q`` that selects the matching customers; raises
     ``RuleError`` (code ``invalid_rules``) naming the offending path."""
+    loaded: dict = {}
+
+    def definitions() -> dict:  # the tenant's attributes, read once and only when a rule names one
+        if "all" not in loaded:
+            loaded["all"] = attribute_definitions()
+        return loaded["all"]
+
     try:
-        return _group(rules, "rules", 1, [0])
+        return _group(rules, "rules", 1, [0], definitions)
     except RuleError as exc:
         raise RuleError(exc.message, fields={"rules": [exc.message]}) from None
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard_page, name="dashboard"),
     path("run/", views.run_start_page, name="run"),
     path("runs/<id:pk>/", views.run_detail_page, name="run_detail"),
+    path("reports/", views.reports_page, name="reports"),
     path("data-quality/", views.data_quality_page, name="data_quality"),
     path("segments/", views.segment_list_page, name="segments"),
     path("segments/<id:pk>/", views.segment_detail_page, name="segment_detail"),

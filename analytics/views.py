@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import connection
@@ -11,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from analytics import charts, selectors
@@ -25,6 +27,7 @@ from cdp.formats import format_money
 from cdp.templatetags.cdp_formats import tenant_currency
 from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
+from customers.selectors.reports import GEOGRAPHY_LEVELS, MAX_DAYS, changes_report, geography_report, update_rate_report
 from tenants.roles import ANALYTICS, EXPORT
 from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
@@ -114,6 +117,63 @@ def run_detail_page(request, pk: int):
 @portal_page()
 def data_quality_page(request):
     return render(request, "analytics/data_quality.html", {"quality": selectors.data_quality_latest()})
+
+
+class ReportsForm(forms.Form):
+    """The reports page's choices (GET): a bad value falls back to the default with the error shown."""
+
+    level = forms.ChoiceField(label=_lazy("Group by"), required=False, initial="country",
+                              choices=[("country", _lazy("Country")), ("state", _lazy("State")),
+                                       ("city", _lazy("City"))])
+    country = forms.RegexField(label=_lazy("Country (ISO code)"), regex=r"^[A-Za-z]{2}$", required=False,
+                               max_length=2)
+    days = forms.IntegerField(label=_lazy("Days"), min_value=1, max_value=MAX_DAYS, required=False, initial=30)
+
+
+@portal_page(ANALYTICS)
+def reports_page(request):
+    """Seed 003's reports: geographic distribution, change analysis and the data-update rate."""
+    form = ReportsForm(request.GET or None)
+    choice = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    level, country, days = choice.get("level") or "country", choice.get("country") or "", choice.get("days") or 30
+    tz_name = connection.tenant.setting("timezone")
+    geography = geography_report(level=level, country=country, limit=30)
+    changes = changes_report(days=days, tz_name=tz_name)
+    rate = update_rate_report(days=days, tz_name=tz_name)
+    currency = tenant_currency()
+    unknown = _("(unknown)")
+
+    # Within one country, its name goes without saying.
+    names = [name for name in GEOGRAPHY_LEVELS[level] if not (country and name == "country" and level != "country")]
+
+    def place(row) -> str:
+        return " · ".join(row[name] or unknown for name in names)
+
+    context = {
+        "form": form, "level": level, "country": country.upper(), "days": days,
+        "geography": geography, "changes": changes, "rate": rate,
+        "geography_chart": charts.bar_chart(
+            [{"label": place(row), "value": row["customers"],
+              "note": _("%(revenue)s revenue") % {"revenue": format_money(row["revenue"], currency)}}
+             for row in geography["rows"][:15]], title=_("Customers per place")),
+        "revenue_chart": charts.bar_chart(
+            [{"label": place(row), "value": float(row["revenue"]), "color": "#16a34a"}
+             for row in sorted(geography["rows"], key=lambda r: r["revenue"], reverse=True)[:15] if row["revenue"]],
+            title=_("Revenue per place")),
+        "changes_chart": charts.line_chart([(d["date"].isoformat(), d["changes"]) for d in changes["per_day"]],
+                                           title=_("Profile changes per day")),
+        "fields_chart": charts.bar_chart([{"label": f["field"], "value": f["changes"]} for f in changes["fields"]],
+                                         title=_("Most changed fields")),
+        "sources_chart": charts.bar_chart(
+            [{"label": s["source"] or _("(system)"), "value": s["changes"], "color": "#9333ea"}
+             for s in changes["sources"]], title=_("Changes per origin")),
+        "updates_chart": charts.line_chart([(d["date"].isoformat(), d["customers"]) for d in rate["per_day"]],
+                                           title=_("Customers updated per day"), color="#16a34a"),
+        "completeness_chart": charts.bar_chart(
+            [{"label": c["field"], "value": round(c["share"] * 100, 1)} for c in rate["completeness"]],
+            title=_("Profiles holding each field (%)")),
+    }
+    return render(request, "analytics/reports.html", context)
 
 
 @portal_page()

@@ -103,6 +103,15 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "customers.tasks.duplicates_recompute_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # The inactivity policy (issue #21 item 5): customers inactive for the tenant's
+    # inactivity_months are pseudonymized, only where the owners set inactivity_auto (off by
+    # default; the task is a no-op elsewhere). After the night's other customer jobs.
+    "customers-inactivity-pseudonymize-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=13, hour=4),
+        "kwargs": {"task_name": "customers.tasks.inactivity_pseudonymize_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
     # Orders whose ingest event was lost (a crash before the loyalty hook sent its buffer) earn
     # within the hour; the window is the last 3 days of order changes, older than 15 minutes.
     "loyalty-catch-up-per-tenant": {

@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     USAGE_NOT_FOUND = "usage_not_found"
     # consent
     CONSENT_TOKEN_INVALID = "consent_token_invalid"
+    # custom attributes
+    ATTRIBUTE_INVALID = "attribute_invalid"
 
 
 class AuditAction(StrEnum):
@@ -73,6 +75,8 @@ class AuditAction(StrEnum):
     # orders
     ORDERS_INGEST = "orders.ingest"
     ORDERS_BULK_LOAD = "orders.bulk_load"
+    # leads and subscribers (customers without orders)
+    CUSTOMERS_INGEST = "customers.ingest"
     SALES_COUNTED_STATUSES_SET = "sales.counted_statuses.set"
     # privacy
     CUSTOMER_EXPORT = "customer.export"
@@ -92,6 +96,10 @@ class AuditAction(StrEnum):
     CREDIT_REQUEST = "credit.request"
     CREDIT_SUSPEND = "credit.suspend"
     CREDIT_USAGE = "credit.usage"
+    # custom attributes
+    ATTRIBUTE_DEFINE = "attribute.define"
+    ATTRIBUTE_UPDATE = "attribute.update"
+    CUSTOMER_ATTRIBUTES_SET = "customer.attributes_set"
     # consent
     CONSENT_RECORD = "consent.record"
     CONSENT_UNSUBSCRIBE = "consent.unsubscribe"

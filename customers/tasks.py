@@ -13,6 +13,7 @@ from django.db import connection
 
 from customers.services.credit import credit_overdue_flag
 from customers.services.duplicates import duplicates_recompute
+from customers.services.inactivity import inactivity_policy_run
 from customers.services.sales import sales_recompute_execute
 
 
@@ -33,3 +34,9 @@ def sales_recompute_task(*, job_id: int) -> None:
     """Runs in the tenant schema the message carries: the recomputation after the counted-sale
     rule changed."""
     sales_recompute_execute(job_id=job_id, tenant=connection.tenant)
+
+
+@shared_task(acks_late=True, soft_time_limit=3300, time_limit=3600)
+def inactivity_pseudonymize_task() -> dict | None:
+    """Per tenant: the inactivity policy's nightly run (a no-op unless the tenant turned it on)."""
+    return inactivity_policy_run(tenant=connection.tenant)

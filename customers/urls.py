@@ -7,8 +7,10 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list_page, name="list"),
+    path("new/", views.lead_create_page, name="lead_create"),
     path("access-log/", views.access_log_page, name="access_log"),
     path("<id:pk>/", views.customer_detail_page, name="detail"),
+    path("<id:pk>/attributes/", views.customer_attributes_page, name="attributes"),
     path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
     path("unsubscribe/<str:token>/", unsubscribe_page, name="unsubscribe"),
 ]

@@ -384,4 +384,15 @@ def served_tenant_schema(_world, django_db_blocker):
         response = Client(HTTP_HOST="alpha.localhost").get("/api/schema/?format=json")
         connection.set_schema_to_public()
     assert response.status_code == 200
-    return schemathesis.openapi.from_dict(json.loads(response.content))
+    return schemathesis.openapi.from_dict(json.loads(response.content), config=fuzz_config())
+
+
+def fuzz_config():
+    """How deep the fuzz tests go. ``make test``: schemathesis' examples and fuzzing phases (six
+    generated requests per operation). ``make ops-check`` (``CDP_FUZZ_COVERAGE=1``) adds the
+    coverage phase: every boundary, missing field and wrong type the document allows, dozens of
+    requests per operation, most of the fuzzing's time; CI runs both."""
+    from schemathesis.config import SchemathesisConfig
+
+    return SchemathesisConfig.from_dict(
+        {"phases": {"coverage": {"enabled": bool(os.environ.get("CDP_FUZZ_COVERAGE"))}}})

@@ -10,7 +10,7 @@ from django.test import Client
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import OperationPicker, api_client, openapi_operations, tenant_api_operations
+from tests.conftest import OperationPicker, api_client, fuzz_config, openapi_operations, tenant_api_operations
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def public_schema(world):
     response = Client(HTTP_HOST="localhost").get("/api/schema/?format=json")
     connection.set_schema_to_public()
     assert response.status_code == 200
-    return schemathesis.openapi.from_dict(json.loads(response.content))
+    return schemathesis.openapi.from_dict(json.loads(response.content), config=fuzz_config())
 
 
 public = schemathesis.pytest.from_fixture("public_schema")

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from analytics.api import exports, views
+from analytics.api import exports, reports, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("analytics/runs", views.RunViewSet, basename="analytics-run")
@@ -15,6 +15,10 @@ router.register("analytics/segments", views.SegmentViewSet, basename="analytics-
 router.register("analytics/exports", exports.ExportRequestViewSet, basename="analytics-export")
 
 urlpatterns = [
+    path("analytics/reports/geography/", reports.GeographyReportView.as_view(), name="analytics-report-geography"),
+    path("analytics/reports/changes/", reports.ChangesReportView.as_view(), name="analytics-report-changes"),
+    path("analytics/reports/update-rate/", reports.UpdateRateReportView.as_view(),
+         name="analytics-report-update-rate"),
     path("analytics/cohorts/", views.CohortView.as_view(), name="analytics-cohorts"),
     path("analytics/data-quality/", views.DataQualityView.as_view(), name="analytics-data-quality"),
     path("analytics/segments/<id:pk>/export.csv", views.SegmentViewSet.as_view({"get": "export"}),

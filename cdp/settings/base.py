@@ -344,6 +344,10 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "loyalty.models.Event.Status",
         "EventRegistrationStatusEnum": "loyalty.models.EventRegistration.Status",
         "ReferralStatusEnum": "loyalty.models.Referral.Status",
+        # Shared by the order ingest's and the lead ingest's per-record results.
+        "IngestOutcomeEnum": [("created", "created"), ("updated", "updated"), ("unchanged", "unchanged"),
+                              ("rejected", "rejected")],
+        "AttributeTypeEnum": "customers.models.AttributeDefinition.Type",
     },
 }
 

@@ -5,6 +5,7 @@ ledgers, merges, logs) are read-only. Loyalty's admin is the loyalty app's."""
 
 from __future__ import annotations
 
+from customers.admin.attributes import AttributeDefinitionAdmin, CustomerAttributeValueAdmin
 from customers.admin.consent import ConsentAdmin, ConsentEventAdmin
 from customers.admin.credit import CreditAccountAdmin, CreditPaymentAdmin, CreditUsageAdmin
 from customers.admin.access import DataAccessLogAdmin
@@ -13,6 +14,7 @@ from customers.admin.orders import OrderAdmin, ProductAdmin
 from customers.admin.profile import CustomerAdmin, CustomerChangeLogAdmin, SourcePriorityAdmin
 from customers.admin.sales import CountedSaleRuleAdmin, SalesRecomputeJobAdmin
 from customers.models import (
+    AttributeDefinition,
     Consent,
     ConsentEvent,
     CountedSaleRule,
@@ -20,6 +22,7 @@ from customers.models import (
     CreditPayment,
     CreditUsage,
     Customer,
+    CustomerAttributeValue,
     CustomerChangeLog,
     CustomerMerge,
     DataAccessLog,
@@ -48,6 +51,9 @@ REGISTERED = (
     # consent (read-only: changes carry proof, see customers/admin/consent.py)
     (Consent, ConsentAdmin),
     (ConsentEvent, ConsentEventAdmin),
+    # custom attributes
+    (AttributeDefinition, AttributeDefinitionAdmin),
+    (CustomerAttributeValue, CustomerAttributeValueAdmin),
     # credit
     (CreditAccount, CreditAccountAdmin),
     (CreditUsage, CreditUsageAdmin),

@@ -116,6 +116,43 @@ class OrderIngestOutputSerializer(serializers.Serializer):
     results = IngestRecordResultSerializer(many=True)
 
 
+class LeadRecordDocSerializer(CustomerRecordDocSerializer):
+    """A lead or a subscriber (documentation only): a customer without an order. The same
+    identifiers find the person among those already known; unknown fields are refused."""
+
+    kind = serializers.ChoiceField(choices=["lead", "subscriber"], required=False,
+                                   help_text="How the person came (default lead); they are tagged with it.")
+    source = serializers.CharField(required=False, help_text="Lowercase source name (newsletter, landing…); "
+                                                             "default api. Its priority decides conflicts.")
+    attributes = serializers.DictField(required=False,
+                                       help_text="Custom attribute values by key (GET /api/v1/attributes/).")
+
+
+class LeadBulkDocSerializer(serializers.Serializer):
+    customers = LeadRecordDocSerializer(many=True, help_text=f"At most {MAX_BATCH} records.")
+
+
+class LeadResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "rejected"])
+    customer_id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class LeadOutputSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="created, updated or unchanged.")
+    customer_id = serializers.IntegerField()
+    customer = serializers.DictField(help_text="The customer as the list shows it (masked per the reader).")
+
+
+class LeadBulkOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = LeadResultSerializer(many=True)
+
+
 class CustomerOutputSerializer(MaskingSerializerMixin, FieldsOnceMixin, serializers.ModelSerializer):
     """E-mail, phone and document masked, sensitive fields hidden, per the reader (customers.masking)."""
 

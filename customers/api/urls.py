@@ -6,7 +6,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from cdp.ids import ID_PATTERN
-from customers.api import access, consent, credit, merge, privacy, recovery, sales, views
+from customers.api import access, attributes, consent, credit, merge, privacy, recovery, sales, views
 
 router = SimpleRouter(trailing_slash=True)
 # customers and orders
@@ -24,6 +24,9 @@ router.register("access-log", access.DataAccessLogViewSet, basename="access-log"
 router.register("changes", recovery.ChangeRecoveryViewSet, basename="change")
 # consent
 router.register("customers", consent.CustomerConsentViewSet, basename="customer-consent")
+# custom attributes
+router.register("attributes", attributes.AttributeDefinitionViewSet, basename="attribute")
+router.register("customers", attributes.CustomerAttributeViewSet, basename="customer-attributes")
 # credit
 router.register("customers", credit.CustomerCreditViewSet, basename="customer-credit")
 router.register("credit", credit.CreditAccountViewSet, basename="credit")

@@ -14,7 +14,7 @@ from cdp.context import actor_from_request
 from cdp.ids import ID_PATTERN
 from customers import selectors
 from customers.access import Action, log_access, log_list
-from customers.api import serializers
+from customers.api import leads, serializers
 from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
 from customers.search import customer_search, search_ordering
@@ -79,6 +79,19 @@ class CustomerViewSet(BaseViewSetMixin, mixins.ListModelMixin, viewsets.GenericV
         if any(self.request.query_params.get(name, "").strip() for name in ("search", "q", "name")):
             queryset = search_ordering(queryset)
         return queryset
+
+    @extend_schema(request=serializers.LeadRecordDocSerializer, responses={201: serializers.LeadOutputSerializer,
+                   200: serializers.LeadOutputSerializer}, description=leads.LEAD_DESCRIPTION)
+    def create(self, request):
+        return leads.lead_create(request)
+
+    @extend_schema(request={"application/json": serializers.LeadBulkDocSerializer,
+                            "text/csv": {"type": "string"}, "application/x-ndjson": {"type": "string"}},
+                   responses=serializers.LeadBulkOutputSerializer, description=leads.BULK_DESCRIPTION)
+    @action(detail=False, methods=["post"], parser_classes=leads.BULK_PARSERS, filterset_class=None,
+            pagination_class=None)
+    def bulk(self, request):
+        return leads.lead_bulk(request)
 
     @extend_schema(responses=serializers.Customer360OutputSerializer)
     def retrieve(self, request, pk=None):

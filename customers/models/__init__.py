@@ -1,6 +1,7 @@
 """Customers' models (tenant schema), one module per topic, re-exported here."""
 
 from customers.models.access import DataAccessLog
+from customers.models.attributes import AttributeDefinition, CustomerAttributeValue
 from customers.models.consent import Consent, ConsentChannel, ConsentEvent, ConsentPurpose, ConsentSource
 from customers.models.credit import CreditAccount, CreditPayment, CreditUsage
 from customers.models.merge import CustomerMerge, DuplicateCandidate
@@ -28,11 +29,13 @@ __all__ = [
     "MANUAL_PRIORITY",
     "MANUAL_SOURCE",
     "Address",
+    "AttributeDefinition",
     "CountedSaleRule",
     "CreditAccount",
     "CreditPayment",
     "CreditUsage",
     "Customer",
+    "CustomerAttributeValue",
     "CustomerChangeLog",
     "CustomerIdentity",
     "CustomerMerge",

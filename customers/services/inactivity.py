@@ -4,7 +4,9 @@ ever, created N months ago or more) are pseudonymized, with a preview of who wou
 and a report afterwards.
 
 The tenant chooses N in ``Tenant.settings["inactivity_months"]`` (absent: the policy is off); the
-command ``pseudonymize_inactive`` and the API run it. Each customer goes through
+command ``pseudonymize_inactive`` and the API run it, and beat runs it nightly for the tenants whose
+owners turned on ``Tenant.settings["inactivity_auto"]`` (off by default: erasure is irreversible,
+so nobody gets it by upgrading). Each customer goes through
 ``customer_pseudonymize`` (the same irreversible erasure a person's request gets), in its own
 transaction, so one refusal does not stop the rest.
 
@@ -85,3 +87,17 @@ def inactive_customers_pseudonymize(*, tenant, actor: Actor, months=None, dry_ru
                  changes={"months": months, "cutoff": report["cutoff"], "pseudonymized": len(report["pseudonymized"]),
                           "refused": len(report["refused"])})
     return report
+
+
+#: The actor of the nightly run (the audit trail and the change log name it).
+SCHEDULED_ACTOR = Actor.system("schedule:inactivity-pseudonymize")
+
+
+def inactivity_policy_run(*, tenant) -> dict | None:
+    """The nightly run for ``tenant``: pseudonymize its inactive customers when its owners turned
+    on ``inactivity_auto`` (with ``inactivity_months``); None, touching nothing, otherwise. At most
+    MAX_PER_RUN customers a night (the next night continues)."""
+    settings = getattr(tenant, "settings", None) or {}
+    if settings.get("inactivity_auto") is not True or settings.get("inactivity_months") is None:
+        return None
+    return inactive_customers_pseudonymize(tenant=tenant, actor=SCHEDULED_ACTOR)

@@ -36,6 +36,7 @@ from customers.models import (
     Address,
     Customer,
     CustomerChangeLog,
+    CustomerAttributeValue,
     CustomerIdentity,
     CustomerMerge,
     DuplicateCandidate,
@@ -144,6 +145,10 @@ def _rows_snapshot(survivor: Customer, merged: Customer, fill: ProfileFill) -> d
         "addresses_demoted": [pk for pk, kind, is_default in addresses
                               if is_default and kind in survivor_default_types],
         "change_logs": list(CustomerChangeLog.objects.filter(customer=merged).values_list("pk", flat=True)),
+        # Custom attribute values the survivor lacks (where both hold one, the survivor's stays).
+        "attributes": list(CustomerAttributeValue.objects.filter(customer=merged).exclude(
+            definition_id__in=CustomerAttributeValue.objects.filter(customer=survivor).values("definition_id"))
+            .values_list("pk", flat=True)),
         "survivor_field_sources": survivor.field_sources or {},
         "credit": None,
         "personal": fill.personal,
@@ -171,6 +176,7 @@ def _rows_move(snapshot: dict, *, to: Customer) -> None:
     Address.objects.filter(pk__in=snapshot["addresses_demoted"]).update(is_default=False)
     Address.objects.filter(pk__in=snapshot["addresses"]).update(customer=to)
     CustomerChangeLog.objects.filter(pk__in=snapshot["change_logs"]).update(customer=to)
+    CustomerAttributeValue.objects.filter(pk__in=snapshot.get("attributes", [])).update(customer=to)
 
 
 def _suggestions_settle(survivor: Customer, merged: Customer, *, label: str, now) -> None:
@@ -260,6 +266,7 @@ def _rows_move_back(snapshot: dict, *, to: Customer) -> None:
     Address.objects.filter(pk__in=snapshot["addresses"]).update(customer=to)
     Address.objects.filter(pk__in=snapshot["addresses_demoted"]).update(is_default=True)
     CustomerChangeLog.objects.filter(pk__in=snapshot["change_logs"]).update(customer=to)
+    CustomerAttributeValue.objects.filter(pk__in=snapshot.get("attributes", [])).update(customer=to)
 
 
 def _survivor_restore(merge: CustomerMerge, survivor: Customer, *, label: str, now) -> tuple[dict, list]:

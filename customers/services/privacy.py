@@ -67,6 +67,8 @@ from customers.models import (
     OrderItem,
 )
 from customers.registry import Erasure, erasure_handlers, export_sections, publish_on_commit
+from customers.selectors.attributes import attribute_value_text, customer_attribute_values
+from customers.services.attributes import customer_attributes_erase
 from customers.services.common import customer_refuse_if_merged
 from customers.services.normalize import CALLING_CODES
 from tenants.services import audit_record, audit_redact, user_sessions_messages_scrub
@@ -422,6 +424,7 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     _profiles_clear(ids, tokens, now=now)
     identities = _identities_unlink(ids)
     Address.objects.filter(pk__in=address_ids).update(**ADDRESS_CLEARED, updated_at=now)
+    attributes = customer_attributes_erase(customer_ids=ids)  # custom fields may hold anything personal
     orders = _orders_scrub(ids, tokens)
     _change_log_scrub(ids, tokens)
     _ledgers_scrub(ids, tokens)
@@ -447,7 +450,8 @@ def customer_pseudonymize(*, customer_id: int, actor: Actor, reason: str = "") -
     audit_record(actor=actor, action=AuditAction.CUSTOMER_PSEUDONYMIZE, resource_type="customer",
                  resource_id=customer.pk, tenant=connection.tenant,
                  changes={"customer_ids": ids, "fields": sorted(PROFILE_CLEARED), "identities": identities,
-                          "addresses": len(address_ids), "orders": len(orders), "audit_entries_redacted": redacted,
+                          "addresses": len(address_ids), "attributes": attributes, "orders": len(orders),
+                          "audit_entries_redacted": redacted,
                           "admin_history_redacted": history, "elsewhere": elsewhere, "reason": reason})
     publish_on_commit([("customer.updated", {"customer_id": pk, "fields": sorted(PROFILE_CLEARED)}) for pk in ids])
     customer.refresh_from_db()
@@ -484,6 +488,8 @@ def _customer_export_data(customer: Customer) -> dict:
         "profile": row_dict(customer),
         "identities": [row_dict(i) for i in CustomerIdentity.objects.filter(customer=customer).order_by("id")],
         "addresses": [row_dict(a) for a in Address.objects.filter(customer=customer).order_by("id")],
+        "attributes": {key: value if isinstance(value, (bool, str)) else attribute_value_text(value)
+                       for key, value in customer_attribute_values(customer_id=customer.pk).items()},
         "orders": [{**row_dict(o), "items": items.get(o.pk, [])} for o in orders],
         # other apps' rows about the person (loyalty: its account and ledger)
         **{name: provider(customer_id=customer.pk) for name, provider in export_sections()},

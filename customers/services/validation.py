@@ -347,3 +347,54 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
         details=details, customer_external_id=external_id, profile=profile, address=address, items=items,
         raw=record.get("raw", record),
     ), None
+
+
+#: What a customer record (``POST /api/v1/customers/``, lead and subscriber imports) may carry
+#: besides the profile fields: how the person came (``kind``), who sent them (``source``), their
+#: id there (``external_id``), an address and custom attribute values.
+CUSTOMER_RECORD_KINDS = ("lead", "subscriber")
+CUSTOMER_RECORD_KEYS = frozenset({*PROFILE_FIELDS, "kind", "source", "external_id", "address", "attributes"})
+
+
+@dataclass
+class CleanCustomerRecord:
+    """A validated, normalized customer record (a lead or a subscriber, no order)."""
+
+    kind: str
+    source: str
+    customer_external_id: str
+    profile: dict  # normalized non-empty profile values only
+    address: dict | None
+    attributes: dict  # raw values by attribute key; checked against the definitions by the service
+
+
+def customer_record_clean(record, *, default_source: str):
+    """``(CleanCustomerRecord, None)`` or ``(None, {field: [messages]})`` for one customer record:
+    the profile checked by the rules of an order's customer (strict: the sender can fix it), field
+    names without the ``customer.`` prefix, unknown keys refused (a misspelt field is not silently
+    dropped)."""
+    if not isinstance(record, dict):
+        return None, {"non_field_errors": ["Each customer must be an object (a JSON object per line, or a CSV row)."]}
+    errors = Errors()
+    for key in sorted(set(record) - CUSTOMER_RECORD_KEYS, key=str):
+        errors.add(str(key), "Unknown field.")
+    kind = text_clean(record.get("kind")).lower() or "lead"
+    if kind not in CUSTOMER_RECORD_KINDS:
+        errors.add("kind", f"Choose one of: {', '.join(CUSTOMER_RECORD_KINDS)}.")
+    source = text_clean(record.get("source")).lower() or default_source
+    if not SOURCE_RE.match(source):
+        errors.add("source", "Use up to 50 lowercase letters, digits, '.', '_' or '-'.")
+    attributes = record.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        errors.add("attributes", "Must be an object of attribute keys and values.")
+        attributes = {}
+    customer_errors = Errors()
+    external_id, profile, address = _customer(record, customer_errors)
+    for path, messages in customer_errors.by_field.items():
+        name = "non_field_errors" if path == "customer" else path.removeprefix("customer.")
+        for message in messages:
+            errors.add(name, message)
+    if errors:
+        return None, errors.by_field
+    return CleanCustomerRecord(kind=kind, source=source, customer_external_id=external_id, profile=profile,
+                               address=address, attributes=attributes), None

@@ -47,6 +47,13 @@ def tenant_settings_clean(value: dict | None, *, base: dict | None = None) -> di
         value = merged.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
             errors[key] = [f"Must be a whole number of at least {low}, or null."]
+    # Automatic inactivity pseudonymization (beat, nightly): off unless the owners turn it on, and
+    # only with a period chosen.
+    auto = merged.get("inactivity_auto")
+    if auto is not None and not isinstance(auto, bool):
+        errors["inactivity_auto"] = ["Must be true or false."]
+    elif auto and merged.get("inactivity_months") is None and "inactivity_months" not in errors:
+        errors["inactivity_auto"] = ["Choose inactivity_months before turning on automatic pseudonymization."]
     if "privacy_grants" in merged:
         try:
             merged["privacy_grants"] = privacy_grants_clean(merged["privacy_grants"])

@@ -97,3 +97,31 @@ def test_raw_order_payloads_expire_and_the_order_stays(world, settings):
         assert report["rows"].get("customers_order:blank", 0) >= 1
         assert Order.objects.get(pk=old.pk).raw is None
         assert Order.objects.get(pk=fresh.pk).raw == {"buyer": {"email": "y@example.com"}}
+
+
+def test_nightly_task_runs_only_where_the_owners_turned_it_on(world, customers, actor):
+    from cdp.exceptions import ApplicationError
+    from cdp.schedules import BEAT_SCHEDULE
+    from customers.tasks import inactivity_pseudonymize_task
+    from tenants.services import tenant_update
+
+    entry = BEAT_SCHEDULE["customers-inactivity-pseudonymize-per-tenant"]
+    assert entry["kwargs"]["task_name"] == "customers.tasks.inactivity_pseudonymize_task"
+    tenant = Tenant.objects.get(pk=world.alpha.pk)
+    # given the default: a period chosen but automatic runs off
+    tenant = tenant_update(tenant=tenant, actor=actor, settings={"inactivity_months": 24})
+    with tenant_context(tenant):
+        assert inactivity_pseudonymize_task() is None
+        assert not Customer.objects.filter(is_pseudonymized=True).exists()
+    # automatic without a period, or not a boolean, is refused
+    for bad in ({"inactivity_auto": "yes"}, {"inactivity_auto": True, "inactivity_months": None}):
+        with pytest.raises(ApplicationError) as refused:
+            tenant_update(tenant=tenant, actor=actor, settings=bad)
+        assert "inactivity_auto" in refused.value.fields["settings"]
+    # when the owners turn it on
+    tenant = tenant_update(tenant=tenant, actor=actor, settings={"inactivity_auto": True})
+    with tenant_context(tenant):
+        report = inactivity_pseudonymize_task()
+        assert sorted(report["pseudonymized"]) == sorted([customers["old"], customers["never"]])
+        assert AuditLog.objects.filter(action="customers.inactivity_pseudonymize",
+                                       actor_label="schedule:inactivity-pseudonymize").exists()

@@ -76,6 +76,7 @@ def pages(world):
             "/", "/members/", "/settings/api-keys/", "/settings/sessions/", "/settings/sessions/members/",
             "/customers/", f"/customers/{customer.pk}/", f"/customers/{customer.pk}/changes/",
             "/analytics/", f"/analytics/runs/{job.pk}/", "/analytics/data-quality/", "/analytics/segments/",
+            "/analytics/reports/", "/customers/new/", f"/customers/{customer.pk}/attributes/",
             f"/analytics/segments/{segment.pk}/", "/integrations/", f"/integrations/{integration.pk}/",
             "/license/", "/billing/", "/no-such-page/",
             "/engagement/campaigns/", f"/engagement/campaigns/{campaign.pk}/", "/engagement/destinations/",

@@ -32,6 +32,7 @@ from customers.selectors.sales import counted_statuses
 from customers.services.bulk.columns import (
     ADDRESS_COLUMNS,
     AMOUNT_COLUMNS,
+    CHANGE_LOGS,
     DROP_SCRATCH_TABLES,
     ORDERS,
     PERSON_KEY_DOCUMENT,
@@ -65,7 +66,7 @@ class RowOutcome:
     """What happened to one staged row (``row_no`` is the record's index in the batch)."""
 
     row_no: int
-    order_id: int
+    order_id: int | None  # None for a row without an order (a lead or a subscriber)
     customer_id: int
     status: str  # created, updated or unchanged
 
@@ -107,15 +108,22 @@ def _row(index: int, clean: CleanOrder) -> tuple:
 
 def _outcomes(cursor) -> list[RowOutcome]:
     """Each staged row's order, its customer (the order's: a stored order keeps its customer) and
-    what happened to it."""
+    what happened to it. A row without an order (a lead or a subscriber, ``ext`` NULL) is about
+    its customer: created when the batch made them, updated when it logged a change of their
+    profile, unchanged otherwise (a re-delivered record)."""
     cursor.execute(f"""
-        SELECT v.row_no, o.id, o.customer_id,
-               CASE WHEN NOT w.stored THEN 'created'
+        SELECT v.row_no, o.id, coalesce(o.customer_id, w.customer_id),
+               CASE WHEN v.ext IS NULL THEN
+                         CASE WHEN EXISTS (SELECT 1 FROM cdp_bulk_people p WHERE p.id = w.customer_id) THEN 'created'
+                              WHEN EXISTS (SELECT 1 FROM {CHANGE_LOGS} l WHERE l.customer_id = w.customer_id
+                                                                          AND l.created_at = now()) THEN 'updated'
+                              ELSE 'unchanged' END
+                    WHEN NOT w.stored THEN 'created'
                     WHEN EXISTS (SELECT 1 FROM cdp_bulk_changed ch WHERE ch.row_no = v.row_no) THEN 'updated'
                     ELSE 'unchanged' END
           FROM cdp_bulk_rows v
           JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-          JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext
+          LEFT JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext
          ORDER BY v.row_no""")
     return [RowOutcome(*row) for row in cursor.fetchall()]
 

@@ -197,7 +197,7 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
             SELECT w.customer_id, v.src, v.ext, {row_values}, {address_json},
                    v.raw, now(), now()
               FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-             WHERE NOT w.stored
+             WHERE NOT w.stored AND v.ext IS NOT NULL  -- a lead's or subscriber's row has no order
             {"RETURNING id, customer_id" if returning else ""}""")
         result.created = cursor.rowcount
         with gc_paused():
