@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -42,14 +43,17 @@ def credential_keys(env_value: str) -> list[bytes]:
     return [key.strip().encode() for key in env_value.split(",") if key.strip()]
 
 
+def _keys(env_value: str) -> list[bytes]:
+    if env_value.strip():
+        return credential_keys(env_value)
+    # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
+    seed = local_secret("credentials-key")
+    return [base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())]
+
+
 @functools.lru_cache(maxsize=8)
 def _multifernet(env_value: str) -> MultiFernet:
-    if env_value.strip():
-        keys = credential_keys(env_value)
-    else:
-        # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
-        seed = local_secret("credentials-key")
-        keys = [base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())]
+    keys = _keys(env_value)
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as exc:
@@ -58,6 +62,26 @@ def _multifernet(env_value: str) -> MultiFernet:
 
 def fernet() -> MultiFernet:
     return _multifernet(conf.get(ENV) or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_keys(env_value: str, purpose: str) -> tuple[bytes, ...]:
+    # One HMAC key per credentials key and purpose, derived (never the Fernet key itself), newest first.
+    return tuple(hmac.new(key, b"cdp keyed hash: " + purpose.encode(), hashlib.sha256).digest()
+                 for key in _keys(env_value))
+
+
+def keyed_hashes(value: str, *, purpose: str) -> list[str]:
+    """HMAC-SHA256 of ``value`` (hex) under each credentials key, newest first: a lookup matches a
+    row hashed before the newest key was put in (until ``rotate_credentials`` re-hashes it)."""
+    return [hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+            for key in _hash_keys(conf.get(ENV) or "", purpose)]
+
+
+def keyed_hash(value: str, *, purpose: str) -> str:
+    """HMAC-SHA256 of ``value`` (hex, 64 characters) under the newest credentials key: a value that
+    can be matched and kept unique without being readable. ``purpose`` separates the uses."""
+    return keyed_hashes(value, purpose=purpose)[0]
 
 
 def encrypt_text(value: str) -> str:
