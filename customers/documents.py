@@ -128,6 +128,15 @@ def hash_key_count() -> int:
     return len(crypto.keyed_hashes("", purpose=HASH_PURPOSE))
 
 
+def document_columns(doc_type: str, number: str | None, country: str = "") -> dict:
+    """The derived columns of a document, for writers that bypass the model's ``save``
+    (``QuerySet.update``): its keyed hash and whether it passes its type's checks."""
+    if not number:
+        return {"document_hash": None, "document_valid": None}
+    return {"document_hash": document_hash(number),
+            "document_valid": document_check(doc_type or "", number, country)[1] is None}
+
+
 def is_sealed(value) -> bool:
     return isinstance(value, str) and value.startswith(SEALED_PREFIX)
 

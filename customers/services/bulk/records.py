@@ -97,7 +97,7 @@ def _row(index: int, clean: CleanOrder) -> tuple:
         "status": str(clean.status), "currency": clean.currency, "total_amount": clean.total_amount,
         **{name: clean.amounts.get(name) for name in AMOUNT_COLUMNS if name != "total_amount"},
         "payment_method": clean.payment_method, **{name: clean.details[name] for name in ORDER_TEXT_FIELDS},
-        "email": email, "cext": cext, "doc_type": doc_type, "doc": doc,
+        "email": email, "cext": cext, "doc_type": doc_type, "doc": doc, "doc_raw": doc,
         # validated and compact already (customers.services.validation): hashed and sealed here
         "doc_hash": document_hash(doc) if doc else None, "doc_hashes": document_hashes(doc) if doc else None,
         "doc_enc": seal(doc) if doc else None,

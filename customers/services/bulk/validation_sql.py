@@ -30,7 +30,7 @@ from customers.services.validation import ADDRESS_LIMITS, ORDER_TEXT_FIELDS
 #: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
 KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method",
                 *ORDER_TEXT_FIELDS, "email", "cext",
-                "doc_type", "doc", "doc_hash", "doc_hashes", "doc_enc", "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
+                "doc_type", "doc", "doc_raw", "doc_hash", "doc_hashes", "doc_enc", "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
                 "items", *(f"addr_{name}" for name in ADDRESS_COLUMNS), "raw")
 
 
