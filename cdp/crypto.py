@@ -17,6 +17,9 @@ import base64
 import functools
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -60,8 +63,32 @@ def _multifernet(env_value: str) -> MultiFernet:
         raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code=ErrorCode.CREDENTIALS_KEY_INVALID) from exc
 
 
+#: Keys added for a while after this cluster's own (``keys_added``), e.g. an imported tenant's.
+_added_keys: ContextVar[str] = ContextVar("cdp_credentials_added_keys", default="")
+
+
+def _env_value() -> str:
+    added = _added_keys.get()
+    if not added:
+        return conf.get(ENV) or ""
+    ours = b",".join(_keys(conf.get(ENV) or "")).decode()
+    return f"{ours},{added}"
+
+
+@contextmanager
+def keys_added(env_value: str) -> Iterator[None]:
+    """Within the block, values encrypted with these keys (a ``CDP_CREDENTIALS_KEYS`` value, e.g.
+    the keys a tenant export carries) decrypt too, and lookups try their hashes; this cluster's
+    newest key still encrypts and hashes: rotating re-encrypts them to ours."""
+    token = _added_keys.set(env_value.strip())
+    try:
+        yield
+    finally:
+        _added_keys.reset(token)
+
+
 def fernet() -> MultiFernet:
-    return _multifernet(conf.get(ENV) or "")
+    return _multifernet(_env_value())
 
 
 @functools.lru_cache(maxsize=8)
@@ -75,7 +102,7 @@ def keyed_hashes(value: str, *, purpose: str) -> list[str]:
     """HMAC-SHA256 of ``value`` (hex) under each credentials key, newest first: a lookup matches a
     row hashed before the newest key was put in (until ``rotate_credentials`` re-hashes it)."""
     return [hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-            for key in _hash_keys(conf.get(ENV) or "", purpose)]
+            for key in _hash_keys(_env_value(), purpose)]
 
 
 def keyed_hash(value: str, *, purpose: str) -> str:
