@@ -10,5 +10,6 @@ urlpatterns = [
     path("access-log/", views.access_log_page, name="access_log"),
     path("<id:pk>/", views.customer_detail_page, name="detail"),
     path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
+    path("<id:pk>/edit/", views.customer_edit_page, name="edit"),
     path("unsubscribe/<str:token>/", unsubscribe_page, name="unsubscribe"),
 ]

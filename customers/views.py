@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404
+from django.shortcuts import redirect, render
 from django.template.loader import select_template
-from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from cdp.exceptions import NotFound
+from cdp.context import actor_from_request
+from cdp.exceptions import ApplicationError, NotFound
 from customers import selectors
 from customers.filters import CustomerFilter
 from customers.access import Action, log_access, log_list
 from customers.filters.access import DataAccessLogFilter
+from customers.forms import CustomerEditForm
 from customers.masking import mask_change, mask_customer, request_visibility
 from customers.models import DataAccessLog
-from tenants.roles import AUDIT
+from customers.services import customer_update
+from tenants.roles import AUDIT, WRITE
 from tenants.views import filtered, paginate, portal_page
 
 
@@ -70,3 +75,37 @@ def access_log_page(request):
     if filterset.is_bound and filterset.is_valid():
         queryset = filterset.qs
     return render(request, "customers/access_log.html", {"filter": filterset, "page": paginate(request, queryset, 50)})
+
+
+@portal_page(WRITE)
+def customer_edit_page(request, pk: int):
+    """A person's edit of a profile through ``customer_update``: the identity fields (e-mail, phone,
+    document) only for readers who see them in full; the service's field errors (an invalid
+    document, a taken e-mail) on their fields, nothing written."""
+    try:
+        customer = selectors.customer_get(customer_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    full = request_visibility(request).is_full
+    initial = {name: getattr(customer, name) or "" for name in CustomerEditForm.base_fields}
+    form = CustomerEditForm(request.POST or None, initial=initial, full=full)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_update(customer_id=customer.pk, data=form.changes(), actor=actor_from_request(request),
+                            reason="manual edit (portal)")
+        except ApplicationError as exc:
+            for name, errors in (exc.fields or {}).items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+            status = 400
+        else:
+            messages.success(request, _("Customer saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    elif request.method == "POST":
+        status = 400
+    log_access(request, action=Action.PROFILE_READ, resource_id=customer.pk, rows=1)
+    return render(request, "customers/edit.html", {"c": mask_customer(customer, request_visibility(request)),
+                                                   "form": form}, status=status)

@@ -388,3 +388,48 @@ def test_the_migration_seals_existing_documents_and_flags_invalid_ones(world):
 
 def test_sealing_is_not_repeated_and_tokens_differ(world):
     assert seal(seal("123")).count("enc:") == 1 and seal("123") != seal("123")
+
+
+# -- the portal's edit form ---------------------------------------------------------------------
+
+def test_portal_edit_refuses_an_invalid_document_on_its_field_and_saves_a_valid_one(world, alpha_client):
+    with tenant_context(world.alpha):
+        customer = CustomerFactory(document_type="", document_number=None, country="BR")
+    client = alpha_client(world.user("alpha_admin"))
+    url = f"/customers/{customer.pk}/edit/"
+    assert client.get(url).status_code == 200
+
+    for doc_type, value, country in INVALID:
+        refused = client.post(url, {"first_name": customer.first_name, "last_name": customer.last_name,
+                                    "document_type": doc_type, "document_number": value, "country": country})
+        assert refused.status_code == 400, doc_type
+        assert doc_type.upper() in refused.context["form"].errors["document_number"][0]
+    saved = client.post(url, {"first_name": customer.first_name, "last_name": customer.last_name,
+                              "document_type": "CPF", "document_number": "123.456.789-09", "country": "BR"})
+
+    assert saved.status_code == 302
+    with tenant_context(world.alpha):
+        stored = Customer.objects.get(pk=customer.pk)
+        assert (stored.document_type, stored.document_number) == ("cpf", DOC)
+        assert CustomerChangeLog.objects.filter(customer=stored, field="document_number",
+                                                reason="manual edit (portal)").exists()
+
+
+def test_portal_edit_is_for_writers_and_never_shows_a_masked_reader_the_document(world, alpha_client, actor):
+    from tenants.services.privacy import privacy_grants_set
+
+    with tenant_context(world.alpha):
+        customer = CustomerFactory(document_type="cpf", document_number=DOC, country="BR")
+    url = f"/customers/{customer.pk}/edit/"
+    assert alpha_client(world.user("alpha_viewer")).get(url).status_code == 403
+    assert alpha_client(world.user("alpha_analyst")).get(url).status_code == 403
+
+    # an admin the owner took `unmask` from may still edit names, but sees no identity field
+    privacy_grants_set(tenant=world.alpha, grants={"admin": ["sensitive"], "analyst": [], "viewer": []}, actor=actor)
+    client = alpha_client(world.user("alpha_admin"))
+    page = client.get(url)
+    assert page.status_code == 200 and DOC not in page.content.decode()
+    assert "document_number" not in page.context["form"].fields
+    assert client.post(url, {"first_name": "Nuevo", "last_name": "", "country": "BR"}).status_code == 302
+    with tenant_context(world.alpha):
+        assert Customer.objects.get(pk=customer.pk).document_number == DOC
