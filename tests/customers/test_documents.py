@@ -433,3 +433,15 @@ def test_portal_edit_is_for_writers_and_never_shows_a_masked_reader_the_document
     assert client.post(url, {"first_name": "Nuevo", "last_name": "", "country": "BR"}).status_code == 302
     with tenant_context(world.alpha):
         assert Customer.objects.get(pk=customer.pk).document_number == DOC
+
+
+def test_a_stores_invalid_document_is_left_out_and_overwrites_nothing(world, actor):
+    # a connector's record (lenient: the tenant cannot fix the store's data, the sale is kept)
+    from customers.services import order_ingest
+
+    with tenant_context(world.alpha):
+        order_ingest(records=[record(1, "cpf", DOC, "BR")], actor=actor, tenant=world.alpha)
+        result = order_ingest(records=[record(2, "cpf", "123.456.789-00", "BR", external_id="c-1")], actor=actor,
+                              tenant=world.alpha, lenient_profile=True)
+        assert result.as_dict()["created"] == 1
+        assert Customer.objects.get().document_number == DOC
