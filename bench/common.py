@@ -107,3 +107,21 @@ def drive(port: int, method: str, path: str, bodies: list[bytes | None], seconds
 
     return {"requests": count, "errors": sum(errors), "rps": count / elapsed if elapsed else 0.0,
             "p50": pct(0.50), "p99": pct(0.99), "mean": statistics.fmean(samples) * 1000 if count else float("nan")}
+
+
+def documents_fill(cursor, customers: int, batch: int = 5000) -> None:
+    """Give customers 1..``customers`` of the current schema their DNI (20000000 + id), sealed and
+    hashed with the credentials keys as the product stores it (customers/documents.py), which the
+    benchmarks' set-based SQL fills cannot do; then VACUUM ANALYZE the table. Call after
+    django.setup()."""
+    from customers.documents import document_hash, seal
+
+    for start in range(1, customers + 1, batch):
+        ids = list(range(start, min(start + batch, customers + 1)))
+        numbers = [str(20000000 + pk) for pk in ids]
+        cursor.execute("""UPDATE customers_customer c SET document_type = 'dni', document_number = v.token,
+                                 document_hash = v.hash, document_valid = true
+                            FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS token,
+                                         unnest(%s::text[]) AS hash) v WHERE c.id = v.id""",
+                       [ids, [seal(n) for n in numbers], [document_hash(n) for n in numbers]])
+    cursor.execute("VACUUM (ANALYZE) customers_customer")
