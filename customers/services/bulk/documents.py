@@ -10,7 +10,7 @@ of it written). Postal codes are checked the same way, per distinct (code, count
 
 from __future__ import annotations
 
-from customers.documents import document_check, document_hash, document_hashes, postal_code_error, seal
+from customers.documents import document_check, document_hashes, postal_code_error, seal
 from customers.services.bulk.columns import PERSON_KEY_DOCUMENT, scratch
 from customers.services.validation import TEXT_LIMITS
 
@@ -28,7 +28,8 @@ def document_values(doc_type: str, raw: str, country: str) -> tuple[str | None, 
         error = "At most 50 characters."
     if error is not None:
         return None, None, None, None, error
-    return compact, document_hash(compact), document_hashes(compact), seal(compact), None
+    hashes = document_hashes(compact)  # newest key's first: the one written
+    return compact, hashes[0], hashes, seal(compact), None
 
 
 def rows_documents_check(cursor) -> None:

@@ -28,7 +28,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg.types.json import Jsonb
 
 from cdp.context import Actor
-from customers.documents import document_hash, document_hashes, seal
+from customers.documents import document_hashes, seal
 from customers.selectors.sales import counted_statuses
 from customers.services.bulk.columns import (
     ADDRESS_COLUMNS,
@@ -82,6 +82,7 @@ def _row(index: int, clean: CleanOrder) -> tuple:
     email = profile.get("email")
     cext = clean.customer_external_id or None
     doc_type, doc = profile.get("document_type", ""), profile.get("document_number")
+    hashes = document_hashes(doc) if doc else []  # newest key's first
     if email:
         pkey = PERSON_KEY_EMAIL + email
     elif cext:
@@ -99,7 +100,7 @@ def _row(index: int, clean: CleanOrder) -> tuple:
         "payment_method": clean.payment_method, **{name: clean.details[name] for name in ORDER_TEXT_FIELDS},
         "email": email, "cext": cext, "doc_type": doc_type, "doc": doc, "doc_raw": doc,
         # validated and compact already (customers.services.validation): hashed and sealed here
-        "doc_hash": document_hash(doc) if doc else None, "doc_hashes": document_hashes(doc) if doc else None,
+        "doc_hash": hashes[0] if hashes else None, "doc_hashes": hashes or None,
         "doc_enc": seal(doc) if doc else None,
         **{name: profile.get(name) or None for name in ("first_name", "last_name", "city", "state", "gender",
                                                         "phone")},
