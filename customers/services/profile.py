@@ -19,8 +19,9 @@ from customers.models import (
     CustomerChangeLog,
     SourcePriority,
 )
-from customers.documents import document_hashes, postal_code_error
+from customers.documents import SEALED_FIELDS, document_hashes, postal_code_error
 from customers.field_permissions import sensitive_changes_check
+from customers.masking import mask_document
 from customers.registry import publish_on_commit
 from customers.services.common import as_text, empty
 from customers.services.normalize import (
@@ -200,6 +201,12 @@ def _manual_values(data: dict, *, country: str = "", document_type: str = "",
     return values
 
 
+def _audit_text(key: str, value) -> str | None:
+    """A value as the audit log keeps it: a sealed field (the document) only masked, since the audit
+    log is a public-schema table a dump shows in full (the change log keeps it sealed)."""
+    return mask_document(as_text(value)) if key in SEALED_FIELDS else as_text(value)
+
+
 def _full_clean(customer: Customer) -> None:
     full_clean_or_raise(customer, "Some fields are invalid.", exclude=["merged_into"], validate_unique=False,
                         validate_constraints=False)
@@ -262,8 +269,8 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
         CustomerChangeLog.objects.bulk_create(logs)
         audit_record(actor=actor, action=AuditAction.CUSTOMER_UPDATE, resource_type="customer", resource_id=customer.pk,
                      tenant=connection.tenant,
-                     changes=changes_between({key: as_text(before[key]) for key in changed},
-                                             {key: as_text(getattr(customer, key)) for key in changed}))
+                     changes=changes_between({key: _audit_text(key, before[key]) for key in changed},
+                                             {key: _audit_text(key, getattr(customer, key)) for key in changed}))
         publish_on_commit([("customer.updated", {"customer_id": customer.pk, "fields": changed})])
     return customer
 
@@ -370,7 +377,7 @@ def customer_create(*, data: dict, actor: Actor) -> Customer:
     _full_clean(customer)
     customer.save()
     audit_record(actor=actor, action=AuditAction.CUSTOMER_CREATE, resource_type="customer", resource_id=customer.pk,
-                 tenant=connection.tenant, changes={key: as_text(value) for key, value in values.items()})
+                 tenant=connection.tenant, changes={key: _audit_text(key, value) for key, value in values.items()})
     publish_on_commit([("customer.created", {"customer_id": customer.pk, "source": MANUAL_SOURCE})])
     return customer
 

@@ -19,6 +19,7 @@ from customers.documents import document_check, document_hash, postal_code_error
 from customers.models import Customer, CustomerChangeLog, Order
 from customers.services.privacy import customer_pseudonymize
 from customers.services.profile import customer_update
+from tenants.models import AuditLog
 from tests.conftest import api_client
 from tests.customers.factories import CustomerFactory, order_record
 
@@ -246,6 +247,9 @@ def test_a_database_dump_shows_no_document(world, alpha_api):
         logs = " ".join(str(row) for row in raw_rows(f"SELECT * FROM {CustomerChangeLog._meta.db_table}"))
         orders = " ".join(str(row) for row in raw_rows(f"SELECT raw::text FROM {Order._meta.db_table}"))
         assert "12345678909" not in logs and "11222333000181" not in logs and "12345678909" not in orders
+    audits = " ".join(str(row) for row in raw_rows(f"SELECT changes::text FROM {AuditLog._meta.db_table}"))
+    assert "11222333000181" not in audits and "***-**-0181" in audits
+    with tenant_context(world.alpha):
         # while the application reads them, and the change log shows them to those who may see them
         assert Customer.objects.get(pk=customer_id).document_number == "11222333000181"
         changes = CustomerChangeLog.objects.filter(customer_id=customer_id, field="document_number")
