@@ -46,7 +46,10 @@ def credential_keys(env_value: str) -> list[bytes]:
     return [key.strip().encode() for key in env_value.split(",") if key.strip()]
 
 
-def _keys(env_value: str) -> list[bytes]:
+def keys_in_use(env_value: str | None = None) -> list[bytes]:
+    """The keys this process encrypts and decrypts with, newest first: those of
+    ``CDP_CREDENTIALS_KEYS`` (``env_value``, by default the setting), else the machine-local one."""
+    env_value = (conf.get(ENV) or "") if env_value is None else env_value
     if env_value.strip():
         return credential_keys(env_value)
     # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
@@ -56,7 +59,7 @@ def _keys(env_value: str) -> list[bytes]:
 
 @functools.lru_cache(maxsize=8)
 def _multifernet(env_value: str) -> MultiFernet:
-    keys = _keys(env_value)
+    keys = keys_in_use(env_value)
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as exc:
@@ -71,7 +74,7 @@ def _env_value() -> str:
     added = _added_keys.get()
     if not added:
         return conf.get(ENV) or ""
-    ours = b",".join(_keys(conf.get(ENV) or "")).decode()
+    ours = b",".join(keys_in_use(conf.get(ENV) or "")).decode()
     return f"{ours},{added}"
 
 
@@ -95,7 +98,7 @@ def fernet() -> MultiFernet:
 def _hash_keys(env_value: str, purpose: str) -> tuple[bytes, ...]:
     # One HMAC key per credentials key and purpose, derived (never the Fernet key itself), newest first.
     return tuple(hmac.new(key, b"cdp keyed hash: " + purpose.encode(), hashlib.sha256).digest()
-                 for key in _keys(env_value))
+                 for key in keys_in_use(env_value))
 
 
 def keyed_hashes(value: str, *, purpose: str) -> list[str]:
