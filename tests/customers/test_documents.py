@@ -360,7 +360,7 @@ def test_a_viewer_sees_the_document_masked(world, alpha_api, api_key):
 
 
 def test_the_migration_seals_existing_documents_and_flags_invalid_ones(world):
-    migration = importlib.import_module("customers.migrations.0016_documents_sealed")
+    migration = importlib.import_module("customers.migrations.0017_documents_sealed")
 
     class Editor:
         pass

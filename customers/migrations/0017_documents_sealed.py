@@ -123,7 +123,7 @@ def unseal(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("customers", "0015_loyalty_moves_to_its_app"),
+        ("customers", "0016_marketing_consent_from_records"),
     ]
 
     operations = [
