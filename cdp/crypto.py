@@ -16,6 +16,10 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -62,8 +66,52 @@ def _multifernet(env_value: str) -> MultiFernet:
         raise ApplicationError(f"{ENV} holds a key that is not a Fernet key.", code=ErrorCode.CREDENTIALS_KEY_INVALID) from exc
 
 
+#: Keys added for a while after this cluster's own (``keys_added``), e.g. an imported tenant's.
+_added_keys: ContextVar[str] = ContextVar("cdp_credentials_added_keys", default="")
+
+
+def _env_value() -> str:
+    added = _added_keys.get()
+    if not added:
+        return conf.get(ENV) or ""
+    ours = b",".join(keys_in_use(conf.get(ENV) or "")).decode()
+    return f"{ours},{added}"
+
+
+@contextmanager
+def keys_added(env_value: str) -> Iterator[None]:
+    """Within the block, values encrypted with these keys (a ``CDP_CREDENTIALS_KEYS`` value, e.g.
+    the keys a tenant export carries) decrypt too, and lookups try their hashes; this cluster's
+    newest key still encrypts and hashes: rotating re-encrypts them to ours."""
+    token = _added_keys.set(env_value.strip())
+    try:
+        yield
+    finally:
+        _added_keys.reset(token)
+
+
 def fernet() -> MultiFernet:
-    return _multifernet(conf.get(ENV) or "")
+    return _multifernet(_env_value())
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_keys(env_value: str, purpose: str) -> tuple[bytes, ...]:
+    # One HMAC key per credentials key and purpose, derived (never the Fernet key itself), newest first.
+    return tuple(hmac.new(key, b"cdp keyed hash: " + purpose.encode(), hashlib.sha256).digest()
+                 for key in keys_in_use(env_value))
+
+
+def keyed_hashes(value: str, *, purpose: str) -> list[str]:
+    """HMAC-SHA256 of ``value`` (hex) under each credentials key, newest first: a lookup matches a
+    row hashed before the newest key was put in (until ``rotate_credentials`` re-hashes it)."""
+    return [hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+            for key in _hash_keys(_env_value(), purpose)]
+
+
+def keyed_hash(value: str, *, purpose: str) -> str:
+    """HMAC-SHA256 of ``value`` (hex, 64 characters) under the newest credentials key: a value that
+    can be matched and kept unique without being readable. ``purpose`` separates the uses."""
+    return keyed_hashes(value, purpose=purpose)[0]
 
 
 def encrypt_text(value: str) -> str:

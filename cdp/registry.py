@@ -89,6 +89,19 @@ def credentials_rotators() -> list[tuple[str, Callable[[], int]]]:
     return sorted(_credentials_rotators.items())
 
 
+_tenant_credentials_rotators: dict[str, Callable[[], int]] = {}
+
+
+def register_tenant_credentials_rotator(name: str, rotator: Callable[[], int]) -> None:
+    """``rotator()`` re-encrypts (and re-hashes) an app's secrets in the current tenant's schema with
+    the newest credentials key and returns how many; ``rotate_credentials`` runs it in each tenant."""
+    _tenant_credentials_rotators[name] = rotator
+
+
+def tenant_credentials_rotators() -> list[tuple[str, Callable[[], int]]]:
+    return sorted(_tenant_credentials_rotators.items())
+
+
 _run_banner: list[Callable[[], list[str]]] = []
 
 

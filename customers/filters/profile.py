@@ -9,7 +9,8 @@ from cdp.filters import IsoDateTimeFilter
 from customers import registry
 from customers.models import Customer
 from customers.search import customer_search
-from customers.services.normalize import document_number_normalize, email_normalize
+from customers.search import customer_by_document
+from customers.services.normalize import email_normalize
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -46,7 +47,7 @@ class CustomerFilter(django_filters.FilterSet):
             self.filters[name] = extra
 
     def filter_q(self, queryset, name, value):
-        # Accent- and case-insensitive word prefixes over names, e-mail, document and phone.
+        # Accent- and case-insensitive word prefixes over names, e-mail and phone; a whole document.
         return customer_search(queryset, value)
 
     def filter_email(self, queryset, name, value):
@@ -57,8 +58,8 @@ class CustomerFilter(django_filters.FilterSet):
         return customer_search(queryset, value)
 
     def filter_document(self, queryset, name, value):
-        number = document_number_normalize(value) or value.strip().upper()
-        return queryset.filter(document_number=number) if number else queryset
+        # Exact match on the keyed hash: the numbers are sealed (customers/documents.py).
+        return customer_by_document(queryset, value) if value.strip() else queryset
 
     def filter_country(self, queryset, name, value):
         return queryset.filter(country=value.strip().upper()) if value.strip() else queryset

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
+from customers.models.fields import DocumentHashField, DocumentValidField, SealedChangeValueField, SealedTextField
 
 #: The source name of edits made by people (portal, admin, API PATCH). It outranks every feed.
 MANUAL_SOURCE = "manual"
@@ -46,7 +47,11 @@ class Customer(TimeStampedModel):
     email = models.CharField(max_length=254, null=True, blank=True, help_text="Lowercased and trimmed.")
     phone = models.CharField(max_length=20, blank=True, help_text="E.164 when it could be normalized.")
     document_type = models.CharField(max_length=20, blank=True, help_text="dni, cpf, cuit, rut, passport…")
-    document_number = models.CharField(max_length=50, null=True, blank=True, help_text="Digits only.")
+    # Sealed at rest (customers/documents.py): the column holds a token, Python sees the compact
+    # number; matching and uniqueness use the keyed hash beside it.
+    document_number = SealedTextField(null=True, blank=True, help_text="Compact form (digits, letters kept).")
+    document_hash = DocumentHashField()
+    document_valid = DocumentValidField()
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     birth_date = models.DateField(null=True, blank=True)
@@ -86,19 +91,21 @@ class Customer(TimeStampedModel):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="uniq_customer_email"),
+            # Hash first: a search by document (any type) uses this index too.
             models.UniqueConstraint(
-                fields=["document_type", "document_number"],
-                condition=Q(document_number__isnull=False),
-                name="uniq_customer_document",
+                fields=["document_hash", "document_type"],
+                condition=Q(document_hash__isnull=False),
+                name="uniq_customer_document_hash",
             ),
             models.CheckConstraint(condition=Q(total_spent__gte=0), name="customer_total_spent_gte_0"),
             models.CheckConstraint(condition=~Q(email=""), name="customer_email_null_not_empty"),
-            models.CheckConstraint(condition=~Q(document_number=""), name="customer_document_null_not_empty"),
+            # A document is never stored without its hash (nor as ""): the hash is how it is found.
+            models.CheckConstraint(condition=Q(document_number__isnull=True) | Q(document_hash__isnull=False),
+                                   name="customer_document_hashed"),
         ]
         # Only indexes a query uses: name and phone searches are substring matches (a btree cannot
         # serve them) and status/country have few values. Each index slows every bulk insert.
         indexes = [
-            models.Index(fields=["document_number"], name="customer_document_idx"),
             models.Index(fields=["merged_into"], name="merged_customer_idx", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["-last_purchase_at"], name="customer_last_purchase_idx"),
             models.Index(fields=["-total_spent"], name="customer_total_spent_idx"),
@@ -183,8 +190,8 @@ class CustomerChangeLog(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="change_logs", db_index=False)
     field = models.CharField(max_length=100)
-    old_value = models.TextField(null=True, blank=True)
-    new_value = models.TextField(null=True, blank=True)
+    old_value = SealedChangeValueField(null=True, blank=True)
+    new_value = SealedChangeValueField(null=True, blank=True)
     source = models.CharField(max_length=50, blank=True)
     changed_by = models.CharField(max_length=255, blank=True, help_text="User email, api-key:<prefix> or system.")
     reason = models.CharField(max_length=255, blank=True)

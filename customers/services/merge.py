@@ -32,6 +32,7 @@ from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, NotFound
 from cdp.ids import get_or_not_found, parse_id
 from customers.codes import AuditAction, ErrorCode
+from customers.documents import SEALED_FIELDS, document_columns, seal, unseal
 from customers.models import (
     Address,
     Customer,
@@ -50,6 +51,8 @@ from tenants.services import audit_record
 
 MERGE_SOURCE = "merge"
 #: Profile fields filled on the survivor when empty there (document_type/number move as a pair).
+#: Columns derived from the document (written beside it, never logged nor copied on their own).
+DERIVED_DOCUMENT_FIELDS = ("document_hash", "document_valid")
 FILL_FIELDS = ("email", "phone", "first_name", "last_name", "birth_date", "gender", "city", "state", "country")
 
 
@@ -120,14 +123,28 @@ def _profile_fill(survivor: Customer, merged: Customer, *, label: str) -> Profil
         fill.merged_updates["document_type"] = ""
     for name, value in fill.survivor_updates.items():
         old = as_text(getattr(survivor, name))
-        fill.personal["filled"][name] = {"old": old, "new": as_text(value), "old_source": fill.sources.get(name)}
+        # The undo's copy of a document stays sealed in the snapshot, as in the profile.
+        fill.personal["filled"][name] = {"old": _sealed(name, old), "new": _sealed(name, as_text(value)),
+                                         "old_source": fill.sources.get(name)}
         fill.logs.append(CustomerChangeLog(customer=survivor, field=name, old_value=old, new_value=as_text(value),
                                            source=MERGE_SOURCE, changed_by=label,
                                            reason=f"filled from merged customer {merged.pk}"[:255]))
         fill.sources[name] = merged_sources.get(name, merged.source or MERGE_SOURCE)
     for name in fill.merged_updates:
-        fill.personal["merged_moved"][name] = as_text(getattr(merged, name))
+        fill.personal["merged_moved"][name] = _sealed(name, as_text(getattr(merged, name)))
+    if "document_number" in fill.survivor_updates:
+        fill.survivor_updates.update(document_columns(merged.document_type, merged.document_number, merged.country))
+        fill.merged_updates.update(document_columns("", None))
     return fill
+
+
+def _fields(updates: dict) -> list[str]:
+    """The profile fields among ``updates`` (without the document's derived columns)."""
+    return sorted(name for name in updates if name not in DERIVED_DOCUMENT_FIELDS)
+
+
+def _sealed(name: str, value):
+    return seal(value) if name in SEALED_FIELDS else value
 
 
 def _rows_snapshot(survivor: Customer, merged: Customer, fill: ProfileFill) -> dict:
@@ -227,12 +244,12 @@ def customer_merge(*, survivor_id: int, merged_id: int, actor: Actor, reason: st
                  changes={"merge_id": merge.pk, "survivor_id": survivor.pk, "merged_id": merged.pk,
                           "orders": len(snapshot["orders"]), "identities": len(snapshot["identities"]),
                           "addresses": len(snapshot["addresses"]), "change_logs": len(snapshot["change_logs"]),
-                          "fields_filled": sorted(fill.survivor_updates),
+                          "fields_filled": _fields(fill.survivor_updates),
                           "credit": (snapshot["credit"] or {}).get("mode"),
                           **{name: (snapshot.get(name) or {}).get("mode") for name, _ in merge_handlers()}})
     publish_on_commit([
         ("customer.merged", {"customer_id": survivor.pk, "merged_ids": [merged.pk], "merge_id": merge.pk}),
-        ("customer.updated", {"customer_id": survivor.pk, "fields": ["merge", *sorted(fill.survivor_updates)]}),
+        ("customer.updated", {"customer_id": survivor.pk, "fields": ["merge", *_fields(fill.survivor_updates)]}),
         ("customer.updated", {"customer_id": merged.pk, "fields": ["status", "merged_into"]}),
     ])
     return merge
@@ -277,18 +294,23 @@ def _survivor_restore(merge: CustomerMerge, survivor: Customer, *, label: str, n
     updates: dict = {}
     logs: list[CustomerChangeLog] = []
     for name, change in filled.items():
-        if as_text(getattr(survivor, name)) != change["new"]:
+        if name in DERIVED_DOCUMENT_FIELDS:
             continue
-        updates[name] = from_text(Customer, name, change["old"])
+        if as_text(getattr(survivor, name)) != unseal(change["new"]):
+            continue
+        updates[name] = from_text(Customer, name, unseal(change["old"]))
         if change.get("old_source") is None:
             sources.pop(name, None)
         else:
             sources[name] = change["old_source"]
-        logs.append(CustomerChangeLog(customer=survivor, field=name, old_value=change["new"],
-                                      new_value=change["old"], source=MERGE_SOURCE, changed_by=label,
+        logs.append(CustomerChangeLog(customer=survivor, field=name, old_value=unseal(change["new"]),
+                                      new_value=unseal(change["old"]), source=MERGE_SOURCE, changed_by=label,
                                       reason=f"undo of merge {merge.pk}"))
     if "document_number" in filled and "document_number" not in updates:
         updates.pop("document_type", None)
+    if "document_number" in updates:
+        updates.update(document_columns(updates.get("document_type", survivor.document_type),
+                                        updates["document_number"], survivor.country))
     if updates:
         Customer.objects.filter(pk=survivor.pk).update(**updates, field_sources=sources, updated_at=now)
     return updates, logs
@@ -305,7 +327,9 @@ def _merged_restore(merge: CustomerMerge, merged: Customer, survivor_updates: di
             continue
         if name == "document_type" and "document_number" not in survivor_updates:
             continue
-        updates[name] = value if name != "document_type" else (value or "")
+        updates[name] = unseal(value) if name != "document_type" else (value or "")
+    if "document_number" in updates:
+        updates.update(document_columns(updates.get("document_type", ""), updates["document_number"], merged.country))
     Customer.objects.filter(pk=merged.pk).update(**updates)
     return updates
 
@@ -347,9 +371,9 @@ def merge_undo(*, merge_id: int, actor: Actor) -> CustomerMerge:
     audit_record(actor=actor, action=AuditAction.CUSTOMER_MERGE_UNDO, resource_type="customer",
                  resource_id=survivor.pk, tenant=connection.tenant,
                  changes={"merge_id": merge.pk, "survivor_id": survivor.pk, "merged_id": merged.pk,
-                          "fields_restored": sorted(survivor_updates)})
+                          "fields_restored": _fields(survivor_updates)})
     publish_on_commit([
-        ("customer.updated", {"customer_id": survivor.pk, "fields": ["merge_undo", *sorted(survivor_updates)]}),
+        ("customer.updated", {"customer_id": survivor.pk, "fields": ["merge_undo", *_fields(survivor_updates)]}),
         ("customer.updated", {"customer_id": merged.pk, "fields": ["status", "merged_into"]}),
     ])
     merge.refresh_from_db()

@@ -14,6 +14,8 @@ import re
 
 from django.utils.dateparse import parse_date
 
+from customers.documents import document_check
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: What a written phone number may contain: digits and the usual separators, one leading "+".
 PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
@@ -22,12 +24,10 @@ PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
 PHONE_DIGITS = (6, 15)
 PHONE_MESSAGE = "Enter a phone number (digits, spaces and + ( ) - . / only; 6 to 15 digits)."
 GENDER_MESSAGE = "Choose female, male or other (or leave it empty)."
-DOCUMENT_MESSAGE = "Must contain digits."
 BIRTH_DATE_MESSAGE = "Use an ISO 8601 date (YYYY-MM-DD)."
 BIRTH_DATE_RANGE_MESSAGE = "Out of range."
 COUNTRY_MESSAGE = "Use an ISO 3166 country code such as AR, BR or MX."
 NON_DIGITS = re.compile(r"\D+")
-NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
 #: Calling codes of the countries we sell in most; a national number from these becomes E.164.
 CALLING_CODES = {
@@ -49,8 +49,6 @@ GENDERS = {
     "m": "male", "male": "male", "masculino": "male", "hombre": "male",
     "o": "other", "other": "other", "otro": "other", "x": "other",
 }
-#: Documents that may hold letters keep them (uppercased); all others keep digits only.
-ALPHANUMERIC_DOCUMENTS = frozenset({"passport", "pasaporte"})
 
 
 def text_clean(value) -> str:
@@ -73,11 +71,11 @@ def document_type_normalize(value) -> str:
     return text_clean(value).lower()
 
 
-def document_number_normalize(value, document_type: str = "") -> str:
-    """Digits only (``"20.123.456-7"`` → ``"201234567"``); passports keep letters, uppercased."""
-    if document_type in ALPHANUMERIC_DOCUMENTS:
-        return NON_ALNUM.sub("", str(value or "")).upper()
-    return NON_DIGITS.sub("", str(value or ""))
+def document_number_normalize(value, document_type: str = "", country: str = "") -> str:
+    """The compact form a valid document is matched by (``"123.456.789-09"`` → ``"12345678909"``,
+    ``"12.345.678-k"`` → ``"12345678K"``); "" when it is not valid (``document_number_error``
+    says why). Types without checks keep digits only (passports keep letters, uppercased)."""
+    return document_check(document_type, value, country)[0]
 
 
 def country_normalize(value) -> str | None:
@@ -136,8 +134,10 @@ def gender_error(value) -> str | None:
     return GENDER_MESSAGE if text_clean(value) and not gender_normalize(value) else None
 
 
-def document_number_error(value, document_type: str = "") -> str | None:
-    return DOCUMENT_MESSAGE if text_clean(value) and not document_number_normalize(value, document_type) else None
+def document_number_error(value, document_type: str = "", country: str = "") -> str | None:
+    """Why ``value`` is not a document of ``document_type`` (its check digits, length or format;
+    customers.documents), or None (also for an empty value)."""
+    return document_check(document_type, text_clean(value), country)[1]
 
 
 def birth_date_parse(value, *, today: datetime.date) -> tuple[datetime.date | None, str | None]:

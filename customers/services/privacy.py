@@ -66,6 +66,7 @@ from customers.models import (
     Order,
     OrderItem,
 )
+from customers.documents import document_columns
 from customers.registry import Erasure, erasure_handlers, export_sections, publish_on_commit
 from customers.selectors.attributes import attribute_value_text, customer_attribute_values
 from customers.services.attributes import customer_attributes_erase
@@ -329,7 +330,9 @@ def _profiles_clear(ids: list[int], tokens: _Tokens, *, now) -> None:
         kept = [tag for tag in tags or [] if not tokens.match(tag)]
         if kept != (tags or []):
             Customer.objects.filter(pk=pk).update(tags=kept)
-    Customer.objects.filter(pk__in=ids).update(**PROFILE_CLEARED, is_pseudonymized=True, pseudonymized_at=now,
+    # The document's keyed hash goes with its ciphertext: nothing left to match the person by.
+    Customer.objects.filter(pk__in=ids).update(**PROFILE_CLEARED, **document_columns("", None),
+                                               is_pseudonymized=True, pseudonymized_at=now,
                                                updated_at=now)
 
 

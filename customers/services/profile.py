@@ -22,7 +22,9 @@ from customers.models import (
     CustomerChangeLog,
     SourcePriority,
 )
+from customers.documents import SEALED_FIELDS, document_hashes, postal_code_error
 from customers.field_permissions import sensitive_changes_check
+from customers.masking import mask_document
 from customers.registry import publish_on_commit
 from customers.services.common import as_text, empty
 from customers.services.consent import consent_record
@@ -73,6 +75,11 @@ def _change(customer: Customer, key: str, value, *, source: str, actor: Actor, r
     return log
 
 
+def document_holders(document_type: str, number: str):
+    """The customers holding this document (matched on its keyed hash under every key)."""
+    return Customer.objects.filter(document_type=document_type, document_hash__in=document_hashes(number))
+
+
 def customer_profile_apply(
     *, customer: Customer, values: dict, source: str, actor: Actor, reason: str, priorities: dict[str, int]
 ) -> list[str]:
@@ -91,7 +98,7 @@ def customer_profile_apply(
     if "document_number" in pending or "document_type" in pending:
         number, doc_type = pending.pop("document_number", None), pending.pop("document_type", None)
         if number and doc_type and (number, doc_type) != (customer.document_number, customer.document_type):
-            taken = Customer.objects.filter(document_type=doc_type, document_number=number).exclude(pk=customer.pk)
+            taken = document_holders(doc_type, number).exclude(pk=customer.pk)
             current_source = sources.get("document_number", customer.source)
             if not taken.exists() and (
                 empty(customer.document_number)
@@ -131,15 +138,18 @@ def customer_profile_apply(
 MANUAL_TEXT_LIMITS = {"first_name": 150, "last_name": 150, "city": 150, "state": 150, "document_type": 20}
 
 
-def _manual_values(data: dict, *, country: str = "") -> dict:
+def _manual_values(data: dict, *, country: str = "", document_type: str = "",
+                   document_number: str | None = None) -> dict:
     """Normalize a manual edit; raises ApplicationError with per-field messages.
 
     A person's edit is never silently changed into something else: a value a normalizer cannot
-    read (a phone without digits, an unknown gender, a document without digits, a birth date out
-    of range, a country we do not know) is refused with a message on its field, not stored as
+    read (a phone without digits, an unknown gender, a document failing its type's check digits or
+    format, a birth date out of range, a country we do not know) is refused with a message on its field, not stored as
     empty. An empty value clears the field on purpose."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
+    # Documents are checked in the customer's country (a RUT is Chilean unless they live in Uruguay).
+    doc_country = (country_normalize(data["country"]) if "country" in data else country) or ""
     for key, value in data.items():
         if key == "email":
             email = email_normalize(value)
@@ -148,12 +158,17 @@ def _manual_values(data: dict, *, country: str = "") -> dict:
             values[key] = email or None
         elif key == "document_type":
             values[key] = document_type_normalize(value)
+            if "document_number" not in data and document_number and values[key]:
+                # A new type for the stored number: the pair must still be a valid document.
+                error = document_number_error(document_number, values[key], doc_country)
+                if error:
+                    errors[key] = [error]
         elif key == "document_number":
-            doc_type = document_type_normalize(data.get("document_type", ""))
-            error = document_number_error(value, doc_type)
+            doc_type = document_type_normalize(data["document_type"]) if "document_type" in data else document_type
+            error = document_number_error(value, doc_type, doc_country)
             if error:
                 errors[key] = [error]
-            values[key] = document_number_normalize(value, doc_type)
+            values[key] = document_number_normalize(value, doc_type, doc_country)
         elif key == "country":
             country = country_normalize(value)
             if country is None:
@@ -190,6 +205,12 @@ def _manual_values(data: dict, *, country: str = "") -> dict:
     return values
 
 
+def _audit_text(key: str, value) -> str | None:
+    """A value as the audit log keeps it: a sealed field (the document) only masked, since the audit
+    log is a public-schema table a dump shows in full (the change log keeps it sealed)."""
+    return mask_document(as_text(value)) if key in SEALED_FIELDS else as_text(value)
+
+
 def _full_clean(customer: Customer) -> None:
     full_clean_or_raise(customer, "Some fields are invalid.", exclude=["merged_into"], validate_unique=False,
                         validate_constraints=False)
@@ -211,7 +232,8 @@ def _identifiers_free(values: dict, *, document_type: str, customer_id: int | No
     if values.get("document_number"):
         if not document_type:
             raise ApplicationError("A document needs its type.", fields={"document_type": ["Required."]})
-        if others.filter(document_type=document_type, document_number=values["document_number"]).exists():
+        if others.filter(document_type=document_type,
+                         document_hash__in=document_hashes(values["document_number"])).exists():
             raise Conflict("Another customer has this document.", code=ErrorCode.DOCUMENT_TAKEN,
                            fields={"document_number": ["Already taken."]})
 
@@ -240,7 +262,8 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
     if customer.is_pseudonymized:
         raise Conflict("This customer was pseudonymized and can no longer be edited.",
                        code=ErrorCode.CUSTOMER_PSEUDONYMIZED)
-    values = _manual_values(data, country=customer.country)
+    values = _manual_values(data, country=customer.country, document_type=customer.document_type,
+                            document_number=customer.document_number)
     _identifiers_free(values, document_type=values.get("document_type", customer.document_type),
                       customer_id=customer.pk)
     if "document_number" in values and not values["document_number"]:
@@ -271,8 +294,8 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
         CustomerChangeLog.objects.bulk_create(logs)
         audit_record(actor=actor, action=AuditAction.CUSTOMER_UPDATE, resource_type="customer", resource_id=customer.pk,
                      tenant=connection.tenant,
-                     changes=changes_between({key: as_text(before[key]) for key in changed},
-                                             {key: as_text(getattr(customer, key)) for key in changed}))
+                     changes=changes_between({key: _audit_text(key, before[key]) for key in changed},
+                                             {key: _audit_text(key, getattr(customer, key)) for key in changed}))
         publish_on_commit([("customer.updated", {"customer_id": customer.pk, "fields": changed})])
     return customer
 
@@ -304,6 +327,14 @@ def _address_values(data: dict) -> dict:
     return values
 
 
+def _postal_code_check(address: Address) -> None:
+    """The address's postal code is one of its country's (checked on every manual write, so a
+    country changed without the code is caught too)."""
+    error = postal_code_error(address.postal_code, address.country)
+    if error:
+        raise ApplicationError("Some fields are invalid.", fields={"postal_code": [error]})
+
+
 def _refuse_if_erased(customer: Customer) -> None:
     if customer.is_pseudonymized:
         raise Conflict("This customer was pseudonymized: no personal data can be added to it.",
@@ -313,6 +344,8 @@ def _refuse_if_erased(customer: Customer) -> None:
 
 def _address_save(address: Address, *, actor: Actor, action: str, before: dict) -> Address:
     full_clean_or_raise(address, "Some fields are invalid.", validate_constraints=False)
+    if before.get("postal_code") != address.postal_code or before.get("country") != address.country:
+        _postal_code_check(address)
     if address.is_default:
         # The partial unique constraint allows one default per type: demote the old one first.
         Address.objects.filter(customer_id=address.customer_id, address_type=address.address_type,
@@ -369,7 +402,7 @@ def customer_create(*, data: dict, actor: Actor) -> Customer:
     _full_clean(customer)
     customer.save()
     audit_record(actor=actor, action=AuditAction.CUSTOMER_CREATE, resource_type="customer", resource_id=customer.pk,
-                 tenant=connection.tenant, changes={key: as_text(value) for key, value in values.items()})
+                 tenant=connection.tenant, changes={key: _audit_text(key, value) for key, value in values.items()})
     publish_on_commit([("customer.created", {"customer_id": customer.pk, "source": MANUAL_SOURCE})])
     return customer
 

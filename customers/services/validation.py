@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from customers.documents import postal_code_error
 from customers.models import Address, Order
 from customers.services.normalize import (
     COUNTRY_MESSAGE,
     birth_date_parse,
     country_normalize,
+    document_number_error,
     document_number_normalize,
     document_type_normalize,
     email_is_valid,
@@ -163,7 +165,7 @@ def _customer(data, errors: Errors, *, lenient: bool = False) -> tuple[str, dict
     external_id = _bounded_text(data.get("external_id"), "customer.external_id", errors, 255)
     profile: dict = {}
     _contact(data, profile, errors)
-    _document(data, profile, errors)
+    _document(data, profile, errors, lenient=lenient)
     _phone(data, profile, errors, lenient=lenient)
     _person(data, profile, errors, lenient=lenient)
     if not (external_id or profile.get("email") or profile.get("document_number")):
@@ -198,24 +200,32 @@ def _phone(data: dict, profile: dict, errors: Errors, *, lenient: bool) -> None:
         profile["phone"] = phone
 
 
-def _document(data: dict, profile: dict, errors: Errors) -> None:
-    """The document, a type and a number that go together."""
+def _document(data: dict, profile: dict, errors: Errors, *, lenient: bool = False) -> None:
+    """The document, a type and a number that go together, checked by its type's check digits and
+    format (customers.documents) in the customer's country, kept in compact form. A store's
+    invalid document (``lenient``) is left out: empty, it overwrites nothing."""
     doc_type = document_type_normalize(data.get("document_type"))
     raw_number = text_clean(data.get("document_number"))
     if not raw_number:
         return
-    number = document_number_normalize(raw_number, doc_type)
     if not doc_type:
         errors.add("customer.document_type", "Required with a document number.")
-    elif len(doc_type) > TEXT_LIMITS["document_type"]:
+        return
+    if len(doc_type) > TEXT_LIMITS["document_type"]:
         errors.add("customer.document_type", "At most 20 characters.")
-    if not number:
-        errors.add("customer.document_number", "Must contain digits.")
-    elif len(number) > TEXT_LIMITS["document_number"]:
+        return
+    country = profile.get("country", "")
+    problem = document_number_error(raw_number, doc_type, country)
+    if problem:
+        if not lenient:
+            errors.add("customer.document_number", problem)
+        return
+    number = document_number_normalize(raw_number, doc_type, country)
+    if len(number) > TEXT_LIMITS["document_number"]:
         errors.add("customer.document_number", "At most 50 characters.")
-    elif doc_type:
-        profile["document_type"] = doc_type
-        profile["document_number"] = number
+        return
+    profile["document_type"] = doc_type
+    profile["document_number"] = number
 
 
 def _person(data: dict, profile: dict, errors: Errors, *, lenient: bool) -> None:
@@ -263,6 +273,11 @@ def _address(raw_address, errors: Errors, *, lenient: bool, country: str) -> dic
     if address_phone_problem and not lenient:
         errors.add("customer.address.phone", address_phone_problem)
     address["phone"] = "" if address_phone_problem else phone_normalize(address["phone"], address["country"])
+    postal_problem = postal_code_error(address["postal_code"], address["country"])
+    if postal_problem:
+        if not lenient:
+            errors.add("customer.address.postal_code", postal_problem)
+        address["postal_code"] = ""
     return address
 
 
@@ -345,8 +360,19 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
         source=source, external_order_id=external_order_id, order_date=order_date, status=status,
         currency=currency, total_amount=total_amount, amounts=amounts, payment_method=payment_method,
         details=details, customer_external_id=external_id, profile=profile, address=address, items=items,
-        raw=record.get("raw", record),
+        raw=_raw_without_document(record),
     ), None
+
+
+def _raw_without_document(record: dict):
+    """The payload kept with the order: a canonical record loses its document number (kept sealed on
+    the customer only, customers/documents.py); a store's own payload (``raw``) is kept as sent."""
+    if "raw" in record:
+        return record["raw"]
+    customer = record.get("customer")
+    if isinstance(customer, dict) and "document_number" in customer:
+        return {**record, "customer": {key: value for key, value in customer.items() if key != "document_number"}}
+    return record
 
 
 #: What a customer record (``POST /api/v1/customers/``, lead and subscriber imports) may carry

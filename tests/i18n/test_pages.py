@@ -75,6 +75,7 @@ def pages(world):
         "signed_in": [
             "/", "/members/", "/settings/api-keys/", "/settings/sessions/", "/settings/sessions/members/",
             "/customers/", f"/customers/{customer.pk}/", f"/customers/{customer.pk}/changes/",
+            f"/customers/{customer.pk}/edit/",
             "/analytics/", f"/analytics/runs/{job.pk}/", "/analytics/data-quality/", "/analytics/segments/",
             "/analytics/reports/", "/customers/new/", f"/customers/{customer.pk}/attributes/",
             f"/analytics/segments/{segment.pk}/", "/integrations/", f"/integrations/{integration.pk}/",

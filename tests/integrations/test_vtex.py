@@ -48,8 +48,8 @@ def test_mapping_cents_status_and_masked_email_identity(in_alpha, vtex, actor):
     from integrations.services import integration_sync
 
     # given the same shopper twice, with masked (different) emails but one profile id and document
-    vtex.add(fakes.vtex_detail(1, created=days_ago(3), profile_id="pid-42", document="123.456.789-00"))
-    vtex.add(fakes.vtex_detail(2, created=days_ago(2), profile_id="pid-42", document="123.456.789-00",
+    vtex.add(fakes.vtex_detail(1, created=days_ago(3), profile_id="pid-42", document="123.456.789-09"))
+    vtex.add(fakes.vtex_detail(2, created=days_ago(2), profile_id="pid-42", document="123.456.789-09",
                                status="canceled"))
     integration = make_vtex_integration(vtex, actor)
 
@@ -60,7 +60,7 @@ def test_mapping_cents_status_and_masked_email_identity(in_alpha, vtex, actor):
     assert orders[0].customer_id == orders[1].customer_id  # unified by userProfileId / document
     customer = Customer.objects.get(pk=orders[0].customer_id)
     assert not customer.email or "ct.vtex.com.br" not in customer.email  # the masked alias is not an email
-    assert customer.document_number == "12345678900"
+    assert customer.document_number == "12345678909"
     assert orders[0].total_amount == decimal.Decimal("116.00")  # 11600 cents
     assert orders[0].shipping_cost == decimal.Decimal("15.00")
     assert orders[0].status == "invoiced" and orders[1].status == "cancelled"

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from customers.documents import hash_key_count
 from customers.models import (
     Address,
     Customer,
@@ -94,7 +95,16 @@ def scratch() -> str:
 
 DROP_SCRATCH_TABLES = ("DROP TABLE IF EXISTS cdp_bulk_stage, cdp_bulk_rows, cdp_bulk_dups, "
                        "cdp_bulk_owner, cdp_bulk_match, cdp_bulk_people, cdp_bulk_old, cdp_bulk_changed, "
-                       "cdp_bulk_priority, cdp_bulk_itemsig")
+                       "cdp_bulk_priority, cdp_bulk_itemsig, cdp_bulk_docs, cdp_bulk_postal")
+
+
+def document_match_sql(stored: str, row: str) -> str:
+    """SQL: the customer ``stored`` holds the document of the staged row ``row`` (same type, same
+    keyed hash). With one credentials key, an equality a hash join can use; while a new key is
+    being rotated in, any of the row's hashes (one per key)."""
+    if hash_key_count() == 1:
+        return f"{stored}.document_type = {row}.doc_type AND {stored}.document_hash = {row}.doc_hash"
+    return f"{stored}.document_type = {row}.doc_type AND {stored}.document_hash = ANY({row}.doc_hashes)"
 
 
 @dataclass

@@ -27,11 +27,13 @@ from customers.services.bulk.columns import (
     PROFILE_FIELDS,
     BulkResult,
     csv_columns,
+    document_match_sql,
     invalid_columns,
     in_records_mode,
     missing_columns,
     scratch,
 )
+from customers.services.bulk.documents import rows_documents_check, rows_postal_codes_check
 from customers.services.bulk.indexes import indexes_deferred
 from customers.services.bulk.validation_sql import errors_decode, stage_sql
 from customers.services.bulk.writes import apply_profiles, publish_events, upsert_orders, write_addresses
@@ -169,6 +171,8 @@ def _validate(cursor, stage_columns: list[str], *, default_source: str, currency
     or repeating an order of an earlier row) are reported and removed."""
     for statement, params in stage_sql(default_source, currency, stage_columns):
         cursor.execute(statement, params)
+    rows_documents_check(cursor)
+    rows_postal_codes_check(cursor)
     cursor.execute("""
         SELECT row_no, errors FROM cdp_bulk_rows WHERE errors <> ''
         UNION ALL
@@ -198,7 +202,7 @@ def _known_customers_match(cursor) -> None:
           LEFT JOIN {IDENTITIES} i ON i.source = v.src AND i.external_id = v.cext
           LEFT JOIN {CUSTOMERS} ci ON ci.id = i.customer_id
           LEFT JOIN {CUSTOMERS} ce ON ce.email = v.email
-          LEFT JOIN {CUSTOMERS} cd ON cd.document_type = v.doc_type AND cd.document_number = v.doc
+          LEFT JOIN {CUSTOMERS} cd ON {document_match_sql("cd", "v")}
          WHERE ci.id IS NOT NULL OR ce.id IS NOT NULL OR cd.id IS NOT NULL""")
     # Rows sharing an identity or a document with a matched row belong to that customer too.
     for a, b in (("src", "cext"), ("doc_type", "doc")):
@@ -269,6 +273,8 @@ def _new_people_count(cursor, counted: tuple[str, ...]) -> int:
                (array_agg(doc_type ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_type,
                (array_agg(doc ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc,
                (array_agg(src ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_src,
+               (array_agg(doc_hash ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_hash,
+               (array_agg(doc_enc ORDER BY od DESC) FILTER (WHERE doc IS NOT NULL))[1] AS doc_enc,
                {", ".join(
                    f"(array_agg({name} ORDER BY od DESC) FILTER (WHERE {name}::text <> ''))[1] AS {name}, "
                    f"(array_agg(src ORDER BY od DESC) FILTER (WHERE {name}::text <> ''))[1] AS {name}_src"
@@ -290,7 +296,7 @@ def _new_customers_insert(cursor, adding: int) -> int:
     """The new people as customers, written once with their aggregates (no second pass over
     them); returns how many."""
     # A document named by two new people goes to the first only (the other is a duplicate).
-    cursor.execute("""UPDATE cdp_bulk_people p SET doc = NULL, doc_type = NULL FROM (
+    cursor.execute("""UPDATE cdp_bulk_people p SET doc = NULL, doc_type = NULL, doc_hash = NULL, doc_enc = NULL FROM (
                         SELECT id, row_number() OVER (PARTITION BY doc_type, doc ORDER BY id) AS rank
                           FROM cdp_bulk_people WHERE doc IS NOT NULL) d WHERE d.id = p.id AND d.rank > 1""")
     sources_json = ("jsonb_strip_nulls(jsonb_build_object('email', CASE WHEN email IS NOT NULL THEN "
@@ -298,11 +304,13 @@ def _new_customers_insert(cursor, adding: int) -> int:
                     + ", ".join(f"'{name}', {name}_src" for name, _ in PROFILE_FIELDS) + "))")
     with indexes_deferred(cursor, CUSTOMERS, adding):
         cursor.execute(f"""
-            INSERT INTO {CUSTOMERS} (id, email, phone, document_type, document_number, first_name,
+            INSERT INTO {CUSTOMERS} (id, email, phone, document_type, document_number, document_hash, document_valid,
+                first_name,
                 last_name, birth_date, gender, city, state, country, customer_type, status, marketing_consent,
                 tags, metadata, notes, source, field_sources, total_orders, total_spent, avg_order_value,
                 first_purchase_at, last_purchase_at, is_pseudonymized, created_at, updated_at)
-            SELECT id, email, coalesce(phone, ''), coalesce(doc_type, ''), doc, coalesce(first_name, ''),
+            SELECT id, email, coalesce(phone, ''), coalesce(doc_type, ''), doc_enc, doc_hash,
+                   CASE WHEN doc_enc IS NOT NULL THEN true END, coalesce(first_name, ''),
                    coalesce(last_name, ''), birth_date, coalesce(gender, ''), coalesce(city, ''),
                    coalesce(state, ''), coalesce(country, ''), %(customer_type)s, %(status)s, false, '{{}}', '{{}}',
                    '', first_source, {sources_json}, n, spent,

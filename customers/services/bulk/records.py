@@ -28,6 +28,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg.types.json import Jsonb
 
 from cdp.context import Actor
+from customers.documents import document_hashes, seal
 from customers.selectors.sales import counted_statuses
 from customers.services.bulk.columns import (
     ADDRESS_COLUMNS,
@@ -55,6 +56,7 @@ RETRIED = ("23505", "40P01")
 #: ``cdp_bulk_rows`` as the CSV feed's validation step makes it (``validation_sql.KEPT_COLUMNS``,
 #: then the phone, the person key and the errors), with the types the later steps expect.
 _TYPES = {"row_no": "bigint", "od": "timestamptz", "birth_date": "date", "items": "jsonb", "raw": "jsonb",
+          "doc_hashes": "text[]",
           **{name: "numeric" for name in AMOUNT_COLUMNS}}
 ROW_COLUMNS = (*KEPT_COLUMNS, "phone", "pkey", "errors")
 _CREATE_ROWS = ("CREATE TEMP TABLE cdp_bulk_rows ("
@@ -81,6 +83,7 @@ def _row(index: int, clean: CleanOrder) -> tuple:
     email = profile.get("email")
     cext = clean.customer_external_id or None
     doc_type, doc = profile.get("document_type", ""), profile.get("document_number")
+    hashes = document_hashes(doc) if doc else []  # newest key's first
     if email:
         pkey = PERSON_KEY_EMAIL + email
     elif cext:
@@ -96,7 +99,10 @@ def _row(index: int, clean: CleanOrder) -> tuple:
         "status": str(clean.status), "currency": clean.currency, "total_amount": clean.total_amount,
         **{name: clean.amounts.get(name) for name in AMOUNT_COLUMNS if name != "total_amount"},
         "payment_method": clean.payment_method, **{name: clean.details[name] for name in ORDER_TEXT_FIELDS},
-        "email": email, "cext": cext, "doc_type": doc_type, "doc": doc,
+        "email": email, "cext": cext, "doc_type": doc_type, "doc": doc, "doc_raw": doc,
+        # validated and compact already (customers.services.validation): hashed and sealed here
+        "doc_hash": hashes[0] if hashes else None, "doc_hashes": hashes or None,
+        "doc_enc": seal(doc) if doc else None,
         **{name: profile.get(name) or None for name in ("first_name", "last_name", "city", "state", "gender",
                                                         "phone")},
         "birth_date": profile.get("birth_date"), "country": profile.get("country", ""), "items": items,

@@ -15,9 +15,9 @@ from customers.services.bulk.columns import (
     PERSON_KEY_IDENTITY,
     scratch,
 )
+from customers.documents import ALPHANUMERIC_DOCUMENTS
 from customers.services.normalize import (
     ALPHA3,
-    ALPHANUMERIC_DOCUMENTS,
     CALLING_CODES,
     COUNTRY_NAMES,
     GENDER_MESSAGE,
@@ -30,7 +30,8 @@ from customers.services.validation import ADDRESS_LIMITS, ORDER_TEXT_FIELDS
 #: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
 KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method",
                 *ORDER_TEXT_FIELDS, "email", "cext",
-                "doc_type", "doc", "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
+                "doc_type", "doc", "doc_raw", "doc_hash", "doc_hashes", "doc_enc",
+                "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
                 "items", *(f"addr_{name}" for name in ADDRESS_COLUMNS), "raw")
 
 
@@ -147,6 +148,8 @@ def _normalize_sql(columns: list[str]) -> str:
                                       translate({col("customer_document_number")}, '0123456789', ''), ''), '')
            END AS doc,
            nullif(trim({col("customer_document_number")}), '') AS doc_raw,
+           -- checked, compacted, hashed and sealed in Python next (customers.services.bulk.documents)
+           NULL::text AS doc_hash, NULL::text[] AS doc_hashes, NULL::text AS doc_enc,
            {text("customer_first_name")} AS first_name, {text("customer_last_name")} AS last_name,
            {text("customer_city")} AS city, {text("customer_state")} AS state,
            CASE WHEN pg_input_is_valid(left(trim({col("customer_birth_date")}), 10), 'date')
@@ -162,7 +165,8 @@ def _normalize_sql(columns: list[str]) -> str:
            CASE WHEN pg_input_is_valid({col("items")}, 'jsonb') THEN {col("items")}::jsonb END AS items,
            nullif(trim({col("items")}), '') AS items_raw,
            {", ".join(f"coalesce({text('customer_address_' + c)}, '') AS addr_{c}" for c in ADDRESS_COLUMNS)},
-           jsonb_strip_nulls(jsonb_object(ARRAY[{keys}], ARRAY[{values}])) AS raw
+           -- without the document: it is kept sealed on the customer only
+           jsonb_strip_nulls(jsonb_object(ARRAY[{keys}], ARRAY[{values}])) - 'customer_document_number' AS raw
       FROM cdp_bulk_stage r"""
 
 
@@ -252,9 +256,6 @@ def _customer_errors_sql() -> str:
              'customer.document_type', CASE WHEN n.doc_raw IS NOT NULL AND n.doc_type = ''
                                               THEN jsonb_build_array('Required with a document number.')
                                             WHEN length(n.doc_type) > 20 THEN jsonb_build_array('At most 20 characters.') END,
-             'customer.document_number', CASE WHEN n.doc_raw IS NOT NULL AND n.doc IS NULL
-                                                THEN jsonb_build_array('Must contain digits.')
-                                              WHEN length(n.doc) > 50 THEN jsonb_build_array('At most 50 characters.') END,
              'customer.birth_date', CASE WHEN n.birth_raw IS NOT NULL AND n.birth_date IS NULL
                                            THEN jsonb_build_array('Use an ISO 8601 date (YYYY-MM-DD).')
                                          WHEN n.birth_date < '1900-01-01' OR n.birth_date > current_date

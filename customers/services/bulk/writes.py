@@ -78,29 +78,34 @@ def apply_profiles(cursor, actor: Actor) -> None:
                                                      reason, created_at)
             SELECT chosen.id, '{name}', chosen.old, chosen.val::text, chosen.src, %s, left(chosen.reason, 255), now()
               FROM chosen JOIN upd ON upd.id = chosen.id""", [label])
-    # The document changes as a pair, and only when nobody else holds it.
+    # The document changes as a pair, and only when nobody else holds it. Documents are sealed:
+    # they are compared by keyed hash (any key's, during a rotation), and the change log gets the
+    # sealed values (customers/documents.py).
     cursor.execute(f"""
         WITH cand AS (
-          SELECT DISTINCT ON (m.customer_id) m.customer_id, v.src, v.doc_type, v.doc
+          SELECT DISTINCT ON (m.customer_id) m.customer_id, v.src, v.doc_type, v.doc, v.doc_hash, v.doc_hashes,
+                 v.doc_enc
             FROM cdp_bulk_match m JOIN cdp_bulk_rows v ON v.row_no = m.row_no WHERE v.doc IS NOT NULL
            ORDER BY m.customer_id, v.od DESC, v.row_no DESC
         ), dedup AS (SELECT DISTINCT ON (doc_type, doc) * FROM cand ORDER BY doc_type, doc, customer_id),
         chosen AS (
-          SELECT c.id, c.document_type AS old_type, c.document_number AS old_doc, d.doc_type, d.doc, d.src,
+          SELECT c.id, c.document_type AS old_type, c.document_number AS old_doc, d.doc_type, d.doc_enc, d.doc_hash,
+                 NOT coalesce(c.document_hash = ANY(d.doc_hashes), false) AS number_changed, d.src,
                  CASE WHEN c.document_number IS NULL THEN 'filled empty value' ELSE 'bulk import' END AS reason
             FROM dedup d JOIN {CUSTOMERS} c ON c.id = d.customer_id
             LEFT JOIN {priorities} AS pn(source, priority) ON pn.source = d.src
             LEFT JOIN {priorities} AS po(source, priority)
                    ON po.source = coalesce(c.field_sources->>'document_number', c.source)
-           WHERE NOT c.is_pseudonymized AND (c.document_type, c.document_number) IS DISTINCT FROM (d.doc_type, d.doc)
+           WHERE NOT c.is_pseudonymized
+             AND NOT (c.document_type = d.doc_type AND coalesce(c.document_hash = ANY(d.doc_hashes), false))
              AND NOT EXISTS (SELECT 1 FROM {CUSTOMERS} o WHERE o.document_type = d.doc_type
-                                                                  AND o.document_number = d.doc)
+                                                          AND o.document_hash = ANY(d.doc_hashes))
              AND (c.document_number IS NULL
                   OR coalesce(c.field_sources->>'document_number', c.source) = d.src
                   OR coalesce(pn.priority, {DEFAULT_SOURCE_PRIORITY}) > coalesce(po.priority, {DEFAULT_SOURCE_PRIORITY}))
         ), upd AS (
-          UPDATE {CUSTOMERS} c SET document_type = chosen.doc_type, document_number = chosen.doc,
-                 updated_at = now(),
+          UPDATE {CUSTOMERS} c SET document_type = chosen.doc_type, document_number = chosen.doc_enc,
+                 document_hash = chosen.doc_hash, document_valid = true, updated_at = now(),
                  field_sources = c.field_sources || jsonb_build_object('document_type', chosen.src,
                                                                        'document_number', chosen.src)
             FROM chosen WHERE c.id = chosen.id RETURNING c.id
@@ -109,9 +114,11 @@ def apply_profiles(cursor, actor: Actor) -> None:
                                                  created_at)
         SELECT chosen.id, f.field, f.old, f.new, chosen.src, %s, chosen.reason, now()
           FROM chosen JOIN upd ON upd.id = chosen.id
-          CROSS JOIN LATERAL (VALUES ('document_type', chosen.old_type, chosen.doc_type),
-                                     ('document_number', chosen.old_doc, chosen.doc)) AS f(field, old, new)
-         WHERE f.old IS DISTINCT FROM f.new""", [label])
+          CROSS JOIN LATERAL (VALUES ('document_type', chosen.old_type, chosen.doc_type,
+                                      chosen.old_type IS DISTINCT FROM chosen.doc_type),
+                                     ('document_number', chosen.old_doc, chosen.doc_enc, chosen.number_changed))
+               AS f(field, old, new, changed)
+         WHERE f.changed""", [label])
 
 
 def items_sql(alias: str) -> str:

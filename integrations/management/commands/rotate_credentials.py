@@ -1,7 +1,8 @@
 """Re-encrypt every stored integration credential and webhook secret with the newest key in
 CDP_CREDENTIALS_KEYS (put the new key first, keep the old ones after it, run this, then drop them),
-and the public-schema secrets other apps registered (``cdp.registry.register_credentials_rotator``:
-the AI key pool)."""
+the tenant secrets other apps registered (``cdp.registry.register_tenant_credentials_rotator``:
+customers' sealed documents, re-hashed too) and the public-schema ones
+(``cdp.registry.register_credentials_rotator``: the AI key pool)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Command(CdpCommand):
             try:
                 with tenant_context(each):
                     count = credentials_rotate_all()
+                    # Other apps' tenant secrets (customers' sealed documents and their hashes).
+                    count += sum(rotator() for _name, rotator in registry.tenant_credentials_rotators())
             except ApplicationError as exc:
                 # Which tenant stopped the rotation (the ones before it are done).
                 raise ApplicationError(f"{each.slug}: {exc.message}", code=exc.code, fields=exc.fields) from exc
