@@ -9,7 +9,8 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from analytics import selectors
         from analytics.services.jobs import analytics_recompute_after_rule_change
-        from cdp.registry import register_demo_data_command, register_portal_nav
+        from analytics.views import overview_section
+        from cdp.registry import register_dashboard_section, register_demo_data_command, register_portal_nav
         from customers import registry as customers_registry
 
         # Customer 360 shows RFM/CLV/churn; the shared customer list filters by segment.
@@ -21,6 +22,8 @@ class AnalyticsConfig(AppConfig):
         # Every figure here counts sales: a change of the counted-sale rule starts a new run.
         customers_registry.register_counted_sale_dependent("analytics", analytics_recompute_after_rule_change)
         register_portal_nav(gettext_lazy("Analytics"), "analytics:dashboard", order=30)
+        # The portal's home page opens with the headline figures (the same selectors as this app's page).
+        register_dashboard_section("analytics", "analytics/_overview.html", overview_section, order=10)
         # After every app's demo data (customers' orders, integrations' ad spend), score them so
         # the demo dashboard has numbers.
         register_demo_data_command("run_analytics", order=90)

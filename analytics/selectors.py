@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import django_filters
 from django.db.models import Count, Max, OuterRef, Subquery, Sum
@@ -88,6 +89,10 @@ def churn_band_filter():
 def clv_tier_filter():
     return django_filters.ChoiceFilter(field_name="analytics_clv__tier", choices=CustomerClv.Tier.choices,
                                        label=_("CLV tier"))
+
+
+def customers_exist() -> bool:
+    return Customer.objects.exists()
 
 
 def job_list():
@@ -244,6 +249,59 @@ def segment_members(*, segment: Segment):
 
 
 
+def period_totals(kpis) -> tuple:
+    """(revenue, orders, average order value) of some days of KPIs: the one definition of the
+    period figures that the analytics page and the overview both show."""
+    revenue = sum((k.revenue for k in kpis), Decimal(0))
+    orders = sum(k.orders for k in kpis)
+    return revenue, orders, (revenue / orders) if orders else Decimal(0)
+
+
+def _change(current, previous) -> float | None:
+    """The relative change against the previous period; None when there is nothing to compare."""
+    if previous is None or not previous:
+        return None
+    return round(float((Decimal(current) - Decimal(previous)) / Decimal(previous)), 4)
+
+
+def overview_figures(*, period_days: int = 30) -> dict:
+    """The overview's headline figures, each with the previous period's value and the change:
+    revenue, orders and average order value over the last ``period_days`` days of KPIs (the same
+    totals the analytics page shows, ``period_totals``) against the ``period_days`` before, and the
+    customers active in the 90 days up to the latest KPI day against ``period_days`` earlier; with
+    RFM segments, churn bands and the CLV total of the latest run. ``as_of`` is None (and the
+    figures zero) before the first analytics run."""
+    kpis = list(kpi_list().order_by("-date")[:2 * period_days])[::-1]
+    latest = kpis[-1] if kpis else None
+    current, previous = kpis[-period_days:], kpis[:-period_days]
+    revenue, orders, average = period_totals(current)
+    has_previous = bool(previous) and previous[0].date <= latest.date - datetime.timedelta(days=2 * period_days - 1)
+    before = period_totals(previous) if has_previous else (None, None, None)
+    earlier = next((k for k in kpis if k.date == latest.date - datetime.timedelta(days=period_days)), None) \
+        if latest else None
+    active = latest.active_90 if latest else 0
+    active_before = earlier.active_90 if earlier else None
+    start = latest.date - datetime.timedelta(days=period_days - 1) if latest else None
+    tiers = {row["tier"]: row for row in CustomerClv.objects.values("tier").order_by("tier")
+             .annotate(customers=Count("id"), total=Sum("total_clv"))}
+    churn = churn_summary()
+    figures = [("revenue", revenue, before[0]), ("orders", orders, before[1]),
+               ("average_order_value", average, before[2]), ("active_customers", active, active_before)]
+    return {
+        "as_of": latest.date if latest else None, "period_days": period_days, "start": start,
+        "active_since": latest.date - datetime.timedelta(days=89) if latest else None,
+        "figures": {name: {"value": value, "previous": prior, "change": _change(value, prior)}
+                    for name, value, prior in figures},
+        "segments": rfm_segment_summary(),
+        "churn_bands": [{"band": band, "customers": n, "color": CHURN_BAND_COLORS[band]}
+                        for band, n in churn["bands"].items()],
+        "clv_total": sum((row["total"] or Decimal(0) for row in tiers.values()), Decimal(0)),
+        "clv_customers": sum(row["customers"] for row in tiers.values()),
+        "clv_tiers": [(tier, tiers.get(tier, {}).get("customers", 0)) for tier in CLV_TIERS],
+        "quality": data_quality_latest(),
+    }
+
+
 #: The colour of each churn band wherever it is drawn (the dashboard's chart).
 CHURN_BAND_COLORS = {CustomerChurn.Band.ACTIVE: "#16a34a", CustomerChurn.Band.AT_RISK: "#ca8a04",
                      CustomerChurn.Band.CHURNING: "#ea580c", CustomerChurn.Band.CHURNED: "#6b7280"}
@@ -259,9 +317,7 @@ def dashboard_figures(*, tenant, kpi_days: int = 90, period_days: int = 30, coho
     since acquisition; data quality; the latest runs; which analyses the plan includes."""
     kpis = list(kpi_list().order_by("-date")[:kpi_days])[::-1]
     latest = kpis[-1] if kpis else None
-    period = kpis[-period_days:]
-    revenue = sum(k.revenue for k in period)
-    orders = sum(k.orders for k in period)
+    revenue, orders, average = period_totals(kpis[-period_days:])
     clv, churn = clv_summary(), churn_summary()
     cohorts = cohort_matrix()[-cohort_months:]
     months = range(max((cell["months_since"] for c in cohorts for cell in c["cells"]), default=0) + 1)
@@ -270,7 +326,7 @@ def dashboard_figures(*, tenant, kpi_days: int = 90, period_days: int = 30, coho
         cohort["row"] = [(month, by_month.get(month)) for month in months]
     return {
         "kpis": kpis, "latest": latest, "period_days": period_days,
-        "revenue": revenue, "orders": orders, "average_order_value": (revenue / orders) if orders else 0,
+        "revenue": revenue, "orders": orders, "average_order_value": average,
         "segments": rfm_segment_summary(),
         "clv": clv,
         "clv_tiers": [(tier, clv["by_tier"].get(tier, {}).get("customers", 0)) for tier in CLV_TIERS],

@@ -11,13 +11,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from analytics import charts, selectors
 from analytics.api.views import segment_csv_response
 from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
-from analytics.models import CustomerChurn, ProcessingJob, Segment
+from analytics.models import CustomerChurn, CustomerClv, ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
 from cdp.formats import format_money
@@ -29,17 +30,55 @@ from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
 CHURN_BAND_LABELS = dict(CustomerChurn.Band.choices)
+CLV_TIER_LABELS = dict(CustomerClv.Tier.choices)
 
 KPI_DAYS = 90
+#: The overview compares these last days of KPIs with the same number of days before them (the
+#: analytics page's "30 days" cards are the same period).
+OVERVIEW_DAYS = 30
 
 
 def _customers_url(**params) -> str:
     return f"{reverse('customers:list')}?{urlencode(params)}"
 
 
+OVERVIEW_LABELS = {"revenue": _lazy("Revenue"), "orders": _lazy("Orders"), "average_order_value": _lazy("Average order"),
+                   "active_customers": _lazy("Active customers")}
+
+
+def overview_section(*, tenant, request) -> dict:
+    """The headline of the portal's overview (registered in ``cdp.registry``): the period figures
+    with their change, the RFM and churn distributions and the CLV total, each linking to the
+    customer list filtered to the people behind it. Every figure comes from
+    ``selectors.overview_figures``, which totals the KPIs the way the analytics page does."""
+    figures = selectors.overview_figures(period_days=OVERVIEW_DAYS)
+    if figures["as_of"] is None:
+        return {"empty": True, "can_run": "analytics" in request.capabilities, "run_form": RunForm(),
+                "has_customers": selectors.customers_exist()}
+    bought = _customers_url(last_purchase_after=figures["start"].isoformat())
+    links = {"revenue": bought, "orders": bought, "average_order_value": bought,
+             "active_customers": _customers_url(last_purchase_after=figures["active_since"].isoformat())}
+    cards = [{"name": name, "label": OVERVIEW_LABELS[name], "href": links[name], "money": name in ("revenue", "average_order_value"),
+              **figure} for name, figure in figures["figures"].items()]
+    features = {key: tenant.feature_enabled(key) for key in ("rfm_analysis", "clv_prediction", "churn_detection")}
+    return {
+        "empty": False, "as_of": figures["as_of"], "period_days": figures["period_days"], "cards": cards,
+        "segments": [{**s, "href": _customers_url(rfm_segment=s["segment"])} for s in figures["segments"]
+                     if s["customers"]] if features["rfm_analysis"] else [],
+        "churn_bands": [{**b, "label": CHURN_BAND_LABELS.get(b["band"], b["band"]),
+                         "href": _customers_url(churn_band=b["band"])} for b in figures["churn_bands"]]
+        if features["churn_detection"] else [],
+        "clv_total": figures["clv_total"] if features["clv_prediction"] else None,
+        "clv_customers": figures["clv_customers"],
+        "clv_tiers": [{"tier": tier, "label": CLV_TIER_LABELS.get(tier, tier), "customers": n,
+                       "href": _customers_url(clv_tier=tier)} for tier, n in figures["clv_tiers"]],
+        "quality": figures["quality"],
+    }
+
+
 @portal_page()
 def dashboard_page(request):
-    figures = selectors.dashboard_figures(tenant=connection.tenant, kpi_days=KPI_DAYS)
+    figures = selectors.dashboard_figures(tenant=connection.tenant, kpi_days=KPI_DAYS, period_days=OVERVIEW_DAYS)
     kpis, clv, churn, ads = figures["kpis"], figures["clv"], figures["churn"], figures["ads"]
     cohorts = [{**cohort, "row": [(month, cell, charts.heat_color(cell["retention"]) if cell else "")
                                   for month, cell in cohort["row"]]} for cohort in figures["cohorts"]]
