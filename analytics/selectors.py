@@ -26,6 +26,7 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
+from analytics.rules import rules_to_q
 from analytics.sql import counted_orders_sql
 from customers.models import Customer
 
@@ -241,6 +242,17 @@ def data_quality_latest() -> dict:
     latest = DataQualityCheck.objects.order_by("-as_of").values_list("as_of", flat=True).first()
     checks = list(DataQualityCheck.objects.filter(as_of=latest).order_by("code")) if latest else []
     return {"as_of": latest, "health_score": data_health_score(checks) if checks else None, "checks": checks}
+
+
+def segment_queryset(*, rules):
+    """Customers matching ``rules`` (validated; raises ``invalid_rules``), merged ones excluded: what
+    a segment materializes, and what the builder's live count counts."""
+    return Customer.objects.filter(rules_to_q(rules)).exclude(status=Customer.Status.MERGED)
+
+
+def segment_rules_count(*, rules) -> int:
+    """How many customers ``rules`` select now (the builder's live count; raises ``invalid_rules``)."""
+    return segment_queryset(rules=rules).order_by().values("id").distinct().count()
 
 
 def segment_members(*, segment: Segment):

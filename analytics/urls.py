@@ -10,6 +10,7 @@ urlpatterns = [
     path("runs/<id:pk>/", views.run_detail_page, name="run_detail"),
     path("data-quality/", views.data_quality_page, name="data_quality"),
     path("segments/", views.segment_list_page, name="segments"),
+    path("segments/count/", views.segment_count_view, name="segment_count"),
     path("segments/<id:pk>/", views.segment_detail_page, name="segment_detail"),
     path("segments/<id:pk>/export.csv", views.segment_export_page, name="segment_export"),
 ]

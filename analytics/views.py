@@ -7,21 +7,22 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import connection
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from analytics import charts, selectors
+from analytics import builder, charts, selectors
 from analytics.api.views import segment_csv_response
 from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
 from analytics.models import CustomerChurn, CustomerClv, ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create
 from cdp.exceptions import ApplicationError
-from cdp.formats import format_money
+from cdp.formats import format_money, format_number
 from cdp.templatetags.cdp_formats import tenant_currency
 from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
@@ -156,24 +157,67 @@ def data_quality_page(request):
 
 @portal_page()
 def segment_list_page(request):
-    form = SegmentForm()
+    """The segments and, for holders of ``analytics``, the visual builder (rows of field, operator
+    and value in AND/OR groups). Without JavaScript, "Add a group" and "Count" post the builder
+    back and the page comes back with it; with it, a small script does both in place."""
+    form, state, count = SegmentForm(initial={"is_active": True}), builder.builder_state(None), None
+    status = 200
     if request.method == "POST":
         if "analytics" not in request.capabilities:
-            raise DjangoPermissionDenied("Editing segments needs the analytics capability.")
+            raise DjangoPermissionDenied(_("Editing segments needs the analytics capability."))
+        state = builder.builder_state(request.POST)
         form = SegmentForm(request.POST)
-        if form.is_valid():
+        if "add" in request.POST:
+            state = builder.builder_add(request.POST, request.POST["add"])
+            form = SegmentForm(initial={key: request.POST.get(key) for key in ("name", "description")} |
+                               {"is_active": bool(request.POST.get("is_active"))})
+        elif "preview" in request.POST:
+            count = _count_or_error(request.POST)
+            form = SegmentForm(initial={key: request.POST.get(key) for key in ("name", "description")} |
+                               {"is_active": bool(request.POST.get("is_active"))})
+        elif form.is_valid():
             try:
                 segment = segment_create(**form.cleaned_data, actor=actor_from_request(request),
                                          tenant=connection.tenant)
             except ApplicationError as exc:
-                form.add_error("rules" if exc.code == ErrorCode.RULES_INVALID else None, exc.message)
+                form.add_error(None if exc.code == ErrorCode.RULES_INVALID else "name", exc.message)
             else:
-                messages.success(request, f"Segment “{segment.name}” created with {segment.member_count} members.")
+                messages.success(request, _("Segment “%(name)s” created with %(n)s members.") % {
+                    "name": segment.name, "n": format_number(segment.member_count)})
                 return redirect("analytics:segment_detail", pk=segment.pk)
+        if form.is_bound and form.errors:
+            status = 400
+    segments = list(Segment.objects.order_by("name"))
+    for segment in segments:
+        segment.sentence = builder.rules_sentence(segment.rules)
     return render(request, "analytics/segments.html", {
-        "segments": Segment.objects.order_by("name"), "form": form,
+        "segments": segments, "form": form, "builder": builder.builder_rows(state), "count": count,
+        "builder_words": {"choose": _("Choose a field"), "field": _("Field"), "comparison": _("Comparison"),
+                          "value": _("Value"), "upper": _("Upper value"), "remove": _("Remove"),
+                          "group": _("Group %(n)s"), "all": _("All of these conditions"),
+                          "any": _("Any of these conditions"), "add": _("Add a condition"),
+                          "combine": _("How the conditions combine"),
+                          "and": _("and"), "error": _("The count is not available right now.")},
         "can_edit": "analytics" in request.capabilities,
-    })
+    }, status=status)
+
+
+def _count_or_error(data) -> dict:
+    try:
+        rules = builder.rules_from_post(data)
+    except ApplicationError as exc:
+        return {"error": exc.message}
+    n = selectors.segment_rules_count(rules=rules)
+    return {"count": n, "text": ngettext("%(n)s customer matches", "%(n)s customers match", n) % {
+        "n": format_number(n)}, "sentence": builder.rules_sentence(rules)}
+
+
+@portal_page("analytics")
+@require_POST
+def segment_count_view(request):
+    """The builder's live count: how many customers the rows being built select now (JSON)."""
+    result = _count_or_error(request.POST)
+    return JsonResponse(result, status=400 if "error" in result else 200)
 
 
 @portal_page()
@@ -188,9 +232,9 @@ def segment_detail_page(request, pk: int):
     log_list(request, rows=len(page.object_list), resource_type="segment", resource_id=segment.pk,
              action=Action.SEGMENT_MEMBERS)
     return render(request, "analytics/segment_detail.html", {
-        "segment": segment, "page": page,
+        "segment": segment, "page": page, "sentence": builder.rules_sentence(segment.rules),
         "counts_chart": charts.line_chart([(c.date.isoformat(), c.members) for c in counts],
-                                          title="Members over time"),
+                                          title=_("Members over time")),
     })
 
 
