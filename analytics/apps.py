@@ -8,6 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics import selectors
+        from analytics.services.exports import export_guard
         from analytics.services.jobs import analytics_recompute_after_rule_change
         from analytics.views import overview_section
         from cdp.registry import register_dashboard_section, register_demo_data_command, register_portal_nav
@@ -19,6 +20,8 @@ class AnalyticsConfig(AppConfig):
         customers_registry.register_customer_filter("rfm_segment", selectors.rfm_segment_filter)
         customers_registry.register_customer_filter("churn_band", selectors.churn_band_filter)
         customers_registry.register_customer_filter("clv_tier", selectors.clv_tier_filter)
+        # The customer list's CSV export needs the same approval above the threshold as a segment's.
+        customers_registry.register_export_guard(export_guard)
         # Every figure here counts sales: a change of the counted-sale rule starts a new run.
         customers_registry.register_counted_sale_dependent("analytics", analytics_recompute_after_rule_change)
         register_portal_nav(gettext_lazy("Analytics"), "analytics:dashboard", order=30)

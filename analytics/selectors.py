@@ -75,11 +75,19 @@ def customer_scores(*, customer_id: int) -> dict | None:
 
 
 def segment_filter():
-    return django_filters.NumberFilter(field_name="analytics_segment_memberships__segment_id", label=_("Segment (id)"))
+    # Chosen by name; the value stays the segment's id (``?segment=12``, as the API documents).
+    return django_filters.ModelChoiceFilter(field_name="analytics_segment_memberships__segment",
+                                            queryset=Segment.objects.order_by("name"), label=_("Segment"))
+
+
+def _rfm_segment_choices():
+    return [(d.code, gettext(d.name)) for d in RfmSegmentDefinition.objects.order_by("priority", "code")]
 
 
 def rfm_segment_filter():
-    return django_filters.CharFilter(field_name="analytics_rfm__segment", label=_("RFM segment (code)"))
+    # The tenant's segment definitions by name (a code that is not one is a field error).
+    return django_filters.ChoiceFilter(field_name="analytics_rfm__segment", choices=_rfm_segment_choices,
+                                       label=_("RFM segment"))
 
 
 def churn_band_filter():

@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     USAGE_NOT_FOUND = "usage_not_found"
     # consent
     CONSENT_TOKEN_INVALID = "consent_token_invalid"
+    # saved views of the customer list
+    VIEWS_TOO_MANY = "views_too_many"
 
 
 class AuditAction(StrEnum):
@@ -95,3 +97,6 @@ class AuditAction(StrEnum):
     # consent
     CONSENT_RECORD = "consent.record"
     CONSENT_UNSUBSCRIBE = "consent.unsubscribe"
+    # saved views of the customer list
+    CUSTOMER_VIEW_SAVE = "customer_view.save"
+    CUSTOMER_VIEW_DELETE = "customer_view.delete"
