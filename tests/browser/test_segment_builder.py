@@ -103,6 +103,10 @@ def test_the_header_fits_a_laptop_and_a_phone(page, live_url, width):
         links = nav.get_by_role("link")
         boxes = [links.nth(i).bounding_box() for i in range(links.count())]
         assert all(box and box["x"] >= 0 and box["x"] + box["width"] <= width for box in boxes)
-        if width == 1366:  # on a laptop the navigation is one row
+        if width == 1366:  # on a laptop the whole header is one row: brand, tabs, language, sign out
             assert len({round(box["y"]) for box in boxes}) == 1, (language, boxes)
+            tops = page.evaluate("""[...document.querySelectorAll('.topbar > *')].map(e => e.getBoundingClientRect())
+                                     .map(r => Math.round(r.top + r.height / 2))""")
+            assert max(tops) - min(tops) < 12, (language, tops)
+        assert page.locator("nav a[aria-current=page]").count() == 1  # the current tab
         page.screenshot(path=f"/tmp/cdp-header-{width}-{language}.png")
