@@ -104,6 +104,19 @@ def customers_exist() -> bool:
     return Customer.objects.exists()
 
 
+def job_progress(*, job: ProcessingJob) -> dict:
+    """How far a run is, for its page and its live progress: each requested step with its rows
+    and seconds once done (a run records each step as it finishes), the share of steps done, and
+    whether it is still working."""
+    steps = [{"name": step, "done": step in job.step_timings, "rows": job.row_counts.get(step),
+              "seconds": job.step_timings.get(step)} for step in job.steps]
+    done = sum(step["done"] for step in steps)
+    return {"id": job.pk, "status": job.status, "status_label": str(job.get_status_display()),
+            "active": job.status in ProcessingJob.ACTIVE, "done": done, "total": len(steps),
+            "percent": round(100 * done / len(steps)) if steps else (0 if job.status in ProcessingJob.ACTIVE else 100),
+            "steps": steps, "duration_seconds": job.duration_seconds}
+
+
 def job_list():
     return ProcessingJob.objects.order_by("-created_at", "-id")
 

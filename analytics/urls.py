@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard_page, name="dashboard"),
     path("run/", views.run_start_page, name="run"),
     path("runs/<id:pk>/", views.run_detail_page, name="run_detail"),
+    path("runs/<id:pk>/status/", views.run_status_view, name="run_status"),
     path("data-quality/", views.data_quality_page, name="data_quality"),
     path("segments/", views.segment_list_page, name="segments"),
     path("segments/count/", views.segment_count_view, name="segment_count"),

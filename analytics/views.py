@@ -135,19 +135,32 @@ def run_start_page(request):
         except ApplicationError as exc:
             messages.error(request, exc.as_text())
         else:
-            messages.success(request, f"Analytics run {job.pk} started.")
+            messages.success(request, _("Analytics run %(pk)s started.") % {"pk": job.pk})
             return redirect("analytics:run_detail", pk=job.pk)
     else:
-        messages.error(request, "Invalid date.")
+        messages.error(request, _("Invalid date."))
     return redirect("analytics:dashboard")
 
 
 @portal_page()
 def run_detail_page(request, pk: int):
+    """A run's steps and their progress; while it works, the page follows it live (a small script
+    polls ``run_status``; without JavaScript the page refreshes itself)."""
     job = ProcessingJob.objects.filter(pk=pk).first()
     if job is None:
-        raise Http404("No such run.")
-    return render(request, "analytics/run_detail.html", {"job": job})
+        raise Http404(_("No such run."))
+    return render(request, "analytics/run_detail.html", {
+        "job": job, "progress": selectors.job_progress(job=job),
+        "progress_words": {"count": _("%(done)s of %(total)s steps")}})
+
+
+@portal_page()
+def run_status_view(request, pk: int):
+    """A run's progress as JSON (the run page's live progress)."""
+    job = ProcessingJob.objects.filter(pk=pk).first()
+    if job is None:
+        raise Http404(_("No such run."))
+    return JsonResponse(selectors.job_progress(job=job))
 
 
 @portal_page()
