@@ -13,5 +13,6 @@ urlpatterns = [
     path("views/<id:pk>/delete/", views.customer_view_delete_view, name="view_delete"),
     path("<id:pk>/", views.customer_detail_page, name="detail"),
     path("<id:pk>/changes/", views.customer_changes_page, name="changes"),
+    path("<id:pk>/edit/", views.customer_edit_page, name="edit"),
     path("unsubscribe/<str:token>/", unsubscribe_page, name="unsubscribe"),
 ]

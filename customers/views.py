@@ -16,18 +16,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cdp.admin_mixins import form_errors_add
 from cdp.context import actor_from_request
 from cdp.csv import csv_lines
 from cdp.exceptions import ApplicationError, NotFound
 from customers import registry, selectors
 from customers.access import Action, log_access, log_list, request_query
 from customers.filters import CustomerListFilter
+from customers.forms import CustomerEditForm
 from customers.filters.profile import SORT_LABELS
 from customers.filters.access import DataAccessLogFilter
 from customers.masking import mask_change, mask_customer, request_visibility
 from customers.models import DataAccessLog
+from customers.services import customer_update
 from customers.services.views import customer_view_delete, customer_view_save
-from tenants.roles import AUDIT, EXPORT
+from tenants.roles import AUDIT, EXPORT, WRITE
 from tenants.services import data_export_record
 from tenants.views import filtered, paginate, portal_page
 
@@ -172,6 +175,35 @@ def customer_detail_page(request, pk: int):
         for name, data in view["sections"].items()
     ]
     return render(request, "customers/detail.html", {"c": view["customer"], "view": view, "sections": sections})
+
+
+@portal_page(WRITE)
+def customer_edit_page(request, pk: int):
+    """Edit a profile (holders of ``write``): only the fields the person changed go to
+    ``customer_update`` (change log, audit, events); its refusals land on their fields. E-mail and
+    phone are editable only by who sees them unmasked, document and birth date only with
+    ``sensitive``."""
+    try:
+        customer = selectors.customer_get(customer_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    visibility = request_visibility(request)
+    initial = CustomerEditForm.initial_of(customer)
+    form = CustomerEditForm(request.POST or None, initial=initial, visibility=visibility)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in form.changed_data}
+            try:
+                customer_update(customer_id=pk, data=data, actor=actor_from_request(request), reason="portal edit")
+            except ApplicationError as exc:
+                form_errors_add(form, exc)
+            else:
+                messages.success(request, _("Customer saved.") if data else _("Nothing changed."))
+                return redirect("customers:detail", pk=pk)
+        status = 400
+    mask_customer(customer, visibility)
+    return render(request, "customers/edit.html", {"c": customer, "form": form}, status=status)
 
 
 @portal_page()
