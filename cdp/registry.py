@@ -119,3 +119,18 @@ def register_dashboard_section(name: str, template: str, provider: Callable[...,
 def dashboard_sections() -> list[tuple[str, str, Callable[..., dict | None], str]]:
     """``(name, template, provider, capability)`` in display order."""
     return [(name, template, provider, capability) for _, name, template, provider, capability in _dashboard_sections]
+
+
+_identity_keys: dict[str, tuple[Callable[[], str | bytes], str]] = {}
+
+
+def register_identity_key(name: str, public_key: Callable[[], str | bytes], *, mismatch: str) -> None:
+    """A key that is the platform's identity rather than a tenant's (licensing's signing key):
+    ``public_key()`` returns its public part. A tenant export records each one's fingerprint and an
+    import into a cluster holding another key warns with ``mismatch`` (``cdp.ops.tenant_move``)."""
+    _identity_keys[name] = (public_key, mismatch)
+
+
+def identity_keys() -> list[tuple[str, Callable[[], str | bytes], str]]:
+    """``(name, public_key, mismatch warning)`` of every registered identity key, by name."""
+    return [(name, key, mismatch) for name, (key, mismatch) in sorted(_identity_keys.items())]

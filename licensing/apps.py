@@ -8,6 +8,7 @@ class LicensingConfig(AppConfig):
 
     def ready(self):
         from cdp import registry
+        from licensing import signing
         from licensing.services.usage import license_quota_guard
         from licensing.views import overview_section
 
@@ -16,3 +17,9 @@ class LicensingConfig(AppConfig):
         registry.register_quota_guard(license_quota_guard)
         registry.register_portal_nav(gettext_lazy("License"), "licensing:overview", order=80)
         registry.register_dashboard_section("licensing", "licensing/_overview.html", overview_section, order=20)
+        # A tenant moved to another cluster keeps validating only if both sign with one key.
+        registry.register_identity_key(
+            "license_signing", signing.public_key_pem,
+            mismatch="this cluster signs license answers with another key than the source: clients that "
+                     "verify with the source's public key will reject its answers (use one "
+                     "CDP_LICENSE_SIGNING_KEY for every cluster)")

@@ -10,7 +10,6 @@ from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404
 from django.conf import settings as django_settings
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cdp import registry
 from cdp.admin_mixins import form_errors_add
 from cdp.context import actor_from_request, client_ip
+from cdp.pagination import EstimatedCountPaginator
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
@@ -102,7 +102,9 @@ def filtered(filterset):
 
 
 def paginate(request, queryset, per_page: int = 25):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    """A page of a portal list; the count is exact up to CDP_EXACT_COUNT_LIMIT rows, estimated past
+    it (``page.paginator.count_estimated``)."""
+    return EstimatedCountPaginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 @portal_page()

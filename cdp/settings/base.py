@@ -269,12 +269,18 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Lists count exactly up to this many rows and answer the planner's estimate past it (API, portal
+# and admin lists; cdp/pagination.py): an exact COUNT(*) of millions of rows is most of a request.
+CDP_EXACT_COUNT_LIMIT = int(os.environ.get("CDP_EXACT_COUNT_LIMIT", "10000"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CDP API",
     "DESCRIPTION": (
         "Customer Data Platform API. Every request is made to a tenant's host "
         "(`<slug>.localhost`) with `Authorization: Api-Key <key>`. Errors share one shape: "
-        '`{"error": {"code", "message", "fields"}}`.'
+        '`{"error": {"code", "message", "fields"}}`. Lists page by number (`?page=`, `?page_size=` up '
+        "to 500; `count` is exact up to CDP_EXACT_COUNT_LIMIT rows, 10,000 by default, and an estimate past them, `count_estimated: true`) "
+        "or by cursor (`?cursor=` empty for the first page, then follow `next`/`previous`: no count, "
+        "the same cost at any depth; use it to walk large lists such as orders and customers)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -410,6 +416,13 @@ CDP_LOCK_DATABASE_URL = os.environ.get("CDP_LOCK_DATABASE_URL", "")
 # Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
 CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")
 CDP_BACKUP_KEEP = int(os.environ.get("CDP_BACKUP_KEEP", "7"))
+# The key variables the operator set (not the generated ones, which live under the data dir): a
+# backup carries them so that a restore on a new machine can read what it restores.
+CDP_BACKUP_KEY_VARIABLES = {name: os.environ[name] for name in (
+    "CDP_CREDENTIALS_KEYS", "CDP_LICENSE_SIGNING_KEY", "DJANGO_SECRET_KEY") if os.environ.get(name)}
+# The PostgreSQL client programs (pg_dump, pg_restore, pg_basebackup) for a server behind
+# DATABASE_URL; empty: the embedded server's (cdp/ops/pgctl.py).
+CDP_PG_BIN = os.environ.get("CDP_PG_BIN", "")
 
 # A task taken by a worker that dies (its machine, or kill -9) is given to another worker once
 # its visibility timeout passes (acks_late: unacknowledged until done). Longer than the longest
