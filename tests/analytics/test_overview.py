@@ -94,7 +94,8 @@ def test_the_overview_page_links_each_figure_to_its_customers(world, alpha_clien
 def test_a_new_tenant_sees_what_to_do_first(world, alpha_client):
     # alpha has no orders and no analytics run in this test
     viewer = alpha_client(world.user("alpha_viewer")).get("/").content.decode()
-    assert "data-overview-empty" in viewer and "Connect your store" in viewer
+    assert "data-overview-empty" in viewer and "Ask an administrator to connect your store" in viewer
+    assert "Connect your store" in alpha_client(world.user("alpha_admin")).get("/").content.decode()
     assert 'data-figure="revenue"' not in viewer
     with tenant_context(world.alpha):
         CustomerFactory()
