@@ -20,13 +20,14 @@ from analytics.api.views import segment_csv_response
 from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
 from analytics.models import CustomerChurn, CustomerClv, ProcessingJob, Segment
-from analytics.services import analytics_run_enqueue, segment_create
+from analytics.services import analytics_run_enqueue, segment_create, segment_delete, segment_restore
+from cdp import softdelete
 from cdp.exceptions import ApplicationError
 from cdp.formats import format_money, format_number
 from cdp.templatetags.cdp_formats import tenant_currency
 from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
-from tenants.roles import EXPORT
+from tenants.roles import ANALYTICS, EXPORT
 from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
@@ -200,6 +201,7 @@ def segment_list_page(request):
                 return redirect("analytics:segment_detail", pk=segment.pk)
         if form.is_bound and form.errors:
             status = 400
+    can_edit = "analytics" in request.capabilities
     segments = list(Segment.objects.order_by("name"))
     for segment in segments:
         segment.sentence = builder.rules_sentence(segment.rules)
@@ -211,7 +213,7 @@ def segment_list_page(request):
                           "any": _("Any of these conditions"), "add": _("Add a condition"),
                           "combine": _("How the conditions combine"),
                           "and": _("and"), "error": _("The count is not available right now.")},
-        "can_edit": "analytics" in request.capabilities,
+        "can_edit": can_edit, "deleted": softdelete.restorable(Segment) if can_edit else (),
     }, status=status)
 
 
@@ -231,6 +233,32 @@ def segment_count_view(request):
     """The builder's live count: how many customers the rows being built select now (JSON)."""
     result = _count_or_error(request.POST)
     return JsonResponse(result, status=400 if "error" in result else 200)
+
+
+@portal_page(ANALYTICS)
+@require_POST
+def segment_delete_page(request, pk: int):
+    """Delete a segment (restorable from the segments page for CDP_RESTORE_DAYS days)."""
+    try:
+        segment_delete(segment_id=pk, actor=actor_from_request(request), tenant=connection.tenant)
+    except ApplicationError as exc:
+        messages.error(request, exc.as_text())
+    else:
+        messages.success(request, _("Segment deleted. You can restore it from this page for %(days)d days.")
+                         % {"days": softdelete.restore_days()})
+    return redirect("analytics:segments")
+
+
+@portal_page(ANALYTICS)
+@require_POST
+def segment_restore_page(request, pk: int):
+    try:
+        segment = segment_restore(segment_id=pk, actor=actor_from_request(request), tenant=connection.tenant)
+    except ApplicationError as exc:
+        messages.error(request, exc.as_text())
+    else:
+        messages.success(request, _("Segment “%(name)s” restored.") % {"name": segment.name})
+    return redirect("analytics:segments")
 
 
 @portal_page()

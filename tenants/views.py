@@ -21,6 +21,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from cdp import registry
 from cdp.admin_mixins import form_errors_add
 from cdp.context import actor_from_request, client_ip
@@ -399,6 +402,11 @@ def admin_jump(request):
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(exc.message) from exc
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # The token was issued from the operators' admin, which only a session verified by two-factor
+    # sign-in reaches (tenants.middleware.TwoFactorMiddleware): the jump carries that verification.
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        otp_login(request, device)
     return redirect("tenant_admin:index")
 
 

@@ -167,3 +167,14 @@ def test_the_portal_and_the_admin_lists_use_the_bounded_count(world, alpha_clien
     changelist = admin.context["cl"]
     assert isinstance(changelist.paginator, EstimatedCountPaginator)
     assert changelist.paginator.count_estimated is True
+
+
+def test_the_portal_says_about_when_its_count_is_an_estimate(world, alpha_client, orders, settings):
+    client = alpha_client(world.user("alpha_owner"))
+    settings.CDP_EXACT_COUNT_LIMIT = 1_000_000
+    exact = client.get("/customers/").content.decode()
+    assert " in all" in exact and "about " not in exact
+    settings.CDP_EXACT_COUNT_LIMIT = 1
+    page = client.get("/customers/")
+    assert page.context["page"].paginator.count_estimated is True
+    assert "about " in page.content.decode()
