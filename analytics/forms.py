@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from analytics.builder import rules_from_post
+from analytics.rules import RuleError
 from cdp.widgets import LocalDateInput
 
 
@@ -10,13 +12,18 @@ class RunForm(forms.Form):
 
 
 class SegmentForm(forms.Form):
+    """A segment from the visual builder: name, description and state here; the rules come from the
+    builder's rows (``analytics.builder.rules_from_post``), and a segment without any condition is a
+    form error (never an example rule saved in its place)."""
+
     name = forms.CharField(max_length=150, label=_("Name"))
     description = forms.CharField(max_length=255, required=False, label=_("Description"))
-    rules = forms.JSONField(
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-        initial={"op": "and", "rules": [{"field": "rfm_segment", "operator": "in", "value": ["at_risk", "cant_lose"]},
-                                         {"field": "total_spent", "operator": "gte", "value": 100}]},
-        label=_("Rules"),
-        help_text=_('JSON: {"op": "and"|"or", "rules": [{"field", "operator", "value"} or nested groups]}'),
-    )
     is_active = forms.BooleanField(required=False, initial=True, label=_("Active"))
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["rules"] = rules_from_post(self.data)
+        except RuleError as exc:
+            self.add_error(None, exc.message)
+        return cleaned

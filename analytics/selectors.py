@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import django_filters
 from django.db.models import Count, Max, OuterRef, Subquery, Sum
@@ -25,6 +26,7 @@ from analytics.models import (
     RfmSegmentDefinition,
     Segment,
 )
+from analytics.rules import rules_to_q
 from analytics.sql import counted_orders_sql
 from customers.models import Customer
 
@@ -73,11 +75,19 @@ def customer_scores(*, customer_id: int) -> dict | None:
 
 
 def segment_filter():
-    return django_filters.NumberFilter(field_name="analytics_segment_memberships__segment_id", label=_("Segment (id)"))
+    # Chosen by name; the value stays the segment's id (``?segment=12``, as the API documents).
+    return django_filters.ModelChoiceFilter(field_name="analytics_segment_memberships__segment",
+                                            queryset=Segment.objects.order_by("name"), label=_("Segment"))
+
+
+def _rfm_segment_choices():
+    return [(d.code, gettext(d.name)) for d in RfmSegmentDefinition.objects.order_by("priority", "code")]
 
 
 def rfm_segment_filter():
-    return django_filters.CharFilter(field_name="analytics_rfm__segment", label=_("RFM segment (code)"))
+    # The tenant's segment definitions by name (a code that is not one is a field error).
+    return django_filters.ChoiceFilter(field_name="analytics_rfm__segment", choices=_rfm_segment_choices,
+                                       label=_("RFM segment"))
 
 
 def churn_band_filter():
@@ -88,6 +98,23 @@ def churn_band_filter():
 def clv_tier_filter():
     return django_filters.ChoiceFilter(field_name="analytics_clv__tier", choices=CustomerClv.Tier.choices,
                                        label=_("CLV tier"))
+
+
+def customers_exist() -> bool:
+    return Customer.objects.exists()
+
+
+def job_progress(*, job: ProcessingJob) -> dict:
+    """How far a run is, for its page and its live progress: each requested step with its rows
+    and seconds once done (a run records each step as it finishes), the share of steps done, and
+    whether it is still working."""
+    steps = [{"name": step, "done": step in job.step_timings, "rows": job.row_counts.get(step),
+              "seconds": job.step_timings.get(step)} for step in job.steps]
+    done = sum(step["done"] for step in steps)
+    return {"id": job.pk, "status": job.status, "status_label": str(job.get_status_display()),
+            "active": job.status in ProcessingJob.ACTIVE, "done": done, "total": len(steps),
+            "percent": round(100 * done / len(steps)) if steps else (0 if job.status in ProcessingJob.ACTIVE else 100),
+            "steps": steps, "duration_seconds": job.duration_seconds}
 
 
 def job_list():
@@ -238,10 +265,74 @@ def data_quality_latest() -> dict:
     return {"as_of": latest, "health_score": data_health_score(checks) if checks else None, "checks": checks}
 
 
+def segment_queryset(*, rules):
+    """Customers matching ``rules`` (validated; raises ``invalid_rules``), merged ones excluded: what
+    a segment materializes, and what the builder's live count counts."""
+    return Customer.objects.filter(rules_to_q(rules)).exclude(status=Customer.Status.MERGED)
+
+
+def segment_rules_count(*, rules) -> int:
+    """How many customers ``rules`` select now (the builder's live count; raises ``invalid_rules``)."""
+    return segment_queryset(rules=rules).order_by().values("id").distinct().count()
+
+
 def segment_members(*, segment: Segment):
     return (Customer.objects.filter(analytics_segment_memberships__segment=segment)
             .select_related("analytics_rfm", "analytics_clv", "analytics_churn").order_by("id"))
 
+
+
+def period_totals(kpis) -> tuple:
+    """(revenue, orders, average order value) of some days of KPIs: the one definition of the
+    period figures that the analytics page and the overview both show."""
+    revenue = sum((k.revenue for k in kpis), Decimal(0))
+    orders = sum(k.orders for k in kpis)
+    return revenue, orders, (revenue / orders) if orders else Decimal(0)
+
+
+def _change(current, previous) -> float | None:
+    """The relative change against the previous period; None when there is nothing to compare."""
+    if previous is None or not previous:
+        return None
+    return round(float((Decimal(current) - Decimal(previous)) / Decimal(previous)), 4)
+
+
+def overview_figures(*, period_days: int = 30) -> dict:
+    """The overview's headline figures, each with the previous period's value and the change:
+    revenue, orders and average order value over the last ``period_days`` days of KPIs (the same
+    totals the analytics page shows, ``period_totals``) against the ``period_days`` before, and the
+    customers active in the 90 days up to the latest KPI day against ``period_days`` earlier; with
+    RFM segments, churn bands and the CLV total of the latest run. ``as_of`` is None (and the
+    figures zero) before the first analytics run."""
+    kpis = list(kpi_list().order_by("-date")[:2 * period_days])[::-1]
+    latest = kpis[-1] if kpis else None
+    current, previous = kpis[-period_days:], kpis[:-period_days]
+    revenue, orders, average = period_totals(current)
+    has_previous = bool(previous) and previous[0].date <= latest.date - datetime.timedelta(days=2 * period_days - 1)
+    before = period_totals(previous) if has_previous else (None, None, None)
+    earlier = next((k for k in kpis if k.date == latest.date - datetime.timedelta(days=period_days)), None) \
+        if latest else None
+    active = latest.active_90 if latest else 0
+    active_before = earlier.active_90 if earlier else None
+    start = latest.date - datetime.timedelta(days=period_days - 1) if latest else None
+    tiers = {row["tier"]: row for row in CustomerClv.objects.values("tier").order_by("tier")
+             .annotate(customers=Count("id"), total=Sum("total_clv"))}
+    churn = churn_summary()
+    figures = [("revenue", revenue, before[0]), ("orders", orders, before[1]),
+               ("average_order_value", average, before[2]), ("active_customers", active, active_before)]
+    return {
+        "as_of": latest.date if latest else None, "period_days": period_days, "start": start,
+        "active_since": latest.date - datetime.timedelta(days=89) if latest else None,
+        "figures": {name: {"value": value, "previous": prior, "change": _change(value, prior)}
+                    for name, value, prior in figures},
+        "segments": rfm_segment_summary(),
+        "churn_bands": [{"band": band, "customers": n, "color": CHURN_BAND_COLORS[band]}
+                        for band, n in churn["bands"].items()],
+        "clv_total": sum((row["total"] or Decimal(0) for row in tiers.values()), Decimal(0)),
+        "clv_customers": sum(row["customers"] for row in tiers.values()),
+        "clv_tiers": [(tier, tiers.get(tier, {}).get("customers", 0)) for tier in CLV_TIERS],
+        "quality": data_quality_latest(),
+    }
 
 
 #: The colour of each churn band wherever it is drawn (the dashboard's chart).
@@ -259,9 +350,7 @@ def dashboard_figures(*, tenant, kpi_days: int = 90, period_days: int = 30, coho
     since acquisition; data quality; the latest runs; which analyses the plan includes."""
     kpis = list(kpi_list().order_by("-date")[:kpi_days])[::-1]
     latest = kpis[-1] if kpis else None
-    period = kpis[-period_days:]
-    revenue = sum(k.revenue for k in period)
-    orders = sum(k.orders for k in period)
+    revenue, orders, average = period_totals(kpis[-period_days:])
     clv, churn = clv_summary(), churn_summary()
     cohorts = cohort_matrix()[-cohort_months:]
     months = range(max((cell["months_since"] for c in cohorts for cell in c["cells"]), default=0) + 1)
@@ -270,7 +359,7 @@ def dashboard_figures(*, tenant, kpi_days: int = 90, period_days: int = 30, coho
         cohort["row"] = [(month, by_month.get(month)) for month in months]
     return {
         "kpis": kpis, "latest": latest, "period_days": period_days,
-        "revenue": revenue, "orders": orders, "average_order_value": (revenue / orders) if orders else 0,
+        "revenue": revenue, "orders": orders, "average_order_value": average,
         "segments": rfm_segment_summary(),
         "clv": clv,
         "clv_tiers": [(tier, clv["by_tier"].get(tier, {}).get("customers", 0)) for tier in CLV_TIERS],

@@ -8,22 +8,23 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import connection
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from analytics import charts, selectors
+from analytics import builder, charts, selectors
 from analytics.api.views import segment_csv_response
 from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
-from analytics.models import CustomerChurn, ProcessingJob, Segment
+from analytics.models import CustomerChurn, CustomerClv, ProcessingJob, Segment
 from analytics.services import analytics_run_enqueue, segment_create, segment_delete, segment_restore
 from cdp import softdelete
 from cdp.exceptions import ApplicationError
-from cdp.formats import format_money
+from cdp.formats import format_money, format_number
 from cdp.templatetags.cdp_formats import tenant_currency
 from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
@@ -33,17 +34,55 @@ from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
 CHURN_BAND_LABELS = dict(CustomerChurn.Band.choices)
+CLV_TIER_LABELS = dict(CustomerClv.Tier.choices)
 
 KPI_DAYS = 90
+#: The overview compares these last days of KPIs with the same number of days before them (the
+#: analytics page's "30 days" cards are the same period).
+OVERVIEW_DAYS = 30
 
 
 def _customers_url(**params) -> str:
     return f"{reverse('customers:list')}?{urlencode(params)}"
 
 
+OVERVIEW_LABELS = {"revenue": _lazy("Revenue"), "orders": _lazy("Orders"), "average_order_value": _lazy("Average order"),
+                   "active_customers": _lazy("Active customers")}
+
+
+def overview_section(*, tenant, request) -> dict:
+    """The headline of the portal's overview (registered in ``cdp.registry``): the period figures
+    with their change, the RFM and churn distributions and the CLV total, each linking to the
+    customer list filtered to the people behind it. Every figure comes from
+    ``selectors.overview_figures``, which totals the KPIs the way the analytics page does."""
+    figures = selectors.overview_figures(period_days=OVERVIEW_DAYS)
+    if figures["as_of"] is None:
+        return {"empty": True, "can_run": "analytics" in request.capabilities, "run_form": RunForm(),
+                "has_customers": selectors.customers_exist()}
+    bought = _customers_url(last_purchase_after=figures["start"].isoformat())
+    links = {"revenue": bought, "orders": bought, "average_order_value": bought,
+             "active_customers": _customers_url(last_purchase_after=figures["active_since"].isoformat())}
+    cards = [{"name": name, "label": OVERVIEW_LABELS[name], "href": links[name], "money": name in ("revenue", "average_order_value"),
+              **figure} for name, figure in figures["figures"].items()]
+    features = {key: tenant.feature_enabled(key) for key in ("rfm_analysis", "clv_prediction", "churn_detection")}
+    return {
+        "empty": False, "as_of": figures["as_of"], "period_days": figures["period_days"], "cards": cards,
+        "segments": [{**s, "href": _customers_url(rfm_segment=s["segment"])} for s in figures["segments"]
+                     if s["customers"]] if features["rfm_analysis"] else [],
+        "churn_bands": [{**b, "label": CHURN_BAND_LABELS.get(b["band"], b["band"]),
+                         "href": _customers_url(churn_band=b["band"])} for b in figures["churn_bands"]]
+        if features["churn_detection"] else [],
+        "clv_total": figures["clv_total"] if features["clv_prediction"] else None,
+        "clv_customers": figures["clv_customers"],
+        "clv_tiers": [{"tier": tier, "label": CLV_TIER_LABELS.get(tier, tier), "customers": n,
+                       "href": _customers_url(clv_tier=tier)} for tier, n in figures["clv_tiers"]],
+        "quality": figures["quality"],
+    }
+
+
 @portal_page()
 def dashboard_page(request):
-    figures = selectors.dashboard_figures(tenant=connection.tenant, kpi_days=KPI_DAYS)
+    figures = selectors.dashboard_figures(tenant=connection.tenant, kpi_days=KPI_DAYS, period_days=OVERVIEW_DAYS)
     kpis, clv, churn, ads = figures["kpis"], figures["clv"], figures["churn"], figures["ads"]
     cohorts = [{**cohort, "row": [(month, cell, charts.heat_color(cell["retention"]) if cell else "")
                                   for month, cell in cohort["row"]]} for cohort in figures["cohorts"]]
@@ -99,19 +138,32 @@ def run_start_page(request):
         except ApplicationError as exc:
             messages.error(request, exc.as_text())
         else:
-            messages.success(request, f"Analytics run {job.pk} started.")
+            messages.success(request, _("Analytics run %(pk)s started.") % {"pk": job.pk})
             return redirect("analytics:run_detail", pk=job.pk)
     else:
-        messages.error(request, "Invalid date.")
+        messages.error(request, _("Invalid date."))
     return redirect("analytics:dashboard")
 
 
 @portal_page()
 def run_detail_page(request, pk: int):
+    """A run's steps and their progress; while it works, the page follows it live (a small script
+    polls ``run_status``; without JavaScript the page refreshes itself)."""
     job = ProcessingJob.objects.filter(pk=pk).first()
     if job is None:
-        raise Http404("No such run.")
-    return render(request, "analytics/run_detail.html", {"job": job})
+        raise Http404(_("No such run."))
+    return render(request, "analytics/run_detail.html", {
+        "job": job, "progress": selectors.job_progress(job=job),
+        "progress_words": {"count": _("%(done)s of %(total)s steps")}})
+
+
+@portal_page()
+def run_status_view(request, pk: int):
+    """A run's progress as JSON (the run page's live progress)."""
+    job = ProcessingJob.objects.filter(pk=pk).first()
+    if job is None:
+        raise Http404(_("No such run."))
+    return JsonResponse(selectors.job_progress(job=job))
 
 
 @portal_page()
@@ -178,25 +230,68 @@ def reports_page(request):
 
 @portal_page()
 def segment_list_page(request):
-    form = SegmentForm()
+    """The segments and, for holders of ``analytics``, the visual builder (rows of field, operator
+    and value in AND/OR groups). Without JavaScript, "Add a group" and "Count" post the builder
+    back and the page comes back with it; with it, a small script does both in place."""
+    form, state, count = SegmentForm(initial={"is_active": True}), builder.builder_state(None), None
+    status = 200
     if request.method == "POST":
         if "analytics" not in request.capabilities:
-            raise DjangoPermissionDenied("Editing segments needs the analytics capability.")
+            raise DjangoPermissionDenied(_("Editing segments needs the analytics capability."))
+        state = builder.builder_state(request.POST)
         form = SegmentForm(request.POST)
-        if form.is_valid():
+        if "add" in request.POST:
+            state = builder.builder_add(request.POST, request.POST["add"])
+            form = SegmentForm(initial={key: request.POST.get(key) for key in ("name", "description")} |
+                               {"is_active": bool(request.POST.get("is_active"))})
+        elif "preview" in request.POST:
+            count = _count_or_error(request.POST)
+            form = SegmentForm(initial={key: request.POST.get(key) for key in ("name", "description")} |
+                               {"is_active": bool(request.POST.get("is_active"))})
+        elif form.is_valid():
             try:
                 segment = segment_create(**form.cleaned_data, actor=actor_from_request(request),
                                          tenant=connection.tenant)
             except ApplicationError as exc:
-                form.add_error("rules" if exc.code == ErrorCode.RULES_INVALID else None, exc.message)
+                form.add_error(None if exc.code == ErrorCode.RULES_INVALID else "name", exc.message)
             else:
-                messages.success(request, f"Segment “{segment.name}” created with {segment.member_count} members.")
+                messages.success(request, _("Segment “%(name)s” created with %(n)s members.") % {
+                    "name": segment.name, "n": format_number(segment.member_count)})
                 return redirect("analytics:segment_detail", pk=segment.pk)
+        if form.is_bound and form.errors:
+            status = 400
     can_edit = "analytics" in request.capabilities
+    segments = list(Segment.objects.order_by("name"))
+    for segment in segments:
+        segment.sentence = builder.rules_sentence(segment.rules)
     return render(request, "analytics/segments.html", {
-        "segments": Segment.objects.order_by("name"), "form": form, "can_edit": can_edit,
-        "deleted": softdelete.restorable(Segment) if can_edit else (),
-    })
+        "segments": segments, "form": form, "builder": builder.builder_rows(state), "count": count,
+        "builder_words": {"choose": _("Choose a field"), "field": _("Field"), "comparison": _("Comparison"),
+                          "value": _("Value"), "upper": _("Upper value"), "remove": _("Remove"),
+                          "group": _("Group %(n)s"), "all": _("All of these conditions"),
+                          "any": _("Any of these conditions"), "add": _("Add a condition"),
+                          "combine": _("How the conditions combine"),
+                          "and": _("and"), "error": _("The count is not available right now.")},
+        "can_edit": can_edit, "deleted": softdelete.restorable(Segment) if can_edit else (),
+    }, status=status)
+
+
+def _count_or_error(data) -> dict:
+    try:
+        rules = builder.rules_from_post(data)
+    except ApplicationError as exc:
+        return {"error": exc.message}
+    n = selectors.segment_rules_count(rules=rules)
+    return {"count": n, "text": ngettext("%(n)s customer matches", "%(n)s customers match", n) % {
+        "n": format_number(n)}, "sentence": builder.rules_sentence(rules)}
+
+
+@portal_page("analytics")
+@require_POST
+def segment_count_view(request):
+    """The builder's live count: how many customers the rows being built select now (JSON)."""
+    result = _count_or_error(request.POST)
+    return JsonResponse(result, status=400 if "error" in result else 200)
 
 
 @portal_page(ANALYTICS)
@@ -237,9 +332,9 @@ def segment_detail_page(request, pk: int):
     log_list(request, rows=len(page.object_list), resource_type="segment", resource_id=segment.pk,
              action=Action.SEGMENT_MEMBERS)
     return render(request, "analytics/segment_detail.html", {
-        "segment": segment, "page": page,
+        "segment": segment, "page": page, "sentence": builder.rules_sentence(segment.rules),
         "counts_chart": charts.line_chart([(c.date.isoformat(), c.members) for c in counts],
-                                          title="Members over time"),
+                                          title=_("Members over time")),
     })
 
 

@@ -15,7 +15,7 @@ class BuyForm(forms.Form):
     sku = forms.ModelChoiceField(queryset=Product.objects.filter(is_active=True), to_field_name="sku",
                                  label="Product")
     coupon = forms.CharField(max_length=40, required=False)
-    token = forms.CharField(max_length=255, label="Card token", initial="tok_visa")
+    token = forms.CharField(max_length=255, label="Card token")
     # Generated when the page renders; the same form submitted twice is one purchase.
     idempotency_key = forms.RegexField(r"^[\x21-\x7e]{1,255}$", widget=forms.HiddenInput)
 

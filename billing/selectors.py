@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Avg, Count, Q, QuerySet
 
-from billing.models import Invoice, Order, PaymentMethod, Product, Subscription, TaxRate
+from billing.models import Invoice, Order, PaymentGateway, PaymentMethod, Product, Subscription, TaxRate
 from tenants.models import Membership, Role, Tenant
 
 
@@ -34,10 +34,23 @@ def payment_method_list(*, tenant: Tenant) -> QuerySet[PaymentMethod]:
     return PaymentMethod.objects.filter(tenant=tenant).select_related("gateway")
 
 
+#: The gateway the portal's checkout and saved cards use.
+PORTAL_GATEWAY = "sandbox"
+
+
 def subscription_current(*, tenant: Tenant) -> Subscription | None:
     """The tenant's live (not cancelled) subscription, if any."""
     return (Subscription.objects.filter(tenant=tenant).exclude(status=Subscription.Status.CANCELLED)
             .select_related("product", "payment_method").first())
+
+
+def checkout_test_mode() -> bool:
+    """Whether the portal's checkout takes payments in test mode: it charges through the built-in
+    sandbox gateway (test card tokens, no money moves). Only then does the portal show test card
+    details; without an active sandbox it offers no card form (a live gateway takes cards through
+    the gateway's own payment form, never a token typed in our page)."""
+    return PaymentGateway.objects.filter(code=PORTAL_GATEWAY, kind=PaymentGateway.Kind.SANDBOX,
+                                         is_active=True).exists()
 
 
 def tenant_billing_address(*, tenant: Tenant) -> dict:

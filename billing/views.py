@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing.forms import BuyForm, CardForm, PlanChangeForm
+from billing.gateways.sandbox import TOKENS
 from billing.models import Order, PaymentAttempt
 from billing.pdf import invoice_pdf
 from billing.selectors import (
@@ -22,6 +23,8 @@ from billing.selectors import (
     order_list,
     payment_method_list,
     product_list,
+    PORTAL_GATEWAY,
+    checkout_test_mode,
     subscription_current,
 )
 from billing.services import (
@@ -72,7 +75,14 @@ def _overview(request, *, outcome: dict | None = None, status: int = 200) -> Htt
         # One key per rendered form: a double click or a refresh-resubmit of this form buys once.
         "buy_form": BuyForm(initial={"idempotency_key": uuid.uuid4().hex}),
         "outcome": outcome,
+        # Test card details appear only when the checkout charges the sandbox (test mode).
+        "test_mode": checkout_test_mode(), "test_tokens": list(TOKENS),
     }, status=status)
+
+
+def overview_section(*, tenant, request) -> dict:
+    """The overview's subscription line, under the plan (registered in ``cdp.registry``)."""
+    return {"subscription": subscription_current(tenant=tenant), "test_mode": checkout_test_mode()}
 
 
 @portal_page(BILLING)
@@ -126,7 +136,7 @@ def buy(request):
     def execute(record_id: int | None) -> tuple[int, dict]:
         try:
             result = order_checkout(tenant=connection.tenant, items=[{"sku": cleaned["sku"].sku, "quantity": 1}],
-                                    coupon_code=cleaned["coupon"] or None, gateway_code="sandbox",
+                                    coupon_code=cleaned["coupon"] or None, gateway_code=PORTAL_GATEWAY,
                                     token=cleaned["token"], actor=actor, save_payment_method=True,
                                     idempotency_record_id=record_id)
         except PaymentDeclined as exc:
@@ -183,7 +193,7 @@ def card_add(request):
     form = CardForm(request.POST)
     if form.is_valid():
         try:
-            method = payment_method_add(tenant=connection.tenant, gateway_code="sandbox",
+            method = payment_method_add(tenant=connection.tenant, gateway_code=PORTAL_GATEWAY,
                                         token=form.cleaned_data["token"], actor=actor_from_request(request))
         except ApplicationError as exc:
             _error(request, exc)

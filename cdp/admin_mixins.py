@@ -193,12 +193,14 @@ def service_action(*, description: str, done: str,
     return wrap
 
 
-def form_errors_add(form, exc: ApplicationError) -> None:
-    """The service's per-field messages on the form's fields; the rest above the form."""
-    shown = {name: list(msgs) for name, msgs in exc.fields.items() if name in form.fields}
+def form_errors_add(form, exc: ApplicationError, *, prefix: str = "") -> None:
+    """The service's per-field messages on the form's fields (a service's ``prefix`` such as
+    ``"attributes."`` taken off its field names); the rest above the form."""
+    fields = {name.removeprefix(prefix): msgs for name, msgs in exc.fields.items()}
+    shown = {name: list(msgs) for name, msgs in fields.items() if name in form.fields}
     for name, msgs in shown.items():
         form.add_error(name, msgs)
-    rest = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in exc.fields.items() if name not in shown)
+    rest = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in fields.items() if name not in shown)
     if rest or not shown:
         form.add_error(None, f"{exc.message} {rest}".strip())
 

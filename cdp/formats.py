@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from babel import Locale, localedata
 from babel.core import get_global
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
+from babel.numbers import format_percent as babel_format_percent
 from django.conf import settings
 from django.utils import translation
 
@@ -105,3 +106,16 @@ def format_number(value, decimals: int | None = None, *, language: str | None = 
     fraction = "0" * decimals
     return format_decimal(number, format=f"#,##0.{fraction}" if decimals else "#,##0", locale=locale_name,
                           decimal_quantization=True)
+
+
+def format_percent(ratio, *, signed: bool = False, language: str | None = None) -> str:
+    """A ratio as a percentage in the reader's style ("12,5 %" in es, "12.5%" in en), one decimal at
+    most; ``signed`` shows "+" on a rise (a change against a previous period)."""
+    number = _decimal(ratio)
+    if number is None:
+        return ""
+    locale = Locale.parse(babel_locale_name(language))
+    # The locale's own pattern keeps its spacing around "%" ("12,5 %" in es), with one decimal.
+    own = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.#")
+    pattern = f"+{own};-{own}" if signed else own
+    return babel_format_percent(number, format=pattern, locale=locale, decimal_quantization=True)

@@ -115,6 +115,25 @@ def run_banner_lines() -> list[str]:
     return [line for lines in _run_banner for line in lines()]
 
 
+_dashboard_sections: list[tuple[int, str, str, Callable[..., dict | None], str]] = []
+
+
+def register_dashboard_section(name: str, template: str, provider: Callable[..., dict | None], *,
+                               order: int = 50, capability: str = "read") -> None:
+    """A section of the portal's overview (the tenant's home page), shown to members holding
+    ``capability``: ``provider(tenant=, request=)`` runs in the tenant's schema and returns the
+    context of ``template`` (rendered with it as ``section``), or None to show nothing. Analytics
+    adds the headline figures, licensing the plan and its usage, integrations the last sync."""
+    if all(existing[1] != name for existing in _dashboard_sections):
+        _dashboard_sections.append((order, name, template, provider, capability))
+        _dashboard_sections.sort(key=lambda entry: (entry[0], entry[1]))
+
+
+def dashboard_sections() -> list[tuple[str, str, Callable[..., dict | None], str]]:
+    """``(name, template, provider, capability)`` in display order."""
+    return [(name, template, provider, capability) for _, name, template, provider, capability in _dashboard_sections]
+
+
 _identity_keys: dict[str, tuple[Callable[[], str | bytes], str]] = {}
 
 

@@ -58,6 +58,8 @@ class ErrorCode(StrEnum):
     CONSENT_TOKEN_INVALID = "consent_token_invalid"
     # custom attributes
     ATTRIBUTE_INVALID = "attribute_invalid"
+    # saved views of the customer list
+    VIEWS_TOO_MANY = "views_too_many"
 
 
 class AuditAction(StrEnum):
@@ -103,3 +105,6 @@ class AuditAction(StrEnum):
     # consent
     CONSENT_RECORD = "consent.record"
     CONSENT_UNSUBSCRIBE = "consent.unsubscribe"
+    # saved views of the customer list
+    CUSTOMER_VIEW_SAVE = "customer_view.save"
+    CUSTOMER_VIEW_DELETE = "customer_view.delete"

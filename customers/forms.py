@@ -6,8 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cdp.exceptions import ApplicationError
-from customers.models import AttributeDefinition
+from customers.models import AttributeDefinition, Customer
 
 
 class LeadForm(forms.Form):
@@ -21,15 +20,6 @@ class LeadForm(forms.Form):
     def record(self) -> dict:
         """The customer record the lead ingest takes (empty fields left out)."""
         return {name: value for name, value in self.cleaned_data.items() if value}
-
-
-def add_service_errors(form: forms.Form, exc: ApplicationError, *, prefix: str = "") -> None:
-    """The service's field errors on the form's fields (``prefix`` stripped), the rest above it."""
-    for name, messages in exc.fields.items():
-        field = name.removeprefix(prefix)
-        form.add_error(field if field in form.fields else None, messages)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 BOOLEAN_CHOICES = [("", "—"), ("true", _("Yes")), ("false", _("No"))]
@@ -55,31 +45,44 @@ class AttributesForm(forms.Form):
             self.fields[definition.key] = field
 
 
-#: Fields a reader without ``unmask`` and ``sensitive`` never sees in full: the edit form leaves them
-#: out for them (a masked value sent back would be written as if it were the real one).
-IDENTITY_FIELDS = ("email", "phone", "document_type", "document_number")
+#: Always editable by a writer.
+BASE_FIELDS = ("first_name", "last_name", "city", "state", "country", "customer_type")
+#: Shown masked without ``unmask``: editable only by whoever sees them in full (a masked value
+#: sent back would overwrite the real one).
+UNMASKED_FIELDS = ("email", "phone")
+#: Hidden without ``sensitive`` (customers.field_permissions refuses their change anyway).
+SENSITIVE_FIELDS = ("document_type", "document_number", "birth_date")
 
 
 class CustomerEditForm(forms.Form):
-    """A person's edit of a profile (``customers.services.customer_update``): only the fields the
-    person changed are sent, and the service's field errors come back on the fields."""
+    """A person's edit of a profile. Plain text in, the service normalizes and judges each field
+    (its refusals land on the fields); only the fields the person changed are sent."""
 
-    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
-    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
-    email = forms.CharField(label=_("Email"), required=False, max_length=254)
-    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
-    document_type = forms.CharField(label=_("Document type"), required=False, max_length=20,
+    first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
+    last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))
+    email = forms.CharField(max_length=254, required=False, label=_("Email"))
+    phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
+    document_type = forms.CharField(max_length=20, required=False, label=_("Document type"),
                                     help_text=_("CPF, CNPJ, CUIT, CUIL, RUT, RFC, CURP, CC, NIT, DNI, passport…"))
-    document_number = forms.CharField(label=_("Document number"), required=False, max_length=50,
+    document_number = forms.CharField(max_length=50, required=False, label=_("Document number"),
                                       help_text=_("With or without punctuation: it is checked by its check digits."))
-    country = forms.CharField(label=_("Country (ISO code)"), required=False, max_length=60)
+    birth_date = forms.CharField(max_length=20, required=False, label=_("Birth date"),
+                                 help_text=_("Year-month-day, e.g. 1990-04-21."))
+    city = forms.CharField(max_length=150, required=False, label=_("City"))
+    state = forms.CharField(max_length=150, required=False, label=_("State or province"))
+    country = forms.CharField(max_length=60, required=False, label=_("Country (ISO code)"))
+    customer_type = forms.ChoiceField(choices=Customer.Type.choices, label=_("Customer type"))
 
-    def __init__(self, *args, full: bool, **kwargs):
+    def __init__(self, *args, visibility, **kwargs):
         super().__init__(*args, **kwargs)
-        if not full:
-            for name in IDENTITY_FIELDS:
+        allowed = set(BASE_FIELDS) | (set(UNMASKED_FIELDS) if visibility.unmask else set()) | (
+            set(SENSITIVE_FIELDS) - ({"document_number"} if not visibility.unmask else set())
+            if visibility.sensitive else set())
+        for name in list(self.fields):
+            if name not in allowed:
                 del self.fields[name]
 
-    def changes(self) -> dict:
-        """The fields the person changed, as the service takes them."""
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+    @staticmethod
+    def initial_of(customer: Customer) -> dict:
+        return {name: ("" if getattr(customer, name, None) is None else str(getattr(customer, name)))
+                for name in (*BASE_FIELDS, *UNMASKED_FIELDS, *SENSITIVE_FIELDS)}

@@ -203,3 +203,19 @@ def counted_sale_dependents() -> list[tuple[str, Callable[..., dict]]]:
 
     ordered = sorted(_counted_sale_dependents.items(), key=lambda item: (item[1][0], item[0]))
     return [(name, call(recompute, with_statuses)) for name, (_, recompute, with_statuses) in ordered]
+
+
+_export_guards: list[Callable[..., None]] = []
+
+
+def register_export_guard(guard: Callable[..., None]) -> None:
+    """``guard(rows=, tenant=)`` raises an ``ApplicationError`` when a bulk export of ``rows``
+    people may not go out now (analytics: above the tenant's approval threshold, a second person
+    approves first). The customer list's export asks every guard before the first byte."""
+    if guard not in _export_guards:
+        _export_guards.append(guard)
+
+
+def export_check(*, rows: int, tenant) -> None:
+    for guard in _export_guards:
+        guard(rows=rows, tenant=tenant)

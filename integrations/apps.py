@@ -29,8 +29,11 @@ class IntegrationsConfig(AppConfig):
         from integrations.privacy import integrations_erase
         from integrations.selectors import ad_spend_rows
         from integrations.services import webhook_emit
+        from integrations.views import overview_section
 
         registry.register_portal_nav(gettext_lazy("Integrations"), "integrations:list", order=40, capability="integrations")
+        registry.register_dashboard_section("integrations", "integrations/_overview.html", overview_section, order=30,
+                                            capability="integrations")
         # Erasing a person scrubs our raw payloads and webhook bodies in the same transaction.
         customers_registry.register_erasure_handler("integrations", integrations_erase)
 

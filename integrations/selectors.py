@@ -32,6 +32,11 @@ def integration_list() -> QuerySet[Integration]:
     return Integration.objects.order_by("integration_type", "account_name", "id")
 
 
+def sync_latest() -> SyncLog | None:
+    """The most recent sync of any integration (the overview's "last sync")."""
+    return SyncLog.objects.select_related("integration").order_by("-started_at", "-id").first()
+
+
 def integration_get(*, integration_id) -> Integration:
     """The integration ``integration_id`` names (any input: a URL segment, a body field), or
     ``NotFound``."""

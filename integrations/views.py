@@ -19,6 +19,12 @@ from cdp.context import actor_from_request
 from tenants.views import filtered, paginate, portal_page
 
 
+def overview_section(*, tenant, request) -> dict:
+    """The overview's line about the data coming in: the last sync of any integration, or how many
+    are connected when none has synced (registered in ``cdp.registry``)."""
+    return {"sync": selectors.sync_latest(), "connected": selectors.integration_list().count()}
+
+
 @portal_page(INTEGRATIONS)
 def integration_list_page(request):
     filterset = IntegrationFilter(request.GET or None, queryset=selectors.integration_list())

@@ -10,11 +10,13 @@ class LicensingConfig(AppConfig):
         from cdp import registry
         from licensing import signing
         from licensing.services.usage import license_quota_guard
+        from licensing.views import overview_section
 
         # customers (and anything else that creates a limited resource) call
         # cdp.registry.quota_check(...) without importing licensing.
         registry.register_quota_guard(license_quota_guard)
         registry.register_portal_nav(gettext_lazy("License"), "licensing:overview", order=80)
+        registry.register_dashboard_section("licensing", "licensing/_overview.html", overview_section, order=20)
         # A tenant moved to another cluster keeps validating only if both sign with one key.
         registry.register_identity_key(
             "license_signing", signing.public_key_pem,

@@ -15,6 +15,13 @@ from licensing.services import release_download
 from tenants.views import portal_page
 
 
+def overview_section(*, tenant, request) -> dict:
+    """The overview's plan line and the limits nearest to full (registered in ``cdp.registry``)."""
+    usage = license_usage(tenant=tenant)
+    rows = sorted((row for row in usage["rows"] if row["used"] is not None), key=lambda row: -(row["percent"] or -1))
+    return {"license": usage["license"], "rows": rows[:4], "has_warning": usage["has_warning"]}
+
+
 @portal_page()
 def overview(request):
     tenant = connection.tenant

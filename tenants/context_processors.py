@@ -34,11 +34,16 @@ def tenant(request):
     nav = []
     user = getattr(request, "user", None)
     capabilities = user_capabilities(user=user, tenant=current) if user and user.is_authenticated else frozenset()
+    # The tab of the page's own area is the current one (/customers/12/ is under Customers).
+    match = getattr(request, "resolver_match", None)
+    namespace = match.namespace if match else ""
     for label, url_name, capability in registry.portal_nav():
         if capability not in capabilities:
             continue
         try:
-            nav.append({"label": str(label), "url": reverse(url_name), "url_name": url_name})
+            nav.append({"label": str(label), "url": reverse(url_name), "url_name": url_name,
+                        "current": bool(namespace) and namespace != "portal" and url_name.split(":")[0] == namespace
+                        or (match is not None and match.view_name == url_name)})
         except NoReverseMatch:
             continue
     return {"tenant": current, "portal_nav": nav, "portal_capabilities": capabilities}

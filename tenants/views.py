@@ -17,13 +17,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cdp import registry
 from cdp.admin_mixins import form_errors_add
 from cdp.context import actor_from_request, client_ip
 from cdp.pagination import EstimatedCountPaginator
@@ -45,7 +46,6 @@ from tenants.selectors import (
     invitations_open,
     membership_role,
     members_of,
-    tenant_usage,
     user_capabilities,
     user_sessions_for_tenant,
     user_sessions_for_user,
@@ -95,15 +95,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-USAGE_LABELS = {"users": gettext_lazy("Users"), "api_keys": gettext_lazy("API keys"),
-                "customers": gettext_lazy("Customers")}
-
-
-def usage_label(name: str) -> str:
-    """A usage counter's name as the reader reads it (apps may add counters: see cdp.registry)."""
-    return str(USAGE_LABELS.get(name) or name.replace("_", " ").capitalize())
-
-
 def filtered(filterset):
     """``(queryset, status)`` of a portal list: an invalid filter (a date that is not one, an unknown
     choice) is shown as an error on its field with no rows and a 400, never as the whole unfiltered
@@ -121,9 +112,16 @@ def paginate(request, queryset, per_page: int = 25):
 
 @portal_page()
 def dashboard(request):
+    """The overview: each app that registered a section (``cdp.registry.register_dashboard_section``)
+    adds what it computes (analytics the headline figures, licensing the plan, integrations the
+    last sync), shown to the members holding the section's capability."""
     tenant = connection.tenant
+    sections = []
+    for name, template, provider, capability in registry.dashboard_sections():
+        if capability in request.capabilities and (context := provider(tenant=tenant, request=request)) is not None:
+            sections.append({"name": name, "template": template, "context": context})
     return render(request, "portal/dashboard.html", {
-        "usage": [(usage_label(name), value) for name, value in tenant_usage(tenant=tenant).items()],
+        "sections": sections,
         "role": Role(role).label if (role := membership_role(user=request.user, tenant=tenant)) else None,
         "can_manage_keys": KEYS in request.capabilities,
     })

@@ -124,3 +124,11 @@ def export_approval_refusal(*, rows: int) -> ApplicationError:
         _("This export holds %(rows)s people: above the approval threshold it needs a second person's "
           "approval. Request it with POST /api/v1/analytics/exports/.") % {"rows": rows},
         code=ErrorCode.EXPORT_APPROVAL_REQUIRED)
+
+
+def export_guard(*, rows: int, tenant) -> None:
+    """The customer list's export obeys the same approval threshold as a segment's
+    (``customers.registry.register_export_guard``); approved exports are of segments, so a list
+    above the threshold is saved as a segment and requested there."""
+    if export_needs_approval(rows=rows, tenant=tenant):
+        raise export_approval_refusal(rows=rows)

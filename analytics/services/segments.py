@@ -11,19 +11,14 @@ from analytics import registry
 from analytics.codes import AuditAction, ErrorCode
 from analytics.models import Segment, SegmentCount, SegmentMembership
 from analytics.rules import rules_to_q
+from analytics.selectors import segment_queryset
 from cdp import softdelete
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from cdp.ids import get_or_not_found
-from customers.models import Customer
 from tenants.services import audit_record, changes_between
 
 FIELDS = ("name", "description", "rules", "is_active")
-
-
-def segment_queryset(*, rules):
-    """Customers matching ``rules`` (validated; raises ``invalid_rules``), merged ones excluded."""
-    return Customer.objects.filter(rules_to_q(rules)).exclude(status=Customer.Status.MERGED)
 
 
 def _segment_save(segment: Segment) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.db import connection
 
-from cdp.formats import format_money, format_number
+from cdp.formats import format_money, format_number, format_percent
 
 register = template.Library()
 
@@ -31,3 +31,9 @@ def number(value, decimals=None):
     except (TypeError, ValueError):
         digits = None
     return format_number(value, digits)
+
+
+@register.filter
+def percent(ratio, signed=""):
+    """``{{ 0.125|percent }}`` is "12,5 %" in es; ``{{ change|percent:"signed" }}`` is "+12,5 %"."""
+    return format_percent(ratio, signed=bool(signed))

@@ -2,6 +2,6 @@
 ``merge``); the customers' and orders' ones are re-exported here."""
 
 from customers.filters.orders import OrderFilter
-from customers.filters.profile import CustomerFilter
+from customers.filters.profile import CustomerFilter, CustomerListFilter
 
-__all__ = ["CustomerFilter", "OrderFilter"]
+__all__ = ["CustomerFilter", "CustomerListFilter", "OrderFilter"]

@@ -17,9 +17,11 @@ from customers.models.profile import (
     SourcePriority,
 )
 from customers.models.sales import DEFAULT_COUNTED_STATUSES, CountedSaleRule, SalesRecomputeJob
+from customers.models.views import CustomerListView
 
 __all__ = [
     "Consent",
+    "CustomerListView",
     "ConsentChannel",
     "ConsentEvent",
     "ConsentPurpose",

@@ -9,6 +9,7 @@ from customers.selectors.profile import (
     customer_count,
     customer_get,
     customer_list,
+    customer_views_of,
 )
 from customers.selectors.sales import counted_sale_rule, counted_statuses, sales_recompute_jobs
 
@@ -21,6 +22,7 @@ __all__ = [
     "customer_count",
     "customer_get",
     "customer_list",
+    "customer_views_of",
     "customer_orders",
     "order_detail",
     "order_list",

@@ -20,6 +20,7 @@ from customers.models import (
     Customer,
     CustomerChangeLog,
     CustomerIdentity,
+    CustomerListView,
     Order,
 )
 from customers.selectors.sales import counted_statuses
@@ -31,6 +32,11 @@ RECENT_ORDERS = 5
 def customer_list() -> QuerySet[Customer]:
     """Every customer, newest first (filters narrow it; merged ones are kept and say so)."""
     return Customer.objects.all().order_by("-id")
+
+
+def customer_views_of(*, user_id: int):
+    """A person's saved views of the customer list, by name."""
+    return CustomerListView.objects.filter(user_id=user_id).order_by("name", "id")
 
 
 def customer_count() -> int:

@@ -1,7 +1,6 @@
 """The analytics portal pages and the Customer 360's scores section."""
 
 import datetime
-import json
 
 from django_tenants.utils import tenant_context
 
@@ -29,15 +28,14 @@ def test_portal_dashboard_and_pages_render_with_drill_down_links(world, alpha_cl
     assert viewer.post("/analytics/run/").status_code == 403
     quality = viewer.get("/analytics/data-quality/").content.decode()
     assert "Data-health score" in quality and f"/customers/{scored_alpha[0].pk}/" in quality
-    created = analyst.post("/analytics/segments/", {"name": "Portal seg", "description": "",
-                                                     "rules": json.dumps({"op": "and", "rules": [
-                                                         {"field": "country", "operator": "eq", "value": "AR"}]}),
-                                                     "is_active": "on"})
+    created = analyst.post("/analytics/segments/", {"name": "Portal seg", "description": "", "is_active": "on",
+                                                     "g0-r0-field": "country", "g0-r0-operator": "eq",
+                                                     "g0-r0-value": "AR"})
     assert created.status_code == 302
     detail = analyst.get(created["Location"])
     # the export link is for holders of ``export`` (admins, owners): tests/security/test_exports.py
     assert detail.status_code == 200 and "Export CSV" not in detail.content.decode()
     assert "Export CSV" in alpha_client(world.user("alpha_admin")).get(created["Location"]).content.decode()
-    bad = analyst.post("/analytics/segments/", {"name": "Bad", "rules": json.dumps({"op": "nope"})})
-    assert bad.status_code == 200 and "op must be" in bad.content.decode()
+    bad = analyst.post("/analytics/segments/", {"name": "Bad", "g0-r0-field": "country", "g0-r0-operator": "gt"})
+    assert bad.status_code == 400 and "choose how to compare" in bad.content.decode()
     assert alpha_client(world.user("outsider")).get("/analytics/").status_code == 403

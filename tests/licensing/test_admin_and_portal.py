@@ -147,7 +147,7 @@ def test_portal_license_page_shows_usage_and_warnings(world, alpha_client, popul
 def test_portal_license_page_of_another_tenant_shows_its_own(world, beta_client, populated):
     page = beta_client(world.user("beta_owner")).get("/license/").content.decode()
     assert populated.key_prefix not in page
-    assert "no license yet" in page
+    assert "No plan yet" in page and "data-no-plan" in page
 
 
 def test_portal_license_page_needs_membership(world, beta_client, populated):
