@@ -71,6 +71,7 @@ test: lint
 OPS_SOAK_SECONDS ?= 60
 ops-check: setup-dev
 	CDP_OPS_CHECK=1 PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n0 -m ops_check tests/ops
+	CDP_FUZZ_COVERAGE=1 PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(PYTEST_WORKERS) -k fuzzed tests/test_openapi.py tests/billing/test_api_fuzz.py
 	BENCH_SOAK_SECONDS=$(OPS_SOAK_SECONDS) BENCH_SOAK_WARMUP=15 BENCH_SOAK_STRICT=errors $(PY) bench/run.py bench_soak
 
 bench: setup-dev
