@@ -26,6 +26,7 @@ from loyalty.models import (
     LoyaltyTransaction,
     Partner,
     PartnerApiKey,
+    PartnerSettlement,
     Referral,
     ReferralCode,
     Reward,
@@ -42,6 +43,7 @@ from loyalty.services import (
     loyalty_program_update,
     loyalty_tier_rule_update,
     partner_create,
+    partner_settlements_compute,
     partner_update,
     referral_review,
     reward_create,
@@ -292,6 +294,24 @@ class CrossPromoChainAdmin(ServiceFormAdminMixin, TenantModelAdmin):
         return chain_create(actor=actor, values=values)
 
 
+@service_action(description=_("Recompute the selected statements' months"), done=_("statement(s) recomputed"))
+def recompute_settlements(statement, *, actor, request):
+    partner_settlements_compute(period=statement.period_start, actor=actor)
+
+
+class PartnerSettlementAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    """Monthly partner statements (computed nightly for this and last month, or through the API's
+    ``loyalty/settlements/compute/``): funded against redeemed points, and who owes whom."""
+
+    list_display = ("period_start", "partner", "points_earned", "points_funded", "points_redeemed", "net_points",
+                    "amount", "currency", "computed_at")
+    list_filter = ("partner", "period_start")
+    list_select_related = ("partner",)
+    date_hierarchy = "period_start"
+    readonly_fields = model_field_names(PartnerSettlement)
+    actions = (recompute_settlements,)
+
+
 for model, model_admin in (
     (Partner, PartnerAdmin),
     (Reward, RewardAdmin),
@@ -302,5 +322,6 @@ for model, model_admin in (
     (ReferralCode, ReferralCodeAdmin),
     (Event, EventAdmin),
     (CrossPromoChain, CrossPromoChainAdmin),
+    (PartnerSettlement, PartnerSettlementAdmin),
 ):
     tenant_admin_site.register(model, model_admin)

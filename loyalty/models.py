@@ -45,6 +45,10 @@ class LoyaltyProgram(TimeStampedModel):
         default=0, db_default=0, help_text="Bonus points for the referred customer's first counted purchase (0: none).")
     referral_monthly_cap = models.PositiveIntegerField(
         default=10, db_default=10, help_text="Rewarded referrals per referrer in 30 days; more are held for review.")
+    point_value = models.DecimalField(
+        max_digits=10, decimal_places=4, default="0.01", db_default="0.01",
+        help_text="What one point is worth in the tenant's currency: partner settlements and the points "
+                  "liability are priced with it.")
 
     class Meta:
         db_table = "customers_loyaltyprogram"
@@ -116,6 +120,13 @@ class LoyaltyTransaction(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     created_by = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The coalition partner the order was placed at (its earn and the reversal of it), and the
+    # points of this entry that partner funds (its funding share; negative on a reversal). The
+    # partner settlement sums these.
+    partner = models.ForeignKey("Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    partner_funded = models.IntegerField(default=0, db_default=0,
+                                         help_text="Points of this entry funded by the partner (signed).")
 
     class Meta:
         db_table = "customers_loyaltytransaction"
@@ -132,6 +143,9 @@ class LoyaltyTransaction(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at"], name="loyalty_txn_account_idx"),
             models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="loyalty_txn_expiring_idx"),
+            # The partner settlement: a partner's entries by time (most entries have no partner).
+            models.Index(fields=["partner", "created_at"], condition=Q(partner__isnull=False),
+                         name="loyalty_txn_partner_idx"),
         ]
 
     def __str__(self) -> str:
@@ -455,3 +469,59 @@ class CrossPromoChain(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- partner settlement (seed 002: a partner funds the points earned at it, the program pays for
+# the points redeemed at it) ---------------------------------------------------------------------
+
+class PartnerSettlement(models.Model):
+    """One partner's statement for one period (a calendar month): the points it funded (its
+    funding share of what members earned at it, less what was given back), the points members
+    redeemed at it, and the balance in points and money (``point_value`` of the program when it
+    was computed). Positive ``net_points``: the partner owes the program; negative: it is owed.
+    Recomputed until the period is closed (``loyalty.services.settlement``)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="settlements")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Exclusive: the first day of the next period.")
+    points_earned = models.IntegerField(default=0, help_text="Points members earned at the partner (net).")
+    points_funded = models.IntegerField(default=0)
+    points_redeemed = models.IntegerField(default=0)
+    net_points = models.IntegerField(default=0, help_text="Funded less redeemed: > 0 the partner owes the program.")
+    point_value = models.DecimalField(max_digits=10, decimal_places=4)
+    amount = models.DecimalField(max_digits=15, decimal_places=2,
+                                 help_text="net_points × point_value: > 0 the partner owes, < 0 it is owed.")
+    currency = models.CharField(max_length=3)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_start", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period_start"], name="uniq_settlement_partner_period"),
+            models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="settlement_period_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.period_start:%Y-%m}"
+
+
+# --- the member page (/member/): one-time sign-in links --------------------------------------------
+
+class MemberLink(models.Model):
+    """A one-time sign-in link to the member page, for one customer of this tenant (the table is in
+    the tenant's schema: another tenant's host never finds it). Only the token's SHA-256 is kept;
+    it works once, before ``expires_at``, and signs the visitor in as that member only."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="member_link_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"link for {self.customer_id}"

@@ -8,7 +8,8 @@ import datetime
 import re
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Customer
@@ -25,7 +26,9 @@ from loyalty.models import (
     EventRegistration,
     Partner,
     PartnerApiKey,
+    PartnerSettlement,
     Referral,
+    ReferralCode,
     Reward,
     RewardRedemption,
     Tier,
@@ -158,6 +161,12 @@ def partner_bound_to_key(*, api_key_id: int | None) -> int | None:
     return PartnerApiKey.objects.filter(api_key_id=api_key_id).values_list("partner_id", flat=True).first()
 
 
+def partner_slug_bound_to_key(*, api_key_id: int) -> str | None:
+    """The slug of the partner an API key is bound to (registered as ``cdp.registry``'s
+    ``api_key_partner`` resolver: the API's permission check and customers' ingest ask it)."""
+    return PartnerApiKey.objects.filter(api_key_id=api_key_id).values_list("partner__slug", flat=True).first()
+
+
 def partner_by_slug(*, slug: str) -> Partner | None:
     return Partner.objects.filter(slug=str(slug or "").strip().lower()).first()
 
@@ -244,3 +253,63 @@ def cross_promo_matrix(*, since: datetime.date | None = None, until: datetime.da
             .order_by("source_partner", "target_partner"))
     return [{**row, "conversion_rate": (Decimal(row["conversions"]) / row["triggers"]).quantize(Decimal("0.0001"))
              if row["triggers"] else Decimal(0)} for row in rows]
+
+
+def partner_settlement_figures(*, start: datetime.date, end: datetime.date) -> dict[int, dict]:
+    """Per partner id, for entries and redemptions from ``start`` (inclusive) to ``end``
+    (exclusive): ``points_earned`` and ``points_funded`` (the ledger's entries at the partner:
+    earns and their reversals) and ``points_redeemed`` (rewards redeemed whose voucher is the
+    partner's, or, valid anywhere, was used at it). Two grouped reads on indexed columns."""
+    figures: dict[int, dict] = {}
+    entries = (LoyaltyTransaction.objects.filter(partner__isnull=False, created_at__gte=start, created_at__lt=end)
+               .values("partner_id").annotate(earned=Sum("points"), funded=Sum("partner_funded")).order_by())
+    for row in entries:
+        figures.setdefault(row["partner_id"], {}).update(points_earned=row["earned"] or 0,
+                                                        points_funded=row["funded"] or 0)
+    redeemed = (RewardRedemption.objects.filter(created_at__gte=start, created_at__lt=end)
+                .annotate(at=Coalesce("partner", "voucher__redeemed_partner"))
+                .filter(at__isnull=False).values("at").annotate(points=Sum("points")).order_by())
+    for row in redeemed:
+        figures.setdefault(row["at"], {})["points_redeemed"] = row["points"] or 0
+    return figures
+
+
+def partner_settlement_list(*, partner_id: int | None = None) -> QuerySet[PartnerSettlement]:
+    """Stored statements, newest period first (a partner-bound caller: its partner's only)."""
+    statements = PartnerSettlement.objects.select_related("partner").order_by("-period_start", "partner__name", "id")
+    return statements if partner_id is None else statements.filter(partner_id=partner_id)
+
+
+def member_current(*, customer_id: int) -> bool:
+    """Whether the customer may use the member page: exists, not merged away, not erased."""
+    return Customer.objects.filter(pk=customer_id, merged_into__isnull=True, is_pseudonymized=False).exists()
+
+
+def member_overview(*, customer_id: int, now: datetime.datetime | None = None, history: int = 20) -> dict:
+    """What the member page shows one member: the account (an unsaved zero one without any),
+    the tier and the progress to the next one (by the program's tier basis: rolling spend or
+    points, as the nightly recomputation left them), the vouchers they can use, their referral
+    code and the newest ``history`` ledger entries."""
+    now = now or timezone.now()
+    program = loyalty_program_get()
+    account = LoyaltyAccount.objects.filter(customer_id=customer_id).first() or LoyaltyAccount(customer_id=customer_id)
+    rules = loyalty_tier_rules()
+    current = next((rule for rule in rules if rule.tier == account.tier), rules[0])
+    following = next((rule for rule in rules if rule.rank > current.rank), None)
+    progress = None
+    if following is not None:
+        by_spend = program.tier_basis == LoyaltyProgram.TierBasis.SPEND
+        reached = Decimal(account.rolling_spend) if by_spend else Decimal(account.rolling_points)
+        needed = Decimal(following.min_spend) if by_spend else Decimal(following.min_points)
+        percent = 100 if needed <= 0 else min(100, int(reached * 100 / needed))
+        progress = {"tier": following.tier, "label": following.get_tier_display(), "basis": program.tier_basis,
+                    "reached": reached, "needed": needed, "missing": max(Decimal(0), needed - reached),
+                    "percent": percent}
+    vouchers = list(Voucher.objects.filter(customer_id=customer_id, status=Voucher.Status.ISSUED,
+                                           valid_until__gt=now).select_related("partner")
+                    .order_by("valid_until", "id"))
+    referral = ReferralCode.objects.filter(customer_id=customer_id).first()
+    entries = list(LoyaltyTransaction.objects.filter(account_id=account.pk).order_by("-created_at", "-id")[:history]
+                   if account.pk else [])
+    return {"program": program, "account": account, "tier": current, "next": progress, "vouchers": vouchers,
+            "referral_code": referral.code if referral else "", "history": entries}

@@ -33,6 +33,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
     path("ai/", include("ai.urls")),
+    path("member/", include("loyalty.urls")),
     path("", include("tenants.urls")),
 ]
 

@@ -49,9 +49,12 @@ from loyalty.services.events import (
 )
 from loyalty.services.orders import loyalty_orders_settle
 from loyalty.services.privacy import loyalty_erase
+from loyalty.services.settlement import partner_settlements_compute, partner_settlements_refresh
 from loyalty.services.referrals import referral_code_issue, referral_review, referrals_orders_process
 
 __all__ = [
+    "partner_settlements_compute",
+    "partner_settlements_refresh",
     "vouchers_expire",
     "chain_create",
     "chain_update",
