@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     CHAIN_INVALID = "chain_invalid"
     SETTLEMENT_INVALID = "settlement_invalid"
     MEMBER_LINK_INVALID = "member_link_invalid"
+    OFFER_INVALID = "offer_invalid"
+    OFFER_INACTIVE = "offer_inactive"
 
 
 class AuditAction(StrEnum):
@@ -62,3 +64,6 @@ class AuditAction(StrEnum):
     CHAIN_UPDATE = "loyalty.chain.update"
     SETTLEMENT_COMPUTE = "loyalty.settlement.compute"
     MEMBER_LINK_ISSUE = "loyalty.member_link.issue"
+    OFFER_CREATE = "loyalty.offer.create"
+    OFFER_UPDATE = "loyalty.offer.update"
+    OFFER_ISSUE = "loyalty.offer.issue"

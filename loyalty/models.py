@@ -278,12 +278,17 @@ class Voucher(TimeStampedModel):
                               related_name="vouchers", help_text="The cross-promotion that issued it.")
     source_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                      help_text="The purchase that triggered it (cross-promotion).")
+    offer = models.ForeignKey("Offer", null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers",
+                              help_text="The partner offer that issued it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             # A purchase triggers a chain once.
             models.UniqueConstraint(fields=["chain", "source_order"], name="uniq_voucher_chain_order"),
+            # An offer gives a member one voucher.
+            models.UniqueConstraint(fields=["offer", "customer"], condition=Q(offer__isnull=False),
+                                    name="uniq_voucher_offer_customer"),
             models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
                                    name="voucher_value_valid"),
             models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="voucher_validity_valid"),
@@ -525,3 +530,47 @@ class MemberLink(models.Model):
 
     def __str__(self) -> str:
         return f"link for {self.customer_id}"
+
+
+# --- partner offers (seed offer_constructor) ---------------------------------------------------------
+
+class Offer(TimeStampedModel):
+    """A partner's offer: a voucher for the members who match its target (tiers and an audience of
+    the customers' filters, e.g. ``{"rfm_segment": "champions"}`` or ``{"segment": 12}``, the
+    filters analytics adds), within a budget (vouchers) and a validity window. Issuing gives each
+    matching member one voucher, until the budget is spent."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="offers",
+                                help_text="Whose offer it is, and where its vouchers are valid (empty: the program's).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    tiers = models.JSONField(default=list, blank=True, help_text="Tiers it targets (empty: every tier).")
+    audience = models.JSONField(default=dict, blank=True,
+                                help_text="Customer filters it targets, as the customers list takes them.")
+    kind = models.CharField(max_length=12, choices=VoucherKind.choices, default=VoucherKind.FIXED_AMOUNT)
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    item_name = models.CharField(max_length=200, blank=True)
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    validity_days = models.PositiveIntegerField(default=30)
+    budget = models.PositiveIntegerField(help_text="Vouchers it may issue at most.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="offer_window_valid"),
+            models.CheckConstraint(condition=Q(budget__gt=0), name="offer_budget_gt_0"),
+            models.CheckConstraint(condition=Q(validity_days__gt=0), name="offer_validity_days_gt_0"),
+            models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
+                                   name="offer_value_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,12 +8,12 @@ import datetime
 import re
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from customers.models import Customer
-from customers.selectors import customer_get
+from customers.models import Customer, Order
+from customers.selectors import counted_statuses, customer_get
 from customers.selectors.tenant import tenant_setting
 from customers.services.privacy import row_dict
 from loyalty.models import (
@@ -22,6 +22,7 @@ from loyalty.models import (
     LoyaltyTierRule,
     LoyaltyTransaction,
     CrossPromoChain,
+    Offer,
     Event,
     EventRegistration,
     Partner,
@@ -313,3 +314,69 @@ def member_overview(*, customer_id: int, now: datetime.datetime | None = None, h
                    if account.pk else [])
     return {"program": program, "account": account, "tier": current, "next": progress, "vouchers": vouchers,
             "referral_code": referral.code if referral else "", "history": entries}
+
+
+def offer_list(*, partner_id: int | None = None) -> QuerySet[Offer]:
+    """Offers with the vouchers each issued (a partner-bound caller: its partner's only)."""
+    offers = (Offer.objects.select_related("partner").annotate(issued=Count("vouchers"))
+              .order_by("-starts_at", "id"))
+    return offers if partner_id is None else offers.filter(partner_id=partner_id)
+
+
+def program_report(*, since: datetime.date, until: datetime.date, months: int = 12) -> dict:
+    """The loyalty program's figures between ``since`` and ``until`` (inclusive): members and
+    active members (earned in the period), points issued (earned, bonus, positive adjustments),
+    redeemed and expired, the redemption and breakage rates (of the points issued), the points
+    liability now (balances, in points and money at the program's point value), member against
+    non-member revenue (the tenant's counted sales), the partner leaderboard, and per month (the
+    last ``months``) the points issued and redeemed, for the chart. A few grouped reads."""
+    start = datetime.datetime.combine(since, datetime.time.min, tzinfo=timezone.get_current_timezone())
+    end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min,
+                                    tzinfo=timezone.get_current_timezone())
+    program = loyalty_program_get()
+    entries = LoyaltyTransaction.objects.filter(created_at__gte=start, created_at__lt=end)
+    issued_q = Q(type__in=[LoyaltyTransaction.Type.EARN, LoyaltyTransaction.Type.BONUS]) | Q(
+        type=LoyaltyTransaction.Type.ADJUST, points__gt=0)
+    sums = entries.aggregate(
+        issued=Coalesce(Sum("points", filter=issued_q), 0),
+        redeemed=Coalesce(Sum("points", filter=Q(type=LoyaltyTransaction.Type.REDEEM)), 0),
+        expired=Coalesce(Sum("points", filter=Q(type=LoyaltyTransaction.Type.EXPIRE)), 0),
+        active=Count("account", filter=Q(type=LoyaltyTransaction.Type.EARN), distinct=True))
+    issued, redeemed, expired = sums["issued"], -sums["redeemed"], -sums["expired"]
+    accounts = LoyaltyAccount.objects.aggregate(members=Count("id"), liability=Coalesce(Sum("points_balance"), 0))
+    sales = Order.objects.filter(order_date__gte=start, order_date__lt=end, status__in=counted_statuses())
+    member = Exists(LoyaltyAccount.objects.filter(customer_id=OuterRef("customer_id")))
+    revenue = sales.aggregate(members=Coalesce(Sum("total_amount", filter=Q(member)), Decimal(0)),
+                              others=Coalesce(Sum("total_amount", filter=~Q(member)), Decimal(0)))
+    points_at = dict(entries.filter(partner__isnull=False).values_list("partner__slug").annotate(Sum("points"))
+                     .order_by())
+    names = dict(Partner.objects.values_list("slug", "name"))
+    leaderboard = [{"partner": row["partner"], "name": names.get(row["partner"], row["partner"]),
+                    "orders": row["orders"], "revenue": row["revenue"], "points": points_at.get(row["partner"], 0)}
+                   for row in sales.exclude(partner="").values("partner")
+                   .annotate(orders=Count("id"), revenue=Sum("total_amount")).order_by("-revenue", "partner")[:20]]
+    first_month = (until.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    monthly = (LoyaltyTransaction.objects
+               .filter(created_at__gte=datetime.datetime.combine(first_month, datetime.time.min,
+                                                                 tzinfo=timezone.get_current_timezone()),
+                       created_at__lt=end)
+               .annotate(month=TruncMonth("created_at")).values("month")
+               .annotate(issued=Coalesce(Sum("points", filter=issued_q), 0),
+                         redeemed=Coalesce(Sum("points", filter=Q(type=LoyaltyTransaction.Type.REDEEM)), 0))
+               .order_by("month"))
+    point_value = Decimal(program.point_value)
+    return {
+        "since": since, "until": until, "members": accounts["members"], "active_members": sums["active"],
+        "points_issued": issued, "points_redeemed": redeemed, "points_expired": expired,
+        "redemption_rate": _rate(redeemed, issued), "breakage_rate": _rate(expired, issued),
+        "liability_points": accounts["liability"], "point_value": point_value,
+        "liability_amount": (accounts["liability"] * point_value).quantize(Decimal("0.01")),
+        "member_revenue": revenue["members"], "non_member_revenue": revenue["others"],
+        "partners": leaderboard,
+        "months": [{"month": row["month"].date().replace(day=1), "issued": row["issued"],
+                    "redeemed": -row["redeemed"]} for row in monthly],
+    }
+
+
+def _rate(part: int, whole: int) -> Decimal:
+    return (Decimal(part) / whole).quantize(Decimal("0.0001")) if whole else Decimal(0)

@@ -6,6 +6,7 @@ session or link of one tenant never opens another tenant's page."""
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from django import forms
@@ -13,13 +14,18 @@ from django.db import connection
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cdp.ids import parse_id
-from loyalty import conf
-from loyalty.selectors import member_current, member_overview
+from tenants.roles import ANALYTICS
+from tenants.views import portal_page
+from loyalty import charts, conf
+from loyalty.selectors import member_current, member_overview, program_report
 from loyalty.services.member import MemberLinkInvalid, member_link_find, member_link_request, member_link_use
 
 SESSION_KEY = "loyalty_member"
@@ -80,3 +86,33 @@ def member_sign_in(request, token: str):
 def member_sign_out(request):
     request.session.pop(SESSION_KEY, None)
     return HttpResponseRedirect(reverse("member:home"))
+
+
+# --- staff: the program's figures (portal) ----------------------------------------------------------
+
+class ProgramPeriodForm(forms.Form):
+    since = forms.DateField(label=_("From"), required=False)
+    until = forms.DateField(label=_("To"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(_("The start must not be after the end."))
+        return data
+
+
+@portal_page(ANALYTICS)
+def program_page(request):
+    """The loyalty program's figures for a period (default the last 30 days), with the monthly chart."""
+    form = ProgramPeriodForm(request.GET or None)
+    until = timezone.localdate()
+    since = until - datetime.timedelta(days=29)
+    if form.is_bound and form.is_valid():
+        until = form.cleaned_data.get("until") or until
+        since = form.cleaned_data.get("since") or until - datetime.timedelta(days=29)
+    report = program_report(since=since, until=until)
+    chart = charts.paired_bars(
+        [(date_format(row["month"], "M Y"), row["issued"], row["redeemed"]) for row in report["months"]],
+        title=gettext("Points issued and redeemed per month"), legend=(gettext("Issued"), gettext("Redeemed")))
+    return render(request, "loyalty/program.html", {"report": report, "form": form, "chart": chart},
+                  status=400 if form.is_bound and not form.is_valid() else 200)

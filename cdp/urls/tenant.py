@@ -34,6 +34,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("ai/", include("ai.urls")),
     path("member/", include("loyalty.urls")),
+    path("loyalty/", include("loyalty.portal_urls")),
     path("", include("tenants.urls")),
 ]
 
