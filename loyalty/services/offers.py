@@ -68,6 +68,8 @@ def _check(offer: Offer) -> None:
         raise OfferError("A free-item voucher names its item.", fields={"item_name": ["Required."]})
     if offer.kind != VoucherKind.FREE_ITEM and (offer.value or 0) <= 0:
         raise OfferError("The voucher's value must be greater than zero.", fields={"value": ["Must be > 0."]})
+    if offer.kind == VoucherKind.PERCENT and offer.value > 100:
+        raise OfferError("At most 100 percent.", fields={"value": ["At most 100."]})
     if offer.starts_at and offer.ends_at and offer.ends_at <= offer.starts_at:
         raise OfferError("The offer ends after it starts.", fields={"ends_at": ["Must be after starts_at."]})
     full_clean_or_raise(offer, "Check the highlighted fields.", error=OfferError)
@@ -130,9 +132,10 @@ def offer_issue(*, offer_id, actor: Actor, partner_id: int | None = None,
     "remaining"} (the budget left). 409 ``offer_inactive`` outside its window or status."""
     now = now or timezone.now()
     offers = Offer.objects.all() if partner_id is None else Offer.objects.filter(partner_id=partner_id)
-    offer = get_or_not_found(offers.select_related("partner"), offer_id, "Offer not found.", lock=True)
+    offer = get_or_not_found(offers, offer_id, "Offer not found.", lock=True)
+    partner = Partner.objects.filter(pk=offer.partner_id).first() if offer.partner_id else None
     if (offer.status != Offer.Status.ACTIVE or not offer.starts_at <= now < offer.ends_at
-            or (offer.partner is not None and offer.partner.status != Partner.Status.ACTIVE)):
+            or (partner is not None and partner.status != Partner.Status.ACTIVE)):
         raise Conflict("This offer is not running: it is not active, or outside its dates.",
                        code=ErrorCode.OFFER_INACTIVE)
     remaining = offer.budget - Voucher.objects.filter(offer=offer).count()

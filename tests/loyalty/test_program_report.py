@@ -25,11 +25,12 @@ NOW = timezone.now().replace(microsecond=0)
 
 @pytest.fixture
 def program(world, ingest):
-    """Alpha: point value 0.10; a member who bought 100.00 at partner A (200 points with its x2) and
+    """Alpha (1 point per peso, a point worth 0.10): a member who bought 100.00 at partner A (200 points with its x2) and
     redeemed 50; a non-member's 40.00 order (ingested while the program was switched off, so that
     it made no account)."""
     with tenant_context(world.alpha):
-        services.loyalty_program_update(actor=ACTOR, values={"point_value": Decimal("0.10")})
+        services.loyalty_program_update(actor=ACTOR, values={"point_value": Decimal("0.10"),
+                                                             "points_per_currency_unit": Decimal("1")})
         services.partner_create(actor=ACTOR, values={"name": "Café A", "slug": "cafe-a",
                                                      "earn_multiplier": Decimal("2")})
     ingest([order_record(1, 1, order_date=NOW.isoformat(), partner="cafe-a", total_amount="100.00", items=...)])
