@@ -29,6 +29,9 @@ class ErrorCode(StrEnum):
     ALL_PROVIDERS_FAILED = "ai_all_providers_failed"
     OUTPUT_INVALID = "ai_output_invalid"  # the model's answer is not JSON matching the schema
     INTERNAL_ERROR = "ai_internal_error"  # the task crashed on something that is not a refusal
+    # features
+    DRAFT_NOT_READY = "ai_draft_not_ready"  # a segment draft not finished, or failed
+    DRAFT_ALREADY_SAVED = "ai_draft_already_saved"
 
 
 class AuditAction(StrEnum):
@@ -42,3 +45,4 @@ class AuditAction(StrEnum):
     TASK_SUBMIT = "ai.task_submit"
     TASK_COMPLETE = "ai.task_complete"
     BUDGET_WARNING = "ai.budget_warning"
+    SEGMENT_DRAFT_SAVE = "ai.segment_draft_save"

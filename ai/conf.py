@@ -19,5 +19,8 @@ conf = AppSettings({
     "AI_BUDGET_WARNING_PERCENT": 80,  # an audit entry and a flag on the task once spend passes this
     "AI_ROUTING_CACHE_SECONDS": 5.0,  # a process reloads models and keys at least this often
     "AI_ANTHROPIC_VERSION": "2023-06-01",  # the anthropic-version header of the Messages API
+    # ROI: minutes of a person's work one useful answer saves, per feature ("feature=minutes,...")
+    "AI_MINUTES_SAVED": "segment-draft=20,customer-summary=5,message-draft=15",
+    "AI_HOURLY_VALUE_USD": "30",  # what an hour of that work is worth, for the value generated
 })
 get = conf.get

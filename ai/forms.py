@@ -14,3 +14,15 @@ class MessageDraftForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=[(code, code) for code in LANGUAGES])
     goal = forms.ChoiceField(label=_("Goal"), choices=[(g, g) for g in GOALS], initial="win-back")
     offer = forms.CharField(label=_("Offer"), max_length=200, required=False)
+
+
+class SegmentDraftForm(forms.Form):
+    text = forms.CharField(label=_("Which customers?"), max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=_("For example: customers in São Paulo who bought twice in the last 90 days."))
+    language = forms.ChoiceField(label=_("Language"), choices=[(code, code) for code in LANGUAGES])
+
+
+class SegmentConfirmForm(forms.Form):
+    name = forms.CharField(label=_("Segment name"), max_length=150)
+    description = forms.CharField(label=_("Description"), max_length=255, required=False)

@@ -196,7 +196,13 @@ class TaskBatch(TimeStampedModel):
 
 
 class ProcessedTask(TimeStampedModel):
-    """One AI call made for a tenant: what was asked, who answered, what it cost."""
+    """One AI call made for a tenant: what was asked, who answered, what it cost. Partitioned by
+    month on ``created_at`` (ai/partitions.py): the primary key is ``(id, created_at)`` in the
+    database and nothing may point at a task with a database foreign key."""
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("Not used yet")
+        ACCEPTED = "accepted", _("Accepted (used by the person)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -230,10 +236,20 @@ class ProcessedTask(TimeStampedModel):
     error_message = models.CharField(max_length=500, blank=True)
     requested_by = models.CharField(max_length=255, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.NONE, blank=True,
+                               help_text=_("What the person did with the answer: the A/B outcome of its prompt "
+                                           "version."))
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=64, blank=True, help_text=_("What the task is about, e.g. customer:42 "
+                                                                      "(a customer summary's cache key)."))
+    input_hash = models.CharField(max_length=64, blank=True, help_text=_("SHA-256 of the inputs: the version of "
+                                                                         "the subject the answer describes."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="ai_task_tenant_recent")]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="ai_task_tenant_recent"),
+                   models.Index(fields=["tenant", "feature", "subject"], name="ai_task_subject",
+                                condition=~models.Q(subject=""))]
 
     def __str__(self) -> str:
         return f"{self.feature} #{self.pk} ({self.status})"

@@ -27,6 +27,7 @@ from analytics.services import (
     rfm_definition_update,
     segment_create,
     segment_delete,
+    segment_restore,
     segment_materialize,
     segment_update,
 )
@@ -41,6 +42,7 @@ from cdp.admin_mixins import (
 )
 from cdp.context import actor_from_request
 from cdp.exceptions import ApplicationError
+from cdp.softdelete import SoftDeleteAdminMixin
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 from tenants.roles import EXPORT
 
@@ -131,14 +133,17 @@ class SegmentAdminForm(forms.ModelForm):
 
 
 @admin.register(Segment, site=tenant_admin_site)
-class SegmentAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
+class SegmentAdmin(SoftDeleteAdminMixin, ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
+    """Deleting hides a segment; the "deleted" filter lists the restorable ones and "Restore"
+    brings them back (cdp/softdelete.py)."""
+
     form = SegmentAdminForm
     list_display = ("name", "is_active", "member_count", "materialized_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
     readonly_fields = ("member_count", "materialized_at", "created_by")
     fields = (*SEGMENT_FIELDS, "member_count", "materialized_at", "created_by")
-    actions = ["materialize"]
+    actions = ["materialize", "restore"]
 
     def service_save(self, request, obj, form, change):
         actor = actor_from_request(request)
@@ -150,6 +155,10 @@ class SegmentAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAd
 
     def service_delete(self, request, obj):
         segment_delete(segment_id=obj.pk, actor=actor_from_request(request), tenant=connection.tenant)
+
+    @service_action(description="Restore selected deleted segments", done="segment(s) restored")
+    def restore(segment, *, actor, request):
+        segment_restore(segment_id=segment.pk, actor=actor, tenant=connection.tenant)
 
     @service_action(description="Recompute members now", done="segment(s) recomputed")
     def materialize(segment, *, actor, request):

@@ -29,6 +29,8 @@ class AuditAction(StrEnum):
     SEGMENT_CREATE = "analytics.segment.create"
     SEGMENT_UPDATE = "analytics.segment.update"
     SEGMENT_DELETE = "analytics.segment.delete"
+    SEGMENT_PURGE = "analytics.segment.purge"
+    SEGMENT_RESTORE = "analytics.segment.restore"
     EXPORT_REQUEST = "analytics.export.request"
     EXPORT_APPROVE = "analytics.export.approve"
     EXPORT_REJECT = "analytics.export.reject"

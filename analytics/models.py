@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cdp.models import TimeStampedModel
+from cdp.softdelete import SoftDeleteModel, alive_unique
 from customers.models import Customer
 
 STEPS = ("rfm", "clv", "churn", "cohorts", "kpis", "segments", "data_quality")
@@ -339,10 +340,11 @@ class AdPerformanceDaily(models.Model):
         return f"{self.date} {self.channel} {self.campaign_name or self.campaign_id}"
 
 
-class Segment(TimeStampedModel):
-    """A dynamic segment: rules over Customer 360 fields, memberships materialized on each run."""
+class Segment(SoftDeleteModel, TimeStampedModel):
+    """A dynamic segment: rules over Customer 360 fields, memberships materialized on each run.
+    Deleting one hides it (restorable for 30 days, then purged: cdp/softdelete.py)."""
 
-    name = models.CharField(max_length=150, unique=True)
+    name = models.CharField(max_length=150)
     description = models.CharField(max_length=255, blank=True)
     rules = models.JSONField(help_text='{"op": "and"|"or", "rules": [{"field", "operator", "value"} | group]}')
     is_active = models.BooleanField(default=True)
@@ -352,6 +354,7 @@ class Segment(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        constraints = [alive_unique("name", name="uniq_segment_name_alive")]
 
     def __str__(self) -> str:
         return self.name

@@ -193,3 +193,56 @@ def rules_to_q(rules) -> Q:
         return _group(rules, "rules", 1, [0])
     except RuleError as exc:
         raise RuleError(exc.message, fields={"rules": [exc.message]}) from None
+
+
+_VALUE_SCHEMAS = {
+    "str": {"type": "string", "maxLength": 200},
+    "int": {"type": "integer"},
+    "number": {"type": "number"},
+    "date": {"type": "string", "format": "date"},
+    "days_ago": {"type": "integer", "minimum": 0, "maximum": MAX_DAYS_AGO},
+    "bool": {"type": "boolean"},
+    "tag": {"type": "string", "minLength": 1, "maxLength": 50},
+}
+
+
+def _value_schema(kind: str, operator: str, choices) -> dict:
+    single = dict(_VALUE_SCHEMAS[kind])
+    if choices is not None:
+        single = {"enum": list(choices)}
+    if operator == "is_empty":
+        return {}
+    if operator in ("in", "not_in"):
+        return {"type": "array", "items": single, "minItems": 1, "maxItems": 100}
+    if operator == "between":
+        return {"type": "array", "items": single, "minItems": 2, "maxItems": 2}
+    return single
+
+
+def rules_json_schema() -> dict:
+    """The rule grammar above as a JSON schema (draft 2020-12), for callers that ask a machine to
+    write rules (the AI mesh's segment drafts): an answer matching it has the right shape, fields,
+    operators and value types. ``rules_to_q`` still validates every rule before it is used (ranges,
+    nesting depth, the number of conditions)."""
+    conditions = []
+    for field, (_, kind, choices) in sorted(FIELDS.items()):
+        for operator in OPERATORS[kind]:
+            properties = {"field": {"const": field}, "operator": {"const": operator}}
+            required = ["field", "operator"]
+            if operator != "is_empty":
+                properties["value"] = _value_schema(kind, operator, choices)
+                required.append("value")
+            conditions.append({"type": "object", "required": required, "properties": properties,
+                               "additionalProperties": False})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": {
+            "condition": {"anyOf": conditions},
+            "group": {"type": "object", "required": ["rules"], "additionalProperties": False,
+                      "properties": {"op": {"enum": ["and", "or"]},
+                                     "rules": {"type": "array", "minItems": 1, "maxItems": MAX_CONDITIONS,
+                                               "items": {"anyOf": [{"$ref": "#/$defs/condition"},
+                                                                   {"$ref": "#/$defs/group"}]}}}},
+        },
+        "$ref": "#/$defs/group",
+    }

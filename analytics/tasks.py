@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import connection
 
-from analytics.services import analytics_nightly_run, analytics_run_execute
+from analytics.services import analytics_nightly_run, analytics_run_execute, segments_purge
+from cdp.context import Actor
 
 NIGHTLY_LOCAL_HOUR = 2  # the dispatcher runs hourly; each tenant runs once, at 02:xx its own time
 
@@ -23,3 +24,9 @@ def analytics_nightly_task() -> int | None:
     that just ended. Returns the job id, or None when it is not the hour or a run is in progress."""
     job = analytics_nightly_run(tenant=connection.tenant, hour=NIGHTLY_LOCAL_HOUR)
     return job.pk if job is not None else None
+
+
+@shared_task(acks_late=True, queue="analytics", soft_time_limit=600, time_limit=660)
+def segments_purge_task() -> int:
+    """Per tenant, daily: segments deleted more than CDP_RESTORE_DAYS days ago are removed for good."""
+    return segments_purge(actor=Actor.system("task:segments_purge"), tenant=connection.tenant)

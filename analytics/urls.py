@@ -11,5 +11,7 @@ urlpatterns = [
     path("data-quality/", views.data_quality_page, name="data_quality"),
     path("segments/", views.segment_list_page, name="segments"),
     path("segments/<id:pk>/", views.segment_detail_page, name="segment_detail"),
+    path("segments/<id:pk>/delete/", views.segment_delete_page, name="segment_delete"),
+    path("segments/<id:pk>/restore/", views.segment_restore_page, name="segment_restore"),
     path("segments/<id:pk>/export.csv", views.segment_export_page, name="segment_export"),
 ]

@@ -18,13 +18,14 @@ from analytics.api.views import segment_csv_response
 from analytics.codes import ErrorCode
 from analytics.forms import RunForm, SegmentForm
 from analytics.models import CustomerChurn, ProcessingJob, Segment
-from analytics.services import analytics_run_enqueue, segment_create
+from analytics.services import analytics_run_enqueue, segment_create, segment_delete, segment_restore
+from cdp import softdelete
 from cdp.exceptions import ApplicationError
 from cdp.formats import format_money
 from cdp.templatetags.cdp_formats import tenant_currency
 from customers.access import Action, log_list
 from customers.masking import mask_customer, request_visibility
-from tenants.roles import EXPORT
+from tenants.roles import ANALYTICS, EXPORT
 from cdp.context import actor_from_request
 from tenants.views import paginate, portal_page
 
@@ -131,10 +132,37 @@ def segment_list_page(request):
             else:
                 messages.success(request, f"Segment “{segment.name}” created with {segment.member_count} members.")
                 return redirect("analytics:segment_detail", pk=segment.pk)
+    can_edit = "analytics" in request.capabilities
     return render(request, "analytics/segments.html", {
-        "segments": Segment.objects.order_by("name"), "form": form,
-        "can_edit": "analytics" in request.capabilities,
+        "segments": Segment.objects.order_by("name"), "form": form, "can_edit": can_edit,
+        "deleted": softdelete.restorable(Segment) if can_edit else (),
     })
+
+
+@portal_page(ANALYTICS)
+@require_POST
+def segment_delete_page(request, pk: int):
+    """Delete a segment (restorable from the segments page for CDP_RESTORE_DAYS days)."""
+    try:
+        segment_delete(segment_id=pk, actor=actor_from_request(request), tenant=connection.tenant)
+    except ApplicationError as exc:
+        messages.error(request, exc.as_text())
+    else:
+        messages.success(request, _("Segment deleted. You can restore it from this page for %(days)d days.")
+                         % {"days": softdelete.restore_days()})
+    return redirect("analytics:segments")
+
+
+@portal_page(ANALYTICS)
+@require_POST
+def segment_restore_page(request, pk: int):
+    try:
+        segment = segment_restore(segment_id=pk, actor=actor_from_request(request), tenant=connection.tenant)
+    except ApplicationError as exc:
+        messages.error(request, exc.as_text())
+    else:
+        messages.success(request, _("Segment “%(name)s” restored.") % {"name": segment.name})
+    return redirect("analytics:segments")
 
 
 @portal_page()

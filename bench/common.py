@@ -107,3 +107,16 @@ def drive(port: int, method: str, path: str, bodies: list[bytes | None], seconds
 
     return {"requests": count, "errors": sum(errors), "rps": count / elapsed if elapsed else 0.0,
             "p50": pct(0.50), "p99": pct(0.99), "mean": statistics.fmean(samples) * 1000 if count else float("nan")}
+
+
+def percentiles(samples: list[float]) -> str:
+    """``samples`` (seconds) as p50/p95/p99 and the mean, in ms, for a benchmark's line."""
+    ordered = sorted(samples)
+    if not ordered:
+        return "no samples"
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return (f"p50 {pick(0.50):7.1f} ms  p95 {pick(0.95):7.1f} ms  p99 {pick(0.99):7.1f} ms  "
+            f"(mean {statistics.fmean(ordered) * 1000:.1f} ms, n={len(ordered)})")

@@ -319,6 +319,18 @@ class MrrMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ("occurred_at", "tenant", "subscription", "kind", "amount")
 
 
+
+@admin.register(m.UsageCharge)
+class UsageChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Usage billed on renewals (billing.registry's sources: AI requests...), one row per tenant,
+    source and period."""
+
+    list_display = ("period_start", "period_end", "tenant", "source", "amount", "order")
+    list_filter = ("source",)
+    search_fields = ("tenant__slug", "order__order_number")
+    date_hierarchy = "period_start"
+    readonly_fields = ("tenant", "source", "period_start", "period_end", "order", "lines", "amount", "created_at")
+
 def revenue_view(request):
     """Staff page: MRR, ARR, movements, ARPA, coupon conversion, monthly series and chart."""
     summary = revenue_summary()

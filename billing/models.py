@@ -409,6 +409,29 @@ class Invoice(TimeStampedModel):
         return self.number
 
 
+class UsageCharge(models.Model):
+    """Usage of one source (``billing.registry``: the AI mesh's requests...) billed for one tenant
+    and period on a renewal order. Unique per tenant, source and period start: the same usage is
+    never billed twice, whatever happens to the renewal."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="billing_usage_charges")
+    source = models.CharField(max_length=64)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, related_name="usage_charges")
+    lines = models.JSONField(default=list, blank=True, help_text="The lines billed (a snapshot).")
+    amount = models.DecimalField(**money, help_text="Before discount and tax.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "source"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "source", "period_start"],
+                                               name="billing_usage_once_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.period_start:%Y-%m-%d} ({self.amount})"
+
+
 class Subscription(TimeStampedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")

@@ -42,14 +42,20 @@ def credential_keys(env_value: str) -> list[bytes]:
     return [key.strip().encode() for key in env_value.split(",") if key.strip()]
 
 
+def keys_in_use(env_value: str | None = None) -> list[bytes]:
+    """The keys this process encrypts and decrypts with, newest first: those of
+    ``CDP_CREDENTIALS_KEYS`` (``env_value``, by default the setting), else the machine-local one."""
+    env_value = (conf.get(ENV) or "") if env_value is None else env_value
+    if env_value.strip():
+        return credential_keys(env_value)
+    # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
+    seed = local_secret("credentials-key")
+    return [base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())]
+
+
 @functools.lru_cache(maxsize=8)
 def _multifernet(env_value: str) -> MultiFernet:
-    if env_value.strip():
-        keys = credential_keys(env_value)
-    else:
-        # A machine-local secret turned into a valid Fernet key (32 url-safe base64 bytes).
-        seed = local_secret("credentials-key")
-        keys = [base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())]
+    keys = keys_in_use(env_value)
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError as exc:

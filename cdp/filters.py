@@ -100,4 +100,19 @@ class StrictOrderingFilter(filters.OrderingFilter):
                 raise exceptions.ValidationError({self.ordering_param: [
                     f"Cannot sort by {', '.join(unknown)}. "
                     + (f"Sort by one of: {', '.join(allowed)}." if allowed else "This list has a fixed order.")]})
-        return super().get_ordering(request, queryset, view)
+        return total_ordering(super().get_ordering(request, queryset, view), queryset.model)
+
+
+def total_ordering(ordering, model) -> tuple:
+    """``ordering`` ended with the primary key (in the first term's direction) unless it already
+    names it: rows that tie on the other terms keep one order from request to request, so page
+    numbers and cursors neither skip nor repeat them."""
+    if not ordering:
+        return ordering
+    ordering = tuple(ordering)
+    names = {"pk", model._meta.pk.name, model._meta.pk.attname}
+    if any(isinstance(term, str) and term.lstrip("-") in names for term in ordering):
+        return ordering
+    first = ordering[0]
+    descending = first.startswith("-") if isinstance(first, str) else getattr(first, "descending", False)
+    return (*ordering, "-pk" if descending else "pk")

@@ -122,3 +122,18 @@ def api_key_partner(api_key_id: int | None) -> str | None:
         if slug:
             return slug
     return None
+
+
+_identity_keys: dict[str, tuple[Callable[[], str | bytes], str]] = {}
+
+
+def register_identity_key(name: str, public_key: Callable[[], str | bytes], *, mismatch: str) -> None:
+    """A key that is the platform's identity rather than a tenant's (licensing's signing key):
+    ``public_key()`` returns its public part. A tenant export records each one's fingerprint and an
+    import into a cluster holding another key warns with ``mismatch`` (``cdp.ops.tenant_move``)."""
+    _identity_keys[name] = (public_key, mismatch)
+
+
+def identity_keys() -> list[tuple[str, Callable[[], str | bytes], str]]:
+    """``(name, public_key, mismatch warning)`` of every registered identity key, by name."""
+    return [(name, key, mismatch) for name, (key, mismatch) in sorted(_identity_keys.items())]

@@ -27,6 +27,14 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=53, hour=3),
         "options": {"queue": "default", "expires": 3600},
     },
+    # Birthday messages (engagement trigger rules on customer.birthday), once a day per tenant;
+    # each person once a year (the notification key), so a second run the same day sends nothing.
+    "engagement-birthdays-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=5, hour=12),
+        "kwargs": {"task_name": "engagement.tasks.birthday_triggers_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
     # Each tenant keeps its audit trail for settings.data_retention_days, then it is deleted.
     "audit-retention-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",
@@ -46,6 +54,13 @@ BEAT_SCHEDULE = {
         "task": "licensing.tasks.license_expire_due_task",
         "schedule": crontab(minute=3),
         "options": {"queue": "default", "expires": 3000},
+    },
+    # Each tenant's storage (its schema's tables plus its media) against its plan's storage limit,
+    # with the 80% / 100% warnings; the portal and admin show the newest measurement.
+    "licensing-storage-measure": {
+        "task": "licensing.tasks.storage_measure_task",
+        "schedule": crontab(minute=25, hour=4),
+        "options": {"queue": "default", "expires": 6 * 3600},
     },
     # Billing is public-schema: renew subscriptions whose period ended and advance dunning (hourly).
     "billing-cycle": {
@@ -131,6 +146,20 @@ BEAT_SCHEDULE = {
         "task": "tenants.tasks.tenants_dispatch_task",
         "schedule": crontab(minute=15, hour=4),
         "kwargs": {"task_name": "customers.tasks.credit_overdue_flag_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Deleted segments are restorable for CDP_RESTORE_DAYS days (cdp/softdelete.py), then removed for good.
+    "analytics-segments-purge-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=45, hour=4),
+        "kwargs": {"task_name": "analytics.tasks.segments_purge_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
+    # Deleted integrations and webhook endpoints: restorable CDP_RESTORE_DAYS days, then removed for good.
+    "integrations-purge-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=50, hour=4),
+        "kwargs": {"task_name": "integrations.tasks.integrations_purge_task"},
         "options": {"queue": "default", "expires": 3600},
     },
     # Analytics recompute: hourly fan-out; each tenant runs once, at 02:xx in its own timezone.

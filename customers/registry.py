@@ -27,6 +27,11 @@
   webhook bodies...) atomically with the profile: a handler that raises rolls the whole erasure
   back, and the person is never half-erased. Unlike events, handlers run before the commit and
   their errors are not swallowed. A handler returns how many rows it changed (for the audit).
+- Consent gates: ``register_consent_gate("engagement", gate)``. Before ``consent_record`` records a
+  grant that is not itself a confirmation, it calls ``gate(customer_id=, channel=, purpose=,
+  source=, actor=, text_version=, ip_address=, user_agent=, reason=)`` inside its transaction; a
+  gate that returns True has taken the grant over (engagement's double opt-in sent a confirmation
+  link) and nothing is recorded until the person confirms.
 - Counted-sale dependents: ``register_counted_sale_dependent("analytics", recompute, order=100)``;
   when the tenant's counted-sale rule changes, the recorded recomputation calls
   ``recompute(tenant=, actor=, inline=)`` (and ``statuses_before=, statuses_after=`` when
@@ -155,6 +160,23 @@ def unregister_erasure_handler(name: str) -> None:
 
 def erasure_handlers() -> list[tuple[str, Callable[..., int]]]:
     return sorted(_erasure_handlers.items())
+
+
+_consent_gates: dict[str, Callable[..., bool]] = {}
+
+
+def register_consent_gate(name: str, gate: Callable[..., bool]) -> None:
+    """``gate(customer_id=, channel=, purpose=, source=, actor=, ...)`` returns True to hold a grant
+    back (it will be recorded, with the person's own proof, when they confirm)."""
+    _consent_gates[name] = gate
+
+
+def unregister_consent_gate(name: str) -> None:
+    _consent_gates.pop(name, None)
+
+
+def consent_gates() -> list[tuple[str, Callable[..., bool]]]:
+    return sorted(_consent_gates.items())
 
 
 _counted_sale_dependents: dict[str, tuple[int, Callable[..., dict], bool]] = {}

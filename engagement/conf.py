@@ -33,6 +33,19 @@ conf = AppSettings({
     "ENGAGEMENT_META_ACCESS_TOKEN": "",
     # Rows per users-endpoint call (Meta takes at most 10,000).
     "ENGAGEMENT_META_BATCH": 10000,
+    # Google Ads API (Customer Match through OfflineUserDataJobService): base URL, version, the
+    # account (customer id, digits), the manager account it is reached through (optional), the
+    # developer token and an OAuth access token (refreshed outside the CDP).
+    "ENGAGEMENT_GOOGLE_ADS_BASE_URL": "https://googleads.googleapis.com",
+    "ENGAGEMENT_GOOGLE_ADS_API_VERSION": "v21",
+    "ENGAGEMENT_GOOGLE_ADS_CUSTOMER_ID": "",
+    "ENGAGEMENT_GOOGLE_ADS_LOGIN_CUSTOMER_ID": "",
+    "ENGAGEMENT_GOOGLE_ADS_DEVELOPER_TOKEN": "",
+    "ENGAGEMENT_GOOGLE_ADS_ACCESS_TOKEN": "",
+    # Operations per addOperations call (Google accepts up to 100,000 identifiers a request).
+    "ENGAGEMENT_GOOGLE_ADS_BATCH": 10000,
+    # Double opt-in: days a confirmation link stays valid.
+    "ENGAGEMENT_OPT_IN_MAX_AGE_DAYS": 7,
     # Provider HTTP calls: total deadline (s) and response size cap (bytes).
     "ENGAGEMENT_HTTP_DEADLINE": 15.0,
     "ENGAGEMENT_HTTP_MAX_BYTES": 256 * 1024,

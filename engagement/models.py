@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import pgettext_lazy
 
 from cdp.models import TimeStampedModel
 from customers.models import ConsentChannel, ConsentPurpose, Customer
@@ -51,9 +52,9 @@ class MessageTemplate(TimeStampedModel):
 
 class Campaign(TimeStampedModel):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
+        DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+        SENDING = "sending", pgettext_lazy("campaign status", "Sending")
+        SENT = "sent", pgettext_lazy("campaign status", "Sent")
 
     name = models.CharField(max_length=150)
     segment_id = models.BigIntegerField(help_text="analytics.Segment id: the audience, read when sending.")
@@ -104,6 +105,9 @@ class Notification(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True, help_text="First tracked click (opt-in tracking).")
+    # A database default too: campaign fan-out inserts rows with set-based SQL (engagement.sql).
+    click_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -130,6 +134,7 @@ class TriggerRule(TimeStampedModel):
         CUSTOMER_CREATED = "customer.created", "A customer was created (welcome)"
         SEGMENT_ENTERED = "segment.entered", "A customer entered a segment"
         CHURN_WORSENED = "churn.worsened", "A customer's churn band worsened (win-back)"
+        BIRTHDAY = "customer.birthday", "A customer's birthday (daily, in the tenant's time zone)"
 
     event = models.CharField(max_length=40, choices=Event.choices)
     template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="trigger_rules")
@@ -148,10 +153,12 @@ class TriggerRule(TimeStampedModel):
 
 
 class AudienceDestination(TimeStampedModel):
-    """A segment kept in sync with an ad platform's audience (Meta Custom Audience)."""
+    """A segment kept in sync with an ad platform's audience (Meta Custom Audience, Google Ads
+    Customer Match user list)."""
 
     class Platform(models.TextChoices):
-        META = "meta", "Meta Custom Audience"
+        META = "meta", pgettext_lazy("audience platform", "Meta Custom Audience")
+        GOOGLE = "google", pgettext_lazy("audience platform", "Google Ads Customer Match")
 
     platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.META)
     audience_id = models.CharField(max_length=64, help_text="The platform's audience id.")
@@ -162,6 +169,8 @@ class AudienceDestination(TimeStampedModel):
     removed_count = models.PositiveIntegerField(default=0)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    last_job = models.CharField(max_length=255, blank=True,
+                                help_text="Google: the resource name of the last offline user data job.")
     created_by = models.CharField(max_length=255, blank=True)
 
     class Meta:
@@ -171,3 +180,103 @@ class AudienceDestination(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.audience_id} <- segment {self.segment_id}"
+
+
+class EngagementSettings(models.Model):
+    """The tenant's sending rules (one row per tenant schema, ``pk=1``; created on first save, and
+    read as these defaults when missing, so reads never write)."""
+
+    SINGLETON = 1
+
+    double_opt_in_email = models.BooleanField(
+        default=False, help_text="E-mail marketing is recorded only when the person clicks the confirmation link.")
+    frequency_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many marketing messages per person and channel in the window "
+                                         "(empty: no cap). Transactional messages are never capped.")
+    frequency_window_hours = models.PositiveIntegerField(default=24)
+    quiet_hours_start = models.TimeField(null=True, blank=True,
+                                         help_text="Marketing waits from this hour (tenant's time zone)...")
+    quiet_hours_end = models.TimeField(null=True, blank=True, help_text="...until this hour.")
+    monthly_send_quota = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages per calendar month (tenant's time zone); empty: unlimited.")
+    track_clicks = models.BooleanField(
+        default=False, help_text="Rewrite the links of marketing e-mails to count clicks (off unless the tenant opts in).")
+    attribution_days = models.PositiveIntegerField(
+        default=7, help_text="Orders within this many days after a message count as its attributed revenue.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name_plural = "engagement settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="engagement_settings_singleton"),
+                       models.CheckConstraint(condition=Q(frequency_window_hours__gte=1),
+                                              name="engagement_frequency_window_positive")]
+
+    def __str__(self) -> str:
+        return "Engagement settings"
+
+
+class SendCounter(models.Model):
+    """Messages handed to a provider per month: the send quota's meter (one row per month, bumped
+    with a single conditional UPDATE so concurrent workers never pass the quota)."""
+
+    period_start = models.DateField(unique=True)
+    sent = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.period_start}: {self.sent}"
+
+
+class OptInRequest(models.Model):
+    """A double opt-in waiting for the person: the grant asked for (with the asker's proof), and
+    the confirmation (with the person's own proof) that turns it into a consent record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="opt_in_requests")
+    channel = models.CharField(max_length=20, choices=ConsentChannel.choices, default=ConsentChannel.EMAIL)
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices, default=ConsentPurpose.MARKETING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=20)
+    text_version = models.CharField(max_length=50, blank=True)
+    requested_by = models.CharField(max_length=255, blank=True)
+    request_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirm_ip = models.GenericIPAddressField(null=True, blank=True)
+    confirm_user_agent = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"opt-in {self.pk} {self.customer_id} {self.channel}/{self.purpose} ({self.status})"
+
+
+class ProviderCredentials(TimeStampedModel):
+    """A tenant's own account at a provider (its SMTP relay, WhatsApp number, Twilio account, ad
+    accounts). Without a row the platform's settings apply. Secrets are encrypted at rest
+    (``cdp.crypto``) and never shown again: a form leaves a blank secret as it was."""
+
+    class Provider(models.TextChoices):
+        SMTP = "smtp", "E-mail (SMTP)"
+        WHATSAPP = "whatsapp", "WhatsApp Cloud API"
+        TWILIO = "twilio", "Twilio SMS"
+        META = "meta", "Meta Custom Audiences"
+        GOOGLE_ADS = "google_ads", "Google Ads Customer Match"
+
+    provider = models.CharField(max_length=20, choices=Provider.choices, unique=True)
+    public = models.JSONField(default=dict, blank=True, help_text="Settings that are not secret (ids, sender).")
+    secrets_encrypted = models.TextField(blank=True, help_text="Fernet token of the secrets as JSON.")
+    is_active = models.BooleanField(default=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["provider"]
+        verbose_name_plural = "provider credentials"
+
+    def __str__(self) -> str:
+        return self.get_provider_display()

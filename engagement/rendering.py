@@ -22,6 +22,7 @@ VARIABLES = {
     "partner": "A partner business (from the trigger).",
     "tenant_name": "The brand's name.",
     "unsubscribe_url": "The one-click unsubscribe link (e-mail adds it to the headers too).",
+    "confirm_url": "Double opt-in: the confirmation link (the opt-in confirmation e-mail only).",
 }
 
 

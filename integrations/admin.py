@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cdp.admin_mixins import ReadOnlyAdminMixin, ServiceDeleteAdminMixin, ServiceFormAdminMixin, service_action
 from cdp.context import actor_from_request
+from cdp.softdelete import SoftDeleteAdminMixin
 from integrations import services
 from integrations.models import AdSpendDaily, Integration, SyncLog, WebhookDelivery, WebhookEndpoint
 from tenants.admin_site import ShowSecretOnceAdminMixin, TenantModelAdmin, tenant_admin_site
@@ -52,14 +53,14 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration, site=tenant_admin_site)
-class IntegrationAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
+class IntegrationAdmin(SoftDeleteAdminMixin, ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantModelAdmin):
     form = IntegrationAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "sync_frequency", "is_active", "state", "last_sync_at", "last_sync_status"]
     list_filter = ["integration_type", "sync_frequency", "is_active", "last_sync_status"]
     search_fields = ["account_name"]
     readonly_fields = ["state", "last_sync_at", "last_sync_status", "last_sync_error", "cursor", "created_at"]
-    actions = ["sync_now"]
+    actions = ["sync_now", "restore"]
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "integration_type"] if obj else self.readonly_fields
@@ -76,6 +77,10 @@ class IntegrationAdmin(ServiceFormAdminMixin, ServiceDeleteAdminMixin, TenantMod
 
     def service_delete(self, request, obj):
         services.integration_delete(integration_id=obj.pk, actor=actor_from_request(request))
+
+    @service_action(description="Restore selected deleted integrations", done="integration(s) restored")
+    def restore(integration, *, actor, request):
+        services.integration_restore(integration_id=integration.pk, actor=actor)
 
     @service_action(description="Sync now", done="sync(s) queued")
     def sync_now(integration, *, actor, request):
@@ -109,15 +114,15 @@ class WebhookEndpointAdminForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint, site=tenant_admin_site)
-class WebhookEndpointAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, ServiceDeleteAdminMixin,
-                           TenantModelAdmin):
+class WebhookEndpointAdmin(SoftDeleteAdminMixin, ShowSecretOnceAdminMixin, ServiceFormAdminMixin,
+                           ServiceDeleteAdminMixin, TenantModelAdmin):
     form = WebhookEndpointAdminForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "is_active", "consecutive_failures", "disabled_at", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
     readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason"]
-    actions = ["ping"]
+    actions = ["ping", "restore"]
 
     def service_save(self, request, obj, form, change):
         data = form.cleaned_data
@@ -135,6 +140,10 @@ class WebhookEndpointAdmin(ShowSecretOnceAdminMixin, ServiceFormAdminMixin, Serv
 
     def service_delete(self, request, obj):
         services.webhook_endpoint_delete(endpoint_id=obj.pk, actor=actor_from_request(request))
+
+    @service_action(description="Restore selected deleted endpoints", done="endpoint(s) restored")
+    def restore(endpoint, *, actor, request):
+        services.webhook_endpoint_restore(endpoint_id=endpoint.pk, actor=actor)
 
     @service_action(description=_("Send a test ping"),
                     done=_("ping(s) queued; their answers appear in the webhook deliveries"))

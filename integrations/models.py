@@ -14,11 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cdp.softdelete import SoftDeleteModel, alive_unique
 from cdp.models import TimeStampedModel
 from cdp.redact import url_redact
 
 
-class Integration(TimeStampedModel):
+class Integration(SoftDeleteModel, TimeStampedModel):
+    """A source the tenant connected. Deleting one hides it and stops its syncs and hooks; it can
+    be restored with its history for 30 days, then it is purged (cdp/softdelete.py)."""
+
     class Type(models.TextChoices):
         VTEX = "vtex", _("VTEX")
         MERCADOLIBRE = "mercadolibre", _("MercadoLibre")
@@ -62,7 +66,7 @@ class Integration(TimeStampedModel):
     class Meta:
         ordering = ["integration_type", "account_name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["integration_type", "account_name"], name="uniq_integration_type_account"),
+            alive_unique("integration_type", "account_name", name="uniq_integration_type_account_alive"),
         ]
 
     def __str__(self) -> str:
@@ -174,7 +178,10 @@ class AdSpendDaily(models.Model):
         indexes = [models.Index(fields=["channel", "date"], name="spend_channel_date_idx")]
 
 
-class WebhookEndpoint(TimeStampedModel):
+class WebhookEndpoint(SoftDeleteModel, TimeStampedModel):
+    """Where the tenant's events are posted. Deleting one stops its deliveries; restorable for
+    30 days, then purged with its delivery log (cdp/softdelete.py)."""
+
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=255, blank=True)
     events = models.JSONField(default=list, help_text='Event names, or ["*"] for all.')

@@ -13,11 +13,12 @@ import logging
 
 from celery import shared_task
 
-from cdp.exceptions import Conflict
+from cdp.context import Actor
+from cdp.exceptions import Conflict, NotFound
 from integrations import conf
 from integrations.http import SourceError
 from integrations.limits import busy_countdown, tenant_slot
-from integrations.services import integration_sync, integrations_sync_due, vtex_order_fetch
+from integrations.services import integration_sync, integrations_purge, integrations_sync_due, vtex_order_fetch
 from integrations.services.sync import TenantSyncsBusy
 from integrations.services.webhooks import webhooks_drain, webhooks_kick, webhooks_wake_due
 
@@ -33,6 +34,9 @@ def integration_sync_task(self, *, integration_id: int, trigger: str = "manual",
                          kwargs={"integration_id": integration_id, "trigger": trigger, "deferrals": deferrals + 1})
     except Conflict:
         logger.info("integration %s: a sync is already running; skipped", integration_id)
+        return None
+    except NotFound:
+        logger.info("integration %s: deleted since the sync was queued; skipped", integration_id)
         return None
 
 
@@ -75,3 +79,10 @@ def webhook_deliver_task(*, delivery_id: int, retry: bool = True) -> None:
     """Deliveries are sent by the tenant's drain now; a message queued before that change asks
     for one."""
     webhooks_kick(force=True)
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def integrations_purge_task() -> int:
+    """Per tenant, daily: integrations and webhook endpoints deleted more than CDP_RESTORE_DAYS
+    days ago are removed for good."""
+    return integrations_purge(actor=Actor.system("task:integrations_purge"))

@@ -25,6 +25,7 @@ from licensing.models import (
     Plan,
     Product,
     Release,
+    StorageMeasurement,
     UsageLog,
     ValidationLog,
 )
@@ -290,6 +291,25 @@ class UsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("tenant__slug", "tenant__name", "resource")
     list_select_related = ("tenant",)
     date_hierarchy = "created_at"
+
+
+@admin.register(StorageMeasurement)
+class StorageMeasurementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Daily storage per tenant (schema tables + media) that counts against limit_storage_gb."""
+
+    list_display = ("measured_on", "tenant", "database_mb", "media_mb", "measured_at")
+    list_filter = ("measured_on",)
+    search_fields = ("tenant__slug", "tenant__name")
+    list_select_related = ("tenant",)
+    date_hierarchy = "measured_on"
+
+    @admin.display(description="Database (MB)")
+    def database_mb(self, obj):
+        return round(obj.database_bytes / 10**6, 1)
+
+    @admin.display(description="Media (MB)")
+    def media_mb(self, obj):
+        return round(obj.media_bytes / 10**6, 1)
 
 
 @admin.register(Product)

@@ -278,6 +278,29 @@ class UsageLog(models.Model):
         return f"{self.tenant_id} {self.resource} {self.event} {self.used}/{self.limit}"
 
 
+class StorageMeasurement(models.Model):
+    """A tenant's storage, measured once a day (``licensing.services.storage``): its schema's tables
+    with their indexes and TOAST (``pg_total_relation_size``) plus its media files. The newest row
+    is what counts against the plan's ``limit_storage_gb`` (decimal GB, 10^9 bytes, as plans say)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    measured_on = models.DateField()
+    measured_at = models.DateTimeField(default=timezone.now)
+    database_bytes = models.PositiveBigIntegerField()
+    media_bytes = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["-measured_on", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "measured_on"], name="uniq_storage_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.measured_on} {self.total_bytes} B"
+
+    @property
+    def total_bytes(self) -> int:
+        return self.database_bytes + self.media_bytes
+
+
 # --- Releases and ownership ---------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from licensing.models import (
     Asset,
     License,
     Release,
+    StorageMeasurement,
     UsageLog,
     ValidationLog,
 )
@@ -103,6 +104,11 @@ def api_calls_this_month(*, tenant: Tenant) -> int:
     return int(value or 0)
 
 
+def storage_latest(*, tenant: Tenant) -> StorageMeasurement | None:
+    """The tenant's newest storage measurement (licensing.services.storage), None before the first."""
+    return StorageMeasurement.objects.filter(tenant=tenant).order_by("-measured_on", "-id").first()
+
+
 def _level(percent: float | None) -> str:
     if percent is None:
         return "ok"
@@ -119,7 +125,11 @@ def license_usage(*, tenant: Tenant) -> dict:
     rows = []
     for resource in RESOURCES:
         limit = entitlements["limits"].get(resource)
-        used = None if resource == "storage_gb" else usage_current(tenant=tenant, resource=resource, license=license)
+        if resource == "storage_gb":
+            measured = storage_latest(tenant=tenant)
+            used = round(measured.total_bytes / 10**9, 2) if measured is not None else None
+        else:
+            used = usage_current(tenant=tenant, resource=resource, license=license)
         percent = round(used * 100 / limit, 1) if (limit and used is not None) else (
             100.0 if limit == 0 and used else None)
         rows.append({"resource": resource, "label": str(RESOURCE_LABELS.get(resource, resource.replace("_", " "))), "used": used, "limit": limit,

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
 from cdp.admin_mixins import (
@@ -86,6 +87,7 @@ from tenants.services import (
 from tenants.services.domains import DOMAIN_EDITABLE
 from tenants.services.flags import FEATURE_FLAG_EDITABLE
 from tenants.services.jump import jump_url
+from tenants.services.twofactor import two_factor_reset
 from tenants.services.memberships import USER_EDITABLE, check_may_manage, membership_authority
 from tenants.services.provisioning import EDITABLE_FIELDS as TENANT_EDITABLE
 from tenants.services.system_config import SYSTEM_CONFIG_EDITABLE
@@ -240,6 +242,7 @@ class UserAdmin(ServiceFormAdminMixin, BaseUserAdmin):
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")
     inlines = (MembershipInline,)
+    actions = ("reset_two_factor",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name",)}),
@@ -268,6 +271,11 @@ class UserAdmin(ServiceFormAdminMixin, BaseUserAdmin):
         # is read-only, its formset saves nothing but is "saved" for the admin's change message.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    @service_action(description="Reset two-factor sign-in (lost phone and codes)", done="user(s) reset",
+                    permissions=("change",))
+    def reset_two_factor(user, *, actor, request):
+        two_factor_reset(user=user, actor=actor)
 
     def user_change_password(self, request, id, form_url=""):
         # Django builds the form as ``change_password_form(user, data)``: a copy of this admin for
@@ -714,3 +722,10 @@ class SystemEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("Occurrences (30 days)"))
     def occurrences(self, obj) -> str:
         return str(obj.occurrences) if obj.fingerprint else ""
+
+
+# django-otp registers an admin for TOTP devices that shows each secret and its QR code: a secret
+# is never shown again after enrolment. Operators reset a person's second factor with the user
+# admin's "Reset two-factor sign-in" action instead.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from cdp.pagination import EstimatedCountPaginator
 from tenants.admin_history import RedactedHistoryMixin
 from tenants.auth import count_refused_sign_in
 from tenants.models import Role
@@ -80,6 +81,9 @@ class TenantModelAdmin(RedactedHistoryMixin, admin.ModelAdmin):
     secrets (``tenants.admin_history``)."""
 
     required_capability: str | None = None
+    # Exact counts up to CDP_EXACT_COUNT_LIMIT rows, the planner's estimate past them: a changelist
+    # of millions of orders does not count them all on every page.
+    paginator = EstimatedCountPaginator
 
     def has_module_permission(self, request) -> bool:
         return holds(request.user, self.required_capability)

@@ -16,4 +16,7 @@ def sign_in_lines() -> list[str]:
         f"  Password           {where}",
         "  Lost it?           make reset-password   (manage.py reset_password [EMAIL]: a new one, printed once)",
         "  localhost and demo.localhost are separate sites: sign in on each.",
+        "  Two-factor sign-in (operators always): the first sign-in shows a QR code; scan it with an",
+        "  authenticator app (any TOTP app), enter its 6-digit code and keep the recovery codes it",
+        "  shows once. Later sign-ins ask for the app's code after the password.",
     ]

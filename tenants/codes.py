@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     INVITATION_REQUIRED = "invitation_required"
     LANGUAGE_INVALID = "language_invalid"
     LAST_OWNER = "last_owner"
+    MAINTENANCE = "maintenance"
     MEMBER_EXISTS = "already_member"
     ROLE_INVALID = "invalid_role"
     SESSION_ENDED = "session_ended"
@@ -24,6 +25,8 @@ class ErrorCode(StrEnum):
     SLUG_RESERVED = "reserved_slug"
     SLUG_TAKEN = "slug_taken"
     TENANT_INACTIVE = "tenant_inactive"
+    TWO_FACTOR_CODE_INVALID = "two_factor_code_invalid"
+    TWO_FACTOR_REQUIRED = "two_factor_required"
 
 
 class AuditAction(StrEnum):
@@ -48,7 +51,13 @@ class AuditAction(StrEnum):
     TENANT_ADMIN_JUMP = "tenant.admin_jump"
     TENANT_PRIVACY_GRANTS = "tenant.privacy_grants"
     TENANT_PROVISION = "tenant.provision"
+    TENANT_TWO_FACTOR_REQUIRED = "tenant.two_factor_required"
     TENANT_UPDATE = "tenant.update"
+    TWO_FACTOR_ENROL = "two_factor.enrol"
+    TWO_FACTOR_FAILURE = "two_factor.failure"
+    TWO_FACTOR_RECOVERY_CODES = "two_factor.recovery_codes"
+    TWO_FACTOR_RESET = "two_factor.reset"
+    TWO_FACTOR_VERIFY = "two_factor.verify"
     USER_CREATE = "user.create"
     USER_LANGUAGE_SET = "user.language"
     USER_PASSWORD_SET = "user.password_set"

@@ -4,7 +4,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 from cdp import registry
-from tenants.selectors import user_capabilities
+from tenants.selectors import announcement_text, user_capabilities
 
 
 def html_lang(code: str) -> str:
@@ -42,3 +42,8 @@ def tenant(request):
         except NoReverseMatch:
             continue
     return {"tenant": current, "portal_nav": nav, "portal_capabilities": capabilities}
+
+
+def announcement(request):
+    """The operators' announcement (system setting ``announcement``) for the banner of every page."""
+    return {"announcement": announcement_text(language=translation.get_language() or django_settings.LANGUAGE_CODE)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings as django_settings
 from django.contrib.auth import logout
 from django.db import connection
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
@@ -18,7 +18,7 @@ from tenants.codes import ErrorCode
 from tenants.locale import supported_language, tenant_language, tenant_timezone
 from tenants.models import Tenant, session_key_hash
 from tenants.roles import BILLING
-from tenants.selectors import user_capabilities, user_session_lookup
+from tenants.selectors import maintenance_state, two_factor_enrolled, two_factor_required, user_capabilities, user_session_lookup
 from tenants.services.sessions import TOUCH_INTERVAL, SessionEnded, user_session_start, user_session_touch
 from tenants.views import suspended_page
 
@@ -217,4 +217,69 @@ class TenantLocaleMiddleware:
             translation.deactivate()
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class TwoFactorMiddleware:
+    """The gate of two-factor sign-in, for every path of every host (portal, both admins, the API
+    signed in by session): someone who must pass the second step (``two_factor_required``:
+    operators always, members of a tenant that requires it, anyone enrolled) and whose session has
+    not passed it reaches only the two-factor pages, sign-out and the language switch. Pages
+    redirect to enrolment (nobody enrolled yet) or to the code step, with ``next``; the API answers
+    403 ``two_factor_required``. API keys are not sessions: they are not asked (DRF authenticates
+    them after this middleware, so ``request.user`` is anonymous here). Placed after
+    ``OTPMiddleware`` and the session middlewares."""
+
+    OPEN = frozenset({"twofactor:verify", "twofactor:enrol", "portal:logout", "portal:language", "admin:logout",
+                      "tenant_admin:logout", "portal:login", "admin:login", "tenant_admin:login"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_verified():
+            return self.get_response(request)
+        tenant = getattr(connection, "tenant", None)
+        if not two_factor_required(user=user, tenant=tenant):
+            return self.get_response(request)
+        match = TenantStatusMiddleware._resolve(request)
+        if match and match.view_name in self.OPEN:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIX):
+            return json_error_response(403, ErrorCode.TWO_FACTOR_REQUIRED,
+                                       "Two-factor sign-in is required: finish it in the browser first.")
+        step = "twofactor:verify" if two_factor_enrolled(user=user) else "twofactor:enrol"
+        return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
+
+
+class MaintenanceMiddleware:
+    """Maintenance mode (the ``maintenance`` system setting): everyone but operators (staff) gets
+    503 with ``Retry-After``, a page on the sites and the error shape on the API, on every host;
+    the sign-in pages stay open so that operators can sign in, and operators use everything (to
+    check the platform before turning it off). The health check and license validation answer
+    before this (they are earlier middlewares). Placed before ``TwoFactorMiddleware``."""
+
+    OPEN = frozenset({"portal:login", "portal:logout", "admin:login", "admin:logout", "tenant_admin:login",
+                      "tenant_admin:logout", "twofactor:verify", "twofactor:enrol", "portal:language"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        state = maintenance_state(language=translation.get_language() or "en")
+        if state is None:
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self.get_response(request)
+        match = TenantStatusMiddleware._resolve(request)
+        if match and match.view_name in self.OPEN:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIX):
+            response = json_error_response(503, ErrorCode.MAINTENANCE,
+                                           state["message"] or "The platform is under maintenance.")
+        else:
+            response = render(request, "503.html", {"maintenance_message": state["message"]}, status=503)
+        response["Retry-After"] = str(state["retry_after"])
         return response

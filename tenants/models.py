@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
 from django_tenants.models import DomainMixin, TenantMixin
 
 from cdp.context import Actor
@@ -484,3 +485,54 @@ class SystemEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.title}"
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):
+    """A person's recovery codes as one django-otp device: each code signs in once, then never
+    again. Only SHA-256 digests are stored (a code is random, 50 bits: a digest without a salt
+    cannot be reversed by guessing), so a copy of the database does not hand out second factors.
+    Throttled like the TOTP device (1, 2, 4... seconds after each wrong code)."""
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery codes"
+        verbose_name_plural = "recovery codes"
+
+    def get_throttle_factor(self) -> int:
+        return getattr(django_settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        # One use: the code is claimed with a conditional UPDATE, so two requests presenting the
+        # same code at once cannot both succeed.
+        used = self.codes.filter(digest=recovery_code_digest(token), used_at__isnull=True).update(
+            used_at=timezone.now())
+        if used:
+            self.throttle_reset(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+def recovery_code_normalize(code) -> str:
+    """What a person types, as stored before hashing: letters and digits only, upper case
+    ("abcd-efgh-ij" and "ABCDEFGHIJ" are one code)."""
+    return re.sub(r"[^0-9A-Za-z]", "", str(code or "")).upper()
+
+
+def recovery_code_digest(code) -> str:
+    return hashlib.sha256(recovery_code_normalize(code).encode()).hexdigest()
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "digest"], name="uniq_recovery_code_device_digest")]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import time
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import tenant_context
 
 from cdp import registry
@@ -16,6 +18,8 @@ from tenants.models import (
     FeatureFlag,
     Invitation,
     Membership,
+    RecoveryCodeDevice,
+    SystemConfig,
     SystemEvent,
     Tenant,
     User,
@@ -149,3 +153,88 @@ def feature_flag_is_enabled(key: str, *, tenant: Tenant | None = None) -> bool:
 def invitation_existing_user(*, invitation: Invitation) -> User | None:
     """The platform account the invited address already has, if any (active or not)."""
     return User.objects.filter(email__iexact=invitation.email).first()
+
+
+def tenant_requires_two_factor(tenant) -> bool:
+    """Whether the tenant's owners or admins turned on two-factor sign-in for every member."""
+    return isinstance(tenant, Tenant) and not tenant.is_public and bool(
+        (tenant.settings or {}).get("require_two_factor", False))
+
+
+def two_factor_devices(*, user: User) -> list:
+    """The user's confirmed second factors: TOTP apps first, then the recovery codes."""
+    return [*TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk"),
+            *RecoveryCodeDevice.objects.filter(user=user, confirmed=True).order_by("pk")]
+
+
+def two_factor_enrolled(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def two_factor_required(*, user: User, tenant) -> bool:
+    """Who must pass the second step before anything else on this host:
+
+    - operators (staff, superusers) always, on every host: they can reach every tenant;
+    - members of a tenant that requires it, on its host;
+    - anyone who enrolled: having a second factor that can be skipped protects nothing."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return tenant_requires_two_factor(tenant) or two_factor_enrolled(user=user)
+
+
+# Settings that act on every request (tenants/services/system_config.py), read once per few
+# seconds per process: a database row per request for a switch that changes a few times a year
+# would be waste, and a change reaches every process within PLATFORM_SETTINGS_TTL seconds (this
+# process at once: the services forget the copy when their transaction commits).
+PLATFORM_SETTINGS_TTL = 5.0
+PLATFORM_SETTINGS_KEYS = ("maintenance", "announcement")
+_platform_settings: dict = {"at": None, "values": {}}
+
+
+def platform_settings_forget() -> None:
+    _platform_settings["at"] = None
+
+
+def platform_settings() -> dict:
+    """``{"maintenance": value, "announcement": value}`` of the settings that exist."""
+    now = time.monotonic()
+    if _platform_settings["at"] is None or now - _platform_settings["at"] > PLATFORM_SETTINGS_TTL:
+        _platform_settings["values"] = dict(
+            SystemConfig.objects.filter(key__in=PLATFORM_SETTINGS_KEYS).values_list("key", "value"))
+        _platform_settings["at"] = now
+    return _platform_settings["values"]
+
+
+def _in_language(message, language: str) -> str:
+    if isinstance(message, dict):
+        base = (language or "").split("-")[0]
+        return str(message.get(language) or message.get(base) or message.get("en") or next(iter(message.values()), ""))
+    return str(message or "")
+
+
+def maintenance_state(*, language: str = "en") -> dict | None:
+    """``{"message", "retry_after"}`` (seconds) while maintenance mode is on; None otherwise."""
+    value = platform_settings().get("maintenance")
+    if not isinstance(value, dict) or value.get("enabled") is not True:
+        return None
+    minutes = value.get("retry_after_minutes", 30)
+    return {"message": _in_language(value.get("message", ""), language),
+            "retry_after": int(minutes) * 60 if isinstance(minutes, int) else 1800}
+
+
+def announcement_text(*, language: str = "en", now: datetime.datetime | None = None) -> str:
+    """The operators' announcement in ``language`` (else English, else any), "" when none or past."""
+    value = platform_settings().get("announcement")
+    if not isinstance(value, dict):
+        return ""
+    until = value.get("until")
+    if isinstance(until, str):
+        try:
+            ends = datetime.datetime.fromisoformat(until.replace("Z", "+00:00"))
+        except ValueError:
+            ends = None
+        if ends is not None and ends.tzinfo is not None and (now or timezone.now()) >= ends:
+            return ""
+    return _in_language(value.get("message", ""), language).strip()

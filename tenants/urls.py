@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tenants import views
+from tenants import twofactor_views, views
 
 app_name = "portal"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("suspended/", views.suspended_page, name="suspended"),
     path("settings/api-keys/", views.api_keys, name="api_keys"),
     path("settings/api-keys/<id:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+    path("settings/two-factor/", twofactor_views.tenant_policy, name="two_factor_policy"),
     path("settings/language/", views.language_set, name="language"),
     path("settings/sessions/", views.sessions, name="sessions"),
     path("settings/sessions/revoke-others/", views.sessions_revoke_others, name="sessions_revoke_others"),

@@ -10,7 +10,6 @@ from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404
 from django.conf import settings as django_settings
@@ -22,8 +21,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from cdp.admin_mixins import form_errors_add
 from cdp.context import actor_from_request, client_ip
+from cdp.pagination import EstimatedCountPaginator
 from cdp.exceptions import ApplicationError, NotFound, PermissionDenied
 from tenants.auth import MemberAuthenticationForm, password_reset_allowed, valid_client_ip
 from tenants.filters import ApiKeyFilter, MembershipFilter, OwnSessionFilter, UserSessionFilter
@@ -111,7 +114,9 @@ def filtered(filterset):
 
 
 def paginate(request, queryset, per_page: int = 25):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    """A page of a portal list; the count is exact up to CDP_EXACT_COUNT_LIMIT rows, estimated past
+    it (``page.paginator.count_estimated``)."""
+    return EstimatedCountPaginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 @portal_page()
@@ -399,6 +404,11 @@ def admin_jump(request):
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(exc.message) from exc
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # The token was issued from the operators' admin, which only a session verified by two-factor
+    # sign-in reaches (tenants.middleware.TwoFactorMiddleware): the jump carries that verification.
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        otp_login(request, device)
     return redirect("tenant_admin:index")
 
 

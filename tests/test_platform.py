@@ -357,11 +357,14 @@ def test_operators_sign_in_and_out_of_the_platform_admin_without_a_next_page(wor
     the portal's URL names on the platform host, where they do not exist (a 500)."""
     from django.test import Client
 
-    from tests.conftest import PASSWORD
+    from tests.conftest import PASSWORD, totp_code, two_factor_device
 
     client = Client(HTTP_HOST="localhost")
     response = client.post("/admin/login/", {"username": world.staff.email, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
+    # operators always pass the second step (two-factor sign-in) before the admin opens
+    assert client.post("/account/two-factor/verify/", {"token": totp_code(two_factor_device(world.staff))}
+                       )["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
     assert client.post("/admin/logout/").status_code == 200  # the admin's "logged out" page
     assert client.get("/admin/").status_code == 302

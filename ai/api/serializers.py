@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ai.models import ProcessedTask
+from cdp.ids import MAX_ID
 from ai.services.features import CHANNELS, GOALS, LANGUAGES
 
 
@@ -37,3 +38,32 @@ class MessageDraftInputSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=LANGUAGES, required=False)
     goal = serializers.ChoiceField(choices=GOALS, default="win-back")
     offer = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class SegmentDraftInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=500, help_text="The customers wanted, in words.")
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False,
+                                       help_text="Of the text; the tenant's language when absent.")
+
+
+class SegmentDraftOutputSerializer(serializers.Serializer):
+    task = ProcessedTaskOutputSerializer(help_text="Poll it until its status is succeeded or failed.")
+    rules = serializers.JSONField(allow_null=True, help_text="Validated segment rules, once the task succeeded.")
+    sentence = serializers.CharField(help_text="The rules read as a sentence (empty until then).")
+    preview_count = serializers.IntegerField(allow_null=True, help_text="Customers matching the rules now.")
+
+
+class SegmentDraftConfirmInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class SegmentSavedOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    rules = serializers.JSONField()
+    member_count = serializers.IntegerField()
+
+
+class CustomerSummaryInputSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)

@@ -22,6 +22,7 @@ from ai.services.tasks import (
     ai_task_submit,
     key_result_record,
     personal_data_scrub,
+    register_output_check,
     route_complete,
 )
 
@@ -45,5 +46,6 @@ __all__ = [
     "prompt_save",
     "provider_add",
     "provider_save",
+    "register_output_check",
     "route_complete",
 ]

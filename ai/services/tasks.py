@@ -22,7 +22,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import jsonschema
@@ -139,10 +139,12 @@ def _schema_check(schema) -> None:
 @transaction.atomic
 def ai_task_create(*, tenant: Tenant, feature: str, actor: Actor, variables: dict | None = None,
                    prompt: str | None = None, schema: dict | None = None, language: str = "en",
-                   capability: str | None = None, batch: TaskBatch | None = None) -> ProcessedTask:
+                   capability: str | None = None, batch: TaskBatch | None = None, subject: str = "",
+                   input_hash: str = "") -> ProcessedTask:
     """A queued task, after the refusals (AI off, budget, license quota). ``prompt``: the caller's
     own template instead of the feature's master prompt. Personal data in ``variables`` is
-    scrubbed unless the tenant allows it."""
+    scrubbed unless the tenant allows it. ``subject`` and ``input_hash`` let a feature find its
+    answer for the same inputs again (a cache)."""
     policy = policy_for(tenant=tenant)
     _allowed_check(tenant=tenant, policy=policy)
     _quota_check(tenant=tenant)
@@ -163,7 +165,7 @@ def ai_task_create(*, tenant: Tenant, feature: str, actor: Actor, variables: dic
         tenant=tenant, batch=batch, feature=feature, language=language, prompt=master,
         prompt_version=master.version if master else None, prompt_text=prompt or "", variables=variables,
         capability=capability or ("json" if schema else (master.capability if master else "chat")), schema=schema,
-        requested_by=actor.label[:255])
+        requested_by=actor.label[:255], subject=subject, input_hash=input_hash)
     audit_record(actor=actor, action=AuditAction.TASK_SUBMIT, resource_type="ai_task", resource_id=task.pk,
                  tenant=tenant, changes={"feature": feature, "prompt_version": task.prompt_version})
     return task
@@ -204,6 +206,16 @@ def ai_complete(*, tenant: Tenant, feature: str, actor: Actor, variables: dict |
 
 
 # --- running a task ---------------------------------------------------------------------------------
+
+_output_checks: dict[str, Callable[[object], None]] = {}
+
+
+def register_output_check(feature: str, check: Callable[[object], None]) -> None:
+    """``check(output_json)`` runs on a ``feature``'s answer after it matched the JSON schema and
+    raises ``ApplicationError`` when the answer may not be used (a segment draft's rules that the
+    rule compiler refuses): the task then fails with ``ai_output_invalid`` and keeps no output."""
+    _output_checks[feature] = check
+
 
 @dataclass
 class RouteOutcome:
@@ -357,6 +369,19 @@ def _budget_warning(*, task: ProcessedTask, policy: Policy) -> None:
                               "percent": int(spent * 100 / budget)})
 
 
+def _output_check(*, task: ProcessedTask, outcome: RouteOutcome) -> None:
+    check = _output_checks.get(task.feature)
+    if check is None or outcome.status != ProcessedTask.Status.SUCCEEDED:
+        return
+    try:
+        check(outcome.output_json)
+    except ApplicationError as exc:
+        # The tokens were spent (the cost stays on the task); the answer is not kept.
+        outcome.status, outcome.output_json = ProcessedTask.Status.FAILED, None
+        outcome.error_code, outcome.error_message = ErrorCode.OUTPUT_INVALID, \
+            f"The model's answer was refused: {exc.message}"[:500]
+
+
 def ai_task_run(*, task_id: int) -> ProcessedTask:
     """Run a queued task (a redelivered message finds it no longer queued and does nothing)."""
     with transaction.atomic():
@@ -374,6 +399,7 @@ def ai_task_run(*, task_id: int) -> ProcessedTask:
         request = ChatRequest(prompt=text, system=system, json_output=task.capability == "json")
         outcome = route_complete(capability=task.capability, schema=task.schema, policy=policy, request=request,
                                  attempts=attempts)
+        _output_check(task=task, outcome=outcome)
     except ApplicationError as exc:
         outcome = RouteOutcome(status=ProcessedTask.Status.FAILED, error_code=exc.code, error_message=exc.message[:500])
     except Exception:  # a bug must not leave the task "running" for ever

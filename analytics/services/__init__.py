@@ -16,6 +16,8 @@ from analytics.services.rfm import rfm_compute, rfm_definition_update, rfm_defin
 from analytics.services.segments import (
     segment_create,
     segment_delete,
+    segment_restore,
+    segments_purge,
     segment_materialize,
     segment_update,
     segments_materialize,
@@ -37,6 +39,8 @@ __all__ = [
     "rfm_definitions_ensure",
     "segment_create",
     "segment_delete",
+    "segment_restore",
+    "segments_purge",
     "segment_materialize",
     "segment_update",
     "segments_materialize",

@@ -11,6 +11,7 @@ from analytics import registry
 from analytics.codes import AuditAction, ErrorCode
 from analytics.models import Segment, SegmentCount, SegmentMembership
 from analytics.rules import rules_to_q
+from cdp import softdelete
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from cdp.ids import get_or_not_found
@@ -28,7 +29,7 @@ def segment_queryset(*, rules):
 def _segment_save(segment: Segment) -> None:
     """Validate and save; a name already taken is a 409 ``segment_exists`` (not the 400 that the
     model's unique check would give)."""
-    full_clean_or_raise(segment, "Some fields are invalid.", validate_unique=False)
+    full_clean_or_raise(segment, "Some fields are invalid.", validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             segment.save()
@@ -77,10 +78,41 @@ def segment_update(*, segment_id: int, data: dict, actor: Actor, tenant) -> Segm
 
 @transaction.atomic
 def segment_delete(*, segment_id: int, actor: Actor, tenant) -> None:
-    segment = get_or_not_found(Segment, segment_id, "No such segment.")
+    """Delete a segment: it leaves every list, the API and the runs at once, and can be restored
+    for ``CDP_RESTORE_DAYS`` days (``segment_restore``) before the daily purge removes it."""
+    segment = get_or_not_found(Segment, segment_id, "No such segment.", lock=True)
     audit_record(actor=actor, action=AuditAction.SEGMENT_DELETE, resource_type="segment", resource_id=segment.pk,
                  tenant=tenant, changes={"name": segment.name})
     segment.delete()
+
+
+@transaction.atomic
+def segment_restore(*, segment_id: int, actor: Actor, tenant) -> Segment:
+    """Bring back a deleted segment still within its restore window, members recomputed; 409
+    ``segment_exists`` when another segment took its name meanwhile."""
+    segment = get_or_not_found(softdelete.restorable(Segment), segment_id, "No such deleted segment.", lock=True)
+    if Segment.objects.filter(name=segment.name).exists():
+        raise Conflict("A segment with that name exists: rename it, then restore.", code=ErrorCode.SEGMENT_EXISTS,
+                       fields={"name": ["Taken."]})
+    segment.undelete()
+    audit_record(actor=actor, action=AuditAction.SEGMENT_RESTORE, resource_type="segment", resource_id=segment.pk,
+                 tenant=tenant, changes={"name": segment.name})
+    if segment.is_active:
+        segment_materialize(segment=segment, as_of=timezone.localdate())
+    return segment
+
+
+def segments_purge(*, actor: Actor, tenant) -> int:
+    """Remove for good the segments deleted more than ``CDP_RESTORE_DAYS`` days ago (the daily
+    task), each with its audit entry; returns how many."""
+    purged = 0
+    for segment in softdelete.purge_due(Segment):
+        with transaction.atomic():
+            audit_record(actor=actor, action=AuditAction.SEGMENT_PURGE, resource_type="segment",
+                         resource_id=segment.pk, tenant=tenant, changes={"name": segment.name})
+            softdelete.hard_delete(segment)
+            purged += 1
+    return purged
 
 
 def segment_materialize(*, segment: Segment, as_of: datetime.date) -> int:

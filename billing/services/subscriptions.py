@@ -21,7 +21,8 @@ from django.utils import timezone
 from billing import conf
 from billing.codes import AttemptCode, AuditAction, ErrorCode
 from billing.gateways import GatewayUnavailable
-from billing.models import Order, Product, Subscription
+from billing.models import Order, Product, Subscription, UsageCharge
+from billing.registry import UsageLine, usage_for
 from billing.money import CartLine, Discount, price_cart, q2
 from billing.selectors import tax_rate_for, tenant_billing_address
 from billing.services.checkout import order_create, order_finalize
@@ -44,8 +45,19 @@ from tenants.services import audit_record
 # --- Renewal and dunning ---------------------------------------------------------------------------
 
 
+def _usage_unbilled(subscription: Subscription) -> list[tuple[str, list[UsageLine]]]:
+    """The usage of the period that just ended that no order has billed yet (``billing.registry``)."""
+    billed = set(UsageCharge.objects.filter(tenant=subscription.tenant, period_start=subscription.current_period_start)
+                 .values_list("source", flat=True))
+    return [(source, lines) for source, lines in usage_for(tenant=subscription.tenant,
+                                                            period_start=subscription.current_period_start,
+                                                            period_end=subscription.current_period_end)
+            if source not in billed]
+
+
 def _renewal_order(subscription: Subscription, actor: Actor, now: datetime.datetime) -> Order:
-    """The open (failed) renewal order of this period, or a new one priced with today's tax."""
+    """The open (failed) renewal order of this period, or a new one priced with today's tax, with
+    the usage lines of the period that just ended (each source billed once per period)."""
     open_order = subscription.orders.filter(kind=Order.Kind.RENEWAL, status__in=[
         Order.Status.PAYMENT_FAILED, Order.Status.PENDING]).order_by("-id").first()
     if open_order is not None:
@@ -54,13 +66,26 @@ def _renewal_order(subscription: Subscription, actor: Actor, now: datetime.datet
     rate = tax_rate_for(country=address["country"], state=address["state"])
     credit = min(subscription.credit_balance, subscription.price)
     product = subscription.product
-    cart = price_cart(lines=[CartLine(product.sku, f"{product.name} (renewal)", subscription.price, 1)],
+    usage = _usage_unbilled(subscription)
+    usage_lines = [CartLine(line.sku, line.description, line.unit_price, line.quantity)
+                   for _, lines in usage for line in lines]
+    cart = price_cart(lines=[CartLine(product.sku, f"{product.name} (renewal)", subscription.price, 1), *usage_lines],
                       discount=Discount("fixed", credit) if credit else None,
                       tax_percent=rate.rate if rate else Decimal("0"), tax_inclusive=bool(rate and rate.inclusive))
-    return order_create(tenant=subscription.tenant, cart=cart, products=[product], actor=actor, now=now,
-                        kind=Order.Kind.RENEWAL, tax_rate=rate, address=address,
-                        gateway=subscription.payment_method.gateway if subscription.payment_method else None,
-                        subscription=subscription)
+    with transaction.atomic():
+        order = order_create(tenant=subscription.tenant, cart=cart, products=[product] + [None] * len(usage_lines),
+                             actor=actor, now=now, kind=Order.Kind.RENEWAL, tax_rate=rate, address=address,
+                             gateway=subscription.payment_method.gateway if subscription.payment_method else None,
+                             subscription=subscription)
+        # The unique (tenant, source, period) makes a concurrent second renewal fail here, not bill twice.
+        UsageCharge.objects.bulk_create([
+            UsageCharge(tenant=subscription.tenant, source=source, period_start=subscription.current_period_start,
+                        period_end=subscription.current_period_end, order=order,
+                        lines=[{"sku": line.sku, "description": line.description, "quantity": line.quantity,
+                                "unit_price": str(line.unit_price)} for line in lines],
+                        amount=sum((q2(line.unit_price * line.quantity) for line in lines), Decimal("0")))
+            for source, lines in usage])
+    return order
 
 
 def subscription_charge(*, subscription: Subscription, actor: Actor, now: datetime.datetime) -> bool:

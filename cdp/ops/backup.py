@@ -33,6 +33,9 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from django.conf import settings
+
 from cdp.ops import pgctl
 
 logger = logging.getLogger(__name__)
@@ -58,12 +61,13 @@ def fingerprint(value: str | bytes) -> str:
 # --- keys ------------------------------------------------------------------------------------------
 
 def keys_collect(data_dir: Path) -> tuple[dict[str, bytes], dict[str, str]]:
-    """(files of ``data_dir/secrets``, key variables set in the environment)."""
+    """(files of ``data_dir/secrets``, key variables the operator set: ``CDP_BACKUP_KEY_VARIABLES``,
+    read from the environment by the settings module)."""
     files = {}
     folder = data_dir / "secrets"
     if folder.is_dir():
         files = {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
-    env = {name: os.environ[name] for name in KEY_ENV if os.environ.get(name)}
+    env = {name: value for name, value in settings.CDP_BACKUP_KEY_VARIABLES.items() if name in KEY_ENV and value}
     return files, env
 
 
@@ -137,8 +141,6 @@ def backup_embedded(*, url: str, pgdata: Path, output: Path, data_dir: Path, wit
     """A verified base backup of the embedded cluster into ``output/base/<label>``, WAL archiving
     into ``output/wal`` switched on, and base backups beyond the ``keep`` newest removed (with
     the archived WAL only they needed)."""
-    import psycopg
-
     output = output.resolve()
     wal_dir = output / "wal"
     with psycopg.connect(url, autocommit=True) as conn:
@@ -257,8 +259,6 @@ def restore_embedded(*, input_dir: Path, data_dir: Path, target_time: datetime.d
     keys = keys_restore(source / "keys", data_dir) if (source / "keys").is_dir() else {"files": [], "env": {}}
     pgctl.start(pgdata, timeout=timeout)
     try:
-        import psycopg
-
         url = pgctl.url_for(pgdata, "postgres")
         pgctl.wait_for(lambda: not psycopg.connect(url, autocommit=True).execute(
             "SELECT pg_is_in_recovery()").fetchone()[0], timeout=timeout, interval=0.5, what="recovery to finish")
@@ -302,8 +302,6 @@ def backup_dump(*, url: str, output: Path, data_dir: Path, with_keys: bool = Tru
 
 def restore_dump(*, input_dir: Path, url: str, data_dir: Path, label: str | None = None) -> dict:
     """``pg_restore`` the newest (or ``label``) dump into the empty database behind ``url``."""
-    import psycopg
-
     candidates = [entry for entry in backups_list(input_dir.resolve()) if entry["kind"] == "pg_dump"
                   and (label is None or entry["label"] == label)]
     if not candidates:

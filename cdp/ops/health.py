@@ -7,6 +7,13 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django_tenants.utils import get_tenant_model
+
+from cdp.middleware import health_report
+
 _migrations_ok = False
 
 
@@ -17,16 +24,13 @@ def migrations_report() -> dict:
     global _migrations_ok
     if _migrations_ok:
         return {"status": "ok"}
-    from django.conf import settings
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     expected = sorted(f"{app}.{name}" for app, name in loader.graph.nodes)
     with connection.cursor() as cursor:
         cursor.execute("SELECT app || '.' || name FROM public.django_migrations")
         public_missing = sorted(set(expected) - {row[0] for row in cursor.fetchall()})
-        cursor.execute("SELECT schema_name FROM public.tenants_tenant WHERE schema_name <> %s ORDER BY 1",
+        tenant_table = connection.ops.quote_name(get_tenant_model()._meta.db_table)
+        cursor.execute(f"SELECT schema_name FROM public.{tenant_table} WHERE schema_name <> %s ORDER BY 1",
                        [settings.PUBLIC_SCHEMA_NAME])
         schemas = [row[0] for row in cursor.fetchall()]
         behind: dict[str, int] = {}
@@ -48,8 +52,6 @@ def migrations_report() -> dict:
 
 
 def readiness_report() -> tuple[bool, dict]:
-    from cdp.middleware import health_report
-
     healthy, report = health_report()
     started = time.perf_counter()
     try:

@@ -14,6 +14,9 @@ import logging
 import re
 import uuid
 
+from celery import signals
+from django.db import connection
+
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("cdp_request_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -37,8 +40,6 @@ def current_request_id() -> str | None:
 
 def _tenant() -> str | None:
     try:
-        from django.db import connection
-
         return getattr(connection, "schema_name", None)
     except Exception:  # settings not configured (a log line at import time)
         return None
@@ -74,8 +75,6 @@ class JsonFormatter(logging.Formatter):
 
 def connect_celery_signals() -> None:
     """A task's log lines carry its task id as their request id."""
-    from celery import signals
-
     tokens: dict[str, contextvars.Token] = {}
 
     @signals.task_prerun.connect(weak=False)

@@ -26,8 +26,25 @@ import logging
 import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from celery import signals
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+from django_tenants.utils import get_tenant_model
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
+
+from cdp.middleware import broker_client
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +78,11 @@ def orders_ingested(*, source: str, counts: dict[str, int]) -> None:
 
 # --- requests ----------------------------------------------------------------------------------
 
-def _route(request) -> str:
+def route_name(request) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         # Answered before URL resolution (license fast path, /healthz) or not found: resolve once
         # against the host's URL conf to name it, else "unmatched" (never the raw path).
-        from django.urls import Resolver404, resolve
-
         try:
             match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
         except Resolver404:
@@ -78,8 +93,6 @@ def _route(request) -> str:
 
 
 def metrics_allowed(request) -> bool:
-    from django.conf import settings
-
     token = getattr(settings, "CDP_METRICS_TOKEN", "")
     if token:
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -90,8 +103,6 @@ def metrics_allowed(request) -> bool:
 
 
 def metrics_view(request):
-    from django.http import HttpResponse, JsonResponse
-
     if not metrics_allowed(request):
         return JsonResponse({"error": {"code": "forbidden", "message": "Metrics are not public.", "fields": {}}},
                             status=403)
@@ -102,8 +113,6 @@ def exposition() -> bytes:
     """Everything, in the text format: this process's (or, in multiprocess mode, every
     process's) counters and histograms, then the gauges read now."""
     if _MULTIPROC:
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -121,10 +130,6 @@ _slow_cache: dict[str, tuple[float, list]] = {}
 def queue_depths() -> dict[str, int]:
     """Messages waiting per queue in the Redis broker (kombu keeps each queue as a list named after
     it, plus one list per priority level: ``<queue>\\x06\\x16<n>``)."""
-    from django.conf import settings
-
-    from cdp.middleware import broker_client
-
     client = broker_client()
     depths = {}
     for queue in settings.CELERY_TASK_QUEUES_NAMES:
@@ -140,17 +145,14 @@ def sync_lags(now: float | None = None) -> list[tuple[str, str, str, float]]:
     """(tenant, integration id, type, seconds since its last successful sync) of every active
     integration of every tenant, in one query over all tenant schemas. Cached briefly: a scrape
     every 15 s must not cost a query per tenant each time."""
-    from django.conf import settings
-
     cached = _slow_cache.get("sync_lags")
     ttl = float(getattr(settings, "CDP_METRICS_SLOW_CACHE_SECONDS", 60))
     if cached and time.monotonic() - cached[0] < ttl:
         return cached[1]
-    from django.db import connection
-
+    tenant_table = connection.ops.quote_name(get_tenant_model()._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT t.schema_name FROM tenants_tenant t JOIN pg_namespace n ON n.nspname = t.schema_name "
+            f"SELECT t.schema_name FROM {tenant_table} t JOIN pg_namespace n ON n.nspname = t.schema_name "
             "WHERE t.schema_name <> %s AND to_regclass(quote_ident(t.schema_name) || '.integrations_integration') "
             "IS NOT NULL ORDER BY 1", [settings.PUBLIC_SCHEMA_NAME])
         schemas = [row[0] for row in cursor.fetchall()]
@@ -196,8 +198,6 @@ _task_started: dict[str, float] = {}
 
 def connect_celery_signals() -> None:
     """Time every task in the process that runs it (called once from cdp/celery.py)."""
-    from celery import signals
-
     @signals.task_prerun.connect(weak=False)
     def _prerun(task_id=None, **_kwargs):
         _task_started[task_id] = time.perf_counter()
@@ -213,16 +213,10 @@ def connect_celery_signals() -> None:
 
     @signals.worker_ready.connect(weak=False)
     def _exporter(**_kwargs):
-        from django.conf import settings
-
         if settings.CDP_WORKER_METRICS_PORT:  # a worker on a machine without the web server serves its own
-            from prometheus_client import start_http_server
-
             start_http_server(settings.CDP_WORKER_METRICS_PORT, addr=settings.CDP_WORKER_METRICS_ADDR)
 
     @signals.worker_process_shutdown.connect(weak=False)
     def _dead(pid=None, **_kwargs):
         if _MULTIPROC:
-            from prometheus_client import multiprocess
-
             multiprocess.mark_process_dead(pid or os.getpid())

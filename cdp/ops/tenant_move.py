@@ -16,10 +16,11 @@ target already has is reused by its natural key, one it lacks is created, never 
 rights), restores the schema, rewrites the schema's references into the shared tables (the
 tenant admin's history points at users and content types), re-encrypts credentials with the
 target's newest key when the target's keys cannot read them, and migrates the schema if the
-target's code is newer. Nothing is left behind when it fails. The license signing key is the
-platform's identity, not the tenant's: the manifest records its fingerprint and the import warns
-when the target signs with another one (clients verifying answers with the old public key would
-reject them).
+target's code is newer. Nothing is left behind when it fails. Some keys are the platform's
+identity, not the tenant's (licensing's signing key): the apps owning them register them with
+``cdp.registry.register_identity_key``, the manifest records their fingerprints and the import
+warns when the target holds another one (clients verifying answers with the old public key would
+reject them). This module imports no app: the tenant model comes from django-tenants' setting.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
 from django.conf import settings
 from django.core import serializers
+from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
+from django.db.migrations.loader import MigrationLoader
+from django_tenants.utils import get_tenant_model
 
+from cdp import crypto, registry
 from cdp.ops import pgctl
 from cdp.ops.backup import BackupError, fingerprint
 
@@ -115,64 +121,99 @@ def _serialize(model, pks) -> list[dict]:
 
 
 def tenant_export(*, slug: str, output: Path, database_url: str, with_keys: bool = True) -> dict:
-    from cdp import crypto
-    from licensing import signing
-    from tenants.models import Tenant
-
-    try:
-        tenant = Tenant.objects.get(slug=slug)
-    except Tenant.DoesNotExist:
-        raise BackupError(f"no tenant '{slug}'") from None
+    """Write ``slug``'s export to ``output`` (see the module docstring) and return its manifest."""
+    tenant = _tenant_by_slug(slug)
     schema = tenant.schema_name
     owned = owned_rows(tenant)
     public = {_label(model): _serialize(model, pks) for model, pks in owned.items()}
-    refs: dict[str, dict] = defaultdict(dict)
+    refs = SharedReferences(owned)
+    refs.add_pointed_at_by(owned)
+    cross = cross_schema_references(schema)
+    refs.add_pointed_at_from_schema(schema, cross)
+    credential_keys = [key.decode() for key in crypto.keys_in_use()]
+    manifest = {
+        "slug": slug, "schema": schema, "format": 1,
+        "exported_from": connection.settings_dict.get("NAME"),
+        "migrations": schema_migrations(schema), "cross_schema_references": cross,
+        "public_counts": {label: len(rows) for label, rows in public.items()},
+        "credentials_key_fingerprints": [fingerprint(key) for key in credential_keys],
+        "keys_carried": with_keys,
+        "identity_keys": {name: fingerprint(key()) for name, key, _mismatch in registry.identity_keys()},
+    }
+    _write_archive(output, database_url=database_url, schema=schema, manifest=manifest,
+                   public={"owned": public, "refs": refs.rows}, credential_keys=credential_keys if with_keys else None)
+    return manifest
 
-    def reference(model, pk):
-        if pk is None or (model in owned and pk in owned[model]) or str(pk) in refs[_label(model)]:
+
+def _tenant_by_slug(slug: str):
+    tenant_model = get_tenant_model()
+    try:
+        return tenant_model.objects.get(slug=slug)
+    except tenant_model.DoesNotExist:
+        raise BackupError(f"no tenant '{slug}'") from None
+
+
+class SharedReferences:
+    """The shared rows an export points at without owning them (users, plans, content types...),
+    each serialized with its natural key, and the rows they point at in turn."""
+
+    def __init__(self, owned: dict[type[models.Model], set]):
+        self.owned = owned
+        self.rows: dict[str, dict] = defaultdict(dict)
+
+    def add(self, model, pk) -> None:
+        if pk is None or (model in self.owned and pk in self.owned[model]) or str(pk) in self.rows[_label(model)]:
             return
         obj = model._base_manager.filter(pk=pk).first()
         if obj is None:
             return
         row = serializers.serialize("python", [obj])[0]
         row["natural_key"] = {name: getattr(obj, name) for name in natural_key_fields(model)}
-        refs[_label(model)][str(pk)] = row
+        self.rows[_label(model)][str(pk)] = row
         for field in _fks(model):  # a plan's product, a product's category...
-            reference(field.related_model, getattr(obj, field.attname))
+            self.add(field.related_model, getattr(obj, field.attname))
 
-    for model, pks in owned.items():
-        for field in _fks(model):
-            values = model._base_manager.filter(pk__in=pks).values_list(field.attname, flat=True).distinct()
-            for value in values:
-                reference(field.related_model, value)
+    def add_pointed_at_by(self, owned: dict[type[models.Model], set]) -> None:
+        """Every row the owned shared rows point at."""
+        for model, pks in owned.items():
+            for field in _fks(model):
+                values = model._base_manager.filter(pk__in=pks).values_list(field.attname, flat=True).distinct()
+                for value in values:
+                    self.add(field.related_model, value)
+
+    def add_pointed_at_from_schema(self, schema: str, cross: list[dict]) -> None:
+        """Every shared row the tenant's schema points at (``cross_schema_references``)."""
+        by_table = {model._meta.db_table: model for model in apps.get_models()}
+        with connection.cursor() as cursor:
+            for ref in cross:
+                cursor.execute(f'SELECT DISTINCT "{ref["column"]}" FROM "{schema}"."{ref["table"]}" '
+                               f'WHERE "{ref["column"]}" IS NOT NULL')
+                for (value,) in cursor.fetchall():
+                    self.add(by_table[ref["references"]], value)
+
+
+def cross_schema_references(schema: str) -> list[dict]:
+    """The foreign keys of ``schema``'s tables into the shared schema: ``{table, column, references}``."""
     with connection.cursor() as cursor:
         cursor.execute("""
             SELECT c.relname, a.attname, f.relname FROM pg_constraint k
               JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
               JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-             WHERE k.contype = 'f' AND n.nspname = %s AND fn.nspname = 'public'""", [schema])
-        cross = [{"table": t, "column": c, "references": r} for t, c, r in cursor.fetchall()]
-        by_table = {model._meta.db_table: model for model in apps.get_models()}
-        for ref in cross:
-            cursor.execute(f'SELECT DISTINCT "{ref["column"]}" FROM "{schema}"."{ref["table"]}" '
-                           f'WHERE "{ref["column"]}" IS NOT NULL')
-            for (value,) in cursor.fetchall():
-                reference(by_table[ref["references"]], value)
+             WHERE k.contype = 'f' AND n.nspname = %s AND fn.nspname = %s""", [schema, settings.PUBLIC_SCHEMA_NAME])
+        return [{"table": t, "column": c, "references": r} for t, c, r in cursor.fetchall()]
+
+
+def schema_migrations(schema: str) -> list[str]:
+    """``app.name`` of every migration applied in ``schema``, in the order they ran."""
+    with connection.cursor() as cursor:
         cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY id')
-        migrations = [f"{app}.{name}" for app, name in cursor.fetchall()]
-    env_keys = os.environ.get(crypto.ENV, "")
-    credential_keys = [key.decode() for key in crypto.credential_keys(env_keys)] if env_keys.strip() else [
-        key.decode() for key in [_local_credentials_key()]]
-    manifest = {
-        "slug": slug, "schema": schema, "format": 1,
-        "exported_from": connection.settings_dict.get("NAME"),
-        "migrations": migrations, "cross_schema_references": cross,
-        "public_counts": {label: len(rows) for label, rows in public.items()},
-        "credentials_key_fingerprints": [fingerprint(key) for key in credential_keys],
-        "keys_carried": with_keys,
-        "license_signing_public_key": fingerprint(signing.public_key_pem()),
-    }
+        return [f"{app}.{name}" for app, name in cursor.fetchall()]
+
+
+def _write_archive(output: Path, *, database_url: str, schema: str, manifest: dict, public: dict,
+                   credential_keys: list[str] | None) -> None:
+    """``pg_dump`` of the schema and the JSON parts in one private (0600) ``.tar.gz``."""
     with tempfile.TemporaryDirectory() as scratch:
         dump = Path(scratch) / "schema.dump"
         args, env = pgctl.client_args(database_url)
@@ -181,20 +222,10 @@ def tenant_export(*, slug: str, output: Path, database_url: str, with_keys: bool
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w:gz") as tar:
             _add(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
-            _add(tar, "public.json", json.dumps({"owned": public, "refs": refs}, cls=DjangoJSONEncoder).encode())
-            if with_keys:
+            _add(tar, "public.json", json.dumps(public, cls=DjangoJSONEncoder).encode())
+            if credential_keys is not None:
                 _add(tar, "keys/credentials", ",".join(credential_keys).encode())
             tar.add(dump, arcname="schema.dump")
-    return manifest
-
-
-def _local_credentials_key() -> bytes:
-    import base64
-    import hashlib
-
-    from cdp.secrets import local_secret
-
-    return base64.urlsafe_b64encode(hashlib.sha256(local_secret("credentials-key").encode()).digest())
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -257,12 +288,7 @@ def _map_refs(refs: dict) -> dict[str, dict]:
 
 
 def tenant_import(*, path: Path, database_url: str, progress=None) -> dict:
-    from django.core.management import call_command
-    from django.db.migrations.loader import MigrationLoader
-
-    from licensing import signing
-    from tenants.models import Tenant
-
+    Tenant = get_tenant_model()  # noqa: N806 - a model class
     say = progress or (lambda message: None)
     with tarfile.open(path) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
@@ -283,11 +309,7 @@ def tenant_import(*, path: Path, database_url: str, progress=None) -> dict:
     unknown = sorted(set(manifest["migrations"]) - known)
     if unknown:
         raise BackupError(f"the export has migrations this code lacks ({', '.join(unknown[:5])}): upgrade first")
-    warnings = []
-    if manifest["license_signing_public_key"] != fingerprint(signing.public_key_pem()):
-        warnings.append("this cluster signs license answers with another key than the source: clients that "
-                        "verify with the source's public key will reject its answers (use one "
-                        "CDP_LICENSE_SIGNING_KEY for every cluster)")
+    warnings = identity_key_warnings(manifest)
     args, env = pgctl.client_args(database_url)
     restore = [pgctl.program("pg_restore"), *args, "--no-owner", "--exit-on-error", "--single-transaction"]
     say(f"restoring schema {schema}")
@@ -309,6 +331,16 @@ def tenant_import(*, path: Path, database_url: str, progress=None) -> dict:
         say("migrating the schema to this code")
         call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
     return {"slug": slug, "schema": schema, "public": counts, "reencrypted": reencrypted, "warnings": warnings}
+
+
+def identity_key_warnings(manifest: dict) -> list[str]:
+    """A warning for each platform identity key (``cdp.registry.identity_keys``) this cluster holds
+    another one of than the export's source."""
+    theirs = dict(manifest.get("identity_keys") or {})
+    if "license_signing_public_key" in manifest:  # exports written before the identity-key hooks
+        theirs.setdefault("license_signing", manifest["license_signing_public_key"])
+    return [mismatch for name, key, mismatch in registry.identity_keys()
+            if name in theirs and theirs[name] != fingerprint(key())]
 
 
 def _import_public(data: dict, say) -> dict:
@@ -371,10 +403,6 @@ def _rewrite_cross_references(schema: str, manifest: dict, data: dict, refmap: d
 def _credentials_readable(schema: str, carried: str) -> int:
     """Every ``*_encrypted`` value of the schema decrypts with this cluster's keys; those that do
     not are re-encrypted from the export's keys. Returns how many were re-encrypted."""
-    from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-
-    from cdp import crypto
-
     ours = crypto.fernet()
     theirs = MultiFernet([Fernet(key) for key in crypto.credential_keys(carried)]) if carried else None
     changed = 0

@@ -55,6 +55,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CDP_CSRF_TRUSTED_ORIGINS", "http://*.localhost:
 SHARED_APPS = [
     "django_tenants",
     "cdp",
+    # Two-factor sign-in (tenants/twofactor.py): django-otp's framework and its TOTP devices; the
+    # recovery codes are a device of ours (tenants.RecoveryCodeDevice: hashed at rest). Shared:
+    # devices belong to users, who live in the public schema. Before ``tenants``: its admin
+    # module unregisters django-otp's device admin, which shows the secrets.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "tenants",
     "licensing",
     "billing",
@@ -116,9 +122,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed the second step
     "tenants.middleware.UserSessionMiddleware",  # a revoked session is signed out before any view
     "tenants.middleware.TenantLocaleMiddleware",  # language and time zone: the person's, else the tenant's
     "tenants.middleware.TenantStatusMiddleware",  # a suspended tenant: sign-in, billing for owners, nothing else
+    "tenants.middleware.MaintenanceMiddleware",  # system setting "maintenance": 503 for all but operators
+    "tenants.middleware.TwoFactorMiddleware",  # operators always, members when their tenant requires it
     "cdp.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -139,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenant",
                 "tenants.context_processors.language",
+                "tenants.context_processors.announcement",
             ],
         },
     },
@@ -211,12 +221,21 @@ AXES_CLIENT_IP_CALLABLE = "tenants.auth.axes_client_ip"
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are already recorded as UserSession rows
 AXES_VERBOSE = False
+# Two-factor sign-in (django-otp; tenants/twofactor.py). The name authenticator apps show for the
+# account, and how many recovery codes an enrolment hands out.
+OTP_TOTP_ISSUER = os.environ.get("CDP_OTP_ISSUER", "CDP")
+CDP_RECOVERY_CODES = 10
 # Password-reset requests (tenants/views.py): per e-mail address and per client address, per hour.
 CDP_PASSWORD_RESET_PER_EMAIL = int(os.environ.get("CDP_PASSWORD_RESET_PER_EMAIL", "3"))
 CDP_PASSWORD_RESET_PER_IP = int(os.environ.get("CDP_PASSWORD_RESET_PER_IP", "10"))
 
 EMAIL_BACKEND = os.environ.get("CDP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("CDP_DEFAULT_FROM_EMAIL", "CDP <no-reply@cdp.localhost>")
+
+# Soft delete (cdp/softdelete.py, django-safedelete): the field's name, and how long a deleted
+# segment, integration or webhook endpoint can be restored before the daily purge.
+SAFE_DELETE_FIELD_NAME = "deleted_at"
+CDP_RESTORE_DAYS = int(os.environ.get("CDP_RESTORE_DAYS", "30"))
 
 # --- Redis: cache and Celery broker ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL") or embedded.embedded_redis_url()
@@ -269,12 +288,18 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Lists count exactly up to this many rows and answer the planner's estimate past it (API, portal
+# and admin lists; cdp/pagination.py): an exact COUNT(*) of millions of rows is most of a request.
+CDP_EXACT_COUNT_LIMIT = int(os.environ.get("CDP_EXACT_COUNT_LIMIT", "10000"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CDP API",
     "DESCRIPTION": (
         "Customer Data Platform API. Every request is made to a tenant's host "
         "(`<slug>.localhost`) with `Authorization: Api-Key <key>`. Errors share one shape: "
-        '`{"error": {"code", "message", "fields"}}`.'
+        '`{"error": {"code", "message", "fields"}}`. Lists page by number (`?page=`, `?page_size=` up '
+        "to 500; `count` is exact up to CDP_EXACT_COUNT_LIMIT rows, 10,000 by default, and an estimate past them, `count_estimated: true`) "
+        "or by cursor (`?cursor=` empty for the first page, then follow `next`/`previous`: no count, "
+        "the same cost at any depth; use it to walk large lists such as orders and customers)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -311,6 +336,7 @@ SPECTACULAR_SETTINGS = {
         "AddressTypeEnum": [("shipping", "Shipping"), ("billing", "Billing")],
         "MessageChannelEnum": [("email", "E-mail"), ("whatsapp", "WhatsApp"), ("sms", "SMS")],
         "MessageLanguageEnum": [("es", "Español"), ("pt-BR", "Português (Brasil)"), ("en", "English")],
+        "AiLanguageEnum": [("en", "en"), ("es", "es"), ("pt", "pt")],  # the AI features' prompt languages
         "VoucherKindEnum": "loyalty.models.VoucherKind",
         "VoucherStatusEnum": "loyalty.models.Voucher.Status",
         "VoucherOriginEnum": "loyalty.models.Voucher.Origin",
@@ -410,6 +436,13 @@ CDP_LOCK_DATABASE_URL = os.environ.get("CDP_LOCK_DATABASE_URL", "")
 # Backups (cdp/ops/backup.py): `manage.py backup` and, when CDP_BACKUP_DIR is set, daily by beat.
 CDP_BACKUP_DIR = os.environ.get("CDP_BACKUP_DIR", "")
 CDP_BACKUP_KEEP = int(os.environ.get("CDP_BACKUP_KEEP", "7"))
+# The key variables the operator set (not the generated ones, which live under the data dir): a
+# backup carries them so that a restore on a new machine can read what it restores.
+CDP_BACKUP_KEY_VARIABLES = {name: os.environ[name] for name in (
+    "CDP_CREDENTIALS_KEYS", "CDP_LICENSE_SIGNING_KEY", "DJANGO_SECRET_KEY") if os.environ.get(name)}
+# The PostgreSQL client programs (pg_dump, pg_restore, pg_basebackup) for a server behind
+# DATABASE_URL; empty: the embedded server's (cdp/ops/pgctl.py).
+CDP_PG_BIN = os.environ.get("CDP_PG_BIN", "")
 
 # A task taken by a worker that dies (its machine, or kill -9) is given to another worker once
 # its visibility timeout passes (acks_late: unacknowledged until done). Longer than the longest

@@ -13,6 +13,7 @@ admin.site.index_title = "Platform administration"
 urlpatterns = [
     path("", include("billing.public_urls")),  # staff revenue page (under admin/) and gateway callbacks
     path("admin/", admin.site.urls),
+    path("account/two-factor/", include("tenants.twofactor_urls")),
     path("api/v1/licenses/", include("licensing.api.public_urls")),
     *docs_urlpatterns("cdp.urls.public", "CDP public API"),
     path("", public_home, name="public_home"),

@@ -25,6 +25,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/jump/", admin_jump, name="admin_jump"),
     path("admin/", tenant_admin_site.urls),
+    path("account/two-factor/", include("tenants.twofactor_urls")),
     path("api/v1/", include(api_v1)),
     *docs_urlpatterns("cdp.urls.tenant", "CDP tenant API"),
     path("license/", include("licensing.urls")),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
+    path("engagement/", include("engagement.urls")),
     path("ai/", include("ai.urls")),
     path("member/", include("loyalty.urls")),
     path("loyalty/", include("loyalty.portal_urls")),

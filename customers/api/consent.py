@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -81,19 +81,23 @@ class CustomerConsentViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
         customer = self._customer(pk)
         return Response(ConsentOutputSerializer(consent_matrix(customer_id=customer.pk), many=True).data)
 
-    @extend_schema(request=ConsentRecordInputSerializer, responses=ConsentOutputSerializer(many=True),
+    @extend_schema(request=ConsentRecordInputSerializer,
+                   responses={200: ConsentOutputSerializer(many=True), 202: ConsentOutputSerializer(many=True)},
                    operation_id="customers_consents_record", parameters=[CUSTOMER_ID])
     @consents.mapping.patch
     def consents_record(self, request, pk=None):
-        """Record one answer ``{channel, purpose, granted}`` with its proof; answers the whole matrix."""
+        """Record one answer ``{channel, purpose, granted}`` with its proof; answers the whole matrix
+        (202 when the grant waits for the person to confirm it: double opt-in for e-mail)."""
         data = ConsentRecordInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         if not fields.get("user_agent"):
             fields["user_agent"] = request.headers.get("User-Agent", "")[:500]
         customer = self._customer(pk)
-        consent_record(customer_id=customer.pk, actor=actor_from_request(request), **fields)
-        return Response(ConsentOutputSerializer(consent_matrix(customer_id=customer.pk), many=True).data)
+        recorded = consent_record(customer_id=customer.pk, actor=actor_from_request(request), **fields)
+        # None: the grant waits for the person's confirmation (double opt-in); 202, nothing changed yet.
+        return Response(ConsentOutputSerializer(consent_matrix(customer_id=customer.pk), many=True).data,
+                        status=status.HTTP_200_OK if recorded is not None else status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=ConsentEventOutputSerializer(many=True), operation_id="customers_consents_history",
                    parameters=[CUSTOMER_ID], filters=False)

@@ -5,6 +5,11 @@ Every change appends a ``ConsentEvent`` and an audit entry in the same transacti
 current row, so the history can never disagree with the answer engagement reads before a send.
 Recording the same answer again with new proof (a re-confirmation) adds an event too: the proof
 of the latest confirmation is what a regulator asks for.
+
+The profile's old ``marketing_consent`` boolean is a mirror of these records, never the other way
+round: it is True while marketing is granted on at least one channel, and every consent write
+sets it in the same transaction (a boolean has no channel and no proof, so it cannot be the
+source of truth; analytics rules and exports that read it stay right).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from cdp.context import Actor
 from cdp.exceptions import ApplicationError
 from customers.codes import AuditAction, ErrorCode
 from customers.models import Consent, ConsentChannel, ConsentEvent, ConsentPurpose, ConsentSource, Customer
+from customers.registry import consent_gates, publish_on_commit
 from customers.services.common import audit, customer_current
 
 UNSUBSCRIBE_SALT = "customers.consent.unsubscribe"
@@ -57,19 +63,48 @@ def _record(*, customer: Customer, channel: str, purpose: str, granted: bool, so
     current.save()
     ConsentEvent.objects.create(customer=customer, channel=channel, purpose=purpose, granted=granted,
                                 previous=previous, reason=reason[:255], created_at=now, **proof)
+    if purpose == ConsentPurpose.MARKETING:
+        marketing_consent_mirror(customer_ids=[customer.pk])
     return current, previous != granted
+
+
+def marketing_consent_mirror(*, customer_ids) -> int:
+    """Set the profiles' ``marketing_consent`` to what their consent records say (True: marketing
+    granted on some channel), and publish ``customer.updated`` for those that changed (segment
+    rules read the flag). Returns the profiles changed."""
+    ids = list(customer_ids)
+    with_grant = set(Consent.objects.filter(customer_id__in=ids, purpose=ConsentPurpose.MARKETING, granted=True)
+                     .values_list("customer_id", flat=True))
+    turned_on = list(Customer.objects.filter(pk__in=with_grant, marketing_consent=False).values_list("pk", flat=True))
+    turned_off = list(Customer.objects.filter(pk__in=ids, marketing_consent=True).exclude(pk__in=with_grant)
+                      .values_list("pk", flat=True))
+    Customer.objects.filter(pk__in=turned_on).update(marketing_consent=True)
+    Customer.objects.filter(pk__in=turned_off).update(marketing_consent=False)
+    publish_on_commit([("customer.updated", {"customer_id": pk, "fields": ["marketing_consent"]})
+                       for pk in (*turned_on, *turned_off)])
+    return len(turned_on) + len(turned_off)
 
 
 @transaction.atomic
 def consent_record(*, customer_id, channel: str, purpose: str, granted: bool, source: str, actor: Actor,
                    text_version: str = "", ip_address: str | None = None, user_agent: str = "",
-                   reason: str = "", self_service: bool = False) -> Consent:
+                   reason: str = "", self_service: bool = False, confirmed: bool = False) -> Consent | None:
     """Record the person's answer for ``channel``/``purpose`` with its proof (who recorded it,
     ``source``, the wording's ``text_version``, the address and user agent it came from: by
     default the actor's address) and append it to the history. ``self_service``: the person
-    acted themselves (member page, unsubscribe link), so ``recorded_by`` says "customer"."""
+    acted themselves (member page, unsubscribe link), so ``recorded_by`` says "customer".
+
+    A grant may be held back by a consent gate (``customers.registry``: engagement's double
+    opt-in for e-mail): then nothing is recorded and None is returned; the grant is recorded
+    when the person confirms (``confirmed=True``, which no gate holds back)."""
     _validated(channel, purpose, source)
     customer = customer_current(customer_id, lock=True)
+    if granted and not confirmed:
+        for _name, gate in consent_gates():
+            if gate(customer_id=customer.pk, channel=channel, purpose=purpose, source=source, actor=actor,
+                    text_version=text_version, ip_address=ip_address if ip_address is not None else actor.ip,
+                    user_agent=user_agent, reason=reason):
+                return None
     consent, changed = _record(
         customer=customer, channel=channel, purpose=purpose, granted=bool(granted), source=source,
         recorded_by=SELF_SERVICE if self_service else actor.label, text_version=text_version,

@@ -53,6 +53,8 @@ from cdp.ids import get_or_not_found
 from customers.codes import AuditAction
 from customers.models import (
     Address,
+    Consent,
+    ConsentEvent,
     CreditAccount,
     CreditPayment,
     CreditUsage,
@@ -490,6 +492,10 @@ def _customer_export_data(customer: Customer) -> dict:
             "usages": [row_dict(u) for u in CreditUsage.objects.filter(account=credit).order_by("id")],
             "payments": [row_dict(p) for p in CreditPayment.objects.filter(account=credit).order_by("id")],
         },
+        # consents as they stand, and every recorded change with its proof
+        "consents": [row_dict(c) for c in Consent.objects.filter(customer=customer).order_by("channel", "purpose")],
+        "consent_history": [row_dict(e) for e in ConsentEvent.objects.filter(customer=customer)
+                            .order_by("created_at", "id")],
         "change_log": [row_dict(log) for log in CustomerChangeLog.objects.filter(customer=customer)
                        .order_by("created_at", "id")],
         "merges": [row_dict(m, exclude=("snapshot",)) for m in CustomerMerge.objects.filter(
@@ -500,7 +506,8 @@ def _customer_export_data(customer: Customer) -> dict:
 @transaction.atomic
 def customer_export(*, customer_id, actor: Actor) -> dict:
     """Everything the tenant holds about the person, as JSON-friendly data: the profile, its
-    identities, addresses, orders with items, loyalty ledger, credit, change log and merges, plus
+    identities, addresses, orders with items, loyalty ledger, credit, consents with their history,
+    change log and merges, plus
     the same for every customer merged into it (the same person). Writes one audit entry.
     Merge snapshots are internal undo data and are left out (their ids are in ``merges``)."""
     customer = get_or_not_found(Customer, customer_id, "Customer not found.")

@@ -15,6 +15,9 @@ from customers.models import (
     MANUAL_PRIORITY,
     MANUAL_SOURCE,
     Address,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentSource,
     Customer,
     CustomerChangeLog,
     SourcePriority,
@@ -22,6 +25,7 @@ from customers.models import (
 from customers.field_permissions import sensitive_changes_check
 from customers.registry import publish_on_commit
 from customers.services.common import as_text, empty
+from customers.services.consent import consent_record
 from customers.services.normalize import (
     COUNTRY_MESSAGE,
     birth_date_parse,
@@ -213,6 +217,21 @@ def _identifiers_free(values: dict, *, document_type: str, customer_id: int | No
 
 
 @transaction.atomic
+def _marketing_consent_record(customer: Customer, granted: bool, *, actor: Actor, reason: str) -> None:
+    """The old ``marketing_consent`` flag, edited by hand, becomes a consent record (the flag only
+    mirrors the records, ``customers.services.consent``): True grants e-mail marketing (what the
+    flag always meant; other channels are recorded per channel), False withdraws marketing on
+    every channel. Unchanged: nothing happens."""
+    if granted == customer.marketing_consent:
+        return
+    source = ConsentSource.API if actor.api_key_id else ConsentSource.ADMIN
+    channels = [ConsentChannel.EMAIL] if granted else ConsentChannel.values
+    for channel in channels:
+        consent_record(customer_id=customer.pk, channel=channel, purpose=ConsentPurpose.MARKETING, granted=granted,
+                       source=source, actor=actor, reason=f"marketing_consent set by {reason}"[:255])
+    customer.refresh_from_db(fields=["marketing_consent"])
+
+
 def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str = "manual edit") -> Customer:
     """A person's edit (API PATCH, portal, admin). Manual outranks every source, and unlike feeds
     it may clear a value. Every changed field goes to the change log and one audit entry."""
@@ -226,6 +245,12 @@ def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str =
                       customer_id=customer.pk)
     if "document_number" in values and not values["document_number"]:
         values["document_number"] = None
+    if "marketing_consent" in values:
+        flag_before = customer.marketing_consent
+        _marketing_consent_record(customer, bool(values.pop("marketing_consent")), actor=actor, reason=reason)
+        if customer.marketing_consent != flag_before:  # the records moved the flag: its change-log line
+            flag_now, customer.marketing_consent = customer.marketing_consent, flag_before
+            _change(customer, "marketing_consent", flag_now, source=MANUAL_SOURCE, actor=actor, reason=reason).save()
     before = {key: getattr(customer, key) for key in values}
     changed: list[str] = []
     logs = []

@@ -128,10 +128,33 @@ class AudienceDestinationOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AudienceDestination
         fields = ["id", "platform", "audience_id", "segment", "is_active", "sent_count", "invalid_count",
-                  "removed_count", "last_synced_at", "last_error", "created_by", "created_at"]
+                  "removed_count", "last_synced_at", "last_error", "last_job", "created_by", "created_at"]
         read_only_fields = fields
 
 
 class AudienceDestinationCreateInputSerializer(serializers.Serializer):
-    audience_id = serializers.RegexField(r"^[0-9]{1,30}$", help_text="The Meta Custom Audience id.")
+    platform = serializers.ChoiceField(choices=AudienceDestination.Platform.choices,
+                                       default=AudienceDestination.Platform.META)
+    audience_id = serializers.RegexField(r"^[0-9]{1,20}$", help_text="The Meta Custom Audience id, or the Google "
+                                                                     "Ads Customer Match user list id.")
     segment = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class CampaignResultsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=90, required=False,
+                                    help_text="Attribution window in days (default: the tenant's setting).")
+
+
+class CampaignRevenueSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    orders = serializers.IntegerField()
+    amount = serializers.CharField(help_text="Decimal, as text.")
+
+
+class CampaignResultsOutputSerializer(serializers.Serializer):
+    counts = CampaignCountsSerializer()
+    sent = serializers.IntegerField(help_text="Messages handed to the provider (whatever became of them after).")
+    clicked = serializers.IntegerField(help_text="Messages with at least one tracked click.")
+    unsubscribed = serializers.IntegerField(help_text="Recipients who unsubscribed from the channel after it.")
+    attribution_days = serializers.IntegerField()
+    revenue = CampaignRevenueSerializer(many=True)

@@ -90,7 +90,7 @@ class CampaignViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     ordering = ["-created_at", "-id"]
     ordering_fields = ["id", "created_at", "name"]
     search_fields = ["name"]
-    required_capabilities = {"create": WRITE, "send": WRITE, "preview": READ}
+    required_capabilities = {"create": WRITE, "send": WRITE, "preview": READ, "results": READ}
 
     def get_queryset(self):
         return selectors.campaign_list()
@@ -124,6 +124,18 @@ class CampaignViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         """How many members the campaign reaches now, and how many it would suppress (no consent)."""
         campaign = selectors.campaign_get(campaign_id=pk)
         return Response(campaign_preview(campaign_id=campaign.pk))
+
+    @extend_schema(parameters=[serializers.CampaignResultsQuerySerializer],
+                   responses=serializers.CampaignResultsOutputSerializer, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def results(self, request, pk=None):
+        """Sent, delivered, read, clicked (opt-in tracking), unsubscribed, and the counted sales of
+        the recipients within ``days`` after their message (default: the tenant's attribution window)."""
+        campaign = selectors.campaign_get(campaign_id=pk)
+        query = serializers.CampaignResultsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        days = query.validated_data.get("days") or selectors.engagement_settings().attribution_days
+        return Response(selectors.campaign_results(campaign_id=campaign.pk, days=days))
 
 
 class TriggerRuleViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -171,6 +183,7 @@ class AudienceDestinationViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins
         data.is_valid(raise_exception=True)
         destination = audience_destination_create(audience_id=data.validated_data["audience_id"],
                                                   segment_id=data.validated_data["segment"],
+                                                  platform=data.validated_data["platform"],
                                                   actor=actor_from_request(request))
         return Response(serializers.AudienceDestinationOutputSerializer(destination).data,
                         status=status.HTTP_201_CREATED)

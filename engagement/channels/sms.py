@@ -9,13 +9,14 @@ signed with ``X-Twilio-Signature`` (``engagement.services.webhooks``).
 from __future__ import annotations
 
 from engagement import conf
+from engagement.selectors import provider_config
 from engagement.channels.base import OutboundMessage, PermanentError, TransientError, provider_call, \
     retry_after_seconds
 
 
 def send(message: OutboundMessage) -> str:
-    sid, token, sender = (conf.get("ENGAGEMENT_TWILIO_ACCOUNT_SID"), conf.get("ENGAGEMENT_TWILIO_AUTH_TOKEN"),
-                          conf.get("ENGAGEMENT_TWILIO_FROM"))
+    account = provider_config("twilio")
+    sid, token, sender = account["account_sid"], account["auth_token"], account["from"]
     if not sid or not token or not sender:
         raise PermanentError("SMS is not configured (ENGAGEMENT_TWILIO_ACCOUNT_SID, _AUTH_TOKEN, _FROM).")
     url = f"{conf.get('ENGAGEMENT_TWILIO_BASE_URL').rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"

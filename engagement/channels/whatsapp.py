@@ -16,6 +16,7 @@ expired) permanent.
 from __future__ import annotations
 
 from engagement import conf
+from engagement.selectors import provider_config
 from engagement.channels.base import OutboundMessage, PermanentError, TransientError, provider_call, \
     retry_after_seconds
 
@@ -35,7 +36,8 @@ def payload(message: OutboundMessage) -> dict:
 
 
 def send(message: OutboundMessage) -> str:
-    phone_number_id, token = conf.get("ENGAGEMENT_WHATSAPP_PHONE_NUMBER_ID"), conf.get("ENGAGEMENT_WHATSAPP_TOKEN")
+    account = provider_config("whatsapp")
+    phone_number_id, token = account["phone_number_id"], account["token"]
     if not phone_number_id or not token:
         raise PermanentError("WhatsApp is not configured (ENGAGEMENT_WHATSAPP_PHONE_NUMBER_ID, _TOKEN).")
     if not message.template_name:

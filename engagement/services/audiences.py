@@ -1,4 +1,5 @@
-"""Audience destinations: a segment's members pushed to a Meta Custom Audience.
+"""Audience destinations: a segment's members pushed to a Meta Custom Audience or a Google Ads
+Customer Match list (``engagement.services.audience_google``: offline user data jobs).
 
 Meta's users endpoint (``POST {base}/{version}/{audience_id}/users`` to add, ``DELETE`` to remove)
 takes a form field ``payload`` holding ``{"schema": ["EMAIL", "PHONE"], "data": [[sha256, sha256],
@@ -32,6 +33,8 @@ from engagement import conf
 from engagement.channels.base import ChannelError, provider_call
 from engagement.codes import AuditAction
 from engagement.models import AudienceDestination
+from engagement.selectors import provider_config
+from engagement.services.audience_google import google_push
 from engagement.services.common import audit
 
 SYNC_TASK = "engagement.tasks.audience_sync_task"
@@ -68,12 +71,22 @@ def marketing_consented(customer_ids) -> set[int]:
 
 
 @transaction.atomic
-def audience_destination_create(*, audience_id: str, segment_id, actor: Actor) -> AudienceDestination:
-    if not str(audience_id or "").isdigit():
-        raise ApplicationError("Meta audience ids are digits.", fields={"audience_id": ["Digits only."]})
+def audience_destination_create(*, audience_id: str, segment_id, actor: Actor,
+                                platform: str = AudienceDestination.Platform.META) -> AudienceDestination:
+    """Keep ``segment_id`` synced to the audience ``audience_id`` (Meta's audience id, or Google's
+    user list id) on ``platform``."""
+    if platform not in AudienceDestination.Platform.values:
+        raise ApplicationError("Unknown platform.", fields={"platform": [
+            f"One of {', '.join(AudienceDestination.Platform.values)}."]})
+    if not str(audience_id or "").isdigit() or len(str(audience_id)) > 20:
+        raise ApplicationError("Audience and user list ids are digits.", fields={"audience_id": ["Digits only."]})
     segment = get_or_not_found(Segment, segment_id, "Segment not found.")
-    destination = AudienceDestination.objects.create(audience_id=str(audience_id), segment_id=segment.pk,
-                                                     created_by=actor.label)
+    if AudienceDestination.objects.filter(platform=platform, audience_id=str(audience_id),
+                                          segment_id=segment.pk).exists():
+        raise ApplicationError("This segment already goes to that audience.",
+                               fields={"audience_id": ["Already a destination of this segment."]})
+    destination = AudienceDestination.objects.create(platform=platform, audience_id=str(audience_id),
+                                                     segment_id=segment.pk, created_by=actor.label)
     audit(actor=actor, action=AuditAction.AUDIENCE_DESTINATION_CREATE, resource_type="audience_destination",
           resource_id=destination.pk, changes={"audience_id": [None, destination.audience_id],
                                                "segment_id": [None, segment.pk]})
@@ -96,7 +109,7 @@ def _push(destination: AudienceDestination, rows: list[list[str]], *, remove: bo
     received = invalid = 0
     for index in range(0, len(rows), batch):
         form = {"payload": json.dumps({"schema": SCHEMA, "data": rows[index:index + batch]}),
-                "access_token": conf.get("ENGAGEMENT_META_ACCESS_TOKEN")}
+                "access_token": provider_config("meta")["access_token"]}
         response = provider_call("DELETE" if remove else "POST", url, data=form)
         try:
             body = response.json()
@@ -117,13 +130,22 @@ def audience_members_push(*, destination_id: int, customer_ids: list[int], remov
     and the last error (then re-raises it, so the task can retry)."""
     destination = AudienceDestination.objects.get(pk=destination_id)
     ids = list(customer_ids) if remove else sorted(marketing_consented(customer_ids))
-    rows = hashed_rows(Customer.objects.filter(pk__in=ids).only("id", "email", "phone").order_by("id"))
+    people = Customer.objects.filter(pk__in=ids).only("id", "email", "phone").order_by("id")
+    job = ""
     try:
-        received, invalid = _push(destination, rows, remove=remove) if rows else (0, 0)
+        if destination.platform == AudienceDestination.Platform.GOOGLE:
+            received, invalid, job = google_push(user_list_id=destination.audience_id, customers=people,
+                                                 remove=remove)
+            rows = [None] * (received + invalid)
+        else:
+            rows = hashed_rows(people)
+            received, invalid = _push(destination, rows, remove=remove) if rows else (0, 0)
     except ChannelError as exc:
         AudienceDestination.objects.filter(pk=destination.pk).update(last_error=exc.message[:2000])
         raise
     changes = {"last_synced_at": timezone.now(), "last_error": ""}
+    if job:
+        changes["last_job"] = job
     if remove:
         changes["removed_count"] = F("removed_count") + received
     else:

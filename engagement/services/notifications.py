@@ -12,6 +12,8 @@ status the providers report afterwards.
   after that countdown (exponential backoff, or the provider's Retry-After). After
   ENGAGEMENT_MAX_ATTEMPTS attempts, or at once on a permanent error, the row is ``failed`` with
   the provider's error.
+- **Guards.** The tenant's frequency cap, quiet hours and monthly quota
+  (``engagement.services.guards``) are checked at send time, each with its own reason.
 - A send holds the row lock (``SELECT ... FOR UPDATE SKIP LOCKED``) while it talks to the
   provider, so two workers never send one message. A worker that dies between the provider's
   answer and the commit leaves the row queued: its redelivery sends again (at least once on a
@@ -29,16 +31,21 @@ from django.utils import timezone
 from cdp.exceptions import ApplicationError
 from cdp.ids import get_or_not_found
 from cdp.tasks import enqueue, enqueue_on_commit
-from customers.models import Customer
+from customers.models import ConsentChannel, ConsentPurpose, Customer
 from customers.selectors.consent import consent_allowed_ids, consent_allows
 from customers.services.consent import unsubscribe_token
 from engagement import conf
 from engagement.channels import OutboundMessage, PermanentError, TransientError, channel_send
+from engagement.channels.email import connection_reused as email_connection_reused
 from engagement.codes import SuppressionReason
 from engagement.models import MessageTemplate, Notification
 from engagement.rendering import placeholders, render
+from engagement.selectors import engagement_settings
+from engagement.services.guards import frequency_capped, person_timezone, quiet_hours_wait, quota_release, \
+    quota_reserve
 from engagement.sql import notifications_insert
 from engagement.services.common import public_url, tenant_name
+from engagement.services.tracking import tracked_text
 
 SEND_TASK = "engagement.tasks.notification_send_task"
 SEND_BATCH_TASK = "engagement.tasks.notifications_send_batch_task"
@@ -109,7 +116,7 @@ def notifications_enqueue_bulk(*, customer_ids: Iterable[int], template: Message
                                 queued_status=Status.QUEUED)
 
 
-def _message(notification: Notification, customer: Customer) -> OutboundMessage:
+def _message(notification: Notification, customer: Customer, rules=None) -> OutboundMessage:
     template = notification.template
     unsubscribe = public_url("customers:unsubscribe", unsubscribe_token(
         customer_id=customer.pk, channel=notification.channel, purpose=notification.purpose))
@@ -117,6 +124,10 @@ def _message(notification: Notification, customer: Customer) -> OutboundMessage:
                "name": " ".join(part for part in (customer.first_name, customer.last_name) if part),
                "tenant_name": tenant_name(), "unsubscribe_url": unsubscribe, **(notification.context or {})}
     body = render(template.body, context) if template else ""
+    if rules is not None and rules.track_clicks and notification.channel == ConsentChannel.EMAIL and \
+            notification.purpose == ConsentPurpose.MARKETING:
+        body = tracked_text(body, notification_id=notification.pk,
+                            keep=(unsubscribe, str(context.get("confirm_url") or "")))
     subject = render(template.subject, context) if template else ""
     parameters = tuple(str(context.get(name, "") or "") for name in placeholders(template.body)) if template else ()
     return OutboundMessage(
@@ -137,46 +148,76 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 def notification_send(*, notification_id: int) -> str | None:
     """Send one queued notification now. Returns its status afterwards (None: nothing to do, it
     is not queued or another worker holds it). Raises ``RetryLater`` after a transient failure
-    that left attempts."""
-    retry_in = None
-    with transaction.atomic():
-        notification = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                        .select_related("template").filter(pk=notification_id, status=Status.QUEUED).first())
-        if notification is None:
-            return None
-        customer = Customer.objects.get(pk=notification.customer_id)
-        if not consent_allows(customer_id=customer.pk, channel=notification.channel, purpose=notification.purpose):
-            notification.status, notification.error = Status.SUPPRESSED, SuppressionReason.NO_CONSENT
-            notification.save(update_fields=["status", "error"])
-            return notification.status
-        message = _message(notification, customer)
-        if not message.to:
-            notification.status, notification.error = Status.SUPPRESSED, SuppressionReason.NO_ADDRESS
-            notification.save(update_fields=["status", "error"])
-            return notification.status
-        now = timezone.now()
-        notification.attempts += 1
-        notification.recipient, notification.subject, notification.body = message.to, message.subject[:255], message.body
-        try:
-            notification.provider_message_id = channel_send(notification.channel, message)[:255]
-            notification.status, notification.sent_at, notification.error = Status.SENT, now, ""
-            notification.next_attempt_at = None
-        except PermanentError as exc:
-            notification.status, notification.failed_at, notification.error = Status.FAILED, now, exc.message
-        except (ApplicationError, ValueError) as exc:  # configuration refused (a bad CDP_SMTP_URL, an unsafe host)
-            message_text = exc.message if isinstance(exc, ApplicationError) else str(exc)
-            notification.status, notification.failed_at, notification.error = Status.FAILED, now, message_text
-        except TransientError as exc:
-            notification.error = exc.message
-            if notification.attempts >= int(conf.get("ENGAGEMENT_MAX_ATTEMPTS")):
-                notification.status, notification.failed_at = Status.FAILED, now
-            else:
-                retry_in = _backoff(notification.attempts, exc.retry_after)
-                notification.next_attempt_at = now + datetime.timedelta(seconds=retry_in)
-        notification.save()
+    that left attempts, and while the tenant's quiet hours hold a marketing message back.
+
+    Before the provider is called: consent, an address, the frequency cap, quiet hours and the
+    monthly quota (``engagement.services.guards``), in that order; the first that refuses names
+    the reason kept on the notification."""
+    rules = engagement_settings()
+    now = timezone.now()
+    reserved = quota_reserve(rules, now=now)  # in its own short transaction: see guards
+    sent = False
+    try:
+        status, retry_in = _send_locked(notification_id, rules=rules, now=now, quota_left=reserved is not False)
+        sent = status == Status.SENT
+    finally:
+        if reserved and not sent:
+            quota_release(now=now)
     if retry_in is not None:
         raise RetryLater(retry_in)
-    return notification.status
+    return status
+
+
+def _suppress(notification: Notification, reason: str) -> tuple[str, None]:
+    notification.status, notification.error, notification.next_attempt_at = Status.SUPPRESSED, reason, None
+    notification.save(update_fields=["status", "error", "next_attempt_at"])
+    return notification.status, None
+
+
+@transaction.atomic
+def _send_locked(notification_id: int, *, rules, now, quota_left: bool) -> tuple[str | None, float | None]:
+    notification = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("template").filter(pk=notification_id, status=Status.QUEUED).first())
+    if notification is None:
+        return None, None
+    customer = Customer.objects.get(pk=notification.customer_id)
+    if not consent_allows(customer_id=customer.pk, channel=notification.channel, purpose=notification.purpose):
+        return _suppress(notification, SuppressionReason.NO_CONSENT)
+    message = _message(notification, customer, rules)
+    if not message.to:
+        return _suppress(notification, SuppressionReason.NO_ADDRESS)
+    if notification.purpose == ConsentPurpose.MARKETING:
+        if frequency_capped(rules, notification, now=now):
+            return _suppress(notification, SuppressionReason.FREQUENCY_CAP)
+        wait = quiet_hours_wait(rules, now=now, tz=person_timezone(customer.metadata))
+        if wait is not None:  # not an attempt: it waits, with its reason, until the quiet hours end
+            notification.error = SuppressionReason.QUIET_HOURS
+            notification.next_attempt_at = now + datetime.timedelta(seconds=wait)
+            notification.save(update_fields=["error", "next_attempt_at"])
+            return notification.status, wait
+    if not quota_left:
+        return _suppress(notification, SuppressionReason.QUOTA_EXCEEDED)
+    retry_in = None
+    notification.attempts += 1
+    notification.recipient, notification.subject, notification.body = message.to, message.subject[:255], message.body
+    try:
+        notification.provider_message_id = channel_send(notification.channel, message)[:255]
+        notification.status, notification.sent_at, notification.error = Status.SENT, now, ""
+        notification.next_attempt_at = None
+    except PermanentError as exc:
+        notification.status, notification.failed_at, notification.error = Status.FAILED, now, exc.message
+    except (ApplicationError, ValueError) as exc:  # configuration refused (a bad CDP_SMTP_URL, an unsafe host)
+        message_text = exc.message if isinstance(exc, ApplicationError) else str(exc)
+        notification.status, notification.failed_at, notification.error = Status.FAILED, now, message_text
+    except TransientError as exc:
+        notification.error = exc.message
+        if notification.attempts >= int(conf.get("ENGAGEMENT_MAX_ATTEMPTS")):
+            notification.status, notification.failed_at = Status.FAILED, now
+        else:
+            retry_in = _backoff(notification.attempts, exc.retry_after)
+            notification.next_attempt_at = now + datetime.timedelta(seconds=retry_in)
+    notification.save()
+    return notification.status, retry_in
 
 
 def notification_status_update(*, channel: str, provider_message_id: str, status: str, error: str = "",
@@ -227,11 +268,12 @@ def notifications_schedule(notification_ids: list[int]) -> None:
 def notifications_send_batch(*, notification_ids: list[int]) -> dict:
     """Send a chunk one by one; a transient failure re-schedules that one alone."""
     outcome: dict[str, int] = {}
-    for notification_id in notification_ids:
-        try:
-            status = notification_send(notification_id=notification_id)
-        except RetryLater as exc:
-            enqueue(SEND_TASK, options={"countdown": exc.countdown}, notification_id=notification_id)
-            status = "retrying"
-        outcome[str(status)] = outcome.get(str(status), 0) + 1
+    with email_connection_reused():  # one SMTP connection for the chunk's e-mails
+        for notification_id in notification_ids:
+            try:
+                status = notification_send(notification_id=notification_id)
+            except RetryLater as exc:
+                enqueue(SEND_TASK, options={"countdown": exc.countdown}, notification_id=notification_id)
+                status = "retrying"
+            outcome[str(status)] = outcome.get(str(status), 0) + 1
     return outcome

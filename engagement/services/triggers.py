@@ -9,12 +9,18 @@ sends once:
 - ``customer.created`` → key ``welcome`` (once per person, ever);
 - ``segment.entered`` → key ``segment:<id>:<date>`` (once per entry day);
 - ``churn.band_changed`` where the band got worse (active < at_risk < churning < churned) → key
-  ``churn:<new band>:<date>``.
+  ``churn:<new band>:<date>``;
+- ``customer.birthday`` is not a bus event: a daily task (``cdp.schedules``) looks for today's
+  birthdays in the tenant's time zone → key ``birthday:<year>``.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cdp.context import Actor
@@ -22,7 +28,10 @@ from cdp.exceptions import ApplicationError
 from cdp.ids import get_or_not_found
 from cdp.tasks import enqueue
 from engagement.codes import AuditAction
+from customers.models import Customer
+from customers.selectors.consent import UNREACHABLE
 from engagement.models import MessageTemplate, TriggerRule
+from engagement.selectors import tenant_timezone
 from engagement.services.common import audit
 from engagement.services.notifications import notifications_enqueue_bulk, notifications_schedule
 
@@ -77,6 +86,32 @@ def trigger_fire(*, event: str, payloads: list[dict]) -> int:
                                                      trigger=f"rule:{rule.pk}", key=key)
                 notifications_schedule(ids)
                 queued += len(ids)
+    return queued
+
+
+def birthday_triggers_fire(*, today: datetime.date | None = None) -> int:
+    """The daily birthday rules: people whose birthday is ``today`` (the tenant's date; 29 February
+    birthdays on 28 February in other years), once per person and year (key ``birthday:<year>``).
+    Returns how many notifications were queued."""
+    today = today or timezone.now().astimezone(tenant_timezone()).date()
+    rules = list(TriggerRule.objects.filter(event=TriggerRule.Event.BIRTHDAY, is_active=True)
+                 .select_related("template"))
+    if not rules:
+        return 0
+    born = Q(birth_date__month=today.month, birth_date__day=today.day)
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        born |= Q(birth_date__month=2, birth_date__day=29)
+    people = list(Customer.objects.filter(born, is_pseudonymized=False).exclude(status__in=UNREACHABLE)
+              .values_list("id", flat=True).order_by("id"))
+    queued = 0
+    for rule in rules:
+        for index in range(0, len(people), PAYLOADS_PER_TASK):
+            with transaction.atomic():
+                ids = notifications_enqueue_bulk(customer_ids=people[index:index + PAYLOADS_PER_TASK],
+                                                 template=rule.template, trigger=f"rule:{rule.pk}",
+                                                 key=f"birthday:{today.year}")
+            notifications_schedule(ids)
+            queued += len(ids)
     return queued
 
 

@@ -21,8 +21,8 @@ import hmac
 from django.utils import timezone
 
 from cdp.exceptions import PermissionDenied
-from engagement import conf
 from engagement.codes import ErrorCode
+from engagement.selectors import provider_config
 from engagement.services.notifications import notification_status_update
 
 TWILIO_STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "undelivered": "failed",
@@ -38,14 +38,14 @@ def whatsapp_signature(body: bytes, secret: str) -> str:
 
 
 def whatsapp_verify(*, body: bytes, signature: str) -> None:
-    secret = conf.get("ENGAGEMENT_WHATSAPP_APP_SECRET")
+    secret = provider_config("whatsapp")["app_secret"]
     if not secret or not signature or not hmac.compare_digest(whatsapp_signature(body, secret), signature):
         raise SignatureInvalid("The X-Hub-Signature-256 signature does not match.")
 
 
 def whatsapp_challenge(*, mode: str, token: str, challenge: str) -> str:
     """The ``hub.challenge`` to echo when the verify token matches; refused otherwise."""
-    expected = conf.get("ENGAGEMENT_WHATSAPP_VERIFY_TOKEN")
+    expected = provider_config("whatsapp")["verify_token"]
     if mode != "subscribe" or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise SignatureInvalid("The verify token does not match.")
     return challenge
@@ -85,7 +85,7 @@ def twilio_signature(url: str, params: dict, token: str) -> str:
 
 def twilio_status_apply(*, url: str, params: dict, signature: str) -> bool:
     """Verify and apply one Twilio status callback; True when it matched a message."""
-    token = conf.get("ENGAGEMENT_TWILIO_AUTH_TOKEN")
+    token = provider_config("twilio")["auth_token"]
     if not token or not signature or not hmac.compare_digest(twilio_signature(url, params, token), signature):
         raise SignatureInvalid("The X-Twilio-Signature signature does not match.")
     status = TWILIO_STATUSES.get(params.get("MessageStatus", ""))

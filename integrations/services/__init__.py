@@ -7,7 +7,9 @@ from integrations.services.integrations import (
     integration_create,
     integration_credentials,
     integration_delete,
+    integration_restore,
     integration_update,
+    integrations_purge,
 )
 from integrations.services.sync import integration_sync, integration_sync_request, integrations_sync_due
 from integrations.services.webhooks import (
@@ -16,6 +18,7 @@ from integrations.services.webhooks import (
     webhook_emit,
     webhook_endpoint_create,
     webhook_endpoint_delete,
+    webhook_endpoint_restore,
     webhook_endpoint_update,
     webhook_ping,
     webhook_redeliver,
@@ -27,5 +30,6 @@ __all__ = [
     "integration_delete", "integration_sync", "integration_sync_request", "integration_update",
     "integrations_sync_due", "vtex_hook_receive", "vtex_order_fetch", "webhook_delivery_attempt",
     "webhook_emit", "webhook_endpoint_create", "webhook_endpoint_delete", "webhook_endpoint_update", "webhook_ping",
-    "webhook_redeliver", "webhook_sign", "webhook_signature_verify",
+    "webhook_redeliver", "webhook_sign", "webhook_signature_verify", "integration_restore", "integrations_purge",
+    "webhook_endpoint_restore",
 ]

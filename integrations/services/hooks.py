@@ -74,8 +74,11 @@ def vtex_hook_receive(*, integration_id, secret: str, payload) -> dict:
 
 
 def vtex_order_fetch(*, integration_id: int, order_id: str) -> str:
-    """Fetch one VTEX order and ingest it (raw payload kept). Returns the ingest outcome."""
-    integration = Integration.objects.get(pk=integration_id)
+    """Fetch one VTEX order and ingest it (raw payload kept). Returns the ingest outcome, or
+    ``"integration_deleted"`` when the integration was deleted after the hook queued the fetch."""
+    integration = Integration.objects.filter(pk=integration_id).first()
+    if integration is None:
+        return "integration_deleted"
     credentials = integration_credentials(integration=integration)
     connector = VtexConnector(integration=integration, credentials=credentials,
                               on_credentials_change=lambda new: integration_credentials_store(

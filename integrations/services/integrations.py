@@ -10,6 +10,7 @@ from django.core.validators import URLValidator
 from django.db import connection, transaction
 from django.db.utils import IntegrityError
 
+from cdp import softdelete
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, Conflict, full_clean_or_raise
 from cdp.ids import get_or_not_found
@@ -191,14 +192,51 @@ def integration_update(*, integration_id: int, actor: Actor, credentials: dict |
 
 @transaction.atomic
 def integration_delete(*, integration_id: int, actor: Actor) -> None:
-    """Delete an integration with its sync log, raw payloads and spend rows. Orders it ingested
-    stay (they belong to customers)."""
+    """Delete an integration: it leaves every list and the API, its syncs and hooks stop, and it
+    can be restored (``integration_restore``) for CDP_RESTORE_DAYS days; then the daily purge
+    removes it with its sync log, raw payloads and spend rows. Orders it ingested stay (they
+    belong to customers)."""
     integration = get_or_not_found(Integration, integration_id, "No such integration.", lock=True)
     if integration.sync_lease_alive():
         raise Conflict("A sync is running; try again when it has finished.", code=ErrorCode.SYNC_RUNNING)
     _audit(actor=actor, action=AuditAction.INTEGRATION_DELETE, integration=integration,
            changes={"integration_type": integration.integration_type, "account_name": integration.account_name})
     integration.delete()
+
+
+@transaction.atomic
+def integration_restore(*, integration_id: int, actor: Actor) -> Integration:
+    """Bring back a deleted integration within its restore window (409 ``integration_exists``
+    when another one of its type and account was added meanwhile)."""
+    integration = get_or_not_found(softdelete.restorable(Integration), integration_id, "No such deleted integration.",
+                                   lock=True)
+    if Integration.objects.filter(integration_type=integration.integration_type,
+                                  account_name=integration.account_name).exists():
+        raise Conflict("Another integration has this type and account.", code=ErrorCode.INTEGRATION_EXISTS)
+    integration.undelete()
+    _audit(actor=actor, action=AuditAction.INTEGRATION_RESTORE, integration=integration,
+           changes={"integration_type": integration.integration_type, "account_name": integration.account_name})
+    return integration
+
+
+def integrations_purge(*, actor: Actor) -> int:
+    """Remove for good the integrations and webhook endpoints deleted more than CDP_RESTORE_DAYS
+    days ago, with what hangs off them (the daily task); each audited. Returns how many."""
+    purged = 0
+    for integration in softdelete.purge_due(Integration):
+        with transaction.atomic():
+            _audit(actor=actor, action=AuditAction.INTEGRATION_PURGE, integration=integration,
+                   changes={"integration_type": integration.integration_type,
+                            "account_name": integration.account_name})
+            softdelete.hard_delete(integration)
+            purged += 1
+    for endpoint in softdelete.purge_due(WebhookEndpoint):
+        with transaction.atomic():
+            audit_record(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_PURGE, resource_type="webhook_endpoint",
+                         resource_id=endpoint.pk, tenant=connection.tenant, changes=urls_redact({"url": endpoint.url}))
+            softdelete.hard_delete(endpoint)
+            purged += 1
+    return purged
 
 
 def integration_credentials_store(*, integration_id: int, credentials: dict) -> None:
@@ -212,11 +250,12 @@ def credentials_rotate_all() -> int:
     """Re-encrypt every stored secret of the current schema with the newest key."""
     count = 0
     with transaction.atomic():
-        for integration in Integration.objects.select_for_update().exclude(credentials_encrypted=""):
+        # Deleted rows too: a restored integration must still read its credentials.
+        for integration in Integration.all_objects.select_for_update().exclude(credentials_encrypted=""):
             integration.credentials_encrypted = crypto.rotate(integration.credentials_encrypted)
             integration.save(update_fields=["credentials_encrypted"])
             count += 1
-        for endpoint in WebhookEndpoint.objects.select_for_update():
+        for endpoint in WebhookEndpoint.all_objects.select_for_update():
             endpoint.secret_encrypted = crypto.rotate(endpoint.secret_encrypted)
             endpoint.save(update_fields=["secret_encrypted"])
             count += 1

@@ -198,8 +198,11 @@ def _prefetched(pages, stop: threading.Event, heartbeat=None, every: float = 60.
         yield value
 
 
-def _finish(*, log: SyncLog, status: str, started: float, http_wait: float, error_code: str = "",
-            error: str = "") -> SyncLog:
+def sync_finish(*, log: SyncLog, status: str, started: float, http_wait: float, error_code: str = "",
+                error: str = "") -> SyncLog:
+    """End the run ``log``: its status, duration and error recorded, and the integration idle
+    again, but only while ``log`` still holds the lease (a sync that lost it to another leaves its
+    successor's claim alone). The last step of ``sync_claim`` / ``sync_page_commit``."""
     now = timezone.now()
     with transaction.atomic():
         SyncLog.objects.filter(pk=log.pk).update(
@@ -252,18 +255,18 @@ def integration_sync(*, integration_id: int, trigger: str = "manual") -> SyncLog
         stop.set()
         message = crypto.mask(exc.message, secrets)
         logger.warning("sync %s of integration %s failed: %s", log.pk, integration_id, message)
-        return _finish(log=log, status=SyncLog.Status.ERROR, started=started,
+        return sync_finish(log=log, status=SyncLog.Status.ERROR, started=started,
                        http_wait=fetch_wait, error_code=exc.code,
                        error=message)
     except Exception as exc:  # noqa: BLE001 - a sync must always release its claim
         stop.set()
         message = crypto.mask(f"{type(exc).__name__}: {exc}", secrets)
         logger.error("sync %s of integration %s crashed: %s", log.pk, integration_id, message)
-        return _finish(log=log, status=SyncLog.Status.ERROR, started=started,
+        return sync_finish(log=log, status=SyncLog.Status.ERROR, started=started,
                        http_wait=fetch_wait, error_code=ErrorCode.INTERNAL_ERROR,
                        error=message)
     status = SyncLog.Status.PARTIAL if rejected else SyncLog.Status.SUCCESS
-    return _finish(log=log, status=status, started=started, http_wait=fetch_wait)
+    return sync_finish(log=log, status=status, started=started, http_wait=fetch_wait)
 
 
 def integration_sync_request(*, integration_id: int, actor: Actor) -> Integration:

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics import registry as analytics_registry
+from cdp import softdelete
 from cdp.context import Actor
 from cdp.exceptions import ApplicationError, NotFound, full_clean_or_raise
 from cdp.ids import get_or_not_found
@@ -120,10 +121,23 @@ def webhook_endpoint_update(*, endpoint_id: int, actor: Actor, url: str | None =
 
 @transaction.atomic
 def webhook_endpoint_delete(*, endpoint_id: int, actor: Actor) -> None:
+    """Delete an endpoint: no more events go to it (its pending deliveries fail as "Endpoint
+    deleted."); restorable for CDP_RESTORE_DAYS days (``webhook_endpoint_restore``), then purged."""
     endpoint = webhook_endpoint_get(endpoint_id=endpoint_id)
     _audit(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_DELETE, endpoint=endpoint, changes={"url": endpoint.url})
     endpoint.delete()
     _wanted_clear()
+
+
+@transaction.atomic
+def webhook_endpoint_restore(*, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
+    """Bring back a deleted endpoint within its restore window; events reach it again from now on."""
+    endpoint = get_or_not_found(softdelete.restorable(WebhookEndpoint), endpoint_id, "No such deleted endpoint.",
+                                lock=True)
+    endpoint.undelete()
+    _audit(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_RESTORE, endpoint=endpoint, changes={"url": endpoint.url})
+    _wanted_clear()
+    return endpoint
 
 
 DRAIN = "webhooks"  # the slot, flag and due-index name of the per-tenant drain
@@ -307,7 +321,12 @@ def webhook_delivery_attempt(*, delivery_id: int, retry: bool = True) -> int | N
                     .filter(pk=delivery_id).first())
         if delivery is None or delivery.status in (WebhookDelivery.Status.SUCCESS, WebhookDelivery.Status.FAILED):
             return None
-        endpoint = delivery.endpoint
+        endpoint = delivery.endpoint  # the base manager: a deleted endpoint too
+        if endpoint.deleted_at is not None:
+            delivery.status, delivery.next_retry_at = WebhookDelivery.Status.FAILED, None
+            delivery.error = "Endpoint deleted."
+            delivery.save(update_fields=["status", "error", "next_retry_at", "updated_at"])
+            return None
         if not endpoint.is_active and delivery.event != PING_EVENT:
             delivery.status, delivery.next_retry_at = WebhookDelivery.Status.FAILED, None
             delivery.error = "Endpoint disabled."
@@ -318,7 +337,7 @@ def webhook_delivery_attempt(*, delivery_id: int, retry: bool = True) -> int | N
     now = timezone.now()
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        endpoint = WebhookEndpoint.all_objects.select_for_update().get(pk=delivery.endpoint_id)
         delivery.attempts += 1
         delivery.response_code, delivery.response_time_ms, delivery.response_body = code, elapsed, excerpt
         delivery.error = error or ("" if ok else f"Answered {code}.")

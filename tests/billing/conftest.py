@@ -7,6 +7,7 @@ from django.test import Client
 
 from cdp.context import Actor
 from licensing import store
+from tests.conftest import two_factor_pass
 
 ACTOR = Actor.system("tests")
 
@@ -24,6 +25,8 @@ class Api:
         self.client = Client(HTTP_HOST=host, **extra)
         if user is not None:
             self.client.force_login(user)
+            if user.is_staff or user.is_superuser:
+                two_factor_pass(self.client, user)  # operators always pass two-factor sign-in
 
     def get(self, path, **params):
         return self.client.get(f"/api/v1/billing/{path}", params)

@@ -64,3 +64,14 @@ def meta(settings):
     settings.ENGAGEMENT_META_ACCESS_TOKEN = fakes.META_TOKEN
     yield server
     server.stop()
+
+
+@pytest.fixture
+def google_ads(settings):
+    server = fakes.FakeGoogleAds().start()
+    settings.ENGAGEMENT_GOOGLE_ADS_BASE_URL = server.url
+    settings.ENGAGEMENT_GOOGLE_ADS_CUSTOMER_ID = fakes.GOOGLE_CUSTOMER_ID
+    settings.ENGAGEMENT_GOOGLE_ADS_DEVELOPER_TOKEN = fakes.GOOGLE_DEVELOPER_TOKEN
+    settings.ENGAGEMENT_GOOGLE_ADS_ACCESS_TOKEN = fakes.GOOGLE_TOKEN
+    yield server
+    server.stop()

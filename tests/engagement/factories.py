@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from cdp.context import Actor
 from customers.services.consent import consent_record
+from engagement.services.campaigns import campaign_create
 from engagement.services.templates import message_template_create
 from tests.customers.factories import CustomerFactory
 
@@ -23,3 +24,9 @@ def person(*, consent: tuple[str, ...] = ("email", "whatsapp", "sms"), purpose: 
         consent_record(customer_id=customer.pk, channel=channel, purpose=purpose, granted=True, source="api",
                        actor=ACTOR, ip_address="203.0.113.1")
     return customer
+
+
+def CampaignFactory(*, segment_id: int, name: str = "Win-back", **template_overrides):  # noqa: N802 (a factory)
+    """A draft campaign to ``segment_id`` with a new e-mail template."""
+    return campaign_create(name=name, segment_id=segment_id, template_id=template("email", **template_overrides).pk,
+                           actor=ACTOR)

@@ -31,11 +31,18 @@ TWILIO_TOKEN = "twilio-auth-token"
 class FakeSmtp:
     def __init__(self):
         self.messages: list = []
+        self.sessions = 0
         self.rcpt_replies: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
         self.controller = None
 
     # aiosmtpd handler hooks
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self._lock:
+            self.sessions += 1  # one EHLO per connection: how many connections the client opened
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self._lock:
             replies = self.rcpt_replies.get(address)
@@ -147,3 +154,109 @@ class FakeMeta(FakeServer):
             self.members[audience].difference_update(valid)
         return Reply(200, {"audience_id": audience, "session_id": "9778993", "num_received": len(rows),
                            "num_invalid_entries": len(invalid), "invalid_entry_samples": {}})
+
+
+GOOGLE_TOKEN = "ya29.google-access-token"
+GOOGLE_DEVELOPER_TOKEN = "dev-token-123"
+GOOGLE_CUSTOMER_ID = "1234567890"
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class FakeGoogleAds(FakeServer):
+    """The Google Ads API's OfflineUserDataJobService over REST: ``offlineUserDataJobs:create``,
+    ``{job}:addOperations`` (partial failure: an identifier that is not a SHA-256 hex digest is
+    rejected and named by its operation's index) and ``{job}:run``, which applies the job to the
+    user list's members. Errors in google.rpc.Status envelopes with a GoogleAdsFailure."""
+
+    def __init__(self):
+        super().__init__()
+        self.members: dict[str, set] = defaultdict(set)  # user list resource -> frozensets of identifiers
+        self.jobs: dict[str, dict] = {}
+        self._ids = itertools.count(1000)
+        self.route("POST", r"/v[0-9]+/customers/(?P<cid>[0-9]+)/offlineUserDataJobs:create", self.create)
+        self.route("POST", r"/v[0-9]+/customers/(?P<cid>[0-9]+)/offlineUserDataJobs/(?P<job>[0-9]+):addOperations",
+                   self.add_operations)
+        self.route("POST", r"/v[0-9]+/customers/(?P<cid>[0-9]+)/offlineUserDataJobs/(?P<job>[0-9]+):run", self.run)
+
+    @staticmethod
+    def failure(status: int, rpc_status: str, code: dict, message: str, retry_delay: str = "") -> Reply:
+        details = [{"@type": "type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure",
+                    "errors": [{"errorCode": code, "message": message}], "requestId": "req-1"}]
+        if retry_delay:
+            details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay})
+        return Reply(status, {"error": {"code": status, "message": "Request contains an invalid argument."
+                                        if status == 400 else message, "status": rpc_status, "details": details}})
+
+    def _auth(self, request, cid):
+        if request.headers.get("authorization") != f"Bearer {GOOGLE_TOKEN}":
+            return self.failure(401, "UNAUTHENTICATED", {"authenticationError": "OAUTH_TOKEN_INVALID"},
+                                "Request had invalid authentication credentials.")
+        if request.headers.get("developer-token") != GOOGLE_DEVELOPER_TOKEN:
+            return self.failure(403, "PERMISSION_DENIED", {"authorizationError": "DEVELOPER_TOKEN_NOT_APPROVED"},
+                                "The developer token is not approved.")
+        if cid != GOOGLE_CUSTOMER_ID:
+            return self.failure(403, "PERMISSION_DENIED", {"authorizationError": "USER_PERMISSION_DENIED"},
+                                "User doesn't have permission to access customer.")
+        return None
+
+    def create(self, request, cid):
+        refused = self._auth(request, cid)
+        if refused:
+            return refused
+        job = request.json().get("job") or {}
+        metadata = job.get("customerMatchUserListMetadata") or {}
+        user_list = metadata.get("userList") or ""
+        if job.get("type") != "CUSTOMER_MATCH_USER_LIST" or not re.fullmatch(
+                rf"customers/{cid}/userLists/[0-9]+", user_list):
+            return self.failure(400, "INVALID_ARGUMENT", {"offlineUserDataJobError": "INVALID_USER_LIST_ID"},
+                                "The user list id is invalid.")
+        job_id = str(next(self._ids))
+        resource = f"customers/{cid}/offlineUserDataJobs/{job_id}"
+        self.jobs[job_id] = {"userList": user_list, "consent": metadata.get("consent"), "operations": [],
+                             "status": "PENDING"}
+        return Reply(200, {"resourceName": resource})
+
+    def add_operations(self, request, cid, job):
+        refused = self._auth(request, cid)
+        if refused:
+            return refused
+        state = self.jobs.get(job)
+        if state is None or state["status"] != "PENDING":
+            return self.failure(400, "INVALID_ARGUMENT", {"offlineUserDataJobError": "INVALID_JOB_STATE"},
+                                "The job is not pending.")
+        body = request.json()
+        errors = []
+        for index, operation in enumerate(body.get("operations") or []):
+            kind, data = next(iter(operation.items()))
+            identifiers = data.get("userIdentifiers") or []
+            values = [next(iter(i.values())) for i in identifiers]
+            if not values or not all(HEX64.fullmatch(v or "") for v in values):
+                errors.append({"errorCode": {"offlineUserDataJobError": "INVALID_SHA256_FORMAT"},
+                               "message": "The SHA256 encoded value is malformed.",
+                               "location": {"fieldPathElements": [
+                                   {"fieldName": "operations", "index": index}, {"fieldName": kind},
+                                   {"fieldName": "user_identifiers", "index": 0}]}})
+                continue
+            state["operations"].append((kind, frozenset(tuple(sorted(i.items())) for i in identifiers)))
+        if errors and not body.get("enablePartialFailure"):
+            return self.failure(400, "INVALID_ARGUMENT", errors[0]["errorCode"], errors[0]["message"])
+        answer = {}
+        if errors:
+            answer["partialFailureError"] = {"code": 3, "message": "Multiple errors in 'details'.", "details": [
+                {"@type": "type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure", "errors": errors}]}
+        return Reply(200, answer)
+
+    def run(self, request, cid, job):
+        refused = self._auth(request, cid)
+        if refused:
+            return refused
+        state = self.jobs.get(job)
+        if state is None:
+            return self.failure(404, "NOT_FOUND", {"requestError": "RESOURCE_NOT_FOUND"}, "Job not found.")
+        for kind, identifiers in state["operations"]:
+            if kind == "create":
+                self.members[state["userList"]].add(identifiers)
+            else:
+                self.members[state["userList"]].discard(identifiers)
+        state["status"] = "RUNNING"
+        return Reply(200, {"name": f"customers/{cid}/operations/{job}"})

@@ -19,8 +19,10 @@ from babel.messages.pofile import read_po
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
+from engagement.models import AudienceDestination
 from tests.analytics.factories import ProcessingJobFactory, SegmentFactory
 from tests.customers.factories import AddressFactory, CustomerFactory, IdentityFactory, OrderFactory
+from tests.engagement.factories import CampaignFactory
 from tests.i18n.test_catalogs import ROOT, _TextCollector
 from tests.integrations.factories import IntegrationFactory, SyncLogFactory
 
@@ -67,6 +69,8 @@ def pages(world):
         segment = SegmentFactory()
         integration = IntegrationFactory()
         SyncLogFactory(integration=integration)
+        campaign = CampaignFactory(segment_id=segment.pk, name="winback")  # data: a name
+        AudienceDestination.objects.create(audience_id="123", segment_id=segment.pk)
     return {
         "signed_in": [
             "/", "/members/", "/settings/api-keys/", "/settings/sessions/", "/settings/sessions/members/",
@@ -74,10 +78,11 @@ def pages(world):
             "/analytics/", f"/analytics/runs/{job.pk}/", "/analytics/data-quality/", "/analytics/segments/",
             f"/analytics/segments/{segment.pk}/", "/integrations/", f"/integrations/{integration.pk}/",
             "/license/", "/billing/", "/no-such-page/",
+            "/engagement/campaigns/", f"/engagement/campaigns/{campaign.pk}/", "/engagement/destinations/",
         ],
         "signed_out": [
             "/accounts/login/", "/accounts/password-reset/", "/accounts/password-reset/sent/",
-            "/accounts/reset/MQ/bad-token/", "/invitations/not-a-token/",
+            "/accounts/reset/MQ/bad-token/", "/invitations/not-a-token/", "/engagement/opt-in/not-a-token/",
         ],
     }
 

@@ -4,6 +4,7 @@ touched, and the ORM keeps working on the converted tables."""
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 
 import pytest
@@ -256,3 +257,16 @@ def test_new_audit_months_inherit_the_autovacuum_settings(world):
             cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)",
                            [partitions.partition_name("tenants_auditlog", month)])
             assert "autovacuum_analyze_scale_factor=0.02" in cursor.fetchone()[0]
+
+
+def test_row_retention_passes_domain_values_as_parameters_not_sql_literals():
+    from integrations.models import WebhookDelivery
+
+    # given every registered row retention
+    entries = partitions.row_registry()
+    # then no condition quotes a word (a status, a type): those come from the models' choices
+    quoted = {entry.table: re.findall(r"'[A-Za-z_]+'", entry.where) for entry in entries}
+    assert {table: words for table, words in quoted.items() if words} == {}
+    bodies = next(entry for entry in entries if entry.table == WebhookDelivery._meta.db_table and entry.update)
+    assert bodies.params == ([WebhookDelivery.Status.SUCCESS, WebhookDelivery.Status.FAILED],)
+    assert bodies.where.count("%s") == len(bodies.params)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cdp.exceptions import ApplicationError, PermissionDenied
 from tenants.models import AuditLog, Membership
-from tests.conftest import PASSWORD, api_client
+from tests.conftest import PASSWORD, api_client, two_factor_pass
 from tests.security.conftest import SYSTEM, actor_of, signed_in
 
 
@@ -449,6 +449,7 @@ def test_operator_sessions_stay_hidden_unless_the_operator_accepts_an_invitation
 
     operator = Client(HTTP_HOST="alpha.localhost")
     operator.force_login(world.staff)
+    two_factor_pass(operator, world.staff)
     operator.get("/")
     row = UserSession.objects.filter(user=world.staff, tenant=world.alpha).first()
     admin = alpha_client(person(world.alpha, "admin"))

@@ -124,7 +124,7 @@ def test_the_schedule_picks_up_a_sync_whose_lease_ran_out(in_alpha, vtex, actor,
 
 
 def test_a_sync_that_lost_its_lease_commits_nothing_more(in_alpha, vtex, actor, clock):
-    from integrations.services.sync import SyncLeaseLost, _finish, sync_claim, sync_page_commit
+    from integrations.services.sync import SyncLeaseLost, sync_claim, sync_finish, sync_page_commit
 
     integration = make_vtex_integration(vtex, actor)
     slow = sync_claim(integration_id=integration.pk, trigger="schedule")
@@ -141,7 +141,7 @@ def test_a_sync_that_lost_its_lease_commits_nothing_more(in_alpha, vtex, actor, 
     integration.refresh_from_db()
     assert integration.cursor == empty_page(1).cursor
     # and its ending does not release its successor's claim
-    _finish(log=slow, status=SyncLog.Status.ERROR, started=0.0, http_wait=0.0, error_code="sync_lease_lost")
+    sync_finish(log=slow, status=SyncLog.Status.ERROR, started=0.0, http_wait=0.0, error_code="sync_lease_lost")
     integration.refresh_from_db()
     assert integration.state == "running" and integration.lease_log_id == successor.pk
 

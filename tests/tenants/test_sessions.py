@@ -19,7 +19,7 @@ from django.utils import timezone
 from cdp.context import Actor
 from cdp.exceptions import NotFound, PermissionDenied
 from tenants.models import AuditLog, UserSession
-from tests.conftest import PASSWORD, api_client
+from tests.conftest import PASSWORD, api_client, two_factor_pass
 
 SYSTEM = Actor.system("tests")
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0 " + "x" * 400
@@ -379,6 +379,7 @@ def test_platform_operators_sessions_are_hidden_from_tenant_admins(world, member
     # given a superuser who entered alpha's host (as the admin jump does)
     operator = Client(HTTP_HOST="alpha.localhost")
     operator.force_login(world.staff)
+    two_factor_pass(operator, world.staff)
     operator.get("/")
     operator_row = row_of(operator)
     assert operator_row.tenant == world.alpha
@@ -544,6 +545,7 @@ def test_operators_admin_lists_searches_filters_and_revokes(world, member):
     row = row_of(victim)
     staff = Client(HTTP_HOST="localhost")
     staff.force_login(world.staff)
+    two_factor_pass(staff, world.staff)
     by_email = staff.get(f"/admin/tenants/usersession/?q={user.email}").content.decode()
     assert user.email in by_email and "192.0.2.99" in by_email
     assert user.email in staff.get("/admin/tenants/usersession/?q=192.0.2.99").content.decode()

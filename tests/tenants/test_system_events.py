@@ -33,6 +33,7 @@ from tenants.services.system_events import (
     system_event_record,
     system_events_prune,
 )
+from tests.conftest import two_factor_pass
 
 PERSONAL = "no row for ana.rojas@example.com with document 20-31234567-9"
 
@@ -186,6 +187,7 @@ def test_operators_see_events_counted_per_day_and_errors_grouped(world):
     system_event_record(kind=SystemEvent.Kind.CONFIG_CHANGE, title="System setting 'banner' changed")
     client = Client(HTTP_HOST="localhost")
     client.force_login(world.staff)
+    two_factor_pass(client, world.staff)
 
     page = client.get("/admin/tenants/systemevent/", {"kind__exact": "error"})
 

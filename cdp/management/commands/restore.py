@@ -4,7 +4,6 @@ whole or to a point in time; a pg_dump backup into the empty database of DATABAS
 from __future__ import annotations
 
 import datetime
-import os
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -37,9 +36,9 @@ class Command(CdpCommand):
         try:
             dumps = [entry for entry in backup.backups_list(Path(input)) if entry["kind"] == "pg_dump"]
             if dumps and not any(e["kind"] == "basebackup" for e in backup.backups_list(Path(input))):
-                url = target_url or os.environ.get("DATABASE_URL")
-                if not url:
-                    raise CommandError("a pg_dump backup restores into a database: --target-url or DATABASE_URL")
+                # The database this installation uses (DATABASE_URL, else the embedded one that
+                # manage.py started), as the backup and tenant_export commands name it.
+                url = target_url or embedded.database_url()
                 result = backup.restore_dump(input_dir=Path(input), url=url, data_dir=target_dir, label=label)
             else:
                 result = backup.restore_embedded(input_dir=Path(input), data_dir=target_dir, target_time=when,

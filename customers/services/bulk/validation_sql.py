@@ -171,9 +171,51 @@ def _normalize_sql(columns: list[str]) -> str:
 def _validate_sql(columns: list[str], normalize: str) -> str:
     """``cdp_bulk_rows`` from the ``normalize`` query: the kept values, the phone in E.164 where
     its country's calling code says how, the person key and the errors (``'field', CASE ...``
-    entries, rewritten by ``errors_as_text``)."""
+    entries, rewritten by ``errors_as_text``), each group of checks a named step below, in the
+    order their messages are listed."""
+    errors = ",\n             ".join(step() for step in (
+        _order_errors_sql, _customer_errors_sql, _address_errors_sql, _name_and_identifier_errors_sql,
+        _address_shape_errors_sql, _items_errors_sql))
+    return f"""
+    CREATE {scratch()} TABLE cdp_bulk_rows AS
+    SELECT {", ".join(f"n.{name}" for name in KEPT_COLUMNS)},
+           {_phone_and_person_key_sql()},
+           concat_ws(E'\\n',
+             {errors}
+           ) AS errors
+      FROM {_phone_candidate_sql(normalize)} n"""
+
+
+def _phone_and_person_key_sql() -> str:
+    """The ``phone`` column (E.164 from the candidate, else the digits) and ``pkey``, the person key
+    rows of one person share (e-mail, else the source's customer id, else the document)."""
+    return """CASE WHEN n.phone_digits = '' THEN NULL
+                WHEN n.cand IS NOT NULL AND length(n.cand) BETWEEN 8 AND 15 THEN '+' || n.cand
+                ELSE left(n.phone_digits, 20) END AS phone,
+           CASE WHEN n.email IS NOT NULL THEN %(email_key)s || n.email
+                WHEN n.cext IS NOT NULL THEN %(identity_key)s || n.src || ':' || n.cext
+                ELSE %(document_key)s || n.doc_type || ':' || coalesce(n.doc, '') END AS pkey"""
+
+
+def _phone_candidate_sql(normalize: str) -> str:
+    """The normalized rows with ``cand``: the phone's digits with its country calling code."""
     # A constant jsonb object is a binary search per row; a CASE of its entries, one test per entry.
     calling = json.dumps(CALLING_CODES).replace("'", "''")
+    return f"""(SELECT m.*,
+                   CASE WHEN ltrim(m.phone_raw) LIKE '+%%' THEN m.phone_digits
+                        WHEN ltrim(m.phone_raw) LIKE '00%%' THEN substr(m.phone_digits, 3)
+                        WHEN m.calling IS NOT NULL THEN
+                          CASE WHEN ltrim(m.phone_digits, '0') LIKE m.calling || '%%'
+                                    AND length(ltrim(m.phone_digits, '0')) >= 11
+                               THEN ltrim(m.phone_digits, '0')
+                               ELSE m.calling || ltrim(m.phone_digits, '0') END
+                   END AS cand
+              FROM (SELECT c.*, '{calling}'::jsonb ->> c.country AS calling
+                      FROM ({normalize}) c) m)"""
+
+
+def _order_errors_sql() -> str:
+    """The order's fields: source, external id, date, status, currency, amounts, details."""
     status_names = ", ".join(Order.Status.values)
     payment_names = ", ".join(value for value in Order.PaymentStatus.values if value)
     # Order number, payment status, shipping method and UTM: lengths, and the payment status's values.
@@ -182,17 +224,7 @@ def _validate_sql(columns: list[str], normalize: str) -> str:
         + (f" WHEN n.{name} <> ALL (%(payment_statuses)s) THEN jsonb_build_array('Choose one of: {payment_names}.')"
            if name == "payment_status" else "") + " END"
         for name, limit in ORDER_TEXT_FIELDS.items())
-    return f"""
-    CREATE {scratch()} TABLE cdp_bulk_rows AS
-    SELECT {", ".join(f"n.{name}" for name in KEPT_COLUMNS)},
-           CASE WHEN n.phone_digits = '' THEN NULL
-                WHEN n.cand IS NOT NULL AND length(n.cand) BETWEEN 8 AND 15 THEN '+' || n.cand
-                ELSE left(n.phone_digits, 20) END AS phone,
-           CASE WHEN n.email IS NOT NULL THEN %(email_key)s || n.email
-                WHEN n.cext IS NOT NULL THEN %(identity_key)s || n.src || ':' || n.cext
-                ELSE %(document_key)s || n.doc_type || ':' || coalesce(n.doc, '') END AS pkey,
-           concat_ws(E'\\n',
-             'source', CASE WHEN length(n.src) > 50 OR n.src !~ '^[a-z0-9][a-z0-9_.-]*$'
+    return f"""'source', CASE WHEN length(n.src) > 50 OR n.src !~ '^[a-z0-9][a-z0-9_.-]*$'
                             THEN jsonb_build_array('Use up to 50 lowercase letters, digits, ''.'', ''_'' or ''-''.') END,
              'external_order_id', CASE WHEN n.ext IS NULL THEN jsonb_build_array('This field is required.')
                                        WHEN length(n.ext) > 255 THEN jsonb_build_array('At most 255 characters.') END,
@@ -211,8 +243,12 @@ def _validate_sql(columns: list[str], normalize: str) -> str:
              {", ".join(_amount_error_sql(name, required=name == "total_amount") for name in AMOUNT_COLUMNS)},
              'payment_method', CASE WHEN length(n.payment_method) > 100
                                     THEN jsonb_build_array('At most 100 characters.') END,
-             {detail_errors},
-             'customer.email', CASE WHEN n.email IS NOT NULL AND (n.email !~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'
+             {detail_errors}"""
+
+
+def _customer_errors_sql() -> str:
+    """The customer's identifying and profile values."""
+    return f"""'customer.email', CASE WHEN n.email IS NOT NULL AND (n.email !~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'
                                     OR length(n.email) > 254) THEN jsonb_build_array('Enter a valid email address.') END,
              'customer.external_id', CASE WHEN length(n.cext) > 255 THEN jsonb_build_array('At most 255 characters.') END,
              'customer.country', CASE WHEN n.country IS NULL
@@ -229,24 +265,40 @@ def _validate_sql(columns: list[str], normalize: str) -> str:
                                            THEN jsonb_build_array('Out of range.') END,
              'customer.phone', CASE WHEN {_phone_invalid_sql("n.phone_raw")} THEN jsonb_build_array('{PHONE_MESSAGE}') END,
              'customer.gender', CASE WHEN n.gender_raw IS NOT NULL AND n.gender IS NULL
-                                     THEN jsonb_build_array('{GENDER_MESSAGE}') END,
-             {", ".join(f"'customer.address.{name}', CASE WHEN length(n.addr_{name}) > {limit} "
+                                     THEN jsonb_build_array('{GENDER_MESSAGE}') END"""
+
+
+def _address_errors_sql() -> str:
+    """The address fields' lengths and its phone."""
+    return f"""{", ".join(f"'customer.address.{name}', CASE WHEN length(n.addr_{name}) > {limit} "
                         f"THEN jsonb_build_array('At most {limit} characters.') END"
                         for name, limit in ADDRESS_LIMITS.items() if name in ADDRESS_COLUMNS)},
              'customer.address.phone', CASE WHEN {_phone_invalid_sql("n.addr_phone")}
-                                            THEN jsonb_build_array('{PHONE_MESSAGE}') END,
-             'customer.first_name', CASE WHEN length(n.first_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
+                                            THEN jsonb_build_array('{PHONE_MESSAGE}') END"""
+
+
+def _name_and_identifier_errors_sql() -> str:
+    """Names and places' lengths, and at least one identifier of the person."""
+    return """'customer.first_name', CASE WHEN length(n.first_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer.last_name', CASE WHEN length(n.last_name) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer.city', CASE WHEN length(n.city) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer.state', CASE WHEN length(n.state) > 150 THEN jsonb_build_array('At most 150 characters.') END,
              'customer', CASE WHEN n.cext IS NULL AND n.email IS NULL AND n.doc IS NULL AND n.doc_raw IS NULL
-                              THEN jsonb_build_array('Give at least one identifier: email, external_id or document_number.') END,
-             'customer.address.line1', CASE WHEN n.addr_line1 = '' AND (n.addr_city <> '' OR n.addr_postal_code <> ''
+                              THEN jsonb_build_array('Give at least one identifier: email, external_id or document_number.') END"""
+
+
+def _address_shape_errors_sql() -> str:
+    """An address needs its first line when it has anything else, and a known type."""
+    return """'customer.address.line1', CASE WHEN n.addr_line1 = '' AND (n.addr_city <> '' OR n.addr_postal_code <> ''
                                               OR n.addr_line2 <> '' OR n.addr_number <> '')
                                             THEN jsonb_build_array('This field is required.') END,
              'customer.address.type', CASE WHEN lower(n.addr_type) <> ALL (%(address_types)s)
-                                           THEN jsonb_build_array('Use shipping or billing.') END,
-             'items', CASE WHEN n.items_raw IS NOT NULL AND n.items IS NULL THEN jsonb_build_array('Not valid JSON.')
+                                           THEN jsonb_build_array('Use shipping or billing.') END"""
+
+
+def _items_errors_sql() -> str:
+    """The items: valid JSON, a list, each with a sku or a name, a quantity and a price."""
+    return """'items', CASE WHEN n.items_raw IS NOT NULL AND n.items IS NULL THEN jsonb_build_array('Not valid JSON.')
                            WHEN n.items IS NOT NULL AND jsonb_typeof(n.items) <> 'array'
                              THEN jsonb_build_array('Must be a list.')
                            WHEN n.items IS NOT NULL AND EXISTS (
@@ -257,19 +309,8 @@ def _validate_sql(columns: list[str], normalize: str) -> str:
                                  OR coalesce(e.item->>'quantity', '1')::numeric <= 0
                                  OR NOT pg_input_is_valid(coalesce(e.item->>'unit_price', '0'), 'numeric')
                                  OR coalesce(e.item->>'unit_price', '0')::numeric < 0)
-                             THEN jsonb_build_array('Each item needs a sku or a name, a quantity above zero and a unit_price of zero or more.') END
-           ) AS errors
-      FROM (SELECT m.*,
-                   CASE WHEN ltrim(m.phone_raw) LIKE '+%%' THEN m.phone_digits
-                        WHEN ltrim(m.phone_raw) LIKE '00%%' THEN substr(m.phone_digits, 3)
-                        WHEN m.calling IS NOT NULL THEN
-                          CASE WHEN ltrim(m.phone_digits, '0') LIKE m.calling || '%%'
-                                    AND length(ltrim(m.phone_digits, '0')) >= 11
-                               THEN ltrim(m.phone_digits, '0')
-                               ELSE m.calling || ltrim(m.phone_digits, '0') END
-                   END AS cand
-              FROM (SELECT c.*, '{calling}'::jsonb ->> c.country AS calling
-                      FROM ({normalize}) c) m) n"""
+                             THEN jsonb_build_array('Each item needs a sku or a name, a quantity above zero and a unit_price of zero or more.') END"""
+
 
 
 def errors_as_text(sql: str) -> str:
