@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0016_order_partner'),
+        ('customers', '0017_order_partner'),
         ('loyalty', '0006_partner_orders_settlement'),
     ]
 

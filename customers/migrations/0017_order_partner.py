@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0015_loyalty_moves_to_its_app'),
+        ('customers', '0016_marketing_consent_from_records'),
     ]
 
     operations = [
