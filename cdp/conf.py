@@ -20,7 +20,8 @@ from django.conf import settings
 
 #: Environment variables with these prefixes become settings (``env_app_settings``).
 APP_SETTING_PREFIXES = ("ANALYTICS_", "BILLING_", "INTEGRATIONS_", "CDP_LICENSE_", "CDP_STRIPE_", "CUSTOMERS_",
-                        "CDP_CREDENTIALS_", "CDP_ADMIN_", "CDP_BILLING_", "AI_", "ENGAGEMENT_", "CDP_SMTP_")
+                        "CDP_CREDENTIALS_", "CDP_ADMIN_", "CDP_BILLING_", "AI_", "ENGAGEMENT_", "CDP_SMTP_",
+                        "LOYALTY_")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 

@@ -132,6 +132,26 @@ def register_dashboard_section(name: str, template: str, provider: Callable[...,
 def dashboard_sections() -> list[tuple[str, str, Callable[..., dict | None], str]]:
     """``(name, template, provider, capability)`` in display order."""
     return [(name, template, provider, capability) for _, name, template, provider, capability in _dashboard_sections]
+_api_key_partner_resolvers: list[Callable[..., str | None]] = []
+
+
+def register_api_key_partner(resolver: Callable[..., str | None]) -> None:
+    """``resolver(api_key_id=)`` returns the slug of the coalition partner an API key is bound to
+    (None: not bound). It runs in the tenant's schema. Loyalty registers the real one: customers'
+    ingest and the API's permission check learn of partner-bound keys without importing loyalty."""
+    if resolver not in _api_key_partner_resolvers:
+        _api_key_partner_resolvers.append(resolver)
+
+
+def api_key_partner(api_key_id: int | None) -> str | None:
+    """The partner (slug) the key is bound to, or None."""
+    if api_key_id is None:
+        return None
+    for resolver in _api_key_partner_resolvers:
+        slug = resolver(api_key_id=api_key_id)
+        if slug:
+            return slug
+    return None
 
 
 _identity_keys: dict[str, tuple[Callable[[], str | bytes], str]] = {}

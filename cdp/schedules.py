@@ -142,6 +142,14 @@ BEAT_SCHEDULE = {
         "kwargs": {"task_name": "loyalty.tasks.vouchers_expire_task"},
         "options": {"queue": "default", "expires": 3600},
     },
+    # Partner settlement statements of this and last month (late reversals and voucher uses still
+    # change last month's).
+    "loyalty-settlements-per-tenant": {
+        "task": "tenants.tasks.tenants_dispatch_task",
+        "schedule": crontab(minute=50, hour=3),
+        "kwargs": {"task_name": "loyalty.tasks.partner_settlements_refresh_task"},
+        "options": {"queue": "default", "expires": 3600},
+    },
     # B2B credit usage past its payment term is flagged overdue for collections.
     "credit-overdue-per-tenant": {
         "task": "tenants.tasks.tenants_dispatch_task",

@@ -24,8 +24,10 @@ from loyalty.models import (
     LoyaltyProgram,
     LoyaltyTierRule,
     LoyaltyTransaction,
+    Offer,
     Partner,
     PartnerApiKey,
+    PartnerSettlement,
     Referral,
     ReferralCode,
     Reward,
@@ -41,7 +43,11 @@ from loyalty.services import (
     PROGRAM_FIELDS,
     loyalty_program_update,
     loyalty_tier_rule_update,
+    offer_create,
+    offer_issue,
+    offer_update,
     partner_create,
+    partner_settlements_compute,
     partner_update,
     referral_review,
     reward_create,
@@ -51,6 +57,7 @@ from loyalty.services import (
 from loyalty.services.coalition import PARTNER_FIELDS
 from loyalty.services.crosspromo import CHAIN_FIELDS
 from loyalty.services.events import EVENT_FIELDS
+from loyalty.services.offers import OFFER_FIELDS
 from tenants.admin_site import TenantModelAdmin, tenant_admin_site
 
 
@@ -292,6 +299,55 @@ class CrossPromoChainAdmin(ServiceFormAdminMixin, TenantModelAdmin):
         return chain_create(actor=actor, values=values)
 
 
+@service_action(description=_("Issue the selected offers' vouchers now"), done=_("offer(s) issued"))
+def issue_offers(offer, *, actor, request):
+    offer_issue(offer_id=offer.pk, actor=actor)
+
+
+class OfferAdmin(ServiceFormAdminMixin, TenantModelAdmin):
+    """Partner offers: who they target (tiers, an audience of customer filters), the voucher, the
+    budget and dates; the action issues the vouchers to the matching members."""
+
+    list_display = ("name", "partner", "status", "kind", "value", "budget", "starts_at", "ends_at")
+    list_filter = ("status", "partner")
+    search_fields = ("name",)
+    list_select_related = ("partner",)
+    fields = ("name", "description", "partner", "status", "tiers", "audience", "kind", "value", "item_name",
+              "min_spend", "validity_days", "budget", "starts_at", "ends_at")
+    actions = (issue_offers,)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its vouchers name it: end it instead
+
+    def service_save(self, request, obj, form, change):
+        values = {key: form.cleaned_data[key] for key in OFFER_FIELDS
+                  if key != "partner_id" and key in form.cleaned_data}
+        partner = form.cleaned_data.get("partner")
+        values["partner_id"] = partner.pk if partner else None
+        actor = actor_from_request(request)
+        if change:
+            return offer_update(offer_id=obj.pk, actor=actor, values=values)
+        return offer_create(actor=actor, values=values)
+
+
+@service_action(description=_("Recompute the selected statements' months"), done=_("statement(s) recomputed"))
+def recompute_settlements(statement, *, actor, request):
+    partner_settlements_compute(period=statement.period_start, actor=actor)
+
+
+class PartnerSettlementAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    """Monthly partner statements (computed nightly for this and last month, or through the API's
+    ``loyalty/settlements/compute/``): funded against redeemed points, and who owes whom."""
+
+    list_display = ("period_start", "partner", "points_earned", "points_funded", "points_redeemed", "net_points",
+                    "amount", "currency", "computed_at")
+    list_filter = ("partner", "period_start")
+    list_select_related = ("partner",)
+    date_hierarchy = "period_start"
+    readonly_fields = model_field_names(PartnerSettlement)
+    actions = (recompute_settlements,)
+
+
 for model, model_admin in (
     (Partner, PartnerAdmin),
     (Reward, RewardAdmin),
@@ -302,5 +358,7 @@ for model, model_admin in (
     (ReferralCode, ReferralCodeAdmin),
     (Event, EventAdmin),
     (CrossPromoChain, CrossPromoChainAdmin),
+    (PartnerSettlement, PartnerSettlementAdmin),
+    (Offer, OfferAdmin),
 ):
     tenant_admin_site.register(model, model_admin)

@@ -11,12 +11,19 @@ class LoyaltyConfig(AppConfig):
         # Imported here: these modules use the models, which exist once the apps are loaded.
         from django_tenants.signals import post_schema_sync
 
+        from django.utils.translation import gettext_lazy
+
+        from cdp.registry import register_api_key_partner, register_portal_nav
         from customers import registry
         from loyalty import selectors, services
         from loyalty.hooks import loyalty_hooks_connect
         from loyalty.receivers import on_tenant_schema_created
 
         loyalty_hooks_connect()  # ingested orders earn loyalty points
+        # Partner-bound API keys: the API's permission check fences them, customers' ingest limits
+        # them to their partner's orders.
+        register_api_key_partner(selectors.partner_slug_bound_to_key)
+        register_portal_nav(gettext_lazy("Loyalty"), "loyalty:program", order=35, capability="analytics")
         post_schema_sync.connect(on_tenant_schema_created, dispatch_uid="loyalty.loyalty_defaults")
         # A merge moves the merged customer's account or ledger and vouchers to the survivor (its
         # undo puts them back).

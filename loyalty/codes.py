@@ -31,6 +31,10 @@ class ErrorCode(StrEnum):
     EVENT_CLOSED = "event_closed"
     EVENT_NOT_REGISTERED = "event_not_registered"
     CHAIN_INVALID = "chain_invalid"
+    SETTLEMENT_INVALID = "settlement_invalid"
+    MEMBER_LINK_INVALID = "member_link_invalid"
+    OFFER_INVALID = "offer_invalid"
+    OFFER_INACTIVE = "offer_inactive"
 
 
 class AuditAction(StrEnum):
@@ -58,3 +62,8 @@ class AuditAction(StrEnum):
     EVENT_CHECK_IN = "loyalty.event.check_in"
     CHAIN_CREATE = "loyalty.chain.create"
     CHAIN_UPDATE = "loyalty.chain.update"
+    SETTLEMENT_COMPUTE = "loyalty.settlement.compute"
+    MEMBER_LINK_ISSUE = "loyalty.member_link.issue"
+    OFFER_CREATE = "loyalty.offer.create"
+    OFFER_UPDATE = "loyalty.offer.update"
+    OFFER_ISSUE = "loyalty.offer.issue"

@@ -45,6 +45,10 @@ class LoyaltyProgram(TimeStampedModel):
         default=0, db_default=0, help_text="Bonus points for the referred customer's first counted purchase (0: none).")
     referral_monthly_cap = models.PositiveIntegerField(
         default=10, db_default=10, help_text="Rewarded referrals per referrer in 30 days; more are held for review.")
+    point_value = models.DecimalField(
+        max_digits=10, decimal_places=4, default="0.01", db_default="0.01",
+        help_text="What one point is worth in the tenant's currency: partner settlements and the points "
+                  "liability are priced with it.")
 
     class Meta:
         db_table = "customers_loyaltyprogram"
@@ -116,6 +120,13 @@ class LoyaltyTransaction(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     created_by = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The coalition partner the order was placed at (its earn and the reversal of it), and the
+    # points of this entry that partner funds (its funding share; negative on a reversal). The
+    # partner settlement sums these.
+    partner = models.ForeignKey("Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    partner_funded = models.IntegerField(default=0, db_default=0,
+                                         help_text="Points of this entry funded by the partner (signed).")
 
     class Meta:
         db_table = "customers_loyaltytransaction"
@@ -132,6 +143,9 @@ class LoyaltyTransaction(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at"], name="loyalty_txn_account_idx"),
             models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="loyalty_txn_expiring_idx"),
+            # The partner settlement: a partner's entries by time (most entries have no partner).
+            models.Index(fields=["partner", "created_at"], condition=Q(partner__isnull=False),
+                         name="loyalty_txn_partner_idx"),
         ]
 
     def __str__(self) -> str:
@@ -264,12 +278,17 @@ class Voucher(TimeStampedModel):
                               related_name="vouchers", help_text="The cross-promotion that issued it.")
     source_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                      help_text="The purchase that triggered it (cross-promotion).")
+    offer = models.ForeignKey("Offer", null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers",
+                              help_text="The partner offer that issued it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             # A purchase triggers a chain once.
             models.UniqueConstraint(fields=["chain", "source_order"], name="uniq_voucher_chain_order"),
+            # An offer gives a member one voucher.
+            models.UniqueConstraint(fields=["offer", "customer"], condition=Q(offer__isnull=False),
+                                    name="uniq_voucher_offer_customer"),
             models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
                                    name="voucher_value_valid"),
             models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="voucher_validity_valid"),
@@ -452,6 +471,106 @@ class CrossPromoChain(TimeStampedModel):
                                    name="chain_value_valid"),
         ]
         indexes = [models.Index(fields=["source_partner"], condition=Q(is_active=True), name="chain_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- partner settlement (seed 002: a partner funds the points earned at it, the program pays for
+# the points redeemed at it) ---------------------------------------------------------------------
+
+class PartnerSettlement(models.Model):
+    """One partner's statement for one period (a calendar month): the points it funded (its
+    funding share of what members earned at it, less what was given back), the points members
+    redeemed at it, and the balance in points and money (``point_value`` of the program when it
+    was computed). Positive ``net_points``: the partner owes the program; negative: it is owed.
+    Recomputed until the period is closed (``loyalty.services.settlement``)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="settlements")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Exclusive: the first day of the next period.")
+    points_earned = models.IntegerField(default=0, help_text="Points members earned at the partner (net).")
+    points_funded = models.IntegerField(default=0)
+    points_redeemed = models.IntegerField(default=0)
+    net_points = models.IntegerField(default=0, help_text="Funded less redeemed: > 0 the partner owes the program.")
+    point_value = models.DecimalField(max_digits=10, decimal_places=4)
+    amount = models.DecimalField(max_digits=15, decimal_places=2,
+                                 help_text="net_points × point_value: > 0 the partner owes, < 0 it is owed.")
+    currency = models.CharField(max_length=3)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_start", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period_start"], name="uniq_settlement_partner_period"),
+            models.CheckConstraint(condition=Q(period_end__gt=F("period_start")), name="settlement_period_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.period_start:%Y-%m}"
+
+
+# --- the member page (/member/): one-time sign-in links --------------------------------------------
+
+class MemberLink(models.Model):
+    """A one-time sign-in link to the member page, for one customer of this tenant (the table is in
+    the tenant's schema: another tenant's host never finds it). Only the token's SHA-256 is kept;
+    it works once, before ``expires_at``, and signs the visitor in as that member only."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="member_link_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"link for {self.customer_id}"
+
+
+# --- partner offers (seed offer_constructor) ---------------------------------------------------------
+
+class Offer(TimeStampedModel):
+    """A partner's offer: a voucher for the members who match its target (tiers and an audience of
+    the customers' filters, e.g. ``{"rfm_segment": "champions"}`` or ``{"segment": 12}``, the
+    filters analytics adds), within a budget (vouchers) and a validity window. Issuing gives each
+    matching member one voucher, until the budget is spent."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="offers",
+                                help_text="Whose offer it is, and where its vouchers are valid (empty: the program's).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    tiers = models.JSONField(default=list, blank=True, help_text="Tiers it targets (empty: every tier).")
+    audience = models.JSONField(default=dict, blank=True,
+                                help_text="Customer filters it targets, as the customers list takes them.")
+    kind = models.CharField(max_length=12, choices=VoucherKind.choices, default=VoucherKind.FIXED_AMOUNT)
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    item_name = models.CharField(max_length=200, blank=True)
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    validity_days = models.PositiveIntegerField(default=30)
+    budget = models.PositiveIntegerField(help_text="Vouchers it may issue at most.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="offer_window_valid"),
+            models.CheckConstraint(condition=Q(budget__gt=0), name="offer_budget_gt_0"),
+            models.CheckConstraint(condition=Q(validity_days__gt=0), name="offer_validity_days_gt_0"),
+            models.CheckConstraint(condition=Q(value__gte=0) & (~Q(kind="percent") | Q(value__lte=100)),
+                                   name="offer_value_valid"),
+        ]
 
     def __str__(self) -> str:
         return self.name

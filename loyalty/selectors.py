@@ -8,11 +8,12 @@ import datetime
 import re
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from customers.models import Customer
-from customers.selectors import customer_get
+from customers.models import Customer, Order
+from customers.selectors import counted_statuses, customer_get
 from customers.selectors.tenant import tenant_setting
 from customers.services.privacy import row_dict
 from loyalty.models import (
@@ -21,11 +22,14 @@ from loyalty.models import (
     LoyaltyTierRule,
     LoyaltyTransaction,
     CrossPromoChain,
+    Offer,
     Event,
     EventRegistration,
     Partner,
     PartnerApiKey,
+    PartnerSettlement,
     Referral,
+    ReferralCode,
     Reward,
     RewardRedemption,
     Tier,
@@ -158,6 +162,12 @@ def partner_bound_to_key(*, api_key_id: int | None) -> int | None:
     return PartnerApiKey.objects.filter(api_key_id=api_key_id).values_list("partner_id", flat=True).first()
 
 
+def partner_slug_bound_to_key(*, api_key_id: int) -> str | None:
+    """The slug of the partner an API key is bound to (registered as ``cdp.registry``'s
+    ``api_key_partner`` resolver: the API's permission check and customers' ingest ask it)."""
+    return PartnerApiKey.objects.filter(api_key_id=api_key_id).values_list("partner__slug", flat=True).first()
+
+
 def partner_by_slug(*, slug: str) -> Partner | None:
     return Partner.objects.filter(slug=str(slug or "").strip().lower()).first()
 
@@ -244,3 +254,129 @@ def cross_promo_matrix(*, since: datetime.date | None = None, until: datetime.da
             .order_by("source_partner", "target_partner"))
     return [{**row, "conversion_rate": (Decimal(row["conversions"]) / row["triggers"]).quantize(Decimal("0.0001"))
              if row["triggers"] else Decimal(0)} for row in rows]
+
+
+def partner_settlement_figures(*, start: datetime.date, end: datetime.date) -> dict[int, dict]:
+    """Per partner id, for entries and redemptions from ``start`` (inclusive) to ``end``
+    (exclusive): ``points_earned`` and ``points_funded`` (the ledger's entries at the partner:
+    earns and their reversals) and ``points_redeemed`` (rewards redeemed whose voucher is the
+    partner's, or, valid anywhere, was used at it). Two grouped reads on indexed columns."""
+    figures: dict[int, dict] = {}
+    entries = (LoyaltyTransaction.objects.filter(partner__isnull=False, created_at__gte=start, created_at__lt=end)
+               .values("partner_id").annotate(earned=Sum("points"), funded=Sum("partner_funded")).order_by())
+    for row in entries:
+        figures.setdefault(row["partner_id"], {}).update(points_earned=row["earned"] or 0,
+                                                        points_funded=row["funded"] or 0)
+    redeemed = (RewardRedemption.objects.filter(created_at__gte=start, created_at__lt=end)
+                .annotate(at=Coalesce("partner", "voucher__redeemed_partner"))
+                .filter(at__isnull=False).values("at").annotate(points=Sum("points")).order_by())
+    for row in redeemed:
+        figures.setdefault(row["at"], {})["points_redeemed"] = row["points"] or 0
+    return figures
+
+
+def partner_settlement_list(*, partner_id: int | None = None) -> QuerySet[PartnerSettlement]:
+    """Stored statements, newest period first (a partner-bound caller: its partner's only)."""
+    statements = PartnerSettlement.objects.select_related("partner").order_by("-period_start", "partner__name", "id")
+    return statements if partner_id is None else statements.filter(partner_id=partner_id)
+
+
+def member_current(*, customer_id: int) -> bool:
+    """Whether the customer may use the member page: exists, not merged away, not erased."""
+    return Customer.objects.filter(pk=customer_id, merged_into__isnull=True, is_pseudonymized=False).exists()
+
+
+def member_overview(*, customer_id: int, now: datetime.datetime | None = None, history: int = 20) -> dict:
+    """What the member page shows one member: the account (an unsaved zero one without any),
+    the tier and the progress to the next one (by the program's tier basis: rolling spend or
+    points, as the nightly recomputation left them), the vouchers they can use, their referral
+    code and the newest ``history`` ledger entries."""
+    now = now or timezone.now()
+    program = loyalty_program_get()
+    account = LoyaltyAccount.objects.filter(customer_id=customer_id).first() or LoyaltyAccount(customer_id=customer_id)
+    rules = loyalty_tier_rules()
+    current = next((rule for rule in rules if rule.tier == account.tier), rules[0])
+    following = next((rule for rule in rules if rule.rank > current.rank), None)
+    progress = None
+    if following is not None:
+        by_spend = program.tier_basis == LoyaltyProgram.TierBasis.SPEND
+        reached = Decimal(account.rolling_spend) if by_spend else Decimal(account.rolling_points)
+        needed = Decimal(following.min_spend) if by_spend else Decimal(following.min_points)
+        percent = 100 if needed <= 0 else min(100, int(reached * 100 / needed))
+        progress = {"tier": following.tier, "label": following.get_tier_display(), "basis": program.tier_basis,
+                    "reached": reached, "needed": needed, "missing": max(Decimal(0), needed - reached),
+                    "percent": percent}
+    vouchers = list(Voucher.objects.filter(customer_id=customer_id, status=Voucher.Status.ISSUED,
+                                           valid_until__gt=now).select_related("partner")
+                    .order_by("valid_until", "id"))
+    referral = ReferralCode.objects.filter(customer_id=customer_id).first()
+    entries = list(LoyaltyTransaction.objects.filter(account_id=account.pk).order_by("-created_at", "-id")[:history]
+                   if account.pk else [])
+    return {"program": program, "account": account, "tier": current, "next": progress, "vouchers": vouchers,
+            "referral_code": referral.code if referral else "", "history": entries}
+
+
+def offer_list(*, partner_id: int | None = None) -> QuerySet[Offer]:
+    """Offers with the vouchers each issued (a partner-bound caller: its partner's only)."""
+    offers = (Offer.objects.select_related("partner").annotate(issued=Count("vouchers"))
+              .order_by("-starts_at", "id"))
+    return offers if partner_id is None else offers.filter(partner_id=partner_id)
+
+
+def program_report(*, since: datetime.date, until: datetime.date, months: int = 12) -> dict:
+    """The loyalty program's figures between ``since`` and ``until`` (inclusive): members and
+    active members (earned in the period), points issued (earned, bonus, positive adjustments),
+    redeemed and expired, the redemption and breakage rates (of the points issued), the points
+    liability now (balances, in points and money at the program's point value), member against
+    non-member revenue (the tenant's counted sales), the partner leaderboard, and per month (the
+    last ``months``) the points issued and redeemed, for the chart. A few grouped reads."""
+    start = datetime.datetime.combine(since, datetime.time.min, tzinfo=timezone.get_current_timezone())
+    end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min,
+                                    tzinfo=timezone.get_current_timezone())
+    program = loyalty_program_get()
+    entries = LoyaltyTransaction.objects.filter(created_at__gte=start, created_at__lt=end)
+    issued_q = Q(type__in=[LoyaltyTransaction.Type.EARN, LoyaltyTransaction.Type.BONUS]) | Q(
+        type=LoyaltyTransaction.Type.ADJUST, points__gt=0)
+    sums = entries.aggregate(
+        issued=Coalesce(Sum("points", filter=issued_q), 0),
+        redeemed=Coalesce(Sum("points", filter=Q(type=LoyaltyTransaction.Type.REDEEM)), 0),
+        expired=Coalesce(Sum("points", filter=Q(type=LoyaltyTransaction.Type.EXPIRE)), 0),
+        active=Count("account", filter=Q(type=LoyaltyTransaction.Type.EARN), distinct=True))
+    issued, redeemed, expired = sums["issued"], -sums["redeemed"], -sums["expired"]
+    accounts = LoyaltyAccount.objects.aggregate(members=Count("id"), liability=Coalesce(Sum("points_balance"), 0))
+    sales = Order.objects.filter(order_date__gte=start, order_date__lt=end, status__in=counted_statuses())
+    member = Exists(LoyaltyAccount.objects.filter(customer_id=OuterRef("customer_id")))
+    revenue = sales.aggregate(members=Coalesce(Sum("total_amount", filter=Q(member)), Decimal(0)),
+                              others=Coalesce(Sum("total_amount", filter=~Q(member)), Decimal(0)))
+    points_at = dict(entries.filter(partner__isnull=False).values_list("partner__slug").annotate(Sum("points"))
+                     .order_by())
+    names = dict(Partner.objects.values_list("slug", "name"))
+    leaderboard = [{"partner": row["partner"], "name": names.get(row["partner"], row["partner"]),
+                    "orders": row["orders"], "revenue": row["revenue"], "points": points_at.get(row["partner"], 0)}
+                   for row in sales.exclude(partner="").values("partner")
+                   .annotate(orders=Count("id"), revenue=Sum("total_amount")).order_by("-revenue", "partner")[:20]]
+    first_month = (until.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    monthly = (LoyaltyTransaction.objects
+               .filter(created_at__gte=datetime.datetime.combine(first_month, datetime.time.min,
+                                                                 tzinfo=timezone.get_current_timezone()),
+                       created_at__lt=end)
+               .annotate(month=TruncMonth("created_at")).values("month")
+               .annotate(issued=Coalesce(Sum("points", filter=issued_q), 0),
+                         redeemed=Coalesce(Sum("points", filter=Q(type=LoyaltyTransaction.Type.REDEEM)), 0))
+               .order_by("month"))
+    point_value = Decimal(program.point_value)
+    return {
+        "since": since, "until": until, "members": accounts["members"], "active_members": sums["active"],
+        "points_issued": issued, "points_redeemed": redeemed, "points_expired": expired,
+        "redemption_rate": _rate(redeemed, issued), "breakage_rate": _rate(expired, issued),
+        "liability_points": accounts["liability"], "point_value": point_value,
+        "liability_amount": (accounts["liability"] * point_value).quantize(Decimal("0.01")),
+        "member_revenue": revenue["members"], "non_member_revenue": revenue["others"],
+        "partners": leaderboard,
+        "months": [{"month": row["month"].date().replace(day=1), "issued": row["issued"],
+                    "redeemed": -row["redeemed"]} for row in monthly],
+    }
+
+
+def _rate(part: int, whole: int) -> Decimal:
+    return (Decimal(part) / whole).quantize(Decimal("0.0001")) if whole else Decimal(0)

@@ -9,14 +9,17 @@ this module.
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import connection
 
 from loyalty.services import (
     loyalty_catch_up,
     loyalty_orders_settle,
     loyalty_points_expire,
     loyalty_tiers_recompute,
+    partner_settlements_refresh,
     vouchers_expire,
 )
+from loyalty.services.member import member_link_email
 
 
 def _orders_sync(id_ranges, order_ids) -> int:
@@ -63,3 +66,15 @@ def loyalty_tiers_recompute_task() -> int:
 def vouchers_expire_task() -> int:
     """Per tenant: vouchers past their validity become expired."""
     return vouchers_expire()
+
+
+@shared_task(acks_late=True, time_limit=1800)
+def partner_settlements_refresh_task() -> int:
+    """Per tenant: this month's and last month's partner settlement statements."""
+    return partner_settlements_refresh()
+
+
+@shared_task(acks_late=True, time_limit=120, max_retries=3, retry_backoff=True, autoretry_for=(ConnectionError,))
+def member_link_email_task(*, customer_id: int, scheme: str = "https", port: str | None = None) -> None:
+    """E-mail a member page sign-in link to the customer (asked for on the member page)."""
+    member_link_email(customer_id=customer_id, tenant=connection.tenant, scheme=scheme, port=port)

@@ -35,6 +35,8 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("engagement/", include("engagement.urls")),
     path("ai/", include("ai.urls")),
+    path("member/", include("loyalty.urls")),
+    path("loyalty/", include("loyalty.portal_urls")),
     path("", include("tenants.urls")),
 ]
 

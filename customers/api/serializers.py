@@ -68,6 +68,10 @@ class OrderRecordDocSerializer(serializers.Serializer):
 
     source = serializers.CharField(required=False, help_text="Lowercase source name; default api.")
     external_order_id = serializers.CharField(max_length=255, help_text="The order's id in its source.")
+    partner = serializers.SlugField(required=False, max_length=64,
+                                    help_text="The coalition partner (its slug) the purchase was made at: the partner's "
+                                              "earning rules apply. Order ids are unique per source and partner. A "
+                                              "partner-bound API key records its partner's orders only.")
     order_number = serializers.CharField(required=False, max_length=64,
                                          help_text="The number people use (VTEX sequence, MercadoLibre order id).")
     order_date = serializers.DateTimeField(help_text="ISO 8601; without an offset, the tenant's time zone.")
@@ -243,7 +247,7 @@ class OrderItemOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
 class OrderOutputSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = Order
-        fields = ["id", "customer", "source", "external_order_id", "order_number", "order_date", "status",
+        fields = ["id", "customer", "source", "external_order_id", "partner", "order_number", "order_date", "status",
                   "payment_status", "currency", "subtotal", "tax_amount", "shipping_cost", "discount_amount",
                   "total_amount", "payment_method", "shipping_method", "utm_source", "utm_medium", "utm_campaign",
                   "created_at", "updated_at"]

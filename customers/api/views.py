@@ -18,6 +18,7 @@ from customers.api import leads, serializers
 from customers.filters import CustomerFilter, OrderFilter
 from customers.services import address_create, address_update, customer_update, order_ingest
 from customers.search import customer_search, search_ordering
+from tenants.api.permissions import request_key_partner
 
 
 INGEST_DESCRIPTION = (
@@ -38,6 +39,8 @@ class OrderIngestView(APIView):
     with field-level errors; the good records of a batch are stored even when others are not."""
 
     parser_classes = [JSONParser]  # canonical records are JSON; anything else is 415, not a guess
+    # A partner-bound API key may ingest, its partner's orders only (``order_ingest(partner=)``).
+    serves_partner_keys = True
 
     @extend_schema(request=serializers.OrderIngestDocSerializer, responses=serializers.OrderIngestOutputSerializer,
                    operation_id="orders_ingest", description=INGEST_DESCRIPTION)
@@ -45,7 +48,7 @@ class OrderIngestView(APIView):
         # ``order_ingest`` checks the batch (a list, at most MAX_BATCH records) and each record.
         records = request.data.get("orders") if isinstance(request.data, dict) else None
         result = order_ingest(records=records, actor=actor_from_request(request), tenant=connection.tenant,
-                              default_source="api")
+                              default_source="api", partner=request_key_partner(request))
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 

@@ -16,6 +16,7 @@ class OrderFilter(django_filters.FilterSet):
     customer = IdFilter(field_name="customer_id")
     currency = django_filters.CharFilter(method="filter_currency")
     external_order_id = django_filters.CharFilter()
+    partner = django_filters.CharFilter()
     date_after = IsoDateTimeFilter(field_name="order_date", lookup_expr="gte")
     date_before = IsoDateTimeFilter(field_name="order_date", lookup_expr="lt")
     total_min = django_filters.NumberFilter(field_name="total_amount", lookup_expr="gte")
@@ -23,7 +24,8 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = ["source", "status", "payment_status", "customer", "currency", "external_order_id", "order_number",
+        fields = ["source", "status", "payment_status", "customer", "currency", "external_order_id", "partner",
+                  "order_number",
                   "date_after", "date_before", "total_min", "total_max"]
 
     def filter_currency(self, queryset, name, value):

@@ -55,6 +55,12 @@ class Order(TimeStampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     source = models.CharField(max_length=50)
     external_order_id = models.CharField(max_length=255)
+    # The coalition partner the purchase was made at (a loyalty partner's slug; "" when none).
+    # customers keeps the slug only: what a partner means (its earning rules, its settlement) is
+    # loyalty's, which reads this column. Order ids are unique per source *and partner*: two
+    # partners' tills may both number their sales from 1.
+    partner = models.CharField(max_length=64, blank=True, default="", db_default="",
+                               help_text="The coalition partner (slug) the purchase was made at.")
     order_number = models.CharField(max_length=64, blank=True,
                                     help_text="The number people use (VTEX sequence, MercadoLibre order id).")
     order_date = models.DateTimeField()
@@ -79,7 +85,9 @@ class Order(TimeStampedModel):
     class Meta:
         ordering = ["-order_date", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_order_id"], name="uniq_order_source_external"),
+            # (source, external id) first: lookups by those two still use this index.
+            models.UniqueConstraint(fields=["source", "external_order_id", "partner"],
+                                    name="uniq_order_source_external_partner"),
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_total_amount_gte_0"),
         ]
         # The source filter walks order_date_idx (a handful of sources each hold a large share);
@@ -89,6 +97,8 @@ class Order(TimeStampedModel):
             models.Index(fields=["-order_date"], name="order_date_idx"),
             # Orders changed recently (the hourly loyalty catch-up).
             models.Index(fields=["updated_at"], name="order_updated_idx"),
+            # A partner's purchases by date (settlement, partner reports); most orders have none.
+            models.Index(fields=["partner", "order_date"], condition=~Q(partner=""), name="order_partner_date_idx"),
         ]
 
     def __str__(self) -> str:

@@ -75,11 +75,12 @@ def _without_nul(value):
 
 
 def _records_clean(records: list, results: list, *, default_source: str, currency: str, tz_name: str,
-                   lenient_profile: bool) -> list[tuple[int, CleanOrder]]:
+                   lenient_profile: bool, partner: str | None = None) -> list[tuple[int, CleanOrder]]:
     """The valid records as ``(index, clean)``; the others' results (rejected, with reasons) set
-    in ``results``."""
+    in ``results``. ``partner``: the only partner the sender may record orders for (a
+    partner-bound API key): a record without one is that partner's, one naming another is refused."""
     valid: list[tuple[int, CleanOrder]] = []
-    seen_orders: dict[tuple[str, str], int] = {}
+    seen_orders: dict[tuple[str, str, str], int] = {}
     for index, record in enumerate(records):
         record = _nul_free(record)
         clean, errors = order_record_clean(record, default_source=default_source, default_currency=currency,
@@ -87,7 +88,13 @@ def _records_clean(records: list, results: list, *, default_source: str, currenc
         if errors:
             results[index] = RecordResult(index=index, status=REJECTED, errors=errors)
             continue
-        key = (clean.source, clean.external_order_id)
+        if partner is not None:
+            if clean.partner and clean.partner != partner:
+                results[index] = RecordResult(index=index, status=REJECTED, errors={
+                    "partner": [f"This API key records orders of partner '{partner}' only."]})
+                continue
+            clean.partner = partner
+        key = (clean.source, clean.external_order_id, clean.partner)
         if key in seen_orders:
             results[index] = RecordResult(index=index, status=REJECTED, errors={
                 "external_order_id": [f"Same order as record {seen_orders[key]} of this batch."]})
@@ -98,7 +105,7 @@ def _records_clean(records: list, results: list, *, default_source: str, currenc
 
 
 def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "api",
-                 lenient_profile: bool = False) -> IngestResult:
+                 lenient_profile: bool = False, partner: str | None = None) -> IngestResult:
     """Ingest canonical order records (at most MAX_BATCH) and report each one.
 
     Promises: invalid records are rejected with field-level reasons and leave nothing behind;
@@ -107,7 +114,8 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     ``unchanged``; a changed status or amount is ``updated`` and logged; concurrent batches naming
     the same new person create one customer; aggregates are exact when this returns; events are
     published after commit. Raises QuotaExceeded (nothing written) when the plan's customer limit
-    would be passed. ``lenient_profile`` is for connectors: see ``order_record_clean``."""
+    would be passed. ``lenient_profile`` is for connectors: see ``order_record_clean``.
+    ``partner``: the sender is bound to this partner (see ``_records_clean``)."""
     if not isinstance(records, list):
         raise ApplicationError("`orders` must be a list.", fields={"orders": ["Must be a list."]})
     if len(records) > MAX_BATCH:
@@ -118,7 +126,7 @@ def order_ingest(*, records: list, actor: Actor, tenant, default_source: str = "
     results: list[RecordResult | None] = [None] * len(records)
     with gc_paused():  # thousands of small objects, none in a cycle
         valid = _records_clean(records, results, default_source=default_source, currency=currency,
-                               tz_name=tz_name, lenient_profile=lenient_profile)
+                               tz_name=tz_name, lenient_profile=lenient_profile, partner=partner)
 
     with transaction.atomic():
         if valid:

@@ -40,7 +40,8 @@ def _as_row(record: CleanCustomerRecord, captured_at) -> CleanOrder:
     """A customer record as the engine's staged row: no order (``external_order_id`` None), dated
     when it arrived (within a batch and against earlier orders, the newest values win, as for
     orders)."""
-    return CleanOrder(source=record.source, external_order_id=None, order_date=captured_at, status="", currency="",
+    return CleanOrder(source=record.source, external_order_id=None, partner="", order_date=captured_at, status="",
+                      currency="",
                       total_amount=None, amounts={}, payment_method="", details=dict.fromkeys(ORDER_TEXT_FIELDS, ""),
                       customer_external_id=record.customer_external_id, profile=record.profile,
                       address=record.address, items=None, raw=None)

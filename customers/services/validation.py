@@ -32,6 +32,8 @@ from customers.services.normalize import (
 )
 
 SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
+#: A coalition partner's slug (``Order.partner``): lowercase letters, digits, '_' or '-'.
+PARTNER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = decimal.Decimal("9999999999999.99")
 CENT = decimal.Decimal("0.01")
@@ -64,6 +66,7 @@ class CleanOrder:
 
     source: str
     external_order_id: str
+    partner: str  # a coalition partner's slug, "" when none
     order_date: datetime.datetime
     status: str
     currency: str
@@ -338,6 +341,9 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
     external_order_id = _bounded_text(record.get("external_order_id"), "external_order_id", errors, 255)
     if not external_order_id and "external_order_id" not in errors.by_field:
         errors.add("external_order_id", "This field is required.")
+    partner = text_clean(record.get("partner")).lower()
+    if partner and not PARTNER_RE.match(partner):
+        errors.add("partner", "A partner's slug: up to 64 lowercase letters, digits, '_' or '-'.")
     order_date = _datetime(record.get("order_date"), "order_date", errors, tz, required=True)
     status = text_clean(record.get("status")).lower() or Order.Status.COMPLETED
     if status not in ORDER_STATUSES:
@@ -357,7 +363,7 @@ def order_record_clean(record, *, default_source: str, default_currency: str, tz
     if errors:
         return None, errors.by_field
     return CleanOrder(
-        source=source, external_order_id=external_order_id, order_date=order_date, status=status,
+        source=source, external_order_id=external_order_id, partner=partner, order_date=order_date, status=status,
         currency=currency, total_amount=total_amount, amounts=amounts, payment_method=payment_method,
         details=details, customer_external_id=external_id, profile=profile, address=address, items=items,
         raw=_raw_without_document(record),

@@ -227,6 +227,7 @@ def _partner_for(request, slug) -> int | None:
 class PartnerViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The coalition's partner businesses (``loyalty/partners/``)."""
 
+    serves_partner_keys = True  # narrowed to a bound key's partner below
     serializer_class = PartnerOutputSerializer
     ordering = ["name", "id"]
     ordering_fields = ["name", "created_at", "id"]
@@ -270,6 +271,7 @@ class PartnerViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMod
 class RewardViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The rewards catalog (``loyalty/rewards/``) and its redemption: points become a voucher."""
 
+    serves_partner_keys = True  # narrowed to a bound key's partner below
     serializer_class = RewardOutputSerializer
     ordering = ["points_cost", "id"]
     ordering_fields = ["points_cost", "name", "id"]
@@ -322,6 +324,7 @@ class VoucherViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMod
     """Customers' vouchers (``loyalty/vouchers/``): list and search by code, the point-of-sale
     check, use at a partner, void."""
 
+    serves_partner_keys = True  # narrowed to a bound key's partner below
     serializer_class = VoucherOutputSerializer
     filterset_class = VoucherFilter
     ordering = ["-created_at", "-id"]
@@ -372,6 +375,7 @@ class RedemptionViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
                         viewsets.GenericViewSet):
     """Rewards redeemed (``loyalty/redemptions/``)."""
 
+    serves_partner_keys = True  # narrowed to a bound key's partner below
     serializer_class = RedemptionOutputSerializer
     filterset_class = RedemptionFilter
     ordering = ["-created_at", "-id"]
@@ -451,6 +455,7 @@ class EventViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     """Community events (``loyalty/events/``): staff publish them; members register (a seat or the
     waitlist), cancel and check in (points). A partner's key reaches its partner's events."""
 
+    serves_partner_keys = True  # narrowed to a bound key's partner below
     serializer_class = EventOutputSerializer
     ordering = ["starts_at", "id"]
     ordering_fields = ["starts_at", "id"]

@@ -6,7 +6,7 @@ had while loyalty lived in customers: ``customers/{id}/loyalty/...``, ``loyalty/
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from loyalty.api import coalition, views
+from loyalty.api import coalition, offers, reports, settlement, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("customers", views.CustomerLoyaltyViewSet, basename="customer-loyalty")
@@ -19,9 +19,12 @@ router.register("loyalty/redemptions", coalition.RedemptionViewSet, basename="lo
 router.register("loyalty/referrals", coalition.ReferralViewSet, basename="loyalty-referral")
 router.register("loyalty/events", coalition.EventViewSet, basename="loyalty-event")
 router.register("loyalty/cross-promo-chains", coalition.ChainViewSet, basename="loyalty-chain")
+router.register("loyalty/offers", offers.OfferViewSet, basename="loyalty-offer")
+router.register("loyalty/settlements", settlement.SettlementViewSet, basename="loyalty-settlement")
 router.register("loyalty", views.LoyaltyProgramViewSet, basename="loyalty")
 
 urlpatterns = [
     # A program report, beside the other analytics (loyalty computes it: analytics does not know loyalty).
     path("analytics/cross-promo-matrix/", coalition.CrossPromoMatrixView.as_view(), name="cross-promo-matrix"),
+    path("analytics/loyalty-program/", reports.ProgramReportView.as_view(), name="loyalty-program-report"),
 ] + router.urls

@@ -14,6 +14,7 @@ from cdp.context import actor_from_request
 from cdp.ids import ID_PATTERN
 from loyalty import selectors, services
 from loyalty.filters import LoyaltyTransactionFilter
+from loyalty.services.member import member_link_issue
 from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
 from tenants.roles import LOYALTY
 
@@ -103,7 +104,7 @@ class LoyaltyProgramOutputSerializer(serializers.ModelSerializer):
         model = LoyaltyProgram
         fields = ["name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
                   "tier_window_days", "referral_referrer_points", "referral_referred_points", "referral_monthly_cap",
-                  "updated_at"]
+                  "point_value", "updated_at"]
 
 
 class LoyaltyProgramUpdateInputSerializer(serializers.Serializer):
@@ -116,6 +117,13 @@ class LoyaltyProgramUpdateInputSerializer(serializers.Serializer):
     referral_referrer_points = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, required=False)
     referral_referred_points = serializers.IntegerField(min_value=0, max_value=MAX_POINTS, required=False)
     referral_monthly_cap = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    point_value = serializers.DecimalField(max_digits=10, decimal_places=4, min_value=0, required=False,
+                                          help_text="What a point is worth in the tenant's currency.")
+
+
+class MemberLinkOutputSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="The one-time sign-in link (shown once).")
+    expires_at = serializers.DateTimeField()
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -142,6 +150,7 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
     search_fields: list[str] = []
     lookup_url_kwarg = "customer_id"
     lookup_value_regex = ID_PATTERN
+    required_capabilities = {"member_link": LOYALTY}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no customer
@@ -198,6 +207,18 @@ class CustomerLoyaltyViewSet(BaseViewSetMixin, viewsets.GenericViewSet):
         code, created = services.referral_code_issue(customer_id=customer_id, actor=actor_from_request(request))
         return Response(ReferralCodeOutputSerializer(code).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+    @extend_schema(request=None, responses={201: MemberLinkOutputSerializer},
+                   operation_id="customers_loyalty_member_link_create")
+    @action(detail=True, methods=["post"], url_path="loyalty/member-link")
+    def member_link(self, request, customer_id=None):
+        """A one-time sign-in link to the member page for this customer (``/member/`` on the
+        tenant's host), to hand to them; it is shown once and expires. Needs ``loyalty``."""
+        link, url = member_link_issue(customer_id=customer_id, actor=actor_from_request(request),
+                                      tenant=request.tenant, scheme=request.scheme, port=request.get_port())
+        return Response(MemberLinkOutputSerializer({"url": url, "expires_at": link.expires_at}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class LoyaltyTierViewSet(BaseViewSetMixin, viewsets.GenericViewSet):

@@ -48,10 +48,17 @@ from loyalty.services.events import (
     event_update,
 )
 from loyalty.services.orders import loyalty_orders_settle
+from loyalty.services.offers import offer_create, offer_issue, offer_update
 from loyalty.services.privacy import loyalty_erase
+from loyalty.services.settlement import partner_settlements_compute, partner_settlements_refresh
 from loyalty.services.referrals import referral_code_issue, referral_review, referrals_orders_process
 
 __all__ = [
+    "offer_create",
+    "offer_issue",
+    "offer_update",
+    "partner_settlements_compute",
+    "partner_settlements_refresh",
     "vouchers_expire",
     "chain_create",
     "chain_update",

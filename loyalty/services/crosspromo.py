@@ -1,7 +1,7 @@
 """Cross-promotion (seed ``cross_promo_chains``) and vouchers carried by orders.
 
-- A counted order at partner A (``partner``: the partner's slug in the order's canonical record,
-  as the ingest keeps it in ``Order.raw``) of at least a chain's ``min_amount`` issues the chain's
+- A counted order at partner A (``Order.partner``: the partner's slug, a canonical column the
+  ingest fills from the record's ``partner``) of at least a chain's ``min_amount`` issues the chain's
   voucher for partner B to the buyer, once per (chain, order) (a unique constraint).
 - An order whose canonical record carries ``voucher_code`` uses that voucher at the order's
   partner, once (the order is the use's reference, so a re-sync replays); a refused code (expired,
@@ -87,8 +87,8 @@ def _record_value(order: Order, key: str) -> str:
 
 
 def order_partner(order: Order, partners: dict[str, Partner]) -> Partner | None:
-    """The partner an order was made at (its record's ``partner`` slug), if it is one."""
-    return partners.get(_record_value(order, "partner").lower())
+    """The partner an order was made at (its canonical ``Order.partner`` slug), if it is one."""
+    return partners.get(order.partner) if order.partner else None
 
 
 def loyalty_partner_orders_process(*, order_ids, now: datetime.datetime | None = None) -> dict:

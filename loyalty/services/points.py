@@ -38,7 +38,13 @@ from customers.selectors import counted_statuses
 from customers.services.common import audit, customer_current
 from loyalty.codes import AuditAction, ErrorCode
 from loyalty.models import LoyaltyAccount, LoyaltyProgram, LoyaltyTierRule, LoyaltyTransaction, Tier
-from loyalty.selectors import loyalty_defaults, loyalty_program_get, loyalty_tier_rules, tenant_currency
+from loyalty.selectors import (
+    loyalty_defaults,
+    loyalty_program_get,
+    loyalty_tier_rules,
+    partner_by_slug,
+    tenant_currency,
+)
 from tenants.services import changes_between
 
 EntryType = LoyaltyTransaction.Type
@@ -82,7 +88,8 @@ def loyalty_defaults_create(*, currency: str | None = None) -> LoyaltyProgram:
 
 
 PROGRAM_FIELDS = ("name", "is_active", "points_per_currency_unit", "points_validity_days", "tier_basis",
-                  "tier_window_days", "referral_referrer_points", "referral_referred_points", "referral_monthly_cap")
+                  "tier_window_days", "referral_referrer_points", "referral_referred_points", "referral_monthly_cap",
+                  "point_value")
 
 
 @transaction.atomic
@@ -169,17 +176,25 @@ def _account_locked(*, customer_id: int) -> LoyaltyAccount:
     return account
 
 
+def partner_funded_points(points: int, partner) -> int:
+    """The part of ``points`` earned at ``partner`` that it funds (its funding share, rounded down)."""
+    if partner is None or not points:
+        return 0
+    return int((Decimal(points) * partner.funding_share / 100).to_integral_value(ROUND_DOWN))
+
+
 def _expires_at(program: LoyaltyProgram, start: datetime.datetime) -> datetime.datetime | None:
     days = program.points_validity_days
     return start + datetime.timedelta(days=days) if days else None
 
 
 def _credit(account: LoyaltyAccount, *, type: str, points: int, expires_at, actor_label: str, order=None,
-            reference: str = "", description: str = "", metadata: dict | None = None) -> LoyaltyTransaction:
+            reference: str = "", description: str = "", metadata: dict | None = None, partner=None,
+            partner_funded: int = 0) -> LoyaltyTransaction:
     entry = LoyaltyTransaction.objects.create(
         account=account, type=type, points=points, remaining=points, expires_at=expires_at, order=order,
         reference=reference[:255], description=description[:255], metadata=metadata or {},
-        created_by=actor_label[:255])
+        created_by=actor_label[:255], partner=partner, partner_funded=partner_funded)
     account.points_balance += points
     return entry
 
@@ -331,17 +346,27 @@ def _order_earn(order: Order, *, now: datetime.datetime) -> LoyaltyTransaction |
     account = _account_locked(customer_id=order.customer_id)
     rules = loyalty_tier_rules()
     multiplier = next((rule.multiplier for rule in rules if rule.tier == account.tier), Decimal(1))
-    points = int((order.total_amount * program.points_per_currency_unit * multiplier).to_integral_value(ROUND_DOWN))
+    # A purchase at a partner follows its rules: its earn multiplier on top of the tier's, and it
+    # funds its share of the points (the settlement sums ``partner_funded``).
+    partner = partner_by_slug(slug=order.partner) if order.partner else None
+    partner_multiplier = partner.earn_multiplier if partner is not None else Decimal(1)
+    points = int((order.total_amount * program.points_per_currency_unit * multiplier * partner_multiplier)
+                 .to_integral_value(ROUND_DOWN))
     points = min(points, MAX_POINTS_PER_ENTRY)
     if points <= 0:
         return None
+    funded = partner_funded_points(points, partner)
+    metadata = {"rate": str(program.points_per_currency_unit), "multiplier": str(multiplier),
+                "tier": account.tier, "amount": str(order.total_amount)}
+    if partner is not None:
+        metadata.update(partner=partner.slug, partner_multiplier=str(partner_multiplier),
+                        funding_share=str(partner.funding_share))
     try:
         with transaction.atomic():
             entry = _credit(account, type=EntryType.EARN, points=points, expires_at=expires_at, actor_label="system",
                             order=order, reference=f"{order.source}:{order.external_order_id}",
                             description=f"Points for order {order.order_number or order.external_order_id}",
-                            metadata={"rate": str(program.points_per_currency_unit), "multiplier": str(multiplier),
-                                      "tier": account.tier, "amount": str(order.total_amount)})
+                            metadata=metadata, partner=partner, partner_funded=funded)
     except IntegrityError:  # a concurrent sync of the same order earned first
         return None
     account.lifetime_points += points
@@ -363,11 +388,13 @@ def _order_reverse(order: Order, *, now: datetime.datetime) -> LoyaltyTransactio
     amount = earn.remaining
     entry = None
     if amount:
+        # The partner stops funding the points taken back, in the proportion it funded them.
+        unfunded = -((earn.partner_funded * amount) // earn.points) if earn.partner_funded else 0
         entry = LoyaltyTransaction.objects.create(
             account=account, type=EntryType.ADJUST, points=-amount, remaining=0, order=order,
             reference=earn.reference, description=f"Order {order.status}, no longer a sale: earned points taken back",
             metadata={"kind": REVERSAL, "earn_id": earn.pk, "spent_before": earn.points - amount},
-            created_by="system")
+            created_by="system", partner_id=earn.partner_id, partner_funded=unfunded)
         account.points_balance -= amount
         account.lifetime_points -= amount
     earn.remaining = 0

@@ -3,10 +3,21 @@ from __future__ import annotations
 from django.db import connection
 from rest_framework import exceptions, permissions
 
+from cdp.registry import api_key_partner
 from tenants.codes import ErrorCode
 from tenants.models import ApiKey, Tenant
 from tenants.roles import READ, WRITE
 from tenants.selectors import user_capabilities
+
+
+def request_key_partner(request) -> str | None:
+    """The partner (slug) the request's API key is bound to (None: a member, or an unbound key);
+    looked up once per request."""
+    if not isinstance(request.auth, ApiKey):
+        return None
+    if not hasattr(request, "_cdp_key_partner"):
+        request._cdp_key_partner = api_key_partner(request.auth.pk)
+    return request._cdp_key_partner
 
 
 def request_capabilities(request) -> frozenset[str]:
@@ -30,6 +41,10 @@ class TenantCapability(permissions.BasePermission):
 
     A view may declare ``required_capabilities = {"action": "capability"}``; otherwise reads
     need ``read`` and writes need ``write``.
+
+    An API key bound to a coalition partner (``cdp.registry.api_key_partner``) reaches only the
+    views that declare ``serves_partner_keys = True`` (they narrow what they show to its partner):
+    fenced by default, so a new endpoint never leaks the program's data to one partner's key.
     """
 
     message = "You do not have permission to perform this action."
@@ -42,6 +57,9 @@ class TenantCapability(permissions.BasePermission):
             return False
         if tenant.status != Tenant.Status.ACTIVE:
             raise exceptions.PermissionDenied(f"This tenant is {tenant.status}.", code=ErrorCode.TENANT_INACTIVE)
+        if not getattr(view, "serves_partner_keys", False) and request_key_partner(request) is not None:
+            raise exceptions.PermissionDenied("This API key is bound to a partner: it reaches its partner's "
+                                              "endpoints only.")
         action = getattr(view, "action", None) or request.method.lower()
         required = getattr(view, "required_capabilities", {}).get(action)
         if required is None:

@@ -41,9 +41,9 @@ PERSON_KEY_IDENTITY = "2x:"  # + source:external id
 PERSON_KEY_DOCUMENT = "3d:"  # + document type:number
 
 #: CSV columns the loader understands (canonical names, ``customer_`` and ``customer_address_`` prefixes).
-ORDER_COLUMNS = ("source", "external_order_id", "order_date", "status", "currency", "total_amount", "subtotal",
-                 "tax_amount", "shipping_cost", "discount_amount", "payment_method", "order_number", "payment_status",
-                 "shipping_method", "utm_source", "utm_medium", "utm_campaign", "items")
+ORDER_COLUMNS = ("source", "external_order_id", "partner", "order_date", "status", "currency", "total_amount",
+                 "subtotal", "tax_amount", "shipping_cost", "discount_amount", "payment_method", "order_number",
+                 "payment_status", "shipping_method", "utm_source", "utm_medium", "utm_campaign", "items")
 CUSTOMER_COLUMNS = ("email", "external_id", "first_name", "last_name", "phone", "document_type", "document_number",
                     "birth_date", "gender", "city", "state", "country")
 ADDRESS_COLUMNS = ("line1", "line2", "number", "neighborhood", "city", "state", "postal_code", "country",

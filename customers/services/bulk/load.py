@@ -177,13 +177,15 @@ def _validate(cursor, stage_columns: list[str], *, default_source: str, currency
         SELECT row_no, errors FROM cdp_bulk_rows WHERE errors <> ''
         UNION ALL
         SELECT v.row_no, E'external_order_id\\tSame order as row ' || d.first_row || ' of this file.'
-          FROM cdp_bulk_dups d JOIN cdp_bulk_rows v ON v.src = d.src AND v.ext = d.ext
+          FROM cdp_bulk_dups d
+          JOIN cdp_bulk_rows v ON v.src = d.src AND v.ext = d.ext AND v.partner = d.partner
          WHERE v.row_no > d.first_row AND v.errors = ''
          ORDER BY 1""")
     rejected = [(row_no, errors_decode(errors)) for row_no, errors in cursor.fetchall()]
     if rejected:
         cursor.execute("""DELETE FROM cdp_bulk_rows v WHERE v.errors <> '' OR EXISTS (
                             SELECT 1 FROM cdp_bulk_dups d WHERE d.src = v.src AND d.ext = v.ext
+                                                            AND d.partner = v.partner
                                                             AND v.row_no > d.first_row)""")
     # Statistics for the join keys only: a full ANALYZE of the wide rows costs seconds.
     cursor.execute("ANALYZE cdp_bulk_rows (row_no, src, ext, email, cext, doc_type, doc, pkey)")
@@ -220,7 +222,8 @@ def _known_customers_match(cursor) -> None:
     cursor.execute(f"""
         CREATE {scratch()} TABLE cdp_bulk_old AS
         SELECT o.id, o.customer_id, v.row_no, {", ".join(f"o.{f}" for f in ORDER_VALUE_FIELDS)}
-          FROM {ORDERS} o JOIN cdp_bulk_rows v ON v.src = o.source AND v.ext = o.external_order_id""")
+          FROM {ORDERS} o JOIN cdp_bulk_rows v
+            ON v.src = o.source AND v.ext = o.external_order_id AND v.partner = o.partner""")
     cursor.execute("CREATE UNIQUE INDEX ON cdp_bulk_old (row_no)")
     cursor.execute("ANALYZE cdp_bulk_old")
     # An erased person's order sent again belongs to them and updates the order only: it must

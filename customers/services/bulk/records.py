@@ -95,7 +95,8 @@ def _row(index: int, clean: CleanOrder) -> tuple:
         [{"sku": item["sku"], "name": item["name"], "quantity": str(item["quantity"]),
           "unit_price": str(item["unit_price"])} for item in clean.items])
     values = {
-        "row_no": index, "src": clean.source, "ext": clean.external_order_id, "od": clean.order_date,
+        "row_no": index, "src": clean.source, "ext": clean.external_order_id, "partner": clean.partner,
+        "od": clean.order_date,
         "status": str(clean.status), "currency": clean.currency, "total_amount": clean.total_amount,
         **{name: clean.amounts.get(name) for name in AMOUNT_COLUMNS if name != "total_amount"},
         "payment_method": clean.payment_method, **{name: clean.details[name] for name in ORDER_TEXT_FIELDS},
@@ -129,7 +130,7 @@ def _outcomes(cursor) -> list[RowOutcome]:
                     ELSE 'unchanged' END
           FROM cdp_bulk_rows v
           JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-          LEFT JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext
+          LEFT JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext AND o.partner = v.partner
          ORDER BY v.row_no""")
     return [RowOutcome(*row) for row in cursor.fetchall()]
 

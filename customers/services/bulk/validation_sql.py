@@ -28,7 +28,7 @@ from customers.services.normalize import (
 from customers.services.validation import ADDRESS_LIMITS, ORDER_TEXT_FIELDS
 
 #: Normalized columns the later steps use (the raw texts kept for error messages stay behind).
-KEPT_COLUMNS = ("row_no", "src", "ext", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method",
+KEPT_COLUMNS = ("row_no", "src", "ext", "partner", "od", "status", "currency", *AMOUNT_COLUMNS, "payment_method",
                 *ORDER_TEXT_FIELDS, "email", "cext",
                 "doc_type", "doc", "doc_raw", "doc_hash", "doc_hashes", "doc_enc",
                 "first_name", "last_name", "city", "state", "birth_date", "gender", "country",
@@ -55,10 +55,11 @@ def stage_sql(default_source: str, default_currency: str, columns: list[str]) ->
         "identity_key": PERSON_KEY_IDENTITY, "document_key": PERSON_KEY_DOCUMENT,
     }
     validate = errors_as_text(_validate_sql(columns, _normalize_sql(columns)))
-    # Rows repeating an order (source, external id) of an earlier row of the file.
+    # Rows repeating an order (source, external id, partner) of an earlier row of the file.
     duplicates = f"""
     CREATE {scratch()} TABLE cdp_bulk_dups AS
-    SELECT src, ext, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext HAVING count(*) > 1"""
+    SELECT src, ext, partner, min(row_no) AS first_row FROM cdp_bulk_rows GROUP BY src, ext, partner
+    HAVING count(*) > 1"""
     # TRUNCATE, not DROP: the stage was created in this transaction, so its buffers are freed at
     # once instead of at commit (a dropped table's pages would be written out meanwhile).
     return [(validate, params), ("TRUNCATE cdp_bulk_stage", {}), (duplicates, {})]
@@ -128,6 +129,7 @@ def _normalize_sql(columns: list[str]) -> str:
     SELECT clock_timestamp() AS not_inlined, r.row_no,
            coalesce(nullif(lower(trim({col("source")})), ''), %(default_source)s) AS src,
            nullif(trim({col("external_order_id")}), '') AS ext,
+           coalesce(lower(trim({col("partner")})), '') AS partner,
            CASE WHEN pg_input_is_valid(trim({col("order_date")}), 'timestamptz')
                 THEN trim({col("order_date")})::timestamptz END AS od,
            nullif(trim({col("order_date")}), '') AS od_raw,
@@ -230,6 +232,8 @@ def _order_errors_sql() -> str:
                             THEN jsonb_build_array('Use up to 50 lowercase letters, digits, ''.'', ''_'' or ''-''.') END,
              'external_order_id', CASE WHEN n.ext IS NULL THEN jsonb_build_array('This field is required.')
                                        WHEN length(n.ext) > 255 THEN jsonb_build_array('At most 255 characters.') END,
+             'partner', CASE WHEN n.partner <> '' AND n.partner !~ '^[a-z0-9][a-z0-9_-]{{0,63}}$'
+                             THEN jsonb_build_array('A partner''s slug: up to 64 lowercase letters, digits, ''_'' or ''-''.') END,
              'order_date', CASE WHEN n.od_raw IS NULL
                                   THEN jsonb_build_array('This field is required.')
                                 WHEN n.od IS NULL THEN jsonb_build_array(

@@ -199,9 +199,9 @@ def upsert_orders(cursor, actor: Actor, result: BulkResult, *, has_items: bool,
     returning = has_subscribers("order.ingested")  # new order ids for the events
     with indexes_deferred(cursor, ORDERS, new_orders):
         cursor.execute(f"""
-            INSERT INTO {ORDERS} (customer_id, source, external_order_id, {order_columns},
+            INSERT INTO {ORDERS} (customer_id, source, external_order_id, partner, {order_columns},
                                          shipping_address, raw, created_at, updated_at)
-            SELECT w.customer_id, v.src, v.ext, {row_values}, {address_json},
+            SELECT w.customer_id, v.src, v.ext, v.partner, {row_values}, {address_json},
                    v.raw, now(), now()
               FROM cdp_bulk_rows v JOIN cdp_bulk_owner w ON w.row_no = v.row_no
              WHERE NOT w.stored AND v.ext IS NOT NULL  -- a lead's or subscriber's row has no order
@@ -238,7 +238,7 @@ def write_items(cursor) -> None:
                      * round(coalesce(e.item->>'unit_price', '0')::numeric, 2), 2)
           FROM cdp_bulk_rows v
           JOIN cdp_bulk_owner w ON w.row_no = v.row_no
-          JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext
+          JOIN {ORDERS} o ON o.source = v.src AND o.external_order_id = v.ext AND o.partner = v.partner
           CROSS JOIN LATERAL jsonb_array_elements(v.items) WITH ORDINALITY AS e(item, n)
           LEFT JOIN {PRODUCTS} p ON p.sku = nullif(trim(e.item->>'sku'), '')
          WHERE v.items IS NOT NULL
