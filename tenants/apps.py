@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy
 
 
 class TenantsConfig(AppConfig):
@@ -26,6 +25,6 @@ class TenantsConfig(AppConfig):
             post_save.connect(receivers.on_config_saved, sender=model, dispatch_uid=f"tenants.config_saved.{model}")
             post_delete.connect(receivers.on_config_deleted, sender=model,
                                 dispatch_uid=f"tenants.config_deleted.{model}")
-        # Every member manages their own sessions; the member-sessions part needs ``security``.
-        registry.register_portal_nav(gettext_lazy("Sessions"), "portal:sessions", order=90, capability="read")
+        # Every member manages their own sessions (the header's account menu, templates/base.html);
+        # the member-sessions part needs ``security``.
         registry.register_run_banner(sign_in_lines)  # make run: who signs in, where the password is

@@ -19,7 +19,7 @@ from customers.documents import document_check, document_hash, postal_code_error
 from customers.models import Customer, CustomerChangeLog, Order
 from customers.services.privacy import customer_pseudonymize
 from customers.services.profile import customer_update
-from tenants.models import AuditLog
+from tenants.models import AuditLog, Tenant
 from tests.conftest import api_client
 from tests.customers.factories import CustomerFactory, order_record
 
@@ -405,10 +405,12 @@ def test_portal_edit_refuses_an_invalid_document_on_its_field_and_saves_a_valid_
 
     for doc_type, value, country in INVALID:
         refused = client.post(url, {"first_name": customer.first_name, "last_name": customer.last_name,
+                                    "customer_type": customer.customer_type,
                                     "document_type": doc_type, "document_number": value, "country": country})
         assert refused.status_code == 400, doc_type
         assert doc_type.upper() in refused.context["form"].errors["document_number"][0]
     saved = client.post(url, {"first_name": customer.first_name, "last_name": customer.last_name,
+                              "customer_type": customer.customer_type,
                               "document_type": "CPF", "document_number": "123.456.789-09", "country": "BR"})
 
     assert saved.status_code == 302
@@ -416,7 +418,7 @@ def test_portal_edit_refuses_an_invalid_document_on_its_field_and_saves_a_valid_
         stored = Customer.objects.get(pk=customer.pk)
         assert (stored.document_type, stored.document_number) == ("cpf", DOC)
         assert CustomerChangeLog.objects.filter(customer=stored, field="document_number",
-                                                reason="manual edit (portal)").exists()
+                                                reason="portal edit").exists()
 
 
 def test_portal_edit_is_for_writers_and_never_shows_a_masked_reader_the_document(world, alpha_client, actor):
@@ -429,12 +431,15 @@ def test_portal_edit_is_for_writers_and_never_shows_a_masked_reader_the_document
     assert alpha_client(world.user("alpha_analyst")).get(url).status_code == 403
 
     # an admin the owner took `unmask` from may still edit names, but sees no identity field
-    privacy_grants_set(tenant=world.alpha, grants={"admin": ["sensitive"], "analyst": [], "viewer": []}, actor=actor)
+    # a fresh instance: the service sets the grants on the tenant it is given (world.alpha is shared)
+    privacy_grants_set(tenant=Tenant.objects.get(pk=world.alpha.pk),
+                       grants={"admin": ["sensitive"], "analyst": [], "viewer": []}, actor=actor)
     client = alpha_client(world.user("alpha_admin"))
     page = client.get(url)
     assert page.status_code == 200 and DOC not in page.content.decode()
     assert "document_number" not in page.context["form"].fields
-    assert client.post(url, {"first_name": "Nuevo", "last_name": "", "country": "BR"}).status_code == 302
+    assert client.post(url, {"first_name": "Nuevo", "last_name": "", "country": "BR",
+                             "customer_type": customer.customer_type}).status_code == 302
     with tenant_context(world.alpha):
         assert Customer.objects.get(pk=customer.pk).document_number == DOC
 
