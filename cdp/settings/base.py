@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
         "PartnerStatusEnum": "loyalty.models.Partner.Status",
         "EventStatusEnum": "loyalty.models.Event.Status",
         "EventRegistrationStatusEnum": "loyalty.models.EventRegistration.Status",
+        "OfferStatusEnum": "loyalty.models.Offer.Status",
         "ReferralStatusEnum": "loyalty.models.Referral.Status",
         # Shared by the order ingest's and the lead ingest's per-record results.
         "IngestOutcomeEnum": [("created", "created"), ("updated", "updated"), ("unchanged", "unchanged"),

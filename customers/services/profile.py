@@ -254,6 +254,7 @@ def _marketing_consent_record(customer: Customer, granted: bool, *, actor: Actor
     customer.refresh_from_db(fields=["marketing_consent"])
 
 
+@transaction.atomic
 def customer_update(*, customer_id: int, data: dict, actor: Actor, reason: str = "manual edit") -> Customer:
     """A person's edit (API PATCH, portal, admin). Manual outranks every source, and unlike feeds
     it may clear a value. Every changed field goes to the change log and one audit entry."""

@@ -53,7 +53,7 @@ def test_an_admin_edits_a_customer(page, live_url, committed_customer, language)
     page.locator("input[name=email]").fill("not an email")
     page.locator("input[name=city]").fill("Córdoba")
     page.get_by_role("button", name=words["save"]).click()
-    assert page.locator(".errorlist").first.is_visible()  # the refusal, on the e-mail field
+    page.locator(".errorlist").first.wait_for(state="visible")  # the refusal, on the e-mail field (after the post)
     page.locator("input[name=email]").fill("navegador.prueba@example.com")
     page.get_by_role("button", name=words["save"]).click()
     page.wait_for_url(f"{base}/customers/{committed_customer['id']}/")
