@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django_tenants.utils import tenant_context
+from safedelete import HARD_DELETE
 
 from tests.browser.test_billing_portal import _committed
 from tests.browser.test_portal import sign_in
@@ -35,8 +36,11 @@ def segments_cleanup(_world):
         from tenants.models import AuditLog
 
         with tenant_context(_world.alpha):
-            ids = [str(pk) for pk in Segment.objects.filter(name__startswith="Navegador").values_list("id", flat=True)]
-            Segment.objects.filter(name__startswith="Navegador").delete()
+            # all_objects and a hard delete: segments are soft-deleted (restorable) otherwise, and a
+            # deleted one still shows under "Recently deleted" on the segments page
+            made = Segment.all_objects.filter(name__startswith="Navegador")
+            ids = [str(pk) for pk in made.values_list("id", flat=True)]
+            made.delete(force_policy=HARD_DELETE)
         AuditLog.objects.filter(tenant=_world.alpha, resource_type="segment", resource_id__in=ids).delete()
 
     _committed(cleanup)
