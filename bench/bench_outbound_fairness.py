@@ -141,7 +141,9 @@ def run(mode: str, tenant_a, tenant_b, hang_url: str, fast_url: str) -> dict:
             with tenant_context(tenant):
                 from integrations.models import WebhookEndpoint
 
-                WebhookEndpoint.objects.all().delete()
+                from safedelete import HARD_DELETE
+
+                WebhookEndpoint.all_objects.all().delete(force_policy=HARD_DELETE)  # not a restorable soft delete
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import requests
 from django_tenants.utils import tenant_context
+from safedelete import HARD_DELETE
 
 from cdp.context import Actor
 from integrations.models import WebhookDelivery
@@ -487,7 +488,8 @@ def test_hanging_pings_do_not_stop_another_tenants_api(_world, hostile, monkeypa
 
         def clean():
             with tenant_context(_world.alpha):
-                WebhookEndpoint.objects.filter(url=f"{server.url}/hook").delete()
+                # a hard delete: endpoints are soft-deleted otherwise, and this data is committed
+                WebhookEndpoint.all_objects.filter(url=f"{server.url}/hook").delete(force_policy=HARD_DELETE)
             ApiKey.objects.filter(pk__in=[alpha_key.api_key.pk, beta_key.api_key.pk]).delete()
             AuditLog.objects.filter(id__gt=started_audit).delete()
 
