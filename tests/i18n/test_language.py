@@ -11,8 +11,10 @@ from tests.conftest import PASSWORD
 
 
 def set_tenant_language(tenant, language: str) -> None:
-    tenant.settings = {**tenant.settings, "language": language}
-    tenant.save(update_fields=["settings"])
+    """In the database (rolled back with the test), not on the shared world's instance."""
+    fresh = type(tenant).objects.get(pk=tenant.pk)
+    fresh.settings = {**fresh.settings, "language": language}
+    fresh.save(update_fields=["settings"])
 
 
 def test_the_tenants_language_is_the_default(world, alpha_client):

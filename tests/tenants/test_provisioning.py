@@ -71,15 +71,17 @@ def test_provision_tenant_exits_non_zero_from_the_shell(world):
 
 def test_tenant_settings_are_validated_and_merged(world):
     actor = Actor.system("tests")
-    updated = tenant_update(tenant=world.alpha, actor=actor, settings={"currency": "BRL", "language": "pt"})
+    # a fresh instance: the shared world.alpha may carry settings other tests set in memory
+    alpha = Tenant.objects.get(pk=world.alpha.pk)
+    updated = tenant_update(tenant=alpha, actor=actor, settings={"currency": "BRL", "language": "pt"})
     assert updated.settings["currency"] == "BRL" and updated.settings["timezone"]  # merged, not replaced
     with pytest.raises(ApplicationError) as excinfo:
-        tenant_update(tenant=world.alpha, actor=actor,
+        tenant_update(tenant=Tenant.objects.get(pk=alpha.pk), actor=actor,
                       settings={"timezone": "Mars/Olympus", "currency": "reais", "max_customers": -1})
     assert set(excinfo.value.fields["settings"]) == {"timezone", "currency", "max_customers"}
-    world.alpha.refresh_from_db()
-    assert world.alpha.settings["currency"] == "BRL"
-    entry = AuditLog.objects.filter(action="tenant.update", tenant=world.alpha).first()
+    alpha.refresh_from_db()
+    assert alpha.settings["currency"] == "BRL"
+    entry = AuditLog.objects.filter(action="tenant.update", tenant=alpha).first()
     assert entry.changes["settings"][1]["currency"] == "BRL"
 
 
