@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from cdp.api.viewsets import BaseViewSetMixin
 from cdp.context import actor_from_request
 from loyalty import selectors
-from loyalty.api.coalition import bound_partner, refuse_bound
+from loyalty.api.coalition import bound_partner, partner_values, refuse_bound
 from loyalty.models import Offer, Tier, VoucherKind
 from loyalty.services import offer_create, offer_issue, offer_update
 from tenants.roles import LOYALTY
@@ -65,14 +65,6 @@ class OfferIssueOutputSerializer(serializers.Serializer):
     remaining = serializers.IntegerField(help_text="Vouchers the budget still allows.")
 
 
-def _values(data: dict) -> dict:
-    values = dict(data)
-    if "partner" in values:
-        partner = values.pop("partner")
-        values["partner_id"] = partner.pk if partner else None
-    return values
-
-
 class OfferViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Partner offers (``loyalty/offers/``): targeted by tier and audience, with a budget and
     dates; ``issue`` gives each matching member one voucher."""
@@ -93,7 +85,7 @@ class OfferViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         refuse_bound(request)
         data = OfferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        offer = offer_create(actor=actor_from_request(request), values=_values(data.validated_data))
+        offer = offer_create(actor=actor_from_request(request), values=partner_values(data.validated_data))
         return Response(OfferOutputSerializer(selectors.offer_list().get(pk=offer.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -102,7 +94,7 @@ class OfferViewSet(BaseViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         refuse_bound(request)
         data = OfferInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        offer = offer_update(offer_id=pk, actor=actor_from_request(request), values=_values(data.validated_data))
+        offer = offer_update(offer_id=pk, actor=actor_from_request(request), values=partner_values(data.validated_data))
         return Response(OfferOutputSerializer(selectors.offer_list().get(pk=offer.pk)).data)
 
     @extend_schema(request=None, responses=OfferIssueOutputSerializer)
